@@ -100,6 +100,10 @@ func Encode(d Data) (json.RawMessage, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
+	return marshal(d)
+}
+
+func marshal(d Data) (json.RawMessage, error) {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, &Error{Code: Invalid, Message: "cannot encode", Err: err}
@@ -212,12 +216,25 @@ type Meta struct {
 	Actor         Actor
 	CorrelationID string
 	CausationID   string
+
+	// Seal, if set, encrypts the personal fields of validated data in place
+	// before it is encoded (see Sealer). It is called only for Personal data.
+	Seal func(Personal) error
 }
 
 // NewEvent validates d and wraps it into an Event at the current schema.
-// Personal fields must already be sealed (see Sealer). Errors are Invalid.
+// Personal fields are sealed by m.Seal after validation. Errors are Invalid,
+// or whatever m.Seal returns.
 func NewEvent(d Data, m Meta) (Event, error) {
-	raw, err := Encode(d)
+	if err := d.Validate(); err != nil {
+		return Event{}, err
+	}
+	if p, ok := d.(Personal); ok && m.Seal != nil {
+		if err := m.Seal(p); err != nil {
+			return Event{}, err
+		}
+	}
+	raw, err := marshal(d)
 	if err != nil {
 		return Event{}, err
 	}
