@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/events"
+)
+
+func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		fmt.Fprintln(stderr, "Usage: dangol staff add --id ID --name NAME --role ROLE [--branches B1,B2] [--data DIR]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("staff: the only subcommand is add")
+	}
+	fs := newFlags("staff add", "Registers a staff member (or reuses an existing one) in the embedded store\n"+
+		"and issues a bearer token, printed as the last line of stdout. Only the\n"+
+		"token's SHA-256 is stored. Run it while the server is stopped; with a\n"+
+		"running server, an admin uses POST /v1/staff and /v1/staff/{id}/tokens.", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	id := fs.String("id", "", "staff id, e.g. R017 (required)")
+	name := fs.String("name", "", "display name (required for a new staff member)")
+	role := fs.String("role", "", "rep, private_banker, supervisor, centre_head, auditor or admin (required for a new staff member)")
+	branches := fs.String("branches", "", "comma-separated branch ids the member works for")
+	ttl := fs.Duration("token-ttl", 90*24*time.Hour, "how long the token is valid (0: no expiry)")
+	if err := parse(fs, args[1:], getenv); err != nil {
+		return err
+	}
+	if *id == "" {
+		return errors.New("staff add: --id is required")
+	}
+	s, err := openEventStore(sf, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	stream := events.StaffStream(*id)
+	actor := events.System("cli")
+	corr := events.NewID().String()
+	existing, err := s.ReadStream(ctx, stream, 0, events.Forward, 1)
+	switch {
+	case events.ErrorCode(err) == events.NotFound:
+		var branchIDs []string
+		if *branches != "" {
+			branchIDs = strings.Split(*branches, ",")
+		}
+		reg, err := events.NewEvent(&events.StaffRegistered{StaffID: *id, Name: *name, Role: *role, BranchIDs: branchIDs},
+			events.Meta{Actor: actor, CorrelationID: corr})
+		if err != nil {
+			return fmt.Errorf("staff add: %w", err)
+		}
+		if _, err := s.Append(ctx, stream, events.NoStream, reg); err != nil {
+			return fmt.Errorf("staff add: %w", err)
+		}
+		fmt.Fprintf(stderr, "registered staff %s as %s\n", *id, *role)
+	case err != nil:
+		return fmt.Errorf("staff add: %w", err)
+	default:
+		fmt.Fprintf(stderr, "staff %s already registered (since %s); issuing a new token\n", *id, existing[0].RecordedAt.Format(time.DateOnly))
+	}
+
+	tok := api.NewToken()
+	issued := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash}
+	if *ttl > 0 {
+		issued.ExpiresAt = time.Now().Add(*ttl).UTC().Truncate(time.Second)
+	}
+	ev, err := events.NewEvent(issued, events.Meta{Actor: actor, CorrelationID: corr})
+	if err != nil {
+		return fmt.Errorf("staff add: %w", err)
+	}
+	if _, err := s.Append(ctx, stream, events.StreamExists, ev); err != nil {
+		return fmt.Errorf("staff add: %w", err)
+	}
+	fmt.Fprintln(stdout, tok.Secret)
+	return nil
+}
