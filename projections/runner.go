@@ -1,0 +1,291 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// Source is what the runner needs of a store.
+type Source interface {
+	Subscribe(ctx context.Context, from events.Position) (events.Subscription, error)
+	Head(ctx context.Context) (events.Position, error)
+}
+
+// Decoder turns a stored envelope into its data with personal fields opened
+// (pii.Sealer.OpenEnvelope); events.Decode where there is nothing to open.
+type Decoder func(ctx context.Context, e *events.Envelope) (events.Data, error)
+
+// Checkpointer persists the runner's position together with the read
+// models, for read stores that survive restarts (PostgreSQL). The in-memory
+// store has none: it is rebuilt by replay at start.
+type Checkpointer interface {
+	// Commit makes the effects of every event up to pos durable, atomically
+	// with pos itself.
+	Commit(ctx context.Context, pos events.Position) error
+}
+
+// Runner subscribes to the log from a position and applies every event, in
+// order, to each registered projection, then offers it to the reactors.
+// Queries take the read side of the runner's lock through View.
+type Runner struct {
+	src      Source
+	decode   Decoder
+	projs    []Projection
+	reactors []Reactor
+	ckpt     Checkpointer
+	log      *slog.Logger
+	batch    int
+
+	mu sync.RWMutex // guards the projections' state
+
+	pos        atomic.Pointer[events.Position]
+	lastAt     atomic.Int64 // recordedAt (unix nanos) of the last applied event
+	headAtBoot events.Position
+	caughtUp   chan struct{}
+	caughtOnce sync.Once
+	applied    atomic.Uint64
+
+	waitMu  sync.Mutex
+	waiters []waiter
+}
+
+type waiter struct {
+	pos events.Position
+	ch  chan struct{}
+}
+
+// RunnerOptions configure a Runner.
+type RunnerOptions struct {
+	From         events.Position // resume after this position (a checkpoint); Start to rebuild
+	Checkpointer Checkpointer    // nil for in-memory read models
+	Logger       *slog.Logger
+	MaxBatch     int // events applied per lock acquisition; default 1024
+}
+
+// NewRunner returns a runner over src feeding projs, then reactors.
+func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reactor, opt RunnerOptions) *Runner {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 1024
+	}
+	r := &Runner{src: src, decode: decode, projs: projs, reactors: reactors, ckpt: opt.Checkpointer,
+		log: opt.Logger, batch: opt.MaxBatch, caughtUp: make(chan struct{})}
+	from := opt.From
+	r.pos.Store(&from)
+	return r
+}
+
+// View runs f while no event is being applied, so f sees the projections
+// at one consistent position, which it is given.
+func (r *Runner) View(f func(pos events.Position)) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	f(*r.pos.Load())
+}
+
+// Position returns the position of the last applied event.
+func (r *Runner) Position() events.Position { return *r.pos.Load() }
+
+// Applied returns how many events this runner applied since it started.
+func (r *Runner) Applied() uint64 { return r.applied.Load() }
+
+// CaughtUp is closed once the runner has applied everything that was in the
+// log when Run started.
+func (r *Runner) CaughtUp() <-chan struct{} { return r.caughtUp }
+
+// Lag returns how far the runner is behind the log's head: in events
+// (positions, exact for single-sequence stores) and in seconds between the
+// newest stored event and the last applied one (0 when caught up).
+func (r *Runner) Lag(ctx context.Context) (behind uint64, seconds float64, err error) {
+	head, err := r.src.Head(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	pos := r.Position()
+	if !pos.Less(head) {
+		return 0, 0, nil
+	}
+	behind = head.Seq() - pos.Seq()
+	if at := r.lastAt.Load(); at > 0 {
+		seconds = time.Since(time.Unix(0, at)).Seconds()
+	}
+	return behind, seconds, nil
+}
+
+// WaitFor blocks until the runner has applied the event at pos (so a reader
+// sees its own write) or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, pos events.Position) error {
+	if !r.Position().Less(pos) {
+		return nil
+	}
+	w := waiter{pos: pos, ch: make(chan struct{})}
+	r.waitMu.Lock()
+	if !r.Position().Less(pos) {
+		r.waitMu.Unlock()
+		return nil
+	}
+	r.waiters = append(r.waiters, w)
+	r.waitMu.Unlock()
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Runner) wake(pos events.Position) {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	keep := r.waiters[:0]
+	for _, w := range r.waiters {
+		if w.pos.Less(pos) || w.pos == pos {
+			close(w.ch)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	r.waiters = keep
+}
+
+// Run applies events until ctx ends or a projection, decoder or checkpoint
+// fails. A subscription that fell behind is resumed from the last applied
+// position; nothing is skipped. It returns nil when ctx is cancelled.
+func (r *Runner) Run(ctx context.Context) error {
+	head, err := r.src.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: head: %w", err)
+	}
+	r.headAtBoot = head
+	if !r.Position().Less(head) {
+		r.markCaughtUp(ctx)
+	}
+	for {
+		err := r.follow(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, events.ErrFellBehind):
+			r.log.Warn("projection runner fell behind; resubscribing", "position", r.Position().String())
+			continue
+		default:
+			return err
+		}
+	}
+}
+
+func (r *Runner) follow(ctx context.Context) error {
+	sub, err := r.src.Subscribe(ctx, r.Position())
+	if err != nil {
+		return fmt.Errorf("projections: subscribe: %w", err)
+	}
+	defer sub.Close()
+	ch := sub.Events()
+	batch := make([]Event, 0, r.batch)
+	for {
+		env, ok := <-ch
+		if !ok {
+			if err := sub.Err(); err != nil {
+				return err
+			}
+			return errors.New("projections: subscription ended")
+		}
+		batch = batch[:0]
+		if batch, err = r.add(ctx, batch, env); err != nil {
+			return err
+		}
+	drain:
+		for len(batch) < r.batch {
+			select {
+			case env, ok := <-ch:
+				if !ok {
+					break drain
+				}
+				if batch, err = r.add(ctx, batch, env); err != nil {
+					return err
+				}
+			default:
+				break drain
+			}
+		}
+		if err := r.apply(ctx, batch); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Runner) add(ctx context.Context, batch []Event, env events.Envelope) ([]Event, error) {
+	e := env
+	d, err := r.decode(ctx, &e)
+	if err != nil && events.ErrorCode(err) != events.NotFound {
+		return batch, fmt.Errorf("projections: decode %s@%d: %w", e.Stream, e.Version, err)
+	}
+	// Types this binary does not know (a newer writer) are passed with nil
+	// Data; projections ignore them, and the position still advances.
+	return append(batch, Event{Envelope: &e, Data: d}), nil
+}
+
+func (r *Runner) apply(ctx context.Context, batch []Event) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	last := batch[len(batch)-1]
+	r.mu.Lock()
+	for _, e := range batch {
+		for _, p := range r.projs {
+			p.Apply(e)
+		}
+		for _, re := range r.reactors {
+			re.Apply(e)
+		}
+	}
+	if r.ckpt != nil {
+		if err := r.ckpt.Commit(ctx, last.Position); err != nil {
+			r.mu.Unlock()
+			return fmt.Errorf("projections: checkpoint at %s: %w", last.Position, err)
+		}
+	}
+	pos := last.Position
+	r.pos.Store(&pos)
+	r.mu.Unlock()
+
+	r.lastAt.Store(last.RecordedAt.UnixNano())
+	r.applied.Add(uint64(len(batch)))
+	r.wake(pos)
+	if !pos.Less(r.headAtBoot) {
+		r.markCaughtUp(ctx)
+	}
+	r.react(ctx)
+	return nil
+}
+
+func (r *Runner) markCaughtUp(ctx context.Context) {
+	r.caughtOnce.Do(func() {
+		close(r.caughtUp)
+		r.log.Info("projections caught up", "position", r.Position().String(), "applied", r.applied.Load())
+	})
+}
+
+// react lets reactors act once the runner has caught up: during the
+// initial replay their state only records what is already decided.
+func (r *Runner) react(ctx context.Context) {
+	select {
+	case <-r.caughtUp:
+	default:
+		return
+	}
+	for _, re := range r.reactors {
+		if err := re.Flush(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("reactor failed; will retry on the next event", "reactor", re.Name(), "err", err)
+		}
+	}
+}
