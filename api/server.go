@@ -1,0 +1,130 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	StaffID string
+	Role    string
+	TokenID string
+}
+
+// Authenticator resolves a bearer token to its principal. It returns an
+// error for an unknown, expired or revoked token.
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string, now time.Time) (Principal, error)
+}
+
+// handlerFunc is an authenticated handler; a returned error is answered by
+// writeError, so handlers never write error bodies themselves.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p Principal) error
+
+// Metrics are the API's Prometheus collectors, registered on a registry the
+// caller owns.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics creates and registers the HTTP collectors on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dangol_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "dangol_http_request_duration_seconds", Help: "HTTP request duration by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// requestRecord collects what the request log line says about a request.
+type requestRecord struct {
+	status  int
+	staffID string
+	err     error
+}
+
+type recordKey struct{}
+
+func recordOf(r *http.Request) *requestRecord {
+	rec, _ := r.Context().Value(recordKey{}).(*requestRecord)
+	return rec
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	rec *requestRecord
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.rec.status == 0 {
+		w.rec.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.rec.status == 0 {
+		w.rec.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and the WebSocket upgrader reach the
+// underlying writer (Hijack, Flush, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe wraps the whole mux: one structured log line and one metrics
+// sample per request, with the route pattern (never the raw path, which
+// holds customer ids) and the staff id, never a personal field.
+func observe(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &requestRecord{}
+		r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("panic serving request", "route", r.Pattern, "panic", v, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					writeError(&statusWriter{w, rec}, r, errInternal)
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			d := time.Since(start)
+			if m != nil {
+				m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+				m.duration.WithLabelValues(route).Observe(d.Seconds())
+			}
+			attrs := []any{"route", route, "status", rec.status, "duration_ms", float64(d.Microseconds()) / 1000}
+			if rec.staffID != "" {
+				attrs = append(attrs, "staff", rec.staffID)
+			}
+			if rec.err != nil && rec.status >= 500 {
+				attrs = append(attrs, "err", rec.err.Error())
+			}
+			log.Info("request", attrs...)
+		}()
+		next.ServeHTTP(&statusWriter{w, rec}, r)
+	})
+}
+
+var errInternal = &apiError{http.StatusInternalServerError, "internal", "internal error"}
