@@ -1,0 +1,266 @@
+package projections
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// Customers is the customer 360 read model: one compact record per
+// customer, folded from the customer-<id> streams. Only a short recent
+// timeline is held in memory (TimelineDepth entries); the full timeline is
+// the stream itself.
+type Customers struct {
+	byID    map[string]*customer
+	books   map[string]map[string]struct{} // advisor id → customer ids
+	sortMu  sync.Mutex // queries run concurrently under the runner's read lock
+	sorted  []string   // customer ids in order, rebuilt lazily
+	dirty   bool
+	erasedN int
+}
+
+// TimelineDepth is how many recent timeline entries the view keeps per customer.
+const TimelineDepth = 8
+
+// maxPitches bounds the per-product pitch memory of one customer.
+const maxPitches = 16
+
+type customer struct {
+	id, branchID                         string
+	name, birthDate, phone, email, addr  string
+	tier, tierRule                       string
+	tierDeposit, tierProfit              int64
+	advisorID, advisorKind               string
+	consent                              uint16 // bit per (channel, purpose) granted; see consentBit
+	consentSet                           uint16 // bit per (channel, purpose) ever stated
+	holdings                             []Holding
+	fin                                  *Financials
+	life                                 []LifeEvent
+	registeredAt, verifiedAt, contactAt  int64 // unix seconds
+	timeline                             []TimelineEntry
+	pitches                              []PitchOutcome
+	requests                             []Request
+	erased                               bool
+	version                              uint64
+}
+
+// NewCustomers returns an empty customer read model.
+func NewCustomers() *Customers {
+	return &Customers{byID: map[string]*customer{}, books: map[string]map[string]struct{}{}}
+}
+
+// Name returns "customers".
+func (*Customers) Name() string { return "customers" }
+
+// Apply folds the events of customer streams and CallRecorded (for the timeline).
+func (cs *Customers) Apply(e Event) {
+	cat, id := events.StreamID(e.Stream)
+	if cat == "call" {
+		if d, ok := e.Data.(*events.CallRecorded); ok {
+			if c := cs.byID[d.CustomerID]; c != nil {
+				c.addTimeline(TimelineEntry{Kind: "call", At: d.StartedAt, Channel: d.Direction, StaffID: d.StaffID,
+					CallID: d.CallID, DurationSec: d.DurationSec, Position: e.Position.Seq()})
+			}
+		}
+		return
+	}
+	if cat != "customer" {
+		return
+	}
+	c := cs.byID[id]
+	if c == nil {
+		reg, ok := e.Data.(*events.CustomerRegistered)
+		if !ok {
+			return
+		}
+		c = &customer{id: id, registeredAt: e.RecordedAt.Unix()}
+		c.name, c.birthDate, c.phone, c.email, c.addr = reg.Name, reg.BirthDate, reg.Phone, reg.Email, reg.Address
+		c.branchID = reg.BranchID
+		cs.byID[id] = c
+		cs.dirty = true
+		c.version = e.Version
+		return
+	}
+	c.version = e.Version
+	at := e.RecordedAt
+	switch d := e.Data.(type) {
+	case *events.ProfileChanged:
+		for k, v := range d.Changes {
+			c.setField(k, v)
+		}
+		c.addTimeline(TimelineEntry{Kind: "profile", At: at, Channel: d.Source, Position: e.Position.Seq()})
+	case *events.ProfileVerified:
+		c.verifiedAt = at.Unix()
+	case *events.ConsentChanged:
+		bit := consentBit(d.Channel, d.Purpose)
+		c.consentSet |= bit
+		if d.Granted != nil && *d.Granted {
+			c.consent |= bit
+		} else {
+			c.consent &^= bit
+		}
+	case *events.LifeEventRecorded:
+		c.life = append(c.life, LifeEvent{Kind: d.Kind, ExpectedOn: d.ExpectedOn, Note: d.Note, RecordedAt: at})
+		if len(c.life) > 8 {
+			c.life = c.life[len(c.life)-8:]
+		}
+	case *events.FinancialsReported:
+		c.fin = &Financials{AsOf: d.AsOf, DepositBalance: deref(d.DepositBalance), ProfitContribution: deref(d.ProfitContribution), Currency: d.Currency}
+	case *events.TierAssigned:
+		c.tier, c.tierRule = d.Tier, d.Basis.Rule
+		c.tierDeposit, c.tierProfit = deref(d.Basis.DepositBalance), deref(d.Basis.ProfitContribution)
+	case *events.AdvisorAssigned:
+		if c.advisorID != "" {
+			delete(cs.books[c.advisorID], id)
+		}
+		c.advisorID, c.advisorKind = d.AdvisorID, d.Kind
+		book := cs.books[d.AdvisorID]
+		if book == nil {
+			book = map[string]struct{}{}
+			cs.books[d.AdvisorID] = book
+		}
+		book[id] = struct{}{}
+	case *events.ProductHoldingChanged:
+		h := Holding{Product: d.Product, AccountRef: d.AccountRef}
+		i := slices.Index(c.holdings, h)
+		if d.Change == "opened" && i < 0 {
+			c.holdings = append(c.holdings, h)
+		} else if d.Change == "closed" && i >= 0 {
+			c.holdings = slices.Delete(c.holdings, i, i+1)
+		}
+	case *events.ContactLogged:
+		if t := d.OccurredAt.Unix(); t > c.contactAt {
+			c.contactAt = t
+		}
+		if d.Purpose == "data_refresh" {
+			c.verifiedAt = max(c.verifiedAt, d.OccurredAt.Unix())
+		}
+		c.addTimeline(TimelineEntry{Kind: "contact", At: d.OccurredAt, Channel: d.Channel, Purpose: d.Purpose,
+			Summary: d.Summary, StaffID: d.StaffID, CallID: d.CallID, DurationSec: d.DurationSec, Position: e.Position.Seq()})
+	case *events.ProductPitched:
+		p := PitchOutcome{Product: d.Product, Channel: d.Channel, Outcome: d.Outcome, At: at, FollowUpOn: d.FollowUpOn,
+			CampaignID: d.CampaignID, StaffID: e.Actor.ID}
+		if i := slices.IndexFunc(c.pitches, func(q PitchOutcome) bool { return q.Product == d.Product }); i >= 0 {
+			c.pitches[i] = p
+		} else if len(c.pitches) < maxPitches {
+			c.pitches = append(c.pitches, p)
+		}
+		c.addTimeline(TimelineEntry{Kind: "pitch", At: at, Channel: d.Channel, Product: d.Product, Outcome: d.Outcome,
+			StaffID: e.Actor.ID, Position: e.Position.Seq()})
+	case *events.CustomerRequestNoted:
+		c.requests = append(c.requests, Request{Text: d.Text, Category: d.Category, At: at, EventID: e.ID.String()})
+		if len(c.requests) > 8 {
+			c.requests = c.requests[len(c.requests)-8:]
+		}
+	case *events.PersonalDataErased:
+		c.erase()
+		cs.erasedN++
+	}
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func (c *customer) setField(field, v string) {
+	switch field {
+	case "name":
+		c.name = v
+	case "birthDate":
+		c.birthDate = v
+	case "phone":
+		c.phone = v
+	case "email":
+		c.email = v
+	case "address":
+		c.addr = v
+	}
+}
+
+// erase drops every personal value the view holds; the events keep their
+// ciphertext, now unreadable.
+func (c *customer) erase() {
+	c.erased = true
+	c.name, c.birthDate, c.phone, c.email, c.addr = Erased, "", "", "", ""
+	for i := range c.timeline {
+		c.timeline[i].Summary = ""
+	}
+	for i := range c.life {
+		c.life[i].Note = ""
+	}
+	for i := range c.requests {
+		c.requests[i].Text = Erased
+	}
+}
+
+// Erased replaces personal values after PersonalDataErased.
+const Erased = "[erased]"
+
+func (c *customer) addTimeline(t TimelineEntry) {
+	if len(c.timeline) < TimelineDepth {
+		c.timeline = append(c.timeline, t)
+		return
+	}
+	copy(c.timeline, c.timeline[1:])
+	c.timeline[len(c.timeline)-1] = t
+}
+
+var consentChannels = []string{"phone", "sms", "email", "post"}
+var consentPurposes = []string{"marketing", "service"}
+
+func consentBit(channel, purpose string) uint16 {
+	ci := slices.Index(consentChannels, channel)
+	pi := slices.Index(consentPurposes, purpose)
+	if ci < 0 || pi < 0 {
+		return 0
+	}
+	return 1 << (ci*len(consentPurposes) + pi)
+}
+
+// Len returns the number of customers.
+func (cs *Customers) Len() int { return len(cs.byID) }
+
+// Has reports whether customer id is registered.
+func (cs *Customers) Has(id string) bool { _, ok := cs.byID[id]; return ok }
+
+// ids returns every customer id in order.
+func (cs *Customers) ids() []string {
+	cs.sortMu.Lock()
+	defer cs.sortMu.Unlock()
+	if cs.dirty || len(cs.sorted) != len(cs.byID) {
+		cs.sorted = cs.sorted[:0]
+		for id := range cs.byID {
+			cs.sorted = append(cs.sorted, id)
+		}
+		sort.Strings(cs.sorted)
+		cs.dirty = false
+	}
+	return cs.sorted
+}
+
+// each calls f for every customer in id order, starting after the id after.
+func (cs *Customers) each(after string, f func(*customer) bool) {
+	ids := cs.ids()
+	i := sort.SearchStrings(ids, after)
+	if i < len(ids) && ids[i] == after {
+		i++
+	}
+	for ; i < len(ids); i++ {
+		if !f(cs.byID[ids[i]]) {
+			return
+		}
+	}
+}
+
+func unixTime(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}

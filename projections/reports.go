@@ -1,0 +1,341 @@
+package projections
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// Counters is the read model behind the reports that need every event
+// rather than the latest state: pitch outcomes and customer requests.
+type Counters struct {
+	pitches  map[pitchKey]*Conversion
+	requests map[requestKey]int
+}
+
+type pitchKey struct{ dim, value string }
+type requestKey struct{ week, category string }
+
+// NewCounters returns empty counters.
+func NewCounters() *Counters {
+	return &Counters{pitches: map[pitchKey]*Conversion{}, requests: map[requestKey]int{}}
+}
+
+// Name returns "counters".
+func (*Counters) Name() string { return "counters" }
+
+// Apply counts ProductPitched and CustomerRequestNoted.
+func (c *Counters) Apply(e Event) {
+	switch d := e.Data.(type) {
+	case *events.ProductPitched:
+		campaign := d.CampaignID
+		if campaign == "" {
+			campaign = "(none)"
+		}
+		for _, k := range []pitchKey{{"product", d.Product}, {"channel", d.Channel}, {"advisor", e.Actor.ID}, {"campaign", campaign}} {
+			cv := c.pitches[k]
+			if cv == nil {
+				cv = &Conversion{Dimension: k.dim, Value: k.value}
+				c.pitches[k] = cv
+			}
+			cv.add(d.Outcome)
+		}
+	case *events.CustomerRequestNoted:
+		cat := d.Category
+		if cat == "" {
+			cat = "uncategorised"
+		}
+		y, w := e.RecordedAt.ISOWeek()
+		c.requests[requestKey{isoWeek(y, w), cat}]++
+	}
+}
+
+func isoWeek(y, w int) string {
+	return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") + "-W" + twoDigits(w)
+}
+
+func twoDigits(n int) string { return string([]byte{byte('0' + n/10), byte('0' + n%10)}) }
+
+// Conversion counts pitch outcomes for one value of one dimension.
+type Conversion struct {
+	Dimension   string  `json:"dimension"`
+	Value       string  `json:"value"`
+	Pitches     int     `json:"pitches"`
+	Accepted    int     `json:"accepted"`
+	Declined    int     `json:"declined"`
+	Considering int     `json:"considering"`
+	Unreachable int     `json:"unreachable"`
+	Rate        float64 `json:"conversionRate"` // accepted / pitches
+}
+
+func (c *Conversion) add(outcome string) {
+	c.Pitches++
+	switch outcome {
+	case "accepted":
+		c.Accepted++
+	case "declined":
+		c.Declined++
+	case "considering":
+		c.Considering++
+	case "unreachable":
+		c.Unreachable++
+	}
+}
+
+// PitchReport returns conversion by product, channel, advisor and campaign.
+func (c *Counters) PitchReport() map[string][]Conversion {
+	out := map[string][]Conversion{"product": {}, "channel": {}, "advisor": {}, "campaign": {}}
+	for k, v := range c.pitches {
+		cv := *v
+		cv.Rate = ratio(cv.Accepted, cv.Pitches)
+		out[k.dim] = append(out[k.dim], cv)
+	}
+	for _, rows := range out {
+		slices.SortFunc(rows, func(a, b Conversion) int {
+			if a.Pitches != b.Pitches {
+				return b.Pitches - a.Pitches
+			}
+			if a.Value < b.Value {
+				return -1
+			}
+			return 1
+		})
+	}
+	return out
+}
+
+// RequestWeek counts requests of one category in one ISO week.
+type RequestWeek struct {
+	Week     string `json:"week"`
+	Category string `json:"category"`
+	Count    int    `json:"count"`
+}
+
+// RequestReport returns requests per category per ISO week, newest week first.
+func (c *Counters) RequestReport() []RequestWeek {
+	out := make([]RequestWeek, 0, len(c.requests))
+	for k, n := range c.requests {
+		out = append(out, RequestWeek{Week: k.week, Category: k.category, Count: n})
+	}
+	slices.SortFunc(out, func(a, b RequestWeek) int {
+		if a.Week != b.Week {
+			if a.Week > b.Week {
+				return -1
+			}
+			return 1
+		}
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		if a.Category < b.Category {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return math.Round(float64(a)/float64(b)*10000) / 10000
+}
+
+// TierReport is the tier distribution and the profit concentration.
+type TierReport struct {
+	Customers     int            `json:"customers"`
+	ByTier        map[string]int `json:"byTier"`
+	WithFinancial int            `json:"withFinancials"`
+	TotalProfit   int64          `json:"totalProfit"`
+	// Concentration maps "top N%" to the share of total profit held by the
+	// top N% of customers by profit contribution.
+	Concentration []ShareOfTop `json:"profitConcentration"`
+}
+
+// ShareOfTop is the profit share of the top Percent of customers.
+type ShareOfTop struct {
+	Percent float64 `json:"topPercent"`
+	Share   float64 `json:"shareOfProfit"`
+}
+
+// TierReport computes the tier distribution and profit concentration for
+// the top percentages given (default 1, 7, 20, 50).
+func (cs *Customers) TierReport(tops []float64) TierReport {
+	if len(tops) == 0 {
+		tops = []float64{1, 7, 20, 50}
+	}
+	r := TierReport{Customers: len(cs.byID), ByTier: map[string]int{}}
+	profits := make([]int64, 0, len(cs.byID))
+	for _, c := range cs.byID {
+		t := c.tier
+		if t == "" {
+			t = "unassigned"
+		}
+		r.ByTier[t]++
+		if c.fin != nil {
+			profits = append(profits, c.fin.ProfitContribution)
+			r.TotalProfit += c.fin.ProfitContribution
+		}
+	}
+	r.WithFinancial = len(profits)
+	sort.Slice(profits, func(i, j int) bool { return profits[i] > profits[j] })
+	for _, pct := range tops {
+		n := int(math.Ceil(float64(len(profits)) * pct / 100))
+		var sum int64
+		for _, p := range profits[:min(n, len(profits))] {
+			sum += p
+		}
+		share := 0.0
+		if r.TotalProfit != 0 {
+			share = math.Round(float64(sum)/float64(r.TotalProfit)*10000) / 10000
+		}
+		r.Concentration = append(r.Concentration, ShareOfTop{Percent: pct, Share: share})
+	}
+	return r
+}
+
+// Freshness is the data freshness of one advisor's book.
+type Freshness struct {
+	AdvisorID string  `json:"advisorId"`
+	Customers int     `json:"customers"`
+	Stale     int     `json:"stale"`
+	FreshRate float64 `json:"freshRate"`
+}
+
+// FreshnessReport returns, per advisor, how many customers' data is stale at now.
+func (cs *Customers) FreshnessReport(now time.Time) []Freshness {
+	out := make([]Freshness, 0, len(cs.books))
+	for adv, book := range cs.books {
+		f := Freshness{AdvisorID: adv, Customers: len(book)}
+		for id := range book {
+			if cs.byID[id].stale(now) {
+				f.Stale++
+			}
+		}
+		f.FreshRate = ratio(f.Customers-f.Stale, f.Customers)
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b Freshness) int {
+		if a.FreshRate != b.FreshRate {
+			if a.FreshRate < b.FreshRate {
+				return -1
+			}
+			return 1
+		}
+		if a.AdvisorID < b.AdvisorID {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// QAScore is one rep's review scores in one month.
+type QAScore struct {
+	RepID   string  `json:"repId"`
+	Month   string  `json:"month"`
+	Reviews int     `json:"reviews"`
+	Average float64 `json:"averageTotal"`
+	Min     float64 `json:"min"`
+	Max     float64 `json:"max"`
+}
+
+// QAReport returns review scores per rep per calendar month (UTC), by rep then month.
+func (cs *Calls) QAReport() []QAScore {
+	type key struct{ rep, month string }
+	acc := map[key]*QAScore{}
+	sums := map[key]float64{}
+	for _, r := range cs.reviews {
+		k := key{r.RepID, r.At.UTC().Format("2006-01")}
+		s := acc[k]
+		if s == nil {
+			s = &QAScore{RepID: r.RepID, Month: k.month, Min: r.Total, Max: r.Total}
+			acc[k] = s
+		}
+		s.Reviews++
+		sums[k] += r.Total
+		s.Min, s.Max = math.Min(s.Min, r.Total), math.Max(s.Max, r.Total)
+	}
+	out := make([]QAScore, 0, len(acc))
+	for k, s := range acc {
+		s.Average = math.Round(sums[k]/float64(s.Reviews)*10) / 10
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b QAScore) int {
+		if a.RepID != b.RepID {
+			if a.RepID < b.RepID {
+				return -1
+			}
+			return 1
+		}
+		if a.Month < b.Month {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// CoachingReport is the improvement rate of coaching follow-ups.
+type CoachingReport struct {
+	Points      int            `json:"points"`
+	ByStatus    map[string]int `json:"byStatus"`
+	Checks      int            `json:"checks"`
+	Improved    int            `json:"improved"`
+	NotImproved int            `json:"notImproved"`
+	Rate        float64        `json:"improvementRate"` // improved / checks
+	Overdue     int            `json:"overdue"`
+	ByRep       []RepCoaching  `json:"byRep"`
+}
+
+// RepCoaching is one rep's coaching outcomes.
+type RepCoaching struct {
+	RepID    string  `json:"repId"`
+	Checks   int     `json:"checks"`
+	Improved int     `json:"improved"`
+	Rate     float64 `json:"improvementRate"`
+}
+
+// CoachingReport computes improvement rates overall and per rep at now.
+func (cs *Calls) CoachingReport(now time.Time) CoachingReport {
+	r := CoachingReport{Points: len(cs.points), ByStatus: map[string]int{}}
+	for _, p := range cs.points {
+		r.ByStatus[p.Status]++
+		if p.at(now).Overdue {
+			r.Overdue++
+		}
+	}
+	reps := map[string]*RepCoaching{}
+	for _, f := range cs.followUp {
+		rc := reps[f.RepID]
+		if rc == nil {
+			rc = &RepCoaching{RepID: f.RepID}
+			reps[f.RepID] = rc
+		}
+		rc.Checks++
+		r.Checks++
+		if f.Outcome == StatusImproved {
+			rc.Improved++
+			r.Improved++
+		} else {
+			r.NotImproved++
+		}
+	}
+	r.Rate = ratio(r.Improved, r.Checks)
+	r.ByRep = []RepCoaching{}
+	for _, rc := range reps {
+		rc.Rate = ratio(rc.Improved, rc.Checks)
+		r.ByRep = append(r.ByRep, *rc)
+	}
+	slices.SortFunc(r.ByRep, func(a, b RepCoaching) int {
+		if a.RepID < b.RepID {
+			return -1
+		}
+		return 1
+	})
+	return r
+}

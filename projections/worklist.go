@@ -1,0 +1,105 @@
+package projections
+
+import (
+	"slices"
+	"time"
+)
+
+// WorklistOptions tune the reasons to call now.
+type WorklistOptions struct {
+	LifeEventWithinDays int // a life event expected within this many days (default 60)
+	NoContactDays       int // no contact for this many days (default 90)
+}
+
+func (o *WorklistOptions) defaults() {
+	if o.LifeEventWithinDays <= 0 {
+		o.LifeEventWithinDays = 60
+	}
+	if o.NoContactDays <= 0 {
+		o.NoContactDays = 90
+	}
+}
+
+// Reasons a customer is on the worklist now.
+const (
+	ReasonStale          = "stale_data"
+	ReasonLifeEvent      = "life_event_soon"
+	ReasonPitchFollowUp  = "pitch_follow_up_due"
+	ReasonNoContact      = "no_recent_contact"
+)
+
+// WorkItem is one customer in an advisor's book with the reasons to call.
+type WorkItem struct {
+	CustomerID   string    `json:"customerId"`
+	Name         string    `json:"name"`
+	Tier         string    `json:"tier,omitempty"`
+	BranchID     string    `json:"branchId"`
+	Reasons      []string  `json:"reasons"`
+	LastContact  time.Time `json:"lastContactAt,omitzero"`
+	DoNotContact bool      `json:"doNotContact"`
+	Details      []string  `json:"details,omitempty"` // e.g. "child_wedding on 2027-03-01", "loan follow-up on 2026-12-01"
+}
+
+// Worklist returns the advisor's book with the reasons to call each customer
+// at now: customers with at least one reason first (most reasons first), then
+// the rest, each group by customer id.
+func (cs *Customers) Worklist(advisorID string, now time.Time, opt WorklistOptions) []WorkItem {
+	opt.defaults()
+	book := cs.books[advisorID]
+	items := make([]WorkItem, 0, len(book))
+	today := now.UTC().Format(time.DateOnly)
+	horizon := now.UTC().AddDate(0, 0, opt.LifeEventWithinDays).Format(time.DateOnly)
+	noContactBefore := now.Add(-time.Duration(opt.NoContactDays) * 24 * time.Hour).Unix()
+	for id := range book {
+		c := cs.byID[id]
+		it := WorkItem{CustomerID: id, Name: c.name, Tier: c.tier, BranchID: c.branchID, LastContact: unixTime(c.contactAt),
+			Reasons: []string{}}
+		if c.stale(now) {
+			it.Reasons = append(it.Reasons, ReasonStale)
+		}
+		for _, l := range c.life {
+			if l.ExpectedOn != "" && l.ExpectedOn >= today && l.ExpectedOn <= horizon {
+				it.Reasons = appendOnce(it.Reasons, ReasonLifeEvent)
+				it.Details = append(it.Details, l.Kind+" on "+l.ExpectedOn)
+			}
+		}
+		for _, p := range c.pitches {
+			if p.FollowUpOn != "" && p.FollowUpOn <= today && (p.Outcome == "considering" || p.Outcome == "unreachable") {
+				it.Reasons = appendOnce(it.Reasons, ReasonPitchFollowUp)
+				it.Details = append(it.Details, p.Product+" follow-up on "+p.FollowUpOn)
+			}
+		}
+		if c.contactAt < noContactBefore {
+			it.Reasons = append(it.Reasons, ReasonNoContact)
+		}
+		it.DoNotContact = c.view0DoNotContact()
+		items = append(items, it)
+	}
+	slices.SortFunc(items, func(a, b WorkItem) int {
+		if len(a.Reasons) != len(b.Reasons) {
+			return len(b.Reasons) - len(a.Reasons)
+		}
+		if a.CustomerID < b.CustomerID {
+			return -1
+		}
+		return 1
+	})
+	return items
+}
+
+func appendOnce(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// view0DoNotContact is "marketing not granted on any channel".
+func (c *customer) view0DoNotContact() bool {
+	for ci := range consentChannels {
+		if c.consent&(1<<(ci*len(consentPurposes))) != 0 { // marketing is purpose 0
+			return false
+		}
+	}
+	return true
+}
