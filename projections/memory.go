@@ -1,0 +1,149 @@
+package projections
+
+import (
+	"context"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// Memory is the in-memory read store: the read models of this package,
+// rebuilt by replay at start and kept current by a Runner. Its methods are
+// the query interface the API uses; a PostgreSQL read store offers the same.
+// Every method returns copies, safe to use after it returns.
+type Memory struct {
+	Customers *Customers
+	Calls     *Calls
+	Counters  *Counters
+	Staff     *Staff
+	runner    *Runner
+}
+
+// NewMemory returns empty read models.
+func NewMemory() *Memory {
+	return &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff()}
+}
+
+// Projections returns the read models for a Runner.
+func (m *Memory) Projections() []Projection {
+	return []Projection{m.Staff, m.Customers, m.Calls, m.Counters}
+}
+
+// Attach makes queries take r's read lock; call it before r.Run.
+func (m *Memory) Attach(r *Runner) { m.runner = r }
+
+func (m *Memory) view(f func()) {
+	if m.runner == nil {
+		f()
+		return
+	}
+	m.runner.View(func(events.Position) { f() })
+}
+
+func notFound(what string) error { return events.Errorf(events.NotFound, "%s not found", what) }
+
+// Customer returns the 360 view of customer id at now; NotFound if unknown.
+func (m *Memory) Customer(_ context.Context, id string, now time.Time) (v CustomerView, err error) {
+	ok := false
+	m.view(func() { v, ok = m.Customers.Customer(id, now) })
+	if !ok {
+		return v, notFound("customer")
+	}
+	return v, nil
+}
+
+// CustomerExists reports whether customer id is registered.
+func (m *Memory) CustomerExists(_ context.Context, id string) (ok bool, err error) {
+	m.view(func() { ok = m.Customers.Has(id) })
+	return ok, nil
+}
+
+// CustomerList returns a page of customer summaries and the next cursor.
+func (m *Memory) CustomerList(_ context.Context, f CustomerFilter, now time.Time) (page []CustomerSummary, next string, err error) {
+	m.view(func() { page, next = m.Customers.List(f, now) })
+	return page, next, nil
+}
+
+// Worklist returns the advisor's worklist at now.
+func (m *Memory) Worklist(_ context.Context, advisor string, now time.Time, opt WorklistOptions) (items []WorkItem, err error) {
+	m.view(func() { items = m.Customers.Worklist(advisor, now, opt) })
+	return items, nil
+}
+
+// Call returns a call with its review; NotFound if unknown.
+func (m *Memory) Call(_ context.Context, id string) (v CallView, err error) {
+	ok := false
+	m.view(func() { v, ok = m.Calls.Call(id) })
+	if !ok {
+		return v, notFound("call")
+	}
+	return v, nil
+}
+
+// QAQueue returns the calls awaiting review, oldest first.
+func (m *Memory) QAQueue(_ context.Context, supervisor string) (q []QueueItem, err error) {
+	m.view(func() { q = m.Calls.Queue(supervisor) })
+	return q, nil
+}
+
+// Coaching returns the coaching points matching f at now.
+func (m *Memory) Coaching(_ context.Context, f CoachingFilter, now time.Time) (ps []CoachingPoint, err error) {
+	m.view(func() { ps = m.Calls.Coaching(f, now) })
+	return ps, nil
+}
+
+// CoachingPoint returns one coaching point at now; NotFound if unknown.
+func (m *Memory) CoachingPoint(_ context.Context, id string, now time.Time) (p CoachingPoint, err error) {
+	ok := false
+	m.view(func() { p, ok = m.Calls.Point(id, now) })
+	if !ok {
+		return p, notFound("coaching point")
+	}
+	return p, nil
+}
+
+// ReportNames are the reports Report serves.
+var ReportNames = []string{"tiers", "pitches", "qa", "coaching", "freshness", "requests"}
+
+// Report returns the named report at now; NotFound for an unknown name.
+func (m *Memory) Report(_ context.Context, name string, now time.Time) (r any, err error) {
+	m.view(func() {
+		switch name {
+		case "tiers":
+			r = m.Customers.TierReport(nil)
+		case "pitches":
+			r = m.Counters.PitchReport()
+		case "qa":
+			r = m.Calls.QAReport()
+		case "coaching":
+			r = m.Calls.CoachingReport(now)
+		case "freshness":
+			r = m.Customers.FreshnessReport(now)
+		case "requests":
+			r = m.Counters.RequestReport()
+		default:
+			err = notFound("report")
+		}
+	})
+	return r, err
+}
+
+// StaffMember returns a staff member; NotFound if unknown.
+func (m *Memory) StaffMember(_ context.Context, id string) (s StaffMember, err error) {
+	ok := false
+	m.view(func() { s, ok = m.Staff.Member(id) })
+	if !ok {
+		return s, notFound("staff member")
+	}
+	return s, nil
+}
+
+// Token returns an issued token's record; NotFound if unknown.
+func (m *Memory) Token(_ context.Context, id string) (t TokenInfo, err error) {
+	ok := false
+	m.view(func() { t, ok = m.Staff.Token(id) })
+	if !ok {
+		return t, notFound("token")
+	}
+	return t, nil
+}
