@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// Store is what the API needs of the event store.
+type Store interface {
+	Append(ctx context.Context, stream string, expected events.ExpectedVersion, evs ...events.Event) (events.AppendResult, error)
+	ReadStream(ctx context.Context, stream string, from uint64, dir events.Direction, limit int) ([]events.Envelope, error)
+	ReadAll(ctx context.Context, from events.Position, limit int) ([]events.Envelope, error)
+	Subscribe(ctx context.Context, from events.Position) (events.Subscription, error)
+	Head(ctx context.Context) (events.Position, error)
+}
+
+// Queries is the read side: the in-memory read store
+// (projections.Memory) or a PostgreSQL one.
+type Queries interface {
+	Customer(ctx context.Context, id string, now time.Time) (projections.CustomerView, error)
+	CustomerExists(ctx context.Context, id string) (bool, error)
+	CustomerList(ctx context.Context, f projections.CustomerFilter, now time.Time) ([]projections.CustomerSummary, string, error)
+	Worklist(ctx context.Context, advisor string, now time.Time, opt projections.WorklistOptions) ([]projections.WorkItem, error)
+	Call(ctx context.Context, id string) (projections.CallView, error)
+	QAQueue(ctx context.Context, supervisor string) ([]projections.QueueItem, error)
+	Coaching(ctx context.Context, f projections.CoachingFilter, now time.Time) ([]projections.CoachingPoint, error)
+	CoachingPoint(ctx context.Context, id string, now time.Time) (projections.CoachingPoint, error)
+	Report(ctx context.Context, name string, now time.Time) (any, error)
+	StaffMember(ctx context.Context, id string) (projections.StaffMember, error)
+	Token(ctx context.Context, id string) (projections.TokenInfo, error)
+}
+
+// Progress tells how far the read side has applied the log.
+type Progress interface {
+	Position() events.Position
+	WaitFor(ctx context.Context, pos events.Position) error
+}
+
+// Sealer encrypts and opens customers' personal fields (events/pii).
+type Sealer interface {
+	SealFor(ctx context.Context, customerID string) func(events.Personal) error
+	OpenEnvelope(ctx context.Context, e *events.Envelope) (events.Data, error)
+}
+
+// Config is everything a Server needs.
+type Config struct {
+	Store    Store
+	Queries  Queries
+	Progress Progress
+	Sealer   Sealer
+	Blobs    *Blobs
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	Now      func() time.Time // the clock; time.Now if nil
+
+	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
+	MaxRecordingBytes int64 // audio uploads (default 256 MiB)
+}
+
+// Server serves the HTTP API and the live WebSocket feed.
+type Server struct {
+	Config
+	auth Authenticator
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
