@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -55,6 +56,7 @@ type Config struct {
 	Blobs    *Blobs
 	Logger   *slog.Logger
 	Metrics  *Metrics
+	Live     *LiveMetrics
 	Now      func() time.Time // the clock; time.Now if nil
 
 	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
@@ -65,6 +67,9 @@ type Config struct {
 type Server struct {
 	Config
 	auth Authenticator
+	hub  *hub
+	live *LiveMetrics
+	mux  *http.ServeMux
 }
 
 func (s *Server) now() time.Time {
@@ -72,4 +77,13 @@ func (s *Server) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+var zeroTime time.Time
+
+func parseTimeOrDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
 }

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// New returns a Server for cfg. Call Run to follow the log for the live
+// feed, and serve Handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.MaxRecordingBytes <= 0 {
+		cfg.MaxRecordingBytes = 256 << 20
+	}
+	s := &Server{Config: cfg, auth: tokenAuth{cfg.Queries}, live: cfg.Live, mux: http.NewServeMux()}
+	s.hub = newHub(s)
+	s.routes()
+	return s
+}
+
+// Run follows the log for the live feed until ctx ends; WebSocket clients
+// then get a close frame.
+func (s *Server) Run(ctx context.Context) error { return s.hub.run(ctx) }
+
+// Handler returns the HTTP handler of the whole API.
+func (s *Server) Handler() http.Handler { return observe(s.mux, s.Logger, s.Metrics) }
+
+func (s *Server) routes() {
+	h := s.handle
+	h("POST /v1/customers", registrars, s.postCustomer)
+	h("POST /v1/customers/{id}/profile", advisors, s.customerWrite(func() events.Data { return new(events.ProfileChanged) }, nil))
+	h("POST /v1/customers/{id}/verifications", advisors, s.customerWrite(func() events.Data { return new(events.ProfileVerified) }, nil))
+	h("POST /v1/customers/{id}/consents", advisors, s.customerWrite(func() events.Data { return new(events.ConsentChanged) }, nil))
+	h("POST /v1/customers/{id}/life-events", advisors, s.customerWrite(func() events.Data { return new(events.LifeEventRecorded) }, nil))
+	h("POST /v1/customers/{id}/contacts", advisors, s.customerWrite(func() events.Data { return new(events.ContactLogged) }, fillContact))
+	h("POST /v1/customers/{id}/pitches", advisors, s.customerWrite(func() events.Data { return new(events.ProductPitched) }, nil))
+	h("POST /v1/customers/{id}/requests", advisors, s.customerWrite(func() events.Data { return new(events.CustomerRequestNoted) }, nil))
+	h("POST /v1/customers/{id}/assignment", managers, s.postAssignment)
+	h("PUT /v1/recordings", uploaders, s.putRecording)
+	h("POST /v1/calls", uploaders, s.postCall)
+	h("POST /v1/calls/{id}/selection", supervisors, s.postSelection)
+	h("POST /v1/calls/{id}/reviews", supervisors, s.postReview)
+	h("POST /v1/coaching/{pointId}/acknowledgement", coachees, s.postAcknowledgement)
+	h("POST /v1/coaching/{pointId}/follow-up", heads, s.postFollowUp)
+	h("POST /v1/staff", adminsOnly, s.postStaff)
+	h("POST /v1/staff/{id}/tokens", adminsOnly, s.postToken)
+	h("DELETE /v1/staff/{id}/tokens/{tokenId}", adminsOnly, s.revokeToken)
+
+	h("GET /v1/customers/{id}", readers, s.getCustomer)
+	h("GET /v1/customers/{id}/timeline", readers, s.getTimeline)
+	h("GET /v1/customers", readers, s.listCustomers)
+	h("GET /v1/worklist", readers, s.getWorklist)
+	h("GET /v1/calls/{id}", readers, s.getCall)
+	h("GET /v1/recordings/{sha256}", readers, s.getRecording)
+	h("GET /v1/qa/queue", qaReaders, s.getQueue)
+	h("GET /v1/coaching", readers, s.getCoaching)
+	h("GET /v1/reports/{name}", reporters, s.getReport)
+	h("GET /v1/audit/streams/{stream}", auditors, s.getAuditStream)
+	h("GET /v1/audit/log", auditors, s.getAuditLog)
+	h("GET /v1/audit/verify", auditors, s.getAuditVerify)
+	h("GET /v1/live", readersAll, s.serveLive)
+
+	s.mux.HandleFunc("GET /v1/openapi.json", s.getOpenAPI)
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, events.Errorf(events.NotFound, "no such endpoint"))
+	})
+}
+
+var readersAll = []string{roleRep, rolePB, roleSupervisor, roleCentreHead, roleAuditor}
+
+// handle registers an authenticated route for roles.
+func (s *Server) handle(pattern string, roles []string, f handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authorize(r, roles)
+		if err == nil {
+			err = f(w, r, p)
+		}
+		if err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+// Health serves /healthz and /readyz for the operations listener: ready
+// means the store answers and the read side is within maxLag events of the
+// log's head.
+func (s *Server) Health(maxLag uint64) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		head, err := s.Store.Head(ctx)
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ok": false, "reason": "store unreachable"})
+			return
+		}
+		pos := s.Progress.Position()
+		lag := head.Seq() - min(head.Seq(), pos.Seq())
+		if lag > maxLag {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ok": false, "reason": "projections catching up", "lag": lag})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "head": head, "position": pos})
+	})
+	return mux
+}

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// tokenAuth authenticates bearer tokens against the staff read model: the
+// token's id is embedded in it, its SHA-256 must match TokenIssued, and it
+// must be neither expired nor revoked.
+type tokenAuth struct{ q Queries }
+
+func (a tokenAuth) Authenticate(ctx context.Context, bearer string, now time.Time) (Principal, error) {
+	id, ok := ParseToken(bearer)
+	if !ok {
+		return Principal{}, errUnauthenticated
+	}
+	t, err := a.q.Token(ctx, id)
+	if err != nil || !TokenMatches(bearer, t.Hash) || !t.ValidAt(now) {
+		return Principal{}, errUnauthenticated
+	}
+	m, err := a.q.StaffMember(ctx, t.StaffID)
+	if err != nil {
+		return Principal{}, errUnauthenticated
+	}
+	return Principal{StaffID: m.ID, Role: m.Role, TokenID: t.ID}, nil
+}
+
+func (s *Server) postStaff(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var d events.StaffRegistered
+	if err := s.readBody(w, r, &d); err != nil {
+		return err
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return s.appendData(w, r, p, events.StaffStream(d.StaffID), events.NoStream, "", "staff member", &d)
+}
+
+// tokenRequest is the body of POST /v1/staff/{id}/tokens (optional).
+type tokenRequest struct {
+	TTLHours int `json:"ttlHours"`
+}
+
+func (s *Server) postToken(w http.ResponseWriter, r *http.Request, p Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	req := tokenRequest{TTLHours: 24 * 90}
+	if r.ContentLength != 0 {
+		if err := s.readBody(w, r, &req); err != nil {
+			return err
+		}
+	}
+	if req.TTLHours < 1 || req.TTLHours > 24*366 {
+		return events.InvalidField("ttlHours", "must be from 1 to 8784")
+	}
+	if _, err := s.Queries.StaffMember(r.Context(), id); err != nil {
+		return err
+	}
+	opt, err := parseWriteOptions(r, events.StreamExists)
+	if err != nil {
+		return err
+	}
+	tok := NewToken()
+	d := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash, ExpiresAt: s.now().Add(time.Duration(req.TTLHours) * time.Hour).Truncate(time.Second)}
+	ev, err := events.NewEvent(d, events.Meta{ID: opt.id, Actor: events.Actor{ID: p.StaffID, Role: p.Role}, CorrelationID: correlationID(r)})
+	if err != nil {
+		return err
+	}
+	res, err := s.Store.Append(r.Context(), events.StaffStream(id), opt.expected, ev)
+	if err != nil {
+		return err
+	}
+	if res.Duplicate {
+		// The secret was shown once, to the first request; it is not stored.
+		return events.Errorf(events.Conflict, "this token was already issued; its secret cannot be shown again")
+	}
+	s.settle(r.Context(), res.Position)
+	writeJSON(w, http.StatusCreated, map[string]any{"stream": res.Stream, "version": res.Version, "position": res.Position,
+		"eventIds": res.EventIDs, "tokenId": tok.ID, "token": tok.Secret, "expiresAt": d.ExpiresAt})
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	tid, err := pathID(r, "tokenId")
+	if err != nil {
+		return err
+	}
+	t, err := s.Queries.Token(r.Context(), tid)
+	if err != nil || t.StaffID != id {
+		return events.Errorf(events.NotFound, "token not found")
+	}
+	return s.appendData(w, r, p, events.StaffStream(id), events.StreamExists, "", "staff member",
+		&events.TokenRevoked{TokenID: tid, Reason: "revoked by " + p.StaffID})
+}
