@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -70,6 +71,8 @@ type Server struct {
 	hub  *hub
 	live *LiveMetrics
 	mux  *http.ServeMux
+
+	liveWG sync.WaitGroup
 }
 
 func (s *Server) now() time.Time {

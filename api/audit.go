@@ -62,10 +62,10 @@ func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request, p Principal
 
 // verifyResult is the answer of GET /v1/audit/verify.
 type verifyResult struct {
-	OK       bool           `json:"ok"`
-	Checked  uint64         `json:"checked"`
+	OK       bool            `json:"ok"`
+	Checked  uint64          `json:"checked"`
 	Head     events.Position `json:"head"`
-	FirstBad *badEvent      `json:"firstBad"`
+	FirstBad *badEvent       `json:"firstBad"`
 }
 
 type badEvent struct {

@@ -269,6 +269,8 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, p Principal) 
 	if err != nil {
 		return nil // the upgrader has answered
 	}
+	s.liveWG.Add(1)
+	defer s.liveWG.Done()
 	if s.live != nil {
 		s.live.connections.Inc()
 		defer s.live.connections.Dec()
@@ -386,4 +388,13 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 	}
 }
 
-
+// WaitLive waits until every WebSocket connection has ended (after Run
+// returned they are being closed) or ctx ends.
+func (s *Server) WaitLive(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.liveWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}

@@ -16,8 +16,8 @@ import (
 type Customers struct {
 	byID    map[string]*customer
 	books   map[string]map[string]struct{} // advisor id → customer ids
-	sortMu  sync.Mutex // queries run concurrently under the runner's read lock
-	sorted  []string   // customer ids in order, rebuilt lazily
+	sortMu  sync.Mutex                     // queries run concurrently under the runner's read lock
+	sorted  []string                       // customer ids in order, rebuilt lazily
 	dirty   bool
 	erasedN int
 }
@@ -29,22 +29,22 @@ const TimelineDepth = 8
 const maxPitches = 16
 
 type customer struct {
-	id, branchID                         string
-	name, birthDate, phone, email, addr  string
-	tier, tierRule                       string
-	tierDeposit, tierProfit              int64
-	advisorID, advisorKind               string
-	consent                              uint16 // bit per (channel, purpose) granted; see consentBit
-	consentSet                           uint16 // bit per (channel, purpose) ever stated
-	holdings                             []Holding
-	fin                                  *Financials
-	life                                 []LifeEvent
-	registeredAt, verifiedAt, contactAt  int64 // unix seconds
-	timeline                             []TimelineEntry
-	pitches                              []PitchOutcome
-	requests                             []Request
-	erased                               bool
-	version                              uint64
+	id, branchID                        string
+	name, birthDate, phone, email, addr string
+	tier, tierRule                      string
+	tierDeposit, tierProfit             int64
+	advisorID, advisorKind              string
+	consent                             uint16 // bit per (channel, purpose) granted; see consentBit
+	consentSet                          uint16 // bit per (channel, purpose) ever stated
+	holdings                            []Holding
+	fin                                 *Financials
+	life                                []LifeEvent
+	registeredAt, verifiedAt, contactAt int64 // unix seconds
+	timeline                            []TimelineEntry
+	pitches                             []PitchOutcome
+	requests                            []Request
+	erased                              bool
+	version                             uint64
 }
 
 // NewCustomers returns an empty customer read model.

@@ -22,10 +22,10 @@ func (o *WorklistOptions) defaults() {
 
 // Reasons a customer is on the worklist now.
 const (
-	ReasonStale          = "stale_data"
-	ReasonLifeEvent      = "life_event_soon"
-	ReasonPitchFollowUp  = "pitch_follow_up_due"
-	ReasonNoContact      = "no_recent_contact"
+	ReasonStale         = "stale_data"
+	ReasonLifeEvent     = "life_event_soon"
+	ReasonPitchFollowUp = "pitch_follow_up_due"
+	ReasonNoContact     = "no_recent_contact"
 )
 
 // WorkItem is one customer in an advisor's book with the reasons to call.

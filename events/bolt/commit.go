@@ -145,9 +145,9 @@ func (s *Store) commit(batch []*appendReq) {
 
 // writer applies appends inside one transaction.
 type writer struct {
-	tx                      *bbolt.Tx
+	tx                     *bbolt.Tx
 	log, heads, index, ids *bbolt.Bucket
-	seq                     uint64
+	seq                    uint64
 }
 
 // apply checks one request against the transaction's current view and, if

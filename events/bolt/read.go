@@ -36,7 +36,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 		} else {
 			k, v = c.Seek(indexKey(stream, from))
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; {
+		for k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit {
 			if len(out)%256 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -1,0 +1,215 @@
+package projections
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/dangol/dangol/events"
+)
+
+// SamplerPolicy is the documented QA sampling policy (docs/qa-sampling.md).
+// A call is selected for review when:
+//   - new_rep: it is one of the first NewRepCalls calls its rep ever recorded;
+//   - long_call: it lasted at least LongCallSec seconds;
+//   - complaint: its customer logged a complaint contact on the same day
+//     (in Location), before or after the call;
+//   - random_sample: it is among the PerRepWeek calls of its rep in one ISO
+//     week with the lowest SHA-256 of the call id — decided when the log
+//     reaches the next week, so exactly that many are drawn per rep per week.
+//
+// Every rule is a function of the log alone, so replay decides the same.
+type SamplerPolicy struct {
+	NewRepCalls int
+	LongCallSec int
+	PerRepWeek  int
+	Location    *time.Location
+}
+
+// DefaultSamplerPolicy: first 5 calls, calls of 15 minutes or more, 3 random
+// calls per rep per week, days in Korea Standard Time.
+func DefaultSamplerPolicy() SamplerPolicy {
+	return SamplerPolicy{NewRepCalls: 5, LongCallSec: 900, PerRepWeek: 3, Location: time.FixedZone("KST", 9*3600)}
+}
+
+// Sampler is the reactor that appends CallSelectedForReview.
+type Sampler struct {
+	policy SamplerPolicy
+	store  Appender
+
+	repCalls  map[string]int                      // rep → calls recorded
+	selected  map[string]bool                     // call ids with a selection in the log
+	pending   map[string]pendingSelection         // decided, not yet seen in the log
+	inflight  map[string]bool                     // appended by Flush, not yet seen
+	dayCalls  map[string][]sampledCall            // customer|day → calls that day
+	complaint map[string]bool                     // customer|day → a complaint was logged
+	pools     map[string]map[string][]sampledCall // ISO week → rep → calls
+}
+
+type sampledCall struct {
+	id    string
+	hash  uint64
+	cause ulid.ULID
+	at    time.Time
+}
+
+type pendingSelection struct {
+	reason string
+	cause  ulid.ULID
+	at     time.Time
+}
+
+// NewSampler returns a sampler appending through store.
+func NewSampler(p SamplerPolicy, store Appender) *Sampler {
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	return &Sampler{policy: p, store: store, repCalls: map[string]int{}, selected: map[string]bool{},
+		pending: map[string]pendingSelection{}, inflight: map[string]bool{}, dayCalls: map[string][]sampledCall{},
+		complaint: map[string]bool{}, pools: map[string]map[string][]sampledCall{}}
+}
+
+// Name returns "sampler".
+func (*Sampler) Name() string { return "sampler" }
+
+func callHash(id string) uint64 {
+	h := sha256.Sum256([]byte(id))
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+func isoWeekOf(t time.Time, loc *time.Location) string {
+	y, w := t.In(loc).ISOWeek()
+	return fmt.Sprintf("%04d-W%02d", y, w)
+}
+
+// Apply folds calls, complaints and selections into the sampler's decisions.
+func (s *Sampler) Apply(e Event) {
+	s.closeWeeks(e.RecordedAt)
+	switch d := e.Data.(type) {
+	case *events.CallRecorded:
+		c := sampledCall{id: d.CallID, hash: callHash(d.CallID), cause: e.ID, at: e.RecordedAt}
+		s.repCalls[d.StaffID]++
+		day := d.CustomerID + "|" + d.StartedAt.In(s.policy.Location).Format(time.DateOnly)
+		s.dayCalls[day] = append(s.dayCalls[day], c)
+		switch {
+		case s.repCalls[d.StaffID] <= s.policy.NewRepCalls:
+			s.decide(c, "new_rep")
+		case s.policy.LongCallSec > 0 && d.DurationSec >= s.policy.LongCallSec:
+			s.decide(c, "long_call")
+		case s.complaint[day]:
+			s.decide(c, "complaint")
+		default:
+			week := isoWeekOf(d.StartedAt, s.policy.Location)
+			if s.pools[week] == nil {
+				s.pools[week] = map[string][]sampledCall{}
+			}
+			s.pools[week][d.StaffID] = append(s.pools[week][d.StaffID], c)
+		}
+	case *events.ContactLogged:
+		if d.Purpose != "complaint" {
+			return
+		}
+		_, customer := events.StreamID(e.Stream)
+		day := customer + "|" + d.OccurredAt.In(s.policy.Location).Format(time.DateOnly)
+		s.complaint[day] = true
+		for _, c := range s.dayCalls[day] {
+			c.cause, c.at = e.ID, e.RecordedAt
+			s.decide(c, "complaint")
+		}
+	case *events.CallSelectedForReview:
+		_, id := events.StreamID(e.Stream)
+		s.selected[id] = true
+		delete(s.pending, id)
+		delete(s.inflight, id)
+	}
+}
+
+func (s *Sampler) decide(c sampledCall, reason string) {
+	if s.selected[c.id] {
+		return
+	}
+	if _, ok := s.pending[c.id]; ok {
+		return
+	}
+	s.pending[c.id] = pendingSelection{reason: reason, cause: c.cause, at: c.at}
+}
+
+// closeWeeks draws the random samples of every week before now's week and
+// forgets per-day state older than a week.
+func (s *Sampler) closeWeeks(now time.Time) {
+	current := isoWeekOf(now, s.policy.Location)
+	for week, reps := range s.pools {
+		if week >= current {
+			continue
+		}
+		for _, calls := range reps {
+			slices.SortFunc(calls, func(a, b sampledCall) int {
+				if a.hash != b.hash {
+					if a.hash < b.hash {
+						return -1
+					}
+					return 1
+				}
+				if a.id < b.id {
+					return -1
+				}
+				return 1
+			})
+			n := 0
+			for _, c := range calls {
+				if n == s.policy.PerRepWeek {
+					break
+				}
+				if !s.selected[c.id] {
+					s.decide(c, "random_sample")
+					n++
+				}
+			}
+		}
+		delete(s.pools, week)
+	}
+	if len(s.dayCalls) > 4096 {
+		cutoff := now.In(s.policy.Location).AddDate(0, 0, -2).Format(time.DateOnly)
+		for k := range s.dayCalls {
+			if k[len(k)-10:] < cutoff {
+				delete(s.dayCalls, k)
+				delete(s.complaint, k)
+			}
+		}
+	}
+}
+
+// Pending returns the call ids decided but not yet in the log, sorted.
+func (s *Sampler) Pending() []string {
+	ids := make([]string, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Flush appends CallSelectedForReview for every pending decision.
+func (s *Sampler) Flush(ctx context.Context) error {
+	for _, id := range s.Pending() {
+		if s.inflight[id] {
+			continue
+		}
+		p := s.pending[id]
+		ev, err := events.NewEvent(&events.CallSelectedForReview{Reason: p.reason},
+			events.Meta{ID: DerivedID("sampler", p.cause, p.at), Actor: events.System("sampler"), CausationID: p.cause.String()})
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.Append(ctx, events.CallStream(id), events.StreamExists, ev); err != nil {
+			return fmt.Errorf("sampler: select %s: %w", id, err)
+		}
+		s.inflight[id] = true
+	}
+	return nil
+}
