@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -78,7 +79,7 @@ type hub struct {
 type client struct {
 	p      Principal
 	topics map[string]bool
-	queue  chan liveMsg
+	queue  chan *websocket.PreparedMessage
 	kicked chan int // close code, buffered 1
 }
 
@@ -133,13 +134,26 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 	if !ok {
 		return
 	}
+	// Clients with the same matching topics get the same bytes: encode and
+	// frame each distinct message once, not once per client.
+	prepared := map[string]*websocket.PreparedMessage{}
 	for c := range h.clients {
 		m, match := c.filter(msg)
 		if !match {
 			continue
 		}
+		key := strings.Join(m.Topics, ",")
+		pm := prepared[key]
+		if pm == nil {
+			var err error
+			if pm, err = prepare(m); err != nil {
+				h.s.Logger.Error("live: cannot encode event", "position", msg.Position.String(), "err", err)
+				return
+			}
+			prepared[key] = pm
+		}
 		select {
-		case c.queue <- m:
+		case c.queue <- pm:
 		default:
 			delete(h.clients, c)
 			c.kick(closeTooSlow)
@@ -260,6 +274,14 @@ func validTopic(t string) bool {
 	return ok && (kind == "customer" || kind == "advisor" || kind == "rep") && events.ValidID(id)
 }
 
+func prepare(m liveMsg) (*websocket.PreparedMessage, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return websocket.NewPreparedMessage(websocket.TextMessage, b)
+}
+
 var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 16384,
 	CheckOrigin: func(*http.Request) bool { return true }} // bearer tokens, not cookies, authenticate
 
@@ -296,7 +318,7 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 		closeWith(closeBadSub, "expected {\"subscribe\": [topics], \"fromPosition\": n}")
 		return "bad_subscribe"
 	}
-	c := &client{p: p, topics: map[string]bool{}, queue: make(chan liveMsg, liveQueue), kicked: make(chan int, 1)}
+	c := &client{p: p, topics: map[string]bool{}, queue: make(chan *websocket.PreparedMessage, liveQueue), kicked: make(chan int, 1)}
 	for _, t := range sub.Subscribe {
 		if !validTopic(t) {
 			closeWith(closeBadSub, "unknown topic "+t)
@@ -333,12 +355,12 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 			}
 		}
 	}()
-	send := func(m liveMsg) error {
+	send := func(pm *websocket.PreparedMessage) error {
 		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteWait))
 		if s.live != nil {
 			s.live.sent.Inc()
 		}
-		return conn.WriteJSON(m)
+		return conn.WritePreparedMessage(pm)
 	}
 	// Replay what the client missed, up to where the hub took over.
 	if sub.FromPosition != nil {
@@ -354,7 +376,11 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 				}
 				if msg, ok := s.message(ctx, &evs[i]); ok {
 					if m, match := c.filter(msg); match {
-						if err := send(m); err != nil {
+						pm, err := prepare(m)
+						if err != nil {
+							return "encode_error"
+						}
+						if err := send(pm); err != nil {
 							return "write_error"
 						}
 					}

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"net"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -128,3 +131,22 @@ func observe(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 }
 
 var errInternal = &apiError{http.StatusInternalServerError, "internal", "internal error"}
+
+// Hijack lets the WebSocket upgrader take over the connection.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("connection cannot be hijacked")
+	}
+	if w.rec.status == 0 {
+		w.rec.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
+// Flush passes flushes through.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -1,71 +1,214 @@
 package events
 
-import "unicode/utf8"
-
-// Enumerations of the catalog, exported for the API's documentation and
-// the projections.
-var (
-	Channels         = []string{"branch", "phone_inbound", "phone_outbound", "internet", "mobile", "atm", "email", "sms"}
-	ContactPurposes  = []string{"inquiry", "advice", "sale", "service", "complaint", "data_refresh"}
-	PitchOutcomes    = []string{"accepted", "declined", "considering", "unreachable"}
-	Tiers            = []string{"vip", "potential_vip", "general"}
-	Roles            = []string{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin"}
-	LifeEventKinds   = []string{"child_wedding", "birth", "marriage", "retirement", "relocation", "other"}
-	ConsentChannels  = []string{"phone", "sms", "email", "post"}
-	ConsentPurposes  = []string{"marketing", "service"}
-	SelectionReasons = []string{"random_sample", "new_rep", "complaint", "long_call", "requested"}
-	AdvisorKinds     = []string{"private_banker", "call_centre_rep"}
-	CallDirections   = []string{"inbound", "outbound"}
-	HoldingChanges   = []string{"opened", "closed"}
-	FollowUpOutcomes = []string{"improved", "not_improved"}
-	ProfileFields    = []string{"name", "birthDate", "phone", "email", "address"}
+import (
+	"encoding/base64"
+	"mime"
+	"strings"
+	"unicode"
 )
 
-// present checks that a required pointer field was given.
+// More helpers for the Validate methods of the catalog, next to those of
+// validate.go. Like those, each records only the first failure, trims string
+// values in place, and names the field by its JSON path inside data.
+
+// Limits shared by several types.
+const (
+	maxName    = 200  // names of people, campaigns, criteria, rules
+	maxText    = 2000 // notes, summaries, comments, request texts
+	maxReason  = 500  // short free-text reasons
+	maxListIDs = 20   // branches of one staff member
+	// maxMoney bounds amounts in the smallest currency unit: 10^15, a
+	// thousand trillion won, far above any retail balance and far below
+	// 2^53, so JavaScript clients read every amount exactly.
+	maxMoney = 1_000_000_000_000_000
+	// maxRecordingBytes bounds a call recording (64 GiB: a day of
+	// uncompressed studio-quality stereo fits).
+	maxRecordingBytes = 1 << 36
+	// minYear and maxYear bound dates as validate.go's time check bounds
+	// times: a year outside is a typo or a placeholder, not a fact.
+	minYear, maxYear = 1900, 2200
+)
+
+// present checks that a required pointer field was given (JSON null counts
+// as missing).
 func (c *check) present(field string, ok bool) {
 	if !ok {
 		c.fail(field, "is required")
 	}
 }
 
-// ids checks a list of ids.
+// line checks single-line text: trimmed, valid UTF-8, at most max
+// characters, and no control characters (no line breaks, tabs or NULs),
+// which keeps names and labels printable in logs, CSV exports and UIs.
+func (c *check) line(field string, s *string, max int, required bool) {
+	if c.str0(field, s, max, required) {
+		c.noControl(field, *s, "")
+	}
+}
+
+// text checks free text such as notes and addresses: like line, but line
+// breaks and tabs are allowed.
+func (c *check) text(field string, s *string, max int, required bool) {
+	if c.str0(field, s, max, required) {
+		c.noControl(field, *s, "\n\r\t")
+	}
+}
+
+// str0 runs validate.go's str and reports whether it passed.
+func (c *check) str0(field string, s *string, max int, required bool) bool {
+	before := c.err
+	c.str(field, s, max, required)
+	return c.err == before
+}
+
+func (c *check) noControl(field, s, allowed string) {
+	for _, r := range s {
+		if unicode.IsControl(r) && !strings.ContainsRune(allowed, r) {
+			c.fail(field, "must not contain control characters (U+%04X)", r)
+			return
+		}
+	}
+}
+
+// day checks a calendar date YYYY-MM-DD (validate.go's date) with a year in
+// 1900..2200.
+func (c *check) day(field string, s *string, required bool) {
+	before := c.err
+	c.date(field, s, required)
+	if c.err != before || *s == "" {
+		return
+	}
+	if y := (*s)[:4]; y < "1900" || y > "2200" {
+		c.fail(field, "must be a date between years %d and %d", minYear, maxYear)
+	}
+}
+
+// email checks an e-mail address loosely: one '@' between a non-empty local
+// part and a domain with a dot, no spaces. Deliverability is not ours to
+// judge; typos such as a missing '@' are.
+func (c *check) email(field string, s *string, required bool) {
+	if !c.str0(field, s, 254, required) || *s == "" {
+		return
+	}
+	local, domain, ok := strings.Cut(*s, "@")
+	switch {
+	case !ok || local == "" || len(local) > 64 || strings.Contains(domain, "@"),
+		strings.IndexFunc(*s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0,
+		!strings.Contains(domain, "."), strings.HasPrefix(domain, "."), strings.HasSuffix(domain, "."):
+		c.fail(field, "must be an e-mail address such as name@example.kr")
+	}
+}
+
+// phone checks a phone number as people write it: digits with optional
+// '+' in front and spaces, '-', '.', '/' or parentheses between, 3 to 20
+// digits in all ("+82 10-5550-1234", "(02) 555 0100").
+func (c *check) phone(field string, s *string, required bool) {
+	if !c.str0(field, s, 40, required) || *s == "" {
+		return
+	}
+	digits := 0
+	for i, r := range *s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0, strings.ContainsRune(" -./()", r):
+		default:
+			c.fail(field, "must be a phone number: digits, a leading '+', spaces, '-', '.', '/' or parentheses")
+			return
+		}
+	}
+	if digits < 3 || digits > 20 {
+		c.fail(field, "must have 3 to 20 digits")
+	}
+}
+
+// ids checks a list of distinct entity ids, at most max of them.
 func (c *check) ids(field string, list []string, max int) {
 	if len(list) > max {
 		c.fail(field, "must have at most %d entries", max)
 		return
 	}
 	for i := range list {
-		c.id(field+"["+itoa(i)+"]", &list[i], true)
+		at := field + "[" + itoa(i) + "]"
+		before := c.err
+		c.id(at, &list[i], true)
+		if c.err == before {
+			c.distinct(at, list, i)
+		}
 	}
 }
 
-// enums checks a list of enum values.
+// enums checks a list of distinct values of allowed.
 func (c *check) enums(field string, list []string, allowed []string) {
 	if len(list) > len(allowed) {
-		c.fail(field, "has too many entries")
+		c.fail(field, "must have at most %d entries, each one of %s", len(allowed), strings.Join(allowed, ", "))
 		return
 	}
 	for i := range list {
-		c.enum(field+"["+itoa(i)+"]", &list[i], allowed...)
+		at := field + "[" + itoa(i) + "]"
+		before := c.err
+		c.enum(at, &list[i], allowed...)
+		if c.err == before {
+			c.distinct(at, list, i)
+		}
 	}
 }
 
-// hex64 checks a 64-digit lowercase hex string (a SHA-256).
+// distinct fails if list[i] equals an earlier entry (lists are short).
+func (c *check) distinct(field string, list []string, i int) {
+	for _, v := range list[:i] {
+		if v == list[i] {
+			c.fail(field, "appears twice")
+			return
+		}
+	}
+}
+
+// hex64 checks a 64-digit lowercase hex string (a SHA-256), trimmed.
 func (c *check) hex64(field string, s *string, required bool) {
+	*s = strings.TrimSpace(*s)
 	if *s == "" {
 		if required {
 			c.fail(field, "is required")
 		}
 		return
 	}
-	if len(*s) != 64 || !utf8.ValidString(*s) {
+	if len(*s) != 64 || strings.IndexFunc(*s, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') }) >= 0 {
 		c.fail(field, "must be 64 lowercase hex digits")
+	}
+}
+
+// signature checks an optional Ed25519 signature: standard padded base64 of
+// exactly 64 bytes.
+func (c *check) signature(field string, s *string) {
+	*s = strings.TrimSpace(*s)
+	if *s == "" {
 		return
 	}
-	for _, r := range *s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			c.fail(field, "must be 64 lowercase hex digits")
-			return
-		}
+	b, err := base64.StdEncoding.Strict().DecodeString(*s)
+	if err != nil || len(b) != 64 {
+		c.fail(field, "must be standard base64 of a 64-byte Ed25519 signature")
+	}
+}
+
+// audioType checks a required media type of audio ("audio/mpeg") and
+// rewrites it in canonical form (lowercase type, normalised parameters).
+func (c *check) audioType(field string, s *string) {
+	if !c.str0(field, s, 100, true) {
+		return
+	}
+	mt, params, err := mime.ParseMediaType(*s)
+	if err != nil || !strings.HasPrefix(mt, "audio/") {
+		c.fail(field, "must be an audio media type such as audio/mpeg")
+		return
+	}
+	*s = mime.FormatMediaType(mt, params)
+}
+
+// money checks a required amount in the smallest currency unit.
+func (c *check) money(field string, v *int64, min int64) {
+	c.present(field, v != nil)
+	if v != nil {
+		c.rangeInt(field, *v, min, maxMoney)
 	}
 }
