@@ -46,6 +46,7 @@ type Progress interface {
 type Sealer interface {
 	SealFor(ctx context.Context, customerID string) func(events.Personal) error
 	OpenEnvelope(ctx context.Context, e *events.Envelope) (events.Data, error)
+	Erase(ctx context.Context, customerID string) error
 }
 
 // Config is everything a Server needs.

@@ -238,3 +238,27 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
+
+// postErasure handles POST /v1/customers/{id}/erasure (admin): it appends
+// PersonalDataErased, then destroys the customer's data key. The event goes
+// first: if the process dies between the two, the event is on record and a
+// retry (same Idempotency-Key) completes the destruction.
+func (s *Server) postErasure(w http.ResponseWriter, r *http.Request, p Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var d events.PersonalDataErased
+	if err := s.readBody(w, r, &d); err != nil {
+		return err
+	}
+	if err := s.appendData(w, r, p, events.CustomerStream(id), events.StreamExists, "", "customer", &d); err != nil {
+		return err
+	}
+	if s.Sealer != nil {
+		if err := s.Sealer.Erase(r.Context(), id); err != nil {
+			s.Logger.Error("erasure recorded but the key was not destroyed; retry the request", "err", err)
+		}
+	}
+	return nil
+}

@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	h("POST /v1/customers/{id}/pitches", advisors, s.customerWrite(func() events.Data { return new(events.ProductPitched) }, nil))
 	h("POST /v1/customers/{id}/requests", advisors, s.customerWrite(func() events.Data { return new(events.CustomerRequestNoted) }, nil))
 	h("POST /v1/customers/{id}/assignment", managers, s.postAssignment)
+	h("POST /v1/customers/{id}/erasure", adminsOnly, s.postErasure)
 	h("PUT /v1/recordings", uploaders, s.putRecording)
 	h("POST /v1/calls", uploaders, s.postCall)
 	h("POST /v1/calls/{id}/selection", supervisors, s.postSelection)
