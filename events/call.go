@@ -22,7 +22,9 @@ type Recording struct {
 	Bytes       int64  `json:"bytes"`
 }
 
-// CallRecorded is the first event of a call stream.
+// CallRecorded is the first event of a call stream. The audio lives in the
+// content-addressed blob store; the event holds its digest. A recorded call
+// lasts at least one second (round up), so durationSec 0 reads as missing.
 type CallRecorded struct {
 	CallID      string    `json:"callId"`
 	CustomerID  string    `json:"customerId"`
@@ -47,10 +49,12 @@ func (d *CallRecorded) Validate() error {
 	c.id("staffId", &d.StaffID, true)
 	c.enum("direction", &d.Direction, CallDirections...)
 	c.time("startedAt", &d.StartedAt, true)
+	c.nonZero("durationSec", int64(d.DurationSec))
 	c.rangeInt("durationSec", int64(d.DurationSec), 1, 86400)
 	c.hex64("recording.sha256", &d.Recording.SHA256, true)
-	c.required("recording.contentType", &d.Recording.ContentType, 100)
-	c.rangeInt("recording.bytes", d.Recording.Bytes, 1, 1<<34)
+	c.audioType("recording.contentType", &d.Recording.ContentType)
+	c.nonZero("recording.bytes", d.Recording.Bytes)
+	c.rangeInt("recording.bytes", d.Recording.Bytes, 1, maxRecordingBytes)
 	return c.errOrNil()
 }
 
@@ -71,16 +75,20 @@ func (d *CallSelectedForReview) Validate() error {
 	return c.errOrNil()
 }
 
-// ReviewItem is one scored criterion of a review form.
+// ReviewItem is one scored criterion of a review form: score out of max,
+// counted with weight in the total.
 type ReviewItem struct {
 	Criterion string `json:"criterion"`
-	Weight    int    `json:"weight"`
-	Score     *int   `json:"score"`
-	Max       int    `json:"max"`
+	Weight    int    `json:"weight"` // 1..100
+	Score     *int   `json:"score"`  // 0..max; a pointer, so that a missing score is not read as 0
+	Max       int    `json:"max"`    // 1..100
 	Comment   string `json:"comment,omitempty"`
 }
 
-// CoachingPointRaised is a coaching point raised in a review.
+// CoachingPointRaised is a coaching point raised in a review. Its id is
+// unique in the log (the API uses a ULID); CoachingAcknowledged and
+// CoachingFollowedUp refer to it. followUpDue is the review time plus one
+// calendar month (AddOneMonth).
 type CoachingPointRaised struct {
 	PointID     string    `json:"pointId"`
 	Criterion   string    `json:"criterion"`
@@ -100,32 +108,47 @@ type CallReviewed struct {
 // EventType returns "CallReviewed".
 func (*CallReviewed) EventType() string { return "CallReviewed" }
 
-// Validate checks the catalog rules, including that total is
-// ReviewTotal(items); errors are Invalid naming the field.
+// Validate checks the catalog rules, including that total is within 0.05 of
+// ReviewTotal(items), and then sets total to exactly ReviewTotal(items).
+// Errors are Invalid naming the field ("items[1].score").
 func (d *CallReviewed) Validate() error {
 	c := check{}
 	c.id("reviewerId", &d.ReviewerID, true)
 	c.id("formId", &d.FormID, true)
-	if len(d.Items) == 0 || len(d.Items) > 50 {
-		c.fail("items", "must have 1 to 50 entries")
+	if len(d.Items) == 0 {
+		c.fail("items", "is required (1 to 50 entries)")
+	}
+	if len(d.Items) > 50 {
+		c.fail("items", "must have at most 50 entries")
+		return c.errOrNil()
 	}
 	for i := range d.Items {
 		it := &d.Items[i]
 		at := "items[" + itoa(i) + "]."
-		c.required(at+"criterion", &it.Criterion, 200)
+		c.line(at+"criterion", &it.Criterion, maxName, true)
+		c.nonZero(at+"weight", int64(it.Weight))
 		c.rangeInt(at+"weight", int64(it.Weight), 1, 100)
+		c.nonZero(at+"max", int64(it.Max))
 		c.rangeInt(at+"max", int64(it.Max), 1, 100)
 		c.present(at+"score", it.Score != nil)
 		if it.Score != nil {
 			c.rangeInt(at+"score", int64(*it.Score), 0, int64(it.Max))
 		}
-		c.optional(at+"comment", &it.Comment, 2000)
+		c.text(at+"comment", &it.Comment, maxText, false)
 	}
-	if c.err == nil && math.Abs(d.Total-ReviewTotal(d.Items)) > 0.05 {
-		c.fail("total", "must be the weighted score of the items, %.1f", ReviewTotal(d.Items))
+	if c.err == nil {
+		// The tolerance absorbs a client's own float rounding; what is
+		// stored is always the server's figure, so totals compare exactly.
+		want := ReviewTotal(d.Items)
+		if math.Abs(d.Total-want) > 0.05+1e-9 {
+			c.fail("total", "must be the weighted score of the items, %.1f", want)
+		} else {
+			d.Total = want
+		}
 	}
 	if len(d.CoachingPoints) > 20 {
 		c.fail("coachingPoints", "must have at most 20 entries")
+		return c.errOrNil()
 	}
 	seen := map[string]bool{}
 	for i := range d.CoachingPoints {
@@ -136,15 +159,16 @@ func (d *CallReviewed) Validate() error {
 			c.fail(at+"pointId", "appears twice")
 		}
 		seen[p.PointID] = true
-		c.required(at+"criterion", &p.Criterion, 200)
-		c.required(at+"note", &p.Note, 2000)
+		c.line(at+"criterion", &p.Criterion, maxName, true)
+		c.text(at+"note", &p.Note, maxText, true)
 		c.time(at+"followUpDue", &p.FollowUpDue, true)
 	}
 	return c.errOrNil()
 }
 
-// ReviewTotal is the weighted score of a review in 0..100, to one decimal:
-// sum(weight × score/max) / sum(weight) × 100.
+// ReviewTotal returns the weighted score of a review in 0..100, rounded to
+// one decimal: sum(weight × score/max) / sum(weight) × 100. Items without a
+// score or with max ≤ 0 are left out; no items score 0.
 func ReviewTotal(items []ReviewItem) float64 {
 	var sum, weights float64
 	for _, it := range items {
@@ -184,7 +208,7 @@ func (d *CoachingAcknowledged) Validate() error {
 	c := check{}
 	c.id("pointId", &d.PointID, true)
 	c.id("staffId", &d.StaffID, true)
-	c.optional("comment", &d.Comment, 2000)
+	c.text("comment", &d.Comment, maxText, false)
 	return c.errOrNil()
 }
 
@@ -207,7 +231,7 @@ func (d *CoachingFollowedUp) Validate() error {
 	c.id("pointId", &d.PointID, true)
 	c.id("checkerId", &d.CheckerID, true)
 	c.enum("outcome", &d.Outcome, FollowUpOutcomes...)
-	c.optional("note", &d.Note, 2000)
+	c.text("note", &d.Note, maxText, false)
 	if d.Outcome == "not_improved" {
 		c.time("nextFollowUpDue", &d.NextFollowUpDue, true)
 	} else if !d.NextFollowUpDue.IsZero() {

@@ -1,40 +1,44 @@
 package events
 
-// Event types of the campaign-<campaignId> and ledger streams.
+// Event types of the campaign-<campaignId> stream.
 
 func init() {
 	Register(func() Data { return new(CampaignLaunched) })
 	Register(func() Data { return new(CampaignClosed) })
-	Register(func() Data { return new(LedgerSealed) })
 }
 
-// CampaignCriteria select the customers a campaign targets.
+// CampaignCriteria select the customers a campaign targets: every given
+// list must match (tier in tiers, a life event in lifeEvents, none of the
+// products in notHolding, branch in branchIds); an empty list does not
+// restrict. Entries are distinct.
 type CampaignCriteria struct {
-	Tiers      []string `json:"tiers,omitempty"`
-	LifeEvents []string `json:"lifeEvents,omitempty"`
-	NotHolding []string `json:"notHolding,omitempty"`
-	BranchIDs  []string `json:"branchIds,omitempty"`
+	Tiers      []string `json:"tiers,omitempty"`      // Tiers
+	LifeEvents []string `json:"lifeEvents,omitempty"` // LifeEventKinds
+	NotHolding []string `json:"notHolding,omitempty"` // product codes, at most 50
+	BranchIDs  []string `json:"branchIds,omitempty"`  // at most 200
 }
 
-// CampaignLaunched starts a campaign.
+// CampaignLaunched starts a campaign. Criteria is required (a pointer, so
+// that a missing object is told from an empty one, which targets everyone).
 type CampaignLaunched struct {
 	CampaignID string            `json:"campaignId"`
 	Name       string            `json:"name"`
-	Product    string            `json:"product"`
+	Product    string            `json:"product"` // product code, id syntax
 	Criteria   *CampaignCriteria `json:"criteria"`
 	Channel    string            `json:"channel"`
-	StartsOn   string            `json:"startsOn"`
-	EndsOn     string            `json:"endsOn,omitempty"`
+	StartsOn   string            `json:"startsOn"`         // YYYY-MM-DD
+	EndsOn     string            `json:"endsOn,omitempty"` // YYYY-MM-DD, not before startsOn
 }
 
 // EventType returns "CampaignLaunched".
 func (*CampaignLaunched) EventType() string { return "CampaignLaunched" }
 
-// Validate checks the catalog rules; errors are Invalid naming the field.
+// Validate checks the catalog rules; errors are Invalid naming the field
+// ("criteria.tiers[1]").
 func (d *CampaignLaunched) Validate() error {
 	c := check{}
 	c.id("campaignId", &d.CampaignID, true)
-	c.required("name", &d.Name, 200)
+	c.line("name", &d.Name, maxName, true)
 	c.id("product", &d.Product, true)
 	c.present("criteria", d.Criteria != nil)
 	if d.Criteria != nil {
@@ -44,17 +48,17 @@ func (d *CampaignLaunched) Validate() error {
 		c.ids("criteria.branchIds", d.Criteria.BranchIDs, 200)
 	}
 	c.enum("channel", &d.Channel, Channels...)
-	c.date("startsOn", &d.StartsOn, true)
-	c.date("endsOn", &d.EndsOn, false)
-	if c.err == nil && d.EndsOn != "" && d.EndsOn < d.StartsOn {
+	c.day("startsOn", &d.StartsOn, true)
+	c.day("endsOn", &d.EndsOn, false)
+	if c.err == nil && d.EndsOn != "" && d.EndsOn < d.StartsOn { // YYYY-MM-DD sorts as it reads
 		c.fail("endsOn", "must not be before startsOn")
 	}
 	return c.errOrNil()
 }
 
-// CampaignClosed ends a campaign.
+// CampaignClosed ends a campaign; the reason is optional.
 type CampaignClosed struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // EventType returns "CampaignClosed".
@@ -63,33 +67,6 @@ func (*CampaignClosed) EventType() string { return "CampaignClosed" }
 // Validate checks the catalog rules; errors are Invalid naming the field.
 func (d *CampaignClosed) Validate() error {
 	c := check{}
-	c.required("reason", &d.Reason, 500)
-	return c.errOrNil()
-}
-
-// LedgerSealed closes a range of the log with a Merkle root over its events'
-// hashes in log order, chained to the previous seal.
-type LedgerSealed struct {
-	FromPosition Position `json:"fromPosition"`
-	ToPosition   Position `json:"toPosition"`
-	Count        int64    `json:"count"`
-	MerkleRoot   string   `json:"merkleRoot"`
-	PrevSealHash string   `json:"prevSealHash"`
-	Signature    string   `json:"signature,omitempty"` // base64 Ed25519, optional
-}
-
-// EventType returns "LedgerSealed".
-func (*LedgerSealed) EventType() string { return "LedgerSealed" }
-
-// Validate checks the catalog rules; errors are Invalid naming the field.
-func (d *LedgerSealed) Validate() error {
-	c := check{}
-	if d.ToPosition.Less(d.FromPosition) {
-		c.fail("toPosition", "must not be before fromPosition")
-	}
-	c.rangeInt("count", d.Count, 1, 1<<62)
-	c.hex64("merkleRoot", &d.MerkleRoot, true)
-	c.hex64("prevSealHash", &d.PrevSealHash, true)
-	c.optional("signature", &d.Signature, 100)
+	c.line("reason", &d.Reason, maxReason, false)
 	return c.errOrNil()
 }

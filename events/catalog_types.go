@@ -1,5 +1,7 @@
 package events
 
+import "strings"
+
 // Enumerations of the catalog (shared/EVENTS.md), exported for the API's
 // documentation, request checks and the projections. Validate accepts
 // exactly these values, case-sensitively, after trimming. The slices are
@@ -54,3 +56,24 @@ var (
 	// of ProfileChanged.changes and the values of ProfileVerified.fields.
 	ProfileFields = []string{"name", "birthDate", "phone", "email", "address"}
 )
+
+// currencies are the ISO 4217 codes FinancialsReported accepts: the active
+// currencies and funds, and the precious metals, without XTS (testing) and
+// XXX (no currency). A new code (such as XCG in 2025) needs a line here
+// before amounts in it can be recorded; rejecting "WON" is worth that.
+var currencies = setOf(`
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
+CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN
+NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL
+SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES
+VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL`)
+
+func setOf(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
+}

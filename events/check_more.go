@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/base64"
 	"mime"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -18,8 +19,8 @@ const (
 	maxReason  = 500  // short free-text reasons
 	maxListIDs = 20   // branches of one staff member
 	// maxMoney bounds amounts in the smallest currency unit: 10^15, a
-	// thousand trillion won, far above any retail balance and far below
-	// 2^53, so JavaScript clients read every amount exactly.
+	// thousand trillion won, far above any retail balance and below 2^53,
+	// so JavaScript clients read every amount exactly.
 	maxMoney = 1_000_000_000_000_000
 	// maxRecordingBytes bounds a call recording (64 GiB: a day of
 	// uncompressed studio-quality stereo fits).
@@ -78,24 +79,8 @@ func (c *check) day(field string, s *string, required bool) {
 	if c.err != before || *s == "" {
 		return
 	}
-	if y := (*s)[:4]; y < "1900" || y > "2200" {
+	if y, _ := strconv.Atoi((*s)[:4]); y < minYear || y > maxYear { // date checked the 4 digits
 		c.fail(field, "must be a date between years %d and %d", minYear, maxYear)
-	}
-}
-
-// email checks an e-mail address loosely: one '@' between a non-empty local
-// part and a domain with a dot, no spaces. Deliverability is not ours to
-// judge; typos such as a missing '@' are.
-func (c *check) email(field string, s *string, required bool) {
-	if !c.str0(field, s, 254, required) || *s == "" {
-		return
-	}
-	local, domain, ok := strings.Cut(*s, "@")
-	switch {
-	case !ok || local == "" || len(local) > 64 || strings.Contains(domain, "@"),
-		strings.IndexFunc(*s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0,
-		!strings.Contains(domain, "."), strings.HasPrefix(domain, "."), strings.HasSuffix(domain, "."):
-		c.fail(field, "must be an e-mail address such as name@example.kr")
 	}
 }
 
@@ -202,7 +187,9 @@ func (c *check) audioType(field string, s *string) {
 		c.fail(field, "must be an audio media type such as audio/mpeg")
 		return
 	}
-	*s = mime.FormatMediaType(mt, params)
+	if f := mime.FormatMediaType(mt, params); f != "" {
+		*s = f
+	}
 }
 
 // money checks a required amount in the smallest currency unit.
@@ -210,5 +197,27 @@ func (c *check) money(field string, v *int64, min int64) {
 	c.present(field, v != nil)
 	if v != nil {
 		c.rangeInt(field, *v, min, maxMoney)
+	}
+}
+
+// nonZero reports a required integer that cannot legitimately be 0 as
+// missing, rather than as out of range.
+func (c *check) nonZero(field string, v int64) {
+	if v == 0 {
+		c.fail(field, "is required")
+	}
+}
+
+// iso4217 checks a required ISO 4217 currency code (validate.go's currency
+// checks the form, this the code).
+func (c *check) iso4217(field string, s *string) {
+	before := c.err
+	if *s = strings.TrimSpace(*s); *s == "" {
+		c.fail(field, "is required")
+		return
+	}
+	c.currency(field, s)
+	if c.err == before && !currencies[*s] {
+		c.fail(field, "must be an ISO 4217 currency code such as KRW")
 	}
 }

@@ -12,7 +12,8 @@ func init() {
 	Register(func() Data { return new(TokenRevoked) })
 }
 
-// StaffRegistered is the first event of a staff stream.
+// StaffRegistered is the first event of a staff stream. BranchIDs are the
+// branches the member works for (a call-centre rep covers 6-7), distinct.
 type StaffRegistered struct {
 	StaffID   string   `json:"staffId"`
 	Name      string   `json:"name"`
@@ -27,9 +28,9 @@ func (*StaffRegistered) EventType() string { return "StaffRegistered" }
 func (d *StaffRegistered) Validate() error {
 	c := check{}
 	c.id("staffId", &d.StaffID, true)
-	c.required("name", &d.Name, 200)
+	c.line("name", &d.Name, maxName, true)
 	c.enum("role", &d.Role, Roles...)
-	c.ids("branchIds", d.BranchIDs, 20)
+	c.ids("branchIds", d.BranchIDs, maxListIDs)
 	return c.errOrNil()
 }
 
@@ -48,8 +49,9 @@ func (d *StaffRoleChanged) Validate() error {
 	return c.errOrNil()
 }
 
-// TokenIssued records a bearer token by the SHA-256 of its secret; the
-// secret itself is never stored.
+// TokenIssued records a bearer token by the SHA-256 of its secret (64
+// lowercase hex digits); the secret itself is never stored. A zero ExpiresAt
+// means the token does not expire.
 type TokenIssued struct {
 	TokenID   string    `json:"tokenId"`
 	TokenHash string    `json:"tokenHash"`
@@ -81,6 +83,6 @@ func (*TokenRevoked) EventType() string { return "TokenRevoked" }
 func (d *TokenRevoked) Validate() error {
 	c := check{}
 	c.id("tokenId", &d.TokenID, true)
-	c.optional("reason", &d.Reason, 500)
+	c.line("reason", &d.Reason, maxReason, false)
 	return c.errOrNil()
 }

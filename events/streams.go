@@ -2,29 +2,34 @@ package events
 
 import "strings"
 
-// Stream categories.
+// Stream categories: a stream is named "<category>-<id>", except the single
+// ledger stream. Categories contain no '-', so the first '-' splits a name.
 const (
 	CategoryCustomer = "customer"
 	CategoryCall     = "call"
 	CategoryStaff    = "staff"
 	CategoryCampaign = "campaign"
-	LedgerStream     = "ledger"
+
+	// LedgerStream is the one stream of LedgerSealed events; it is also
+	// its own category.
+	LedgerStream = "ledger"
 )
 
-// CustomerStream returns "customer-<id>".
+// CustomerStream returns "customer-<id>". It does not check id; see ValidID.
 func CustomerStream(id string) string { return CategoryCustomer + "-" + id }
 
-// CallStream returns "call-<id>".
+// CallStream returns "call-<id>". It does not check id; see ValidID.
 func CallStream(id string) string { return CategoryCall + "-" + id }
 
-// StaffStream returns "staff-<id>".
+// StaffStream returns "staff-<id>". It does not check id; see ValidID.
 func StaffStream(id string) string { return CategoryStaff + "-" + id }
 
-// CampaignStream returns "campaign-<id>".
+// CampaignStream returns "campaign-<id>". It does not check id; see ValidID.
 func CampaignStream(id string) string { return CategoryCampaign + "-" + id }
 
-// StreamID splits a stream name into its category and id: "customer-C1"
-// gives ("customer", "C1"); "ledger" gives ("ledger", "").
+// StreamID splits a stream name at its first '-' into its category and id:
+// "customer-C1" gives ("customer", "C1"), "call-A-7" gives ("call", "A-7"),
+// and "ledger" gives ("ledger", "").
 func StreamID(stream string) (category, id string) {
 	category, id, _ = strings.Cut(stream, "-")
 	return category, id
