@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,6 +191,7 @@ func (r *Runner) follow(ctx context.Context) error {
 	}
 	defer sub.Close()
 	ch := sub.Events()
+	envs := make([]events.Envelope, 0, r.batch)
 	batch := make([]Event, 0, r.batch)
 	for {
 		env, ok := <-ch
@@ -199,23 +201,21 @@ func (r *Runner) follow(ctx context.Context) error {
 			}
 			return errors.New("projections: subscription ended")
 		}
-		batch = batch[:0]
-		if batch, err = r.add(ctx, batch, env); err != nil {
-			return err
-		}
+		envs = append(envs[:0], env)
 	drain:
-		for len(batch) < r.batch {
+		for len(envs) < r.batch {
 			select {
 			case env, ok := <-ch:
 				if !ok {
 					break drain
 				}
-				if batch, err = r.add(ctx, batch, env); err != nil {
-					return err
-				}
+				envs = append(envs, env)
 			default:
 				break drain
 			}
+		}
+		if batch, err = r.decodeAll(ctx, envs, batch[:0]); err != nil {
+			return err
 		}
 		if err := r.apply(ctx, batch); err != nil {
 			return err
@@ -223,15 +223,32 @@ func (r *Runner) follow(ctx context.Context) error {
 	}
 }
 
-func (r *Runner) add(ctx context.Context, batch []Event, env events.Envelope) ([]Event, error) {
-	e := env
-	d, err := r.decode(ctx, &e)
-	if err != nil && events.ErrorCode(err) != events.NotFound {
-		return batch, fmt.Errorf("projections: decode %s@%d: %w", e.Stream, e.Version, err)
+// decodeAll decodes a batch on every core (decryption and JSON decoding are
+// most of a replay's cost); the fold itself stays sequential.
+func (r *Runner) decodeAll(ctx context.Context, envs []events.Envelope, batch []Event) ([]Event, error) {
+	owned := make([]events.Envelope, len(envs)) // batch entries point here; envs is reused
+	copy(owned, envs)
+	batch = batch[:len(owned)]
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(owned)/64))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(owned); i += workers {
+				e := &owned[i]
+				d, err := r.decode(ctx, e)
+				if err != nil && events.ErrorCode(err) != events.NotFound {
+					errs[w] = fmt.Errorf("projections: decode %s@%d: %w", e.Stream, e.Version, err)
+					return
+				}
+				// Types this binary does not know (a newer writer) pass with
+				// nil Data; projections ignore them, the position advances.
+				batch[i] = Event{Envelope: e, Data: d}
+			}
+		})
 	}
-	// Types this binary does not know (a newer writer) are passed with nil
-	// Data; projections ignore them, and the position still advances.
-	return append(batch, Event{Envelope: &e, Data: d}), nil
+	wg.Wait()
+	return batch, errors.Join(errs...)
 }
 
 func (r *Runner) apply(ctx context.Context, batch []Event) error {
