@@ -86,12 +86,16 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return err
 	}
 	fmt.Fprintln(stdout, rr)
+	used, err := s.UsedBytes()
+	if err != nil {
+		return err
+	}
 	if err := s.Close(); err != nil {
 		return err
 	}
 	if info, err := os.Stat(path); err == nil && total > 0 {
-		fmt.Fprintf(stdout, "bytes on disk: %d for %d events = %.0f bytes/event (file size, including free pages)\n",
-			info.Size(), total, float64(info.Size())/float64(total))
+		fmt.Fprintf(stdout, "bytes on disk: %.0f bytes/event used by bbolt (%d bytes for %d events, free pages included); file %d bytes with preallocation\n",
+			float64(used)/float64(total), used, total, info.Size())
 	}
 	return nil
 }

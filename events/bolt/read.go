@@ -108,12 +108,20 @@ func (s *Store) Scan(ctx context.Context, from events.Position, fn func(*events.
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
 		n := 0
+		// Records are copied out of the mmap into shared 1 MiB arenas: one
+		// allocation per ~1,500 events instead of one per event.
+		var arena []byte
 		for k, v := c.Seek(u64(from.Seq() + 1)); k != nil; k, v = c.Next() {
 			if n++; n%1024 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if cap(arena)-len(arena) < len(v) {
+				arena = make([]byte, 0, max(1<<20, len(v)))
+			}
+			start := len(arena)
+			arena = append(arena, v...)
 			var env events.Envelope
-			if err := events.DecodeRecord(bytes.Clone(v), &env); err != nil {
+			if err := events.DecodeRecord(arena[start:len(arena):len(arena)], &env); err != nil {
 				return err
 			}
 			env.Position = events.At(binary.BigEndian.Uint64(k))

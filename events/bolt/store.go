@@ -174,3 +174,11 @@ func indexKey(stream string, version uint64) []byte {
 	k = append(k, 0)
 	return binary.BigEndian.AppendUint64(k, version)
 }
+
+// UsedBytes returns the bytes of the file bbolt uses (its high-water mark,
+// free pages included), excluding space preallocated ahead of it.
+func (s *Store) UsedBytes() (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error { n = tx.Size(); return nil })
+	return n, err
+}
