@@ -74,6 +74,9 @@ type Server struct {
 	mux  *http.ServeMux
 
 	liveWG sync.WaitGroup
+
+	routesList []route // every registered route, for the OpenAPI document
+	openapiDoc []byte
 }
 
 func (s *Server) now() time.Time {
