@@ -40,6 +40,8 @@ type Queries interface {
 type Progress interface {
 	Position() events.Position
 	WaitFor(ctx context.Context, pos events.Position) error
+	// CaughtUp is closed once the read side applied the log as it was at start.
+	CaughtUp() <-chan struct{}
 }
 
 // Sealer encrypts and opens customers' personal fields (events/pii).

@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/dangol/dangol/events"
 	"slices"
 	"strings"
 )
@@ -53,6 +55,14 @@ func (s *Server) authorize(r *http.Request, roles []string) (Principal, error) {
 	}
 	p, err := s.auth.Authenticate(r.Context(), tok, s.now())
 	if err != nil {
+		if s.Progress != nil {
+			select {
+			case <-s.Progress.CaughtUp():
+			default:
+				// The token may be in the part of the log not replayed yet.
+				return Principal{}, events.Errorf(events.Unavailable, "starting: the read models are catching up with the log; retry shortly")
+			}
+		}
 		return Principal{}, errUnauthenticated
 	}
 	if rec := recordOf(r); rec != nil {

@@ -21,7 +21,7 @@ func TestOpenAPIMatchesServedRoutes(t *testing.T) {
 		t.Fatalf("openapi.json: %d", rec.Code)
 	}
 	var doc struct {
-		OpenAPI string                                `json:"openapi"`
+		OpenAPI string                               `json:"openapi"`
 		Paths   map[string]map[string]map[string]any `json:"paths"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
