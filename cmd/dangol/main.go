@@ -40,6 +40,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":  {"serve the HTTP API, WebSocket live feed and metrics", runServe},
+		"seed":   {"generate a deterministic synthetic bank into the store", runSeed},
 		"log":    {"print the log or one stream (human-readable or --json)", runLog},
 		"verify": {"check every hash chain; exit 1 naming the first bad event", runVerify},
 		"staff":  {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
