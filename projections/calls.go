@@ -2,6 +2,7 @@ package projections
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -111,6 +112,7 @@ func (cs *Calls) Apply(e Event) {
 		return
 	}
 	if d, ok := e.Data.(*events.CallRecorded); ok {
+		id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 		cs.byID[id] = &call{CallView: CallView{ID: id, CustomerID: d.CustomerID, StaffID: d.StaffID, Direction: d.Direction,
 			StartedAt: d.StartedAt, DurationSec: d.DurationSec, Recording: d.Recording, Version: e.Version}}
 		return
@@ -123,15 +125,15 @@ func (cs *Calls) Apply(e Event) {
 	switch d := e.Data.(type) {
 	case *events.CallSelectedForReview:
 		if c.Selection == nil {
-			c.Selection = &Selection{Reason: d.Reason, SupervisorID: d.SupervisorID, SelectedAt: e.RecordedAt, By: e.Actor.ID}
+			c.Selection = &Selection{Reason: d.Reason, SupervisorID: d.SupervisorID, SelectedAt: e.RecordedAt, By: strings.Clone(e.Actor.ID)}
 			if c.Review == nil {
-				cs.queue[id] = struct{}{}
+				cs.queue[c.ID] = struct{}{}
 			}
 		}
 	case *events.CallReviewed:
 		rv := &Review{ReviewerID: d.ReviewerID, FormID: d.FormID, Items: d.Items, Total: d.Total, ReviewedAt: e.RecordedAt}
 		for _, p := range d.CoachingPoints {
-			cs.points[p.PointID] = &CoachingPoint{ID: p.PointID, CallID: id, RepID: c.StaffID, ReviewerID: d.ReviewerID,
+			cs.points[p.PointID] = &CoachingPoint{ID: p.PointID, CallID: c.ID, RepID: c.StaffID, ReviewerID: d.ReviewerID,
 				Criterion: p.Criterion, Note: p.Note, Status: StatusOpen, FollowUpDue: p.FollowUpDue, RaisedAt: e.RecordedAt,
 				History: []FollowUpResult{}}
 			rv.CoachingPoints = append(rv.CoachingPoints, p.PointID)

@@ -3,6 +3,7 @@ package projections
 import (
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +77,7 @@ func (cs *Customers) Apply(e Event) {
 		if !ok {
 			return
 		}
+		id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 		c = &customer{id: id, registeredAt: e.RecordedAt.Unix()}
 		c.name, c.birthDate, c.phone, c.email, c.addr = reg.Name, reg.BirthDate, reg.Phone, reg.Email, reg.Address
 		c.branchID = reg.BranchID
@@ -122,7 +124,7 @@ func (cs *Customers) Apply(e Event) {
 			book = map[string]struct{}{}
 			cs.books[d.AdvisorID] = book
 		}
-		book[id] = struct{}{}
+		book[c.id] = struct{}{}
 	case *events.ProductHoldingChanged:
 		h := Holding{Product: d.Product, AccountRef: d.AccountRef}
 		i := slices.Index(c.holdings, h)
@@ -142,14 +144,14 @@ func (cs *Customers) Apply(e Event) {
 			Summary: d.Summary, StaffID: d.StaffID, CallID: d.CallID, DurationSec: d.DurationSec, Position: e.Position.Seq()})
 	case *events.ProductPitched:
 		p := PitchOutcome{Product: d.Product, Channel: d.Channel, Outcome: d.Outcome, At: at, FollowUpOn: d.FollowUpOn,
-			CampaignID: d.CampaignID, StaffID: e.Actor.ID}
+			CampaignID: d.CampaignID, StaffID: strings.Clone(e.Actor.ID)}
 		if i := slices.IndexFunc(c.pitches, func(q PitchOutcome) bool { return q.Product == d.Product }); i >= 0 {
 			c.pitches[i] = p
 		} else if len(c.pitches) < maxPitches {
 			c.pitches = append(c.pitches, p)
 		}
 		c.addTimeline(TimelineEntry{Kind: "pitch", At: at, Channel: d.Channel, Product: d.Product, Outcome: d.Outcome,
-			StaffID: e.Actor.ID, Position: e.Position.Seq()})
+			StaffID: strings.Clone(e.Actor.ID), Position: e.Position.Seq()})
 	case *events.CustomerRequestNoted:
 		c.requests = append(c.requests, Request{Text: d.Text, Category: d.Category, At: at, EventID: e.ID.String()})
 		if len(c.requests) > 8 {

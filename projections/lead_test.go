@@ -43,7 +43,7 @@ func leadAppend(t testing.TB, s events.Store, stream string, exp events.Expected
 }
 
 func i64(v int64) *int64 { return &v }
-func pint(v int) *int   { return &v }
+func pint(v int) *int    { return &v }
 
 // leadLog appends a seeded, varied log: customers with every kind of
 // customer event, and calls with reviews and coaching.
@@ -88,7 +88,7 @@ func leadLog(t testing.TB, s events.Store, seed uint64, customers int) {
 			leadAppend(t, s, events.CallStream(call), events.Any,
 				&events.CallSelectedForReview{Reason: "requested", SupervisorID: "S1"},
 				&events.CallReviewed{ReviewerID: "S1", FormID: "F1", Items: items, Total: events.ReviewTotal(items),
-					CoachingPoints: []events.CoachingPointRaised{{PointID: "PT" + call, Criterion: "a", Note: "n", FollowUpDue: day(k % 40).AddDate(0, 1, 0)}}},
+					CoachingPoints: []events.CoachingPointRaised{{PointID: "PT" + call, Criterion: "a", Note: "n", FollowUpDue: day(k%40).AddDate(0, 1, 0)}}},
 				&events.CoachingAcknowledged{PointID: "PT" + call, StaffID: fmt.Sprintf("R%d", k%4)})
 			if k%2 == 0 {
 				leadAppend(t, s, events.CallStream(call), events.Any, &events.CoachingFollowedUp{PointID: "PT" + call, CheckerID: "H1",
@@ -315,7 +315,9 @@ func TestCoachingLifecycleAndOverdue(t *testing.T) {
 		{func() {
 			at(4, &events.CoachingFollowedUp{PointID: "P1", CheckerID: "H1", Outcome: "not_improved", NextFollowUpDue: events.AddOneMonth(due)}, due)
 		}, due.Add(time.Hour), "not_improved", false, events.AddOneMonth(due)},
-		{func() { at(5, &events.CoachingFollowedUp{PointID: "P1", CheckerID: "H1", Outcome: "improved"}, due.AddDate(0, 2, 0)) },
+		{func() {
+			at(5, &events.CoachingFollowedUp{PointID: "P1", CheckerID: "H1", Outcome: "improved"}, due.AddDate(0, 2, 0))
+		},
 			due.AddDate(1, 0, 0), "improved", false, events.AddOneMonth(due)},
 	} {
 		tc.step()

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -38,6 +39,7 @@ func (c *Counters) Apply(e Event) {
 		for _, k := range []pitchKey{{"product", d.Product}, {"channel", d.Channel}, {"advisor", e.Actor.ID}, {"campaign", campaign}} {
 			cv := c.pitches[k]
 			if cv == nil {
+				k.value = strings.Clone(k.value) // the actor id shares a read buffer
 				cv = &Conversion{Dimension: k.dim, Value: k.value}
 				c.pitches[k] = cv
 			}

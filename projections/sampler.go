@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -123,7 +124,7 @@ func (s *Sampler) Apply(e Event) {
 		}
 	case *events.CallSelectedForReview:
 		_, id := events.StreamID(e.Stream)
-		s.selected[id] = true
+		s.selected[strings.Clone(id)] = true
 		delete(s.pending, id)
 		delete(s.inflight, id)
 	}

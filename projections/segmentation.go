@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -72,6 +73,7 @@ func (s *Segmenter) Apply(e Event) {
 	if cat != events.CategoryCustomer {
 		return
 	}
+	id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 	switch d := e.Data.(type) {
 	case *events.FinancialsReported:
 		dep, prof := deref(d.DepositBalance), deref(d.ProfitContribution)

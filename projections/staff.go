@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -47,6 +48,7 @@ func (s *Staff) Apply(e Event) {
 	if cat != "staff" {
 		return
 	}
+	id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 	m := s.members[id]
 	switch d := e.Data.(type) {
 	case *events.StaffRegistered:

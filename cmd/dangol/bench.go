@@ -17,11 +17,14 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "replay" {
+		return runBenchReplay(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "http" {
 		return runBenchHTTP(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "store" {
-		fmt.Fprintln(stderr, "Usage: dangol bench store|http [flags]   (dangol bench store -h, dangol bench http -h)")
+		fmt.Fprintln(stderr, "Usage: dangol bench store|http|replay [flags]   (dangol bench store -h, dangol bench http -h)")
 		return errors.New("bench: the subcommands are store and http")
 	}
 	fs := newFlags("bench store", "Measures the event store on this machine: the disk's own fsync rate, durable\n"+

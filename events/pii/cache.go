@@ -1,6 +1,9 @@
 package pii
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // DefaultCacheSize is how many customers' unwrapped data keys (or erasure
 // facts) BoltKeys keeps in memory: about 10 MB. A replay of the log opens
@@ -118,6 +121,9 @@ func (c *keyCache) entry(id string) *cacheEntry {
 	} else {
 		e = new(cacheEntry)
 	}
+	// Callers may pass a string that shares a large read buffer (envelope
+	// fields do); the cache outlives it, so it keeps its own copy.
+	id = strings.Clone(id)
 	e.id = id
 	c.m[id] = e
 	c.pushFront(e)
