@@ -522,3 +522,33 @@ func TestE2ECoaching(t *testing.T) {
 		t.Fatalf("supervisor's coaching feed %v, want %s", types, want)
 	}
 }
+
+// TestE2EShutdown: stopping the server sends WebSocket clients a close
+// frame, and /healthz, /readyz and /metrics answer while it runs.
+func TestE2EShutdown(t *testing.T) {
+	e := e2eStart(t, t.TempDir(), nil)
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(e.base + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", p, resp, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if p == "/metrics" && (!bytes.Contains(body, []byte("dangol_projection_lag_events")) || !bytes.Contains(body, []byte("go_goroutines"))) {
+			t.Fatalf("metrics lack projection or runtime series")
+		}
+	}
+	w := e.subscribe("auditor", []string{"log"}, nil)
+	time.Sleep(100 * time.Millisecond)
+	if err := e.srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("hang: the client was not closed on shutdown")
+	}
+	if w.code != websocket.CloseGoingAway {
+		t.Fatalf("close code %d, want %d (going away)", w.code, websocket.CloseGoingAway)
+	}
+}

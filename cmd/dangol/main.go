@@ -44,7 +44,7 @@ func commands() map[string]command {
 		"log":    {"print the log or one stream (human-readable or --json)", runLog},
 		"verify": {"check every hash chain; exit 1 naming the first bad event", runVerify},
 		"staff":  {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
-		"bench":  {"load tools: `dangol bench store` measures the event store", runBench},
+		"bench":  {"load tools: `dangol bench store|http|replay`", runBench},
 	}
 }
 
