@@ -1,13 +1,13 @@
 package main
 
 import (
-	"os"
-	"runtime/pprof"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/dangol/dangol/events"

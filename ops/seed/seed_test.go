@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"path/filepath"
 	"sort"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
