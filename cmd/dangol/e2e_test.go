@@ -552,3 +552,31 @@ func TestE2EShutdown(t *testing.T) {
 		t.Fatalf("close code %d, want %d (going away)", w.code, websocket.CloseGoingAway)
 	}
 }
+
+// TestE2EErasure: after erasure the customer's personal fields read as the
+// marker, before and after a restart, and every chain still verifies.
+func TestE2EErasure(t *testing.T) {
+	e := e2eStart(t, t.TempDir(), nil)
+	e.must("rep", "POST", "/v1/customers", customerBody("C1"), 201)
+	e.must("rep", "POST", "/v1/customers/C1/contacts", contactBody(), 201)
+	if st, _ := e.call("rep", "POST", "/v1/customers/C1/erasure", map[string]any{"reason": "request", "requestedBy": "C1"}); st != 403 {
+		t.Fatalf("a rep erased a customer: %d", st)
+	}
+	e.must("admin", "POST", "/v1/customers/C1/erasure", map[string]any{"reason": "customer request", "requestedBy": "C1"}, 201)
+	check := func(e *e2e) {
+		v := e.must("rep", "GET", "/v1/customers/C1", nil, 200)
+		if v["name"] != "[erased]" || v["phone"] != nil && v["phone"] != "" || v["branchId"] != "B001" {
+			t.Fatalf("erased view %v", v)
+		}
+		tl := e.must("rep", "GET", "/v1/customers/C1/timeline", nil, 200)
+		if strings.Contains(fmt.Sprint(tl), "김민준") || strings.Contains(fmt.Sprint(tl), "적금") {
+			t.Fatalf("timeline still shows personal data: %v", tl)
+		}
+		if ok := e.must("auditor", "GET", "/v1/audit/verify", nil, 200); ok["ok"] != true {
+			t.Fatalf("verify after erasure: %v", ok)
+		}
+	}
+	check(e)
+	e.srv.stop()
+	check(e2eStart(t, e.dir, e.tokens))
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/ops/metrics"
 	"github.com/dangol/dangol/projections"
@@ -96,7 +97,16 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 
 	mem := projections.NewMemory()
 	reactors := cfg.sampler.reactors(store)
-	runner := projections.NewRunner(store, sealer.OpenEnvelope, mem.Projections(), reactors, projections.RunnerOptions{Logger: logger})
+	// Every PersonalDataErased the runner sees (at replay too) destroys the
+	// key if it still exists: an erasure cut short by a crash between the
+	// append and the key's destruction completes at the next start.
+	decode := func(ctx context.Context, e *events.Envelope) (events.Data, error) {
+		if err := sealer.EnforceErasure(ctx, e); err != nil {
+			return nil, err
+		}
+		return sealer.OpenEnvelope(ctx, e)
+	}
+	runner := projections.NewRunner(store, decode, mem.Projections(), reactors, projections.RunnerOptions{Logger: logger})
 	mem.Attach(runner)
 	metrics.RegisterProjections(reg, runner)
 
