@@ -77,8 +77,7 @@ type Server struct {
 
 	liveWG sync.WaitGroup
 
-	routesList []route // every registered route, for the OpenAPI document
-	openapiDoc []byte
+	routesList []route // every registered route, for the OpenAPI document's test
 }
 
 func (s *Server) now() time.Time {

@@ -75,11 +75,17 @@ type hub struct {
 	closed  bool
 }
 
+// queued is an event on its way to one client.
+type queued struct {
+	pos events.Position
+	pm  *websocket.PreparedMessage
+}
+
 // client is one WebSocket connection's subscription.
 type client struct {
 	p      Principal
 	topics map[string]bool
-	queue  chan *websocket.PreparedMessage
+	queue  chan queued
 	kicked chan int // close code, buffered 1
 }
 
@@ -153,7 +159,7 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 			prepared[key] = pm
 		}
 		select {
-		case c.queue <- pm:
+		case c.queue <- queued{msg.Position, pm}:
 		default:
 			delete(h.clients, c)
 			c.kick(closeTooSlow)
@@ -233,9 +239,11 @@ func (s *Server) message(ctx context.Context, env *events.Envelope) (liveMsg, bo
 		case *events.CoachingAcknowledged, *events.CoachingFollowedUp:
 			msg.Topics = append(msg.Topics, "coaching")
 		}
-		if c, err := s.Queries.Call(ctx, id); err == nil {
-			msg.Topics = append(msg.Topics, "rep:"+c.StaffID)
-			if customer == "" {
+		// CallRecorded names its rep and customer itself (and the read
+		// side may not have it yet); later call events take them from it.
+		if _, recorded := d.(*events.CallRecorded); !recorded {
+			if c, err := s.Queries.Call(ctx, id); err == nil {
+				msg.Topics = append(msg.Topics, "rep:"+c.StaffID)
 				customer = c.CustomerID
 			}
 		}
@@ -318,7 +326,7 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 		closeWith(closeBadSub, "expected {\"subscribe\": [topics], \"fromPosition\": n}")
 		return "bad_subscribe"
 	}
-	c := &client{p: p, topics: map[string]bool{}, queue: make(chan *websocket.PreparedMessage, liveQueue), kicked: make(chan int, 1)}
+	c := &client{p: p, topics: map[string]bool{}, queue: make(chan queued, liveQueue), kicked: make(chan int, 1)}
 	for _, t := range sub.Subscribe {
 		if !validTopic(t) {
 			closeWith(closeBadSub, "unknown topic "+t)
@@ -367,7 +375,12 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 		from := *sub.FromPosition
 		for from.Less(at) {
 			evs, err := s.Store.ReadAll(ctx, from, 512)
-			if err != nil || len(evs) == 0 {
+			if err != nil {
+				// Going live now would leave a gap: close, the client resumes.
+				closeWith(websocket.CloseInternalServerErr, "replay failed; reconnect with fromPosition")
+				return "replay_error"
+			}
+			if len(evs) == 0 {
 				break
 			}
 			for i := range evs {
@@ -394,7 +407,10 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 	for {
 		select {
 		case m := <-c.queue:
-			if err := send(m); err != nil {
+			if sub.FromPosition != nil && !sub.FromPosition.Less(m.pos) {
+				continue // the client asked for events after a position the hub had not reached
+			}
+			if err := send(m.pm); err != nil {
 				return "write_error"
 			}
 		case code := <-c.kicked:

@@ -25,7 +25,6 @@ func New(cfg Config) *Server {
 	s := &Server{Config: cfg, auth: tokenAuth{cfg.Queries}, live: cfg.Live, mux: http.NewServeMux()}
 	s.hub = newHub(s)
 	s.routes()
-	s.openapiDoc = s.openAPI()
 	return s
 }
 
@@ -83,7 +82,7 @@ var readersAll = []string{roleRep, rolePB, roleSupervisor, roleCentreHead, roleA
 // handle registers an authenticated route for roles.
 func (s *Server) handle(pattern string, roles []string, f handlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
-	s.routesList = append(s.routesList, route{method: method, path: path, roles: roles, summary: pattern})
+	s.routesList = append(s.routesList, route{method: method, path: path, roles: roles})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authorize(r, roles)
 		if err == nil {

@@ -87,6 +87,31 @@ func (s *Server) appendData(w http.ResponseWriter, r *http.Request, p Principal,
 	return nil
 }
 
+// answerRetry answers a request whose Idempotency-Key names an event
+// already in stream as the first request was answered, and reports whether
+// it did. Handlers call it where the state the first request changed would
+// now refuse the request, so that a retry still gets the first answer.
+func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, stream string) (bool, error) {
+	opt, err := parseWriteOptions(r, events.Any)
+	if err != nil || opt.id == ([16]byte{}) {
+		return false, err
+	}
+	evs, err := s.Store.ReadStream(r.Context(), stream, events.LastVersion, events.Backward, 1000)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range evs {
+		if e.ID == opt.id {
+			w.Header().Set("ETag", `"`+strconv.FormatUint(e.Version, 10)+`"`)
+			w.Header().Set("Location", "/v1/audit/streams/"+stream)
+			writeJSON(w, http.StatusCreated, events.AppendResult{Stream: stream, Version: e.Version, Position: e.Position,
+				EventIDs: []string{e.ID.String()}})
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // settle waits briefly for the read side to apply pos, so a client that
 // reads right after its write sees it. If the read side lags, the write
 // still succeeded; reads then catch up on their own.

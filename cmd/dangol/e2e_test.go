@@ -377,7 +377,10 @@ func TestE2ELive(t *testing.T) {
 					}
 					old := subs[8].w
 					subs[8].w = e.subscribe("auditor", []string{"log"}, &last)
-					subs[8].w.got = append(old.got, subs[8].w.got...)
+					nw := subs[8].w
+					nw.mu.Lock() // its reader is already appending
+					nw.got = append(old.got, nw.got...)
+					nw.mu.Unlock()
 				}
 			}
 		})
