@@ -1,0 +1,407 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/dangol/dangol/events"
+)
+
+// appendReq is one Append waiting for the committer.
+type appendReq struct {
+	stream   string
+	expected events.ExpectedVersion
+	evs      []events.Event
+	res      events.AppendResult
+	err      error
+	done     chan struct{}
+
+	// Filled while a batch is planned.
+	records [][]byte
+	first   uint64     // version of the first event written
+	dupOf   *appendReq // an earlier request of the batch with the same events
+}
+
+// Append writes evs atomically to stream if it is at the expected version,
+// and returns once the transaction holding them has committed (PostgreSQL
+// has flushed its WAL). Concurrent appends of this process are coalesced
+// into one transaction. If ctx ends or the database is lost while the
+// append is in flight, the outcome is unknown to the caller: retrying with
+// the same event ids is safe and returns the original result.
+func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedVersion, evs ...events.Event) (events.AppendResult, error) {
+	if err := s.alive(ctx); err != nil {
+		return events.AppendResult{}, err
+	}
+	if err := events.CheckAppend(stream, evs); err != nil {
+		return events.AppendResult{}, err
+	}
+	req := &appendReq{stream: stream, expected: expected, evs: evs, done: make(chan struct{})}
+	select {
+	case s.reqs <- req:
+	case <-s.closing:
+		return events.AppendResult{}, events.ErrClosed
+	case <-ctx.Done():
+		return events.AppendResult{}, ctx.Err()
+	}
+	select {
+	case <-req.done:
+		return req.res, req.err
+	case <-ctx.Done():
+		return events.AppendResult{}, ctx.Err()
+	}
+}
+
+// commitLoop is this process's single committer: it takes every queued
+// append and commits them in one transaction.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	batch := make([]*appendReq, 0, s.opt.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case req := <-s.reqs:
+			batch = append(batch, req)
+		case <-s.closing:
+			s.failQueued()
+			return
+		}
+	drain:
+		for len(batch) < s.opt.MaxBatch {
+			select {
+			case req := <-s.reqs:
+				batch = append(batch, req)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) failQueued() {
+	for {
+		select {
+		case req := <-s.reqs:
+			req.err = events.ErrClosed
+			close(req.done)
+		default:
+			return
+		}
+	}
+}
+
+// commit writes a batch. A transaction that fails for a reason that may be
+// one request's doing (a unique violation from an id appended concurrently
+// elsewhere) or a transient one (deadlock, serialisation) is retried, and
+// after that each request is committed on its own so one cannot sink the others.
+func (s *Store) commit(batch []*appendReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.commitOnce(ctx, batch)
+	for attempt := 0; err != nil && retryable(err) && attempt < 3; attempt++ {
+		err = s.commitOnce(ctx, batch)
+	}
+	if err != nil && retryable(err) && len(batch) > 1 {
+		for _, req := range batch {
+			s.commit([]*appendReq{req})
+		}
+		return
+	}
+	if err != nil {
+		err = s.translate(ctx, "append", err)
+		for _, req := range batch {
+			req.res, req.err = events.AppendResult{}, err
+		}
+	}
+	for _, req := range batch {
+		close(req.done)
+	}
+	if err == nil {
+		s.signal()
+	}
+}
+
+// retryable reports whether a failed transaction may succeed when run
+// again: a unique violation (an event id appended concurrently by another
+// process, caught by the re-run's duplicate check), a deadlock or a
+// serialisation failure.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "23505", "40P01", "40001":
+		return true
+	}
+	return false
+}
+
+// streamHead is a stream's state inside the transaction.
+type streamHead struct {
+	version int64
+	hash    events.Hash
+}
+
+// storedID is where an event id already is.
+type storedID struct {
+	stream  string
+	version int64
+	seq     int64
+	pending *appendReq // written by this batch (seq not known yet)
+}
+
+// commitOnce runs one transaction in two round trips. The first locks the
+// batch's stream rows (in byte order, so concurrent committers cannot
+// deadlock) and looks up its event ids; the requests are then checked and
+// encoded here; the second takes the log head's row lock, inserts the
+// events at the next sequence numbers, moves the stream heads, notifies
+// and commits. Requests refused by the checks get their error and write
+// nothing; the others are answered with their positions.
+func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
+	for _, req := range batch {
+		req.res, req.err, req.records, req.dupOf = events.AppendResult{}, nil, nil, nil
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	c := conn.Conn()
+	ok := false
+	defer func() {
+		if !ok && !c.IsClosed() {
+			if _, err := c.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+				conn.Conn().Close(context.Background())
+			}
+		}
+	}()
+
+	streams := make([]string, 0, len(batch))
+	var ids [][]byte
+	for _, req := range batch {
+		streams = append(streams, req.stream)
+		for i := range req.evs {
+			ids = append(ids, req.evs[i].ID[:])
+		}
+	}
+	slices.Sort(streams)
+	streams = slices.Compact(streams)
+
+	heads, stored, err := lockStreams(ctx, c, streams, ids)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var (
+		wStream  []string
+		wVersion []int64
+		wID      [][]byte
+		wType    []string
+		wRecord  [][]byte
+		written  []*appendReq
+	)
+	for _, req := range batch {
+		if !plan(req, heads, stored, now) {
+			continue
+		}
+		for i, rec := range req.records {
+			wStream = append(wStream, req.stream)
+			wVersion = append(wVersion, int64(req.first)+int64(i))
+			wID = append(wID, req.evs[i].ID[:])
+			wType = append(wType, req.evs[i].Type)
+			wRecord = append(wRecord, rec)
+		}
+		written = append(written, req)
+	}
+	if len(written) == 0 {
+		ok = true
+		if _, err := c.Exec(ctx, "COMMIT"); err != nil {
+			return err
+		}
+		for _, req := range batch {
+			if req.dupOf != nil {
+				return fmt.Errorf("postgres: duplicate of an unwritten request") // unreachable: dupOf always writes
+			}
+		}
+		return nil
+	}
+	hStream := make([]string, 0, len(heads))
+	hVersion := make([]int64, 0, len(heads))
+	hHash := make([][]byte, 0, len(heads))
+	for _, req := range written {
+		h := heads[req.stream]
+		if slices.Contains(hStream, req.stream) {
+			continue
+		}
+		hStream, hVersion, hHash = append(hStream, req.stream), append(hVersion, h.version), append(hHash, h.hash[:])
+	}
+
+	b := &pgx.Batch{}
+	var base int64
+	b.Queue(`WITH h AS (UPDATE dangol_log_head SET seq = seq + $1 RETURNING seq - $1 AS base),
+		ins AS (INSERT INTO dangol_events (seq, stream, version, id, type, recorded_at, record)
+			SELECT h.base + r.n, r.stream, r.version, r.id, r.type, $2, r.record
+			FROM h, unnest($3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::bytea[])
+				WITH ORDINALITY AS r(stream, version, id, type, record, n))
+		SELECT base FROM h`, int64(len(wRecord)), now, wStream, wVersion, wID, wType, wRecord).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&base)
+	})
+	b.Queue(`UPDATE dangol_streams s SET version = u.version, hash = u.hash
+		FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS u(stream, version, hash) WHERE s.stream = u.stream`,
+		hStream, hVersion, hHash)
+	b.Queue(`SELECT pg_notify('` + notifyChannel + `', '')`)
+	b.Queue(`COMMIT`)
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	ok = true
+	seq := base
+	for _, req := range written {
+		seq += int64(len(req.records))
+		ids := make([]string, len(req.evs))
+		for i := range req.evs {
+			ids[i] = req.evs[i].ID.String()
+		}
+		req.res = events.AppendResult{Stream: req.stream, Version: req.first + uint64(len(req.evs)) - 1,
+			Position: events.At(uint64(seq)), EventIDs: ids}
+	}
+	for _, req := range batch {
+		if req.dupOf != nil {
+			req.res = req.dupOf.res
+			req.res.Duplicate = true
+		}
+	}
+	return nil
+}
+
+// lockStreams begins the transaction, reserves and locks the stream rows
+// and reads where the batch's event ids already are, in one round trip.
+func lockStreams(ctx context.Context, c *pgx.Conn, streams []string, ids [][]byte) (map[string]*streamHead, map[ulid.ULID]storedID, error) {
+	heads := make(map[string]*streamHead, len(streams))
+	stored := map[ulid.ULID]storedID{}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`INSERT INTO dangol_streams (stream, version, hash)
+		SELECT s, -1, '\x'::bytea FROM unnest($1::text[]) AS s ORDER BY s ON CONFLICT DO NOTHING`, streams)
+	b.Queue(`SELECT stream, version, hash FROM dangol_streams WHERE stream = ANY($1) ORDER BY stream FOR UPDATE`, streams).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var name string
+				var h streamHead
+				var hash []byte
+				if err := rows.Scan(&name, &h.version, &hash); err != nil {
+					return err
+				}
+				copy(h.hash[:], hash)
+				heads[name] = &h
+			}
+			return rows.Err()
+		})
+	b.Queue(`SELECT id, stream, version, seq FROM dangol_events WHERE id = ANY($1)`, ids).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id []byte
+				var at storedID
+				if err := rows.Scan(&id, &at.stream, &at.version, &at.seq); err != nil {
+					return err
+				}
+				stored[ulid.ULID(id)] = at
+			}
+			return rows.Err()
+		})
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	return heads, stored, nil
+}
+
+// plan checks one request against the transaction's view of its stream
+// (which earlier requests of the batch may have advanced) and encodes its
+// records. It reports whether the request writes; otherwise req.err or, for
+// a duplicate, req.res is set.
+func plan(req *appendReq, heads map[string]*streamHead, stored map[ulid.ULID]storedID, now time.Time) bool {
+	if dup, err := duplicate(req, stored); err != nil || dup {
+		req.err = err
+		return false
+	}
+	h := heads[req.stream]
+	actual := h.version
+	if actual < 0 {
+		actual = events.NoStreamVersion
+	}
+	if !req.expected.Allows(actual) {
+		req.err = events.ConflictError(req.stream, req.expected, actual)
+		return false
+	}
+	req.first = uint64(actual + 1)
+	prev := h.hash
+	if actual < 0 {
+		prev = events.Hash{}
+	}
+	req.records = make([][]byte, len(req.evs))
+	for i, ev := range req.evs {
+		env := events.Envelope{ID: ev.ID, Stream: req.stream, Version: req.first + uint64(i), Type: ev.Type, Schema: ev.Schema,
+			RecordedAt: now, OccurredAt: ev.OccurredAt.UTC(), Actor: ev.Actor, CorrelationID: ev.CorrelationID,
+			CausationID: ev.CausationID, Data: ev.Data, PrevHash: prev}
+		req.records[i] = events.EncodeRecord(&env)
+		prev = env.Hash
+		stored[ev.ID] = storedID{stream: req.stream, version: int64(env.Version), seq: -1, pending: req}
+	}
+	h.version = int64(req.first) + int64(len(req.evs)) - 1
+	h.hash = prev
+	return true
+}
+
+// duplicate reports whether every event of req is already stored in this
+// stream at consecutive versions in order: then req.res is the original
+// result. Some but not all ids stored, or stored elsewhere, is Invalid.
+func duplicate(req *appendReq, stored map[ulid.ULID]storedID) (bool, error) {
+	found := 0
+	var first, prevVersion, lastSeq int64
+	ids := make([]string, len(req.evs))
+	for i, ev := range req.evs {
+		ids[i] = ev.ID.String()
+		at, ok := stored[ev.ID]
+		if !ok {
+			continue
+		}
+		found++
+		switch {
+		case at.stream != req.stream:
+			return false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event id %s was already used in another stream", ids[i])
+		case at.pending != nil && (at.pending != owner(req, stored) || len(at.pending.evs) != len(req.evs)):
+			return false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event ids were already used in a different append")
+		case found > 1 && at.version != prevVersion+1:
+			return false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event ids were already used in a different append")
+		case found == 1:
+			first = at.version
+		}
+		prevVersion, lastSeq = at.version, at.seq
+	}
+	switch {
+	case found == 0:
+		return false, nil
+	case found < len(req.evs):
+		return false, events.InvalidField("events", "%d of %d event ids were already appended; retry the original append unchanged", found, len(req.evs))
+	}
+	if p := stored[req.evs[0].ID].pending; p != nil {
+		req.dupOf = p // a retry racing its original within one batch: answered after the commit
+		return true, nil
+	}
+	req.res = events.AppendResult{Stream: req.stream, Version: uint64(first) + uint64(len(req.evs)) - 1,
+		Position: events.At(uint64(lastSeq)), EventIDs: ids, Duplicate: true}
+	return true, nil
+}
+
+// owner is the batch request that wrote req's first event id, if any.
+func owner(req *appendReq, stored map[ulid.ULID]storedID) *appendReq {
+	return stored[req.evs[0].ID].pending
+}
