@@ -228,35 +228,49 @@ func (k *BoltKeys) lookup(tx *bolt.Tx, id string) (key []byte, erased bool, err 
 
 // newKey generates, wraps and stores a data key for id.
 func (k *BoltKeys) newKey(tx *bolt.Tx, id string) ([]byte, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, &events.Error{Code: events.Internal, Message: "generate data key", Err: err}
-	}
-	gcm, err := k.master.aead()
+	key, wrapped, err := newWrappedKey(k.master, id)
 	if err != nil {
 		return nil, err
 	}
-	wrapped, err := seal(gcm, key, []byte(aadKey+id))
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Bucket(bucketKeys).Put([]byte(id), append([]byte{wrapVersion}, wrapped...)); err != nil {
+	if err := tx.Bucket(bucketKeys).Put([]byte(id), wrapped); err != nil {
 		return nil, err
 	}
 	return key, nil
 }
 
-func (k *BoltKeys) unwrap(id string, wrapped []byte) ([]byte, error) {
+func (k *BoltKeys) unwrap(id string, wrapped []byte) ([]byte, error) { return unwrapKey(k.master, id, wrapped) }
+
+// newWrappedKey generates a data key for customer id and returns it with
+// its wrapped form (version byte ‖ nonce ‖ AES-256-GCM under the master
+// key, the AAD naming the customer), the only form ever stored.
+func newWrappedKey(master MasterKey, id string) (key, wrapped []byte, err error) {
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, nil, &events.Error{Code: events.Internal, Message: "generate data key", Err: err}
+	}
+	gcm, err := master.aead()
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, err := seal(gcm, key, []byte(aadKey+id))
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, append([]byte{wrapVersion}, sealed...), nil
+}
+
+// unwrapKey reverses newWrappedKey.
+func unwrapKey(master MasterKey, id string, wrapped []byte) ([]byte, error) {
 	if len(wrapped) == 0 || wrapped[0] != wrapVersion {
 		return nil, events.Errorf(events.Internal, "data key of customer %s: unknown wrapping", id)
 	}
-	gcm, err := k.master.aead()
+	gcm, err := master.aead()
 	if err != nil {
 		return nil, err
 	}
 	key, err := open(gcm, wrapped[1:], []byte(aadKey+id))
 	if err != nil || len(key) != 32 {
-		return nil, events.Errorf(events.Internal, "data key of customer %s does not authenticate under %s", id, k.master)
+		return nil, events.Errorf(events.Internal, "data key of customer %s does not authenticate under %s", id, master)
 	}
 	return key, nil
 }
