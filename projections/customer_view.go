@@ -181,8 +181,14 @@ func (c *customer) view(now time.Time) CustomerView {
 // stale reports whether the customer's personal data was last verified (or,
 // never verified, registered) more than two calendar months before now.
 func (c *customer) stale(now time.Time) bool {
+	return c.staleAt().Before(now)
+}
+
+// staleAt is the instant after which the customer's data is stale: two
+// calendar months after it was last verified (or, never verified, registered).
+func (c *customer) staleAt() time.Time {
 	last := max(c.verifiedAt, c.registeredAt)
-	return unixTime(last).AddDate(0, staleMonths, 0).Before(now)
+	return unixTime(last).AddDate(0, staleMonths, 0)
 }
 
 // CustomerSummary is one row of the customer list.

@@ -167,21 +167,36 @@ type ShareOfTop struct {
 // TierReport computes the tier distribution and profit concentration for
 // the top percentages given (default 1, 7, 20, 50).
 func (cs *Customers) TierReport(tops []float64) TierReport {
+	byTier := map[string]int{}
+	profits := make([]int64, 0, len(cs.byID))
+	for _, c := range cs.byID {
+		byTier[c.tier]++
+		if c.fin != nil {
+			profits = append(profits, c.fin.ProfitContribution)
+		}
+	}
+	return TierReportFrom(byTier, profits, tops)
+}
+
+// TierReportFrom computes the tier report from the number of customers per
+// tier ("" for customers without one) and the profit contribution of every
+// customer with financials (in any order; the slice is sorted in place).
+// Read stores that keep customers outside memory use it to give the same
+// answer as Customers.TierReport.
+func TierReportFrom(byTier map[string]int, profits []int64, tops []float64) TierReport {
 	if len(tops) == 0 {
 		tops = []float64{1, 7, 20, 50}
 	}
-	r := TierReport{Customers: len(cs.byID), ByTier: map[string]int{}}
-	profits := make([]int64, 0, len(cs.byID))
-	for _, c := range cs.byID {
-		t := c.tier
+	r := TierReport{ByTier: map[string]int{}}
+	for t, n := range byTier {
+		r.Customers += n
 		if t == "" {
 			t = "unassigned"
 		}
-		r.ByTier[t]++
-		if c.fin != nil {
-			profits = append(profits, c.fin.ProfitContribution)
-			r.TotalProfit += c.fin.ProfitContribution
-		}
+		r.ByTier[t] += n
+	}
+	for _, p := range profits {
+		r.TotalProfit += p
 	}
 	r.WithFinancial = len(profits)
 	sort.Slice(profits, func(i, j int) bool { return profits[i] > profits[j] })
@@ -218,8 +233,18 @@ func (cs *Customers) FreshnessReport(now time.Time) []Freshness {
 				f.Stale++
 			}
 		}
-		f.FreshRate = ratio(f.Customers-f.Stale, f.Customers)
 		out = append(out, f)
+	}
+	return FreshnessFrom(out)
+}
+
+// FreshnessFrom completes per-advisor counts of customers and stale
+// customers (one entry per advisor who ever had a book, empty books
+// included) into the freshness report: rates computed, rows in report
+// order. It reorders and returns rows.
+func FreshnessFrom(out []Freshness) []Freshness {
+	for i := range out {
+		out[i].FreshRate = ratio(out[i].Customers-out[i].Stale, out[i].Customers)
 	}
 	slices.SortFunc(out, func(a, b Freshness) int {
 		if a.FreshRate != b.FreshRate {

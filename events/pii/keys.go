@@ -238,7 +238,9 @@ func (k *BoltKeys) newKey(tx *bolt.Tx, id string) ([]byte, error) {
 	return key, nil
 }
 
-func (k *BoltKeys) unwrap(id string, wrapped []byte) ([]byte, error) { return unwrapKey(k.master, id, wrapped) }
+func (k *BoltKeys) unwrap(id string, wrapped []byte) ([]byte, error) {
+	return unwrapKey(k.master, id, wrapped)
+}
 
 // newWrappedKey generates a data key for customer id and returns it with
 // its wrapped form (version byte ‖ nonce ‖ AES-256-GCM under the master
