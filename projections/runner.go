@@ -170,6 +170,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if !r.Position().Less(head) {
 		r.markCaughtUp(ctx)
 	}
+	backoff := 100 * time.Millisecond
 	for {
 		err := r.follow(ctx)
 		switch {
@@ -177,6 +178,17 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		case errors.Is(err, events.ErrFellBehind):
 			r.log.Warn("projection runner fell behind; resubscribing", "position", r.Position().String())
+			continue
+		case events.ErrorCode(err) == events.Unavailable && !errors.Is(err, events.ErrClosed):
+			// A lost database (or key store): nothing of the failed batch
+			// was applied, so resume from the position once it is back.
+			r.log.Warn("projection runner: store unavailable; retrying", "position", r.Position().String(), "err", err.Error())
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
 			continue
 		default:
 			return err
