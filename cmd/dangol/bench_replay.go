@@ -26,12 +26,12 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	s, err := openEventStore(sf, true)
+	s, err := openEventStore(ctx, sf, true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	keys, sealer, err := openKeys(sf, getenv, slog.New(slog.DiscardHandler))
+	keys, sealer, err := openKeys(ctx, sf, s, getenv, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func e2eStart(t *testing.T, dir string, tokens map[string]string) *e2e {
 			{"S1", "supervisor"}, {"H1", "centre_head"}, {"U1", "auditor"}, {"R2", "rep"}} {
 			var out bytes.Buffer
 			if err := run(context.Background(), []string{"staff", "add", "--data", dir, "--id", r.id, "--name", "Staff " + r.id,
-				"--role", r.role}, noEnv, &out, io.Discard); err != nil {
+				"--role", r.role}, envFor(t, dir), &out, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -50,6 +50,7 @@ func e2eStart(t *testing.T, dir string, tokens map[string]string) *e2e {
 	var cfg serveConfig
 	cfg.store.data, cfg.addr, cfg.logLevel, cfg.shutdownTimeout, cfg.readyLag, cfg.maxBody = dir, "127.0.0.1:0", "error", 5*time.Second, 1000, 64<<10
 	cfg.sampler.newRepCalls, cfg.sampler.longCallSec, cfg.sampler.perRepWeek = 1, 900, 3
+	withBackend(t, &cfg)
 	srv, err := startServer(context.Background(), cfg, noEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func runLog(ctx context.Context, args []string, getenv env, stdout, stderr io.Wr
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	s, err := openEventStore(sf, true)
+	s, err := openEventStore(ctx, sf, true)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	s, err := openEventStore(sf, true)
+	s, err := openEventStore(ctx, sf, true)
 	if err != nil {
 		return err
 	}

@@ -25,12 +25,12 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	s, err := openEventStore(sf, false)
+	s, err := openEventStore(ctx, sf, false)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	keys, sealer, err := openKeys(sf, getenv, slog.New(slog.NewTextHandler(stderr, nil)))
+	keys, sealer, err := openKeys(ctx, sf, s, getenv, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		return err
 	}
 	el := time.Since(start)
-	used, _ := s.UsedBytes()
+	used := usedBytes(s)
 	fmt.Fprintf(stdout, "seeded %d customers: %d events in %d streams in %s (%.0f events/s); %d reps, %d private bankers; %.0f bytes/event on disk\n",
 		*n, st.Events, st.Streams, el.Round(time.Millisecond), float64(st.Events)/el.Seconds(), st.Reps, st.PrivateBankers,
 		float64(used)/float64(max(1, st.Events)))

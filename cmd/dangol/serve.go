@@ -20,6 +20,7 @@ import (
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/postgres"
 	"github.com/dangol/dangol/ops/metrics"
 	"github.com/dangol/dangol/projections"
 )
@@ -82,11 +83,11 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	raw, err := openEventStore(cfg.store, false)
+	raw, err := openEventStore(parent, cfg.store, false)
 	if err != nil {
 		return nil, err
 	}
-	keys, sealer, err := openKeys(cfg.store, getenv, logger)
+	keys, sealer, err := openKeys(parent, cfg.store, raw, getenv, logger)
 	if err != nil {
 		raw.Close()
 		return nil, err
@@ -207,7 +208,7 @@ func newHTTPServer(h http.Handler) *http.Server {
 
 // openKeys loads the master key (environment, flag, or file, created on
 // first start) and opens the key store beside the log.
-func openKeys(sf storeFlags, getenv env, logger *slog.Logger) (*pii.BoltKeys, *pii.Sealer, error) {
+func openKeys(ctx context.Context, sf storeFlags, store events.Store, getenv env, logger *slog.Logger) (pii.KeyStore, *pii.Sealer, error) {
 	envKey := sf.masterKey
 	if envKey == "" {
 		envKey = getenv(pii.EnvMasterKey)
@@ -219,7 +220,12 @@ func openKeys(sf storeFlags, getenv env, logger *slog.Logger) (*pii.BoltKeys, *p
 	if created {
 		logger.Warn("created a new master key; back it up apart from the data", "file", sf.keyFile(), "key_id", master.ID())
 	}
-	keys, err := pii.OpenBoltKeys(sf.keysPath(), master)
+	var keys pii.KeyStore
+	if pg, ok := store.(*postgres.Store); ok {
+		keys, err = pii.OpenPostgresKeys(ctx, pg.Pool(), master)
+	} else {
+		keys, err = pii.OpenBoltKeys(sf.keysPath(), master)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -77,7 +77,7 @@ func staffAdd(t *testing.T, dir, id, name, role string, extra ...string) string 
 	t.Helper()
 	var out bytes.Buffer
 	args := append([]string{"staff", "add", "--data", dir, "--id", id, "--name", name, "--role", role}, extra...)
-	if err := run(context.Background(), args, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := run(context.Background(), args, envFor(t, dir), &out, io.Discard); err != nil {
 		t.Fatalf("dangol staff add %s: %v", id, err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -93,6 +93,7 @@ func startStack(t *testing.T, dir string, tok map[string]string, opt stackOption
 	}
 	cfg := serveConfig{addr: "127.0.0.1:0", logLevel: "error", shutdownTimeout: 5 * time.Second, readyLag: 1000, maxBody: 64 << 10}
 	cfg.store.data = dir
+	withBackend(t, &cfg)
 	cfg.sampler.newRepCalls, cfg.sampler.longCallSec, cfg.sampler.perRepWeek = opt.newRepCalls, 900, 3
 	srv, err := startServer(context.Background(), cfg, func(string) string { return "" }, io.Discard)
 	if err != nil {

@@ -37,7 +37,7 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if *id == "" {
 		return errors.New("staff add: --id is required")
 	}
-	s, err := openEventStore(sf, false)
+	s, err := openEventStore(ctx, sf, false)
 	if err != nil {
 		return err
 	}

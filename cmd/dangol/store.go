@@ -1,17 +1,30 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/postgres"
 )
 
-// openEventStore opens the embedded store under sf.data. With existing set
-// it refuses to create an empty one, so a mistyped --data is an error rather
-// than an empty log that "verifies".
-func openEventStore(sf storeFlags, existing bool) (*bolt.Store, error) {
+// openEventStore opens the log named by sf: the embedded store under
+// sf.data, or PostgreSQL at sf.postgresURL. With existing set it refuses to
+// create an empty embedded store (a mistyped --data is an error rather than
+// an empty log that "verifies") and does not migrate a PostgreSQL schema.
+func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.Store, error) {
+	switch sf.backend {
+	case "embedded", "bolt", "":
+	case "postgres":
+		if sf.postgresURL == "" {
+			return nil, fmt.Errorf("--store postgres needs --postgres-url (or DANGOL_POSTGRES_URL)")
+		}
+		return postgres.Open(ctx, sf.postgresURL, postgres.Options{Migrate: !existing})
+	default:
+		return nil, fmt.Errorf("--store %q: want embedded or postgres", sf.backend)
+	}
 	path := sf.eventsPath()
 	if existing {
 		if _, err := os.Stat(path); err != nil {
@@ -20,11 +33,16 @@ func openEventStore(sf storeFlags, existing bool) (*bolt.Store, error) {
 	} else if err := os.MkdirAll(sf.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	s, err := bolt.Open(path, bolt.Options{})
-	if err != nil {
-		return nil, err
+	return bolt.Open(path, bolt.Options{})
+}
+
+// usedBytes is the store's size on disk, where the backend knows it.
+func usedBytes(s events.Store) int64 {
+	if u, ok := s.(interface{ UsedBytes() (int64, error) }); ok {
+		n, _ := u.UsedBytes()
+		return n
 	}
-	return s, nil
+	return 0
 }
 
 var _ events.Store = (*bolt.Store)(nil)
