@@ -85,6 +85,9 @@ func (s *Server) handle(pattern string, roles []string, f handlerFunc) {
 	s.routesList = append(s.routesList, route{method: method, path: path, roles: roles})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authorize(r, roles)
+		if err == nil && method == http.MethodGet {
+			err = s.awaitMinPosition(r)
+		}
 		if err == nil {
 			err = f(w, r, p)
 		}
@@ -119,4 +122,29 @@ func (s *Server) Health(maxLag uint64) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "head": head, "position": pos})
 	})
 	return mux
+}
+
+// MinPositionHeader on a read asks the server to answer only once its read
+// side has applied the log up to that position (an append's answer, from any
+// server of the deployment): read-your-writes across servers behind a load
+// balancer. The wait is bounded; past it the answer is 503.
+const MinPositionHeader = "Dangol-Min-Position"
+
+const minPositionWait = 5 * time.Second
+
+func (s *Server) awaitMinPosition(r *http.Request) error {
+	v := r.Header.Get(MinPositionHeader)
+	if v == "" {
+		return nil
+	}
+	pos, err := events.ParsePosition(v)
+	if err != nil {
+		return events.InvalidField(MinPositionHeader, "must be a log position")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), minPositionWait)
+	defer cancel()
+	if err := s.Progress.WaitFor(ctx, pos); err != nil {
+		return &events.Error{Code: events.Unavailable, Message: "the read side has not reached position " + pos.String() + " yet; retry", Err: err}
+	}
+	return nil
 }

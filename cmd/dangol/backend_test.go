@@ -43,11 +43,13 @@ func dirURL(t testing.TB, dir string) string {
 
 // envFor is the environment of a dangol command run on dir: empty on the
 // embedded backend, the store and its URL on PostgreSQL.
-func envFor(t testing.TB, dir string) env {
-	url := dirURL(t, dir)
+func envFor(t testing.TB, dir string) env { return storeEnv(dirURL(t, dir)) }
+
+// storeEnv selects PostgreSQL at url, or the embedded store if url is "".
+func storeEnv(url string) env {
 	return func(k string) string {
 		switch {
-		case !pgBackend:
+		case url == "":
 			return ""
 		case k == "DANGOL_STORE":
 			return "postgres"

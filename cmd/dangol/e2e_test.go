@@ -30,13 +30,21 @@ type e2e struct {
 
 func e2eStart(t *testing.T, dir string, tokens map[string]string) *e2e {
 	t.Helper()
+	return e2eStartAt(t, dir, dirURL(t, dir), tokens)
+}
+
+// e2eStartAt starts a server on dir and, if url is set, on the PostgreSQL
+// database at url (two servers on one database share dir for the master
+// key and the recordings, as they would share storage).
+func e2eStartAt(t *testing.T, dir, url string, tokens map[string]string) *e2e {
+	t.Helper()
 	if tokens == nil {
 		tokens = map[string]string{}
 		for _, r := range []struct{ id, role string }{{"A1", "admin"}, {"R1", "rep"}, {"P1", "private_banker"},
 			{"S1", "supervisor"}, {"H1", "centre_head"}, {"U1", "auditor"}, {"R2", "rep"}} {
 			var out bytes.Buffer
 			if err := run(context.Background(), []string{"staff", "add", "--data", dir, "--id", r.id, "--name", "Staff " + r.id,
-				"--role", r.role}, envFor(t, dir), &out, io.Discard); err != nil {
+				"--role", r.role}, storeEnv(url), &out, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -50,7 +58,9 @@ func e2eStart(t *testing.T, dir string, tokens map[string]string) *e2e {
 	var cfg serveConfig
 	cfg.store.data, cfg.addr, cfg.logLevel, cfg.shutdownTimeout, cfg.readyLag, cfg.maxBody = dir, "127.0.0.1:0", "error", 5*time.Second, 1000, 64<<10
 	cfg.sampler.newRepCalls, cfg.sampler.longCallSec, cfg.sampler.perRepWeek = 1, 900, 3
-	withBackend(t, &cfg)
+	if url != "" {
+		cfg.store.backend, cfg.store.postgresURL = "postgres", url
+	}
 	srv, err := startServer(context.Background(), cfg, noEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
