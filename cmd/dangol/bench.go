@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/postgres"
 	"github.com/dangol/dangol/ops/bench"
+	"github.com/dangol/dangol/ops/pgtest"
 )
 
 func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -29,9 +32,13 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 	fs := newFlags("bench store", "Measures the event store on this machine: the disk's own fsync rate, durable\n"+
 		"appends at each writer count, a whole-log read with decoding and hash\n"+
-		"verification, and bytes on disk per event. Works in a fresh store under\n"+
-		"--bench-dir, removed afterwards unless --keep.", stderr)
+		"verification, a subscription catching up from the start, and bytes per\n"+
+		"event. Works in a fresh store under --bench-dir (embedded) or in a\n"+
+		"throwaway PostgreSQL cluster started from the machine's binaries\n"+
+		"(--store postgres without --postgres-url), removed afterwards unless --keep.", stderr)
 	dir := fs.String("bench-dir", "", "directory for the throwaway store (default: a new temp dir)")
+	backend := fs.String("store", "embedded", "embedded or postgres")
+	pgURL := fs.String("postgres-url", "", "with --store postgres: an empty database to use instead of a throwaway cluster")
 	writers := fs.String("writers", "1,64", "comma-separated writer counts to run")
 	n := fs.Int("events", 200000, "events per run")
 	batch := fs.Int("batch", 1, "events per append")
@@ -58,20 +65,46 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	host, _ := os.Hostname()
 	fmt.Fprintf(stdout, "dangol bench store  %s  %s/%s  %d CPUs  GOMAXPROCS=%d  host=%s\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), host)
-	fmt.Fprintf(stdout, "store: embedded (bbolt) at %s, %d events per run, batch %d, ~%d-byte events\n", root, *n, *batch, *size)
 
 	rate, err := bench.FsyncRate(root, 2000)
 	if err != nil {
 		return fmt.Errorf("fsync probe: %w", err)
 	}
-	fmt.Fprintf(stdout, "disk fsync loop (4 KiB write + fsync): %.0f syncs/s\n", rate)
-
-	path := filepath.Join(root, "events.db")
-	s, err := bolt.Open(path, bolt.Options{})
-	if err != nil {
-		return err
+	var s events.Store
+	switch *backend {
+	case "embedded":
+		fmt.Fprintf(stdout, "store: embedded (bbolt) at %s, %d events per run, batch %d, ~%d-byte events\n", root, *n, *batch, *size)
+		if s, err = bolt.Open(filepath.Join(root, "events.db"), bolt.Options{}); err != nil {
+			return err
+		}
+	case "postgres":
+		url := *pgURL
+		if url == "" {
+			srv, err := pgtest.Start()
+			if err != nil {
+				return err
+			}
+			if *keep {
+				fmt.Fprintf(stdout, "throwaway cluster kept running at 127.0.0.1:%d\n", srv.Port())
+			} else {
+				defer srv.Remove()
+			}
+			if url, err = srv.CreateDatabase(ctx, "dangol_bench"); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "store: PostgreSQL, throwaway cluster (default settings, fsync on) on 127.0.0.1:%d, same host\n", srv.Port())
+		} else {
+			fmt.Fprintln(stdout, "store: PostgreSQL at --postgres-url")
+		}
+		fmt.Fprintf(stdout, "%d events per run, batch %d, ~%d-byte events\n", *n, *batch, *size)
+		if s, err = postgres.Open(ctx, url, postgres.Options{Migrate: true}); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--store %q: want embedded or postgres", *backend)
 	}
 	defer s.Close()
+	fmt.Fprintf(stdout, "disk fsync loop (4 KiB write + fsync): %.0f syncs/s\n", rate)
 	total := 0
 	for i, w := range counts {
 		r, err := bench.Appends(ctx, s, bench.AppendConfig{Writers: w, Events: *n, Batch: *batch, DataBytes: *size, Prefix: fmt.Sprintf("R%d", i)})
@@ -89,18 +122,15 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return err
 	}
 	fmt.Fprintln(stdout, rr)
-	used, err := s.UsedBytes()
+	cu, err := bench.CatchUp(ctx, s)
 	if err != nil {
 		return err
 	}
-	if err := s.Close(); err != nil {
-		return err
+	fmt.Fprintf(stdout, "subscription catch-up from the start: %d events in %s: %.0f events/s\n", cu.Events, cu.Elapsed.Round(time.Millisecond), cu.EventsPerSec)
+	if used := usedBytes(s); used > 0 && total > 0 {
+		fmt.Fprintf(stdout, "bytes on disk: %.0f bytes/event (%d bytes for %d events)\n", float64(used)/float64(total), used, total)
 	}
-	if info, err := os.Stat(path); err == nil && total > 0 {
-		fmt.Fprintf(stdout, "bytes on disk: %.0f bytes/event used by bbolt (%d bytes for %d events, free pages included); file %d bytes with preallocation\n",
-			float64(used)/float64(total), used, total, info.Size())
-	}
-	return nil
+	return s.Close()
 }
 
 func parseInts(s string) ([]int, error) {

@@ -330,3 +330,11 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, backoff *ti
 		s.signal()
 	}
 }
+
+// UsedBytes is the size of the log's tables with their indexes and TOAST.
+func (s *Store) UsedBytes() (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(context.Background(),
+		`SELECT pg_total_relation_size('dangol_events') + pg_total_relation_size('dangol_streams')`).Scan(&n)
+	return n, err
+}

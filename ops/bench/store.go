@@ -206,3 +206,30 @@ func DirSize(dir string) (int64, error) {
 	})
 	return total, err
 }
+
+// CatchUp subscribes from the start of the log and measures how fast the
+// subscription delivers everything up to the head: what a projection
+// rebuild or a new server's live hub sees, decoding included.
+func CatchUp(ctx context.Context, s events.Store) (ReadReport, error) {
+	head, err := s.Head(ctx)
+	if err != nil {
+		return ReadReport{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	sub, err := s.Subscribe(ctx, events.Start)
+	if err != nil {
+		return ReadReport{}, err
+	}
+	defer sub.Close()
+	var n uint64
+	for e := range sub.Events() {
+		n++
+		if !e.Position.Less(head) {
+			el := time.Since(start)
+			return ReadReport{Events: n, Elapsed: el, EventsPerSec: float64(n) / el.Seconds()}, nil
+		}
+	}
+	return ReadReport{}, fmt.Errorf("bench: subscription ended after %d events: %v", n, sub.Err())
+}
