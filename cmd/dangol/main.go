@@ -39,12 +39,13 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":  {"serve the HTTP API, WebSocket live feed and metrics", runServe},
-		"seed":   {"generate a deterministic synthetic bank into the store", runSeed},
-		"log":    {"print the log or one stream (human-readable or --json)", runLog},
-		"verify": {"check every hash chain; exit 1 naming the first bad event", runVerify},
-		"staff":  {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
-		"bench":  {"load tools: `dangol bench store|http|replay`", runBench},
+		"serve":   {"serve the HTTP API, WebSocket live feed and metrics", runServe},
+		"seed":    {"generate a deterministic synthetic bank into the store", runSeed},
+		"log":     {"print the log or one stream (human-readable or --json)", runLog},
+		"verify":  {"check every hash chain; exit 1 naming the first bad event", runVerify},
+		"staff":   {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
+		"bench":   {"load tools: `dangol bench store|http|replay`", runBench},
+		"migrate": {"apply the PostgreSQL schema migrations of this build", runMigrate},
 	}
 }
 
