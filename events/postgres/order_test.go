@@ -244,3 +244,53 @@ func TestSameIDInTwoStreams(t *testing.T) {
 		t.Fatalf("the log has %d events, want 20", len(all))
 	}
 }
+
+// TestPollingFallback: an event committed without a NOTIFY (as when the
+// listening connection is lost) still reaches a live subscriber, by the
+// subscription's polling.
+func TestPollingFallback(t *testing.T) {
+	url := pgtest.Database(t)
+	s := open(t, url)
+	ctx := t.Context()
+	sub, err := s.Subscribe(ctx, events.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	first, err := s.Append(ctx, "customer-P", events.NoStream, eventstest.NewEvent("ContactLogged", `{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := <-sub.Events(); e.Position != first.Position {
+		t.Fatalf("first event at %s, want %s", e.Position, first.Position)
+	}
+
+	env := events.Envelope{ID: events.NewID(), Stream: "customer-Q", Version: 0, Type: "ContactLogged", Schema: 1,
+		RecordedAt: time.Now().UTC().Truncate(time.Microsecond), Actor: events.Actor{ID: "staff-test"}, Data: []byte(`{}`)}
+	rec := events.EncodeRecord(&env)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var seq int64
+		if err := tx.QueryRow(ctx, `UPDATE dangol_log_head SET seq = seq + 1 RETURNING seq`).Scan(&seq); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO dangol_events (seq, stream, version, id, type, recorded_at, record)
+			VALUES ($1, 'customer-Q', 0, $2, 'ContactLogged', $3, $4)`, seq, env.ID[:], env.RecordedAt, rec)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-sub.Events():
+		if e.ID != env.ID || e.Position.Seq() != first.Position.Seq()+1 {
+			t.Fatalf("got %s at %s, want the event committed without a notification", e.ID, e.Position)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("an event committed without NOTIFY never reached the subscriber")
+	}
+}
