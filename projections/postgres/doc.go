@@ -1,0 +1,70 @@
+// Package postgres is the PostgreSQL read store: dangol's read models kept
+// as tables (rm_* in their own schema, DefaultSchema unless configured),
+// answering the same queries as projections.Memory (api.Queries) and
+// reporting the tables' progress (api.Progress).
+//
+// # Writing
+//
+// The folds of package projections stay the single source of truth: the
+// elected writer runs them in memory, exactly as projections.Memory does,
+// and a dirty tracker notes which entities each event may have touched
+// (customer, call, coaching point, staff member, token, advisor, the
+// counters). After every batch the projections.Runner calls Commit, which
+// writes those entities' current fold state as JSONB rows — plus the
+// columns queries filter on (advisor, tier, profit, the instant the data
+// goes stale, queue and supervisor, rep, status, due date, last checker) —
+// and the checkpoint row, in one transaction; append-only review scores and
+// follow-up checks are appended past the rows already stored. The SQL never
+// computes state.
+//
+// # Reading
+//
+// Each query loads the rows it needs in one statement (one snapshot),
+// decodes them into the read-model types (projections.RestoreCustomers,
+// RestoreCalls, Counters) and runs the very query method Memory runs, so
+// answers — stale and overdue flags computed at read time from now —
+// are the same. SQL only narrows which rows are loaded.
+//
+// # One writer, many readers
+//
+// Several `dangol serve` processes may share the database. Each calls Run;
+// Run stands for election with pg_try_advisory_lock on a dedicated
+// connection, retrying every ElectionInterval. The winner writes all its
+// transactions on that same connection: if the process dies or the
+// connection breaks, the lock and any open transaction go together and
+// another process takes over from the table checkpoint. As a second fence,
+// every commit first updates the checkpoint row WHERE it still holds the
+// position this writer last wrote: if anything else moved it (another
+// writer, a Rebuild swap) the commit fails and the writer stands again.
+// Processes that are not the writer only read the tables; their Position
+// follows the table checkpoint (LISTEN for the NOTIFY the writer sends in
+// each commit, and a poll every PollInterval), so WaitFor(pos) returns once
+// every table includes pos, whichever process wrote it. Reactors run only
+// in the writer.
+//
+// # Resuming
+//
+// A new writer does not load its in-memory folds from the tables: it
+// replays the log from the start into memory only (commits up to the table
+// checkpoint write nothing) and writes what comes after the checkpoint.
+// Readers are served from the tables, consistent at the checkpoint, all
+// the while.
+//
+// # Rebuild
+//
+// Rebuild replays the whole log into a fresh schema (Schema+"_next",
+// migrated from scratch), then, holding an ACCESS EXCLUSIVE lock on the
+// live checkpoint row's table (which waits for the writer's open commit and
+// holds back its next one), checks that the new tables are at least as far
+// as the live ones, and renames the schemas and drops the old one in one
+// transaction. Readers see the old tables until that commit, and the new
+// ones after it; a running writer's next commit finds the checkpoint moved
+// and it re-elects and resumes from the new tables.
+//
+// # Personal data
+//
+// The tables hold what the in-memory views hold: personal fields decrypted.
+// An erasure in the log rewrites the customer's row with the fields
+// erased; protect the database like the key store. Logs never include
+// personal data.
+package postgres

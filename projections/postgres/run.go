@@ -1,0 +1,152 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// Log is what the writer needs to keep the tables current: the event store
+// it subscribes to, the decoder that opens personal fields, and the
+// reactors to run while this process is the writer.
+type Log struct {
+	Source projections.Source
+	Decode projections.Decoder
+	// Reactors, if set, returns fresh reactors each time this process
+	// becomes the writer: only the writer runs them, so several processes
+	// never act on the same decision (and DerivedID makes a race harmless).
+	Reactors func() []projections.Reactor
+}
+
+// Run keeps this process's view of the checkpoint current and stands for
+// election as the writer until ctx ends. While it holds the writer lock it
+// folds the log into memory and commits to the tables; otherwise it only
+// follows the checkpoint. It returns nil when ctx is cancelled, and an
+// error if the log cannot be read or decoded.
+func (s *Store) Run(ctx context.Context, l Log) error {
+	if l.Source == nil || l.Decode == nil {
+		return events.Errorf(events.Invalid, "read models: run needs a source and a decoder")
+	}
+	head, err := l.Source.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read models: head: %w", err)
+	}
+	s.src.Store(&l.Source)
+	s.head.Store(&head)
+	s.checkCaughtUp()
+
+	fctx, stop := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() { defer close(followed); s.follow(fctx) }()
+	defer func() { stop(); <-followed }()
+
+	for {
+		err := s.stand(ctx, l)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var ce *commitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ce), errors.Is(err, errFenced), events.ErrorCode(err) == events.Unavailable:
+			s.log.Warn("read-model writer stepped down; standing again", "err", err)
+		default:
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.opt.ElectionInterval):
+		}
+	}
+}
+
+// stand tries once to take the writer lock and, if it gets it, writes
+// until ctx ends or writing fails. It returns nil if the lock was taken by
+// another process.
+func (s *Store) stand(ctx context.Context, l Log) error {
+	conn, err := pgx.ConnectConfig(ctx, s.cfg.ConnConfig.Copy())
+	if err != nil {
+		return unavailable("read models: connect", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx)) // closing the session releases the lock
+	var held bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(s.opt.Schema, "writer")).Scan(&held); err != nil {
+		return unavailable("read models: writer lock", err)
+	}
+	if !held {
+		return nil
+	}
+	s.writer.Store(true)
+	defer s.writer.Store(false)
+	w, err := newWriter(ctx, conn, s.opt.Schema, s.advance)
+	if err != nil {
+		return err
+	}
+	s.advance(w.last)
+	s.log.Info("read-model writer elected", "schema", s.opt.Schema, "checkpoint", w.last.String())
+	var reactors []projections.Reactor
+	if l.Reactors != nil {
+		reactors = l.Reactors()
+	}
+	r := projections.NewRunner(l.Source, l.Decode, w.projections(), reactors,
+		projections.RunnerOptions{Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch})
+	return r.Run(ctx)
+}
+
+// follow keeps Position current from the table checkpoint: it LISTENs for
+// the writer's NOTIFY and re-reads the checkpoint on each, or every
+// PollInterval, reconnecting after failures.
+func (s *Store) follow(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := s.listen(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("read-model checkpoint follower failed; reconnecting", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.opt.PollInterval):
+		}
+	}
+}
+
+func (s *Store) listen(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.cfg.ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel(s.opt.Schema)}.Sanitize()); err != nil {
+		return err
+	}
+	for {
+		// Simple protocol: after a Rebuild swap the name must resolve to the
+		// new table, never to a statement prepared against the old one.
+		pos, err := readCheckpoint(ctx, queryRowSimple{conn})
+		if err != nil {
+			return err
+		}
+		s.advance(pos)
+		wctx, cancel := context.WithTimeout(ctx, s.opt.PollInterval)
+		_, err = conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+	}
+}
+
+// queryRowSimple runs QueryRow with the simple protocol.
+type queryRowSimple struct{ c *pgx.Conn }
+
+func (q queryRowSimple) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return q.c.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+}

@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// DefaultSchema is the schema the read-model tables live in unless
+// Options.Schema says otherwise.
+const DefaultSchema = "dangol_rm"
+
+// Options configure a Store.
+type Options struct {
+	// Schema holds the rm_* tables (default DefaultSchema). Rebuild builds
+	// into Schema+"_next" and swaps it in.
+	Schema string
+	// Logger receives role changes and retried failures; never personal data.
+	Logger *slog.Logger
+	// PollInterval is how often a process re-reads the checkpoint when no
+	// NOTIFY arrives (default 1s).
+	PollInterval time.Duration
+	// ElectionInterval is how often a process that is not the writer tries
+	// to become it, and how long the writer waits after a failure before
+	// standing again (default 2s).
+	ElectionInterval time.Duration
+	// MaxBatch is how many events the writer applies and commits per
+	// transaction (default 1024).
+	MaxBatch int
+}
+
+func (o *Options) defaults() {
+	if o.Schema == "" {
+		o.Schema = DefaultSchema
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.ElectionInterval <= 0 {
+		o.ElectionInterval = 2 * time.Second
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1024
+	}
+}
+
+// Store is the PostgreSQL read store: the queries of projections.Memory
+// answered from the rm_* tables, and the progress (api.Progress) of the
+// table checkpoint. Run keeps the tables current when this process is the
+// elected writer and follows the checkpoint otherwise.
+type Store struct {
+	pool *pgxpool.Pool
+	cfg  *pgxpool.Config
+	opt  Options
+	log  *slog.Logger
+
+	pos      atomic.Pointer[events.Position] // the table checkpoint as last seen
+	src      atomic.Pointer[projections.Source]
+	head     atomic.Pointer[events.Position] // the log's head when Run started
+	caughtUp chan struct{}
+	caught   sync.Once
+	writer   atomic.Bool
+
+	waitMu  sync.Mutex
+	waiters []waiter
+}
+
+type waiter struct {
+	pos events.Position
+	ch  chan struct{}
+}
+
+// Open connects to the database at url, creates the schema and applies the
+// embedded migrations it lacks, and reads the checkpoint. Open does not
+// write read models; Run does.
+func Open(ctx context.Context, url string, opt Options) (*Store, error) {
+	opt.defaults()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, events.Errorf(events.Invalid, "read models: database url: %v", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = opt.Schema
+	cfg.ConnConfig.RuntimeParams["application_name"] = "dangol-read-models"
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		return nil, unavailable("read models: connect", err)
+	}
+	err = migrate(ctx, conn, opt.Schema)
+	conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, unavailable("read models: pool", err)
+	}
+	s := &Store{pool: pool, cfg: cfg, opt: opt, log: opt.Logger, caughtUp: make(chan struct{})}
+	start := events.Start
+	s.pos.Store(&start)
+	pos, err := readCheckpoint(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.advance(pos)
+	return s, nil
+}
+
+// Close closes the connection pool. Stop Run first.
+func (s *Store) Close() { s.pool.Close() }
+
+// Schema returns the schema the tables live in.
+func (s *Store) Schema() string { return s.opt.Schema }
+
+// IsWriter reports whether this process currently holds the writer lease.
+func (s *Store) IsWriter() bool { return s.writer.Load() }
+
+// Position returns the checkpoint of the tables as this process last saw
+// it: every query answers from tables at least this current.
+func (s *Store) Position() events.Position { return *s.pos.Load() }
+
+// CaughtUp is closed once the tables' checkpoint has reached the log's head
+// as it was when Run started.
+func (s *Store) CaughtUp() <-chan struct{} { return s.caughtUp }
+
+// WaitFor blocks until the tables include the event at pos (so a reader
+// sees its own write), or ctx ends.
+func (s *Store) WaitFor(ctx context.Context, pos events.Position) error {
+	if !s.Position().Less(pos) {
+		return nil
+	}
+	w := waiter{pos: pos, ch: make(chan struct{})}
+	s.waitMu.Lock()
+	if !s.Position().Less(pos) {
+		s.waitMu.Unlock()
+		return nil
+	}
+	s.waiters = append(s.waiters, w)
+	s.waitMu.Unlock()
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Lag returns how far the tables are behind the log's head, in events; the
+// seconds are not tracked (always 0). Zero until Run has started.
+func (s *Store) Lag(ctx context.Context) (behind uint64, seconds float64, err error) {
+	src := s.src.Load()
+	if src == nil {
+		return 0, 0, nil
+	}
+	head, err := (*src).Head(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if pos := s.Position(); pos.Less(head) {
+		return head.Seq() - pos.Seq(), 0, nil
+	}
+	return 0, 0, nil
+}
+
+// advance raises the known checkpoint to pos (never lowers it), wakes the
+// waiters it satisfies and marks the store caught up once it reaches the
+// head Run started at.
+func (s *Store) advance(pos events.Position) {
+	s.waitMu.Lock()
+	cur := s.pos.Load()
+	if !cur.Less(pos) {
+		s.waitMu.Unlock()
+		return
+	}
+	s.pos.Store(&pos)
+	keep := s.waiters[:0]
+	for _, w := range s.waiters {
+		if pos.Less(w.pos) {
+			keep = append(keep, w)
+		} else {
+			close(w.ch)
+		}
+	}
+	s.waiters = keep
+	s.waitMu.Unlock()
+	s.checkCaughtUp()
+}
+
+func (s *Store) checkCaughtUp() {
+	if h := s.head.Load(); h != nil && !s.Position().Less(*h) {
+		s.caught.Do(func() { close(s.caughtUp) })
+	}
+}
+
+// querier is a pool, a connection or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func readCheckpoint(ctx context.Context, q querier) (events.Position, error) {
+	var c, p int64
+	if err := q.QueryRow(ctx, "SELECT commit_pos, prepare_pos FROM rm_checkpoint").Scan(&c, &p); err != nil {
+		return events.Position{}, unavailable("read models: checkpoint", err)
+	}
+	return events.Position{Commit: uint64(c), Prepare: uint64(p)}, nil
+}
+
+// unavailable wraps a database failure with code Unavailable; the cause
+// stays reachable (errors.Is(err, context.Canceled) still works).
+func unavailable(what string, err error) error {
+	return &events.Error{Code: events.Unavailable, Message: what, Err: err}
+}

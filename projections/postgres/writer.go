@@ -1,0 +1,387 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// dirty records which entities the events of the current batch may have
+// changed. It is an over-approximation read off the events themselves
+// (stream and the ids the data names); it never decides what changed in an
+// entity — the folds do — so at commit every listed entity's current fold
+// state is written whole, and entities the folds do not hold are skipped.
+type dirty struct {
+	customers, calls, points, staff, tokens, advisors map[string]struct{}
+	aggregates                                        bool
+}
+
+func newDirty() *dirty {
+	d := &dirty{}
+	d.reset()
+	return d
+}
+
+func (d *dirty) reset() {
+	d.customers, d.calls, d.points = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	d.staff, d.tokens, d.advisors = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	d.aggregates = false
+}
+
+// Name returns "postgres-dirty".
+func (*dirty) Name() string { return "postgres-dirty" }
+
+// Apply notes what e may touch. Ids are cloned: envelopes share read buffers.
+func (d *dirty) Apply(e projections.Event) {
+	cat, id := events.StreamID(e.Stream)
+	switch cat {
+	case events.CategoryCustomer:
+		d.customers[strings.Clone(id)] = struct{}{}
+	case events.CategoryCall:
+		d.calls[strings.Clone(id)] = struct{}{}
+	case events.CategoryStaff:
+		d.staff[strings.Clone(id)] = struct{}{}
+	}
+	switch x := e.Data.(type) {
+	case *events.CallRecorded: // the customer's timeline
+		d.customers[x.CustomerID] = struct{}{}
+	case *events.CallReviewed:
+		for _, p := range x.CoachingPoints {
+			d.points[p.PointID] = struct{}{}
+		}
+	case *events.CoachingAcknowledged:
+		d.points[x.PointID] = struct{}{}
+	case *events.CoachingFollowedUp:
+		d.points[x.PointID] = struct{}{}
+	case *events.TokenIssued:
+		d.tokens[x.TokenID] = struct{}{}
+	case *events.TokenRevoked:
+		d.tokens[x.TokenID] = struct{}{}
+	case *events.AdvisorAssigned:
+		d.advisors[x.AdvisorID] = struct{}{}
+	case *events.ProductPitched, *events.CustomerRequestNoted:
+		d.aggregates = true
+	}
+}
+
+// errFenced means the checkpoint in the table is not the one this writer
+// last committed: another writer (or a rebuild's swap) moved it, so this
+// writer must stop and stand for election again.
+var errFenced = errors.New("read models: checkpoint moved under the writer")
+
+// commitError marks a failure to write the tables; the writer retries after
+// an election, whereas other failures (decoding the log) stop Run.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// writer is the Checkpointer of the elected writer's Runner: on Commit it
+// writes the dirty entities' fold state and the checkpoint in one
+// transaction on conn, the connection that holds the writer lock.
+type writer struct {
+	conn    *pgx.Conn
+	schema  string
+	mem     *projections.Memory
+	dirty   *dirty
+	last    events.Position // the checkpoint in the table, as this writer last wrote or read it
+	reviews int             // rows in rm_reviews
+	follows int             // rows in rm_followups
+	onLast  func(events.Position)
+}
+
+// newWriter reads the checkpoint and the logs' lengths from the tables conn
+// sees: events up to that checkpoint are folded in memory only.
+func newWriter(ctx context.Context, conn *pgx.Conn, schema string, onLast func(events.Position)) (*writer, error) {
+	w := &writer{conn: conn, schema: schema, mem: projections.NewMemory(), dirty: newDirty(), onLast: onLast}
+	var err error
+	if w.last, err = readCheckpoint(ctx, conn); err != nil {
+		return nil, err
+	}
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM rm_reviews), (SELECT count(*) FROM rm_followups)").
+		Scan(&w.reviews, &w.follows); err != nil {
+		return nil, unavailable("read models: log lengths", err)
+	}
+	return w, nil
+}
+
+// projections returns the folds followed by the dirty tracker.
+func (w *writer) projections() []projections.Projection {
+	return append(w.mem.Projections(), w.dirty)
+}
+
+// Commit writes every entity the events up to pos touched, with the
+// checkpoint pos, in one transaction. Positions already in the table (a
+// replay after a restart) are only folded in memory.
+func (w *writer) Commit(ctx context.Context, pos events.Position) error {
+	if !w.last.Less(pos) {
+		w.dirty.reset()
+		return nil
+	}
+	b, err := w.batch()
+	if err != nil {
+		return err
+	}
+	if err := w.write(ctx, pos, b); err != nil {
+		return &commitError{err}
+	}
+	w.last = pos
+	w.reviews, w.follows = len(w.mem.Calls.Reviews()), len(w.mem.Calls.FollowUps())
+	w.dirty.reset()
+	if w.onLast != nil {
+		w.onLast(pos)
+	}
+	return nil
+}
+
+// write runs one transaction: the fenced checkpoint update first (so a
+// rebuild's swap, which locks rm_checkpoint, never waits on a writer that
+// holds other tables), then the rows, then the NOTIFY.
+func (w *writer) write(ctx context.Context, pos events.Position, b *pgx.Batch) error {
+	tx, err := w.conn.Begin(ctx)
+	if err != nil {
+		return unavailable("read models: begin", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	tag, err := tx.Exec(ctx, `UPDATE rm_checkpoint SET commit_pos = $1, prepare_pos = $2, updated_at = now()
+		WHERE commit_pos = $3 AND prepare_pos = $4`, int64(pos.Commit), int64(pos.Prepare), int64(w.last.Commit), int64(w.last.Prepare))
+	if err != nil {
+		return unavailable("read models: checkpoint", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return errFenced
+	}
+	b.Queue("SELECT pg_notify($1, $2)", channel(w.schema), pos.String())
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return unavailable("read models: write rows", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return unavailable("read models: commit", err)
+	}
+	return nil
+}
+
+// batch encodes the dirty entities' current state as one upsert per table.
+func (w *writer) batch() (*pgx.Batch, error) {
+	b := &pgx.Batch{}
+	for _, add := range []func(*pgx.Batch) error{w.customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates} {
+		if err := add(b); err != nil {
+			return nil, fmt.Errorf("read models: encode: %w", err)
+		}
+	}
+	return b, nil
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func (w *writer) customers(b *pgx.Batch) error {
+	var ids, advisors, tiers []string
+	var profits []*int64
+	var staleAt []int64
+	var states [][]byte
+	for _, id := range sortedKeys(w.dirty.customers) {
+		r, ok := w.mem.Customers.Record(id)
+		if !ok {
+			continue
+		}
+		js, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		var profit *int64
+		if p, ok := r.Profit(); ok {
+			profit = &p
+		}
+		ids, advisors, tiers = append(ids, id), append(advisors, r.AdvisorID()), append(tiers, r.Tier())
+		profits, staleAt, states = append(profits, profit), append(staleAt, r.StaleAt().Unix()), append(states, js)
+	}
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[])
+			ON CONFLICT (id) DO UPDATE SET advisor_id = EXCLUDED.advisor_id, tier = EXCLUDED.tier,
+				profit = EXCLUDED.profit, stale_at = EXCLUDED.stale_at, state = EXCLUDED.state`,
+			ids, advisors, tiers, profits, staleAt, states)
+	}
+	return nil
+}
+
+func (w *writer) advisors(b *pgx.Batch) error {
+	var ids []string
+	for _, id := range sortedKeys(w.dirty.advisors) {
+		if w.mem.Customers.HasBook(id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO rm_advisors (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, ids)
+	}
+	return nil
+}
+
+func (w *writer) calls(b *pgx.Batch) error {
+	var ids, sups []string
+	var queued []bool
+	var states [][]byte
+	for _, id := range sortedKeys(w.dirty.calls) {
+		v, q, ok := w.mem.Calls.CallRecord(id)
+		if !ok {
+			continue
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		sup := ""
+		if v.Selection != nil {
+			sup = v.Selection.SupervisorID
+		}
+		ids, sups, queued, states = append(ids, id), append(sups, sup), append(queued, q), append(states, js)
+	}
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO rm_calls (id, supervisor_id, queued, state)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::jsonb[])
+			ON CONFLICT (id) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id, queued = EXCLUDED.queued, state = EXCLUDED.state`,
+			ids, sups, queued, states)
+	}
+	return nil
+}
+
+func (w *writer) points(b *pgx.Batch) error {
+	var ids, reps, statuses, checkers []string
+	var due []time.Time
+	var states [][]byte
+	for _, id := range sortedKeys(w.dirty.points) {
+		p, ok := w.mem.Calls.PointRecord(id)
+		if !ok {
+			continue
+		}
+		js, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		checker := ""
+		if n := len(p.History); n > 0 {
+			checker = p.History[n-1].CheckerID
+		}
+		ids, reps, statuses, checkers = append(ids, id), append(reps, p.RepID), append(statuses, p.Status), append(checkers, checker)
+		due, states = append(due, p.FollowUpDue), append(states, js)
+	}
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO rm_coaching_points (id, rep_id, status, last_checker, due_at, state)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
+			ON CONFLICT (id) DO UPDATE SET rep_id = EXCLUDED.rep_id, status = EXCLUDED.status,
+				last_checker = EXCLUDED.last_checker, due_at = EXCLUDED.due_at, state = EXCLUDED.state`,
+			ids, reps, statuses, checkers, due, states)
+	}
+	return nil
+}
+
+// followUp is the stored form of a follow-up check: FollowUpResult hides
+// the rep from the API's JSON, the coaching report needs it.
+type followUp struct {
+	projections.FollowUpResult
+	RepID string `json:"repId"`
+}
+
+// logs appends the review scores and follow-up checks past those stored.
+func (w *writer) logs(b *pgx.Batch) error {
+	add := func(table string, from int, n int, enc func(i int) ([]byte, error)) error {
+		if n <= from {
+			return nil
+		}
+		seqs := make([]int64, 0, n-from)
+		states := make([][]byte, 0, n-from)
+		for i := from; i < n; i++ {
+			js, err := enc(i)
+			if err != nil {
+				return err
+			}
+			seqs, states = append(seqs, int64(i)), append(states, js)
+		}
+		b.Queue(`INSERT INTO `+table+` (seq, state) SELECT * FROM unnest($1::int8[], $2::jsonb[])`, seqs, states)
+		return nil
+	}
+	rs, fs := w.mem.Calls.Reviews(), w.mem.Calls.FollowUps()
+	if err := add("rm_reviews", w.reviews, len(rs), func(i int) ([]byte, error) { return json.Marshal(rs[i]) }); err != nil {
+		return err
+	}
+	return add("rm_followups", w.follows, len(fs), func(i int) ([]byte, error) {
+		return json.Marshal(followUp{FollowUpResult: fs[i], RepID: fs[i].RepID})
+	})
+}
+
+// token is the stored form of a token: TokenInfo hides the hash from the
+// API's JSON, authentication needs it.
+type token struct {
+	projections.TokenInfo
+	Hash string `json:"hash"`
+}
+
+func (w *writer) staff(b *pgx.Batch) error {
+	var ids []string
+	var states [][]byte
+	for _, id := range sortedKeys(w.dirty.staff) {
+		m, ok := w.mem.Staff.Member(id)
+		if !ok {
+			continue
+		}
+		js, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		ids, states = append(ids, id), append(states, js)
+	}
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO rm_staff (id, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
+			ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state`, ids, states)
+	}
+	ids, states = nil, nil
+	for _, id := range sortedKeys(w.dirty.tokens) {
+		t, ok := w.mem.Staff.Token(id)
+		if !ok {
+			continue
+		}
+		js, err := json.Marshal(token{TokenInfo: t, Hash: t.Hash})
+		if err != nil {
+			return err
+		}
+		ids, states = append(ids, id), append(states, js)
+	}
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO rm_tokens (id, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
+			ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state`, ids, states)
+	}
+	return nil
+}
+
+// aggCounters is the rm_aggregates row of the pitch and request counters.
+const aggCounters = "counters"
+
+func (w *writer) aggregates(b *pgx.Batch) error {
+	if !w.dirty.aggregates {
+		return nil
+	}
+	js, err := json.Marshal(w.mem.Counters)
+	if err != nil {
+		return err
+	}
+	b.Queue(`INSERT INTO rm_aggregates (name, state) VALUES ($1, $2::jsonb)
+		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state`, aggCounters, js)
+	return nil
+}
