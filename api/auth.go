@@ -55,6 +55,9 @@ func (s *Server) authorize(r *http.Request, roles []string) (Principal, error) {
 	}
 	p, err := s.auth.Authenticate(r.Context(), tok, s.now())
 	if err != nil {
+		if unavailable(err) {
+			return Principal{}, err
+		}
 		if s.Progress != nil {
 			select {
 			case <-s.Progress.CaughtUp():

@@ -19,10 +19,16 @@ func (a tokenAuth) Authenticate(ctx context.Context, bearer string, now time.Tim
 		return Principal{}, errUnauthenticated
 	}
 	t, err := a.q.Token(ctx, id)
+	if unavailable(err) {
+		return Principal{}, err // the read store cannot answer: 503, not 401
+	}
 	if err != nil || !TokenMatches(bearer, t.Hash) || !t.ValidAt(now) {
 		return Principal{}, errUnauthenticated
 	}
 	m, err := a.q.StaffMember(ctx, t.StaffID)
+	if unavailable(err) {
+		return Principal{}, err
+	}
 	if err != nil {
 		return Principal{}, errUnauthenticated
 	}
@@ -102,3 +108,5 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p Principal
 	return s.appendData(w, r, p, events.StaffStream(id), events.StreamExists, "", "staff member",
 		&events.TokenRevoked{TokenID: tid, Reason: "revoked by " + p.StaffID})
 }
+
+func unavailable(err error) bool { return events.ErrorCode(err) == events.Unavailable }

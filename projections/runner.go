@@ -179,9 +179,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		case errors.Is(err, events.ErrFellBehind):
 			r.log.Warn("projection runner fell behind; resubscribing", "position", r.Position().String())
 			continue
-		case events.ErrorCode(err) == events.Unavailable && !errors.Is(err, events.ErrClosed):
-			// A lost database (or key store): nothing of the failed batch
-			// was applied, so resume from the position once it is back.
+		case events.ErrorCode(err) == events.Unavailable && !errors.Is(err, events.ErrClosed) && !errors.As(err, new(*checkpointError)):
+			// A lost database (or key store) while reading or decoding:
+			// nothing of the failed batch was applied, so resume from the
+			// position once it is back. A failed checkpoint is not retried
+			// here: the batch is already in the projections' memory, so the
+			// owner of the checkpointer must start over (Run returns it).
 			r.log.Warn("projection runner: store unavailable; retrying", "position", r.Position().String(), "err", err.Error())
 			select {
 			case <-ctx.Done():
@@ -280,7 +283,7 @@ func (r *Runner) apply(ctx context.Context, batch []Event) error {
 	if r.ckpt != nil {
 		if err := r.ckpt.Commit(ctx, last.Position); err != nil {
 			r.mu.Unlock()
-			return fmt.Errorf("projections: checkpoint at %s: %w", last.Position, err)
+			return &checkpointError{fmt.Errorf("projections: checkpoint at %s: %w", last.Position, err)}
 		}
 	}
 	pos := last.Position
@@ -318,3 +321,10 @@ func (r *Runner) react(ctx context.Context) {
 		}
 	}
 }
+
+// checkpointError is a failed Checkpointer.Commit: the projections hold a
+// batch the checkpoint does not, so the runner cannot simply go on.
+type checkpointError struct{ err error }
+
+func (e *checkpointError) Error() string { return e.err.Error() }
+func (e *checkpointError) Unwrap() error { return e.err }

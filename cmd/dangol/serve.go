@@ -23,6 +23,7 @@ import (
 	"github.com/dangol/dangol/events/postgres"
 	"github.com/dangol/dangol/ops/metrics"
 	"github.com/dangol/dangol/projections"
+	rmpg "github.com/dangol/dangol/projections/postgres"
 )
 
 // serveConfig is the configuration surface of `dangol serve`.
@@ -34,6 +35,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	readyLag        uint64
 	maxBody         int64
+	readStore       string
 	sampler         samplerFlags
 }
 
@@ -45,11 +47,13 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.Uint64Var(&c.readyLag, "ready-max-lag", 1000, "/readyz fails while the read models are more than this many events behind")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", 64<<10, "largest JSON request body")
+	fs.StringVar(&c.readStore, "read-store", "", "where the read models live: memory (rebuilt by replay at start), or postgres (tables in the --postgres-url database, shared by every server; the default with --store postgres)")
 	c.sampler.register(fs)
 }
 
 func runServe(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "Serves the HTTP API, the WebSocket live feed and metrics on the embedded store.", stderr)
+	fs := newFlags("serve", "Serves the HTTP API, the WebSocket live feed and metrics, on the embedded store\n"+
+		"or (--store postgres) on PostgreSQL, where several servers may share one database.", stderr)
 	var cfg serveConfig
 	cfg.register(fs)
 	if err := parse(fs, args, getenv); err != nil {
@@ -68,7 +72,14 @@ type server struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
-	runner *projections.Runner
+	runner readSide
+}
+
+// readSide is the read models' progress as the server and its tests see it:
+// the in-memory runner, or the PostgreSQL read store's table checkpoint.
+type readSide interface {
+	api.Progress
+	metrics.Progress
 }
 
 func (m *server) wait() error { <-m.done; return m.err }
@@ -96,8 +107,6 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	store := metrics.InstrumentStore(raw, reg)
 
-	mem := projections.NewMemory()
-	reactors := cfg.sampler.reactors(store)
 	// Every PersonalDataErased the runner sees (at replay too) destroys the
 	// key if it still exists: an erasure cut short by a crash between the
 	// append and the key's destruction completes at the next start.
@@ -107,17 +116,48 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 		}
 		return sealer.OpenEnvelope(ctx, e)
 	}
-	runner := projections.NewRunner(store, decode, mem.Projections(), reactors, projections.RunnerOptions{Logger: logger})
-	mem.Attach(runner)
-	metrics.RegisterProjections(reg, runner)
+	var (
+		queries api.Queries
+		side    readSide
+		runRead func(context.Context) error
+		closeRM = func() {}
+	)
+	switch rs := cfg.readStoreKind(); rs {
+	case "memory":
+		mem := projections.NewMemory()
+		runner := projections.NewRunner(store, decode, mem.Projections(), cfg.sampler.reactors(store), projections.RunnerOptions{Logger: logger})
+		mem.Attach(runner)
+		queries, side, runRead = mem, runner, runner.Run
+	case "postgres":
+		if cfg.store.postgresURL == "" {
+			keys.Close()
+			raw.Close()
+			return nil, fmt.Errorf("--read-store postgres needs --postgres-url")
+		}
+		rm, err := rmpg.Open(parent, cfg.store.postgresURL, rmpg.Options{Logger: logger})
+		if err != nil {
+			keys.Close()
+			raw.Close()
+			return nil, err
+		}
+		log := rmpg.Log{Source: store, Decode: decode, Reactors: func() []projections.Reactor { return cfg.sampler.reactors(store) }}
+		queries, side, closeRM = rm, rm, rm.Close
+		runRead = func(ctx context.Context) error { return rm.Run(ctx, log) }
+	default:
+		keys.Close()
+		raw.Close()
+		return nil, fmt.Errorf("--read-store %q: want memory or postgres", rs)
+	}
+	metrics.RegisterProjections(reg, side)
 
 	blobs, err := api.OpenBlobs(filepath.Join(cfg.store.data, "recordings"))
 	if err != nil {
+		closeRM()
 		keys.Close()
 		raw.Close()
 		return nil, err
 	}
-	srv := api.New(api.Config{Store: store, Queries: mem, Progress: runner, Sealer: sealer, Blobs: blobs, Logger: logger,
+	srv := api.New(api.Config{Store: store, Queries: queries, Progress: side, Sealer: sealer, Blobs: blobs, Logger: logger,
 		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody})
 
 	mux := http.NewServeMux()
@@ -130,6 +170,7 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		closeRM()
 		keys.Close()
 		raw.Close()
 		return nil, fmt.Errorf("listen %s: %w", cfg.addr, err)
@@ -139,6 +180,7 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 	if cfg.metricsAddr != "" {
 		if mln, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
 			ln.Close()
+			closeRM()
 			keys.Close()
 			raw.Close()
 			return nil, fmt.Errorf("listen %s: %w", cfg.metricsAddr, err)
@@ -150,7 +192,7 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 	}
 
 	ctx, cancel := context.WithCancel(parent)
-	m := &server{addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{}), runner: runner}
+	m := &server{addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{}), runner: side}
 	head, _ := raw.Head(ctx)
 	logger.Info("dangol serving", "addr", m.addr, "data", cfg.store.data, "log_head", head.String())
 	if head.IsZero() {
@@ -168,7 +210,7 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 		}
 		cancel()
 	}
-	wg.Go(func() { fail(runner.Run(ctx)) })
+	wg.Go(func() { fail(runRead(ctx)) })
 	wg.Go(func() { fail(srv.Run(ctx)) })
 	wg.Go(func() { fail(httpSrv.Serve(ln)) })
 	if metricsSrv != nil {
@@ -185,6 +227,7 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 		}
 		wg.Wait()
 		srv.WaitLive(sctx) // WebSocket clients got their close frame
+		closeRM()
 		keys.Close()
 		if err := raw.Close(); err != nil && m.err == nil {
 			m.err = err
@@ -230,4 +273,16 @@ func openKeys(ctx context.Context, sf storeFlags, store events.Store, getenv env
 		return nil, nil, err
 	}
 	return keys, pii.NewSealer(keys), nil
+}
+
+// readStoreKind resolves --read-store: PostgreSQL tables with the
+// PostgreSQL store, memory otherwise, unless set.
+func (c *serveConfig) readStoreKind() string {
+	if c.readStore != "" {
+		return c.readStore
+	}
+	if c.store.backend == "postgres" {
+		return "postgres"
+	}
+	return "memory"
 }
