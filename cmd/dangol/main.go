@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"staff":   {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
 		"bench":   {"load tools: `dangol bench store|http|replay`", runBench},
 		"migrate": {"apply the PostgreSQL schema migrations of this build", runMigrate},
+		"rebuild": {"replay the log into fresh PostgreSQL read-model tables and swap them in", runRebuild},
 	}
 }
 
