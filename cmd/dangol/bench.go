@@ -43,7 +43,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	n := fs.Int("events", 200000, "events per run")
 	batch := fs.Int("batch", 1, "events per append")
 	size := fs.Int("size", 500, "approximate bytes of data per event")
-	keep := fs.Bool("keep", false, "keep the store afterwards")
+	keep := fs.Bool("keep", false, "keep the embedded store afterwards (a throwaway PostgreSQL cluster always goes)")
 	if err := parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
@@ -84,11 +84,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 			if err != nil {
 				return err
 			}
-			if *keep {
-				fmt.Fprintf(stdout, "throwaway cluster kept running at 127.0.0.1:%d\n", srv.Port())
-			} else {
-				defer srv.Remove()
-			}
+			defer srv.Remove() // it would not outlive this process anyway (parent-death signal)
 			if url, err = srv.CreateDatabase(ctx, "dangol_bench"); err != nil {
 				return err
 			}
