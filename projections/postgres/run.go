@@ -46,8 +46,30 @@ func (s *Store) Run(ctx context.Context, l Log) error {
 	go func() { defer close(followed); s.follow(fctx) }()
 	defer func() { stop(); <-followed }()
 
+	// One connection stands for election until it wins; the lock dies
+	// with it, so it is closed after a term as the writer.
+	var cand *pgx.Conn
+	defer func() {
+		if cand != nil {
+			cand.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	for {
-		err := s.stand(ctx, l)
+		var err error
+		if cand == nil || cand.IsClosed() {
+			cand, err = pgx.ConnectConfig(ctx, s.cfg.ConnConfig.Copy())
+			if err != nil {
+				cand, err = nil, unavailable("read models: connect", err)
+			}
+		}
+		if err == nil {
+			var led bool
+			led, err = s.stand(ctx, cand, l)
+			if led {
+				cand.Close(context.WithoutCancel(ctx)) // releases the lock
+				cand = nil
+			}
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -55,7 +77,7 @@ func (s *Store) Run(ctx context.Context, l Log) error {
 		switch {
 		case err == nil:
 		case errors.As(err, &ce), errors.Is(err, errFenced), events.ErrorCode(err) == events.Unavailable:
-			s.log.Warn("read-model writer stepped down; standing again", "err", err)
+			s.log.Warn("read-model writer stepped down or could not stand; standing again", "err", err)
 		default:
 			return err
 		}
@@ -67,27 +89,23 @@ func (s *Store) Run(ctx context.Context, l Log) error {
 	}
 }
 
-// stand tries once to take the writer lock and, if it gets it, writes
-// until ctx ends or writing fails. It returns nil if the lock was taken by
-// another process.
-func (s *Store) stand(ctx context.Context, l Log) error {
-	conn, err := pgx.ConnectConfig(ctx, s.cfg.ConnConfig.Copy())
-	if err != nil {
-		return unavailable("read models: connect", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx)) // closing the session releases the lock
+// stand tries once to take the writer lock on conn and, if it gets it,
+// writes on conn until ctx ends or writing fails; led tells whether it got
+// the lock (the caller then closes conn, which releases it).
+func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err error) {
 	var held bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(s.opt.Schema, "writer")).Scan(&held); err != nil {
-		return unavailable("read models: writer lock", err)
+		conn.Close(context.WithoutCancel(ctx))
+		return false, unavailable("read models: writer lock", err)
 	}
 	if !held {
-		return nil
+		return false, nil
 	}
 	s.writer.Store(true)
 	defer s.writer.Store(false)
 	w, err := newWriter(ctx, conn, s.opt.Schema, s.advance)
 	if err != nil {
-		return err
+		return true, err
 	}
 	s.advance(w.last)
 	s.log.Info("read-model writer elected", "schema", s.opt.Schema, "checkpoint", w.last.String())
@@ -97,7 +115,7 @@ func (s *Store) stand(ctx context.Context, l Log) error {
 	}
 	r := projections.NewRunner(l.Source, l.Decode, w.projections(), reactors,
 		projections.RunnerOptions{Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch})
-	return r.Run(ctx)
+	return true, r.Run(ctx)
 }
 
 // follow keeps Position current from the table checkpoint: it LISTENs for
