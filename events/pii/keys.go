@@ -167,28 +167,13 @@ func (k *BoltKeys) init() error {
 
 // DataKey implements KeyStore.
 func (k *BoltKeys) DataKey(ctx context.Context, customerID string, create bool) ([]byte, error) {
-	if err := checkCustomer(ctx, customerID); err != nil {
-		return nil, err
-	}
-	var cached [32]byte
-	if found, erased := k.cache.get(customerID, &cached); found {
-		if erased {
-			return nil, erasedError(customerID)
-		}
-		key := make([]byte, 32)
-		copy(key, cached[:])
-		clear(cached[:])
-		return key, nil
-	}
-	gen := k.cache.generation()
-
-	var key []byte
-	var erased bool
-	err := k.view("read data key", func(tx *bolt.Tx) (err error) {
-		key, erased, err = k.lookup(tx, customerID)
-		return err
-	})
-	if err == nil && key == nil && !erased && create {
+	return cachedDataKey(ctx, k.cache, customerID, create, func() (key []byte, erased bool, err error) {
+		err = k.view("read data key", func(tx *bolt.Tx) (err error) {
+			key, erased, err = k.lookup(tx, customerID)
+			return err
+		})
+		return key, erased, err
+	}, func() (key []byte, erased bool, err error) {
 		err = k.update("create data key", func(tx *bolt.Tx) (err error) {
 			// Look again inside the write transaction: another goroutine or
 			// process may have created (or destroyed) it since.
@@ -198,17 +183,43 @@ func (k *BoltKeys) DataKey(ctx context.Context, customerID string, create bool) 
 			key, err = k.newKey(tx, customerID)
 			return err
 		})
+		return key, erased, err
+	})
+}
+
+// cachedDataKey is DataKey for every key store: the cache first, then
+// lookup, then (with create) create, which must itself re-check for a key
+// created or destroyed meanwhile. Both return the key, or erased.
+func cachedDataKey(ctx context.Context, cache *keyCache, customerID string, create bool,
+	lookup, createKey func() (key []byte, erased bool, err error)) ([]byte, error) {
+	if err := checkCustomer(ctx, customerID); err != nil {
+		return nil, err
+	}
+	var cached [32]byte
+	if found, erased := cache.get(customerID, &cached); found {
+		if erased {
+			return nil, erasedError(customerID)
+		}
+		key := make([]byte, 32)
+		copy(key, cached[:])
+		clear(cached[:])
+		return key, nil
+	}
+	gen := cache.generation()
+	key, erased, err := lookup()
+	if err == nil && key == nil && !erased && create {
+		key, erased, err = createKey()
 	}
 	switch {
 	case err != nil:
 		return nil, err
 	case erased:
-		k.cache.putErased(customerID)
+		cache.putErased(customerID)
 		return nil, erasedError(customerID)
 	case key == nil:
 		return nil, fmt.Errorf("customer %s: %w", customerID, ErrNoKey)
 	}
-	k.cache.putKey(customerID, key, gen)
+	cache.putKey(customerID, key, gen)
 	return key, nil
 }
 

@@ -63,35 +63,9 @@ func OpenPostgresKeys(ctx context.Context, pool *pgxpool.Pool, master MasterKey)
 
 // DataKey implements KeyStore.
 func (k *PostgresKeys) DataKey(ctx context.Context, customerID string, create bool) ([]byte, error) {
-	if err := checkCustomer(ctx, customerID); err != nil {
-		return nil, err
-	}
-	var cached [32]byte
-	if found, erased := k.cache.get(customerID, &cached); found {
-		if erased {
-			return nil, erasedError(customerID)
-		}
-		key := make([]byte, 32)
-		copy(key, cached[:])
-		clear(cached[:])
-		return key, nil
-	}
-	gen := k.cache.generation()
-	key, erased, err := k.lookup(ctx, customerID)
-	if err == nil && key == nil && !erased && create {
-		key, erased, err = k.create(ctx, customerID)
-	}
-	switch {
-	case err != nil:
-		return nil, err
-	case erased:
-		k.cache.putErased(customerID)
-		return nil, erasedError(customerID)
-	case key == nil:
-		return nil, fmt.Errorf("customer %s: %w", customerID, ErrNoKey)
-	}
-	k.cache.putKey(customerID, key, gen)
-	return key, nil
+	return cachedDataKey(ctx, k.cache, customerID, create,
+		func() ([]byte, bool, error) { return k.lookup(ctx, customerID) },
+		func() ([]byte, bool, error) { return k.create(ctx, customerID) })
 }
 
 func (k *PostgresKeys) lookup(ctx context.Context, id string) (key []byte, erased bool, err error) {
