@@ -37,8 +37,16 @@ func runRebuild(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	defer keys.Close()
-	decode := func(ctx context.Context, e *events.Envelope) (events.Data, error) { return sealer.OpenEnvelope(ctx, e) }
-	res, err := rmpg.Rebuild(ctx, sf.postgresURL, rmpg.Log{Source: s, Decode: decode}, rmpg.Options{Logger: logger})
+	// As in serve: an erasure in the log destroys the key if it still
+	// exists, before the erased row is sealed, so no row is ever sealed
+	// under a key about to be destroyed.
+	decode := func(ctx context.Context, e *events.Envelope) (events.Data, error) {
+		if err := sealer.EnforceErasure(ctx, e); err != nil {
+			return nil, err
+		}
+		return sealer.OpenEnvelope(ctx, e)
+	}
+	res, err := rmpg.Rebuild(ctx, sf.postgresURL, rmpg.Log{Source: s, Decode: decode}, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer)})
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 			raw.Close()
 			return nil, fmt.Errorf("--read-store postgres needs --postgres-url")
 		}
-		rm, err := rmpg.Open(parent, cfg.store.postgresURL, rmpg.Options{Logger: logger})
+		rm, err := rmpg.Open(parent, cfg.store.postgresURL, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer)})
 		if err != nil {
 			keys.Close()
 			raw.Close()
@@ -286,3 +286,7 @@ func (c *serveConfig) readStoreKind() string {
 	}
 	return "memory"
 }
+
+// rowCipher seals the PostgreSQL read models' customer rows with each
+// customer's data key, so an erasure shreds every stored copy of the row.
+func rowCipher(s *pii.Sealer) rmpg.RowCipher { return pii.RowSealer{Sealer: s, Purpose: "rm_customers"} }

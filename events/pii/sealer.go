@@ -243,3 +243,59 @@ func fieldError(eventType, field, customerID, what string) *events.Error {
 	return &events.Error{Code: events.Internal, Field: field,
 		Message: fmt.Sprintf("sealed value in %s of customer %s %s", eventType, customerID, what)}
 }
+
+// SealBlob encrypts plain under customerID's data key (creating it if
+// needed) for purpose, returning nonce ‖ ciphertext: for copies of a
+// customer's data outside the log, such as read-model rows, which then die
+// with the key like the log's fields do. The AAD binds the blob to the
+// customer and the purpose. A customer whose key was destroyed wraps
+// ErrErased.
+func (s *Sealer) SealBlob(ctx context.Context, customerID, purpose string, plain []byte) ([]byte, error) {
+	gcm, err := s.aead(ctx, customerID, true)
+	if err != nil {
+		return nil, err
+	}
+	return seal(gcm, plain, blobAAD(customerID, purpose))
+}
+
+// OpenBlob reverses SealBlob. A destroyed key wraps ErrErased; a blob that
+// does not authenticate (altered, or sealed for another customer or
+// purpose) is Internal.
+func (s *Sealer) OpenBlob(ctx context.Context, customerID, purpose string, sealed []byte) ([]byte, error) {
+	gcm, err := s.aead(ctx, customerID, false)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := open(gcm, sealed, blobAAD(customerID, purpose))
+	if err != nil {
+		return nil, events.Errorf(events.Internal, "sealed %s of customer %s does not authenticate", purpose, customerID)
+	}
+	return plain, nil
+}
+
+func blobAAD(customerID, purpose string) []byte {
+	return []byte("dangol/pii/blob\x00" + purpose + "\x00" + customerID)
+}
+
+// RowSealer seals whole read-model rows per customer with a Sealer (it
+// implements projections/postgres.RowCipher). Purpose names the kind of
+// row in the blobs' AAD.
+type RowSealer struct {
+	Sealer  *Sealer
+	Purpose string
+}
+
+// Seal seals a row; for a customer whose key was destroyed it returns nil
+// and no error: the row, already erased by the fold, is then kept in clear.
+func (r RowSealer) Seal(ctx context.Context, customerID string, plain []byte) ([]byte, error) {
+	b, err := r.Sealer.SealBlob(ctx, customerID, r.Purpose, plain)
+	if errors.Is(err, ErrErased) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// Open opens a row Seal sealed.
+func (r RowSealer) Open(ctx context.Context, customerID string, sealed []byte) ([]byte, error) {
+	return r.Sealer.OpenBlob(ctx, customerID, r.Purpose, sealed)
+}

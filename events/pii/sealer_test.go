@@ -368,3 +368,46 @@ func BenchmarkSeal(b *testing.B) {
 		}
 	}
 }
+
+func TestSealBlob(t *testing.T) {
+	ctx := context.Background()
+	ks := tempKeys(t)
+	s := pii.NewSealer(ks)
+	plain := []byte(`{"name":"김민준"}`)
+	blob, err := s.SealBlob(ctx, "C1", "row", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(blob, plain) {
+		t.Fatal("the blob holds the plain text")
+	}
+	got, err := s.OpenBlob(ctx, "C1", "row", blob)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("OpenBlob: %q, %v", got, err)
+	}
+	if _, err := s.SealBlob(ctx, "C2", "row", plain); err != nil {
+		t.Fatal(err)
+	}
+	for what, open := range map[string]func() ([]byte, error){
+		"another customer": func() ([]byte, error) { return s.OpenBlob(ctx, "C2", "row", blob) },
+		"another purpose":  func() ([]byte, error) { return s.OpenBlob(ctx, "C1", "other", blob) },
+		"a flipped byte": func() ([]byte, error) {
+			bad := bytes.Clone(blob)
+			bad[len(bad)-1] ^= 1
+			return s.OpenBlob(ctx, "C1", "row", bad)
+		},
+	} {
+		if _, err := open(); events.ErrorCode(err) != events.Internal {
+			t.Errorf("%s: %v, want Internal", what, err)
+		}
+	}
+	if err := s.Erase(ctx, "C1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.OpenBlob(ctx, "C1", "row", blob); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("after erasure: %v, want ErrErased", err)
+	}
+	if _, err := s.SealBlob(ctx, "C1", "row", plain); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("sealing for an erased customer: %v, want ErrErased", err)
+	}
+}

@@ -63,8 +63,11 @@
 //
 // # Personal data
 //
-// The tables hold what the in-memory views hold: personal fields decrypted.
-// An erasure in the log rewrites the customer's row with the fields
-// erased; protect the database like the key store. Logs never include
-// personal data.
+// With Options.Cipher (which dangol serve sets) each customer's row is
+// sealed under that customer's data key: the state column is NULL and the
+// sealed column holds the encrypted state, so destroying the key for an
+// erasure shreds every stored copy (old row versions, WAL, backups). The
+// erasure event then rewrites the row in clear with the fields erased.
+// Without a Cipher the tables hold personal fields in clear, like the
+// in-memory views. Logs never include personal data.
 package postgres

@@ -67,6 +67,50 @@ func one[T any](ctx context.Context, s *Store, what, sql string, args ...any) (T
 	return vs[0], nil
 }
 
+// customerCols are the columns customerRows decodes.
+const customerCols = "id, state, sealed"
+
+// customerRows loads customer records, opening sealed rows with the
+// customer's data key. A row sealed under a key destroyed since (the
+// writer has not yet rewritten it) is Unavailable: retry.
+func (s *Store) customerRows(ctx context.Context, what, sql string, args ...any) ([]projections.CustomerRecord, error) {
+	type row struct {
+		id            string
+		state, sealed []byte
+	}
+	var raw []row
+	err := s.retry(ctx, func() error {
+		rs, err := s.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		raw, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (row, error) {
+			var v row
+			return v, r.Scan(&v.id, &v.state, &v.sealed)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, unavailable("read models: "+what, err)
+	}
+	out := make([]projections.CustomerRecord, len(raw))
+	for i, r := range raw {
+		js := r.state
+		if r.sealed != nil {
+			if s.opt.Cipher == nil {
+				return nil, events.Errorf(events.Internal, "read models: customer rows are sealed but this process has no cipher")
+			}
+			if js, err = s.opt.Cipher.Open(ctx, r.id, r.sealed); err != nil {
+				return nil, &events.Error{Code: events.Unavailable, Message: "read models: open a customer row; retry", Err: err}
+			}
+		}
+		if err := json.Unmarshal(js, &out[i]); err != nil {
+			return nil, fmt.Errorf("read models: decode %s: %w", what, err)
+		}
+	}
+	return out, nil
+}
+
 // retry runs f again once if it failed the way a concurrent Rebuild swap
 // can make a statement fail (deadlock with the swap, or a table dropped
 // between planning and execution).
@@ -81,11 +125,14 @@ func (s *Store) retry(ctx context.Context, f func() error) error {
 
 // Customer returns the 360 view of customer id at now; NotFound if unknown.
 func (s *Store) Customer(ctx context.Context, id string, now time.Time) (projections.CustomerView, error) {
-	r, err := one[projections.CustomerRecord](ctx, s, "customer", "SELECT state FROM rm_customers WHERE id = $1", id)
+	rs, err := s.customerRows(ctx, "customer", "SELECT "+customerCols+" FROM rm_customers WHERE id = $1", id)
 	if err != nil {
 		return projections.CustomerView{}, err
 	}
-	v, _ := projections.RestoreCustomers([]projections.CustomerRecord{r}).Customer(id, now)
+	if len(rs) == 0 {
+		return projections.CustomerView{}, notFound("customer")
+	}
+	v, _ := projections.RestoreCustomers(rs).Customer(id, now)
 	return v, nil
 }
 
@@ -137,8 +184,8 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 		}
 	}
 	args = append(args, limit+1) // one more tells List there is a next page
-	sql := "SELECT state FROM rm_customers WHERE " + strings.Join(where, " AND ") + " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
-	recs, err := rows[projections.CustomerRecord](ctx, s, "customers", sql, args...)
+	sql := "SELECT " + customerCols + " FROM rm_customers WHERE " + strings.Join(where, " AND ") + " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
+	recs, err := s.customerRows(ctx, "customers", sql, args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -148,8 +195,8 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 
 // Worklist returns the advisor's worklist at now.
 func (s *Store) Worklist(ctx context.Context, advisor string, now time.Time, opt projections.WorklistOptions) ([]projections.WorkItem, error) {
-	recs, err := rows[projections.CustomerRecord](ctx, s, "worklist",
-		"SELECT state FROM rm_customers WHERE advisor_id = $1 AND advisor_id <> ''", advisor)
+	recs, err := s.customerRows(ctx, "worklist",
+		"SELECT "+customerCols+" FROM rm_customers WHERE advisor_id = $1 AND advisor_id <> ''", advisor)
 	if err != nil {
 		return nil, err
 	}

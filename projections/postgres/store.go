@@ -35,6 +35,22 @@ type Options struct {
 	// MaxBatch is how many events the writer applies and commits per
 	// transaction (default 1024).
 	MaxBatch int
+	// Cipher, if set, seals each customer's row with that customer's data
+	// key (pii.Sealer.SealBlob), so that destroying the key for an erasure
+	// also makes every stored copy of the row unreadable: old row
+	// versions, WAL, backups. Every process of a deployment must use the
+	// same setting.
+	Cipher RowCipher
+}
+
+// RowCipher seals and opens customer rows.
+type RowCipher interface {
+	// Seal returns the sealed row, or nil and no error when the customer's
+	// key has been destroyed: the row is then stored in clear, the fold
+	// having already erased its personal fields.
+	Seal(ctx context.Context, customerID string, plain []byte) ([]byte, error)
+	// Open returns the row Seal sealed.
+	Open(ctx context.Context, customerID string, sealed []byte) ([]byte, error)
 }
 
 func (o *Options) defaults() {

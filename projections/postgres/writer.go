@@ -97,12 +97,13 @@ type writer struct {
 	reviews int             // rows in rm_reviews
 	follows int             // rows in rm_followups
 	onLast  func(events.Position)
+	cipher  RowCipher // nil: customer rows in clear
 }
 
 // newWriter reads the checkpoint and the logs' lengths from the tables conn
 // sees: events up to that checkpoint are folded in memory only.
-func newWriter(ctx context.Context, conn *pgx.Conn, schema string, onLast func(events.Position)) (*writer, error) {
-	w := &writer{conn: conn, schema: schema, mem: projections.NewMemory(), dirty: newDirty(), onLast: onLast}
+func newWriter(ctx context.Context, conn *pgx.Conn, schema string, cipher RowCipher, onLast func(events.Position)) (*writer, error) {
+	w := &writer{conn: conn, schema: schema, mem: projections.NewMemory(), dirty: newDirty(), onLast: onLast, cipher: cipher}
 	var err error
 	if w.last, err = readCheckpoint(ctx, conn); err != nil {
 		return nil, err
@@ -127,7 +128,7 @@ func (w *writer) Commit(ctx context.Context, pos events.Position) error {
 		w.dirty.reset()
 		return nil
 	}
-	b, err := w.batch()
+	b, err := w.batch(ctx)
 	if err != nil {
 		return err
 	}
@@ -171,9 +172,10 @@ func (w *writer) write(ctx context.Context, pos events.Position, b *pgx.Batch) e
 }
 
 // batch encodes the dirty entities' current state as one upsert per table.
-func (w *writer) batch() (*pgx.Batch, error) {
+func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
-	for _, add := range []func(*pgx.Batch) error{w.customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates} {
+	customers := func(b *pgx.Batch) error { return w.customers(ctx, b) }
+	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates} {
 		if err := add(b); err != nil {
 			return nil, fmt.Errorf("read models: encode: %w", err)
 		}
@@ -190,11 +192,11 @@ func sortedKeys(m map[string]struct{}) []string {
 	return ks
 }
 
-func (w *writer) customers(b *pgx.Batch) error {
+func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
 	var ids, advisors, tiers []string
 	var profits []*int64
 	var staleAt []int64
-	var states [][]byte
+	var states, sealed [][]byte
 	for _, id := range sortedKeys(w.dirty.customers) {
 		r, ok := w.mem.Customers.Record(id)
 		if !ok {
@@ -204,19 +206,30 @@ func (w *writer) customers(b *pgx.Batch) error {
 		if err != nil {
 			return err
 		}
+		var blob []byte
+		if w.cipher != nil {
+			// Sealed under the customer's own data key; nil once the key
+			// is destroyed, when the fold state holds no personal data.
+			if blob, err = w.cipher.Seal(ctx, id, js); err != nil {
+				return err
+			}
+			if blob != nil {
+				js = nil
+			}
+		}
 		var profit *int64
 		if p, ok := r.Profit(); ok {
 			profit = &p
 		}
 		ids, advisors, tiers = append(ids, id), append(advisors, r.AdvisorID()), append(tiers, r.Tier())
-		profits, staleAt, states = append(profits, profit), append(staleAt, r.StaleAt().Unix()), append(states, js)
+		profits, staleAt, states, sealed = append(profits, profit), append(staleAt, r.StaleAt().Unix()), append(states, js), append(sealed, blob)
 	}
 	if len(ids) > 0 {
-		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[])
+		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, sealed)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::bytea[])
 			ON CONFLICT (id) DO UPDATE SET advisor_id = EXCLUDED.advisor_id, tier = EXCLUDED.tier,
-				profit = EXCLUDED.profit, stale_at = EXCLUDED.stale_at, state = EXCLUDED.state`,
-			ids, advisors, tiers, profits, staleAt, states)
+				profit = EXCLUDED.profit, stale_at = EXCLUDED.stale_at, state = EXCLUDED.state, sealed = EXCLUDED.sealed`,
+			ids, advisors, tiers, profits, staleAt, states, sealed)
 	}
 	return nil
 }
