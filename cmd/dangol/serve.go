@@ -289,4 +289,6 @@ func (c *serveConfig) readStoreKind() string {
 
 // rowCipher seals the PostgreSQL read models' customer rows with each
 // customer's data key, so an erasure shreds every stored copy of the row.
-func rowCipher(s *pii.Sealer) rmpg.RowCipher { return pii.RowSealer{Sealer: s, Purpose: "rm_customers"} }
+func rowCipher(s *pii.Sealer) rmpg.RowCipher {
+	return pii.RowSealer{Sealer: s, Purpose: "rm_customers"}
+}
