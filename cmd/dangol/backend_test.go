@@ -45,20 +45,9 @@ func dirURL(t testing.TB, dir string) string {
 // embedded backend, the store and its URL on PostgreSQL.
 func envFor(t testing.TB, dir string) env { return storeEnv(dirURL(t, dir)) }
 
-// storeEnv selects PostgreSQL at url, or the embedded store if url is "".
-func storeEnv(url string) env {
-	return func(k string) string {
-		switch {
-		case url == "":
-			return ""
-		case k == "DANGOL_STORE":
-			return "postgres"
-		case k == "DANGOL_POSTGRES_URL":
-			return url
-		}
-		return ""
-	}
-}
+// storeEnv selects PostgreSQL at url, or the embedded store if url is "",
+// in an otherwise empty environment.
+func storeEnv(url string) env { return withStoreEnv(noEnv, url) }
 
 // withBackend points a serve configuration at the test backend.
 func withBackend(t testing.TB, cfg *serveConfig) {

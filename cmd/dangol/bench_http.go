@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/ops/bench"
+	"github.com/dangol/dangol/ops/pgtest"
 )
 
 // runBenchHTTP boots a real `dangol serve` on a throwaway data dir and
@@ -28,8 +29,25 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	rate := fs.Int("rate", 1000, "appends per second during the WebSocket test")
 	dur := fs.Duration("live-duration", 10*time.Second, "length of the WebSocket test")
 	customers := fs.Int("customers", 1000, "customers to register first")
+	backend := fs.String("store", "embedded", "embedded, or postgres (a throwaway cluster from the machine's binaries; log, keys and read models in it)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	var pgURL string
+	switch *backend {
+	case "embedded":
+	case "postgres":
+		pg, err := pgtest.Start()
+		if err != nil {
+			return err
+		}
+		defer pg.Remove()
+		if pgURL, err = pg.CreateDatabase(ctx, "dangol_bench"); err != nil {
+			return err
+		}
+		getenv = withStoreEnv(getenv, pgURL)
+	default:
+		return fmt.Errorf("--store %q: want embedded or postgres", *backend)
 	}
 	dir, err := os.MkdirTemp("", "dangol-bench-http-*")
 	if err != nil {
@@ -53,14 +71,22 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	var cfg serveConfig
 	cfg.store.data, cfg.addr, cfg.logLevel, cfg.shutdownTimeout, cfg.readyLag, cfg.maxBody = dir, "127.0.0.1:0", "error", 5*time.Second, 1000, 64<<10
 	cfg.sampler.disable = true
+	if pgURL != "" {
+		cfg.store.backend, cfg.store.postgresURL = "postgres", pgURL
+	}
 	srv, err := startServer(ctx, cfg, getenv, io.Discard)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
+	select { // requests before the read side caught up would get 503
+	case <-srv.runner.CaughtUp():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	base := "http://" + srv.addr
-	fmt.Fprintf(stdout, "dangol bench http  %s  %s/%s  %d CPUs  server and client in one process on %s\n",
-		time.Now().UTC().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), srv.addr)
+	fmt.Fprintf(stdout, "dangol bench http  %s  %s/%s  %d CPUs  server and client in one process on %s  store=%s\n",
+		time.Now().UTC().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), srv.addr, *backend)
 
 	rep := bench.NewClient(base, repTok, max(*clients, *readers))
 	reg := bench.Load(ctx, "register customers", 16, *customers, func(ctx context.Context, _, i int) error {

@@ -36,6 +36,23 @@ func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.S
 	return bolt.Open(path, bolt.Options{})
 }
 
+// withStoreEnv returns base with the store set to PostgreSQL at url
+// (unchanged if url is "").
+func withStoreEnv(base env, url string) env {
+	if url == "" {
+		return base
+	}
+	return func(k string) string {
+		switch k {
+		case "DANGOL_STORE":
+			return "postgres"
+		case "DANGOL_POSTGRES_URL":
+			return url
+		}
+		return base(k)
+	}
+}
+
 // usedBytes is the store's size on disk, where the backend knows it.
 func usedBytes(s events.Store) int64 {
 	if u, ok := s.(interface{ UsedBytes() (int64, error) }); ok {

@@ -24,12 +24,17 @@ type HTTPReport struct {
 	Elapsed  time.Duration
 	PerSec   float64
 	P50, P99 time.Duration
+	FirstErr string // the first error, when there were any
 }
 
-// String formats the report as one line.
+// String formats the report as one line (two with an error).
 func (r HTTPReport) String() string {
-	return fmt.Sprintf("%-26s clients=%-4d requests=%-7d errors=%-4d %9.0f req/s  p50=%-9s p99=%s",
+	s := fmt.Sprintf("%-26s clients=%-4d requests=%-7d errors=%-4d %9.0f req/s  p50=%-9s p99=%s",
 		r.Name, r.Clients, r.Requests, r.Errors, r.PerSec, round(r.P50), round(r.P99))
+	if r.FirstErr != "" {
+		s += "\n  first error: " + r.FirstErr
+	}
+	return s
 }
 
 // Client is a bearer-authenticated HTTP client for the load tools.
@@ -86,6 +91,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, want int
 func Load(ctx context.Context, name string, clients, total int, op func(ctx context.Context, client, seq int) error) HTTPReport {
 	lat := make([][]time.Duration, clients)
 	var next, errs atomic.Int64
+	var firstErr atomic.Pointer[string]
 	var wg sync.WaitGroup
 	start := time.Now()
 	for c := range clients {
@@ -98,6 +104,8 @@ func Load(ctx context.Context, name string, clients, total int, op func(ctx cont
 				t0 := time.Now()
 				if err := op(ctx, c, i); err != nil {
 					errs.Add(1)
+					msg := err.Error()
+					firstErr.CompareAndSwap(nil, &msg)
 					continue
 				}
 				lat[c] = append(lat[c], time.Since(t0))
@@ -112,6 +120,9 @@ func Load(ctx context.Context, name string, clients, total int, op func(ctx cont
 		PerSec: float64(len(all)) / el.Seconds()}
 	if len(all) > 0 {
 		r.P50, r.P99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	if e := firstErr.Load(); e != nil {
+		r.FirstErr = *e
 	}
 	return r
 }
