@@ -148,6 +148,7 @@ func retryable(err error) bool {
 type streamHead struct {
 	version int64
 	hash    events.Hash
+	moved   bool // a request of the batch appended to it
 }
 
 // storedID is where an event id already is.
@@ -223,25 +224,17 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 	}
 	if len(written) == 0 {
 		ok = true
-		if _, err := c.Exec(ctx, "COMMIT"); err != nil {
-			return err
-		}
-		for _, req := range batch {
-			if req.dupOf != nil {
-				return fmt.Errorf("postgres: duplicate of an unwritten request") // unreachable: dupOf always writes
-			}
-		}
-		return nil
+		_, err := c.Exec(ctx, "COMMIT") // nothing written, so no request is a duplicate of a written one
+		return err
 	}
-	hStream := make([]string, 0, len(heads))
-	hVersion := make([]int64, 0, len(heads))
-	hHash := make([][]byte, 0, len(heads))
-	for _, req := range written {
-		h := heads[req.stream]
-		if slices.Contains(hStream, req.stream) {
-			continue
+	// The new heads of the streams written to (heads holds every locked one).
+	var hStream []string
+	var hVersion []int64
+	var hHash [][]byte
+	for _, name := range streams {
+		if h := heads[name]; h.moved {
+			hStream, hVersion, hHash = append(hStream, name), append(hVersion, h.version), append(hHash, h.hash[:])
 		}
-		hStream, hVersion, hHash = append(hStream, req.stream), append(hVersion, h.version), append(hHash, h.hash[:])
 	}
 
 	b := &pgx.Batch{}
@@ -357,6 +350,7 @@ func plan(req *appendReq, heads map[string]*streamHead, stored map[ulid.ULID]sto
 	}
 	h.version = int64(req.first) + int64(len(req.evs)) - 1
 	h.hash = prev
+	h.moved = true
 	return true
 }
 
@@ -366,6 +360,7 @@ func plan(req *appendReq, heads map[string]*streamHead, stored map[ulid.ULID]sto
 func duplicate(req *appendReq, stored map[ulid.ULID]storedID) (bool, error) {
 	found := 0
 	var first, prevVersion, lastSeq int64
+	var pending *appendReq // the batch request that is writing the ids, if any
 	ids := make([]string, len(req.evs))
 	for i, ev := range req.evs {
 		ids[i] = ev.ID.String()
@@ -377,12 +372,10 @@ func duplicate(req *appendReq, stored map[ulid.ULID]storedID) (bool, error) {
 		switch {
 		case at.stream != req.stream:
 			return false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event id %s was already used in another stream", ids[i])
-		case at.pending != nil && (at.pending != owner(req, stored) || len(at.pending.evs) != len(req.evs)):
-			return false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event ids were already used in a different append")
-		case found > 1 && at.version != prevVersion+1:
+		case found > 1 && (at.version != prevVersion+1 || at.pending != pending):
 			return false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event ids were already used in a different append")
 		case found == 1:
-			first = at.version
+			first, pending = at.version, at.pending
 		}
 		prevVersion, lastSeq = at.version, at.seq
 	}
@@ -391,17 +384,13 @@ func duplicate(req *appendReq, stored map[ulid.ULID]storedID) (bool, error) {
 		return false, nil
 	case found < len(req.evs):
 		return false, events.InvalidField("events", "%d of %d event ids were already appended; retry the original append unchanged", found, len(req.evs))
-	}
-	if p := stored[req.evs[0].ID].pending; p != nil {
-		req.dupOf = p // a retry racing its original within one batch: answered after the commit
+	case pending != nil && len(pending.evs) != len(req.evs):
+		return false, events.InvalidField("events", "event ids were already used in a different append")
+	case pending != nil:
+		req.dupOf = pending // a retry racing its original within one batch: answered after the commit
 		return true, nil
 	}
 	req.res = events.AppendResult{Stream: req.stream, Version: uint64(first) + uint64(len(req.evs)) - 1,
 		Position: events.At(uint64(lastSeq)), EventIDs: ids, Duplicate: true}
 	return true, nil
-}
-
-// owner is the batch request that wrote req's first event id, if any.
-func owner(req *appendReq, stored map[ulid.ULID]storedID) *appendReq {
-	return stored[req.evs[0].ID].pending
 }

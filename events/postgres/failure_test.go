@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -179,7 +178,7 @@ func TestDatabaseLost(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM dangol_events`).Scan(&n); err != nil || n < len(acked) {
 		t.Fatalf("the log holds %d events (%v), %d were acknowledged", n, err, len(acked))
 	}
-	if !errors.Is(sub.Err(), nil) {
-		t.Fatalf("subscription error: %v", sub.Err())
+	if err := sub.Err(); err != nil {
+		t.Fatalf("the subscription has ended: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -218,8 +219,7 @@ func (s *Store) query(ctx context.Context, hint int, sql string, args ...any) ([
 		if len(raw) != 2 || len(raw[0]) != 8 {
 			return nil, events.Errorf(events.Internal, "postgres: unexpected row shape")
 		}
-		seq := uint64(raw[0][0])<<56 | uint64(raw[0][1])<<48 | uint64(raw[0][2])<<40 | uint64(raw[0][3])<<32 |
-			uint64(raw[0][4])<<24 | uint64(raw[0][5])<<16 | uint64(raw[0][6])<<8 | uint64(raw[0][7])
+		seq := binary.BigEndian.Uint64(raw[0]) // bigint, binary format
 		rec := raw[1]
 		if cap(arena)-len(arena) < len(rec) {
 			arena = make([]byte, 0, max(1<<20, len(rec)))
