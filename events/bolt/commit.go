@@ -20,7 +20,6 @@ type appendReq struct {
 	res      events.AppendResult
 	err      error
 	written  []events.Envelope // envelopes written, for subscribers
-	done     chan struct{}
 }
 
 // Append writes evs atomically to stream if it is at the expected version,
@@ -35,70 +34,18 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	if err := events.CheckAppend(stream, evs); err != nil {
 		return events.AppendResult{}, err
 	}
-	req := &appendReq{stream: stream, expected: expected, evs: evs, done: make(chan struct{})}
-	select {
-	case s.reqs <- req:
-	case <-s.closing:
-		return events.AppendResult{}, events.ErrClosed
-	case <-ctx.Done():
-		return events.AppendResult{}, ctx.Err()
+	req := &appendReq{stream: stream, expected: expected, evs: evs}
+	if err := s.q.Do(ctx, req); err != nil {
+		return events.AppendResult{}, err
 	}
-	select {
-	case <-req.done:
-		return req.res, req.err
-	case <-s.done:
-		select {
-		case <-req.done:
-			return req.res, req.err
-		default:
-			return events.AppendResult{}, events.ErrClosed
-		}
-	case <-ctx.Done():
-		return events.AppendResult{}, ctx.Err()
-	}
+	return req.res, req.err
 }
 
-// commitLoop is the single writer: it takes every queued append, applies
-// them in one transaction, commits (bbolt fsyncs the data pages, then the
-// meta page), and only then answers them and feeds subscribers.
-func (s *Store) commitLoop() {
-	defer close(s.done)
-	batch := make([]*appendReq, 0, s.opt.MaxBatch)
-	for {
-		batch = batch[:0]
-		select {
-		case req := <-s.reqs:
-			batch = append(batch, req)
-		case <-s.closing:
-			s.failQueued()
-			return
-		}
-	drain:
-		for len(batch) < s.opt.MaxBatch {
-			select {
-			case req := <-s.reqs:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch)
-	}
-}
-
-func (s *Store) failQueued() {
-	for {
-		select {
-		case req := <-s.reqs:
-			req.err = events.ErrClosed
-			close(req.done)
-		default:
-			return
-		}
-	}
-}
-
-func (s *Store) commit(batch []*appendReq) {
+// commit is the single writer's step (groupcommit.Queue.Run): it applies a
+// batch of appends in one transaction, commits (bbolt fsyncs the data
+// pages, then the meta page), and feeds subscribers before the appends are
+// answered. Growing the file's preallocation runs after the answers.
+func (s *Store) commit(batch []*appendReq) (after func()) {
 	s.mu.Lock()
 	seq := s.head
 	s.mu.Unlock()
@@ -122,9 +69,8 @@ func (s *Store) commit(batch []*appendReq) {
 			if req.err == nil || events.ErrorCode(req.err) != events.Invalid && events.ErrorCode(req.err) != events.Conflict {
 				req.err = &events.Error{Code: events.Unavailable, Message: "commit failed", Err: err}
 			}
-			close(req.done)
 		}
-		return
+		return nil
 	}
 	var live []events.Envelope
 	for _, req := range batch {
@@ -134,12 +80,11 @@ func (s *Store) commit(batch []*appendReq) {
 	s.head = next
 	s.publish(live)
 	s.mu.Unlock()
-	for _, req := range batch {
-		close(req.done)
-	}
-	if err := s.preallocate(used); err != nil {
-		s.file.Close()
-		s.file = nil // fall back to bbolt's own growth
+	return func() {
+		if err := s.preallocate(used); err != nil {
+			s.file.Close()
+			s.file = nil // fall back to bbolt's own growth
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/internal/groupcommit"
 )
 
 // Buckets of the file.
@@ -46,9 +47,8 @@ type Store struct {
 	file *os.File // for preallocation only (see prealloc.go)
 	opt  Options
 
-	reqs    chan *appendReq
+	q       *groupcommit.Queue[*appendReq]
 	closing chan struct{}
-	done    chan struct{} // closed when the committer has exited
 	once    sync.Once
 
 	mu   sync.Mutex // guards subs and head
@@ -85,7 +85,7 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, &events.Error{Code: events.Unavailable, Message: "open " + path, Err: err}
 	}
 	s := &Store{db: db, path: path, opt: opt,
-		reqs: make(chan *appendReq, 4096), closing: make(chan struct{}), done: make(chan struct{}),
+		q: groupcommit.New[*appendReq](opt.MaxBatch), closing: make(chan struct{}),
 		subs: map[*subscription]struct{}{}}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketLog, bucketHeads, bucketIndex, bucketIDs} {
@@ -103,7 +103,7 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, &events.Error{Code: events.Internal, Message: "initialise " + path, Err: err}
 	}
 	s.file = openPrealloc(path)
-	go s.commitLoop()
+	go s.q.Run(s.commit)
 	return s, nil
 }
 
@@ -147,7 +147,7 @@ func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
 		close(s.closing)
-		<-s.done
+		s.q.Close()
 		s.mu.Lock()
 		for sub := range s.subs {
 			sub.fail(events.ErrClosed)

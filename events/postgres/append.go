@@ -21,7 +21,6 @@ type appendReq struct {
 	evs      []events.Event
 	res      events.AppendResult
 	err      error
-	done     chan struct{}
 
 	// Filled while a batch is planned.
 	records [][]byte
@@ -42,66 +41,20 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	if err := events.CheckAppend(stream, evs); err != nil {
 		return events.AppendResult{}, err
 	}
-	req := &appendReq{stream: stream, expected: expected, evs: evs, done: make(chan struct{})}
-	select {
-	case s.reqs <- req:
-	case <-s.closing:
-		return events.AppendResult{}, events.ErrClosed
-	case <-ctx.Done():
-		return events.AppendResult{}, ctx.Err()
+	req := &appendReq{stream: stream, expected: expected, evs: evs}
+	if err := s.q.Do(ctx, req); err != nil {
+		return events.AppendResult{}, err
 	}
-	select {
-	case <-req.done:
-		return req.res, req.err
-	case <-ctx.Done():
-		return events.AppendResult{}, ctx.Err()
-	}
-}
-
-// commitLoop is this process's single committer: it takes every queued
-// append and commits them in one transaction.
-func (s *Store) commitLoop() {
-	defer close(s.done)
-	batch := make([]*appendReq, 0, s.opt.MaxBatch)
-	for {
-		batch = batch[:0]
-		select {
-		case req := <-s.reqs:
-			batch = append(batch, req)
-		case <-s.closing:
-			s.failQueued()
-			return
-		}
-	drain:
-		for len(batch) < s.opt.MaxBatch {
-			select {
-			case req := <-s.reqs:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch)
-	}
-}
-
-func (s *Store) failQueued() {
-	for {
-		select {
-		case req := <-s.reqs:
-			req.err = events.ErrClosed
-			close(req.done)
-		default:
-			return
-		}
-	}
+	return req.res, req.err
 }
 
 // commit writes a batch. A transaction that fails for a reason that may be
 // one request's doing (a unique violation from an id appended concurrently
 // elsewhere) or a transient one (deadlock, serialisation) is retried, and
-// after that each request is committed on its own so one cannot sink the others.
-func (s *Store) commit(batch []*appendReq) {
+// after that each request is committed on its own so one cannot sink the
+// others. It is this process's committer step (groupcommit.Queue.Run); once
+// the batch is answered, local subscriptions are woken.
+func (s *Store) commit(batch []*appendReq) (after func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := s.commitOnce(ctx, batch)
@@ -112,20 +65,16 @@ func (s *Store) commit(batch []*appendReq) {
 		for _, req := range batch {
 			s.commit([]*appendReq{req})
 		}
-		return
+		return s.signal
 	}
 	if err != nil {
 		err = s.translate(ctx, "append", err)
 		for _, req := range batch {
 			req.res, req.err = events.AppendResult{}, err
 		}
+		return nil
 	}
-	for _, req := range batch {
-		close(req.done)
-	}
-	if err == nil {
-		s.signal()
-	}
+	return s.signal
 }
 
 // retryable reports whether a failed transaction may succeed when run

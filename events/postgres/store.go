@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/internal/groupcommit"
 )
 
 // Options tune a Store. Zero values take the defaults.
@@ -57,9 +58,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	opt  Options
 
-	reqs    chan *appendReq
+	q       *groupcommit.Queue[*appendReq]
 	closing chan struct{} // closed by Close
-	done    chan struct{} // closed when the committer has stopped
 	bg      sync.WaitGroup
 	cancel  context.CancelFunc // stops the listener
 	once    sync.Once
@@ -93,13 +93,13 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, opt: opt, reqs: make(chan *appendReq, 4096),
-		closing: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{})}
+	s := &Store{pool: pool, opt: opt, q: groupcommit.New[*appendReq](opt.MaxBatch),
+		closing: make(chan struct{}), wake: make(chan struct{})}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.bg.Add(1)
 	go s.listen(lctx, cfg.ConnConfig.Copy())
-	go s.commitLoop()
+	go s.q.Run(s.commit)
 	return s, nil
 }
 
@@ -134,7 +134,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
-		<-s.done
+		s.q.Close()
 		s.cancel()
 		s.bg.Wait()
 		s.pool.Close()
