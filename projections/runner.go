@@ -17,6 +17,7 @@ import (
 type Source interface {
 	Subscribe(ctx context.Context, from events.Position) (events.Subscription, error)
 	Head(ctx context.Context) (events.Position, error)
+	ReadAll(ctx context.Context, from events.Position, limit int) ([]events.Envelope, error)
 }
 
 // Decoder turns a stored envelope into its data with personal fields opened
@@ -46,20 +47,11 @@ type Runner struct {
 
 	mu sync.RWMutex // guards the projections' state
 
-	pos        atomic.Pointer[events.Position]
-	lastAt     atomic.Int64 // recordedAt (unix nanos) of the last applied event
+	mark       Watermark // the position of the last applied event
 	headAtBoot events.Position
 	caughtUp   chan struct{}
 	caughtOnce sync.Once
 	applied    atomic.Uint64
-
-	waitMu  sync.Mutex
-	waiters []waiter
-}
-
-type waiter struct {
-	pos events.Position
-	ch  chan struct{}
 }
 
 // RunnerOptions configure a Runner.
@@ -81,7 +73,7 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 	r := &Runner{src: src, decode: decode, projs: projs, reactors: reactors, ckpt: opt.Checkpointer,
 		log: opt.Logger, batch: opt.MaxBatch, caughtUp: make(chan struct{})}
 	from := opt.From
-	r.pos.Store(&from)
+	r.mark.Advance(from)
 	return r
 }
 
@@ -90,11 +82,11 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 func (r *Runner) View(f func(pos events.Position)) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	f(*r.pos.Load())
+	f(r.mark.Position())
 }
 
 // Position returns the position of the last applied event.
-func (r *Runner) Position() events.Position { return *r.pos.Load() }
+func (r *Runner) Position() events.Position { return r.mark.Position() }
 
 // Applied returns how many events this runner applied since it started.
 func (r *Runner) Applied() uint64 { return r.applied.Load() }
@@ -103,59 +95,34 @@ func (r *Runner) Applied() uint64 { return r.applied.Load() }
 // log when Run started.
 func (r *Runner) CaughtUp() <-chan struct{} { return r.caughtUp }
 
-// Lag returns how far the runner is behind the log's head: in events
-// (positions, exact for single-sequence stores) and in seconds between the
-// newest stored event and the last applied one (0 when caught up).
+// Lag returns how far the runner is behind the log's head (see LagBehind).
 func (r *Runner) Lag(ctx context.Context) (behind uint64, seconds float64, err error) {
-	head, err := r.src.Head(ctx)
+	return LagBehind(ctx, r.src, r.Position())
+}
+
+// LagBehind returns how far a read side at pos is behind src's head: in
+// events (positions, exact for single-sequence stores) and in seconds
+// since the oldest event it has not applied was recorded; 0, 0 when it is
+// caught up.
+func LagBehind(ctx context.Context, src Source, pos events.Position) (behind uint64, seconds float64, err error) {
+	head, err := src.Head(ctx)
+	if err != nil || !pos.Less(head) {
+		return 0, 0, err
+	}
+	next, err := src.ReadAll(ctx, pos, 1)
 	if err != nil {
 		return 0, 0, err
 	}
-	pos := r.Position()
-	if !pos.Less(head) {
-		return 0, 0, nil
+	if len(next) == 1 {
+		seconds = max(0, time.Since(next[0].RecordedAt).Seconds())
 	}
-	behind = head.Seq() - pos.Seq()
-	if at := r.lastAt.Load(); at > 0 {
-		seconds = time.Since(time.Unix(0, at)).Seconds()
-	}
-	return behind, seconds, nil
+	return head.Seq() - pos.Seq(), seconds, nil
 }
 
 // WaitFor blocks until the runner has applied the event at pos (so a reader
 // sees its own write) or ctx ends.
 func (r *Runner) WaitFor(ctx context.Context, pos events.Position) error {
-	if !r.Position().Less(pos) {
-		return nil
-	}
-	w := waiter{pos: pos, ch: make(chan struct{})}
-	r.waitMu.Lock()
-	if !r.Position().Less(pos) {
-		r.waitMu.Unlock()
-		return nil
-	}
-	r.waiters = append(r.waiters, w)
-	r.waitMu.Unlock()
-	select {
-	case <-w.ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *Runner) wake(pos events.Position) {
-	r.waitMu.Lock()
-	defer r.waitMu.Unlock()
-	keep := r.waiters[:0]
-	for _, w := range r.waiters {
-		if w.pos.Less(pos) || w.pos == pos {
-			close(w.ch)
-		} else {
-			keep = append(keep, w)
-		}
-	}
-	r.waiters = keep
+	return r.mark.WaitFor(ctx, pos)
 }
 
 // Run applies events until ctx ends or a projection, decoder or checkpoint
@@ -287,12 +254,10 @@ func (r *Runner) apply(ctx context.Context, batch []Event) error {
 		}
 	}
 	pos := last.Position
-	r.pos.Store(&pos)
+	r.mark.Advance(pos)
 	r.mu.Unlock()
 
-	r.lastAt.Store(last.RecordedAt.UnixNano())
 	r.applied.Add(uint64(len(batch)))
-	r.wake(pos)
 	if !pos.Less(r.headAtBoot) {
 		r.markCaughtUp(ctx)
 	}

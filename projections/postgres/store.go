@@ -81,20 +81,12 @@ type Store struct {
 	opt  Options
 	log  *slog.Logger
 
-	pos      atomic.Pointer[events.Position] // the table checkpoint as last seen
+	mark     projections.Watermark // the table checkpoint as last seen
 	src      atomic.Pointer[projections.Source]
 	head     atomic.Pointer[events.Position] // the log's head when Run started
 	caughtUp chan struct{}
 	caught   sync.Once
 	writer   atomic.Bool
-
-	waitMu  sync.Mutex
-	waiters []waiter
-}
-
-type waiter struct {
-	pos events.Position
-	ch  chan struct{}
 }
 
 // Open connects to the database at url, creates the schema and applies the
@@ -122,8 +114,6 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		return nil, unavailable("read models: pool", err)
 	}
 	s := &Store{pool: pool, cfg: cfg, opt: opt, log: opt.Logger, caughtUp: make(chan struct{})}
-	start := events.Start
-	s.pos.Store(&start)
 	pos, err := readCheckpoint(ctx, pool)
 	if err != nil {
 		pool.Close()
@@ -144,7 +134,7 @@ func (s *Store) IsWriter() bool { return s.writer.Load() }
 
 // Position returns the checkpoint of the tables as this process last saw
 // it: every query answers from tables at least this current.
-func (s *Store) Position() events.Position { return *s.pos.Load() }
+func (s *Store) Position() events.Position { return s.mark.Position() }
 
 // CaughtUp is closed once the tables' checkpoint has reached the log's head
 // as it was when Run started.
@@ -153,64 +143,26 @@ func (s *Store) CaughtUp() <-chan struct{} { return s.caughtUp }
 // WaitFor blocks until the tables include the event at pos (so a reader
 // sees its own write), or ctx ends.
 func (s *Store) WaitFor(ctx context.Context, pos events.Position) error {
-	if !s.Position().Less(pos) {
-		return nil
-	}
-	w := waiter{pos: pos, ch: make(chan struct{})}
-	s.waitMu.Lock()
-	if !s.Position().Less(pos) {
-		s.waitMu.Unlock()
-		return nil
-	}
-	s.waiters = append(s.waiters, w)
-	s.waitMu.Unlock()
-	select {
-	case <-w.ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.mark.WaitFor(ctx, pos)
 }
 
-// Lag returns how far the tables are behind the log's head, in events; the
-// seconds are not tracked (always 0). Zero until Run has started.
+// Lag returns how far the tables are behind the log's head
+// (projections.LagBehind); zero until Run has started.
 func (s *Store) Lag(ctx context.Context) (behind uint64, seconds float64, err error) {
 	src := s.src.Load()
 	if src == nil {
 		return 0, 0, nil
 	}
-	head, err := (*src).Head(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	if pos := s.Position(); pos.Less(head) {
-		return head.Seq() - pos.Seq(), 0, nil
-	}
-	return 0, 0, nil
+	return projections.LagBehind(ctx, *src, s.Position())
 }
 
 // advance raises the known checkpoint to pos (never lowers it), wakes the
 // waiters it satisfies and marks the store caught up once it reaches the
 // head Run started at.
 func (s *Store) advance(pos events.Position) {
-	s.waitMu.Lock()
-	cur := s.pos.Load()
-	if !cur.Less(pos) {
-		s.waitMu.Unlock()
-		return
+	if s.mark.Advance(pos) {
+		s.checkCaughtUp()
 	}
-	s.pos.Store(&pos)
-	keep := s.waiters[:0]
-	for _, w := range s.waiters {
-		if pos.Less(w.pos) {
-			keep = append(keep, w)
-		} else {
-			close(w.ch)
-		}
-	}
-	s.waiters = keep
-	s.waitMu.Unlock()
-	s.checkCaughtUp()
 }
 
 func (s *Store) checkCaughtUp() {

@@ -1,0 +1,58 @@
+package projections_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+func TestWatermark(t *testing.T) {
+	var w projections.Watermark
+	if w.Position() != events.Start {
+		t.Fatalf("zero watermark at %s", w.Position())
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.WaitFor(context.Background(), events.At(5)) }()
+	if !w.Advance(events.At(4)) {
+		t.Fatal("Advance to 4 did not move")
+	}
+	select {
+	case <-done:
+		t.Fatal("a waiter for 5 was released at 4")
+	case <-time.After(20 * time.Millisecond):
+	}
+	w.Advance(events.At(6))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if w.Advance(events.At(3)) || w.Position() != events.At(6) {
+		t.Fatalf("Advance lowered the watermark to %s", w.Position())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := w.WaitFor(ctx, events.At(7)); err != context.DeadlineExceeded {
+		t.Fatalf("WaitFor past the watermark with an ending ctx: %v", err)
+	}
+}
+
+// TestLagBehind: events behind and the age of the oldest unapplied event.
+func TestLagBehind(t *testing.T) {
+	s := leadStore(t)
+	ctx := context.Background()
+	for i := range 3 {
+		leadAppend(t, s, events.CustomerStream("L"+string(rune('0'+i))), events.NoStream,
+			&events.CustomerRegistered{CustomerID: "L" + string(rune('0'+i)), Name: "x", BranchID: "B1", Source: events.Source{System: "core"}})
+	}
+	time.Sleep(20 * time.Millisecond)
+	behind, secs, err := projections.LagBehind(ctx, s, events.Start)
+	if err != nil || behind != 3 || secs < 0.02 || secs > 60 {
+		t.Fatalf("at Start: %d events, %.3fs, %v; want 3 events and the first one's age", behind, secs, err)
+	}
+	head, _ := s.Head(ctx)
+	if behind, secs, err := projections.LagBehind(ctx, s, head); behind != 0 || secs != 0 || err != nil {
+		t.Fatalf("at the head: %d, %v, %v", behind, secs, err)
+	}
+}
