@@ -150,7 +150,7 @@ func (s *Store) Close() error {
 		s.q.Close()
 		s.mu.Lock()
 		for sub := range s.subs {
-			sub.fail(events.ErrClosed)
+			sub.f.Fail(events.ErrClosed)
 		}
 		s.subs = nil
 		s.mu.Unlock()

@@ -2,25 +2,17 @@ package bolt
 
 import (
 	"context"
-	"sync"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/internal/feed"
 )
 
 // subscription catches up from the file, then follows live commits fed by
 // the committer into a bounded buffer.
 type subscription struct {
-	s      *Store
-	ctx    context.Context
-	cancel context.CancelFunc
-	out    chan events.Envelope
-	live   chan events.Envelope
-	wg     sync.WaitGroup
-
-	mu     sync.Mutex
-	err    error
-	failed chan struct{} // closed by fail
-	once   sync.Once
+	s    *Store
+	f    *feed.Feed
+	live chan events.Envelope
 }
 
 // Subscribe delivers every event after from, in order, exactly once: first
@@ -31,47 +23,19 @@ func (s *Store) Subscribe(ctx context.Context, from events.Position) (events.Sub
 	if err := s.alive(ctx); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	sub := &subscription{s: s, ctx: ctx, cancel: cancel, out: make(chan events.Envelope, 256),
-		live: make(chan events.Envelope, s.opt.SubscriberBuffer), failed: make(chan struct{})}
-	sub.wg.Add(1)
-	go sub.run(from)
-	return sub, nil
-}
-
-func (sub *subscription) Events() <-chan events.Envelope { return sub.out }
-
-func (sub *subscription) Err() error {
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	return sub.err
-}
-
-func (sub *subscription) Close() {
-	sub.cancel()
-	sub.wg.Wait()
-}
-
-// fail records why the subscription ends (first reason wins).
-func (sub *subscription) fail(err error) {
-	sub.once.Do(func() {
-		sub.mu.Lock()
-		sub.err = err
-		sub.mu.Unlock()
-		close(sub.failed)
-	})
+	sub := &subscription{s: s, f: feed.New(ctx, 256), live: make(chan events.Envelope, s.opt.SubscriberBuffer)}
+	sub.f.Go(func() { sub.run(from) })
+	return sub.f, nil
 }
 
 func (sub *subscription) run(from events.Position) {
-	defer sub.wg.Done()
-	defer close(sub.out)
 	defer sub.unregister()
 	last := from.Seq()
 	// Catch up from the file until a read comes back short.
 	for caught := false; !caught; {
 		n, err := sub.readFrom(&last)
 		if err != nil {
-			sub.fail(err)
+			sub.f.Fail(err)
 			return
 		}
 		caught = n < 1024
@@ -83,7 +47,7 @@ func (sub *subscription) run(from events.Position) {
 	sub.s.mu.Lock()
 	if sub.s.subs == nil {
 		sub.s.mu.Unlock()
-		sub.fail(events.ErrClosed)
+		sub.f.Fail(events.ErrClosed)
 		return
 	}
 	sub.s.subs[sub] = struct{}{}
@@ -91,7 +55,7 @@ func (sub *subscription) run(from events.Position) {
 	for {
 		n, err := sub.readFrom(&last)
 		if err != nil {
-			sub.fail(err)
+			sub.f.Fail(err)
 			return
 		}
 		if n < 1024 {
@@ -104,17 +68,17 @@ func (sub *subscription) run(from events.Position) {
 			if env.Position.Seq() <= last {
 				continue
 			}
-			if !sub.send(env) {
+			if !sub.f.Send(env) {
 				return
 			}
 			last = env.Position.Seq()
-		case <-sub.failed:
+		case <-sub.f.Failed():
 			// Deliver what was buffered before the overflow, then end.
 			for {
 				select {
 				case env := <-sub.live:
 					if env.Position.Seq() > last {
-						if !sub.send(env) {
+						if !sub.f.Send(env) {
 							return
 						}
 						last = env.Position.Seq()
@@ -123,8 +87,8 @@ func (sub *subscription) run(from events.Position) {
 					return
 				}
 			}
-		case <-sub.ctx.Done():
-			sub.fail(sub.ctx.Err())
+		case <-sub.f.Context().Done():
+			sub.f.Fail(sub.f.Context().Err())
 			return
 		}
 	}
@@ -132,30 +96,20 @@ func (sub *subscription) run(from events.Position) {
 
 // readFrom delivers up to 1024 stored events after *last and advances it.
 func (sub *subscription) readFrom(last *uint64) (int, error) {
-	evs, err := sub.s.ReadAll(sub.ctx, events.At(*last), 1024)
+	evs, err := sub.s.ReadAll(sub.f.Context(), events.At(*last), 1024)
 	if err != nil {
-		if sub.ctx.Err() != nil {
-			return 0, sub.ctx.Err()
+		if err := sub.f.Context().Err(); err != nil {
+			return 0, err
 		}
 		return 0, err
 	}
 	for _, env := range evs {
-		if !sub.send(env) {
-			return 0, sub.Err()
+		if !sub.f.Send(env) {
+			return 0, sub.f.Err()
 		}
 		*last = env.Position.Seq()
 	}
 	return len(evs), nil
-}
-
-func (sub *subscription) send(env events.Envelope) bool {
-	select {
-	case sub.out <- env:
-		return true
-	case <-sub.ctx.Done():
-		sub.fail(sub.ctx.Err())
-		return false
-	}
 }
 
 func (sub *subscription) unregister() {
@@ -174,14 +128,14 @@ func (s *Store) publish(evs []events.Envelope) {
 		return
 	}
 	for sub := range s.subs {
-	feed:
+	deliver:
 		for _, env := range evs {
 			select {
 			case sub.live <- env:
 			default:
-				sub.fail(events.ErrFellBehind)
+				sub.f.Fail(events.ErrFellBehind)
 				delete(s.subs, sub)
-				break feed
+				break deliver
 			}
 		}
 	}
