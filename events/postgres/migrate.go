@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,42 +17,46 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
+// Migration is one numbered schema step, read from a file named
+// NNNN_description.sql; a step is never edited once released, only added.
+type Migration struct {
+	Version int
+	Name    string // the file name
+	SQL     string
 }
 
-// migrations returns the embedded steps in order. Files are named
-// NNNN_description.sql; a step is never edited once released, only added.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+// ReadMigrations reads the *.sql files of dir in fsys, in version order,
+// and requires them to be numbered 1..n. The read models' schema
+// (projections/postgres) uses it too.
+func ReadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.sql"))
 	if err != nil {
 		return nil, err
 	}
-	var out []migration
+	var out []Migration
 	for _, n := range names {
-		base := strings.TrimPrefix(n, "migrations/")
+		base := path.Base(n)
 		num, _, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s is not named NNNN_name.sql", base)
+			return nil, fmt.Errorf("migration %s is not named NNNN_name.sql", base)
 		}
-		b, err := migrationFiles.ReadFile(n)
+		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: base, sql: string(b)})
+		out = append(out, Migration{Version: v, Name: base, SQL: string(b)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("postgres: migrations are not numbered 1..n (found %s at place %d)", m.name, i+1)
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migrations are not numbered 1..n (found %s at place %d)", m.Name, i+1)
 		}
 	}
 	return out, nil
 }
+
+func migrations() ([]Migration, error) { return ReadMigrations(migrationFiles, "migrations") }
 
 // SchemaVersion is the schema this build writes and reads.
 func SchemaVersion() int {
@@ -97,16 +102,16 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 	var applied []int
 	for _, m := range ms[current:] {
 		err := pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO dangol_schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err := tx.Exec(ctx, `INSERT INTO dangol_schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			return err
 		})
 		if err != nil {
-			return applied, fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return applied, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
-		applied = append(applied, m.version)
+		applied = append(applied, m.Version)
 	}
 	return applied, nil
 }

@@ -5,52 +5,18 @@ import (
 	"embed"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	eventspg "github.com/dangol/dangol/events/postgres"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one versioned .sql file: NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]migration, 0, len(files))
-	for _, f := range files {
-		base := path.Base(f)
-		num, name, ok := strings.Cut(strings.TrimSuffix(base, ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", base)
-		}
-		b, err := migrationFS.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migration version %d appears twice", out[i].version)
-		}
-	}
-	return out, nil
+func migrations() ([]eventspg.Migration, error) {
+	return eventspg.ReadMigrations(migrationFS, "migrations")
 }
 
 // migrate creates schema if needed and applies the migrations it lacks, in
@@ -93,13 +59,13 @@ func migrate(ctx context.Context, conn *pgx.Conn, schema string) error {
 		applied[v] = true
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate %s: %04d_%s: %w", schema, m.version, m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migrate %s: %s: %w", schema, m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO rm_schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO rm_schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
 			return fmt.Errorf("migrate %s: %w", schema, err)
 		}
 	}
