@@ -84,7 +84,7 @@ func (s *Server) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()
 	}
-	return time.Now().UTC()
+	return events.SystemClock()
 }
 
 var zeroTime time.Time

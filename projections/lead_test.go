@@ -11,6 +11,7 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -19,7 +20,7 @@ var leadNow = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 func leadDecode(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
 
 func leadStore(t testing.TB) *bolt.Store {
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{})
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: eventstest.Clock(leadNow)})
 	if err != nil {
 		t.Fatal(err)
 	}

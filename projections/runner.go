@@ -44,6 +44,7 @@ type Runner struct {
 	ckpt     Checkpointer
 	log      *slog.Logger
 	batch    int
+	now      events.Clock
 
 	mu sync.RWMutex // guards the projections' state
 
@@ -59,7 +60,8 @@ type RunnerOptions struct {
 	From         events.Position // resume after this position (a checkpoint); Start to rebuild
 	Checkpointer Checkpointer    // nil for in-memory read models
 	Logger       *slog.Logger
-	MaxBatch     int // events applied per lock acquisition; default 1024
+	MaxBatch     int          // events applied per lock acquisition; default 1024
+	Now          events.Clock // the clock lag is measured with; default events.SystemClock
 }
 
 // NewRunner returns a runner over src feeding projs, then reactors.
@@ -70,8 +72,11 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 1024
 	}
+	if opt.Now == nil {
+		opt.Now = events.SystemClock
+	}
 	r := &Runner{src: src, decode: decode, projs: projs, reactors: reactors, ckpt: opt.Checkpointer,
-		log: opt.Logger, batch: opt.MaxBatch, caughtUp: make(chan struct{})}
+		log: opt.Logger, batch: opt.MaxBatch, now: opt.Now, caughtUp: make(chan struct{})}
 	from := opt.From
 	r.mark.Advance(from)
 	return r
@@ -97,14 +102,14 @@ func (r *Runner) CaughtUp() <-chan struct{} { return r.caughtUp }
 
 // Lag returns how far the runner is behind the log's head (see LagBehind).
 func (r *Runner) Lag(ctx context.Context) (behind uint64, seconds float64, err error) {
-	return LagBehind(ctx, r.src, r.Position())
+	return LagBehind(ctx, r.src, r.Position(), r.now())
 }
 
 // LagBehind returns how far a read side at pos is behind src's head: in
 // events (positions, exact for single-sequence stores) and in seconds
-// since the oldest event it has not applied was recorded; 0, 0 when it is
-// caught up.
-func LagBehind(ctx context.Context, src Source, pos events.Position) (behind uint64, seconds float64, err error) {
+// from the oldest event it has not applied being recorded until now; 0, 0
+// when it is caught up.
+func LagBehind(ctx context.Context, src Source, pos events.Position, now time.Time) (behind uint64, seconds float64, err error) {
 	head, err := src.Head(ctx)
 	if err != nil || !pos.Less(head) {
 		return 0, 0, err
@@ -114,7 +119,7 @@ func LagBehind(ctx context.Context, src Source, pos events.Position) (behind uin
 		return 0, 0, err
 	}
 	if len(next) == 1 {
-		seconds = max(0, time.Since(next[0].RecordedAt).Seconds())
+		seconds = max(0, now.Sub(next[0].RecordedAt).Seconds())
 	}
 	return head.Seq() - pos.Seq(), seconds, nil
 }

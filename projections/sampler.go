@@ -20,9 +20,13 @@ import (
 //   - long_call: it lasted at least LongCallSec seconds;
 //   - complaint: its customer logged a complaint contact on the same day
 //     (in Location), before or after the call;
-//   - random_sample: it is among the PerRepWeek calls of its rep in one ISO
-//     week with the lowest SHA-256 of the call id — decided when the log
-//     reaches the next week, so exactly that many are drawn per rep per week.
+//   - random_sample: it is among the PerRepWeek calls of its rep in the ISO
+//     week it started in (in Location) with the lowest SHA-256 of the call
+//     id, drawn when the log reaches the next week; a call recorded after
+//     its week was drawn is selected only while that rep-week has fewer
+//     than PerRepWeek random samples. So a rep-week never gets more than
+//     PerRepWeek, and gets exactly that many once it holds that many
+//     eligible calls, however late they arrive.
 //
 // Every rule is a function of the log alone, so replay decides the same.
 type SamplerPolicy struct {
@@ -49,7 +53,8 @@ type Sampler struct {
 	inflight  map[string]bool                     // appended by Flush, not yet seen
 	dayCalls  map[string][]sampledCall            // customer|day → calls that day
 	complaint map[string]bool                     // customer|day → a complaint was logged
-	pools     map[string]map[string][]sampledCall // ISO week → rep → calls
+	pools     map[string]map[string][]sampledCall // open ISO week → rep → calls
+	drawn     map[string]int                      // drawn ISO week|rep → random samples decided
 }
 
 type sampledCall struct {
@@ -72,7 +77,7 @@ func NewSampler(p SamplerPolicy, store Appender) *Sampler {
 	}
 	return &Sampler{policy: p, store: store, repCalls: map[string]int{}, selected: map[string]bool{},
 		pending: map[string]pendingSelection{}, inflight: map[string]bool{}, dayCalls: map[string][]sampledCall{},
-		complaint: map[string]bool{}, pools: map[string]map[string][]sampledCall{}}
+		complaint: map[string]bool{}, pools: map[string]map[string][]sampledCall{}, drawn: map[string]int{}}
 }
 
 // Name returns "sampler".
@@ -106,6 +111,15 @@ func (s *Sampler) Apply(e Event) {
 			s.decide(c, "complaint")
 		default:
 			week := isoWeekOf(d.StartedAt, s.policy.Location)
+			if week < isoWeekOf(e.RecordedAt, s.policy.Location) {
+				// Its week was drawn already (or had no call to draw):
+				// it fills the rep-week's sample up to PerRepWeek.
+				if k := week + "|" + d.StaffID; s.drawn[k] < s.policy.PerRepWeek {
+					s.decide(c, "random_sample")
+					s.drawn[k]++
+				}
+				return
+			}
 			if s.pools[week] == nil {
 				s.pools[week] = map[string][]sampledCall{}
 			}
@@ -130,11 +144,16 @@ func (s *Sampler) Apply(e Event) {
 	}
 }
 
+// decided reports whether the call is selected in the log or decided for
+// another reason and not yet appended: both count, so the draw sees the same
+// calls whether or not a selection has come back through the log yet.
+func (s *Sampler) decided(id string) bool {
+	_, ok := s.pending[id]
+	return ok || s.selected[id]
+}
+
 func (s *Sampler) decide(c sampledCall, reason string) {
-	if s.selected[c.id] {
-		return
-	}
-	if _, ok := s.pending[c.id]; ok {
+	if s.decided(c.id) {
 		return
 	}
 	s.pending[c.id] = pendingSelection{reason: reason, cause: c.cause, at: c.at}
@@ -148,7 +167,7 @@ func (s *Sampler) closeWeeks(now time.Time) {
 		if week >= current {
 			continue
 		}
-		for _, calls := range reps {
+		for rep, calls := range reps {
 			slices.SortFunc(calls, func(a, b sampledCall) int {
 				if a.hash != b.hash {
 					if a.hash < b.hash {
@@ -161,14 +180,14 @@ func (s *Sampler) closeWeeks(now time.Time) {
 				}
 				return 1
 			})
-			n := 0
+			k := week + "|" + rep
 			for _, c := range calls {
-				if n == s.policy.PerRepWeek {
+				if s.drawn[k] == s.policy.PerRepWeek {
 					break
 				}
-				if !s.selected[c.id] {
+				if !s.decided(c.id) {
 					s.decide(c, "random_sample")
-					n++
+					s.drawn[k]++
 				}
 			}
 		}

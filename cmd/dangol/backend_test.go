@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/ops/pgtest"
 )
 
@@ -17,7 +18,12 @@ import (
 // finds the same log.
 var pgBackend = os.Getenv("DANGOL_TEST_STORE") == "postgres"
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain pins the binary's clock to a fixed day that advances with real
+// time, so no test depends on the date it runs on.
+func TestMain(m *testing.M) {
+	now = eventstest.Clock(eventstest.Epoch)
+	pgtest.Main(m)
+}
 
 var (
 	dbMu    sync.Mutex

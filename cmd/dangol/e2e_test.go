@@ -478,7 +478,7 @@ func TestE2ECoaching(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	reviewedAt := time.Now().UTC()
+	reviewedAt := now()
 	e.must("supervisor", "POST", "/v1/calls/K1/reviews", map[string]any{"formId": "F1",
 		"items":          []map[string]any{{"criterion": "greeting", "weight": 1, "score": 3, "max": 5}, {"criterion": "needs", "weight": 2, "score": 4, "max": 5}},
 		"coachingPoints": []map[string]any{{"criterion": "greeting", "note": "고객 이름으로 인사"}, {"criterion": "needs", "note": "질문을 더"}}}, 201)
@@ -505,7 +505,7 @@ func TestE2ECoaching(t *testing.T) {
 	for _, id := range ids {
 		e.must("rep", "POST", "/v1/coaching/"+id+"/acknowledgement", map[string]any{"comment": "네"}, 201)
 	}
-	checkedAt := time.Now().UTC()
+	checkedAt := now()
 	e.must("centre_head", "POST", "/v1/coaching/"+ids[0]+"/follow-up", map[string]any{"outcome": "improved"}, 201)
 	e.must("centre_head", "POST", "/v1/coaching/"+ids[1]+"/follow-up", map[string]any{"outcome": "not_improved", "note": "아직"}, 201)
 	open := e.must("centre_head", "GET", "/v1/coaching?status=not_improved", nil, 200)["items"].([]any)

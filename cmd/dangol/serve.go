@@ -158,7 +158,7 @@ func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.
 		return nil, err
 	}
 	srv := api.New(api.Config{Store: store, Queries: queries, Progress: side, Sealer: sealer, Blobs: blobs, Logger: logger,
-		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody})
+		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now})
 
 	mux := http.NewServeMux()
 	ops := srv.Health(cfg.readyLag)

@@ -49,9 +49,9 @@ func TestServeCoachingScenario(t *testing.T) {
 	}
 
 	// The supervisor reviews it with two coaching points.
-	before := time.Now().UTC()
+	before := now()
 	s.must("S1", "POST", "/v1/calls/K1/reviews", newReview("greeting", "needs analysis"), 201)
-	after := time.Now().UTC()
+	after := now()
 	if q := s.must("S1", "GET", "/v1/qa/queue", nil, 200)["items"].([]any); len(q) != 0 {
 		t.Fatalf("the reviewed call is still queued: %v", q)
 	}
@@ -99,9 +99,9 @@ func TestServeCoachingScenario(t *testing.T) {
 
 	// The centre head's check: one improved, one not, which re-opens it.
 	s.must("H1", "POST", "/v1/coaching/"+ids[0]+"/follow-up", map[string]any{"outcome": "improved", "note": "이름으로 인사함"}, 201)
-	before = time.Now().UTC()
+	before = now()
 	s.must("H1", "POST", "/v1/coaching/"+ids[1]+"/follow-up", map[string]any{"outcome": "not_improved", "note": "질문이 아직 부족"}, 201)
-	after = time.Now().UTC()
+	after = now()
 	byID := map[string]map[string]any{}
 	for _, p := range s.must("H1", "GET", "/v1/coaching?rep=R1", nil, 200)["items"].([]any) {
 		byID[p.(map[string]any)["id"].(string)] = p.(map[string]any)

@@ -310,12 +310,12 @@ func newCustomer(id string) map[string]any {
 
 func newContact(summary string) map[string]any {
 	return map[string]any{"channel": "phone_outbound", "purpose": "advice", "summary": summary,
-		"occurredAt": time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "durationSec": 300}
+		"occurredAt": now().Add(-time.Hour).Format(time.RFC3339), "durationSec": 300}
 }
 
 func newCall(id, customer, digest string, size int) map[string]any {
 	return map[string]any{"callId": id, "customerId": customer, "direction": "outbound",
-		"startedAt": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339), "durationSec": 120,
+		"startedAt": now().Add(-time.Minute).Format(time.RFC3339), "durationSec": 120,
 		"recording": map[string]any{"sha256": digest, "contentType": "audio/wav", "bytes": size}}
 }
 
@@ -571,7 +571,7 @@ func TestServeOpenAPIWithoutAuth(t *testing.T) {
 // TestServeEndpoints walks every endpoint's happy path as users would.
 func TestServeEndpoints(t *testing.T) {
 	s := bootStack(t, stackOptions{newRepCalls: 1})
-	start := time.Now().UTC()
+	start := now()
 
 	// Customers: registration by each registrar role, assignment by each manager role.
 	reg := s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
@@ -588,8 +588,8 @@ func TestServeEndpoints(t *testing.T) {
 	s.must("A001", "POST", "/v1/customers/C3/assignment", map[string]any{"advisorId": "R1", "kind": "call_centre_rep"}, 201)
 
 	// Every customer write, checking the answer and its headers.
-	today := time.Now().UTC().Format(time.DateOnly)
-	soon := time.Now().UTC().AddDate(0, 0, 20).Format(time.DateOnly)
+	today := now().Format(time.DateOnly)
+	soon := now().AddDate(0, 0, 20).Format(time.DateOnly)
 	version := 1.0
 	for _, w := range []struct {
 		who, path string
@@ -834,7 +834,7 @@ func TestServeEndpoints(t *testing.T) {
 	s.must("A001", "POST", "/v1/staff", map[string]any{"staffId": "R3", "name": "Rep Three", "role": "rep"}, 201)
 	tok := s.must("A001", "POST", "/v1/staff/R3/tokens", map[string]any{"ttlHours": 2}, 201)
 	exp, _ := time.Parse(time.RFC3339, tok["expiresAt"].(string))
-	if d := time.Until(exp); d < time.Hour || d > 2*time.Hour {
+	if d := exp.Sub(now()); d < time.Hour || d > 2*time.Hour {
 		t.Fatalf("token expires at %v", exp)
 	}
 	s.tok["R3"] = tok["token"].(string)

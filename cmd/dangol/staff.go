@@ -71,7 +71,7 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	tok := api.NewToken()
 	issued := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash}
 	if *ttl > 0 {
-		issued.ExpiresAt = time.Now().Add(*ttl).UTC().Truncate(time.Second)
+		issued.ExpiresAt = now().Add(*ttl).UTC().Truncate(time.Second)
 	}
 	ev, err := events.NewEvent(issued, events.Meta{Actor: actor, CorrelationID: corr})
 	if err != nil {

@@ -21,7 +21,7 @@ func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.S
 		if sf.postgresURL == "" {
 			return nil, fmt.Errorf("--store postgres needs --postgres-url (or DANGOL_POSTGRES_URL)")
 		}
-		return postgres.Open(ctx, sf.postgresURL, postgres.Options{Migrate: !existing})
+		return postgres.Open(ctx, sf.postgresURL, postgres.Options{Migrate: !existing, Now: now})
 	default:
 		return nil, fmt.Errorf("--store %q: want embedded or postgres", sf.backend)
 	}
@@ -33,8 +33,12 @@ func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.S
 	} else if err := os.MkdirAll(sf.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	return bolt.Open(path, bolt.Options{})
+	return bolt.Open(path, bolt.Options{Now: now})
 }
+
+// now is the clock of every store the binary opens, of the server and of
+// the tokens it issues; its tests pin it (main_test.go).
+var now events.Clock = events.SystemClock
 
 // withStoreEnv returns base with the store set to PostgreSQL at url
 // (unchanged if url is "").

@@ -53,7 +53,8 @@ func (s *Store) commit(batch []*appendReq) (after func()) {
 	var used int64
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		w := writer{tx: tx, log: tx.Bucket(bucketLog), heads: tx.Bucket(bucketHeads),
-			index: tx.Bucket(bucketIndex), ids: tx.Bucket(bucketIDs), seq: next}
+			index: tx.Bucket(bucketIndex), ids: tx.Bucket(bucketIDs), seq: next,
+			now: s.opt.Now().UTC().Truncate(time.Microsecond)}
 		for _, req := range batch {
 			if err := w.apply(req); err != nil {
 				return err // a storage failure: the whole transaction is void
@@ -93,6 +94,7 @@ type writer struct {
 	tx                     *bbolt.Tx
 	log, heads, index, ids *bbolt.Bucket
 	seq                    uint64
+	now                    time.Time // recordedAt of every event of the batch
 }
 
 // apply checks one request against the transaction's current view and, if
@@ -115,7 +117,7 @@ func (w *writer) apply(req *appendReq) error {
 		req.err = events.ConflictError(req.stream, req.expected, actual)
 		return nil
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := w.now
 	version := uint64(actual + 1)
 	req.written = make([]events.Envelope, len(req.evs))
 	ids := make([]string, len(req.evs))

@@ -38,6 +38,8 @@ type Options struct {
 	// SubscriberBuffer is how many live events a subscriber may lag behind
 	// before it is told it fell behind (default 8192).
 	SubscriberBuffer int
+	// Now stamps each append's recordedAt (default events.SystemClock).
+	Now events.Clock
 }
 
 // Store is the embedded events.Store.
@@ -70,6 +72,9 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	if opt.SubscriberBuffer <= 0 {
 		opt.SubscriberBuffer = 8192
+	}
+	if opt.Now == nil {
+		opt.Now = events.SystemClock
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:         opt.LockTimeout,

@@ -10,8 +10,8 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	eventstest.TestStore(t, func(tb testing.TB) events.Store {
-		s, err := bolt.Open(filepath.Join(tb.TempDir(), "events.db"), bolt.Options{SubscriberBuffer: 1024})
+	eventstest.TestStore(t, func(tb testing.TB, now events.Clock) events.Store {
+		s, err := bolt.Open(filepath.Join(tb.TempDir(), "events.db"), bolt.Options{SubscriberBuffer: 1024, Now: now})
 		if err != nil {
 			tb.Fatal(err)
 		}

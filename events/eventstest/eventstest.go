@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +43,8 @@ type Options struct {
 
 	// Timeout bounds every wait that only a hang would exceed (default 60s).
 	Timeout time.Duration
+
+	clock *manualClock // the clock of the subtest's store
 }
 
 func (o *Options) defaults() {
@@ -62,16 +65,16 @@ func (o *Options) defaults() {
 }
 
 // TestStore runs the whole conformance suite with default Options. open must
-// return a fresh, empty store each time it is called and register its own
-// cleanup with tb.Cleanup; the suite closes some stores itself, so closing
-// twice must be harmless.
-func TestStore(t *testing.T, open func(testing.TB) events.Store) {
+// return a fresh, empty store each time it is called, stamping recordedAt
+// with now, and register its own cleanup with tb.Cleanup; the suite closes
+// some stores itself, so closing twice must be harmless.
+func TestStore(t *testing.T, open func(tb testing.TB, now events.Clock) events.Store) {
 	TestStoreWith(t, open, Options{})
 }
 
 // TestStoreWith runs the whole conformance suite with opt. Each subtest opens
 // its own store.
-func TestStoreWith(t *testing.T, open func(testing.TB) events.Store, opt Options) {
+func TestStoreWith(t *testing.T, open func(tb testing.TB, now events.Clock) events.Store, opt Options) {
 	opt.defaults()
 	for _, tc := range []struct {
 		name string
@@ -91,7 +94,11 @@ func TestStoreWith(t *testing.T, open func(testing.TB) events.Store, opt Options
 		{"InvalidInput", testInvalid},
 		{"Close", testClose},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t), opt) })
+		t.Run(tc.name, func(t *testing.T) {
+			opt := opt
+			opt.clock = &manualClock{now: Epoch}
+			tc.test(t, open(t, opt.clock.Now), opt)
+		})
 	}
 }
 
@@ -350,4 +357,34 @@ func whereIs(got, want []events.Envelope, i int) string {
 		}
 	}
 	return " (the wanted event was never delivered: skipped)"
+}
+
+// manualClock is a store's clock that moves only when a test sets it.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Epoch is the day tests pretend it is: a fixed date, so that no test's
+// outcome depends on the day it runs.
+var Epoch = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// Clock returns a clock that starts at base and advances with the real
+// elapsed time (monotonic): dates are pinned, durations still pass, so
+// expiries and timeouts behave as in production whatever today's date is.
+func Clock(base time.Time) events.Clock {
+	start := time.Now()
+	return func() time.Time { return base.Add(time.Since(start)).UTC() }
 }

@@ -53,6 +53,8 @@ type Options struct {
 	// IdempotencyWindow is how many of a stream's last events an append
 	// searches for its event ids (default 1000).
 	IdempotencyWindow int
+	// Now stamps each append's recordedAt (default events.SystemClock).
+	Now events.Clock
 }
 
 // Store is the KurrentDB events.Store.
@@ -72,6 +74,9 @@ var _ events.Store = (*Store)(nil)
 func Open(url string, opt Options) (*Store, error) {
 	if opt.IdempotencyWindow <= 0 {
 		opt.IdempotencyWindow = 1000
+	}
+	if opt.Now == nil {
+		opt.Now = events.SystemClock
 	}
 	cfg, err := esdb.ParseConnectionString(url)
 	if err != nil {
@@ -337,7 +342,7 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 	if !expected.Allows(actual) {
 		return events.AppendResult{}, false, events.ConflictError(stream, expected, actual)
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.opt.Now().UTC().Truncate(time.Microsecond)
 	data := make([]esdb.EventData, len(evs))
 	ids := make([]string, len(evs))
 	for i, ev := range evs {

@@ -23,8 +23,8 @@ func TestConformance(t *testing.T) {
 	if url == "" {
 		t.Skip("DANGOL_KURRENTDB_URL is not set: the KurrentDB adapter was not run against a server")
 	}
-	eventstest.TestStore(t, func(tb testing.TB) events.Store {
-		s, err := kurrentdb.Open(url, kurrentdb.Options{Prefix: "t" + events.NewID().String() + "_"})
+	eventstest.TestStore(t, func(tb testing.TB, now events.Clock) events.Store {
+		s, err := kurrentdb.Open(url, kurrentdb.Options{Prefix: "t" + events.NewID().String() + "_", Now: now})
 		if err != nil {
 			tb.Fatal(err)
 		}

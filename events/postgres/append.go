@@ -149,7 +149,7 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.opt.Now().UTC().Truncate(time.Microsecond)
 	var (
 		wStream  []string
 		wVersion []int64

@@ -32,6 +32,8 @@ type Options struct {
 	PollInterval time.Duration
 	// Logger receives connection-loss and recovery messages.
 	Logger *slog.Logger
+	// Now stamps each append's recordedAt (default events.SystemClock).
+	Now events.Clock
 }
 
 func (o *Options) defaults() {
@@ -46,6 +48,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = events.SystemClock
 	}
 }
 

@@ -13,8 +13,12 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func open(tb testing.TB, url string) *postgres.Store {
+	return openWithClock(tb, url, eventstest.Clock(eventstest.Epoch))
+}
+
+func openWithClock(tb testing.TB, url string, now events.Clock) *postgres.Store {
 	tb.Helper()
-	s, err := postgres.Open(tb.Context(), url, postgres.Options{Migrate: true, PollInterval: 200 * time.Millisecond})
+	s, err := postgres.Open(tb.Context(), url, postgres.Options{Migrate: true, PollInterval: 200 * time.Millisecond, Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -23,5 +27,7 @@ func open(tb testing.TB, url string) *postgres.Store {
 }
 
 func TestConformance(t *testing.T) {
-	eventstest.TestStore(t, func(tb testing.TB) events.Store { return open(tb, pgtest.Database(tb)) })
+	eventstest.TestStore(t, func(tb testing.TB, now events.Clock) events.Store {
+		return openWithClock(tb, pgtest.Database(tb), now)
+	})
 }

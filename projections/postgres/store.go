@@ -41,6 +41,8 @@ type Options struct {
 	// versions, WAL, backups. Every process of a deployment must use the
 	// same setting.
 	Cipher RowCipher
+	// Now is the clock lag is measured with (default events.SystemClock).
+	Now events.Clock
 }
 
 // RowCipher seals and opens customer rows.
@@ -54,6 +56,9 @@ type RowCipher interface {
 }
 
 func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = events.SystemClock
+	}
 	if o.Schema == "" {
 		o.Schema = DefaultSchema
 	}
@@ -153,7 +158,7 @@ func (s *Store) Lag(ctx context.Context) (behind uint64, seconds float64, err er
 	if src == nil {
 		return 0, 0, nil
 	}
-	return projections.LagBehind(ctx, *src, s.Position())
+	return projections.LagBehind(ctx, *src, s.Position(), s.opt.Now())
 }
 
 // advance raises the known checkpoint to pos (never lowers it), wakes the
