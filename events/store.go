@@ -70,43 +70,61 @@ const (
 // LastVersion as ReadStream's from with Backward starts at the last event.
 const LastVersion = ^uint64(0)
 
-// ExpectedVersion is what an append requires of the stream.
-type ExpectedVersion int64
+// ExpectedVersion is what an append requires of the stream: Any,
+// NoStream, StreamExists, or Exact(v). Its zero value is Any. Only these
+// four forms can be made, so no version number can silently mean another
+// form (an exact version of 2^64-1 used to read as Any).
+type ExpectedVersion struct {
+	form    expectForm
+	version uint64 // for exactVersion only
+}
 
-// Expected version forms. A value >= 0 is an exact version (see Exact).
+type expectForm uint8
+
 const (
-	Any          ExpectedVersion = -1 // no check
-	NoStream     ExpectedVersion = -2 // the stream must not exist
-	StreamExists ExpectedVersion = -3 // the stream must have at least one event
+	anyVersion expectForm = iota
+	noStream
+	streamExists
+	exactVersion
+)
+
+// Expected version forms.
+var (
+	Any          = ExpectedVersion{form: anyVersion}   // no check
+	NoStream     = ExpectedVersion{form: noStream}     // the stream must not exist
+	StreamExists = ExpectedVersion{form: streamExists} // the stream must have at least one event
 )
 
 // Exact returns the expected version "the stream's last event is at version v".
-func Exact(v uint64) ExpectedVersion { return ExpectedVersion(v) }
+func Exact(v uint64) ExpectedVersion { return ExpectedVersion{form: exactVersion, version: v} }
+
+// IsExact reports whether e is Exact(v), and v.
+func (e ExpectedVersion) IsExact() (v uint64, ok bool) { return e.version, e.form == exactVersion }
 
 // Allows reports whether a stream whose last version is actual (NoStreamVersion
 // when it does not exist) satisfies e.
 func (e ExpectedVersion) Allows(actual int64) bool {
-	switch e {
-	case Any:
+	switch e.form {
+	case anyVersion:
 		return true
-	case NoStream:
+	case noStream:
 		return actual == NoStreamVersion
-	case StreamExists:
+	case streamExists:
 		return actual != NoStreamVersion
 	default:
-		return e >= 0 && int64(e) == actual
+		return actual >= 0 && uint64(actual) == e.version
 	}
 }
 
 // String names the form.
 func (e ExpectedVersion) String() string {
-	switch e {
-	case Any:
+	switch e.form {
+	case anyVersion:
 		return "any"
-	case NoStream:
+	case noStream:
 		return "no stream"
-	case StreamExists:
+	case streamExists:
 		return "stream exists"
 	}
-	return strconv.FormatInt(int64(e), 10)
+	return strconv.FormatUint(e.version, 10)
 }

@@ -11,16 +11,11 @@ import (
 // Calls is the read model of recorded calls, their review, the supervisors'
 // QA queue and the coaching points raised in reviews.
 type Calls struct {
-	byID     map[string]*call
+	byID     map[string]*CallView
 	points   map[string]*CoachingPoint
 	queue    map[string]struct{} // call ids selected and not yet reviewed
 	reviews  []ReviewScore       // every review, in log order, for the QA report
 	followUp []FollowUpResult    // every follow-up check, in log order
-}
-
-type call struct {
-	CallView
-	selectedAt time.Time
 }
 
 // CallView is a recorded call with its selection, review and coaching points.
@@ -99,7 +94,7 @@ type ReviewScore struct {
 
 // NewCalls returns an empty calls read model.
 func NewCalls() *Calls {
-	return &Calls{byID: map[string]*call{}, points: map[string]*CoachingPoint{}, queue: map[string]struct{}{}}
+	return &Calls{byID: map[string]*CallView{}, points: map[string]*CoachingPoint{}, queue: map[string]struct{}{}}
 }
 
 // Name returns "calls".
@@ -113,8 +108,8 @@ func (cs *Calls) Apply(e Event) {
 	}
 	if d, ok := e.Data.(*events.CallRecorded); ok {
 		id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
-		cs.byID[id] = &call{CallView: CallView{ID: id, CustomerID: d.CustomerID, StaffID: d.StaffID, Direction: d.Direction,
-			StartedAt: d.StartedAt, DurationSec: d.DurationSec, Recording: d.Recording, Version: e.Version}}
+		cs.byID[id] = &CallView{ID: id, CustomerID: d.CustomerID, StaffID: d.StaffID, Direction: d.Direction,
+			StartedAt: d.StartedAt, DurationSec: d.DurationSec, Recording: d.Recording, Version: e.Version}
 		return
 	}
 	c := cs.byID[id]
@@ -169,7 +164,7 @@ func (cs *Calls) Call(id string) (CallView, bool) {
 	if c == nil {
 		return CallView{}, false
 	}
-	return c.CallView, true
+	return *c, true
 }
 
 // Point returns the coaching point with id, with overdue computed at now.

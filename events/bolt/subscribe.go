@@ -98,9 +98,6 @@ func (sub *subscription) run(from events.Position) {
 func (sub *subscription) readFrom(last *uint64) (int, error) {
 	evs, err := sub.s.ReadAll(sub.f.Context(), events.At(*last), 1024)
 	if err != nil {
-		if err := sub.f.Context().Err(); err != nil {
-			return 0, err
-		}
 		return 0, err
 	}
 	for _, env := range evs {
