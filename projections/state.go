@@ -139,7 +139,7 @@ func (cs *Calls) CallRecord(id string) (v CallView, queued, ok bool) {
 		return CallView{}, false, false
 	}
 	_, queued = cs.queue[id]
-	return c.CallView, queued, true
+	return *c, queued, true
 }
 
 // PointRecord returns coaching point id's fold state (no overdue flag: that
@@ -170,7 +170,7 @@ func (cs *Calls) FollowUps() []FollowUpResult { return cs.followUp }
 func RestoreCalls(calls []CallView, queued []string, points []CoachingPoint, reviews []ReviewScore, followUps []FollowUpResult) *Calls {
 	cs := NewCalls()
 	for _, v := range calls {
-		cs.byID[v.ID] = &call{CallView: v}
+		cs.byID[v.ID] = &v
 	}
 	for _, id := range queued {
 		if cs.byID[id] != nil {
