@@ -40,6 +40,62 @@ func TestWatermark(t *testing.T) {
 	}
 }
 
+// TestWatermarkForgetsAbandonedWaits: a reader whose ctx ends leaves no
+// entry behind, however far ahead the position it waited for (each entry
+// left would be scanned by every later Advance and never freed).
+func TestWatermarkForgetsAbandonedWaits(t *testing.T) {
+	var w projections.Watermark
+	w.Advance(events.At(10))
+	const n = 5000
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- w.WaitFor(ctx, events.At(uint64(1_000_000+i))) }()
+	}
+	waitUntil(t, func() bool { return w.Waiters() == n }, "all waiters registered")
+	cancel()
+	for range n {
+		if err := <-errs; err != context.Canceled {
+			t.Fatalf("abandoned wait returned %v, want context.Canceled", err)
+		}
+	}
+	if got := w.Waiters(); got != 0 {
+		t.Fatalf("%d waiters left after every ctx ended, want 0", got)
+	}
+	// A ctx that has already ended does not register at all.
+	if err := w.WaitFor(ctx, events.At(11)); err != context.Canceled || w.Waiters() != 0 {
+		t.Fatalf("WaitFor with an ended ctx: %v, %d waiters", err, w.Waiters())
+	}
+	// Released waiters are gone too, and the ones still short of the mark stay.
+	done := make(chan error, 2)
+	go func() { done <- w.WaitFor(context.Background(), events.At(12)) }()
+	go func() { done <- w.WaitFor(context.Background(), events.At(20)) }()
+	waitUntil(t, func() bool { return w.Waiters() == 2 }, "two waiters registered")
+	w.Advance(events.At(15))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Waiters(); got != 1 {
+		t.Fatalf("after Advance(15): %d waiters, want the one for 20", got)
+	}
+	w.Advance(events.At(20))
+	if err := <-done; err != nil || w.Waiters() != 0 {
+		t.Fatalf("after Advance(20): %v, %d waiters", err, w.Waiters())
+	}
+}
+
+// waitUntil polls cond; the bound only detects a hang.
+func waitUntil(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestLagBehind: events behind and the age of the oldest unapplied event.
 func TestLagBehind(t *testing.T) {
 	recorded := leadNow.Add(-time.Hour)
