@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it and .ci/run calls it.
 # It installs and starts what tests need, so it works on a fresh machine:
-# the PostgreSQL tests start throwaway clusters themselves (ops/pgtest) from
+# the PostgreSQL tests start throwaway clusters themselves (ops/pgtest over ops/pgcluster) from
 # the machine's PostgreSQL binaries, installed here if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -16,7 +16,7 @@ import (
 	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/postgres"
 	"github.com/dangol/dangol/ops/bench"
-	"github.com/dangol/dangol/ops/pgtest"
+	"github.com/dangol/dangol/ops/pgcluster"
 )
 
 func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -80,7 +80,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	case "postgres":
 		url := *pgURL
 		if url == "" {
-			srv, err := pgtest.Start()
+			srv, err := pgcluster.Start()
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/ops/bench"
-	"github.com/dangol/dangol/ops/pgtest"
+	"github.com/dangol/dangol/ops/pgcluster"
 )
 
 // runBenchHTTP boots a real `dangol serve` on a throwaway data dir and
@@ -37,7 +37,7 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	switch *backend {
 	case "embedded":
 	case "postgres":
-		pg, err := pgtest.Start()
+		pg, err := pgcluster.Start()
 		if err != nil {
 			return err
 		}

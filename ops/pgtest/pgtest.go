@@ -1,280 +1,100 @@
-// Package pgtest starts throwaway PostgreSQL clusters from the machine's own
-// binaries for tests and benchmarks: initdb and postgres under a temporary
-// directory, listening on a free 127.0.0.1 port and a private socket
-// directory, run as the postgres user when the caller is root (PostgreSQL
-// refuses to run as root). The postmaster is started with a parent-death
-// signal, so it stops by itself if the test process dies; Remove stops it
-// and deletes the directory.
+// Package pgtest gives tests PostgreSQL: a throwaway cluster (ops/pgcluster)
+// shared by the test binary with a fresh database per test (Database), or a
+// cluster of a test's own that it may stop and restart (New). Without
+// PostgreSQL binaries the tests skip, except under CI=true, where a missing
+// PostgreSQL is a failure.
 //
-// Binaries are looked up in $PG_BIN, then `pg_config --bindir` on PATH, then
-// /usr/lib/postgresql/<newest>/bin. Without them, tests skip — except under
-// CI=true, where a missing PostgreSQL is a failure.
-//
-// Settings are PostgreSQL's defaults (fsync on), except that the server
-// listens only on 127.0.0.1 and authentication is trust on loopback.
+// Only tests import this package: it imports testing, which must not be
+// linked into the dangol binary (commands that need a throwaway cluster use
+// ops/pgcluster).
 package pgtest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
+	"sync/atomic"
+	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/dangol/dangol/ops/pgcluster"
 )
 
-// Server is one throwaway cluster.
-type Server struct {
-	bin  string // directory of initdb, postgres
-	dir  string // the temporary directory: data/, sock/, postgres.log
-	port int
-	cred *syscall.Credential // the postgres user's, when running as root
+// Server is one throwaway cluster (see pgcluster.Server).
+type Server = pgcluster.Server
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+var (
+	shared     *Server
+	sharedErr  error
+	sharedOnce sync.Once
+	dbSeq      atomic.Int64
+)
+
+// Main runs a package's tests and then removes the shared cluster that
+// Database started, if any. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Remove()
+	}
+	os.Exit(code)
 }
 
-// ErrNoPostgres means no PostgreSQL binaries were found.
-var ErrNoPostgres = errors.New("pgtest: no PostgreSQL binaries (set PG_BIN, or install postgresql)")
-
-// BinDir finds the PostgreSQL server binaries.
-func BinDir() (string, error) {
-	if d := os.Getenv("PG_BIN"); d != "" {
-		if exists(filepath.Join(d, "postgres")) {
-			return d, nil
-		}
-		return "", fmt.Errorf("pgtest: PG_BIN=%s has no postgres binary", d)
+// unavailable skips the test, or fails it under CI=true, where a missing
+// PostgreSQL must never pass silently.
+func unavailable(tb testing.TB, err error) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" || !errors.Is(err, pgcluster.ErrNoPostgres) {
+		tb.Fatalf("PostgreSQL is required: %v", err)
 	}
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
-		d := strings.TrimSpace(string(out))
-		if exists(filepath.Join(d, "postgres")) && exists(filepath.Join(d, "initdb")) {
-			return d, nil
-		}
-	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
-	for _, d := range dirs {
-		if exists(filepath.Join(d, "postgres")) && exists(filepath.Join(d, "initdb")) {
-			return d, nil
-		}
-	}
-	return "", ErrNoPostgres
+	tb.Skipf("PostgreSQL tests skipped: %v", err)
 }
 
-func version(binDir string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
-	return n
-}
-
-func exists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-// Start creates a cluster in a new temporary directory and starts it.
-func Start() (*Server, error) {
-	bin, err := BinDir()
+// Database returns the URL of a fresh, empty database on a cluster shared by
+// the test binary (started on first use; the package's TestMain must call
+// Main to remove it).
+func Database(tb testing.TB) string {
+	tb.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = pgcluster.Start() })
+	if sharedErr != nil {
+		unavailable(tb, sharedErr)
+	}
+	name := fmt.Sprintf("t%d_%s", dbSeq.Add(1), sanitize(tb.Name()))
+	url, err := shared.CreateDatabase(context.Background(), name)
 	if err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "dangol-pg-")
+	return url
+}
+
+// New starts a cluster of the test's own (for tests that stop and restart
+// the server) and removes it when the test ends.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := pgcluster.Start()
 	if err != nil {
-		return nil, err
+		unavailable(tb, err)
 	}
-	s := &Server{bin: bin, dir: dir}
-	if err := s.init(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	for attempt := 0; ; attempt++ {
-		s.port, err = freePort()
-		if err == nil {
-			err = s.Start()
-		}
-		if err == nil || attempt == 3 {
+	tb.Cleanup(s.Remove)
+	return s
+}
+
+func sanitize(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if b.Len() >= 40 {
 			break
 		}
-	}
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *Server) init() error {
-	if err := os.Chmod(s.dir, 0o755); err != nil {
-		return err
-	}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return fmt.Errorf("pgtest: running as root needs a postgres user: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(s.dir, uid, gid); err != nil {
-			return err
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
 		}
 	}
-	if err := os.Mkdir(s.sockDir(), 0o700); err != nil {
-		return err
-	}
-	if s.cred != nil {
-		if err := os.Chown(s.sockDir(), int(s.cred.Uid), int(s.cred.Gid)); err != nil {
-			return err
-		}
-	}
-	// --no-sync only skips initdb's own final fsync of the template files;
-	// the server itself runs with PostgreSQL's defaults, fsync on.
-	cmd := exec.Command(filepath.Join(s.bin, "initdb"), "-D", s.dataDir(), "-U", "postgres",
-		"-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pgtest: initdb: %v\n%s", err, out)
-	}
-	return nil
-}
-
-func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
-func (s *Server) sockDir() string { return filepath.Join(s.dir, "sock") }
-
-// Port is the TCP port on 127.0.0.1.
-func (s *Server) Port() int { return s.port }
-
-// URL returns a connection string for database db as the postgres superuser.
-func (s *Server) URL(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
-}
-
-// Start starts the postmaster (again, after Stop) and waits until it accepts
-// connections.
-func (s *Server) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		return nil
-	}
-	logf, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.dataDir(), "-p", strconv.Itoa(s.port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.sockDir())
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// The parent-death signal is tied to the thread that forks: start and
-	// wait from one goroutine locked to its thread for the child's lifetime.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
-	started := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(exited)
-			return
-		}
-		started <- nil
-		cmd.Wait()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
-		return fmt.Errorf("pgtest: start postgres: %w", err)
-	}
-	s.cmd, s.exited = cmd, exited
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		conn, err := pgx.Connect(ctx, s.URL("postgres"))
-		if err == nil {
-			conn.Close(ctx)
-			return nil
-		}
-		select {
-		case <-exited:
-			s.cmd = nil
-			return fmt.Errorf("pgtest: postgres exited at start; log:\n%s", s.logTail())
-		case <-ctx.Done():
-			s.stopLocked(syscall.SIGQUIT)
-			return fmt.Errorf("pgtest: postgres did not accept connections within 60s: %v; log:\n%s", err, s.logTail())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (s *Server) logTail() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
-
-// Stop shuts the server down (fast shutdown: sessions are ended, committed
-// data is kept) and waits for it to exit. Start brings it back.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked(syscall.SIGINT)
-}
-
-// Kill stops the server the way a crash or power cut would (immediate
-// shutdown: recovery runs at the next start).
-func (s *Server) Kill() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopLocked(syscall.SIGQUIT)
-}
-
-func (s *Server) stopLocked(sig syscall.Signal) {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(sig)
-	select {
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-	}
-	s.cmd = nil
-}
-
-// Remove stops the server and deletes its directory.
-func (s *Server) Remove() {
-	s.Kill()
-	os.RemoveAll(s.dir)
-}
-
-// CreateDatabase creates a fresh, empty database and returns its URL.
-func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error) {
-	conn, err := pgx.Connect(ctx, s.URL("postgres"))
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", fmt.Errorf("pgtest: create database %s: %w", name, err)
-	}
-	return s.URL(name), nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return b.String()
 }
