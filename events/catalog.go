@@ -140,7 +140,7 @@ func Strict(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonError(err, raw, v)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return InvalidField("", "unexpected data after the JSON value")
@@ -148,7 +148,7 @@ func Strict(raw []byte, v any) error {
 	return nil
 }
 
-func jsonError(err error) *Error {
+func jsonError(err error, raw []byte, v any) *Error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -163,7 +163,10 @@ func jsonError(err error) *Error {
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		return InvalidField(strings.Trim(f, `"`), "unknown field")
 	}
-	// Errors from UnmarshalJSON/UnmarshalText methods (times, ids).
+	// Errors from UnmarshalJSON/UnmarshalText methods (times, positions).
+	if e := unmarshalerError(raw, v); e != nil {
+		return e
+	}
 	return InvalidField("", "%s", strings.TrimPrefix(msg, "json: "))
 }
 
@@ -208,6 +211,30 @@ func Decode(e *Envelope) (Data, error) {
 		return nil, &Error{Code: Internal, Message: fmt.Sprintf("decode %s@%d", e.Stream, e.Version), Err: err}
 	}
 	return d, nil
+}
+
+// MaxOccurredAhead is how far after the receiving clock a reported time of
+// occurrence may lie: a client's clock may run a little fast, but a contact
+// or pitch dated later than that has not happened yet, and would head the
+// customer's timeline until it had.
+const MaxOccurredAhead = 5 * time.Minute
+
+// CheckOccurred returns an Invalid error naming the field (occurredAt, or
+// startedAt for a call) if d reports, through an Occurred method, a time
+// more than MaxOccurredAhead after now. Data that reports no time passes.
+// Validate has no clock (a stored event must decode the same any day), so
+// the edges that append on a caller's word call this with theirs.
+func CheckOccurred(d Data, now time.Time) error {
+	o, ok := d.(interface{ Occurred() time.Time })
+	if !ok || !o.Occurred().After(now.Add(MaxOccurredAhead)) {
+		return nil
+	}
+	field := "occurredAt"
+	if _, call := d.(*CallRecorded); call {
+		field = "startedAt"
+	}
+	return InvalidField(field, "must not be in the future (at most %s ahead of the server's clock, %s)",
+		MaxOccurredAhead, now.UTC().Format(time.RFC3339))
 }
 
 // Meta is what NewEvent needs besides the data.

@@ -31,8 +31,9 @@ var examples = map[string]string{
 	"CustomerRegistered": `{"customerId":"C1001","name":"김민지","birthDate":"1970-03-15","phone":"+82 10-5550-1234",` +
 		`"email":"minji.kim@example.kr","address":"12 Sejong-daero, Jung-gu\nSeoul 04519","branchId":"B01",` +
 		`"source":{"system":"core-banking","ref":"CIF-778812"}}`,
-	"ProfileChanged":        `{"changes":{"email":"minji@example.com","phone":"+82 10-5550-9999"},"source":"phone_inbound","reason":"new mobile number"}`,
-	"ProfileVerified":       `{"channel":"phone_outbound","fields":["name","phone","email"]}`,
+	"ProfileChanged": `{"changes":{"email":"minji@example.com","phone":"+82 10-5550-9999"},"source":"phone_inbound","reason":"new mobile number",` +
+		`"occurredAt":"2026-11-24T05:00:00Z"}`,
+	"ProfileVerified":       `{"channel":"phone_outbound","fields":["name","phone","email"],"occurredAt":"2026-11-24T05:10:00Z"}`,
 	"ConsentChanged":        `{"channel":"sms","purpose":"marketing","granted":false}`,
 	"LifeEventRecorded":     `{"kind":"child_wedding","expectedOn":"2027-05-15","note":"daughter's wedding in spring"}`,
 	"FinancialsReported":    `{"asOf":"2026-10-31","depositBalance":0,"profitContribution":-125000,"currency":"KRW"}`,
@@ -42,8 +43,8 @@ var examples = map[string]string{
 	"ContactLogged": `{"channel":"phone_outbound","purpose":"advice","summary":"asked about wedding loans; call back in May",` +
 		`"occurredAt":"2026-11-25T00:30:00Z","durationSec":312,"staffId":"R017","callId":"CALL-8812"}`,
 	"ProductPitched": `{"product":"LOAN-WED","channel":"phone_outbound","outcome":"considering","reason":"wants to compare rates",` +
-		`"campaignId":"CMP-WED-2027","followUpOn":"2026-12-10"}`,
-	"CustomerRequestNoted": `{"text":"would like Saturday opening at the Jongno branch","category":"branch-hours"}`,
+		`"campaignId":"CMP-WED-2027","followUpOn":"2026-12-10","occurredAt":"2026-11-25T00:35:00Z"}`,
+	"CustomerRequestNoted": `{"text":"would like Saturday opening at the Jongno branch","category":"branch-hours","occurredAt":"2026-11-20T02:00:00Z"}`,
 	"PersonalDataErased":   `{"reason":"erasure request (PIPA art. 36)","requestedBy":"customer"}`,
 
 	"CallRecorded": `{"callId":"CALL-8812","customerId":"C1001","staffId":"R017","direction":"outbound",` +
@@ -239,7 +240,10 @@ func TestParseValid(t *testing.T) {
 		{"ProfileChanged", "changes", map[string]any{"phone": ""}}, // clears an optional field
 		{"ProfileChanged", "changes", map[string]any{"name": "Kim Minji", "birthDate": "1970-03-16", "address": "Busan"}},
 		{"ProfileChanged", "reason", del},
+		{"ProfileChanged", "occurredAt", del},
 		{"ProfileVerified", "fields", del},
+		{"ProfileVerified", "occurredAt", del},
+		{"ProfileVerified", "occurredAt", nil},
 		{"ProfileVerified", "fields", []any{"name", "birthDate", "phone", "email", "address"}},
 		{"ConsentChanged", "granted", true},
 		{"LifeEventRecorded", "expectedOn", del},
@@ -257,7 +261,12 @@ func TestParseValid(t *testing.T) {
 		{"ProductPitched", "campaignId", del},
 		{"ProductPitched", "followUpOn", del},
 		{"ProductPitched", "reason", del},
+		{"ProductPitched", "occurredAt", del},
+		{"ProductPitched", "occurredAt", "0001-01-01T00:00:00Z"}, // Go's zero time counts as missing
+		{"ProductPitched", "occurredAt", "1900-01-01T00:00:00Z"},
+		{"ProductPitched", "occurredAt", "2200-12-31T23:59:59.999999999Z"},
 		{"CustomerRequestNoted", "category", del},
+		{"CustomerRequestNoted", "occurredAt", del},
 		{"CallRecorded", "durationSec", json.Number("1")},
 		{"CallRecorded", "durationSec", json.Number("86400")},
 		{"CallSelectedForReview", "supervisorId", del},
@@ -395,6 +404,7 @@ var invalidCases = []invalid{
 	{"ProfileChanged", "source", "Branch", ""},
 	{"ProfileChanged", "reason", rep("r", 501), ""},
 	{"ProfileChanged", "reason", "moved\nhouse", ""},
+	{"ProfileChanged", "occurredAt", "1899-12-31T23:59:59Z", ""},
 
 	// ProfileVerified
 	{"ProfileVerified", "channel", del, ""},
@@ -403,6 +413,7 @@ var invalidCases = []invalid{
 	{"ProfileVerified", "fields[1]", "", ""},
 	{"ProfileVerified", "fields[2]", "name", ""},
 	{"ProfileVerified", "fields", list(6, func(int) any { return "name" }), "fields"},
+	{"ProfileVerified", "occurredAt", "2201-01-01T00:00:00Z", ""},
 
 	// ConsentChanged
 	{"ConsentChanged", "channel", del, ""},
@@ -493,11 +504,16 @@ var invalidCases = []invalid{
 	{"ProductPitched", "reason", rep("r", 501), ""},
 	{"ProductPitched", "campaignId", "CMP WED", ""},
 	{"ProductPitched", "followUpOn", "tomorrow", ""},
+	{"ProductPitched", "occurredAt", "1899-12-31T23:59:59Z", ""},
+	{"ProductPitched", "occurredAt", "2201-01-01T00:00:00Z", ""},
+	{"ProductPitched", "occurredAt", "yesterday", ""},
+	{"ProductPitched", "occurredAt", "2026-11-25", ""},
 
 	// CustomerRequestNoted
 	{"CustomerRequestNoted", "text", del, ""},
 	{"CustomerRequestNoted", "text", "  ", ""},
 	{"CustomerRequestNoted", "text", rep("t", 2001), ""},
+	{"CustomerRequestNoted", "occurredAt", "1899-12-31T23:59:59Z", ""},
 	{"CustomerRequestNoted", "category", "branch hours", ""},
 	{"CustomerRequestNoted", "category", rep("c", 65), ""},
 
@@ -783,7 +799,7 @@ func TestParseUnknownFields(t *testing.T) {
 // When Strict learns to report exact paths, make this return path.
 func strictField(path string) string {
 	if timeOrPosition(path) {
-		return ""
+		return path // Strict places errors of a value's own UnmarshalJSON
 	}
 	if strings.HasPrefix(path, "changes.") {
 		return "changes"
@@ -929,11 +945,17 @@ func TestDecodeRoundTrip(t *testing.T) {
 }
 
 // TestNewEventOccurred checks which types report when they happened:
-// exactly ContactLogged (occurredAt) and CallRecorded (startedAt).
+// exactly the interactions with a customer, ContactLogged and CallRecorded
+// (required) and ProfileChanged, ProfileVerified, ProductPitched and
+// CustomerRequestNoted (optional, schema 2).
 func TestNewEventOccurred(t *testing.T) {
 	want := map[string]time.Time{
-		"ContactLogged": time.Date(2026, 11, 25, 0, 30, 0, 0, time.UTC),
-		"CallRecorded":  time.Date(2026, 11, 25, 0, 30, 0, 0, time.UTC),
+		"ContactLogged":        time.Date(2026, 11, 25, 0, 30, 0, 0, time.UTC),
+		"CallRecorded":         time.Date(2026, 11, 25, 0, 30, 0, 0, time.UTC),
+		"ProfileChanged":       time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC),
+		"ProfileVerified":      time.Date(2026, 11, 24, 5, 10, 0, 0, time.UTC),
+		"ProductPitched":       time.Date(2026, 11, 25, 0, 35, 0, 0, time.UTC),
+		"CustomerRequestNoted": time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC),
 	}
 	for _, typ := range events.Types() {
 		ev, err := events.NewEvent(mustParse(t, typ, []byte(examples[typ])), events.Meta{Actor: events.System("test")})
@@ -952,6 +974,49 @@ func TestNewEventOccurred(t *testing.T) {
 	ev, err := events.NewEvent(mustParse(t, "ContactLogged", raw), events.Meta{Actor: events.System("test")})
 	if err != nil || ev.OccurredAt.Location() != time.UTC || !ev.OccurredAt.Equal(want["ContactLogged"]) {
 		t.Errorf("OccurredAt = %v (%v), %v", ev.OccurredAt, ev.OccurredAt.Location(), err)
+	}
+	// Left out, the optional occurredAt leaves the envelope's unset.
+	raw = mutate(t, examples["ProductPitched"], "occurredAt", del)
+	ev, err = events.NewEvent(mustParse(t, "ProductPitched", raw), events.Meta{Actor: events.System("test")})
+	if err != nil || !ev.OccurredAt.IsZero() || strings.Contains(string(ev.Data), "occurredAt") {
+		t.Errorf("without occurredAt: envelope %v, data %s, %v", ev.OccurredAt, ev.Data, err)
+	}
+}
+
+// TestCheckOccurred checks the bound the API puts on a reported time:
+// at most MaxOccurredAhead after the server's clock.
+func TestCheckOccurred(t *testing.T) {
+	now := time.Date(2026, 11, 25, 0, 35, 0, 0, time.UTC) // the ProductPitched example's occurredAt
+	for _, tc := range []struct {
+		typ, path string
+		at        time.Time
+		field     string // "" if it passes
+	}{
+		{"ProductPitched", "occurredAt", now.Add(-90 * 24 * time.Hour), ""},
+		{"ProductPitched", "occurredAt", now.Add(events.MaxOccurredAhead), ""},
+		{"ProductPitched", "occurredAt", now.Add(events.MaxOccurredAhead + time.Nanosecond), "occurredAt"},
+		{"ContactLogged", "occurredAt", now.AddDate(0, 1, 0), "occurredAt"},
+		{"CustomerRequestNoted", "occurredAt", now.Add(time.Hour), "occurredAt"},
+		{"CallRecorded", "startedAt", now.Add(time.Hour), "startedAt"},
+	} {
+		d := mustParse(t, tc.typ, mutate(t, examples[tc.typ], tc.path, tc.at.Format(time.RFC3339Nano)))
+		err := events.CheckOccurred(d, now)
+		if tc.field == "" {
+			if err != nil {
+				t.Errorf("%s at %v: %v", tc.typ, tc.at, err)
+			}
+			continue
+		}
+		assertInvalid(t, err, tc.field)
+	}
+	// Types that report no time, and an optional time left out, pass.
+	for _, d := range []events.Data{
+		mustParse(t, "ConsentChanged", []byte(examples["ConsentChanged"])),
+		mustParse(t, "ProductPitched", mutate(t, examples["ProductPitched"], "occurredAt", del)),
+	} {
+		if err := events.CheckOccurred(d, now.AddDate(-10, 0, 0)); err != nil {
+			t.Errorf("%T: %v", d, err)
+		}
 	}
 }
 

@@ -1,7 +1,10 @@
 package events
 
 import (
+	"bytes"
+	"encoding/json"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -27,6 +30,11 @@ func init() {
 	Register(func() Data { return new(ProductPitched) })
 	Register(func() Data { return new(CustomerRequestNoted) })
 	Register(func() Data { return new(PersonalDataErased) })
+
+	// Schema 2 of the interaction types added an optional occurredAt.
+	for _, typ := range []string{"ProfileChanged", "ProfileVerified", "ProductPitched", "CustomerRequestNoted"} {
+		RegisterUpcaster(typ, 1, withoutOccurredAt)
+	}
 }
 
 // Source says which system a customer record came from.
@@ -116,6 +124,9 @@ type ProfileChanged struct {
 	Changes map[string]string `json:"changes"`
 	Source  string            `json:"source"` // the contact channel the change came through
 	Reason  string            `json:"reason,omitempty"`
+	// OccurredAt is when the customer asked for the change, if it was
+	// entered later (schema 2); zero means when it was recorded.
+	OccurredAt time.Time `json:"occurredAt,omitzero"`
 }
 
 // EventType returns "ProfileChanged".
@@ -139,8 +150,13 @@ func (d *ProfileChanged) Validate() error {
 	}
 	c.enum("source", &d.Source, Channels...)
 	c.line("reason", &d.Reason, maxReason, false)
+	c.time("occurredAt", &d.OccurredAt, false)
 	return c.errOrNil()
 }
+
+// Occurred returns when the change was asked for, or zero if it was not
+// reported; NewEvent copies it into the envelope's occurredAt.
+func (d *ProfileChanged) Occurred() time.Time { return d.OccurredAt }
 
 // EachPersonal visits every changed value as "changes.<field>", in sorted
 // field order, writing the new value back into the map.
@@ -157,6 +173,9 @@ func (d *ProfileChanged) EachPersonal(f func(string, *string)) {
 type ProfileVerified struct {
 	Channel string   `json:"channel"`
 	Fields  []string `json:"fields,omitempty"` // confirmed unchanged; ProfileFields
+	// OccurredAt is when the customer confirmed, if it was entered later
+	// (schema 2); zero means when it was recorded.
+	OccurredAt time.Time `json:"occurredAt,omitzero"`
 }
 
 // EventType returns "ProfileVerified".
@@ -167,8 +186,13 @@ func (d *ProfileVerified) Validate() error {
 	c := check{}
 	c.enum("channel", &d.Channel, Channels...)
 	c.enums("fields", d.Fields, ProfileFields)
+	c.time("occurredAt", &d.OccurredAt, false)
 	return c.errOrNil()
 }
+
+// Occurred returns when the customer confirmed their data, or zero if it
+// was not reported; NewEvent copies it into the envelope's occurredAt.
+func (d *ProfileVerified) Occurred() time.Time { return d.OccurredAt }
 
 // ConsentChanged grants or withdraws consent for one channel and purpose.
 // Do-not-contact is "marketing not granted on any channel".
@@ -344,6 +368,9 @@ type ProductPitched struct {
 	Reason     string `json:"reason,omitempty"` // personal (free text about the customer)
 	CampaignID string `json:"campaignId,omitempty"`
 	FollowUpOn string `json:"followUpOn,omitempty"` // YYYY-MM-DD
+	// OccurredAt is when the pitch was made, if it was entered later
+	// (schema 2); zero means when it was recorded.
+	OccurredAt time.Time `json:"occurredAt,omitzero"`
 }
 
 // EventType returns "ProductPitched".
@@ -358,8 +385,13 @@ func (d *ProductPitched) Validate() error {
 	c.text("reason", &d.Reason, maxReason, false)
 	c.id("campaignId", &d.CampaignID, false)
 	c.day("followUpOn", &d.FollowUpOn, false)
+	c.time("occurredAt", &d.OccurredAt, false)
 	return c.errOrNil()
 }
+
+// Occurred returns when the pitch was made, or zero if it was not
+// reported; NewEvent copies it into the envelope's occurredAt.
+func (d *ProductPitched) Occurred() time.Time { return d.OccurredAt }
 
 // EachPersonal visits reason.
 func (d *ProductPitched) EachPersonal(f func(string, *string)) { f("reason", &d.Reason) }
@@ -368,6 +400,9 @@ func (d *ProductPitched) EachPersonal(f func(string, *string)) { f("reason", &d.
 type CustomerRequestNoted struct {
 	Text     string `json:"text"`               // personal
 	Category string `json:"category,omitempty"` // a slug, id syntax ("fees", "atm-hours")
+	// OccurredAt is when the customer made the request, if it was entered
+	// later (schema 2); zero means when it was recorded.
+	OccurredAt time.Time `json:"occurredAt,omitzero"`
 }
 
 // EventType returns "CustomerRequestNoted".
@@ -378,8 +413,13 @@ func (d *CustomerRequestNoted) Validate() error {
 	c := check{}
 	c.text("text", &d.Text, maxText, true)
 	c.id("category", &d.Category, false)
+	c.time("occurredAt", &d.OccurredAt, false)
 	return c.errOrNil()
 }
+
+// Occurred returns when the request was made, or zero if it was not
+// reported; NewEvent copies it into the envelope's occurredAt.
+func (d *CustomerRequestNoted) Occurred() time.Time { return d.OccurredAt }
 
 // EachPersonal visits text.
 func (d *CustomerRequestNoted) EachPersonal(f func(string, *string)) { f("text", &d.Text) }
@@ -402,6 +442,42 @@ func (d *PersonalDataErased) Validate() error {
 	c.line("reason", &d.Reason, maxReason, true)
 	c.line("requestedBy", &d.RequestedBy, 128, true)
 	return c.errOrNil()
+}
+
+// withoutOccurredAt upcasts schema 1 of an interaction type to schema 2,
+// which only added the optional occurredAt: the stored bytes are the new
+// shape already. A schema 1 event never said when it happened (its type had
+// no such field, and its envelope's occurredAt is unset), so a key of that
+// name in schema 1 bytes, which only a raw append could have put there, is
+// dropped rather than read as a time that nothing ever validated.
+func withoutOccurredAt(old json.RawMessage) (json.RawMessage, error) {
+	// encoding/json matches keys case-insensitively and unescapes them, so
+	// only bytes with neither a look-alike nor an escape are passed as they
+	// are: every event NewEvent wrote at schema 1.
+	if !bytes.ContainsRune(old, '\\') && !containsFold(old, "occurredat") {
+		return old, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(old, &m); err != nil {
+		return nil, err
+	}
+	for k := range m {
+		if strings.EqualFold(k, "occurredAt") {
+			delete(m, k)
+		}
+	}
+	return json.Marshal(m)
+}
+
+// containsFold reports whether b holds lower (ASCII, lower case) in any case.
+func containsFold(b []byte, lower string) bool {
+	l := []byte(lower)
+	for i := 0; i+len(l) <= len(b); i++ {
+		if bytes.EqualFold(b[i:i+len(l)], l) {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys(m map[string]string) []string {
