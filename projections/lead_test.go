@@ -251,17 +251,16 @@ func TestReactorsIdempotentOnRestart(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- r.Run(ctx) }()
-		<-r.CaughtUp()
-		// Let the reactors' own events come back through the runner.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			h, _ := s.Head(ctx)
-			if r.Position() == h && leadCount(t, s, "CallSelectedForReview") >= 10 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+		// Idle: nothing left to append, and the reactors' own events came
+		// back through the runner. The bound only detects a hang.
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		defer wcancel()
+		if err := r.WaitReactorsIdle(wctx); err != nil {
+			t.Fatalf("reactors never idle: %v", err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		if h, _ := s.Head(ctx); r.Position() != h {
+			t.Fatalf("idle at %v, head %v", r.Position(), h)
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)

@@ -3,6 +3,9 @@ package projections
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -10,23 +13,97 @@ import (
 	"github.com/dangol/dangol/events"
 )
 
-// Reactor is a projection that also acts: its state records what it has
-// decided, and Flush appends the events that are decided but not yet in the
-// log, each with the causing event's id as causation id. The runner calls
-// Apply for every event (replay included) and Flush only once it has caught
-// up with the log, so a restart never appends a decision twice: a decision
-// already in the log was folded before Flush runs. Deterministic event ids
-// (DerivedID) make a racing duplicate append an idempotent no-op as well.
+// Reactor is a projection that also decides: its fold records what it has
+// decided and which of those decisions are already in the log, and Due
+// hands out the ones that are not, for someone else to append.
+//
+// A reactor never appends from Apply, and its decisions are a function of
+// the log alone, so the guarantees hold however slowly the appends go:
+//   - The Runner folds a reactor in its Apply, with the read models, and
+//     asks Due only once it has caught up with the log it found at start:
+//     every decision already in the log has then been folded and cleared,
+//     so a restart never appends a decision twice.
+//   - A decision's event id is DerivedID(reactor, cause): two servers
+//     racing on the same decision, or a retry after an append whose
+//     outcome was unknown, append it once; the second is a duplicate the
+//     store ignores.
+//   - A decision handed out and lost (the process stopped before the
+//     append landed) is not in the log, so the next start decides it again.
+//
+// Apply and Due are called from one goroutine (the Runner's), never
+// concurrently with each other.
 type Reactor interface {
 	Projection
-	// Flush appends what is due. It runs on the runner's goroutine, after
-	// a batch was applied, never concurrently with Apply.
-	Flush(ctx context.Context) error
+	// Due returns up to max decisions that are folded, not in the log and
+	// not returned by an earlier call, and marks them handed out: each
+	// stays handed out until its event comes back through Apply, and is
+	// then forgotten. A reactor hands out at most one decision per stream
+	// at a time, so concurrent appends never reorder a stream's decisions.
+	Due(max int) []Decision
 }
 
-// Appender is what reactors need of a store.
+// Decision is one event a reactor decided to append: Data with Meta (the
+// derived id, the reactor's system actor, the cause as causation id) at the
+// end of Stream, which exists (the decision was made from one of its
+// events).
+type Decision struct {
+	Stream string
+	Data   events.Data
+	Meta   events.Meta
+}
+
+// Event builds the event to append.
+func (d Decision) Event() (events.Event, error) { return events.NewEvent(d.Data, d.Meta) }
+
+// Appender is what reactors' decisions are appended through.
 type Appender interface {
 	Append(ctx context.Context, stream string, expected events.ExpectedVersion, evs ...events.Event) (events.AppendResult, error)
+}
+
+// Flush appends every decision r has due through store, with up to 64
+// appends at a time (which the store coalesces into group commits), and
+// returns the errors joined. It is for callers that drive a reactor by
+// hand, on the goroutine that calls Apply; decisions whose append failed
+// stay handed out, so they are appended again only after a restart. The
+// Runner does not use it: it appends on its own goroutines (see
+// RunnerOptions.Appender).
+func Flush(ctx context.Context, store Appender, r Reactor) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, 64)
+	)
+	for {
+		ds := r.Due(1024)
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := appendDecision(ctx, store, d); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: %w", r.Name(), err))
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func appendDecision(ctx context.Context, store Appender, d Decision) error {
+	ev, err := d.Event()
+	if err != nil {
+		return fmt.Errorf("decision %s: %w", ulid.ULID(d.Meta.ID), err)
+	}
+	if _, err := store.Append(ctx, d.Stream, events.StreamExists, ev); err != nil {
+		return fmt.Errorf("append decision %s: %w", ulid.ULID(d.Meta.ID), err)
+	}
+	return nil
 }
 
 // DerivedID returns a ULID determined by the reactor's name and the id of

@@ -34,8 +34,19 @@ type Checkpointer interface {
 }
 
 // Runner subscribes to the log from a position and applies every event, in
-// order, to each registered projection, then offers it to the reactors.
-// Queries take the read side of the runner's lock through View.
+// order, to each registered projection and reactor. Queries take the read
+// side of the runner's lock through View.
+//
+// Reactors fold in the runner's Apply, with the read models, because their
+// decisions must be a function of the log alone and folding is cheap; they
+// act beside it: once the runner has caught up, it hands their decisions
+// to a pool of workers (RunnerOptions.AppendWorkers) that append them
+// while the runner goes on applying, so the read side's position never
+// waits for a reactor's append. See Reactor for why a restart never appends
+// a decision twice nor loses one.
+//
+// Run must be called once. Every other method is safe for concurrent use
+// by multiple goroutines, while Run runs and after.
 type Runner struct {
 	src      Source
 	decode   Decoder
@@ -53,6 +64,11 @@ type Runner struct {
 	caughtUp   chan struct{}
 	caughtOnce sync.Once
 	applied    atomic.Uint64
+
+	out      *reactorQueue // nil without reactors
+	turn     int           // which reactor Due asks first, in turn
+	stopped  chan struct{} // closed when Run returns
+	stopOnce sync.Once
 }
 
 // RunnerOptions configure a Runner.
@@ -62,6 +78,17 @@ type RunnerOptions struct {
 	Logger       *slog.Logger
 	MaxBatch     int          // events applied per lock acquisition; default 1024
 	Now          events.Clock // the clock lag is measured with; default events.SystemClock
+
+	// Appender is where reactors' decisions are appended: the log the
+	// runner reads (default: the Source, when it can append).
+	Appender Appender
+	// AppendWorkers is how many decisions are appended concurrently
+	// (default 256); the store coalesces them into group commits.
+	AppendWorkers int
+	// AppendBackoff is how long reactor appends pause when the store is
+	// unavailable, doubling up to max(5s, AppendBackoff) while it stays
+	// down (default 100ms).
+	AppendBackoff time.Duration
 }
 
 // NewRunner returns a runner over src feeding projs, then reactors.
@@ -76,7 +103,22 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 		opt.Now = events.SystemClock
 	}
 	r := &Runner{src: src, decode: decode, projs: projs, reactors: reactors, ckpt: opt.Checkpointer,
-		log: opt.Logger, batch: opt.MaxBatch, now: opt.Now, caughtUp: make(chan struct{})}
+		log: opt.Logger, batch: opt.MaxBatch, now: opt.Now, caughtUp: make(chan struct{}), stopped: make(chan struct{})}
+	if len(reactors) > 0 {
+		if opt.Appender == nil {
+			opt.Appender, _ = src.(Appender)
+		}
+		if opt.AppendWorkers <= 0 {
+			opt.AppendWorkers = 256
+		}
+		if opt.AppendBackoff <= 0 {
+			opt.AppendBackoff = 100 * time.Millisecond
+		}
+		if opt.Appender != nil {
+			r.out = newReactorQueue(opt.Appender, opt.Logger, opt.AppendWorkers,
+				[2]time.Duration{opt.AppendBackoff, max(5*time.Second, opt.AppendBackoff)})
+		}
+	}
 	from := opt.From
 	r.mark.Advance(from)
 	return r
@@ -130,10 +172,59 @@ func (r *Runner) WaitFor(ctx context.Context, pos events.Position) error {
 	return r.mark.WaitFor(ctx, pos)
 }
 
+// Waiters returns how many WaitFor calls are waiting (Watermark.Waiters).
+func (r *Runner) Waiters() int { return r.mark.Waiters() }
+
+// ReactorStats returns what the reactors have done since Run started.
+// Without reactors it is idle once the runner has caught up.
+func (r *Runner) ReactorStats() ReactorStats {
+	if r.out == nil {
+		select {
+		case <-r.caughtUp:
+			return ReactorStats{Idle: true}
+		default:
+			return ReactorStats{}
+		}
+	}
+	return r.out.stats()
+}
+
+// WaitReactorsIdle blocks until the reactors are idle: the runner has
+// caught up, no decision is queued or being appended, and every decision
+// that landed has been applied (so the reactors have seen their own events
+// and handed out what those led to). New events may make them busy again.
+// It returns ctx.Err() if ctx ends first, and an Unavailable error if Run
+// returns first.
+func (r *Runner) WaitReactorsIdle(ctx context.Context) error {
+	if r.out == nil {
+		select {
+		case <-r.caughtUp:
+			return nil
+		case <-r.stopped:
+			return events.Errorf(events.Unavailable, "projections: the runner stopped before it caught up")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return r.out.wait(ctx, r.stopped)
+}
+
 // Run applies events until ctx ends or a projection, decoder or checkpoint
-// fails. A subscription that fell behind is resumed from the last applied
-// position; nothing is skipped. It returns nil when ctx is cancelled.
+// fails, and meanwhile appends what the reactors decide. A subscription
+// that fell behind is resumed from the last applied position; nothing is
+// skipped. It returns nil when ctx is cancelled, and an Invalid error if
+// there are reactors but nothing to append their decisions to.
 func (r *Runner) Run(ctx context.Context) error {
+	defer r.stopOnce.Do(func() { close(r.stopped) })
+	if len(r.reactors) > 0 {
+		if r.out == nil {
+			return events.Errorf(events.Invalid, "projections: reactors need RunnerOptions.Appender (the source cannot append)")
+		}
+		actx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { r.out.run(actx) })
+		defer func() { stop(); wg.Wait() }()
+	}
 	head, err := r.src.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: head: %w", err)
@@ -141,6 +232,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.headAtBoot = head
 	if !r.Position().Less(head) {
 		r.markCaughtUp(ctx)
+		r.handOff()
 	}
 	backoff := 100 * time.Millisecond
 	for {
@@ -178,10 +270,21 @@ func (r *Runner) follow(ctx context.Context) error {
 	}
 	defer sub.Close()
 	ch := sub.Events()
+	var refill <-chan struct{} // the reactors' workers have room for more
+	if r.out != nil {
+		refill = r.out.refill
+	}
 	envs := make([]events.Envelope, 0, r.batch)
 	batch := make([]Event, 0, r.batch)
 	for {
-		env, ok := <-ch
+		var env events.Envelope
+		var ok bool
+		select {
+		case env, ok = <-ch:
+		case <-refill:
+			r.handOff()
+			continue
+		}
 		if !ok {
 			if err := sub.Err(); err != nil {
 				return err
@@ -266,7 +369,7 @@ func (r *Runner) apply(ctx context.Context, batch []Event) error {
 	if !pos.Less(r.headAtBoot) {
 		r.markCaughtUp(ctx)
 	}
-	r.react(ctx)
+	r.handOff()
 	return nil
 }
 
@@ -277,19 +380,44 @@ func (r *Runner) markCaughtUp(ctx context.Context) {
 	})
 }
 
-// react lets reactors act once the runner has caught up: during the
-// initial replay their state only records what is already decided.
-func (r *Runner) react(ctx context.Context) {
+// handOff gives the reactors' due decisions to the append workers, as many
+// as they have room for, once the runner has caught up: during the initial
+// replay a reactor's fold only records what is already decided. It runs on
+// the runner's goroutine, after a batch is applied (outside the lock: the
+// queries never read reactors) or when the workers ask for more.
+func (r *Runner) handOff() {
+	if r.out == nil {
+		return
+	}
 	select {
 	case <-r.caughtUp:
 	default:
 		return
 	}
-	for _, re := range r.reactors {
-		if err := re.Flush(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error("reactor failed; will retry on the next event", "reactor", re.Name(), "err", err)
+	room := r.out.room()
+	var (
+		names []string
+		ds    []Decision
+		more  bool
+	)
+	n := len(r.reactors)
+	for i := range n {
+		if room <= 0 {
+			more = true // this reactor and the next were not asked
+			break
+		}
+		re := r.reactors[(r.turn+i)%n]
+		got := re.Due(room)
+		for range got {
+			names = append(names, re.Name())
+		}
+		ds = append(ds, got...)
+		if room -= len(got); room == 0 {
+			more = true
 		}
 	}
+	r.turn++
+	r.out.push(names, ds, more, r.Position())
 }
 
 // checkpointError is a failed Checkpointer.Commit: the projections hold a

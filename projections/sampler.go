@@ -42,15 +42,20 @@ func DefaultSamplerPolicy() SamplerPolicy {
 	return SamplerPolicy{NewRepCalls: 5, LongCallSec: 900, PerRepWeek: 3, Location: time.FixedZone("KST", 9*3600)}
 }
 
-// Sampler is the reactor that appends CallSelectedForReview.
+// Sampler is the reactor that decides CallSelectedForReview. Like every
+// Reactor it is driven from one goroutine: Apply, Due and Flush are not
+// safe for concurrent use.
 type Sampler struct {
 	policy SamplerPolicy
-	store  Appender
+	store  Appender // for Flush only
 
-	repCalls  map[string]int                      // rep → calls recorded
-	selected  map[string]bool                     // call ids with a selection in the log
-	pending   map[string]pendingSelection         // decided, not yet seen in the log
-	inflight  map[string]bool                     // appended by Flush, not yet seen
+	repCalls  map[string]int              // rep → calls recorded
+	selected  map[string]bool             // call ids with a selection in the log
+	pending   map[string]pendingSelection // decided, not yet seen in the log
+	handed    map[string]bool             // handed out by Due, not yet seen
+	fresh     []string                    // call ids decided since Due first ran, from next on
+	next      int
+	live      bool                                // Due has run: decisions are queued in fresh as they are made
 	dayCalls  map[string][]sampledCall            // customer|day → calls that day
 	complaint map[string]bool                     // customer|day → a complaint was logged
 	pools     map[string]map[string][]sampledCall // open ISO week → rep → calls
@@ -70,13 +75,14 @@ type pendingSelection struct {
 	at     time.Time
 }
 
-// NewSampler returns a sampler appending through store.
+// NewSampler returns a sampler; Flush appends through store (a Runner
+// appends through its own RunnerOptions.Appender instead).
 func NewSampler(p SamplerPolicy, store Appender) *Sampler {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
 	return &Sampler{policy: p, store: store, repCalls: map[string]int{}, selected: map[string]bool{},
-		pending: map[string]pendingSelection{}, inflight: map[string]bool{}, dayCalls: map[string][]sampledCall{},
+		pending: map[string]pendingSelection{}, handed: map[string]bool{}, dayCalls: map[string][]sampledCall{},
 		complaint: map[string]bool{}, pools: map[string]map[string][]sampledCall{}, drawn: map[string]int{}}
 }
 
@@ -140,7 +146,7 @@ func (s *Sampler) Apply(e Event) {
 		_, id := events.StreamID(e.Stream)
 		s.selected[strings.Clone(id)] = true
 		delete(s.pending, id)
-		delete(s.inflight, id)
+		delete(s.handed, id)
 	}
 }
 
@@ -157,6 +163,9 @@ func (s *Sampler) decide(c sampledCall, reason string) {
 		return
 	}
 	s.pending[c.id] = pendingSelection{reason: reason, cause: c.cause, at: c.at}
+	if s.live {
+		s.fresh = append(s.fresh, c.id)
+	}
 }
 
 // closeWeeks draws the random samples of every week before now's week and
@@ -214,22 +223,44 @@ func (s *Sampler) Pending() []string {
 	return ids
 }
 
-// Flush appends CallSelectedForReview for every pending decision.
-func (s *Sampler) Flush(ctx context.Context) error {
-	for _, id := range s.Pending() {
-		if s.inflight[id] {
-			continue
+// Due hands out up to max CallSelectedForReview decisions (see Reactor).
+// Its first call hands out what the replay left pending; later calls what
+// was decided since, in the order it was decided.
+func (s *Sampler) Due(max int) []Decision {
+	if !s.live {
+		s.live = true
+		for id := range s.pending {
+			s.fresh = append(s.fresh, id)
 		}
-		p := s.pending[id]
-		ev, err := events.NewEvent(&events.CallSelectedForReview{Reason: p.reason},
-			events.Meta{ID: DerivedID("sampler", p.cause, p.at), Actor: events.System("sampler"), CausationID: p.cause.String()})
-		if err != nil {
-			return err
-		}
-		if _, err := s.store.Append(ctx, events.CallStream(id), events.StreamExists, ev); err != nil {
-			return fmt.Errorf("sampler: select %s: %w", id, err)
-		}
-		s.inflight[id] = true
 	}
-	return nil
+	var out []Decision
+	for len(out) < max && s.next < len(s.fresh) {
+		id := s.fresh[s.next]
+		s.next++
+		p, ok := s.pending[id]
+		if !ok || s.handed[id] {
+			continue // selected by someone else meanwhile, or handed out
+		}
+		s.handed[id] = true
+		out = append(out, Decision{Stream: events.CallStream(id), Data: &events.CallSelectedForReview{Reason: p.reason},
+			Meta: events.Meta{ID: DerivedID("sampler", p.cause, p.at), Actor: events.System("sampler"), CausationID: p.cause.String()}})
+	}
+	s.fresh, s.next = compactQueue(s.fresh, s.next)
+	return out
 }
+
+// compactQueue drops the consumed head of a FIFO of ids once it is most of
+// the slice, so the slice does not grow with every decision ever made.
+func compactQueue(q []string, next int) ([]string, int) {
+	switch {
+	case next == len(q):
+		return q[:0], 0
+	case next > 1024 && next > len(q)/2:
+		return append(q[:0], q[next:]...), 0
+	}
+	return q, next
+}
+
+// Flush appends every decision due through the sampler's store (see the
+// package's Flush); for callers that drive the sampler by hand.
+func (s *Sampler) Flush(ctx context.Context) error { return Flush(ctx, s.store, s) }

@@ -2,8 +2,6 @@ package projections
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -41,15 +39,26 @@ func (r TierRule) Tier(deposit, profit int64) string {
 	return "general"
 }
 
-// Segmenter is the segmentation reactor: on each FinancialsReported it
-// computes the customer's tier by its rule and appends TierAssigned only
-// when the tier changes.
+// Segmenter is the segmentation reactor: it keeps every customer's tier in
+// the log equal to its rule applied to the customer's latest
+// FinancialsReported, deciding a TierAssigned only when they differ.
+//
+// A customer has at most one TierAssigned handed out at a time. New
+// financials that arrive meanwhile replace the customer's pending decision;
+// when the handed-out assignment comes back through the log the tier is
+// compared again, so the log ends with the latest financials' tier however
+// the appends and the financials interleave, and a replay of that log
+// leaves nothing to decide. Like every Reactor it is driven from one
+// goroutine: Apply, Due and Flush are not safe for concurrent use.
 type Segmenter struct {
 	rule    TierRule
-	store   Appender
-	tier    map[string]string // customer → tier in the log
-	pending map[string]tierDecision
-	sent    map[string]ulid.ULID // customer → id of the decision appended, until seen
+	store   Appender                // for Flush only
+	tier    map[string]string       // customer → tier in the log
+	pending map[string]tierDecision // customer → latest financials' tier, while it differs from the log's or one is handed out
+	handed  map[string]ulid.ULID    // customer → id of the TierAssigned handed out, until it is in the log
+	fresh   []string                // customers to look at in Due, from next on, since Due first ran
+	next    int
+	live    bool
 }
 
 type tierDecision struct {
@@ -59,9 +68,10 @@ type tierDecision struct {
 	at              time.Time
 }
 
-// NewSegmenter returns a segmentation reactor appending through store.
+// NewSegmenter returns a segmentation reactor; Flush appends through store
+// (a Runner appends through its own RunnerOptions.Appender instead).
 func NewSegmenter(rule TierRule, store Appender) *Segmenter {
-	return &Segmenter{rule: rule, store: store, tier: map[string]string{}, pending: map[string]tierDecision{}, sent: map[string]ulid.ULID{}}
+	return &Segmenter{rule: rule, store: store, tier: map[string]string{}, pending: map[string]tierDecision{}, handed: map[string]ulid.ULID{}}
 }
 
 // Name returns "segmentation".
@@ -73,49 +83,77 @@ func (s *Segmenter) Apply(e Event) {
 	if cat != events.CategoryCustomer {
 		return
 	}
-	id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 	switch d := e.Data.(type) {
 	case *events.FinancialsReported:
+		id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 		dep, prof := deref(d.DepositBalance), deref(d.ProfitContribution)
 		t := s.rule.Tier(dep, prof)
-		if t == s.tier[id] {
+		if _, busy := s.handed[id]; t == s.tier[id] && !busy {
 			delete(s.pending, id)
 			return
 		}
 		s.pending[id] = tierDecision{tier: t, deposit: dep, profit: prof, cause: e.ID, at: e.RecordedAt}
+		s.look(id)
 	case *events.TierAssigned:
+		id = strings.Clone(id)
 		s.tier[id] = d.Tier
-		if p, ok := s.pending[id]; ok && p.tier == d.Tier {
-			delete(s.pending, id)
+		if h, ok := s.handed[id]; ok && h == e.ID {
+			delete(s.handed, id)
 		}
-		delete(s.sent, id)
+		if p, ok := s.pending[id]; ok {
+			if _, busy := s.handed[id]; !busy {
+				if p.tier == d.Tier {
+					delete(s.pending, id)
+				} else {
+					s.look(id) // financials that came while it was handed out differ
+				}
+			}
+		}
 	}
 }
 
-// Flush appends TierAssigned for every pending change.
-func (s *Segmenter) Flush(ctx context.Context) error {
-	ids := make([]string, 0, len(s.pending))
-	for id := range s.pending {
-		ids = append(ids, id)
+// look queues a customer for Due once Due has run; before, Due's first
+// call looks at every pending customer.
+func (s *Segmenter) look(id string) {
+	if s.live {
+		s.fresh = append(s.fresh, id)
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		p := s.pending[id]
-		evID := DerivedID("segmentation", p.cause, p.at)
-		if s.sent[id] == evID {
+}
+
+// Due hands out up to max TierAssigned decisions (see Reactor).
+func (s *Segmenter) Due(max int) []Decision {
+	if !s.live {
+		s.live = true
+		for id := range s.pending {
+			s.fresh = append(s.fresh, id)
+		}
+	}
+	var out []Decision
+	for len(out) < max && s.next < len(s.fresh) {
+		id := s.fresh[s.next]
+		s.next++
+		p, ok := s.pending[id]
+		if !ok {
 			continue
 		}
+		if _, busy := s.handed[id]; busy {
+			continue // looked at again when it comes back
+		}
+		if p.tier == s.tier[id] {
+			delete(s.pending, id)
+			continue
+		}
+		evID := DerivedID("segmentation", p.cause, p.at)
+		s.handed[id] = evID
 		dep, prof := p.deposit, p.profit
-		ev, err := events.NewEvent(&events.TierAssigned{Tier: p.tier,
-			Basis: events.TierBasis{DepositBalance: &dep, ProfitContribution: &prof, Rule: s.rule.Name}},
-			events.Meta{ID: evID, Actor: events.System("segmentation"), CausationID: p.cause.String()})
-		if err != nil {
-			return err
-		}
-		if _, err := s.store.Append(ctx, events.CustomerStream(id), events.StreamExists, ev); err != nil {
-			return fmt.Errorf("segmentation: %s: %w", id, err)
-		}
-		s.sent[id] = evID
+		out = append(out, Decision{Stream: events.CustomerStream(id),
+			Data: &events.TierAssigned{Tier: p.tier, Basis: events.TierBasis{DepositBalance: &dep, ProfitContribution: &prof, Rule: s.rule.Name}},
+			Meta: events.Meta{ID: evID, Actor: events.System("segmentation"), CausationID: p.cause.String()}})
 	}
-	return nil
+	s.fresh, s.next = compactQueue(s.fresh, s.next)
+	return out
 }
+
+// Flush appends every decision due through the segmenter's store (see the
+// package's Flush); for callers that drive it by hand.
+func (s *Segmenter) Flush(ctx context.Context) error { return Flush(ctx, s.store, s) }
