@@ -13,7 +13,10 @@ type StreamReader interface {
 }
 
 // AsOf bounds a reconstruction: events recorded at or before Time (if set)
-// and at or before Position (if set).
+// and at or before Position (if set). The bound is on what the bank knew,
+// not on when things happened: a view as of September leaves out an August
+// contact entered in December, and orders what it shows by when it
+// happened, as the live view does.
 type AsOf struct {
 	Time     time.Time
 	Position events.Position

@@ -87,7 +87,7 @@ func (cs *Customers) Apply(e Event) {
 		return
 	}
 	c.version = e.Version
-	at := e.RecordedAt
+	at := When(e.Envelope) // interactions may report when they happened; see timeline.go
 	switch d := e.Data.(type) {
 	case *events.ProfileChanged:
 		for k, v := range d.Changes {
@@ -95,7 +95,9 @@ func (cs *Customers) Apply(e Event) {
 		}
 		c.addTimeline(TimelineEntry{Kind: "profile", At: at, Channel: d.Source, Position: e.Position.Seq()})
 	case *events.ProfileVerified:
-		c.verifiedAt = at.Unix()
+		// A confirmation entered late does not make the data fresher than
+		// a later one did.
+		c.verifiedAt = max(c.verifiedAt, at.Unix())
 	case *events.ConsentChanged:
 		bit := consentBit(d.Channel, d.Purpose)
 		c.consentSet |= bit
@@ -105,7 +107,7 @@ func (cs *Customers) Apply(e Event) {
 			c.consent &^= bit
 		}
 	case *events.LifeEventRecorded:
-		c.life = append(c.life, LifeEvent{Kind: d.Kind, ExpectedOn: d.ExpectedOn, Note: d.Note, RecordedAt: at})
+		c.life = append(c.life, LifeEvent{Kind: d.Kind, ExpectedOn: d.ExpectedOn, Note: d.Note, RecordedAt: e.RecordedAt})
 		if len(c.life) > 8 {
 			c.life = c.life[len(c.life)-8:]
 		}
@@ -146,7 +148,12 @@ func (cs *Customers) Apply(e Event) {
 		p := PitchOutcome{Product: d.Product, Channel: d.Channel, Outcome: d.Outcome, At: at, FollowUpOn: d.FollowUpOn,
 			CampaignID: d.CampaignID, StaffID: strings.Clone(e.Actor.ID)}
 		if i := slices.IndexFunc(c.pitches, func(q PitchOutcome) bool { return q.Product == d.Product }); i >= 0 {
-			c.pitches[i] = p
+			// The last pitch is the latest made, not the latest entered:
+			// an older pitch entered late keeps neither its outcome nor
+			// its follow-up date over a newer one's.
+			if !at.Before(c.pitches[i].At) {
+				c.pitches[i] = p
+			}
 		} else if len(c.pitches) < maxPitches {
 			c.pitches = append(c.pitches, p)
 		}
@@ -204,13 +211,23 @@ func (c *customer) erase() {
 // Erased replaces personal values after PersonalDataErased.
 const Erased = "[erased]"
 
+// addTimeline keeps the TimelineDepth latest entries by when they happened
+// (compareTimeline), oldest first: an entry older than all of a full
+// timeline is not recent, however late it was recorded.
 func (c *customer) addTimeline(t TimelineEntry) {
-	if len(c.timeline) < TimelineDepth {
-		c.timeline = append(c.timeline, t)
+	i, _ := slices.BinarySearchFunc(c.timeline, t, compareTimeline)
+	for i < len(c.timeline) && compareTimeline(c.timeline[i], t) == 0 {
+		i++ // equal keys stay in log order
+	}
+	if len(c.timeline) == TimelineDepth {
+		if i == 0 {
+			return
+		}
+		copy(c.timeline, c.timeline[1:i])
+		c.timeline[i-1] = t
 		return
 	}
-	copy(c.timeline, c.timeline[1:])
-	c.timeline[len(c.timeline)-1] = t
+	c.timeline = slices.Insert(c.timeline, i, t)
 }
 
 var consentChannels = []string{"phone", "sms", "email", "post"}

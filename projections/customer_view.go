@@ -82,7 +82,7 @@ type LifeEvent struct {
 // TimelineEntry is one interaction in a customer's timeline.
 type TimelineEntry struct {
 	Kind        string    `json:"kind"` // contact, pitch, call, profile
-	At          time.Time `json:"at"`
+	At          time.Time `json:"at"`   // when it happened: occurredAt, else recordedAt
 	Channel     string    `json:"channel,omitempty"`
 	Purpose     string    `json:"purpose,omitempty"`
 	Summary     string    `json:"summary,omitempty"`
@@ -94,7 +94,9 @@ type TimelineEntry struct {
 	Position    uint64    `json:"position"`
 }
 
-// PitchOutcome is the last pitch of one product to the customer.
+// PitchOutcome is the last pitch of one product to the customer: the latest
+// made (At is its occurredAt, else its recordedAt), whatever order the
+// pitches were entered in.
 type PitchOutcome struct {
 	Product    string    `json:"product"`
 	Channel    string    `json:"channel"`
@@ -105,7 +107,8 @@ type PitchOutcome struct {
 	StaffID    string    `json:"staffId,omitempty"`
 }
 
-// Request is a request the customer made, for the weekly idea meeting.
+// Request is a request the customer made, for the weekly idea meeting. At
+// is when it was made (occurredAt, else recordedAt).
 type Request struct {
 	Text     string    `json:"text"`
 	Category string    `json:"category,omitempty"`
@@ -122,6 +125,8 @@ func (cs *Customers) Customer(id string, now time.Time) (CustomerView, bool) {
 	}
 	return c.view(now), true
 }
+
+func newestEntryFirst(a, b TimelineEntry) int { return compareTimeline(b, a) }
 
 func (c *customer) view(now time.Time) CustomerView {
 	v := CustomerView{
@@ -174,6 +179,13 @@ func (c *customer) view(now time.Time) CustomerView {
 	v.Timeline = make([]TimelineEntry, len(c.timeline))
 	for i, t := range c.timeline { // newest first
 		v.Timeline[len(c.timeline)-1-i] = t
+	}
+	// The fold keeps its entries in order already; a PostgreSQL row
+	// written by a release that kept them in log order is put in order
+	// here (it may still hold a different eight until it is rewritten:
+	// see docs/api.md).
+	if !slices.IsSortedFunc(v.Timeline, newestEntryFirst) {
+		slices.SortStableFunc(v.Timeline, newestEntryFirst)
 	}
 	return v
 }
