@@ -21,7 +21,12 @@ type Log struct {
 	// Reactors, if set, returns fresh reactors each time this process
 	// becomes the writer: only the writer runs them, so several processes
 	// never act on the same decision (and DerivedID makes a race harmless).
+	// They fold with the read models and append beside them
+	// (projections.Runner): the checkpoint never waits for their appends.
 	Reactors func() []projections.Reactor
+	// Appender is where the reactors' decisions are appended (default:
+	// Source, which must then be able to append).
+	Appender projections.Appender
 }
 
 // Run keeps this process's view of the checkpoint current and stands for
@@ -114,8 +119,40 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 		reactors = l.Reactors()
 	}
 	r := projections.NewRunner(l.Source, l.Decode, w.projections(), reactors,
-		projections.RunnerOptions{Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch})
+		projections.RunnerOptions{Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender})
+	s.runner.Store(r)
+	defer s.runner.Store(nil)
 	return true, r.Run(ctx)
+}
+
+// ReactorStats returns what the reactors of this process have done in its
+// current term as the writer; zero when it is not the writer.
+func (s *Store) ReactorStats() projections.ReactorStats {
+	if r := s.runner.Load(); r != nil {
+		return r.ReactorStats()
+	}
+	return projections.ReactorStats{}
+}
+
+// WaitReactorsIdle blocks until this process is the writer and its
+// reactors are idle (projections.Runner.WaitReactorsIdle): nothing left to
+// append and their own events folded. It returns ctx.Err() if ctx ends
+// first.
+func (s *Store) WaitReactorsIdle(ctx context.Context) error {
+	for {
+		if r := s.runner.Load(); r != nil {
+			err := r.WaitReactorsIdle(ctx)
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+			// That term ended; wait for the next.
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(s.opt.ElectionInterval, 50*time.Millisecond)):
+		}
+	}
 }
 
 // follow keeps Position current from the table checkpoint: it LISTENs for

@@ -92,6 +92,7 @@ type Store struct {
 	caughtUp chan struct{}
 	caught   sync.Once
 	writer   atomic.Bool
+	runner   atomic.Pointer[projections.Runner] // the writer's, while this process writes (run.go)
 }
 
 // Open connects to the database at url, creates the schema and applies the
