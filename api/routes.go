@@ -127,7 +127,9 @@ func (s *Server) Health(maxLag uint64) http.Handler {
 // MinPositionHeader on a read asks the server to answer only once its read
 // side has applied the log up to that position (an append's answer, from any
 // server of the deployment): read-your-writes across servers behind a load
-// balancer. The wait is bounded; past it the answer is 503.
+// balancer. The wait is bounded; past it the answer is 503. A position the
+// log has not reached is 400 invalid at once: no write answered it, so
+// waiting could only end in the timeout.
 const MinPositionHeader = "Dangol-Min-Position"
 
 const minPositionWait = 5 * time.Second
@@ -140,6 +142,18 @@ func (s *Server) awaitMinPosition(r *http.Request) error {
 	pos, err := events.ParsePosition(v)
 	if err != nil {
 		return events.InvalidField(MinPositionHeader, "must be a log position")
+	}
+	if !s.Progress.Position().Less(pos) {
+		return nil
+	}
+	// The log's head is read after the caller's write was acknowledged (the
+	// stores' heads never go back), so a position past it was never answered.
+	head, err := s.Store.Head(r.Context())
+	if err != nil {
+		return &events.Error{Code: events.Unavailable, Message: "cannot read the log's head; retry", Err: err}
+	}
+	if head.Less(pos) {
+		return events.InvalidField(MinPositionHeader, "position %s is beyond the log's head (%s)", pos, head)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), minPositionWait)
 	defer cancel()

@@ -152,6 +152,9 @@ func (s *Store) WaitFor(ctx context.Context, pos events.Position) error {
 	return s.mark.WaitFor(ctx, pos)
 }
 
+// Waiters returns how many WaitFor calls are waiting (Watermark.Waiters).
+func (s *Store) Waiters() int { return s.mark.Waiters() }
+
 // Lag returns how far the tables are behind the log's head
 // (projections.LagBehind); zero until Run has started.
 func (s *Store) Lag(ctx context.Context) (behind uint64, seconds float64, err error) {
