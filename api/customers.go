@@ -36,6 +36,12 @@ func (s *Server) customerWrite(newData func() events.Data, fill func(d events.Da
 		if fill != nil {
 			fill(d, p, s.now())
 		}
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		if err := events.CheckOccurred(d, s.now()); err != nil {
+			return err // an interaction dated in the future
+		}
 		return s.appendData(w, r, p, events.CustomerStream(id), events.StreamExists, id, "customer", d)
 	}
 }
@@ -129,15 +135,17 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return err
 	}
-	from := events.LastVersion
+	// In the order things happened (projections.TimelinePage): before
+	// names the last event of the previous page, not a version range.
+	var after *uint64
 	if b := r.URL.Query().Get("before"); b != "" {
 		v, err := strconv.ParseUint(b, 10, 63)
-		if err != nil || v == 0 {
-			return events.InvalidField("before", "must be a stream version > 0")
+		if err != nil {
+			return events.InvalidField("before", "must be the version of the last event of the previous page")
 		}
-		from = v - 1
+		after = &v
 	}
-	evs, err := s.Store.ReadStream(r.Context(), events.CustomerStream(id), from, events.Backward, limit)
+	evs, more, err := projections.TimelinePage(r.Context(), s.Store, events.CustomerStream(id), after, limit)
 	if events.ErrorCode(err) == events.NotFound {
 		return events.Errorf(events.NotFound, "customer not found")
 	}
@@ -156,7 +164,7 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, p Principal
 			OccurredAt: e.OccurredAt, Actor: e.Actor, Data: d})
 	}
 	resp := map[string]any{"items": items}
-	if n := len(evs); n == limit && evs[n-1].Version > 0 {
+	if n := len(evs); more {
 		resp["next"] = "before=" + strconv.FormatUint(evs[n-1].Version, 10)
 	}
 	writeJSON(w, http.StatusOK, resp)
