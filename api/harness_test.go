@@ -52,6 +52,8 @@ type stackOptions struct {
 	maxBody     int64        // largest JSON body (default 64 KiB)
 	readyLag    uint64       // /readyz fails while the read side is this far behind (default 1000)
 	logger      *slog.Logger // the server's logger (default: discarded)
+
+	configure func(*api.Config) // adjusts the server's configuration last (e.g. the staging caps)
 }
 
 func (o *stackOptions) defaults() {
@@ -84,12 +86,13 @@ func (o *stackOptions) defaults() {
 type stack struct {
 	t      *testing.T
 	opt    stackOptions
-	dir    string
+	dir    string // master key, recordings, the embedded log
+	url    string // the PostgreSQL database of the log, or ""
 	master []byte // the master key, kept for restart
 
 	store    events.Store // the instrumented log the server writes to
 	sealer   *pii.Sealer
-	queries  api.Queries
+	queries  projections.Queries
 	progress api.Progress
 	srv      *api.Server
 	reg      *prometheus.Registry
@@ -121,7 +124,7 @@ func newStack(t *testing.T, opt stackOptions) *stack {
 	}
 	tok := map[string]string{}
 	tokIDs := map[string]string{}
-	s := openStack(t, dir, master, tok, tokIDs, opt)
+	s := openStack(t, dir, newDatabase(t), master, tok, tokIDs, opt)
 	tok["A001"], tokIDs["A001"] = s.addStaff("A001", "Admin", "admin", opt.now().Add(90*24*time.Hour))
 	tok["expired"], _ = s.addStaff("X1", "Expired Rep", "rep", opt.now().Add(-time.Second))
 	s.awaitApplied()
@@ -137,14 +140,14 @@ func newStack(t *testing.T, opt stackOptions) *stack {
 // openStack opens the stores on dir, starts the server and waits until its
 // read models have caught up with the log; it is stopped at the end of the
 // test.
-func openStack(t *testing.T, dir string, master []byte, tok, tokIDs map[string]string, opt stackOptions) *stack {
+func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[string]string, opt stackOptions) *stack {
 	t.Helper()
-	s := &stack{t: t, opt: opt, dir: dir, master: master, tok: tok, tokIDs: tokIDs, runErrs: make(chan error, 2)}
+	s := &stack{t: t, opt: opt, dir: dir, url: url, master: master, tok: tok, tokIDs: tokIDs, runErrs: make(chan error, 2)}
 	t.Cleanup(s.stop)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 
-	raw, err := openLog(t, dir, opt.now)
+	raw, err := openLog(dir, url, opt.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +156,7 @@ func openStack(t *testing.T, dir string, master []byte, tok, tokIDs map[string]s
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := openKeys(t, ctx, dir, raw, mk)
+	keys, err := openKeys(ctx, dir, raw, mk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +183,7 @@ func openStack(t *testing.T, dir string, master []byte, tok, tokIDs map[string]s
 		p.NewRepCalls, p.LongCallSec, p.PerRepWeek = opt.newRepCalls, opt.longCallSec, opt.perRepWeek
 		return []projections.Reactor{projections.NewSampler(p, s.store), projections.NewSegmenter(projections.DefaultTierRule(), s.store)}
 	}
-	side, runRead, closeRead, err := openReadSide(t, ctx, dir, s.store, decode, reactors, s.sealer, opt.logger)
+	side, runRead, closeRead, err := openReadSide(ctx, url, s.store, decode, reactors, s.sealer, opt.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +195,12 @@ func openStack(t *testing.T, dir string, master []byte, tok, tokIDs map[string]s
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv = api.New(api.Config{Store: s.store, Queries: side, Progress: side, Sealer: s.sealer, Blobs: blobs, Logger: opt.logger,
-		Metrics: api.NewMetrics(s.reg), Live: api.NewLiveMetrics(s.reg), MaxBodyBytes: opt.maxBody, Now: opt.now})
+	cfg := api.Config{Store: s.store, Queries: side, Progress: side, Sealer: s.sealer, Blobs: blobs, Logger: opt.logger,
+		Metrics: api.NewMetrics(s.reg), Live: api.NewLiveMetrics(s.reg), MaxBodyBytes: opt.maxBody, Now: opt.now}
+	if opt.configure != nil {
+		opt.configure(&cfg)
+	}
+	s.srv = api.New(cfg)
 
 	mux := http.NewServeMux()
 	ops := s.srv.Health(opt.readyLag)
@@ -259,7 +266,7 @@ func (s *stack) stop() {
 func (s *stack) restart() *stack {
 	s.t.Helper()
 	s.stop()
-	return openStack(s.t, s.dir, s.master, s.tok, s.tokIDs, s.opt)
+	return openStack(s.t, s.dir, s.url, s.master, s.tok, s.tokIDs, s.opt)
 }
 
 // now returns the stack's clock reading.

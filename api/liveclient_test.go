@@ -34,7 +34,7 @@ func (s *stack) dialLive(who string, topics []string, from *float64, raw ...stri
 	if who != "" {
 		hdr.Set("Authorization", "Bearer "+s.tok[who])
 	}
-	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(s.base, "http")+"/v1/live", hdr)
+	conn, resp, err := d.Dial(s.liveURL(), hdr)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -138,3 +138,6 @@ func (s *stack) subscribe(who string, topics []string, from *float64) *liveSub {
 	s.t.Cleanup(func() { l.conn.Close() })
 	return l
 }
+
+// liveURL is the WebSocket address of /v1/live.
+func (s *stack) liveURL() string { return "ws" + strings.TrimPrefix(s.base, "http") + "/v1/live" }

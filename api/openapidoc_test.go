@@ -240,3 +240,17 @@ func (d *apiDoc) validate(schema map[string]any, v any, at string, errs *[]strin
 }
 
 func asAnySlice(v any) []any { s, _ := v.([]any); return s }
+
+// TestOpenAPIServedWithoutAuth: the document is served without a token and
+// lists the operations with the bearer scheme.
+func TestOpenAPIServedWithoutAuth(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ops := s.doc.operations()
+	if len(ops) < 30 || !slices.Contains(ops, "GET /v1/live") || !slices.Contains(ops, "POST /v1/calls/{id}/reviews") {
+		t.Fatalf("operations %v", ops)
+	}
+	a := s.req("raw:Bearer nonsense", "GET", "/v1/openapi.json", nil)
+	if a.status != 200 {
+		t.Fatalf("a bad token on the public document: %d", a.status)
+	}
+}

@@ -1,18 +1,18 @@
 package main
 
 import (
-	"path/filepath"
-
-	"github.com/jackc/pgx/v5"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/ops/pgtest"
 )
 
-// The API suites run on the embedded store, and again on PostgreSQL when
+// The cmd tests run on the embedded store, and again on PostgreSQL when
 // DANGOL_TEST_STORE=postgres (ops/test.sh runs both). Each data directory a
 // test creates gets its own database, so a restart on the same directory
 // finds the same log.
@@ -55,20 +55,12 @@ func envFor(t testing.TB, dir string) env { return storeEnv(dirURL(t, dir)) }
 // in an otherwise empty environment.
 func storeEnv(url string) env { return withStoreEnv(noEnv, url) }
 
-// withBackend points a serve configuration at the test backend.
-func withBackend(t testing.TB, cfg *serveConfig) {
-	if pgBackend {
-		cfg.store.backend, cfg.store.postgresURL = "postgres", dirURL(t, cfg.store.data)
-	}
-}
-
 // TestBackendInUse proves the suites run where they say: on PostgreSQL the
 // log is in the database and no events.db is created.
 func TestBackendInUse(t *testing.T) {
-	dir := t.TempDir()
-	e := e2eStart(t, dir, nil)
-	e.must("rep", "GET", "/v1/customers?limit=1", nil, 200)
-	_, statErr := os.Stat(filepath.Join(dir, "events.db"))
+	s := bootStack(t)
+	s.json("R1", "GET", "/v1/customers?limit=1", nil, 200)
+	_, statErr := os.Stat(filepath.Join(s.dir, "events.db"))
 	if !pgBackend {
 		if statErr != nil {
 			t.Fatalf("embedded backend without events.db: %v", statErr)
@@ -78,13 +70,13 @@ func TestBackendInUse(t *testing.T) {
 	if statErr == nil {
 		t.Fatal("the PostgreSQL run created events.db")
 	}
-	conn, err := pgx.Connect(t.Context(), dirURL(t, dir))
+	conn, err := pgx.Connect(t.Context(), s.url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(t.Context())
 	var n int
-	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM dangol_events`).Scan(&n); err != nil || n < 7 {
-		t.Fatalf("dangol_events holds %d rows (%v), want the 7 staff registrations at least", n, err)
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM dangol_events`).Scan(&n); err != nil || n < len(cmdStaff) {
+		t.Fatalf("dangol_events holds %d rows (%v), want the %d staff registrations at least", n, err, len(cmdStaff))
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -40,54 +39,36 @@ func TestServeTwoServersOneDatabase(t *testing.T) {
 	if pgBackend {
 		t.Skip("runs in the default pass")
 	}
-	url := pgtest.Database(t)
 	dir := t.TempDir()
-	a := e2eStartAt(t, dir, url, nil)
-	b := e2eStartAt(t, dir, url, a.tokens)
+	a := bootStackAt(t, dir, pgtest.Database(t))
+	b := startStack(t, dir, a.url, a.tok)
 
-	onB := b.subscribe("auditor", []string{"log"}, nil)
-	onA := a.subscribe("auditor", []string{"log"}, nil)
-	time.Sleep(200 * time.Millisecond) // let both subscriptions go live
-
-	res := a.must("rep", "POST", "/v1/customers", customerBody("C1"), 201)
-	p1 := fmt.Sprint(res["position"])
-	res = b.must("rep", "POST", "/v1/customers/C1/contacts", contactBody(), 201)
-	p2 := fmt.Sprint(res["position"])
-	res = a.must("rep", "POST", "/v1/customers", customerBody("C2"), 201)
-	p3 := fmt.Sprint(res["position"])
-
-	for name, w := range map[string]*wsClient{"server B": onB, "server A": onA} {
-		waitUntil(t, name+"'s live feed to deliver the three writes", func() bool { return len(w.positions()) >= 3 })
-		got := w.positions()
-		want := []string{p1, p2, p3}
-		for i := range want {
-			if fmt.Sprint(got[i]) != want[i] {
-				t.Fatalf("%s live feed positions %v, want %v", name, got, want)
-			}
+	from := a.head()
+	onB, onA := b.follow("U1", from, "log"), a.follow("U1", from, "log")
+	p1 := a.json("R1", "POST", "/v1/customers", customer("C1"), 201)["position"]
+	p2 := b.json("R1", "POST", "/v1/customers/C1/contacts", contact("B에서"), 201)["position"]
+	p3 := a.json("R1", "POST", "/v1/customers", customer("C2"), 201)["position"]
+	for name, f := range map[string]*feed{"server B": onB, "server A": onA} {
+		var got []any
+		for len(got) < 3 {
+			got = append(got, f.next(t)["position"])
+		}
+		if fmt.Sprint(got) != fmt.Sprint([]any{p1, p2, p3}) {
+			t.Fatalf("%s's live feed positions %v, want %v %v %v", name, got, p1, p2, p3)
 		}
 	}
 
+	min := fmt.Sprint(p3)
 	for _, path := range []string{"/v1/customers/C1", "/v1/customers/C2", "/v1/customers?limit=10", "/v1/customers/C1/timeline"} {
-		sa, ja := a.call("rep", "GET", path, nil, "Dangol-Min-Position", p3)
-		sb, jb := b.call("rep", "GET", path, nil, "Dangol-Min-Position", p3)
-		if sa != 200 || sb != 200 {
-			t.Fatalf("GET %s: %d on A, %d on B", path, sa, sb)
-		}
-		if ma, mb := mustJSON(ja), mustJSON(jb); ma != mb {
-			t.Fatalf("GET %s differs between the servers:\nA %s\nB %s", path, ma, mb)
+		sa, _, ja := a.do("R1", "GET", path, nil, "Dangol-Min-Position", min)
+		sb, _, jb := b.do("R1", "GET", path, nil, "Dangol-Min-Position", min)
+		if sa != 200 || sb != 200 || !bytes.Equal(ja, jb) {
+			t.Fatalf("GET %s: %d on A, %d on B:\nA %s\nB %s", path, sa, sb, ja, jb)
 		}
 	}
-	if st, j := b.call("rep", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", "nonsense"); st != 400 {
-		t.Fatalf("a malformed Dangol-Min-Position: %d %v, want 400", st, j)
+	if st, _, raw := b.do("R1", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", "nonsense"); st != 400 {
+		t.Fatalf("a malformed Dangol-Min-Position: %d %s, want 400", st, raw)
 	}
-	if st, _ := b.call("rep", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", "999999"); st != 503 {
-		t.Fatalf("a Dangol-Min-Position beyond the log: %d, want 503 after the bounded wait", st)
-	}
-}
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // TestServePostgresOutage stops the database under a running server:
@@ -102,24 +83,24 @@ func TestServePostgresOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := e2eStartAt(t, t.TempDir(), url, nil)
-	e.must("rep", "POST", "/v1/customers", customerBody("C1"), 201)
+	s := bootStackAt(t, t.TempDir(), url)
+	s.json("R1", "POST", "/v1/customers", customer("C1"), 201)
 	acked := 1
 	for range 5 {
-		e.must("rep", "POST", "/v1/customers/C1/contacts", contactBody(), 201)
+		s.json("R1", "POST", "/v1/customers/C1/contacts", contact("장애 전"), 201)
 		acked++
 	}
-	if st, j := e.call("", "GET", "/readyz", nil); st != 200 {
-		t.Fatalf("readyz before the outage: %d %v", st, j)
+	if st, _, raw := s.do("", "GET", "/readyz", nil); st != 200 {
+		t.Fatalf("readyz before the outage: %d %s", st, raw)
 	}
 
 	pg.Stop()
 	for range 3 {
-		if st, j := e.call("rep", "POST", "/v1/customers/C1/contacts", contactBody()); st != 503 {
-			t.Fatalf("a write while the database is down: %d %v, want 503", st, j)
+		if st, _, raw := s.do("R1", "POST", "/v1/customers/C1/contacts", contact("장애 중")); st != 503 {
+			t.Fatalf("a write while the database is down: %d %s, want 503", st, raw)
 		}
 	}
-	if st, _ := e.call("", "GET", "/readyz", nil); st != 503 {
+	if st, _, _ := s.do("", "GET", "/readyz", nil); st != 503 {
 		t.Fatalf("readyz while the database is down: %d, want 503", st)
 	}
 
@@ -127,21 +108,17 @@ func TestServePostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "writes to succeed again", func() bool {
-		st, _ := e.call("rep", "POST", "/v1/customers/C1/contacts", contactBody())
+		st, _, _ := s.do("R1", "POST", "/v1/customers/C1/contacts", contact("복구"))
 		if st == 201 {
 			acked++
 		}
 		return st == 201
 	})
-	waitUntil(t, "readyz to pass again", func() bool { st, _ := e.call("", "GET", "/readyz", nil); return st == 200 })
-	res := e.must("rep", "POST", "/v1/customers/C1/contacts", contactBody(), 201)
+	waitUntil(t, "readyz to pass again", func() bool { st, _, _ := s.do("", "GET", "/readyz", nil); return st == 200 })
+	res := s.json("R1", "POST", "/v1/customers/C1/contacts", contact("복구 후"), 201)
 	acked++
-	st, view := e.call("rep", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", fmt.Sprint(res["position"]))
-	if st != 200 {
-		t.Fatalf("read after recovery: %d %v", st, view)
-	}
-	stream := e.must("auditor", "GET", "/v1/audit/streams/customer-C1", nil, 200)
-	if evs, _ := stream["events"].([]any); len(evs) != acked {
+	s.json("R1", "GET", "/v1/customers/C1", nil, 200, "Dangol-Min-Position", fmt.Sprint(res["position"]))
+	if evs := s.json("U1", "GET", "/v1/audit/streams/customer-C1", nil, 200)["events"].([]any); len(evs) != acked {
 		t.Fatalf("customer-C1 holds %d events, %d appends were acknowledged", len(evs), acked)
 	}
 }
@@ -176,31 +153,25 @@ func TestRebuildCommand(t *testing.T) {
 	if pgBackend {
 		t.Skip("runs in the default pass")
 	}
-	url := pgtest.Database(t)
 	dir := t.TempDir()
-	e := e2eStartAt(t, dir, url, nil)
-	e.must("rep", "POST", "/v1/customers", customerBody("C1"), 201)
-	res := e.must("rep", "POST", "/v1/customers/C1/contacts", contactBody(), 201)
-	pos := fmt.Sprint(res["position"])
-	_, before := e.call("rep", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", pos)
+	s := bootStackAt(t, dir, pgtest.Database(t))
+	s.json("R1", "POST", "/v1/customers", customer("C1"), 201)
+	pos := fmt.Sprint(s.json("R1", "POST", "/v1/customers/C1/contacts", contact("재구성 전"), 201)["position"])
+	_, _, before := s.do("R1", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", pos)
 
 	var out bytes.Buffer
-	err := run(t.Context(), []string{"rebuild", "--data", dir}, storeEnv(url), &out, io.Discard)
-	if err != nil {
+	if err := run(t.Context(), []string{"rebuild", "--data", dir}, storeEnv(s.url), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "swapped in at position") {
 		t.Fatalf("rebuild said %q", out.String())
 	}
-	st, after := e.call("rep", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", pos)
-	if st != 200 || mustJSON(after) != mustJSON(before) {
-		t.Fatalf("after the rebuild: %d\n%s\nbefore:\n%s", st, mustJSON(after), mustJSON(before))
+	if st, _, after := s.do("R1", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", pos); st != 200 || !bytes.Equal(after, before) {
+		t.Fatalf("after the rebuild: %d\n%s\nbefore:\n%s", st, after, before)
 	}
 	// The server's writer goes on from the rebuilt tables.
-	res = e.must("rep", "POST", "/v1/customers/C1/contacts", contactBody(), 201)
-	if st, _ := e.call("rep", "GET", "/v1/customers/C1", nil, "Dangol-Min-Position", fmt.Sprint(res["position"])); st != 200 {
-		t.Fatalf("a write after the rebuild is not readable: %d", st)
-	}
+	pos = fmt.Sprint(s.json("R1", "POST", "/v1/customers/C1/contacts", contact("재구성 후"), 201)["position"])
+	s.json("R1", "GET", "/v1/customers/C1", nil, 200, "Dangol-Min-Position", pos)
 	if err := run(t.Context(), []string{"rebuild", "--data", dir}, noEnv, &out, io.Discard); err == nil {
 		t.Fatal("rebuild on the embedded store succeeded")
 	}
