@@ -49,6 +49,7 @@ type Sealer interface {
 	SealFor(ctx context.Context, customerID string) func(events.Personal) error
 	OpenEnvelope(ctx context.Context, e *events.Envelope) (events.Data, error)
 	Erase(ctx context.Context, customerID string) error
+	BlobSealer // call recordings are sealed under their customer's key
 }
 
 // Config is everything a Server needs.
@@ -65,6 +66,14 @@ type Config struct {
 
 	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
 	MaxRecordingBytes int64 // audio uploads (default 256 MiB)
+
+	// Uploads no call references yet (staged, see Blobs) are deleted
+	// StagingTTL after upload (default 24 h, judged with Now); an uploader
+	// may have StagingMaxUploads of them (default 16) and all together at
+	// most StagingMaxBytes (default 8 GiB); past a cap an upload is 429.
+	StagingTTL        time.Duration
+	StagingMaxUploads int
+	StagingMaxBytes   int64
 }
 
 // Server serves the HTTP API and the live WebSocket feed.

@@ -1,38 +1,13 @@
 package api
 
 import (
+	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/projections"
 )
-
-func (s *Server) putRecording(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "audio/") {
-		return events.InvalidField("Content-Type", "must be audio/*")
-	}
-	want := r.Header.Get("X-Content-SHA256")
-	digest, n, err := s.Blobs.Put(http.MaxBytesReader(w, r.Body, s.MaxRecordingBytes), want)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"sha256": digest, "bytes": n})
-	return nil
-}
-
-func (s *Server) getRecording(w http.ResponseWriter, r *http.Request, p Principal) error {
-	f, err := s.Blobs.Open(r.PathValue("sha256"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("ETag", `"`+r.PathValue("sha256")+`"`)
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
-	http.ServeContent(w, r, "", zeroTime, f) // handles Range and If-Range
-	return nil
-}
 
 func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var d events.CallRecorded
@@ -45,7 +20,13 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) e
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	n, err := s.Blobs.Stat(d.Recording.SHA256)
+	if ok, err := s.Queries.CustomerExists(r.Context(), d.CustomerID); err != nil {
+		return err
+	} else if !ok {
+		return events.InvalidField("customerId", "no such customer")
+	}
+	digest := d.Recording.SHA256
+	n, err := s.Blobs.Size(digest, d.CustomerID)
 	if events.ErrorCode(err) == events.NotFound {
 		return events.InvalidField("recording.sha256", "no uploaded recording has this digest (PUT /v1/recordings first)")
 	}
@@ -55,12 +36,25 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) e
 	if n != d.Recording.Bytes {
 		return events.InvalidField("recording.bytes", "the recording has %d bytes", n)
 	}
-	if ok, err := s.Queries.CustomerExists(r.Context(), d.CustomerID); err != nil {
-		return err
-	} else if !ok {
-		return events.InvalidField("customerId", "no such customer")
+	// The recording is sealed under the customer's key before the call that
+	// references it is appended, and its clear upload deleted after: a
+	// crash in between leaves the upload to the staging sweep, never a call
+	// without its recording.
+	if s.Sealer == nil {
+		return events.Errorf(events.Internal, "recordings: the server has no sealer")
 	}
-	return s.appendData(w, r, p, events.CallStream(d.CallID), events.NoStream, "", "call", &d)
+	if err := s.Blobs.Seal(r.Context(), s.Sealer, digest, d.CustomerID, s.now()); errors.Is(err, pii.ErrErased) {
+		return events.InvalidField("customerId", "the customer's personal data was erased: their calls cannot hold a recording")
+	} else if ee := (*events.Error)(nil); errors.As(err, &ee) && ee.Code == events.NotFound {
+		return events.InvalidField("recording.sha256", "%s (PUT /v1/recordings again)", ee.Message)
+	} else if err != nil {
+		return err
+	}
+	if err := s.appendData(w, r, p, events.CallStream(d.CallID), events.NoStream, "", "call", &d); err != nil {
+		return err
+	}
+	s.Blobs.Unstage(digest)
+	return nil
 }
 
 func (s *Server) postSelection(w http.ResponseWriter, r *http.Request, p Principal) error {

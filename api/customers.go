@@ -101,6 +101,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p Principal
 	etag := `"` + strconv.FormatUint(v.Version, 10) + `"`
 	w.Header().Set("ETag", etag)
 	if r.Header.Get("If-None-Match") == etag {
+		w.Header().Set("Cache-Control", "no-store") // as the 200 it stands for
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}

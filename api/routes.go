@@ -28,9 +28,15 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Run follows the log for the live feed until ctx ends; WebSocket clients
-// then get a close frame.
-func (s *Server) Run(ctx context.Context) error { return s.hub.run(ctx) }
+// Run follows the log for the live feed and sweeps expired staged
+// recordings until ctx ends; WebSocket clients then get a close frame.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { defer close(swept); s.sweepRecordings(ctx) }()
+	defer func() { cancel(); <-swept }()
+	return s.hub.run(ctx)
+}
 
 // Handler returns the HTTP handler of the whole API.
 func (s *Server) Handler() http.Handler { return observe(s.mux, s.Logger, s.Metrics) }
