@@ -3,11 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/pii/boltkeys"
+	"github.com/dangol/dangol/events/pii/pgkeys"
 	"github.com/dangol/dangol/events/postgres"
+	rmpg "github.com/dangol/dangol/projections/postgres"
 )
 
 // openEventStore opens the log named by sf: the embedded store under
@@ -66,4 +73,46 @@ func usedBytes(s events.Store) int64 {
 	return 0
 }
 
-var _ events.Store = (*bolt.Store)(nil)
+// openKeys loads the master key (environment, flag, or file, created on
+// first start) and opens the key store --store names: keys.db beside the
+// embedded log, or the key tables in the database of log, which must then
+// be the PostgreSQL store itself (not a decorator of it).
+func openKeys(ctx context.Context, sf storeFlags, log events.Store, getenv env, logger *slog.Logger) (pii.KeyStore, *pii.Sealer, error) {
+	envKey := sf.masterKey
+	if envKey == "" {
+		envKey = getenv(pii.EnvMasterKey)
+	}
+	master, created, err := pii.LoadMasterKey(envKey, sf.keyFile(), true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("master key: %w", err)
+	}
+	if created {
+		logger.Warn("created a new master key; back it up apart from the data", "file", sf.keyFile(), "key_id", master.ID())
+	}
+	var keys pii.KeyStore
+	switch sf.backend {
+	case "postgres":
+		pg, ok := log.(interface{ Pool() *pgxpool.Pool })
+		if !ok {
+			return nil, nil, fmt.Errorf("--store postgres: the data keys live in the log's database, and the log (%T) is not the PostgreSQL store", log)
+		}
+		k, err := pgkeys.Open(ctx, pg.Pool(), master)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys = k
+	default:
+		k, err := boltkeys.Open(sf.keysPath(), master)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys = k
+	}
+	return keys, pii.NewSealer(keys), nil
+}
+
+// rowCipher seals the PostgreSQL read models' customer rows with each
+// customer's data key, so an erasure shreds every stored copy of the row.
+func rowCipher(s *pii.Sealer) rmpg.RowCipher {
+	return pii.RowSealer{Sealer: s, Purpose: "rm_customers"}
+}

@@ -6,7 +6,7 @@ import (
 )
 
 // DefaultCacheSize is how many customers' unwrapped data keys (or erasure
-// facts) BoltKeys keeps in memory: about 10 MB. A replay of the log opens
+// facts) Keys keeps in memory: about 10 MB. A replay of the log opens
 // millions of fields; without the cache each would cost a key store read and
 // an unwrap.
 const DefaultCacheSize = 100_000
@@ -16,7 +16,7 @@ const DefaultCacheSize = 100_000
 // entry never goes stale; a key entry is removed by Destroy. gen counts
 // destroys: a reader that fetched a key from the store before a concurrent
 // Destroy finished must not put it back into the cache afterwards, so it
-// inserts only if gen has not moved since it began (see BoltKeys.DataKey).
+// inserts only if gen has not moved since it began (see Keys.DataKey).
 type keyCache struct {
 	mu    sync.Mutex
 	max   int

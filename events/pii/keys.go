@@ -7,15 +7,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
-	"time"
-
-	bolt "go.etcd.io/bbolt"
+	"sync"
 
 	"github.com/dangol/dangol/events"
 )
 
-// KeyStore keeps one data key per customer, apart from the log.
+// KeyStore keeps one data key per customer, apart from the log. Keys, the
+// one implementation, keeps them wrapped in a Vault.
 type KeyStore interface {
 	// DataKey returns the customer's 32-byte data key, a copy the caller
 	// may wipe. If the customer has none, it is created when create is true
@@ -41,25 +39,48 @@ var ErrErased = &events.Error{Code: events.NotFound, Message: "personal data era
 // who has no data key yet. Its code is NotFound.
 var ErrNoKey = &events.Error{Code: events.NotFound, Message: "no data key"}
 
-// ErrWrongMasterKey is returned (wrapped, with both key ids) by OpenBoltKeys
-// when the key store was created under another master key. Its code is
-// Invalid.
+// ErrWrongMasterKey is returned (wrapped, with both key ids) by OpenKeys
+// when the vault was created under another master key. Its code is Invalid.
 var ErrWrongMasterKey = &events.Error{Code: events.Invalid, Message: "wrong master key for the key store"}
 
-var (
-	bucketMeta   = []byte("meta")
-	bucketKeys   = []byte("keys")
-	bucketErased = []byte("erased")
+// Vault is where a key store keeps customers' data keys: wrapped by the
+// master key, so a vault, its files, rows and backups never hold a key in
+// clear, and the crypto stays in this package. The backends are
+// subpackages named after the database they wrap (events/pii/boltkeys,
+// events/pii/pgkeys); events/pii/piitest is the contract they pass.
+//
+// A Vault must be safe for concurrent use, and its errors should be
+// *events.Error: Unavailable once closed or while the database is
+// unreachable, Internal otherwise.
+type Vault interface {
+	// MasterCheck stores check, a blob sealed under the master key whose id
+	// is keyID, unless the vault holds one already, and returns the one it
+	// holds and that key's id. It is how a wrong master key is detected.
+	MasterCheck(ctx context.Context, keyID string, check []byte) (storedID string, stored []byte, err error)
 
-	metaFormat = []byte("format")
-	metaKeyID  = []byte("masterKeyId")
-	metaCheck  = []byte("check")
+	// Wrapped returns the customer's wrapped key, or erased if it was
+	// destroyed; nil and false if the customer never had one.
+	Wrapped(ctx context.Context, customerID string) (wrapped []byte, erased bool, err error)
 
-	checkPlain = []byte("dangol keys.db v1")
-)
+	// PutWrapped stores wrapped as the customer's key, durably before it
+	// returns, unless the customer has a key (then it returns that one) or
+	// was erased (then erased is true), atomically with respect to Destroy
+	// and other PutWrapped calls, in this process or another.
+	PutWrapped(ctx context.Context, customerID string, wrapped []byte) (stored []byte, erased bool, err error)
+
+	// Destroy deletes the customer's wrapped key and records the erasure,
+	// in one step, durably before it returns; destroying twice keeps the
+	// first record and is not an error.
+	Destroy(ctx context.Context, customerID string) error
+
+	// Close releases the vault. It is safe to call more than once.
+	Close() error
+}
+
+// checkPlain is what the master key check blob seals.
+var checkPlain = []byte("dangol keys.db v1")
 
 const (
-	storeFormat = "1"
 	wrapVersion = 1  // first byte of a wrapped key; lets a future rotation tell keys apart
 	nonceSize   = 12 // AES-GCM standard nonce
 )
@@ -71,132 +92,61 @@ const (
 	aadKey   = "dangol/pii/key\x00"
 )
 
-// BoltKeys is the KeyStore of the embedded deployment: a bbolt file (keys.db)
-// next to the log, never inside it, so the log and its backups hold no key.
+// Keys is the KeyStore over a Vault: it wraps new data keys with the master
+// key (version byte ‖ nonce ‖ AES-256-GCM ciphertext, the AAD naming the
+// customer), unwraps stored ones, and caches unwrapped keys and erasures
+// (DefaultCacheSize customers), so a replay does not read the vault for
+// every field. It is safe for concurrent use.
 //
-// Layout: bucket "keys" maps a customer id to its data key wrapped by the
-// master key (version byte ‖ nonce ‖ AES-256-GCM ciphertext, AAD naming the
-// customer); bucket "erased" maps a customer id to the RFC 3339 time its key
-// was destroyed; bucket "meta" holds the master key's id and a check blob
-// encrypted under it, which is how a wrong master key is detected.
-//
-// Residual risk: bbolt copies pages on write and only reuses freed pages
-// later, so after Destroy the wrapped key may still sit in a free page of
-// keys.db until that page is reused, and in any copy or backup of the file
-// taken before. It is wrapped, so it is useless without the master key; but
-// whoever holds both an old keys.db and the master key can recover erased
-// data. Compact writes a copy holding only live keys, to replace the file
-// during maintenance; backups of keys.db must expire (docs/personal-data.md).
-//
-// BoltKeys is safe for concurrent use.
-type BoltKeys struct {
-	db     *bolt.DB
-	path   string
+// Across processes sharing a vault, a key destroyed by one process may stay
+// in another's cache until that process destroys it too, which it does on
+// applying the PersonalDataErased event (Sealer.EnforceErasure): a window of
+// its projection lag.
+type Keys struct {
+	vault  Vault
 	master MasterKey
 	cache  *keyCache
+
+	mu     sync.RWMutex // held for reading by calls in flight, for writing by Close
+	closed bool
 }
 
-var _ KeyStore = (*BoltKeys)(nil)
+var _ KeyStore = (*Keys)(nil)
 
-// OpenBoltKeys opens (creating if needed, mode 0600) the key store at path
-// under master. A store created under another master key is refused with
-// ErrWrongMasterKey; a file locked by another process for a second is
-// Unavailable; anything else is Internal.
-func OpenBoltKeys(path string, master MasterKey) (*BoltKeys, error) {
-	if master.IsZero() {
-		return nil, events.Errorf(events.Invalid, "open key store %s: no master key", path)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, &events.Error{Code: events.Unavailable, Message: "key store " + path + " is locked by another process", Err: err}
-	}
+// OpenKeys returns the key store over v under master, checking master
+// against the vault's check blob (written on first use). A vault created
+// under another master key is refused with ErrWrongMasterKey (Invalid); the
+// vault's own errors are returned as they are. Keys.Close closes v; v is not
+// closed when OpenKeys fails.
+func OpenKeys(ctx context.Context, v Vault, master MasterKey) (*Keys, error) {
+	gcm, err := master.aead()
 	if err != nil {
-		return nil, &events.Error{Code: events.Internal, Message: "open key store " + path, Err: err}
-	}
-	k := &BoltKeys{db: db, path: path, master: master, cache: newKeyCache(DefaultCacheSize)}
-	if err := k.init(); err != nil {
-		db.Close()
 		return nil, err
 	}
-	return k, nil
-}
-
-// init creates the buckets and the check blob on first open, and verifies
-// the master key against the check blob on every later one.
-func (k *BoltKeys) init() error {
-	gcm, err := k.master.aead()
+	blob, err := seal(gcm, checkPlain, []byte(aadCheck))
 	if err != nil {
-		return err
-	}
-	return k.update("open", func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketKeys, bucketErased} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		check := meta.Get(metaCheck)
-		if check == nil {
-			if tx.Bucket(bucketKeys).Stats().KeyN > 0 {
-				return events.Errorf(events.Internal, "key store %s holds keys but no master key check", k.path)
-			}
-			blob, err := seal(gcm, checkPlain, []byte(aadCheck))
-			if err != nil {
-				return err
-			}
-			if err := meta.Put(metaCheck, blob); err != nil {
-				return err
-			}
-			if err := meta.Put(metaFormat, []byte(storeFormat)); err != nil {
-				return err
-			}
-			return meta.Put(metaKeyID, []byte(k.master.ID()))
-		}
-		if f := string(meta.Get(metaFormat)); f != storeFormat {
-			return events.Errorf(events.Internal, "key store %s has format %q, this build reads %q", k.path, f, storeFormat)
-		}
-		plain, err := open(gcm, check, []byte(aadCheck))
-		if err != nil || !bytes.Equal(plain, checkPlain) {
-			return &events.Error{Code: ErrWrongMasterKey.Code, Message: ErrWrongMasterKey.Message,
-				Err: fmt.Errorf("%s was created under master key %s, this is master key %s",
-					k.path, meta.Get(metaKeyID), k.master.ID())}
-		}
-		return nil
-	})
-}
-
-// DataKey implements KeyStore.
-func (k *BoltKeys) DataKey(ctx context.Context, customerID string, create bool) ([]byte, error) {
-	return cachedDataKey(ctx, k.cache, customerID, create, func() (key []byte, erased bool, err error) {
-		err = k.view("read data key", func(tx *bolt.Tx) (err error) {
-			key, erased, err = k.lookup(tx, customerID)
-			return err
-		})
-		return key, erased, err
-	}, func() (key []byte, erased bool, err error) {
-		err = k.update("create data key", func(tx *bolt.Tx) (err error) {
-			// Look again inside the write transaction: another goroutine or
-			// process may have created (or destroyed) it since.
-			if key, erased, err = k.lookup(tx, customerID); key != nil || erased || err != nil {
-				return err
-			}
-			key, err = k.newKey(tx, customerID)
-			return err
-		})
-		return key, erased, err
-	})
-}
-
-// cachedDataKey is DataKey for every key store: the cache first, then
-// lookup, then (with create) create, which must itself re-check for a key
-// created or destroyed meanwhile. Both return the key, or erased.
-func cachedDataKey(ctx context.Context, cache *keyCache, customerID string, create bool,
-	lookup, createKey func() (key []byte, erased bool, err error)) ([]byte, error) {
-	if err := checkCustomer(ctx, customerID); err != nil {
 		return nil, err
 	}
+	id, check, err := v.MasterCheck(ctx, master.ID(), blob)
+	if err != nil {
+		return nil, err
+	}
+	if plain, err := open(gcm, check, []byte(aadCheck)); err != nil || !bytes.Equal(plain, checkPlain) {
+		return nil, &events.Error{Code: ErrWrongMasterKey.Code, Message: ErrWrongMasterKey.Message,
+			Err: fmt.Errorf("the key store was created under master key %s, this is master key %s", id, master.ID())}
+	}
+	return &Keys{vault: v, master: master, cache: newKeyCache(DefaultCacheSize)}, nil
+}
+
+// DataKey implements KeyStore: the cache first, then the vault, then (with
+// create) a new key, unless another goroutine or process stored one first.
+func (k *Keys) DataKey(ctx context.Context, customerID string, create bool) ([]byte, error) {
+	if err := k.begin(ctx, customerID); err != nil {
+		return nil, err
+	}
+	defer k.mu.RUnlock()
 	var cached [32]byte
-	if found, erased := cache.get(customerID, &cached); found {
+	if found, erased := k.cache.get(customerID, &cached); found {
 		if erased {
 			return nil, erasedError(customerID)
 		}
@@ -205,57 +155,110 @@ func cachedDataKey(ctx context.Context, cache *keyCache, customerID string, crea
 		clear(cached[:])
 		return key, nil
 	}
-	gen := cache.generation()
-	key, erased, err := lookup()
+	// A Destroy that commits after this point bumps the generation, so the
+	// key read below is not put back into the cache (keyCache.putKey).
+	gen := k.cache.generation()
+	key, erased, err := k.lookup(ctx, customerID)
 	if err == nil && key == nil && !erased && create {
-		key, erased, err = createKey()
+		key, erased, err = k.create(ctx, customerID)
 	}
 	switch {
 	case err != nil:
 		return nil, err
 	case erased:
-		cache.putErased(customerID)
+		k.cache.putErased(customerID)
 		return nil, erasedError(customerID)
 	case key == nil:
 		return nil, fmt.Errorf("customer %s: %w", customerID, ErrNoKey)
 	}
-	cache.putKey(customerID, key, gen)
+	k.cache.putKey(customerID, key, gen)
 	return key, nil
 }
 
-// lookup returns the unwrapped key of id, or whether it was erased; neither
-// if id has no key.
-func (k *BoltKeys) lookup(tx *bolt.Tx, id string) (key []byte, erased bool, err error) {
-	if tx.Bucket(bucketErased).Get([]byte(id)) != nil {
-		return nil, true, nil
+// lookup returns the customer's unwrapped key from the vault, or erased.
+func (k *Keys) lookup(ctx context.Context, customerID string) (key []byte, erased bool, err error) {
+	wrapped, erased, err := k.vault.Wrapped(ctx, customerID)
+	if err != nil || wrapped == nil {
+		return nil, erased, err
 	}
-	wrapped := tx.Bucket(bucketKeys).Get([]byte(id))
-	if wrapped == nil {
-		return nil, false, nil
-	}
-	key, err = k.unwrap(id, wrapped)
+	key, err = unwrapKey(k.master, customerID, wrapped)
 	return key, false, err
 }
 
-// newKey generates, wraps and stores a data key for id.
-func (k *BoltKeys) newKey(tx *bolt.Tx, id string) ([]byte, error) {
-	key, wrapped, err := newWrappedKey(k.master, id)
+// create stores a new key for the customer unless the vault holds one
+// already (then that one is returned) or the customer was erased.
+func (k *Keys) create(ctx context.Context, customerID string) (key []byte, erased bool, err error) {
+	key, wrapped, err := newWrappedKey(k.master, customerID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := tx.Bucket(bucketKeys).Put([]byte(id), wrapped); err != nil {
-		return nil, err
+	stored, erased, err := k.vault.PutWrapped(ctx, customerID, wrapped)
+	if err != nil || erased || !bytes.Equal(stored, wrapped) {
+		clear(key)
+		if err != nil || erased {
+			return nil, erased, err
+		}
+		// Another goroutine or process stored its key first.
+		key, err = unwrapKey(k.master, customerID, stored)
+		return key, false, err
 	}
-	return key, nil
+	return key, false, nil
 }
 
-func (k *BoltKeys) unwrap(id string, wrapped []byte) ([]byte, error) {
-	return unwrapKey(k.master, id, wrapped)
+// Destroy implements KeyStore: the vault deletes the wrapped key and
+// records the erasure, durably when Destroy returns; the key is then wiped
+// from the cache. What may survive in the vault's storage is the backend's
+// to say (boltkeys.Vault, pgkeys.Vault).
+func (k *Keys) Destroy(ctx context.Context, customerID string) error {
+	if err := k.begin(ctx, customerID); err != nil {
+		return err
+	}
+	defer k.mu.RUnlock()
+	if err := k.vault.Destroy(ctx, customerID); err != nil {
+		return err
+	}
+	k.cache.destroyed(customerID)
+	return nil
 }
+
+// CacheStats returns the data key cache counters.
+func (k *Keys) CacheStats() CacheStats { return k.cache.snapshot() }
+
+// Close implements KeyStore: it waits for calls in flight, wipes the cache
+// and closes the vault. Later calls fail with Unavailable. It is safe to
+// call more than once.
+func (k *Keys) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil
+	}
+	k.closed = true
+	k.cache.wipe()
+	return k.vault.Close()
+}
+
+// begin checks a call's arguments and holds k.mu for reading; the caller
+// releases it unless begin fails.
+func (k *Keys) begin(ctx context.Context, customerID string) error {
+	if err := ctx.Err(); err != nil {
+		return &events.Error{Code: events.Unavailable, Message: "key store request cancelled", Err: err}
+	}
+	if customerID == "" || len(customerID) > 256 {
+		return events.InvalidField("customerId", "must be 1-256 bytes")
+	}
+	k.mu.RLock()
+	if k.closed {
+		k.mu.RUnlock()
+		return &events.Error{Code: events.Unavailable, Message: "key store closed"}
+	}
+	return nil
+}
+
+func erasedError(id string) error { return fmt.Errorf("customer %s: %w", id, ErrErased) }
 
 // newWrappedKey generates a data key for customer id and returns it with
-// its wrapped form (version byte ‖ nonce ‖ AES-256-GCM under the master
-// key, the AAD naming the customer), the only form ever stored.
+// its wrapped form, the only form ever stored.
 func newWrappedKey(master MasterKey, id string) (key, wrapped []byte, err error) {
 	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -287,127 +290,6 @@ func unwrapKey(master MasterKey, id string, wrapped []byte) ([]byte, error) {
 	}
 	return key, nil
 }
-
-// Destroy implements KeyStore. The wrapped key is deleted and the erasure
-// recorded in one transaction, durable when Destroy returns; the key is then
-// wiped from the cache. See BoltKeys for what may survive in free pages.
-func (k *BoltKeys) Destroy(ctx context.Context, customerID string) error {
-	if err := checkCustomer(ctx, customerID); err != nil {
-		return err
-	}
-	err := k.update("destroy data key", func(tx *bolt.Tx) error {
-		id := []byte(customerID)
-		if err := tx.Bucket(bucketKeys).Delete(id); err != nil {
-			return err
-		}
-		erased := tx.Bucket(bucketErased)
-		if erased.Get(id) != nil {
-			return nil // keep the time of the first erasure
-		}
-		return erased.Put(id, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
-	})
-	if err != nil {
-		return err
-	}
-	k.cache.destroyed(customerID)
-	return nil
-}
-
-// ErasedAt returns when the customer's key was destroyed, or false if it was
-// not. Errors: Invalid (customer id), Unavailable (closed), Internal.
-func (k *BoltKeys) ErasedAt(ctx context.Context, customerID string) (time.Time, bool, error) {
-	if err := checkCustomer(ctx, customerID); err != nil {
-		return time.Time{}, false, err
-	}
-	var at time.Time
-	var found bool
-	err := k.view("read erasure", func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketErased).Get([]byte(customerID))
-		if v == nil {
-			return nil
-		}
-		found = true
-		var err error
-		at, err = time.Parse(time.RFC3339Nano, string(v))
-		return err
-	})
-	return at, found, err
-}
-
-// Compact writes a copy of the key store to dst (which must not exist)
-// holding only live keys, erasure records and the master key check: the
-// free pages that may still hold destroyed wrapped keys are not copied. Stop
-// the service, compact, replace keys.db with dst, and securely delete the
-// old file (on SSDs and copy-on-write filesystems overwriting is not enough;
-// rely on full-disk encryption there). Errors: Invalid (dst exists),
-// Internal.
-func (k *BoltKeys) Compact(dst string) error {
-	if _, err := os.Lstat(dst); err == nil {
-		return events.Errorf(events.Invalid, "compact key store: %s already exists", dst)
-	}
-	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return &events.Error{Code: events.Internal, Message: "compact key store: open " + dst, Err: err}
-	}
-	err = bolt.Compact(out, k.db, 0)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(dst)
-		return k.translate("compact key store", err)
-	}
-	return nil
-}
-
-// CacheStats returns the data key cache counters.
-func (k *BoltKeys) CacheStats() CacheStats { return k.cache.snapshot() }
-
-// Path returns the file the key store lives in.
-func (k *BoltKeys) Path() string { return k.path }
-
-// Close implements KeyStore. It is safe to call more than once.
-func (k *BoltKeys) Close() error {
-	k.cache.wipe()
-	if err := k.db.Close(); err != nil {
-		return &events.Error{Code: events.Internal, Message: "close key store " + k.path, Err: err}
-	}
-	return nil
-}
-
-func (k *BoltKeys) view(op string, f func(*bolt.Tx) error) error {
-	return k.translate(op, k.db.View(f))
-}
-
-func (k *BoltKeys) update(op string, f func(*bolt.Tx) error) error {
-	return k.translate(op, k.db.Update(f))
-}
-
-// translate turns bbolt's errors into *events.Error.
-func (k *BoltKeys) translate(op string, err error) error {
-	var e *events.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &e):
-		return err
-	case errors.Is(err, bolt.ErrDatabaseNotOpen):
-		return &events.Error{Code: events.Unavailable, Message: "key store closed"}
-	}
-	return &events.Error{Code: events.Internal, Message: op + " in key store " + k.path, Err: err}
-}
-
-func checkCustomer(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return &events.Error{Code: events.Unavailable, Message: "key store request cancelled", Err: err}
-	}
-	if id == "" || len(id) > 256 {
-		return events.InvalidField("customerId", "must be 1-256 bytes")
-	}
-	return nil
-}
-
-func erasedError(id string) error { return fmt.Errorf("customer %s: %w", id, ErrErased) }
 
 // seal encrypts plain under gcm with a random nonce and returns nonce ‖
 // ciphertext.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/pii/boltkeys"
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections"
 	"github.com/dangol/dangol/projections/postgres"
@@ -30,7 +31,7 @@ func TestSealedCustomerRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := pii.OpenBoltKeys(filepath.Join(t.TempDir(), "keys.db"), master)
+	keys, err := boltkeys.Open(filepath.Join(t.TempDir(), "keys.db"), master)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,25 +1,30 @@
-package pii_test
+package boltkeys_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/pii/boltkeys"
+	"github.com/dangol/dangol/events/pii/piitest"
 )
 
-func openKeys(t testing.TB, path string, m pii.MasterKey) *pii.BoltKeys {
+func TestKeyStore(t *testing.T) {
+	piitest.TestKeyStore(t, func(t testing.TB) piitest.Opener {
+		path := filepath.Join(t.TempDir(), "keys.db")
+		return func(m pii.MasterKey) (pii.KeyStore, error) { return boltkeys.Open(path, m) }
+	})
+}
+
+func openKeys(t *testing.T, path string, m pii.MasterKey) *boltkeys.Keys {
 	t.Helper()
-	k, err := pii.OpenBoltKeys(path, m)
+	k, err := boltkeys.Open(path, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,207 +32,61 @@ func openKeys(t testing.TB, path string, m pii.MasterKey) *pii.BoltKeys {
 	return k
 }
 
-func tempKeys(t testing.TB) *pii.BoltKeys {
+func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
-	return openKeys(t, filepath.Join(t.TempDir(), "keys.db"), newMaster(t))
+	if got := events.ErrorCode(err); got != code {
+		t.Fatalf("error code %q, want %q (err: %v)", got, code, err)
+	}
 }
 
-func TestDataKeyCreateAndReopen(t *testing.T) {
-	ctx := context.Background()
+// TestErasedAt: the erasure record keeps the time of the first Destroy,
+// across a reopen.
+func TestErasedAt(t *testing.T) {
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "keys.db")
-	master := newMaster(t)
+	master := piitest.NewMaster(t)
 	ks := openKeys(t, path, master)
-
-	_, err := ks.DataKey(ctx, "C1", false)
-	if !errors.Is(err, pii.ErrNoKey) {
-		t.Fatalf("DataKey without create on a new customer: %v, want ErrNoKey", err)
+	if _, erased, err := ks.ErasedAt(ctx, "C1"); erased || err != nil {
+		t.Fatalf("ErasedAt before any erasure: %v, %v", erased, err)
 	}
-	wantCode(t, err, events.NotFound)
-
-	k1, err := ks.DataKey(ctx, "C1", true)
-	if err != nil || len(k1) != 32 {
-		t.Fatalf("create: %d bytes, %v", len(k1), err)
-	}
-	k1again, _ := ks.DataKey(ctx, "C1", true)
-	k2, _ := ks.DataKey(ctx, "C2", true)
-	if !bytes.Equal(k1, k1again) || bytes.Equal(k1, k2) {
-		t.Fatal("one key per customer, stable across calls, is broken")
-	}
-	k1again[0] ^= 1 // a copy: scribbling on it must not change the stored key
-	if again, _ := ks.DataKey(ctx, "C1", false); !bytes.Equal(again, k1) {
-		t.Fatal("DataKey returned the cache's own slice")
-	}
-	if err := ks.Close(); err != nil {
+	if err := ks.Destroy(ctx, "C1"); err != nil {
 		t.Fatal(err)
 	}
-
-	reopened := openKeys(t, path, master)
-	got, err := reopened.DataKey(ctx, "C1", false)
-	if err != nil || !bytes.Equal(got, k1) {
-		t.Fatalf("after reopen: %v, same key %v", err, bytes.Equal(got, k1))
+	first, erased, err := ks.ErasedAt(ctx, "C1")
+	if err != nil || !erased || first.IsZero() {
+		t.Fatalf("ErasedAt = %v, %v, %v", first, erased, err)
 	}
-}
-
-func TestDestroyIsForGood(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "keys.db")
-	master := newMaster(t)
-	ks := openKeys(t, path, master)
-	if _, err := ks.DataKey(ctx, "C1", true); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 2; i++ { // idempotent
-		if err := ks.Destroy(ctx, "C1"); err != nil {
-			t.Fatalf("destroy #%d: %v", i+1, err)
-		}
-	}
-	at, erased, err := ks.ErasedAt(ctx, "C1")
-	if err != nil || !erased || at.IsZero() {
-		t.Fatalf("ErasedAt = %v, %v, %v", at, erased, err)
-	}
-	// Never-keyed customers can be erased too, and then never get a key.
-	if err := ks.Destroy(ctx, "C2"); err != nil {
-		t.Fatal(err)
-	}
-	check := func(ks *pii.BoltKeys, when string) {
-		for _, id := range []string{"C1", "C2"} {
-			for _, create := range []bool{false, true} {
-				key, err := ks.DataKey(ctx, id, create)
-				if !errors.Is(err, pii.ErrErased) || key != nil {
-					t.Fatalf("%s: DataKey(%s, create=%v) = %x, %v; want ErrErased", when, id, create, key, err)
-				}
-				wantCode(t, err, events.NotFound)
-			}
-		}
-	}
-	check(ks, "same process")
-	ks.Close()
-	ks = openKeys(t, path, master)
-	check(ks, "after reopen")
-	if _, erased, _ := ks.ErasedAt(ctx, "C1"); !erased {
-		t.Fatal("erasure record lost on reopen")
-	}
-	if _, err := ks.DataKey(ctx, "C3", true); err != nil {
-		t.Fatalf("other customers are unaffected: %v", err)
-	}
-}
-
-func TestWrongMasterKeyIsRefused(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "keys.db")
-	right, wrong := newMaster(t), newMaster(t)
-	ks := openKeys(t, path, right)
-	if _, err := ks.DataKey(ctx, "C1", true); err != nil {
+	if err := ks.Destroy(ctx, "C1"); err != nil {
 		t.Fatal(err)
 	}
 	ks.Close()
-
-	_, err := pii.OpenBoltKeys(path, wrong)
-	if !errors.Is(err, pii.ErrWrongMasterKey) {
-		t.Fatalf("open with another master key: %v, want ErrWrongMasterKey", err)
+	again, erased, err := openKeys(t, path, master).ErasedAt(ctx, "C1")
+	if err != nil || !erased || !again.Equal(first) {
+		t.Fatalf("after a second Destroy and a reopen: %v, %v, %v; want %v", again, erased, err, first)
 	}
+	_, _, err = ks.ErasedAt(ctx, "")
 	wantCode(t, err, events.Invalid)
-	if msg := err.Error(); !strings.Contains(msg, right.ID()) || !strings.Contains(msg, wrong.ID()) {
-		t.Fatalf("error should name both key ids (%s, %s): %v", right.ID(), wrong.ID(), err)
-	}
-	// The refused open left the file usable with the right key.
-	if _, err := openKeys(t, path, right).DataKey(ctx, "C1", false); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestConcurrentCreateYieldsOneKey(t *testing.T) {
-	ctx := context.Background()
-	ks := tempKeys(t)
-	const goroutines = 16
-	for c := 0; c < 20; c++ {
-		id := fmt.Sprintf("C%d", c)
-		keys := make([][]byte, goroutines)
-		errs := make([]error, goroutines)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for g := 0; g < goroutines; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				keys[g], errs[g] = ks.DataKey(ctx, id, true)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for g := range keys {
-			if errs[g] != nil {
-				t.Fatalf("%s goroutine %d: %v", id, g, errs[g])
-			}
-			if !bytes.Equal(keys[g], keys[0]) {
-				t.Fatalf("%s: goroutines %d and 0 got different keys", id, g)
-			}
-		}
-		if stored, _ := ks.DataKey(ctx, id, false); !bytes.Equal(stored, keys[0]) {
-			t.Fatalf("%s: the stored key differs from the one handed out", id)
-		}
-	}
-}
-
-// A reader that fetched a key from the file just before a Destroy committed
-// must not put it back into the cache afterwards.
-func TestDestroyWinsOverConcurrentReaders(t *testing.T) {
-	ctx := context.Background()
-	ks := tempKeys(t)
-	for c := 0; c < 30; c++ {
-		id := fmt.Sprintf("C%d", c)
-		if _, err := ks.DataKey(ctx, id, true); err != nil {
-			t.Fatal(err)
-		}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for g := 0; g < 8; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if _, err := ks.DataKey(ctx, id, g%2 == 0); err != nil && !errors.Is(err, pii.ErrErased) {
-						t.Error(err)
-						return
-					}
-				}
-			}()
-		}
-		if err := ks.Destroy(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ks.DataKey(ctx, id, false); !errors.Is(err, pii.ErrErased) {
-			t.Fatalf("%s right after Destroy: %v, want ErrErased", id, err)
-		}
-		close(stop)
-		wg.Wait()
-		if _, err := ks.DataKey(ctx, id, true); !errors.Is(err, pii.ErrErased) {
-			t.Fatalf("%s after the readers stopped: %v, want ErrErased", id, err)
-		}
-	}
 }
 
 func TestCompactDropsDestroyedKeys(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys.db")
-	master := newMaster(t)
+	master := piitest.NewMaster(t)
 	ks := openKeys(t, path, master)
 	live, err := ks.DataKey(ctx, "LIVE", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ks.DataKey(ctx, "GONE", true); err != nil {
+	gone, err := ks.DataKey(ctx, "GONE", true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ks.Close()
 	wrapped := readWrapped(t, path, "GONE")
+	if bytes.Contains(wrapped, gone) {
+		t.Fatal("keys.db holds the data key in clear")
+	}
 
 	ks = openKeys(t, path, master)
 	if err := ks.Destroy(ctx, "GONE"); err != nil {
@@ -279,29 +138,14 @@ func readWrapped(t *testing.T, path, id string) []byte {
 	return v
 }
 
-func TestKeyStoreClosedAndLocked(t *testing.T) {
-	ctx := context.Background()
+// TestLockedFile: a second process (here: a second open) cannot open a
+// key store in use; it is told so within a second.
+func TestLockedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.db")
-	master := newMaster(t)
-	ks := openKeys(t, path, master)
-	_, err := pii.OpenBoltKeys(path, master)
-	wantCode(t, err, events.Unavailable) // flock held by ks
-	if err := ks.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := ks.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	_, err = ks.DataKey(ctx, "C1", true)
+	master := piitest.NewMaster(t)
+	openKeys(t, path, master)
+	_, err := boltkeys.Open(path, master)
 	wantCode(t, err, events.Unavailable)
-	wantCode(t, ks.Destroy(ctx, "C1"), events.Unavailable)
-
-	_, err = openKeys(t, path, master).DataKey(ctx, "", true)
+	_, err = boltkeys.Open(filepath.Join(t.TempDir(), "k.db"), pii.MasterKey{})
 	wantCode(t, err, events.Invalid)
-	cancelled, cancel := context.WithCancel(ctx)
-	cancel()
-	_, err = openKeys(t, filepath.Join(t.TempDir(), "k.db"), master).DataKey(cancelled, "C1", true)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled context: %v", err)
-	}
 }
