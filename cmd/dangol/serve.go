@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	oklog "github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,7 +21,6 @@ import (
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
-	"github.com/dangol/dangol/events/postgres"
 	"github.com/dangol/dangol/ops/metrics"
 	"github.com/dangol/dangol/projections"
 	rmpg "github.com/dangol/dangol/projections/postgres"
@@ -39,10 +39,13 @@ type serveConfig struct {
 	sampler         samplerFlags
 }
 
+// metricsOff is the --metrics-addr that serves no metrics.
+const metricsOff = "off"
+
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.store.register(fs)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "API listen address (also serves /metrics, /healthz, /readyz)")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "separate listen address for /metrics, /healthz, /readyz (optional)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "API listen address (also serves /healthz and /readyz)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "127.0.0.1:9090", "listen address of /metrics (and /healthz, /readyz), apart from the API so that only the network it is on can scrape it; off: no metrics listener")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.Uint64Var(&c.readyLag, "ready-max-lag", 1000, "/readyz fails while the read models are more than this many events behind")
@@ -59,20 +62,49 @@ func runServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	m, err := startServer(ctx, cfg, getenv, stderr)
+	s, err := startServer(ctx, cfg, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	return m.wait()
+	return s.wait()
 }
 
-// server is a running `dangol serve`; tests start one on :0.
+// server is one `dangol serve`: the resources it opened, in order, and the
+// run group of its long-lived parts (the HTTP servers, the live hub and the
+// read side). Tests start one on :0.
 type server struct {
-	addr   string // the API's actual listen address
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
-	runner readSide
+	cfg    serveConfig
+	logger *slog.Logger
+
+	// Opened by open in this order; Close closes them in reverse.
+	log       events.Store // the log as opened; the server writes through store
+	keys      pii.KeyStore
+	readStore *rmpg.Store // nil with --read-store memory
+	ln        net.Listener
+	metricsLn net.Listener // nil with --metrics-addr off
+
+	// Built by open over the resources; nothing of theirs to close.
+	store      *metrics.Store // log, instrumented
+	sealer     *pii.Sealer
+	queries    projections.Queries
+	runner     readSide
+	runRead    func(context.Context) error
+	api        *api.Server
+	httpSrv    *http.Server
+	metricsSrv *http.Server // nil with --metrics-addr off
+
+	addr        string // the API's actual listen address
+	metricsAddr string // the metrics listener's, "" when off
+
+	cancel    context.CancelFunc // ends the run group
+	done      chan struct{}      // closed when the group ended and Close returned
+	err       error              // the first part's failure, else Close's
+	closeOnce sync.Once
+	closeErr  error
+
+	shutdownOnce   sync.Once
+	shutdownCtx    context.Context
+	shutdownCancel context.CancelFunc
 }
 
 // readSide is the read models' progress as the server and its tests see it:
@@ -82,160 +114,248 @@ type readSide interface {
 	metrics.Progress
 }
 
-func (m *server) wait() error { <-m.done; return m.err }
+// startServer opens everything cfg names and starts serving; on error what
+// it opened is closed again. The server runs until ctx ends or a part fails.
+func startServer(ctx context.Context, cfg serveConfig, getenv env, stderr io.Writer) (*server, error) {
+	s := &server{cfg: cfg, done: make(chan struct{})}
+	if err := s.open(ctx, getenv, stderr); err != nil {
+		s.Close()
+		return nil, err
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	g := s.group(ctx)
+	go func() {
+		defer close(s.done)
+		s.err = s.run(g)
+	}()
+	return s, nil
+}
+
+// wait blocks until the server stopped and returns why: nil after a
+// shutdown, the first failure otherwise.
+func (s *server) wait() error { <-s.done; return s.err }
 
 // stop shuts the server down and waits for it.
-func (m *server) stop() error { m.cancel(); return m.wait() }
+func (s *server) stop() error { s.cancel(); return s.wait() }
 
-func startServer(parent context.Context, cfg serveConfig, getenv env, stderr io.Writer) (*server, error) {
+// open opens the resources in order and builds the parts over them. A
+// failure returns at once: Close releases whatever was opened.
+func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
+	cfg := &s.cfg
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	s.logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	kind := cfg.readStoreKind()
+	if kind != "memory" && kind != "postgres" {
+		return fmt.Errorf("--read-store %q: want memory or postgres", kind)
+	}
+	if kind == "postgres" && cfg.store.postgresURL == "" {
+		return fmt.Errorf("--read-store postgres needs --postgres-url")
+	}
 
-	raw, err := openEventStore(parent, cfg.store, false)
+	log, err := openEventStore(ctx, cfg.store, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	keys, sealer, err := openKeys(parent, cfg.store, raw, getenv, logger)
+	s.log = log
+	keys, sealer, err := openKeys(ctx, cfg.store, s.log, getenv, s.logger)
 	if err != nil {
-		raw.Close()
-		return nil, err
+		return err
 	}
+	s.keys, s.sealer = keys, sealer
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	store := metrics.InstrumentStore(raw, reg)
-
-	// Every PersonalDataErased the runner sees (at replay too) destroys the
-	// key if it still exists: an erasure cut short by a crash between the
-	// append and the key's destruction completes at the next start.
-	decode := func(ctx context.Context, e *events.Envelope) (events.Data, error) {
-		if err := sealer.EnforceErasure(ctx, e); err != nil {
-			return nil, err
-		}
-		return sealer.OpenEnvelope(ctx, e)
+	s.store = metrics.InstrumentStore(s.log, reg)
+	if err := s.openReadSide(ctx, kind); err != nil {
+		return err
 	}
-	var (
-		queries api.Queries
-		side    readSide
-		runRead func(context.Context) error
-		closeRM = func() {}
-	)
-	switch rs := cfg.readStoreKind(); rs {
-	case "memory":
-		mem := projections.NewMemory()
-		runner := projections.NewRunner(store, decode, mem.Projections(), cfg.sampler.reactors(store), projections.RunnerOptions{Logger: logger})
-		mem.Attach(runner)
-		queries, side, runRead = mem, runner, runner.Run
-	case "postgres":
-		if cfg.store.postgresURL == "" {
-			keys.Close()
-			raw.Close()
-			return nil, fmt.Errorf("--read-store postgres needs --postgres-url")
-		}
-		rm, err := rmpg.Open(parent, cfg.store.postgresURL, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer)})
-		if err != nil {
-			keys.Close()
-			raw.Close()
-			return nil, err
-		}
-		log := rmpg.Log{Source: store, Decode: decode, Reactors: func() []projections.Reactor { return cfg.sampler.reactors(store) }}
-		queries, side, closeRM = rm, rm, rm.Close
-		runRead = func(ctx context.Context) error { return rm.Run(ctx, log) }
-	default:
-		keys.Close()
-		raw.Close()
-		return nil, fmt.Errorf("--read-store %q: want memory or postgres", rs)
-	}
-	metrics.RegisterProjections(reg, side)
+	metrics.RegisterProjections(reg, s.runner)
 
 	blobs, err := api.OpenBlobs(filepath.Join(cfg.store.data, "recordings"))
 	if err != nil {
-		closeRM()
-		keys.Close()
-		raw.Close()
-		return nil, err
+		return err
 	}
-	srv := api.New(api.Config{Store: store, Queries: queries, Progress: side, Sealer: sealer, Blobs: blobs, Logger: logger,
+	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
 		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now})
 
+	// /metrics is never on the API listener: it would be open to every
+	// client of the API, without a token.
+	ops := s.api.Health(cfg.readyLag)
 	mux := http.NewServeMux()
-	ops := srv.Health(cfg.readyLag)
 	mux.Handle("/healthz", ops)
 	mux.Handle("/readyz", ops)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/", srv.Handler())
-	httpSrv := newHTTPServer(mux)
-
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		closeRM()
-		keys.Close()
-		raw.Close()
-		return nil, fmt.Errorf("listen %s: %w", cfg.addr, err)
+	mux.Handle("/", s.api.Handler())
+	if s.ln, err = net.Listen("tcp", cfg.addr); err != nil {
+		return fmt.Errorf("--addr: %w", err)
 	}
-	var metricsSrv *http.Server
-	var mln net.Listener
-	if cfg.metricsAddr != "" {
-		if mln, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
-			ln.Close()
-			closeRM()
-			keys.Close()
-			raw.Close()
-			return nil, fmt.Errorf("listen %s: %w", cfg.metricsAddr, err)
+	s.addr, s.httpSrv = s.ln.Addr().String(), newHTTPServer(mux)
+	if cfg.metricsAddr != "" && cfg.metricsAddr != metricsOff {
+		if s.metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w (another address, or off)", err)
 		}
 		om := http.NewServeMux()
 		om.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		om.Handle("/", ops)
-		metricsSrv = newHTTPServer(om)
+		s.metricsAddr, s.metricsSrv = s.metricsLn.Addr().String(), newHTTPServer(om)
 	}
+	return s.greet(ctx, stderr)
+}
 
-	ctx, cancel := context.WithCancel(parent)
-	m := &server{addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{}), runner: side}
-	head, _ := raw.Head(ctx)
-	logger.Info("dangol serving", "addr", m.addr, "data", cfg.store.data, "log_head", head.String())
+// openReadSide opens the read models: in memory, folded by a runner, or
+// PostgreSQL tables written by the elected writer among the servers.
+func (s *server) openReadSide(ctx context.Context, kind string) error {
+	store, cfg := s.store, &s.cfg
+	// Every PersonalDataErased the read side sees (at replay too) destroys
+	// the key if it still exists: an erasure cut short by a crash between
+	// the append and the key's destruction completes at the next start.
+	decode := func(ctx context.Context, e *events.Envelope) (events.Data, error) {
+		if err := s.sealer.EnforceErasure(ctx, e); err != nil {
+			return nil, err
+		}
+		return s.sealer.OpenEnvelope(ctx, e)
+	}
+	if kind == "memory" {
+		mem := projections.NewMemory()
+		runner := projections.NewRunner(store, decode, mem.Projections(), cfg.sampler.reactors(store), projections.RunnerOptions{Logger: s.logger})
+		mem.Attach(runner)
+		s.queries, s.runner, s.runRead = mem, runner, runner.Run
+		return nil
+	}
+	rm, err := rmpg.Open(ctx, cfg.store.postgresURL, rmpg.Options{Logger: s.logger, Cipher: rowCipher(s.sealer)})
+	if err != nil {
+		return err
+	}
+	s.readStore, s.queries, s.runner = rm, rm, rm
+	log := rmpg.Log{Source: store, Decode: decode, Reactors: func() []projections.Reactor { return cfg.sampler.reactors(store) }}
+	s.runRead = func(ctx context.Context) error { return rm.Run(ctx, log) }
+	return nil
+}
+
+// greet logs the start and, on an empty ledger, tells the operator how to
+// create the first admin. A log whose head cannot be read is an error: the
+// server would only answer 503, and "empty" would be a lie.
+func (s *server) greet(ctx context.Context, stderr io.Writer) error {
+	head, err := s.log.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read the log's head: %w", err)
+	}
+	s.logger.Info("dangol serving", "addr", s.addr, "metrics_addr", s.metricsAddr, "data", s.cfg.store.data, "log_head", head.String())
 	if head.IsZero() {
-		fmt.Fprintf(stderr, "\nThe ledger is empty. Create the first admin (stop this server first; the store is opened exclusively):\n"+
+		stopFirst := " (stop this server first; the store is opened exclusively)"
+		if s.cfg.store.backend == "postgres" {
+			stopFirst = ""
+		}
+		fmt.Fprintf(stderr, "\nThe ledger is empty. Create the first admin%s:\n"+
 			"  dangol staff add --data %s --id A001 --name \"First Admin\" --role admin\n"+
-			"It prints a bearer token; with it, POST /v1/staff and /v1/staff/{id}/tokens add everyone else.\n\n", cfg.store.data)
+			"It prints a bearer token; with it, POST /v1/staff and /v1/staff/{id}/tokens add everyone else.\n\n", stopFirst, s.cfg.store.data)
 	}
+	return nil
+}
 
-	// Long-running parts run as a group: the first to end stops the rest.
-	var wg sync.WaitGroup
-	var once sync.Once
-	fail := func(err error) {
-		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, context.Canceled) {
-			once.Do(func() { m.err = err })
-		}
-		cancel()
+// group returns the long-lived parts as one run group: the first to return
+// stops the rest, and its error is the server's. Interrupts run in the
+// order the parts are added, so the HTTP servers drain first (a request in
+// flight may wait for the read side), then the live hub closes its
+// WebSocket clients, then the read side stops.
+func (s *server) group(ctx context.Context) *oklog.Group {
+	var g oklog.Group
+	g.Add(func() error { <-ctx.Done(); return nil }, func(error) {
+		s.logger.Info("shutting down")
+		s.cancel()
+	})
+	g.Add(s.part(ctx, "http", func() error { return s.httpSrv.Serve(s.ln) }), func(error) { s.drain(s.httpSrv) })
+	if s.metricsSrv != nil {
+		g.Add(s.part(ctx, "metrics http", func() error { return s.metricsSrv.Serve(s.metricsLn) }), func(error) { s.drain(s.metricsSrv) })
 	}
-	wg.Go(func() { fail(runRead(ctx)) })
-	wg.Go(func() { fail(srv.Run(ctx)) })
-	wg.Go(func() { fail(httpSrv.Serve(ln)) })
-	if metricsSrv != nil {
-		wg.Go(func() { fail(metricsSrv.Serve(mln)) })
+	// The hub and the read side end when their own contexts do, in the
+	// order above, not all at once when ctx ends.
+	live, stopLive := context.WithCancel(context.WithoutCancel(ctx))
+	g.Add(s.part(ctx, "live feed", func() error { return s.api.Run(live) }), func(error) { stopLive() })
+	read, stopRead := context.WithCancel(context.WithoutCancel(ctx))
+	g.Add(s.part(ctx, "read side", func() error { return s.runRead(read) }), func(error) { stopRead() })
+	return &g
+}
+
+// part names a part's failure. Ending cleanly (nil, http.ErrServerClosed,
+// context.Canceled) is only clean during a shutdown: a part that stops on
+// its own while the server runs is a failure too.
+func (s *server) part(ctx context.Context, name string, execute func() error) func() error {
+	return func() error {
+		err := execute()
+		if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("%s stopped while the server was running", name)
+		}
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	go func() {
-		<-ctx.Done()
-		logger.Info("shutting down")
-		sctx, scancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
-		defer scancel()
-		_ = httpSrv.Shutdown(sctx) // in-flight requests finish
-		if metricsSrv != nil {
-			_ = metricsSrv.Shutdown(sctx)
+}
+
+// run runs the group to its end, waits for the WebSocket clients to get
+// their close frame, and closes the resources.
+func (s *server) run(g *oklog.Group) error {
+	err := g.Run()
+	s.api.WaitLive(s.shutdownContext())
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if s.shutdownCancel != nil {
+		s.shutdownCancel()
+	}
+	if err != nil {
+		s.logger.Error("stopped", "err", err.Error())
+	} else {
+		s.logger.Info("stopped")
+	}
+	return err
+}
+
+// drain stops h accepting connections and waits for the requests in flight
+// until the shutdown timeout, past which their connections are closed.
+func (s *server) drain(h *http.Server) {
+	if err := h.Shutdown(s.shutdownContext()); err != nil {
+		s.logger.Warn("requests still in flight at the shutdown timeout; closing their connections")
+		h.Close()
+	}
+}
+
+// shutdownContext bounds the whole shutdown by --shutdown-timeout, counted
+// from the first call.
+func (s *server) shutdownContext() context.Context {
+	s.shutdownOnce.Do(func() {
+		s.shutdownCtx, s.shutdownCancel = context.WithTimeout(context.Background(), s.cfg.shutdownTimeout)
+	})
+	return s.shutdownCtx
+}
+
+// Close releases what open opened, in reverse order, once: the listeners
+// (already closed if their server ran), the read store, the key store, the
+// log. It returns the stores' errors.
+func (s *server) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.metricsLn != nil {
+			s.metricsLn.Close()
 		}
-		wg.Wait()
-		srv.WaitLive(sctx) // WebSocket clients got their close frame
-		closeRM()
-		keys.Close()
-		if err := raw.Close(); err != nil && m.err == nil {
-			m.err = err
+		if s.ln != nil {
+			s.ln.Close()
 		}
-		logger.Info("stopped")
-		close(m.done)
-	}()
-	return m, nil
+		if s.readStore != nil {
+			s.readStore.Close()
+		}
+		if s.keys != nil {
+			errs = append(errs, s.keys.Close())
+		}
+		if s.log != nil {
+			errs = append(errs, s.log.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
 }
 
 func newHTTPServer(h http.Handler) *http.Server {
@@ -249,32 +369,6 @@ func newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// openKeys loads the master key (environment, flag, or file, created on
-// first start) and opens the key store beside the log.
-func openKeys(ctx context.Context, sf storeFlags, store events.Store, getenv env, logger *slog.Logger) (pii.KeyStore, *pii.Sealer, error) {
-	envKey := sf.masterKey
-	if envKey == "" {
-		envKey = getenv(pii.EnvMasterKey)
-	}
-	master, created, err := pii.LoadMasterKey(envKey, sf.keyFile(), true)
-	if err != nil {
-		return nil, nil, fmt.Errorf("master key: %w", err)
-	}
-	if created {
-		logger.Warn("created a new master key; back it up apart from the data", "file", sf.keyFile(), "key_id", master.ID())
-	}
-	var keys pii.KeyStore
-	if pg, ok := store.(*postgres.Store); ok {
-		keys, err = pii.OpenPostgresKeys(ctx, pg.Pool(), master)
-	} else {
-		keys, err = pii.OpenBoltKeys(sf.keysPath(), master)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return keys, pii.NewSealer(keys), nil
-}
-
 // readStoreKind resolves --read-store: PostgreSQL tables with the
 // PostgreSQL store, memory otherwise, unless set.
 func (c *serveConfig) readStoreKind() string {
@@ -285,10 +379,4 @@ func (c *serveConfig) readStoreKind() string {
 		return "postgres"
 	}
 	return "memory"
-}
-
-// rowCipher seals the PostgreSQL read models' customer rows with each
-// customer's data key, so an erasure shreds every stored copy of the row.
-func rowCipher(s *pii.Sealer) rmpg.RowCipher {
-	return pii.RowSealer{Sealer: s, Purpose: "rm_customers"}
 }

@@ -61,23 +61,53 @@ type Progress interface {
 	Lag(ctx context.Context) (behind uint64, seconds float64, err error)
 }
 
-// RegisterProjections exports the runner's position and lag.
+// lagTimeout bounds the lag's computation in a scrape; a store that does
+// not answer within it is reported as an error, not waited for.
+const lagTimeout = time.Second
+
+// RegisterProjections exports the read side's position and lag on reg.
+//
+// The lag is computed once per scrape. When it cannot be (the log's head
+// is unreadable: the store is down or closed), the scrape holds no
+// dangol_projection_lag_events or dangol_projection_lag_seconds sample at
+// all, rather than a 0 that would read as "caught up", and
+// dangol_projection_lag_error is 1; alert on that, or on absent() of the lag.
 func RegisterProjections(reg prometheus.Registerer, p Progress) {
-	lag := func() (uint64, float64) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		b, s, _ := p.Lag(ctx)
-		return b, s
+	reg.MustRegister(&projectionCollector{p: p})
+}
+
+var (
+	positionDesc = prometheus.NewDesc("dangol_projection_position",
+		"Log position of the last event applied to the read models.", nil, nil)
+	lagEventsDesc = prometheus.NewDesc("dangol_projection_lag_events",
+		"Events in the log not yet applied to the read models (no sample when it cannot be computed).", nil, nil)
+	lagSecondsDesc = prometheus.NewDesc("dangol_projection_lag_seconds",
+		"Age of the oldest event not yet applied, 0 when caught up (no sample when it cannot be computed).", nil, nil)
+	lagErrorDesc = prometheus.NewDesc("dangol_projection_lag_error",
+		"1 if this scrape could not compute the projection lag (the log's head was unreadable), else 0.", nil, nil)
+)
+
+// projectionCollector reads the position and computes the lag once per
+// Collect, so the two lag series of one scrape agree.
+type projectionCollector struct{ p Progress }
+
+func (c *projectionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- positionDesc
+	ch <- lagEventsDesc
+	ch <- lagSecondsDesc
+	ch <- lagErrorDesc
+}
+
+func (c *projectionCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(positionDesc, prometheus.GaugeValue, float64(c.p.Position().Seq()))
+	ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
+	defer cancel()
+	behind, seconds, err := c.p.Lag(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(lagErrorDesc, prometheus.GaugeValue, 1)
+		return
 	}
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dangol_projection_position",
-			Help: "Log position of the last event applied to the read models."},
-			func() float64 { return float64(p.Position().Seq()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dangol_projection_lag_events",
-			Help: "Events in the log not yet applied to the read models."},
-			func() float64 { b, _ := lag(); return float64(b) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dangol_projection_lag_seconds",
-			Help: "Age of the oldest event not yet applied (0 when caught up)."},
-			func() float64 { _, s := lag(); return s }),
-	)
+	ch <- prometheus.MustNewConstMetric(lagErrorDesc, prometheus.GaugeValue, 0)
+	ch <- prometheus.MustNewConstMetric(lagEventsDesc, prometheus.GaugeValue, float64(behind))
+	ch <- prometheus.MustNewConstMetric(lagSecondsDesc, prometheus.GaugeValue, seconds)
 }
