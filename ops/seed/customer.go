@@ -66,19 +66,25 @@ func (g *gen) customer(ctx context.Context, i int) error {
 	} else {
 		actor = events.Actor{ID: "R000", Role: "rep"}
 	}
+	// Everything after the registration is appended in the order it was
+	// entered, which is the order it happened but for the late entries
+	// (see later): financials on their day, the tier the day before end,
+	// the interactions at their occurredAt.
+	var after entries
 	for m := g.cfg.Months - 1; m >= 0; m-- {
 		asOf := end.AddDate(0, -m, -1)
 		p := int64(float64(profit) * (0.9 + 0.2*r.Float64()))
 		d := deposit
-		s.add(&events.FinancialsReported{AsOf: asOf.Format(time.DateOnly), DepositBalance: &d, ProfitContribution: &p, Currency: "KRW"}, asOf, core, nil)
+		after.add(&events.FinancialsReported{AsOf: asOf.Format(time.DateOnly), DepositBalance: &d, ProfitContribution: &p, Currency: "KRW"}, asOf, core, nil)
 	}
 	if tier != "general" || r.IntN(4) == 0 {
 		d, p := deposit, profit
-		s.add(&events.TierAssigned{Tier: tier, Basis: events.TierBasis{DepositBalance: &d, ProfitContribution: &p, Rule: "seed"}},
+		after.add(&events.TierAssigned{Tier: tier, Basis: events.TierBasis{DepositBalance: &d, ProfitContribution: &p, Rule: "seed"}},
 			end.AddDate(0, 0, -1), events.System("segmentation"), nil)
 	}
 	if r.IntN(2) == 0 {
-		s.add(&events.ProfileVerified{Channel: "branch"}, at(), actor, nil)
+		t := at()
+		after.add(&events.ProfileVerified{Channel: "branch", OccurredAt: t}, t, actor, nil)
 	}
 	contacts := r.IntN(3)
 	if tier != "general" {
@@ -86,7 +92,7 @@ func (g *gen) customer(ctx context.Context, i int) error {
 	}
 	for range contacts {
 		t := at()
-		s.add(&events.ContactLogged{Channel: pick(r, events.Channels), Purpose: pick(r, events.ContactPurposes),
+		after.add(&events.ContactLogged{Channel: pick(r, events.Channels), Purpose: pick(r, events.ContactPurposes),
 			Summary: "상담 기록", OccurredAt: t, DurationSec: 60 + r.IntN(900), StaffID: actor.ID}, t, actor, seal)
 	}
 	for range r.IntN(3) {
@@ -96,21 +102,39 @@ func (g *gen) customer(ctx context.Context, i int) error {
 		}
 		pp := &events.ProductPitched{Product: pick(r, products), Channel: "phone_outbound", Outcome: out}
 		t := at()
-		if out == "considering" {
-			pp.FollowUpOn = t.AddDate(0, 0, 14).Format(time.DateOnly)
+		pp.OccurredAt = t
+		if out == "considering" || out == "unreachable" {
+			// The rep calls back on the follow-up day, if it has come.
+			days := map[string]int{"considering": 14, "unreachable": 3}[out]
+			follow := t.AddDate(0, 0, days)
+			pp.FollowUpOn = follow.Format(time.DateOnly)
+			if back := follow.Truncate(24 * time.Hour).Add(time.Duration(9+r.IntN(8)) * time.Hour); back.Before(end) && r.IntN(3) > 0 {
+				again := &events.ProductPitched{Product: pp.Product, Channel: "phone_outbound", Outcome: pick(r, []string{"accepted", "declined", "declined"}),
+					OccurredAt: back}
+				after.add(again, back, actor, seal)
+			}
 		}
 		if r.IntN(3) == 0 {
 			pp.CampaignID = "CMP2026Q4"
 		}
-		s.add(pp, t, actor, seal)
+		after.add(pp, t, actor, seal)
 	}
 	if r.IntN(10) == 0 {
-		s.add(&events.LifeEventRecorded{Kind: pick(r, events.LifeEventKinds), ExpectedOn: end.AddDate(0, 1+r.IntN(5), r.IntN(28)).Format(time.DateOnly),
+		after.add(&events.LifeEventRecorded{Kind: pick(r, events.LifeEventKinds), ExpectedOn: end.AddDate(0, 1+r.IntN(5), r.IntN(28)).Format(time.DateOnly),
 			Note: "자녀 결혼 예정"}, at(), actor, seal)
 	}
 	if r.IntN(20) == 0 {
-		s.add(&events.CustomerRequestNoted{Text: "모바일 앱 개선 요청", Category: pick(r, []string{"mobile", "branch", "fees", "products"})}, at(), actor, seal)
+		t := at()
+		after.add(&events.CustomerRequestNoted{Text: "모바일 앱 개선 요청", Category: pick(r, []string{"mobile", "branch", "fees", "products"}),
+			OccurredAt: t}, t, actor, seal)
 	}
+	// One customer in eight has a contact typed up late, one to thirty
+	// days after it happened (never after end): it is appended among what
+	// was entered then, and the timeline still shows it where it happened.
+	if r.IntN(8) == 0 {
+		after.late(r, "ContactLogged", end)
+	}
+	after.appendTo(s)
 	if err := g.flush(ctx, events.CustomerStream(id), s); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,7 @@ type stream struct {
 	err error
 }
 
+// add adds d, entered at at (the time of its id), to the stream.
 func (s *stream) add(d events.Data, at time.Time, actor events.Actor, seal func(events.Personal) error) {
 	if s.err != nil {
 		return
@@ -140,6 +142,51 @@ func (s *stream) add(d events.Data, at time.Time, actor events.Actor, seal func(
 		return
 	}
 	s.evs = append(s.evs, e)
+}
+
+// entry is an event of a stream before it is appended: when it happened
+// and when it was entered, which orders the stream and dates its id.
+type entry struct {
+	d           events.Data
+	at, entered time.Time
+	actor       events.Actor
+	seal        func(events.Personal) error
+}
+
+// entries are a stream's events in the making.
+type entries []entry
+
+// add adds d, which happened at at and is entered then.
+func (es *entries) add(d events.Data, at time.Time, actor events.Actor, seal func(events.Personal) error) {
+	*es = append(*es, entry{d: d, at: at, entered: at, actor: actor, seal: seal})
+}
+
+// late marks one event of type typ, picked with r, as entered one to thirty
+// days after it happened, and never after end.
+func (es entries) late(r *rand.Rand, typ string, end time.Time) {
+	var of []int
+	for i, e := range es {
+		if e.d.EventType() == typ {
+			of = append(of, i)
+		}
+	}
+	if len(of) == 0 {
+		return
+	}
+	e := &es[of[r.IntN(len(of))]]
+	e.entered = e.at.AddDate(0, 0, 1+r.IntN(30))
+	if e.entered.After(end) {
+		e.entered = end
+	}
+}
+
+// appendTo adds the entries to s in the order they were entered; entries
+// of the same moment keep the order they were made in.
+func (es entries) appendTo(s *stream) {
+	slices.SortStableFunc(es, func(a, b entry) int { return a.entered.Compare(b.entered) })
+	for _, e := range es {
+		s.add(e.d, e.entered, e.actor, e.seal)
+	}
 }
 
 func (g *gen) flush(ctx context.Context, name string, s *stream) error {

@@ -10,12 +10,21 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/ops/seed"
 	"github.com/dangol/dangol/projections"
 )
 
+// end is the simulated "today" of the generated bank (seed.Config.End's
+// default); the store records at eventstest.Epoch, after it.
+var end = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
 func generate(t *testing.T, n int, s uint64) (*bolt.Store, seed.Stats) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{})
+	return generateAt(t, n, s, eventstest.Clock(eventstest.Epoch))
+}
+
+func generateAt(t *testing.T, n int, s uint64, now events.Clock) (*bolt.Store, seed.Stats) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +61,8 @@ func digest(t *testing.T, s *bolt.Store) [32]byte {
 
 func TestDeterministic(t *testing.T) {
 	a, sa := generate(t, 1000, 1)
-	b, sb := generate(t, 1000, 1)
+	// The store's clock (recordedAt) is not part of what is generated.
+	b, sb := generateAt(t, 1000, 1, eventstest.Clock(eventstest.Epoch.AddDate(1, 0, 0)))
 	if sa != sb || digest(t, a) != digest(t, b) {
 		t.Fatal("the same config generated different banks")
 	}
@@ -92,9 +102,85 @@ func TestShapeOfTheBank(t *testing.T) {
 	if vip < 0.009 || vip > 0.017 || pot < 0.007 || pot > 0.013 {
 		t.Fatalf("tier shares vip %.4f potential %.4f", vip, pot)
 	}
-	if m.Calls.CoachingReport(time.Now()).Points == 0 {
+	if m.Calls.CoachingReport(end).Points == 0 {
 		t.Fatal("no coaching points generated")
 	}
 	t.Logf("%d events, %d streams, %d reps, %d PBs, tiers %v, top-7%% share %.3f", stats.Events, stats.Streams,
 		stats.Reps, stats.PrivateBankers, tr.ByTier, tr.Concentration[0].Share)
+}
+
+// TestCoherentTimes checks the times of every customer stream: the
+// interactions happened after the registration and before end, say when
+// (occurredAt, also in the envelope) and are appended in that order but
+// for the contacts typed up late, at most thirty days late; a pitch's
+// follow-up day comes after it, and a call back on that day comes after it.
+func TestCoherentTimes(t *testing.T) {
+	s, _ := generate(t, 3000, 3)
+	all, err := s.ReadAll(context.Background(), events.Start, 1<<22)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pitched struct {
+		at       time.Time
+		followUp string
+	}
+	var late, callBacks, interactions int
+	var registered time.Time
+	var prev time.Time // when the previous event of the stream was entered
+	var pitches map[string][]pitched
+	for i := range all {
+		e := &all[i]
+		if cat, _ := events.StreamID(e.Stream); cat != events.CategoryCustomer {
+			continue
+		}
+		d, err := events.Decode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entered := time.UnixMilli(int64(e.ID.Time())).UTC() // the seed dates an id when the event is entered
+		if e.Version == 0 {
+			registered, prev, pitches = entered, entered, map[string][]pitched{}
+			continue
+		}
+		if entered.Before(prev) {
+			t.Fatalf("%s@%d (%s) entered %v, before the previous event (%v)", e.Stream, e.Version, e.Type, entered, prev)
+		}
+		prev = entered
+		o, ok := d.(interface{ Occurred() time.Time })
+		if !ok {
+			continue
+		}
+		interactions++
+		at := o.Occurred()
+		switch {
+		case at.IsZero() || !at.Equal(e.OccurredAt):
+			t.Fatalf("%s@%d %s: occurredAt %v, envelope %v", e.Stream, e.Version, e.Type, at, e.OccurredAt)
+		case !at.After(registered) || !at.Before(end) || at.After(e.RecordedAt):
+			t.Fatalf("%s@%d %s happened %v: not between the registration %v and end %v, or after it was recorded (%v)",
+				e.Stream, e.Version, e.Type, at, registered, end, e.RecordedAt)
+		case entered.Before(at.Truncate(time.Millisecond)) || entered.After(at.AddDate(0, 0, 30)): // ids have milliseconds
+			t.Fatalf("%s@%d %s happened %v, entered %v", e.Stream, e.Version, e.Type, at, entered)
+		}
+		if entered.After(at.Truncate(time.Millisecond)) {
+			if e.Type != "ContactLogged" {
+				t.Fatalf("%s@%d: a %s entered late", e.Stream, e.Version, e.Type)
+			}
+			late++
+		}
+		if p, ok := d.(*events.ProductPitched); ok {
+			if p.FollowUpOn != "" && p.FollowUpOn <= at.Format(time.DateOnly) {
+				t.Fatalf("%s@%d: follow-up on %s for a pitch of %v", e.Stream, e.Version, p.FollowUpOn, at)
+			}
+			for _, q := range pitches[p.Product] {
+				if q.followUp == at.Format(time.DateOnly) {
+					callBacks++
+				}
+			}
+			pitches[p.Product] = append(pitches[p.Product], pitched{at, p.FollowUpOn})
+		}
+	}
+	t.Logf("%d interactions, %d contacts entered late, %d call backs on the follow-up day", interactions, late, callBacks)
+	if late == 0 || callBacks == 0 {
+		t.Errorf("%d late contacts, %d call backs: the generated bank does not exercise the timeline's order", late, callBacks)
+	}
 }
