@@ -140,7 +140,7 @@ func (s *Server) postFollowUp(w http.ResponseWriter, r *http.Request, p Principa
 	}
 	if pt.Status == projections.StatusImproved {
 		// A retry of the check that closed the point gets the first answer.
-		if done, err := s.answerRetry(w, r, events.CallStream(pt.CallID)); done || err != nil {
+		if done, err := s.answerRetry(w, r, p, events.CallStream(pt.CallID)); done || err != nil {
 			return err
 		}
 		return events.InvalidField("pointId", "the point is already closed as improved")

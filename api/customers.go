@@ -251,7 +251,9 @@ func contains(list []string, v string) bool {
 // postErasure handles POST /v1/customers/{id}/erasure (admin): it appends
 // PersonalDataErased, then destroys the customer's data key. The event goes
 // first: if the process dies between the two, the event is on record and a
-// retry (same Idempotency-Key) completes the destruction.
+// retry completes the destruction. A customer already erased is answered
+// with the erasure on record and nothing is appended (the key is destroyed
+// again, which is idempotent): an erasure is done once.
 func (s *Server) postErasure(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -261,7 +263,8 @@ func (s *Server) postErasure(w http.ResponseWriter, r *http.Request, p Principal
 	if err := s.readBody(w, r, &d); err != nil {
 		return err
 	}
-	if err := s.appendData(w, r, p, events.CustomerStream(id), events.StreamExists, "", "customer", &d); err != nil {
+	erased := func(e *events.Envelope) bool { return e.Type == d.EventType() }
+	if err := s.appendOnce(w, r, p, events.CustomerStream(id), "", "customer", &d, erased); err != nil {
 		return err
 	}
 	if s.Sealer != nil {

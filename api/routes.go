@@ -90,7 +90,7 @@ func (s *Server) handle(pattern string, roles []string, f handlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routesList = append(s.routesList, route{method: method, path: path, roles: roles})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authorize(r, roles)
+		p, err := s.authorize(w, r, roles)
 		if err == nil && method == http.MethodGet {
 			err = s.awaitMinPosition(r)
 		}

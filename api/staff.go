@@ -74,15 +74,28 @@ func (s *Server) postToken(w http.ResponseWriter, r *http.Request, p Principal) 
 	}
 	tok := NewToken()
 	d := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash, ExpiresAt: s.now().Add(time.Duration(req.TTLHours) * time.Hour).Truncate(time.Second)}
-	ev, err := events.NewEvent(d, events.Meta{ID: opt.id, Actor: events.Actor{ID: p.StaffID, Role: p.Role}, CorrelationID: correlationID(r)})
+	meta := events.Meta{ID: opt.id, Actor: events.Actor{ID: p.StaffID, Role: p.Role}, CorrelationID: correlationID(r)}
+	var b binding
+	if opt.id != ([16]byte{}) {
+		b = bind(opt.id, p, r, d)
+		meta.CausationID = b.cause
+	}
+	ev, err := events.NewEvent(d, meta)
 	if err != nil {
 		return err
 	}
-	res, err := s.Store.Append(r.Context(), events.StaffStream(id), opt.expected, ev)
+	stream := events.StaffStream(id)
+	res, err := s.Store.Append(r.Context(), stream, opt.expected, ev)
+	if opt.id != ([16]byte{}) && usedElsewhere(err) {
+		return s.keyReused(r.Context(), stream)
+	}
 	if err != nil {
 		return err
 	}
 	if res.Duplicate {
+		if err := s.checkDuplicate(r.Context(), res, b); err != nil {
+			return err
+		}
 		// The secret was shown once, to the first request; it is not stored.
 		return events.Errorf(events.Conflict, "this token was already issued; its secret cannot be shown again")
 	}
@@ -92,6 +105,9 @@ func (s *Server) postToken(w http.ResponseWriter, r *http.Request, p Principal) 
 	return nil
 }
 
+// revokeToken handles DELETE /v1/staff/{id}/tokens/{tokenId} (admin). A
+// token already revoked is answered with the revocation on record, and
+// nothing is appended: a revocation is done once.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -102,11 +118,21 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p Principal
 		return err
 	}
 	t, err := s.Queries.Token(r.Context(), tid)
+	if unavailable(err) {
+		return err
+	}
 	if err != nil || t.StaffID != id {
 		return events.Errorf(events.NotFound, "token not found")
 	}
-	return s.appendData(w, r, p, events.StaffStream(id), events.StreamExists, "", "staff member",
-		&events.TokenRevoked{TokenID: tid, Reason: "revoked by " + p.StaffID})
+	return s.appendOnce(w, r, p, events.StaffStream(id), "", "staff member", &events.TokenRevoked{TokenID: tid, Reason: "revoked by " + p.StaffID},
+		func(e *events.Envelope) bool {
+			if e.Type != "TokenRevoked" {
+				return false
+			}
+			d, err := events.Decode(e)
+			rev, ok := d.(*events.TokenRevoked)
+			return err == nil && ok && rev.TokenID == tid
+		})
 }
 
 func unavailable(err error) bool { return events.ErrorCode(err) == events.Unavailable }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,23 +10,6 @@ import (
 
 	"github.com/dangol/dangol/events"
 )
-
-// readBody reads a JSON body of at most MaxBodyBytes and decodes it
-// strictly into v (unknown fields, wrong types, trailing data: Invalid).
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return events.InvalidField("Content-Type", "must be application/json")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errTooLarge
-		}
-		return events.InvalidField("body", "could not read the request body")
-	}
-	return events.Strict(body, v)
-}
 
 // writeOptions are the optional headers of every write.
 type writeOptions struct {
@@ -57,7 +39,9 @@ func parseWriteOptions(r *http.Request, def events.ExpectedVersion) (writeOption
 
 // appendData validates d, seals its personal fields for customerID (if
 // any), appends it to stream and answers 201 with the append result. A
-// stream expected to exist but missing is answered 404 as what.
+// stream expected to exist but missing is answered 404 as what. With an
+// Idempotency-Key, a retry of the same request gets the first answer and a
+// key used for another request a conflict (idempotency.go).
 func (s *Server) appendData(w http.ResponseWriter, r *http.Request, p Principal, stream string, def events.ExpectedVersion,
 	customerID string, what string, d events.Data) error {
 	opt, err := parseWriteOptions(r, def)
@@ -68,6 +52,21 @@ func (s *Server) appendData(w http.ResponseWriter, r *http.Request, p Principal,
 	if customerID != "" && s.Sealer != nil {
 		meta.Seal = s.Sealer.SealFor(r.Context(), customerID)
 	}
+	var b binding
+	if opt.id != ([16]byte{}) {
+		b = bind(opt.id, p, r, d)
+		meta.CausationID = b.cause
+		// The personal fields as they are appended: validated (trimmed),
+		// not yet sealed.
+		seal := meta.Seal
+		meta.Seal = func(pd events.Personal) error {
+			b.personal = personalFields(pd)
+			if seal == nil {
+				return nil
+			}
+			return seal(pd)
+		}
+	}
 	ev, err := events.NewEvent(d, meta)
 	if err != nil {
 		return err
@@ -75,23 +74,44 @@ func (s *Server) appendData(w http.ResponseWriter, r *http.Request, p Principal,
 	res, err := s.Store.Append(r.Context(), stream, opt.expected, ev)
 	if err != nil {
 		var ee *events.Error
-		if errors.As(err, &ee) && ee.Code == events.Conflict && ee.ActualVersion == events.NoStreamVersion && opt.expected != events.NoStream {
+		switch {
+		case opt.id != ([16]byte{}) && usedElsewhere(err):
+			return s.keyReused(r.Context(), stream)
+		case errors.As(err, &ee) && ee.Code == events.Conflict && ee.ActualVersion == events.NoStreamVersion && opt.expected != events.NoStream:
 			return events.Errorf(events.NotFound, "%s not found", what)
 		}
 		return err
 	}
+	if res.Duplicate {
+		if err := s.checkDuplicate(r.Context(), res, b); err != nil {
+			return err
+		}
+	}
 	s.settle(r.Context(), res.Position)
-	w.Header().Set("ETag", `"`+strconv.FormatUint(res.Version, 10)+`"`)
-	w.Header().Set("Location", "/v1/audit/streams/"+stream)
-	writeJSON(w, http.StatusCreated, res)
+	answerAppended(w, res)
 	return nil
+}
+
+// answerAppended answers 201 with an append's result.
+func answerAppended(w http.ResponseWriter, res events.AppendResult) {
+	w.Header().Set("ETag", `"`+strconv.FormatUint(res.Version, 10)+`"`)
+	w.Header().Set("Location", "/v1/audit/streams/"+res.Stream)
+	writeJSON(w, http.StatusCreated, res)
+}
+
+// answerEvent answers a request whose work the stored event e already did,
+// as the request that appended e was answered.
+func answerEvent(w http.ResponseWriter, e *events.Envelope) {
+	answerAppended(w, events.AppendResult{Stream: e.Stream, Version: e.Version, Position: e.Position, EventIDs: []string{e.ID.String()}})
 }
 
 // answerRetry answers a request whose Idempotency-Key names an event
 // already in stream as the first request was answered, and reports whether
-// it did. Handlers call it where the state the first request changed would
-// now refuse the request, so that a retry still gets the first answer.
-func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, stream string) (bool, error) {
+// it did; a key that names an event of another request is a conflict.
+// Handlers call it where the state the first request changed would now
+// refuse the request, so that a retry still gets the first answer. It
+// hashes the whole body, so it suits data with no personal fields only.
+func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, p Principal, stream string) (bool, error) {
 	opt, err := parseWriteOptions(r, events.Any)
 	if err != nil || opt.id == ([16]byte{}) {
 		return false, err
@@ -100,16 +120,68 @@ func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, stream stri
 	if err != nil {
 		return false, err
 	}
-	for _, e := range evs {
-		if e.ID == opt.id {
-			w.Header().Set("ETag", `"`+strconv.FormatUint(e.Version, 10)+`"`)
-			w.Header().Set("Location", "/v1/audit/streams/"+stream)
-			writeJSON(w, http.StatusCreated, events.AppendResult{Stream: stream, Version: e.Version, Position: e.Position,
-				EventIDs: []string{e.ID.String()}})
-			return true, nil
+	for i := range evs {
+		if evs[i].ID != opt.id {
+			continue
 		}
+		if same, err := s.sameRequest(r.Context(), &evs[i], bind(opt.id, p, r, nil)); err != nil || !same {
+			if err == nil {
+				err = s.keyReused(r.Context(), stream)
+			}
+			return false, err
+		}
+		answerEvent(w, &evs[i])
+		return true, nil
 	}
 	return false, nil
+}
+
+// appendOnce appends d to stream (as appendData) unless the stream already
+// holds an event for which done reports true: then the request is answered
+// with that event, as the request that appended it was, and nothing is
+// appended. Revoking a token and erasing a customer are done at most once
+// however often they are asked. Without If-Match the append expects the
+// version scanned, so that of two racing requests one appends and the
+// other finds its event. d must hold no personal fields (it may be
+// appended more than once in the attempt, and sealing is in place).
+func (s *Server) appendOnce(w http.ResponseWriter, r *http.Request, p Principal, stream, customerID, what string, d events.Data,
+	done func(e *events.Envelope) bool) error {
+	opt, err := parseWriteOptions(r, events.StreamExists)
+	if err != nil {
+		return err
+	}
+	// Bad input is refused even when the work is already done.
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	var from, last uint64
+	for attempt := 0; ; attempt++ {
+		for {
+			evs, err := s.Store.ReadStream(r.Context(), stream, from, events.Forward, 500)
+			if events.ErrorCode(err) == events.NotFound {
+				return events.Errorf(events.NotFound, "%s not found", what)
+			}
+			if err != nil {
+				return err
+			}
+			for i := range evs {
+				if done(&evs[i]) {
+					answerEvent(w, &evs[i])
+					return nil
+				}
+				last = evs[i].Version
+			}
+			if len(evs) < 500 {
+				break
+			}
+			from = last + 1
+		}
+		from = last + 1
+		err := s.appendData(w, r, p, stream, events.Exact(last), customerID, what, d)
+		if opt.ifMatch || attempt == 9 || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
+			return err
+		}
+	}
 }
 
 // settle waits briefly for the read side to apply pos, so a client that

@@ -30,12 +30,18 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	name := fs.String("name", "", "display name (required for a new staff member)")
 	role := fs.String("role", "", "rep, private_banker, supervisor, centre_head, auditor or admin (required for a new staff member)")
 	branches := fs.String("branches", "", "comma-separated branch ids the member works for")
-	ttl := fs.Duration("token-ttl", 90*24*time.Hour, "how long the token is valid (0: no expiry)")
+	ttl := fs.Duration("token-ttl", 90*24*time.Hour, "how long the token is valid, e.g. 720h (every token expires)")
 	if err := parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
 	if *id == "" {
 		return errors.New("staff add: --id is required")
+	}
+	// A token that never expires cannot be told from a leaked one that
+	// should have: every token has a lifetime, and nothing is appended for
+	// a bad one.
+	if *ttl <= 0 {
+		return fmt.Errorf("staff add: --token-ttl must be positive (got %s), e.g. 720h for 30 days", *ttl)
 	}
 	s, err := openEventStore(ctx, sf, false)
 	if err != nil {
@@ -69,10 +75,7 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 
 	tok := api.NewToken()
-	issued := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash}
-	if *ttl > 0 {
-		issued.ExpiresAt = now().Add(*ttl).UTC().Truncate(time.Second)
-	}
+	issued := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash, ExpiresAt: now().Add(*ttl).UTC().Truncate(time.Second)}
 	ev, err := events.NewEvent(issued, events.Meta{Actor: actor, CorrelationID: corr})
 	if err != nil {
 		return fmt.Errorf("staff add: %w", err)
