@@ -42,7 +42,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dangol_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+			Name: "dangol_http_requests_total", Help: "HTTP requests by route pattern and status (499: the client went away before the answer).",
 		}, []string{"route", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "dangol_http_request_duration_seconds", Help: "HTTP request duration by route pattern.",
@@ -109,7 +109,11 @@ func observe(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			if rec.status == 0 {
+			if clientGone(r) && (rec.status == 0 || rec.status >= 500) {
+				// The answer, if any, was never read: a store call cut short
+				// by the client's cancellation is not a server error.
+				rec.status = StatusClientClosedRequest
+			} else if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
 			d := time.Since(start)
@@ -131,6 +135,18 @@ func observe(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 }
 
 var errInternal = &apiError{http.StatusInternalServerError, "internal", "internal error"}
+
+// StatusClientClosedRequest is the status the request log and
+// dangol_http_requests_total give a request whose client went away before
+// it was answered (nginx's 499), so that clients aborting requests never
+// count as server errors. It is never sent: nobody is left to read it.
+const StatusClientClosedRequest = 499
+
+// clientGone reports whether r's client went away: the server cancels a
+// request's context when its connection closes (or, in HTTP/2, its stream
+// is reset) while the handler runs, and for no other reason before the
+// handler returns.
+func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
 // Hijack lets the WebSocket upgrader take over the connection.
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
