@@ -20,22 +20,6 @@ type Store interface {
 	Head(ctx context.Context) (events.Position, error)
 }
 
-// Queries is the read side: the in-memory read store
-// (projections.Memory) or a PostgreSQL one.
-type Queries interface {
-	Customer(ctx context.Context, id string, now time.Time) (projections.CustomerView, error)
-	CustomerExists(ctx context.Context, id string) (bool, error)
-	CustomerList(ctx context.Context, f projections.CustomerFilter, now time.Time) ([]projections.CustomerSummary, string, error)
-	Worklist(ctx context.Context, advisor string, now time.Time, opt projections.WorklistOptions) ([]projections.WorkItem, error)
-	Call(ctx context.Context, id string) (projections.CallView, error)
-	QAQueue(ctx context.Context, supervisor string) ([]projections.QueueItem, error)
-	Coaching(ctx context.Context, f projections.CoachingFilter, now time.Time) ([]projections.CoachingPoint, error)
-	CoachingPoint(ctx context.Context, id string, now time.Time) (projections.CoachingPoint, error)
-	Report(ctx context.Context, name string, now time.Time) (any, error)
-	StaffMember(ctx context.Context, id string) (projections.StaffMember, error)
-	Token(ctx context.Context, id string) (projections.TokenInfo, error)
-}
-
 // Progress tells how far the read side has applied the log.
 type Progress interface {
 	Position() events.Position
@@ -55,7 +39,7 @@ type Sealer interface {
 // Config is everything a Server needs.
 type Config struct {
 	Store    Store
-	Queries  Queries
+	Queries  projections.Queries // the read side: projections.Memory or projections/postgres
 	Progress Progress
 	Sealer   Sealer
 	Blobs    *Blobs

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
 )
 
 // tokenAuth authenticates bearer tokens against the staff read model: the
 // token's id is embedded in it, its SHA-256 must match TokenIssued, and it
 // must be neither expired nor revoked.
-type tokenAuth struct{ q Queries }
+type tokenAuth struct{ q projections.Queries }
 
 func (a tokenAuth) Authenticate(ctx context.Context, bearer string, now time.Time) (Principal, error) {
 	id, ok := ParseToken(bearer)

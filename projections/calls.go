@@ -126,7 +126,9 @@ func (cs *Calls) Apply(e Event) {
 			}
 		}
 	case *events.CallReviewed:
-		rv := &Review{ReviewerID: d.ReviewerID, FormID: d.FormID, Items: d.Items, Total: d.Total, ReviewedAt: e.RecordedAt}
+		// A review that raises no point lists none: [] as the API documents, not null.
+		rv := &Review{ReviewerID: d.ReviewerID, FormID: d.FormID, Items: d.Items, Total: d.Total, ReviewedAt: e.RecordedAt,
+			CoachingPoints: []string{}}
 		for _, p := range d.CoachingPoints {
 			cs.points[p.PointID] = &CoachingPoint{ID: p.PointID, CallID: c.ID, RepID: c.StaffID, ReviewerID: d.ReviewerID,
 				Criterion: p.Criterion, Note: p.Note, Status: StatusOpen, FollowUpDue: p.FollowUpDue, RaisedAt: e.RecordedAt,

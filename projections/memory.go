@@ -8,9 +8,15 @@ import (
 )
 
 // Memory is the in-memory read store: the read models of this package,
-// rebuilt by replay at start and kept current by a Runner. Its methods are
-// the query interface the API uses; a PostgreSQL read store offers the same.
-// Every method returns copies, safe to use after it returns.
+// rebuilt by replay at start and kept current by a [Runner]. It answers
+// [Queries]; the PostgreSQL read store answers the same. Every method
+// returns copies, safe to use after it returns.
+//
+// Once attached to a runner ([Memory.Attach]) its query methods are safe
+// for concurrent use by multiple goroutines, and concurrently with the
+// runner's Run: each takes the runner's read lock, so it sees the read
+// models at one position. Unattached, it must not be queried while its
+// projections are being applied.
 type Memory struct {
 	Customers *Customers
 	Calls     *Calls
@@ -39,6 +45,8 @@ func (m *Memory) view(f func()) {
 	}
 	m.runner.View(func(events.Position) { f() })
 }
+
+var _ Queries = (*Memory)(nil)
 
 func notFound(what string) error { return events.Errorf(events.NotFound, "%s not found", what) }
 
@@ -101,9 +109,6 @@ func (m *Memory) CoachingPoint(_ context.Context, id string, now time.Time) (p C
 	}
 	return p, nil
 }
-
-// ReportNames are the reports Report serves.
-var ReportNames = []string{"tiers", "pitches", "qa", "coaching", "freshness", "requests"}
 
 // Report returns the named report at now; NotFound for an unknown name.
 func (m *Memory) Report(_ context.Context, name string, now time.Time) (r any, err error) {

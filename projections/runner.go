@@ -227,6 +227,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	head, err := r.src.Head(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled before it started: a clean stop, as documented
+		}
 		return fmt.Errorf("projections: head: %w", err)
 	}
 	r.headAtBoot = head

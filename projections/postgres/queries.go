@@ -113,12 +113,17 @@ func (s *Store) customerRows(ctx context.Context, what, sql string, args ...any)
 
 // retry runs f again once if it failed the way a concurrent Rebuild swap
 // can make a statement fail (deadlock with the swap, or a table dropped
-// between planning and execution).
+// between planning and execution). A text argument PostgreSQL cannot hold
+// (a NUL byte, invalid UTF-8) names no row it stores: f found nothing,
+// which is Memory's answer too, rather than an error.
 func (s *Store) retry(ctx context.Context, f func() error) error {
 	err := f()
 	var pe *pgconn.PgError
 	if err != nil && ctx.Err() == nil && errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "42P01" || pe.Code == "XX000") {
 		err = f()
+	}
+	if errors.As(err, &pe) && pe.Code == "22021" { // character_not_in_repertoire
+		return nil
 	}
 	return err
 }

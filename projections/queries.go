@@ -1,0 +1,69 @@
+package projections
+
+import (
+	"context"
+	"time"
+)
+
+// Queries is the read side's contract: what the API asks of a read store.
+// Memory answers it from the read models in this process; the PostgreSQL
+// read store (projections/postgres) answers it from tables, and both give
+// the same answers for the same log (projections/projectionstest is the
+// conformance suite both run).
+//
+// Every method is safe for concurrent use by multiple goroutines and
+// returns values the caller owns. Time-dependent answers (stale data,
+// overdue points, upcoming life events, worklist reasons) are computed at
+// the now passed in, never with a clock of the store's own. The slices the
+// methods return are empty, never nil, when nothing matches, so that they
+// encode as [].
+// Errors carry an events.Error code: NotFound where a method says so,
+// Unavailable when a store's database cannot be reached, Internal for
+// anything else.
+type Queries interface {
+	// Customer returns the 360 view of customer id at now: its timeline
+	// holds the TimelineDepth latest interactions by when they happened
+	// (When), newest first. NotFound if no such customer was registered.
+	// An erased customer is found, with Erased set and its personal
+	// values replaced.
+	Customer(ctx context.Context, id string, now time.Time) (CustomerView, error)
+	// CustomerExists reports whether customer id was registered (erased
+	// customers included). An unknown id is false, not an error.
+	CustomerExists(ctx context.Context, id string) (bool, error)
+	// CustomerList returns, in customer id order, up to f.Limit customers
+	// (50 when f.Limit is not positive) after f.After that match every set
+	// field of f, with staleness at now, and the cursor of the next page:
+	// the last id returned when more match, "" at the end. A cursor that
+	// names no customer still pages from where it would sort.
+	CustomerList(ctx context.Context, f CustomerFilter, now time.Time) ([]CustomerSummary, string, error)
+	// Worklist returns every customer in advisor's book with the reasons to
+	// call at now (see WorkItem): customers with more reasons first, then
+	// by customer id. An advisor without customers has an empty worklist.
+	Worklist(ctx context.Context, advisor string, now time.Time, opt WorklistOptions) ([]WorkItem, error)
+	// Call returns call id with its selection and review; NotFound if no
+	// such call was recorded.
+	Call(ctx context.Context, id string) (CallView, error)
+	// QAQueue returns the calls selected for review and not yet reviewed,
+	// oldest selection first (then by call id); with supervisor set, only
+	// those assigned to that supervisor or to no one.
+	QAQueue(ctx context.Context, supervisor string) ([]QueueItem, error)
+	// Coaching returns the coaching points matching every set field of f,
+	// with overdue flags at now, earliest follow-up due first (then by id).
+	Coaching(ctx context.Context, f CoachingFilter, now time.Time) ([]CoachingPoint, error)
+	// CoachingPoint returns coaching point id with its overdue flag at now;
+	// NotFound if no review raised it.
+	CoachingPoint(ctx context.Context, id string, now time.Time) (CoachingPoint, error)
+	// Report returns the named report at now, one of ReportNames: "tiers"
+	// a TierReport, "pitches" a map[string][]Conversion, "qa" a []QAScore,
+	// "coaching" a CoachingReport, "freshness" a []Freshness, "requests" a
+	// []RequestWeek. NotFound for any other name.
+	Report(ctx context.Context, name string, now time.Time) (any, error)
+	// StaffMember returns staff member id; NotFound if never registered.
+	StaffMember(ctx context.Context, id string) (StaffMember, error)
+	// Token returns the record of token id, its hash included (for
+	// checking a presented token); NotFound if never issued.
+	Token(ctx context.Context, id string) (TokenInfo, error)
+}
+
+// ReportNames are the reports Queries.Report serves.
+var ReportNames = []string{"tiers", "pitches", "qa", "coaching", "freshness", "requests"}
