@@ -12,13 +12,6 @@ import (
 //go:embed openapi.json
 var openapiJSON []byte
 
-// route is one registered endpoint, recorded by handle so that tests can
-// hold the OpenAPI document to exactly what is served.
-type route struct {
-	method, path string
-	roles        []string
-}
-
 // getOpenAPI serves the OpenAPI document; it needs no token.
 func (s *Server) getOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
