@@ -264,7 +264,7 @@ func (s *Server) postErasure(w http.ResponseWriter, r *http.Request, p Principal
 		return err
 	}
 	erased := func(e *events.Envelope) bool { return e.Type == d.EventType() }
-	if err := s.appendOnce(w, r, p, events.CustomerStream(id), "", "customer", &d, erased); err != nil {
+	if err := s.appendOnce(w, r, p, events.CustomerStream(id), "customer", &d, erased); err != nil {
 		return err
 	}
 	if s.Sealer != nil {

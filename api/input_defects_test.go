@@ -119,3 +119,26 @@ func TestBadTimeMessage(t *testing.T) {
 		t.Fatalf("bad times appended %d events", len(evs))
 	}
 }
+
+// TestTokenTTLHours: the API's ttlHours is held to 1..8784 (366 days), as
+// dangol staff add's --token-ttl is to a positive duration: no request
+// mints a token that never expires. (This held before; it is the API side
+// of the --token-ttl fix.)
+func TestTokenTTLHours(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	head := s.head()
+	for _, ttl := range []any{-1, 0, 8785, 1.5, -87600} {
+		a := s.req("A001", "POST", "/v1/staff/R2/tokens", map[string]any{"ttlHours": ttl})
+		if a.status != 400 || a.errDetails()["field"] != "ttlHours" || strings.Contains(string(a.raw), "dgl_") {
+			t.Errorf("ttlHours %v: %d %s, want 400 naming ttlHours", ttl, a.status, a.raw)
+		}
+	}
+	if evs := s.appendedSince(head); len(evs) != 0 {
+		t.Fatalf("refused TTLs appended %d events", len(evs))
+	}
+	res := s.must("A001", "POST", "/v1/staff/R2/tokens", map[string]any{"ttlHours": 8784}, 201)
+	exp, err := time.Parse(time.RFC3339, res["expiresAt"].(string))
+	if err != nil || !exp.After(s.now()) || exp.After(s.now().Add(8784*time.Hour)) {
+		t.Fatalf("a token of 8784 hours expires at %v (%v)", res["expiresAt"], err)
+	}
+}

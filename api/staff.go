@@ -125,7 +125,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil || t.StaffID != id {
 		return events.Errorf(events.NotFound, "token not found")
 	}
-	return s.appendOnce(w, r, p, events.StaffStream(id), "", "staff member", &events.TokenRevoked{TokenID: tid, Reason: "revoked by " + p.StaffID},
+	return s.appendOnce(w, r, p, events.StaffStream(id), "staff member", &events.TokenRevoked{TokenID: tid, Reason: "revoked by " + p.StaffID},
 		func(e *events.Envelope) bool {
 			if e.Type != "TokenRevoked" {
 				return false

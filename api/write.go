@@ -142,9 +142,9 @@ func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, p Principal
 // appended. Revoking a token and erasing a customer are done at most once
 // however often they are asked. Without If-Match the append expects the
 // version scanned, so that of two racing requests one appends and the
-// other finds its event. d must hold no personal fields (it may be
-// appended more than once in the attempt, and sealing is in place).
-func (s *Server) appendOnce(w http.ResponseWriter, r *http.Request, p Principal, stream, customerID, what string, d events.Data,
+// other finds its event. d must hold no personal fields: an attempt that
+// meets a conflict is retried with the same d, and sealing works in place.
+func (s *Server) appendOnce(w http.ResponseWriter, r *http.Request, p Principal, stream, what string, d events.Data,
 	done func(e *events.Envelope) bool) error {
 	opt, err := parseWriteOptions(r, events.StreamExists)
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) appendOnce(w http.ResponseWriter, r *http.Request, p Principal,
 			from = last + 1
 		}
 		from = last + 1
-		err := s.appendData(w, r, p, stream, events.Exact(last), customerID, what, d)
+		err := s.appendData(w, r, p, stream, events.Exact(last), "", what, d)
 		if opt.ifMatch || attempt == 9 || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
 			return err
 		}
