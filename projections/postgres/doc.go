@@ -1,6 +1,6 @@
 // Package postgres is the PostgreSQL read store: dangol's read models kept
 // as tables (rm_* in their own schema, DefaultSchema unless configured),
-// answering the same queries as projections.Memory (api.Queries) and
+// answering the same queries as projections.Memory (projections.Queries) and
 // reporting the tables' progress (api.Progress).
 //
 // # Writing
