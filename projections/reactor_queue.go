@@ -114,8 +114,11 @@ func (q *reactorQueue) work(ctx context.Context) {
 		it := q.queue[q.head]
 		q.queue[q.head] = queued{}
 		q.head++
-		if q.head == len(q.queue) {
+		switch {
+		case q.head == len(q.queue):
 			q.queue, q.head = q.queue[:0], 0
+		case q.head > 1024 && q.head > len(q.queue)/2: // never drained: drop the consumed head
+			q.queue, q.head = append(q.queue[:0], q.queue[q.head:]...), 0
 		}
 		q.inflight++
 		q.mu.Unlock()

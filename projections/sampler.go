@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -49,13 +50,11 @@ type Sampler struct {
 	policy SamplerPolicy
 	store  Appender // for Flush only
 
-	repCalls  map[string]int              // rep → calls recorded
-	selected  map[string]bool             // call ids with a selection in the log
-	pending   map[string]pendingSelection // decided, not yet seen in the log
-	handed    map[string]bool             // handed out by Due, not yet seen
-	fresh     []string                    // call ids decided since Due first ran, from next on
-	next      int
-	live      bool                                // Due has run: decisions are queued in fresh as they are made
+	repCalls  map[string]int                      // rep → calls recorded
+	selected  map[string]bool                     // call ids with a selection in the log
+	pending   map[string]pendingSelection         // decided, not yet seen in the log
+	handed    map[string]bool                     // handed out by Due, not yet seen
+	due       dueQueue                            // call ids for Due to look at
 	dayCalls  map[string][]sampledCall            // customer|day → calls that day
 	complaint map[string]bool                     // customer|day → a complaint was logged
 	pools     map[string]map[string][]sampledCall // open ISO week → rep → calls
@@ -163,9 +162,7 @@ func (s *Sampler) decide(c sampledCall, reason string) {
 		return
 	}
 	s.pending[c.id] = pendingSelection{reason: reason, cause: c.cause, at: c.at}
-	if s.live {
-		s.fresh = append(s.fresh, c.id)
-	}
+	s.due.push(c.id)
 }
 
 // closeWeeks draws the random samples of every week before now's week and
@@ -228,20 +225,15 @@ func (s *Sampler) Pending() []string {
 // later calls go on with what was decided since, in the order it was
 // decided.
 func (s *Sampler) Due(max int) []Decision {
-	if !s.live {
-		s.live = true
-		for id := range s.pending {
-			s.fresh = append(s.fresh, id)
-		}
-		// In stream order: a backlog appended in key order dirties a few
-		// adjacent pages per group commit instead of one page per append
-		// (about six times the rate on the embedded store).
-		slices.Sort(s.fresh)
+	if !s.due.started {
+		s.due.start(slices.Collect(maps.Keys(s.pending)))
 	}
 	var out []Decision
-	for len(out) < max && s.next < len(s.fresh) {
-		id := s.fresh[s.next]
-		s.next++
+	for len(out) < max {
+		id, ok := s.due.pop()
+		if !ok {
+			break
+		}
 		p, ok := s.pending[id]
 		if !ok || s.handed[id] {
 			continue // selected by someone else meanwhile, or handed out
@@ -250,20 +242,7 @@ func (s *Sampler) Due(max int) []Decision {
 		out = append(out, Decision{Stream: events.CallStream(id), Data: &events.CallSelectedForReview{Reason: p.reason},
 			Meta: events.Meta{ID: DerivedID("sampler", p.cause, p.at), Actor: events.System("sampler"), CausationID: p.cause.String()}})
 	}
-	s.fresh, s.next = compactQueue(s.fresh, s.next)
 	return out
-}
-
-// compactQueue drops the consumed head of a FIFO of ids once it is most of
-// the slice, so the slice does not grow with every decision ever made.
-func compactQueue(q []string, next int) ([]string, int) {
-	switch {
-	case next == len(q):
-		return q[:0], 0
-	case next > 1024 && next > len(q)/2:
-		return append(q[:0], q[next:]...), 0
-	}
-	return q, next
 }
 
 // Flush appends every decision due through the sampler's store (see the

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -57,9 +58,7 @@ type Segmenter struct {
 	tier    map[string]string       // customer → tier in the log
 	pending map[string]tierDecision // customer → latest financials' tier, while it differs from the log's or one is handed out
 	handed  map[string]ulid.ULID    // customer → id of the TierAssigned handed out, until it is in the log
-	fresh   []string                // customers to look at in Due, from next on, since Due first ran
-	next    int
-	live    bool
+	due     dueQueue                // customers for Due to look at
 }
 
 type tierDecision struct {
@@ -94,7 +93,7 @@ func (s *Segmenter) Apply(e Event) {
 			return
 		}
 		s.pending[id] = tierDecision{tier: t, deposit: dep, profit: prof, cause: e.ID, at: e.RecordedAt}
-		s.look(id)
+		s.due.push(id)
 	case *events.TierAssigned:
 		id = strings.Clone(id)
 		s.tier[id] = d.Tier
@@ -106,37 +105,24 @@ func (s *Segmenter) Apply(e Event) {
 				if p.tier == d.Tier {
 					delete(s.pending, id)
 				} else {
-					s.look(id) // financials that came while it was handed out differ
+					s.due.push(id) // financials that came while it was handed out differ
 				}
 			}
 		}
 	}
 }
 
-// look queues a customer for Due once Due has run; before, Due's first
-// call looks at every pending customer.
-func (s *Segmenter) look(id string) {
-	if s.live {
-		s.fresh = append(s.fresh, id)
-	}
-}
-
 // Due hands out up to max TierAssigned decisions (see Reactor).
 func (s *Segmenter) Due(max int) []Decision {
-	if !s.live {
-		s.live = true
-		for id := range s.pending {
-			s.fresh = append(s.fresh, id)
-		}
-		// In stream order: a backlog appended in key order dirties a few
-		// adjacent pages per group commit instead of one page per append
-		// (about six times the rate on the embedded store).
-		slices.Sort(s.fresh)
+	if !s.due.started {
+		s.due.start(slices.Collect(maps.Keys(s.pending)))
 	}
 	var out []Decision
-	for len(out) < max && s.next < len(s.fresh) {
-		id := s.fresh[s.next]
-		s.next++
+	for len(out) < max {
+		id, ok := s.due.pop()
+		if !ok {
+			break
+		}
 		p, ok := s.pending[id]
 		if !ok {
 			continue
@@ -155,7 +141,6 @@ func (s *Segmenter) Due(max int) []Decision {
 			Data: &events.TierAssigned{Tier: p.tier, Basis: events.TierBasis{DepositBalance: &dep, ProfitContribution: &prof, Rule: s.rule.Name}},
 			Meta: events.Meta{ID: evID, Actor: events.System("segmentation"), CausationID: p.cause.String()}})
 	}
-	s.fresh, s.next = compactQueue(s.fresh, s.next)
 	return out
 }
 
