@@ -1,0 +1,263 @@
+package api
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dangol/dangol/events"
+)
+
+var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 16384,
+	CheckOrigin: func(*http.Request) bool { return true }} // bearer tokens, not cookies, authenticate
+
+// serveLive handles GET /v1/live.
+func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, p Principal) error {
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return nil // the upgrader has answered
+	}
+	// A bounded socket buffer makes a lagging client show in its queue,
+	// where the server sees it, and keeps what a client closed for being
+	// too slow must take before the close frame small.
+	if tc, ok := conn.NetConn().(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(liveSocketBuffer)
+	}
+	if !s.hub.enter() {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		conn.Close()
+		return nil
+	}
+	defer s.liveWG.Done()
+	if s.live != nil {
+		s.live.connections.Inc()
+		defer s.live.connections.Dec()
+	}
+	reason := s.runLive(r.Context(), conn, p)
+	if s.live != nil && reason != "too_slow" { // too_slow is counted when decided
+		s.live.disconnects.WithLabelValues(reason).Inc()
+	}
+	return nil
+}
+
+// reasonOf names a kick's close code for the disconnect metric.
+func reasonOf(code int) string {
+	switch code {
+	case closeTooSlow:
+		return "too_slow"
+	case closeResume:
+		return "undeliverable"
+	}
+	return "shutdown"
+}
+
+// runLive serves one subscription until it ends, and returns why.
+func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal) string {
+	defer conn.Close()
+	conn.SetReadLimit(liveMaxMessage)
+	closeWith := func(code int, text string) {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(liveWriteWait))
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	// A server shutting down does not wait for the subscribe message.
+	subscribed, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-s.hub.done:
+			_ = conn.SetReadDeadline(time.Now())
+		case <-subscribed:
+		}
+	}()
+	var sub subscribeMsg
+	_, raw, err := conn.ReadMessage()
+	close(subscribed)
+	<-watched // no deadline change after this
+	if err != nil {
+		select {
+		case <-s.hub.done:
+			closeWith(websocket.CloseGoingAway, "server shutting down")
+			return "shutdown"
+		default:
+			return "no_subscribe"
+		}
+	} else if err := events.Strict(raw, &sub); err != nil || len(sub.Subscribe) == 0 || len(sub.Subscribe) > 100 {
+		closeWith(closeBadSub, "expected {\"subscribe\": [topics], \"fromPosition\": n}")
+		return "bad_subscribe"
+	}
+	c := &client{p: p, conn: conn, topics: map[string]bool{}, queue: make(chan queued, liveQueue), kicked: make(chan struct{})}
+	for _, t := range sub.Subscribe {
+		if !validTopic(t) {
+			closeWith(closeBadSub, "unknown topic "+t)
+			return "bad_subscribe"
+		}
+		if !mayRead(p, t) {
+			closeWith(closeForbidden, "your role may not read "+t)
+			return "forbidden"
+		}
+		c.topics[t] = true
+		c.kinds |= kindOf(t)
+	}
+	select {
+	case <-s.hub.ready:
+	case <-ctx.Done():
+		return "shutdown"
+	}
+	at, ok := s.hub.attach(c)
+	if !ok {
+		closeWith(websocket.CloseGoingAway, "server shutting down")
+		return "shutdown"
+	}
+	defer s.hub.detach(c)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The reader only answers pings and notices the client leaving.
+	_ = conn.SetReadDeadline(time.Time{})
+	conn.SetPongHandler(func(string) error { return nil })
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	// finish sends the close frame of the kick that ended the subscription.
+	finish := func() string {
+		<-c.kicked // closed after the winning kick set code and text
+		code := int(c.code.Load())
+		closeWith(code, c.text)
+		return reasonOf(code)
+	}
+	kicked := func() bool {
+		select {
+		case <-c.kicked:
+			return true
+		default:
+			return false
+		}
+	}
+	// A write that stays blocked (the client's buffers are full: it stopped
+	// reading or reads too slowly) for liveMaxLag makes the client too slow,
+	// so that it gets 4008 once it reads again rather than a dropped
+	// connection when the write times out.
+	watch := time.AfterFunc(liveMaxLag, func() { s.tooSlow(c) })
+	watch.Stop()
+	defer watch.Stop()
+	write := func(f func() error) error {
+		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteWait))
+		watch.Reset(liveMaxLag)
+		err := f()
+		watch.Stop()
+		return err
+	}
+	send := func(pm *websocket.PreparedMessage) error {
+		err := write(func() error { return conn.WritePreparedMessage(pm) })
+		if err == nil && s.live != nil {
+			s.live.sent.Inc()
+		}
+		return err
+	}
+	// failed names why a send failed.
+	failed := func() string {
+		if kicked() {
+			return finish()
+		}
+		return "write_error"
+	}
+	undeliverable := func(msg liveMsg) string {
+		s.Logger.Error("live: cannot replay event; closing the client", "position", msg.Position.String(), "err", msg.err)
+		c.kick(closeResume, "cannot replay the event at position "+msg.Position.String()+"; "+resumeText)
+		return finish()
+	}
+	// Replay what the client missed, up to where the hub took over, routing
+	// each event as of its own position.
+	if sub.FromPosition != nil {
+		rt := newRouter(s.Store)
+		from := *sub.FromPosition
+	replay:
+		for from.Less(at) {
+			evs, err := s.Store.ReadAll(ctx, from, 512)
+			if ctx.Err() != nil {
+				return "client_closed"
+			}
+			if err != nil {
+				// Going live now would leave a gap: close, the client resumes.
+				c.kick(closeResume, "replay failed; "+resumeText)
+				return finish()
+			}
+			if len(evs) == 0 {
+				break
+			}
+			for i := range evs {
+				if at.Less(evs[i].Position) {
+					break replay
+				}
+				if kicked() {
+					return finish()
+				}
+				msg := s.message(ctx, &evs[i], rt, c.kinds)
+				m, deliver, fail := c.route(msg)
+				if fail {
+					return undeliverable(msg)
+				}
+				if deliver {
+					pm, err := prepare(m)
+					if err != nil {
+						msg.fail(err, 0)
+						return undeliverable(msg)
+					}
+					if err := send(pm); err != nil {
+						return failed()
+					}
+				}
+				from = evs[i].Position
+			}
+		}
+	}
+	ping := time.NewTicker(livePing)
+	defer ping.Stop()
+	for {
+		if kicked() { // before anything queued: the queue may never drain
+			return finish()
+		}
+		select {
+		case m := <-c.queue:
+			if sub.FromPosition != nil && !sub.FromPosition.Less(m.pos) {
+				continue // the client asked for events after a position the hub had not reached
+			}
+			if err := send(m.pm); err != nil {
+				return failed()
+			}
+		case <-c.kicked:
+			return finish()
+		case <-ping.C:
+			if err := write(func() error {
+				return conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(liveWriteWait))
+			}); err != nil {
+				if kicked() {
+					return finish()
+				}
+				return "ping_failed"
+			}
+		case <-ctx.Done():
+			return "client_closed"
+		}
+	}
+}
+
+// WaitLive waits until every WebSocket connection has ended or ctx ends.
+// Call it after Run returned: the connections are then being closed, and
+// new ones are refused with 1001.
+func (s *Server) WaitLive(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.liveWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
