@@ -73,8 +73,8 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race (embedded store; PostgreSQL packages on throwaway clusters)"
 go test -race -count=1 -timeout 20m ./...
-echo "== go test -race ./cmd/dangol again, every API suite on PostgreSQL"
-DANGOL_TEST_STORE=postgres go test -race -count=1 -timeout 20m ./cmd/dangol
+echo "== go test -race ./api ./cmd/dangol again, every API suite on PostgreSQL"
+DANGOL_TEST_STORE=postgres go test -race -count=1 -timeout 20m ./api ./cmd/dangol
 # Every store's and the server's default clock reads 400 days ahead: a test
 # that depends on today's date (an unpinned clock) fails here.
 echo "== go test, the system clock 400 days ahead (-tags dangol_clock_ahead)"
