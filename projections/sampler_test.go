@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -20,30 +20,19 @@ import (
 type samplerLog struct {
 	t     *testing.T
 	store *bolt.Store
-	mu    sync.Mutex
-	now   time.Time
+	clock *eventstest.ManualClock
 	week  map[string]string // call id → "ISO week|rep" it started in
 }
 
 func newSamplerLog(t *testing.T, now time.Time) *samplerLog {
-	l := &samplerLog{t: t, now: now, week: map[string]string{}}
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: func() time.Time {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return l.now
-	}})
+	l := &samplerLog{t: t, clock: eventstest.NewManualClock(now), week: map[string]string{}}
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: l.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	l.store = s
 	return l
-}
-
-func (l *samplerLog) setNow(t time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.now = t
 }
 
 // call records a short call of rep that started at started.
@@ -167,7 +156,7 @@ func TestSamplerLateCalls(t *testing.T) {
 
 			// A week later, 8 more late calls for each past week and for
 			// week 48, which has now ended.
-			l.setNow(now.AddDate(0, 0, 7))
+			l.clock.Set(now.AddDate(0, 0, 7))
 			for w := 0; w <= 4; w++ {
 				for k := 8; k < 16; k++ {
 					l.call(fmt.Sprintf("W%dK%d", w, k), "R1", now.AddDate(0, 0, -7*w).Add(time.Duration(k)*time.Hour))
@@ -198,7 +187,7 @@ func TestSamplerWeekWithFewCalls(t *testing.T) {
 	if _, random := l.selections(); len(random) != 0 {
 		t.Fatalf("drawn before the week ended: %v", random)
 	}
-	l.setNow(leadNow.AddDate(0, 0, 7)) // the next week: the draw of week 48
+	l.clock.Set(leadNow.AddDate(0, 0, 7)) // the next week: the draw of week 48
 	l.call("B1", "R2", leadNow.AddDate(0, 0, 7))
 	l.drive(sm, &pos, true)
 	wk := l.week["A1"]

@@ -44,7 +44,7 @@ type Options struct {
 	// Timeout bounds every wait that only a hang would exceed (default 60s).
 	Timeout time.Duration
 
-	clock *manualClock // the clock of the subtest's store
+	clock *ManualClock // the clock of the subtest's store
 }
 
 func (o *Options) defaults() {
@@ -96,7 +96,7 @@ func TestStoreWith(t *testing.T, open func(tb testing.TB, now events.Clock) even
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opt := opt
-			opt.clock = &manualClock{now: Epoch}
+			opt.clock = NewManualClock(Epoch)
 			tc.test(t, open(t, opt.clock.Now), opt)
 		})
 	}
@@ -359,19 +359,26 @@ func whereIs(got, want []events.Envelope, i int) string {
 	return " (the wanted event was never delivered: skipped)"
 }
 
-// manualClock is a store's clock that moves only when a test sets it.
-type manualClock struct {
+// ManualClock is a clock that reads what a test last set: pass its Now to
+// a store's Options to choose each append's recordedAt. Safe for concurrent
+// use.
+type ManualClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func (c *manualClock) Now() time.Time {
+// NewManualClock returns a ManualClock reading t.
+func NewManualClock(t time.Time) *ManualClock { return &ManualClock{now: t} }
+
+// Now returns the time last set.
+func (c *ManualClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *manualClock) Set(t time.Time) {
+// Set makes the clock read t.
+func (c *ManualClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t

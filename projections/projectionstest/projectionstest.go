@@ -26,12 +26,12 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -108,13 +108,13 @@ type fixture struct {
 	open  Open
 	opt   Options
 	log   *bolt.Store
-	clock *clock
+	clock *eventstest.ManualClock
 	actor events.Actor
 	rs    ReadStore // started by the first sync
 }
 
 func newFixture(t *testing.T, open Open, opt Options) *fixture {
-	c := &clock{now: T0}
+	c := eventstest.NewManualClock(T0)
 	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -123,26 +123,8 @@ func newFixture(t *testing.T, open Open, opt Options) *fixture {
 	return &fixture{t: t, open: open, opt: opt, log: s, clock: c, actor: events.Actor{ID: "A01", Role: "admin"}}
 }
 
-// clock is the log's clock: it reads what the test last set.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // at sets the log's clock: the next appends are recorded at t.
-func (f *fixture) at(t time.Time) *fixture { f.clock.set(t); return f }
+func (f *fixture) at(t time.Time) *fixture { f.clock.Set(t); return f }
 
 // as makes id (with role) the actor of the next appends.
 func (f *fixture) as(id, role string) *fixture { f.actor = events.Actor{ID: id, Role: role}; return f }
