@@ -20,6 +20,9 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) e
 	if err := d.Validate(); err != nil {
 		return err
 	}
+	if err := events.CheckOccurred(&d, s.now()); err != nil {
+		return err
+	}
 	if ok, err := s.Queries.CustomerExists(r.Context(), d.CustomerID); err != nil {
 		return err
 	} else if !ok {

@@ -110,3 +110,24 @@ func TestInteractionsOccurredAt(t *testing.T) {
 		t.Errorf("before=7: %d %s", a.status, a.raw)
 	}
 }
+
+// TestCallStartedInTheFuture: a call whose startedAt is ahead of the
+// server's clock is refused naming startedAt, as interactions are, and
+// nothing is appended (its recording stays staged).
+func TestCallStartedInTheFuture(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	audio := []byte("RIFF future call")
+	digest := s.upload("R1", audio)
+	head := s.head()
+	call := newCall("K1", "C1", digest, len(audio))
+	call["startedAt"] = s.now().Add(24 * time.Hour).Format(time.RFC3339)
+	a := s.req("R1", "POST", "/v1/calls", call)
+	if a.status != 400 || a.errCode() != "invalid" || a.errDetails()["field"] != "startedAt" {
+		t.Fatalf("a call starting tomorrow: %d %s, want 400 invalid naming startedAt", a.status, a.raw)
+	}
+	if h := s.head(); h != head {
+		t.Fatalf("a refused call appended: head %v → %v", head, h)
+	}
+	s.must("R1", "POST", "/v1/calls", newCall("K1", "C1", digest, len(audio)), 201)
+}
