@@ -83,7 +83,10 @@ type RunnerOptions struct {
 	// runner reads (default: the Source, when it can append).
 	Appender Appender
 	// AppendWorkers is how many decisions are appended concurrently
-	// (default 1024); the store coalesces them into group commits.
+	// (default 512); the store coalesces them into group commits. The
+	// default keeps a commit of decisions under /readyz's default lag
+	// bound (1000 events), so readiness does not flap while a backlog
+	// drains; more workers did not drain it faster.
 	AppendWorkers int
 	// AppendBackoff is how long reactor appends pause when the store is
 	// unavailable, doubling up to max(5s, AppendBackoff) while it stays
@@ -109,7 +112,7 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 			opt.Appender, _ = src.(Appender)
 		}
 		if opt.AppendWorkers <= 0 {
-			opt.AppendWorkers = 1024
+			opt.AppendWorkers = 512
 		}
 		if opt.AppendBackoff <= 0 {
 			opt.AppendBackoff = 100 * time.Millisecond
