@@ -297,6 +297,16 @@ func (b *Blobs) Seal(ctx context.Context, s BlobSealer, digest, customerID strin
 		return err
 	}
 	defer src.Close()
+	return b.sealFrom(ctx, s, src, digest, customerID, now)
+}
+
+// sealFrom writes src, the plain audio of digest, sealed under
+// customerID's data key to the customer's sealed path, through a temporary
+// file that is fsynced and renamed, so the copy is complete or absent.
+// Errors: pii.ErrErased (wrapped) for a customer whose key was destroyed,
+// Internal if src does not hash to digest; nothing is stored on error.
+func (b *Blobs) sealFrom(ctx context.Context, s BlobSealer, src io.ReadSeeker, digest, customerID string, now time.Time) error {
+	dst := b.sealedPath(digest, customerID)
 	size, err := src.Seek(0, io.SeekEnd)
 	if err == nil {
 		_, err = src.Seek(0, io.SeekStart)

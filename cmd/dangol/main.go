@@ -39,14 +39,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"serve the HTTP API, WebSocket live feed and metrics", runServe},
-		"seed":    {"generate a deterministic synthetic bank into the store", runSeed},
-		"log":     {"print the log or one stream (human-readable or --json)", runLog},
-		"verify":  {"check every hash chain; exit 1 naming the first bad event", runVerify},
-		"staff":   {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
-		"bench":   {"load tools: `dangol bench store|http|replay`", runBench},
-		"migrate": {"apply the PostgreSQL schema migrations of this build", runMigrate},
-		"rebuild": {"replay the log into fresh PostgreSQL read-model tables and swap them in", runRebuild},
+		"serve":              {"serve the HTTP API, WebSocket live feed and metrics", runServe},
+		"seed":               {"generate a deterministic synthetic bank into the store", runSeed},
+		"log":                {"print the log or one stream (human-readable or --json)", runLog},
+		"verify":             {"check every hash chain; exit 1 naming the first bad event", runVerify},
+		"staff":              {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
+		"bench":              {"load tools: `dangol bench store|http|replay`", runBench},
+		"migrate":            {"apply the PostgreSQL schema migrations of this build", runMigrate},
+		"migrate-recordings": {"seal the call recordings an earlier release stored in clear (serve does it at start)", runMigrateRecordings},
+		"rebuild":            {"replay the log into fresh PostgreSQL read-model tables and swap them in", runRebuild},
 	}
 }
 
@@ -80,7 +81,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-18s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nEvery flag --some-name defaults to the environment variable DANGOL_SOME_NAME.")
 }

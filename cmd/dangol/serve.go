@@ -178,6 +178,9 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := migrateRecordings(ctx, s.log, s.sealer, blobs, s.logger); err != nil {
+		return err
+	}
 	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
 		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now})
 
