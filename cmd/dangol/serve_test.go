@@ -292,7 +292,7 @@ func TestServeCommand(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "info"}, envFor(t, dir), io.Discard, &stderr)
+		done <- run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "info"}, envFor(t, dir), io.Discard, &stderr)
 	}()
 	var addr string
 	waitUntil(t, "the server's serving line", func() bool { addr = servingAddr(stderr.String()); return addr != "" })
