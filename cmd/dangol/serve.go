@@ -112,6 +112,7 @@ type server struct {
 type readSide interface {
 	api.Progress
 	metrics.Progress
+	metrics.Reactors
 }
 
 // startServer opens everything cfg names and starts serving; on error what
@@ -173,6 +174,7 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 		return err
 	}
 	metrics.RegisterProjections(reg, s.runner)
+	metrics.RegisterReactors(reg, s.runner)
 
 	blobs, err := api.OpenBlobs(filepath.Join(cfg.store.data, "recordings"))
 	if err != nil {

@@ -32,7 +32,7 @@ func TestServeShutdown(t *testing.T) {
 			t.Fatalf("%s: %d %s", p, st, body)
 		}
 		if p == "/metrics" {
-			for _, series := range []string{"dangol_projection_lag_events", "dangol_http_requests_total", "dangol_events_appended_total", "go_goroutines"} {
+			for _, series := range []string{"dangol_projection_lag_events", "dangol_reactor_appended_total", "dangol_http_requests_total", "dangol_events_appended_total", "go_goroutines"} {
 				if !bytes.Contains(body, []byte(series)) {
 					t.Errorf("/metrics lacks %s", series)
 				}

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -93,5 +94,70 @@ func TestProjectionLag(t *testing.T) {
 	}
 	if _, ok := got["dangol_projection_position"]; !ok {
 		t.Error("the position, known without the store, is missing")
+	}
+}
+
+// counters scrapes reg and returns each single-sample counter's value by name.
+func counters(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetType() == dto.MetricType_COUNTER && len(mf.Metric) == 1 {
+			out[mf.GetName()] = mf.Metric[0].GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// TestReactorMetrics: once the sampler's decisions on 3 new calls have
+// landed, the scrape counts 3 appended and nothing queued, in flight,
+// refused or paused.
+func TestReactorMetrics(t *testing.T) {
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for k := range 3 {
+		id := fmt.Sprintf("K%d", k)
+		ev, err := events.NewEvent(&events.CallRecorded{CallID: id, CustomerID: "C1", StaffID: "R1", Direction: "inbound",
+			StartedAt: eventstest.Epoch.Add(-time.Hour), DurationSec: 60,
+			Recording: events.Recording{SHA256: fmt.Sprintf("%064x", k), ContentType: "audio/wav", Bytes: 1}}, events.Meta{Actor: events.Actor{ID: "R1", Role: "rep"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Append(t.Context(), events.CallStream(id), events.NoStream, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decode := func(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
+	sampler := projections.NewSampler(projections.DefaultSamplerPolicy(), store) // the first 5 calls of a rep: new_rep
+	runner := projections.NewRunner(store, decode, nil, []projections.Reactor{sampler}, projections.RunnerOptions{Now: eventstest.Clock(eventstest.Epoch)})
+	reg := prometheus.NewRegistry()
+	metrics.RegisterReactors(reg, runner)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- runner.Run(ctx) }()
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second) // only a hang exceeds it
+	defer wcancel()
+	if err := runner.WaitReactorsIdle(wctx); err != nil {
+		t.Fatal(err)
+	}
+	g, c := gauges(t, reg), counters(t, reg)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c["dangol_reactor_appended_total"] != 3 || c["dangol_reactor_refused_total"] != 0 {
+		t.Errorf("counters %v; want 3 appended, 0 refused", c)
+	}
+	for _, name := range []string{"dangol_reactor_queued", "dangol_reactor_in_flight", "dangol_reactor_paused"} {
+		if v, ok := g[name]; !ok || v != 0 {
+			t.Errorf("%s = %v (present %v), want 0", name, v, ok)
+		}
 	}
 }
