@@ -127,6 +127,15 @@ func (s *Server) Health(maxLag uint64) http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ok": false, "reason": "projections catching up", "lag": lag})
 			return
 		}
+		// Until the read side has applied the log as it was at start, the
+		// API answers 503 (authorize): a load balancer must not send it
+		// traffic yet, however small the lag.
+		select {
+		case <-s.Progress.CaughtUp():
+		default:
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ok": false, "reason": "starting: read models catching up", "lag": lag})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "head": head, "position": pos})
 	})
 	return mux

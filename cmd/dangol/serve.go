@@ -37,6 +37,15 @@ type serveConfig struct {
 	maxBody         int64
 	readStore       string
 	sampler         samplerFlags
+	staging         stagingFlags
+}
+
+// stagingFlags bound the recordings uploaded that no call references yet
+// (api.Config's Staging fields).
+type stagingFlags struct {
+	ttl        time.Duration
+	maxUploads int
+	maxBytes   int64
 }
 
 // metricsOff is the --metrics-addr that serves no metrics.
@@ -52,6 +61,9 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.maxBody, "max-body-bytes", 64<<10, "largest JSON request body")
 	fs.StringVar(&c.readStore, "read-store", "", "where the read models live: memory (rebuilt by replay at start), or postgres (tables in the --postgres-url database, shared by every server; the default with --store postgres)")
 	c.sampler.register(fs)
+	fs.DurationVar(&c.staging.ttl, "recording-staging-ttl", api.DefaultStagingTTL, "an uploaded recording that no call references is deleted this long after upload")
+	fs.IntVar(&c.staging.maxUploads, "recording-staging-max-uploads", api.DefaultStagingMaxUploads, "uploads per staff member that no call references yet; more are refused (429)")
+	fs.Int64Var(&c.staging.maxBytes, "recording-staging-max-bytes", api.DefaultStagingMaxBytes, "bytes of uploads that no call references yet, all staff together; more are refused (429)")
 }
 
 func runServe(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -155,6 +167,9 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	if kind == "postgres" && cfg.store.postgresURL == "" {
 		return fmt.Errorf("--read-store postgres needs --postgres-url")
 	}
+	if st := cfg.staging; st.ttl < 0 || st.maxUploads < 0 || st.maxBytes < 0 {
+		return fmt.Errorf("--recording-staging-ttl, -max-uploads and -max-bytes must not be negative")
+	}
 
 	log, err := openEventStore(ctx, cfg.store, false)
 	if err != nil {
@@ -184,7 +199,8 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 		return err
 	}
 	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
-		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now})
+		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
+		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes})
 
 	// /metrics is never on the API listener: it would be open to every
 	// client of the API, without a token.

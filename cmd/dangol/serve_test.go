@@ -319,3 +319,66 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal("hang: serve did not stop")
 	}
 }
+
+// TestServeStagingFlags: --recording-staging-max-uploads reaches the API
+// (a second upload that no call references is refused with 429), and a
+// negative bound is refused at start.
+func TestServeStagingFlags(t *testing.T) {
+	dir := t.TempDir()
+	tok := staffAdd(t, dir, dirURL(t, dir), "R1", "rep")
+	if err := run(t.Context(), []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "off",
+		"--recording-staging-ttl", "-1h"}, envFor(t, dir), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+		t.Fatalf("serve with a negative staging TTL: %v, want a refusal", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "off",
+			"--recording-staging-max-uploads", "1"}, envFor(t, dir), io.Discard, &stderr)
+	}()
+	var addr string
+	waitUntil(t, "the server's serving line", func() bool { addr = servingAddr(stderr.String()); return addr != "" })
+	waitUntil(t, "/readyz to answer 200", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	upload := func(audio string) int {
+		r, err := http.NewRequest("PUT", "http://"+addr+"/v1/recordings", strings.NewReader(audio))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("Content-Type", "audio/wav")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			body, _ := io.ReadAll(resp.Body)
+			t.Logf("upload: %d %s", resp.StatusCode, body)
+		}
+		return resp.StatusCode
+	}
+	if got := upload("RIFF first"); got != 201 {
+		t.Fatalf("first upload: %d", got)
+	}
+	if got := upload("RIFF second"); got != 429 {
+		t.Fatalf("second upload past --recording-staging-max-uploads 1: %d, want 429", got)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve ended with %v", err)
+		}
+	case <-time.After(hang):
+		t.Fatal("hang: serve did not stop")
+	}
+}
