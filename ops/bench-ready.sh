@@ -17,7 +17,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 t0=$(date +%s.%N)
-"$bin" serve --data "$data" --addr "127.0.0.1:$port" "$@" 2>"$log" &
+"$bin" serve --data "$data" --addr "127.0.0.1:$port" --metrics-addr off "$@" 2>"$log" &
 pid=$!
 ready="" idle=""
 while [[ -z $ready || -z $idle ]]; do
