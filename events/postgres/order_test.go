@@ -266,7 +266,7 @@ func TestPollingFallback(t *testing.T) {
 	}
 
 	env := events.Envelope{ID: events.NewID(), Stream: "customer-Q", Version: 0, Type: "ContactLogged", Schema: 1,
-		RecordedAt: time.Now().UTC().Truncate(time.Microsecond), Actor: events.Actor{ID: "staff-test"}, Data: []byte(`{}`)}
+		RecordedAt: eventstest.Epoch, Actor: events.Actor{ID: "staff-test"}, Data: []byte(`{}`)}
 	rec := events.EncodeRecord(&env)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
