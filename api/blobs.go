@@ -287,6 +287,15 @@ func (b *Blobs) Size(digest, customerID string) (int64, error) {
 func (b *Blobs) Seal(ctx context.Context, s BlobSealer, digest, customerID string, now time.Time) error {
 	dst := b.sealedPath(digest, customerID)
 	if _, err := os.Stat(dst); err == nil {
+		// The copy of an erased customer stays on disk, shredded: it holds
+		// no audio for a new call of theirs.
+		rec, err := openSealed(ctx, dst, digest, segmentOpener(ctx, s, customerID, digest))
+		if errors.Is(err, pii.ErrErased) {
+			return err
+		}
+		if err == nil {
+			rec.Close()
+		}
 		return nil
 	}
 	src, err := b.Open(ctx, s, digest)

@@ -80,7 +80,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request, p Principa
 	}
 	etag := `"` + digest + `"`
 	w.Header().Set("Cache-Control", recordingCacheControl)
-	if ir := r.Header.Get("If-Range"); ir == "" || ir == etag {
+	if ir := r.Header.Get("If-Range"); ir == "" || ifRangeETag(ir) == etag {
 		// http.ServeContent accepts any number of ranges, overlapping ones
 		// included; it ignores Range only when the ranges add up to more
 		// than the file. Refuse what no player sends (RFC 9110, 14.2).
@@ -94,6 +94,32 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request, p Principa
 	w.Header().Set("ETag", etag)
 	http.ServeContent(w, r, "", zeroTime, rec) // handles Range, If-Range and If-None-Match
 	return nil
+}
+
+// ifRangeETag returns the entity tag http.ServeContent reads from an
+// If-Range value: the quoted tag at its start (W/ included), whatever
+// follows it, or "" if it starts with none. Comparing the whole value
+// instead would let `"<digest>"x`, which ServeContent takes as matching,
+// skip checkRanges.
+func ifRangeETag(v string) string {
+	v = strings.Trim(v, " \t\r\n")
+	start := 0
+	if strings.HasPrefix(v, "W/") {
+		start = 2
+	}
+	if len(v[start:]) < 2 || v[start] != '"' {
+		return ""
+	}
+	for i := start + 1; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == 0x21 || c >= 0x23 && c <= 0x7E || c >= 0x80:
+		case c == '"':
+			return v[:i+1]
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // byteRange is a satisfiable range of a Range header: [start, start+length).
