@@ -64,12 +64,14 @@ type Sampler struct {
 type sampledCall struct {
 	id    string
 	hash  uint64
+	call  ulid.ULID // the CallRecorded event's id
 	cause ulid.ULID
 	at    time.Time
 }
 
 type pendingSelection struct {
 	reason string
+	call   ulid.ULID // the decision's event id derives from it: one per call
 	cause  ulid.ULID
 	at     time.Time
 }
@@ -103,7 +105,7 @@ func (s *Sampler) Apply(e Event) {
 	s.closeWeeks(e.RecordedAt)
 	switch d := e.Data.(type) {
 	case *events.CallRecorded:
-		c := sampledCall{id: d.CallID, hash: callHash(d.CallID), cause: e.ID, at: e.RecordedAt}
+		c := sampledCall{id: d.CallID, hash: callHash(d.CallID), call: e.ID, cause: e.ID, at: e.RecordedAt}
 		s.repCalls[d.StaffID]++
 		day := d.CustomerID + "|" + d.StartedAt.In(s.policy.Location).Format(time.DateOnly)
 		s.dayCalls[day] = append(s.dayCalls[day], c)
@@ -144,8 +146,13 @@ func (s *Sampler) Apply(e Event) {
 	case *events.CallSelectedForReview:
 		_, id := events.StreamID(e.Stream)
 		s.selected[strings.Clone(id)] = true
-		delete(s.pending, id)
-		delete(s.handed, id)
+		// Only the sampler's own selection clears its decision: a
+		// supervisor's selection of a call already drawn (or decided for
+		// another reason) must not take a random sample from its rep-week.
+		if e.Actor.ID == events.System("sampler").ID {
+			delete(s.pending, id)
+			delete(s.handed, id)
+		}
 	}
 }
 
@@ -161,7 +168,7 @@ func (s *Sampler) decide(c sampledCall, reason string) {
 	if s.decided(c.id) {
 		return
 	}
-	s.pending[c.id] = pendingSelection{reason: reason, cause: c.cause, at: c.at}
+	s.pending[c.id] = pendingSelection{reason: reason, call: c.call, cause: c.cause, at: c.at}
 	s.due.push(c.id)
 }
 
@@ -240,7 +247,7 @@ func (s *Sampler) Due(max int) []Decision {
 		}
 		s.handed[id] = true
 		out = append(out, Decision{Stream: events.CallStream(id), Data: &events.CallSelectedForReview{Reason: p.reason},
-			Meta: events.Meta{ID: DerivedID("sampler", p.cause, p.at), Actor: events.System("sampler"), CausationID: p.cause.String()}})
+			Meta: events.Meta{ID: DerivedID("sampler", p.call, p.at), Actor: events.System("sampler"), CausationID: p.cause.String()}})
 	}
 	return out
 }
