@@ -123,6 +123,9 @@ func newHub(s *Server) *hub {
 
 // run follows the store from its head until ctx ends.
 func (h *hub) run(ctx context.Context) error {
+	// Also when it stops before reading the head: connections waiting for
+	// it to be ready end, and no new one is counted for WaitLive.
+	defer h.shutdown()
 	head, err := h.s.Store.Head(ctx)
 	if err != nil {
 		return err
@@ -131,7 +134,6 @@ func (h *hub) run(ctx context.Context) error {
 	h.pos = head
 	h.mu.Unlock()
 	close(h.ready)
-	defer h.shutdown()
 	for {
 		sub, err := h.s.Store.Subscribe(ctx, h.pos)
 		if err != nil {

@@ -103,6 +103,7 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 	}
 	select {
 	case <-s.hub.ready:
+	case <-s.hub.done: // stopped before it was ready: attach refuses
 	case <-ctx.Done():
 		return "shutdown"
 	}
