@@ -98,21 +98,30 @@ func withoutPersonal(body []byte, p events.Personal) []byte {
 	if dec.Decode(&doc) != nil {
 		return nil
 	}
-	p.EachPersonal(func(field string, _ *string) {
-		path := strings.Split(field, ".")
-		m := doc
-		for _, k := range path[:len(path)-1] {
-			if m, _ = m[k].(map[string]any); m == nil {
-				return
-			}
-		}
-		delete(m, path[len(path)-1])
-	})
+	p.EachPersonal(func(field string, _ *string) { deleteFolded(doc, strings.Split(field, ".")) })
 	out, err := json.Marshal(doc)
 	if err != nil {
 		return nil
 	}
 	return out
+}
+
+// deleteFolded deletes path from m, matching each key as encoding/json
+// matches a field name (strings.EqualFold: "Summary", "SUMMARY" and
+// "\u017fummary" all fill Summary), in every object that matches (a
+// body may spell one field several ways). An exact match only would
+// leave a personal value spelled otherwise in the fingerprint.
+func deleteFolded(m map[string]any, path []string) {
+	for k, v := range m {
+		if !strings.EqualFold(k, path[0]) {
+			continue
+		}
+		if len(path) == 1 {
+			delete(m, k)
+		} else if child, ok := v.(map[string]any); ok {
+			deleteFolded(child, path[1:])
+		}
+	}
 }
 
 // sameRequest reports whether the stored event e was appended for the

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dangol/dangol/events"
 )
 
 // TestRecordingRangeLimitWithIfRange: an If-Range that http.ServeContent
@@ -86,6 +88,46 @@ func TestRecordingSegmentsSwapped(t *testing.T) {
 	for _, hdr := range [][]string{nil, {"Range", "bytes=70000-70010"}} {
 		if a := s.req("S1", "GET", "/v1/recordings/"+digest, nil, hdr...); a.status != 500 || bytes.Contains(a.raw, audio[70000:70010]) {
 			t.Fatalf("swapped segments %v: %d %d bytes", hdr, a.status, len(a.raw))
+		}
+	}
+}
+
+// TestIdempotencyFingerprintHoldsNoPersonalField: the fingerprint an
+// Idempotency-Key leaves in causationId does not depend on a personal
+// field's value however the client spells its key (encoding/json matches
+// field names case-insensitively: "Summary" and "PHONE" fill the personal
+// fields), so no hash of personal data outlives the erasure that shreds it.
+// Two fresh stacks given the same requests but the personal value must
+// record the same causationId.
+func TestIdempotencyFingerprintHoldsNoPersonalField(t *testing.T) {
+	key := events.NewID().String()
+	cause := func(path string, body map[string]any) string {
+		s := newStack(t, stackOptions{noReactors: true})
+		if path != "/v1/customers" {
+			s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+		}
+		s.must("R1", "POST", path, body, 201, "Idempotency-Key", key)
+		for _, e := range s.logEvents(0) {
+			if e["id"] == key {
+				c, _ := e["causationId"].(string)
+				return c
+			}
+		}
+		t.Fatalf("no event %s", key)
+		return ""
+	}
+	for _, k := range []string{"summary", "Summary", "SUMMARY", "ſummary"} {
+		contact := func(v string) map[string]any { return withField(without(newContact(""), "summary"), k, v) }
+		a, b := cause("/v1/customers/C1/contacts", contact("첫 상담")), cause("/v1/customers/C1/contacts", contact("다른 상담"))
+		if a != b || !strings.HasPrefix(a, "request:") {
+			t.Errorf("contact with %q: causationId %q and %q depend on the summary", k, a, b)
+		}
+	}
+	for _, k := range []string{"phone", "PHONE"} {
+		customer := func(v string) map[string]any { return withField(without(newCustomer("C1"), "phone"), k, v) }
+		a, b := cause("/v1/customers", customer("010-1234-5678")), cause("/v1/customers", customer("010-8765-4321"))
+		if a != b || !strings.HasPrefix(a, "request:") {
+			t.Errorf("registration with %q: causationId %q and %q depend on the phone number", k, a, b)
 		}
 	}
 }
