@@ -59,6 +59,8 @@ type Sampler struct {
 	complaint map[string]bool                     // customer|day → a complaint was logged
 	pools     map[string]map[string][]sampledCall // open ISO week → rep → calls
 	drawn     map[string]int                      // drawn ISO week|rep → random samples decided
+	pruneAt   int                                 // dayCalls is pruned when it grows past this
+	prunes    int                                 // how many times it was (for tests)
 }
 
 type sampledCall struct {
@@ -84,7 +86,7 @@ func NewSampler(p SamplerPolicy, store Appender) *Sampler {
 	}
 	return &Sampler{policy: p, store: store, repCalls: map[string]int{}, selected: map[string]bool{},
 		pending: map[string]pendingSelection{}, handed: map[string]bool{}, dayCalls: map[string][]sampledCall{},
-		complaint: map[string]bool{}, pools: map[string]map[string][]sampledCall{}, drawn: map[string]int{}}
+		complaint: map[string]bool{}, pools: map[string]map[string][]sampledCall{}, drawn: map[string]int{}, pruneAt: 4096}
 }
 
 // Name returns "sampler".
@@ -206,7 +208,7 @@ func (s *Sampler) closeWeeks(now time.Time) {
 		}
 		delete(s.pools, week)
 	}
-	if len(s.dayCalls) > 4096 {
+	if len(s.dayCalls) > s.pruneAt {
 		cutoff := now.In(s.policy.Location).AddDate(0, 0, -2).Format(time.DateOnly)
 		for k := range s.dayCalls {
 			if k[len(k)-10:] < cutoff {
@@ -214,6 +216,12 @@ func (s *Sampler) closeWeeks(now time.Time) {
 				delete(s.complaint, k)
 			}
 		}
+		// When the last days alone hold more customer-days than the
+		// threshold, scanning again at every event would make the fold
+		// quadratic: the next scan waits until the map has doubled. The
+		// threshold is a function of the log, so a replay prunes alike.
+		s.pruneAt = max(4096, 2*len(s.dayCalls))
+		s.prunes++
 	}
 }
 
