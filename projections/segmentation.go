@@ -88,10 +88,15 @@ func (s *Segmenter) Apply(e Event) {
 		id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 		dep, prof := deref(d.DepositBalance), deref(d.ProfitContribution)
 		t := s.rule.Tier(dep, prof)
-		if _, busy := s.handed[id]; t == s.tier[id] && !busy {
-			delete(s.pending, id)
+		_, busy := s.handed[id]
+		_, decided := s.pending[id]
+		if t == s.tier[id] && !busy && !decided {
 			return
 		}
+		// Even when t is the log's tier, an earlier decision still pending
+		// is replaced rather than dropped: a replay does not know it was
+		// handed out, and if its assignment follows in the log, the
+		// customer must be brought back to t (Due drops it otherwise).
 		s.pending[id] = tierDecision{tier: t, deposit: dep, profit: prof, cause: e.ID, at: e.RecordedAt}
 		s.due.push(id)
 	case *events.TierAssigned:
