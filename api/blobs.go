@@ -40,6 +40,12 @@ import (
 type Blobs struct {
 	dir string
 	mu  sync.Mutex // staging admissions and sweeps, so that the caps hold under concurrent uploads
+
+	// Uploads being received count against the caps before they land:
+	// otherwise any number of concurrent uploads, each up to the size
+	// limit, could fill the disk far past maxBytes before the final check.
+	receiving map[string]int // uploader → uploads being received
+	reserved  int64          // bytes reserved by uploads being received
 }
 
 // stagingLimits bound what uploads no call references may hold.
@@ -47,6 +53,7 @@ type stagingLimits struct {
 	ttl        time.Duration // a staged upload older than this is deleted
 	maxUploads int           // staged uploads per uploader
 	maxBytes   int64         // staged bytes of all uploaders together
+	maxSize    int64         // the largest upload: what one of unknown length reserves
 }
 
 // Defaults of Config's Staging fields.
@@ -105,9 +112,15 @@ func (b *Blobs) Stage(r io.Reader, want, uploader string, declared int64, now ti
 			return "", 0, err
 		}
 	}
-	if err := b.admit(uploader, want, max(declared, 0), now, lim); err != nil {
+	reserve := declared
+	if reserve < 0 || lim.maxSize > 0 && reserve > lim.maxSize {
+		reserve = lim.maxSize
+	}
+	release, err := b.reserve(uploader, want, reserve, now, lim)
+	if err != nil {
 		return "", 0, err
 	}
+	defer func() { b.mu.Lock(); release(); b.mu.Unlock() }()
 	tmp, err := b.createTemp(now)
 	if err != nil {
 		return "", 0, fmt.Errorf("recordings: %w", err)
@@ -139,6 +152,8 @@ func (b *Blobs) Stage(r io.Reader, want, uploader string, declared int64, now ti
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	release() // this upload is judged by its real size now
+	release = func() {}
 	if err := b.admitLocked(uploader, digest, n, now, lim); err != nil {
 		return "", 0, err
 	}
@@ -158,10 +173,31 @@ func errStagingFull(msg string) error {
 // codeStagingFull is the error code of an upload refused by a staging cap.
 const codeStagingFull = "staging_full"
 
-func (b *Blobs) admit(uploader, digest string, n int64, now time.Time, lim stagingLimits) error {
+// reserve admits an upload of uploader that may take n bytes and counts it
+// against the caps while it is received; release (called with b.mu held)
+// gives the reservation back.
+func (b *Blobs) reserve(uploader, digest string, n int64, now time.Time, lim stagingLimits) (release func(), err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.admitLocked(uploader, digest, n, now, lim)
+	if err := b.admitLocked(uploader, digest, n, now, lim); err != nil {
+		return nil, err
+	}
+	if b.receiving == nil {
+		b.receiving = map[string]int{}
+	}
+	b.receiving[uploader]++
+	b.reserved += n
+	done := false
+	return func() {
+		if done {
+			return
+		}
+		done = true
+		if b.receiving[uploader]--; b.receiving[uploader] == 0 {
+			delete(b.receiving, uploader)
+		}
+		b.reserved -= n
+	}, nil
 }
 
 // admitLocked sweeps staging and reports whether uploader may stage n more
@@ -172,6 +208,8 @@ func (b *Blobs) admitLocked(uploader, digest string, n int64, now time.Time, lim
 	if err != nil {
 		return err
 	}
+	uploads += b.receiving[uploader]
+	total += b.reserved
 	if digest != "" && uploads+1 > lim.maxUploads {
 		return errStagingFull(fmt.Sprintf("you have %d uploads that no call references yet (the limit): record their calls or wait until they expire, %s after upload",
 			uploads, lim.ttl))

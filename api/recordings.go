@@ -30,7 +30,7 @@ const codeErased = "erased"
 var errRecordingErased = &apiError{http.StatusGone, codeErased, "the recording was shredded with its customer's personal data"}
 
 func (s *Server) stagingLimits() stagingLimits {
-	lim := stagingLimits{ttl: s.StagingTTL, maxUploads: s.StagingMaxUploads, maxBytes: s.StagingMaxBytes}
+	lim := stagingLimits{ttl: s.StagingTTL, maxUploads: s.StagingMaxUploads, maxBytes: s.StagingMaxBytes, maxSize: s.MaxRecordingBytes}
 	if lim.ttl <= 0 {
 		lim.ttl = DefaultStagingTTL
 	}

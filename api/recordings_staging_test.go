@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -196,4 +198,62 @@ func TestJSONAnswersNotStored(t *testing.T) {
 			t.Errorf("%s %s %v as %q: %d with Cache-Control %q", c.method, c.path, c.hdr, c.who, a.status, cc)
 		}
 	}
+}
+
+// TestStagingCountsUploadsInProgress: an upload still being received holds
+// its place against the byte cap (the size limit, its length unknown), so
+// concurrent uploads cannot fill the disk past the cap before any of them
+// lands; once it lands only its real size counts.
+func TestStagingCountsUploadsInProgress(t *testing.T) {
+	s := newStack(t, stackOptions{configure: func(c *api.Config) { c.StagingMaxBytes, c.MaxRecordingBytes = 1000, 800 }})
+	// The first upload streams from a pipe with Expect: 100-continue: the
+	// server asks for the body only once it has admitted the upload, so a
+	// write to the pipe returning means the upload is being received.
+	pr, pw := io.Pipe()
+	r, err := http.NewRequest("PUT", s.base+"/v1/recordings", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Authorization", "Bearer "+s.tok["R1"])
+	r.Header.Set("Content-Type", "audio/wav")
+	r.Header.Set("Expect", "100-continue")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ExpectContinueTimeout = hang // never send the body unasked
+	defer tr.CloseIdleConnections()
+	first := make(chan int, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: tr}).Do(r)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	defer pw.Close() // a failing test must not leave the upload hanging
+	if _, err := pw.Write([]byte("RIFF in progress ")); err != nil {
+		t.Fatal(err)
+	}
+	// 800 bytes reserved of 1,000: another upload of unknown length (up to
+	// 800 bytes) cannot be admitted.
+	second, err := http.NewRequest("PUT", s.base+"/v1/recordings", io.MultiReader(bytes.NewReader(testAudio(7, 100))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Header.Set("Authorization", "Bearer "+s.tok["R2"])
+	second.Header.Set("Content-Type", "audio/wav")
+	resp, err := s.client.Do(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 {
+		t.Fatalf("a second upload of unknown length while 800 bytes are reserved of 1,000: %d, want 429", resp.StatusCode)
+	}
+	pw.Close()
+	if code := <-first; code != 201 {
+		t.Fatalf("the upload in progress: %d, want 201", code)
+	}
+	// It landed with its 17 bytes: 100 more fit.
+	s.upload("R2", testAudio(7, 100))
 }
