@@ -51,6 +51,12 @@ type Config struct {
 	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
 	MaxRecordingBytes int64 // audio uploads (default 256 MiB)
 
+	// LivePing is how often a live client is pinged (default 20s); one that
+	// answers no ping for three intervals has vanished without closing and
+	// is dropped, so its goroutines and its place in WaitLive do not wait
+	// for the operating system's TCP timeout.
+	LivePing time.Duration
+
 	// Uploads no call references yet (staged, see Blobs) are deleted
 	// StagingTTL after upload (default 24 h, judged with Now); an uploader
 	// may have StagingMaxUploads of them (default 16) and all together at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -117,8 +118,21 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The reader only answers pings and notices the client leaving.
+	// No read deadline during replay (the client is busy reading what it is
+	// sent, and no ping goes out); once live, each pong moves it on.
 	_ = conn.SetReadDeadline(time.Time{})
-	conn.SetPongHandler(func(string) error { return nil })
+	interval := s.LivePing
+	if interval <= 0 {
+		interval = livePing
+	}
+	var pinging atomic.Bool
+	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(3 * interval)) }
+	conn.SetPongHandler(func(string) error {
+		if pinging.Load() {
+			alive()
+		}
+		return nil
+	})
 	go func() {
 		defer cancel()
 		for {
@@ -220,7 +234,11 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 			}
 		}
 	}
-	ping := time.NewTicker(livePing)
+	// From here the client must answer pings: the reader's deadline moves
+	// with every pong, and passes if none comes.
+	pinging.Store(true)
+	alive()
+	ping := time.NewTicker(interval)
 	defer ping.Stop()
 	for {
 		if kicked() { // before anything queued: the queue may never drain
