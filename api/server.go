@@ -125,7 +125,9 @@ func observe(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 			if rec.staffID != "" {
 				attrs = append(attrs, "staff", rec.staffID)
 			}
-			if rec.err != nil && rec.status >= 500 {
+			// A 499 was a 5xx (or no answer) whose client left: its error
+			// may still be a real failure that happened to meet the abort.
+			if rec.err != nil && (rec.status >= 500 || rec.status == StatusClientClosedRequest) {
 				attrs = append(attrs, "err", rec.err.Error())
 			}
 			log.Info("request", attrs...)
