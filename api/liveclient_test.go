@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // liveSub is a WebSocket subscription that collects what it receives.
@@ -141,3 +142,18 @@ func (s *stack) subscribe(who string, topics []string, from *float64) *liveSub {
 
 // liveURL is the WebSocket address of /v1/live.
 func (s *stack) liveURL() string { return "ws" + strings.TrimPrefix(s.base, "http") + "/v1/live" }
+
+// liveConnections returns the dangol_ws_connections gauge of reg.
+func liveConnections(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "dangol_ws_connections" {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}

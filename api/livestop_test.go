@@ -31,18 +31,7 @@ func TestLiveHubFailingAtStart(t *testing.T) {
 		Logger: slog.New(slog.DiscardHandler), Live: api.NewLiveMetrics(reg), Now: s.opt.now})
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
-	open := func() float64 {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == "dangol_ws_connections" {
-				return mf.GetMetric()[0].GetGauge().GetValue()
-			}
-		}
-		return 0
-	}
+	open := func() float64 { return liveConnections(t, reg) }
 
 	early := dialAt(t, hs.URL, s.tok["R1"], []string{"customer:C1"}, nil)
 	s.waitUntil("the early client is connected", func() bool { return open() == 1 })

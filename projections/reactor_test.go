@@ -419,15 +419,7 @@ func TestSegmenterFinancialsOutrunAppends(t *testing.T) {
 	waitPos(t, r, head(t, s))
 	g.set(func(g *gate) { g.left = -1 })
 	waitIdle(t, r)
-	var tiers []string
-	evs, _ := s.ReadStream(context.Background(), events.CustomerStream("C1"), 0, events.Forward, 100)
-	for i := range evs {
-		if evs[i].Type == "TierAssigned" {
-			d, _ := events.Decode(&evs[i])
-			tiers = append(tiers, d.(*events.TierAssigned).Tier)
-		}
-	}
-	if fmt.Sprint(tiers) != "[vip general]" {
+	if tiers := tiersOf(t, s, events.CustomerStream("C1")); fmt.Sprint(tiers) != "[vip general]" {
 		t.Fatalf("tiers in the log %v; want [vip general]", tiers)
 	}
 	replay := projections.NewSegmenter(projections.DefaultTierRule(), s)
@@ -459,4 +451,24 @@ func (r readOnly) Subscribe(ctx context.Context, from events.Position) (events.S
 func (r readOnly) Head(ctx context.Context) (events.Position, error) { return r.s.Head(ctx) }
 func (r readOnly) ReadAll(ctx context.Context, from events.Position, limit int) ([]events.Envelope, error) {
 	return r.s.ReadAll(ctx, from, limit)
+}
+
+// tiersOf returns the tiers the log assigned in stream, in order.
+func tiersOf(t *testing.T, s events.Store, stream string) []string {
+	t.Helper()
+	evs, err := s.ReadStream(t.Context(), stream, 0, events.Forward, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tiers []string
+	for i := range evs {
+		if evs[i].Type == "TierAssigned" {
+			d, err := events.Decode(&evs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			tiers = append(tiers, d.(*events.TierAssigned).Tier)
+		}
+	}
+	return tiers
 }

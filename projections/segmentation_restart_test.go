@@ -73,18 +73,7 @@ func TestSegmenterRestartBetweenAppends(t *testing.T) {
 	if err := restarted.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var tiers []string
-	evs, err := s.ReadStream(ctx, stream, 0, events.Forward, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range evs {
-		if evs[i].Type == "TierAssigned" {
-			d, _ := events.Decode(&evs[i])
-			tiers = append(tiers, d.(*events.TierAssigned).Tier)
-		}
-	}
-	if fmt.Sprint(tiers) != "[vip general vip]" {
+	if tiers := tiersOf(t, s, stream); fmt.Sprint(tiers) != "[vip general vip]" {
 		t.Fatalf("tiers in the log %v; want [vip general vip] (the last financials say vip)", tiers)
 	}
 }

@@ -282,42 +282,60 @@ func servingAddr(log string) string {
 	return ""
 }
 
+// serveCommand runs `dangol serve` with args (after --data dir and a free
+// --addr) as an operator does, waits for its serving line and returns the
+// API's address, what it has logged so far, and stop, which ends it and
+// fails the test unless it exits cleanly.
+func serveCommand(t *testing.T, dir string, args ...string) (addr string, stderr *syncBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	stderr = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, args...), envFor(t, dir), io.Discard, stderr)
+	}()
+	waitUntil(t, "the server's serving line", func() bool { addr = servingAddr(stderr.String()); return addr != "" })
+	stop = func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("serve ended with %v", err)
+			}
+		case <-time.After(hang):
+			t.Fatal("hang: serve did not stop")
+		}
+	}
+	return addr, stderr, stop
+}
+
+// waitOK waits until GET url answers 200.
+func waitOK(t *testing.T, url string) {
+	t.Helper()
+	waitUntil(t, url+" to answer 200", func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
 // TestServeCommand boots `dangol serve` as an operator does, with flags,
 // on :0 and a fresh data directory: it says how to create the first admin,
 // answers /healthz and /readyz, and ends cleanly when its context ends.
 func TestServeCommand(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "info"}, envFor(t, dir), io.Discard, &stderr)
-	}()
-	var addr string
-	waitUntil(t, "the server's serving line", func() bool { addr = servingAddr(stderr.String()); return addr != "" })
+	addr, stderr, stop := serveCommand(t, dir, "--metrics-addr", "127.0.0.1:0", "--log-level", "info")
 	if !strings.Contains(stderr.String(), "The ledger is empty") || !strings.Contains(stderr.String(), "dangol staff add --data "+dir) {
 		t.Errorf("no first-admin hint on an empty ledger:\n%s", stderr.String())
 	}
 	for _, p := range []string{"/healthz", "/readyz"} {
-		waitUntil(t, p+" to answer 200", func() bool {
-			resp, err := http.Get("http://" + addr + p)
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		})
+		waitOK(t, "http://"+addr+p)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve ended with %v", err)
-		}
-	case <-time.After(hang):
-		t.Fatal("hang: serve did not stop")
-	}
+	stop()
 }
 
 // TestServeStagingFlags: --recording-staging-max-uploads reaches the API
@@ -330,24 +348,8 @@ func TestServeStagingFlags(t *testing.T) {
 		"--recording-staging-ttl", "-1h"}, envFor(t, dir), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "must not be negative") {
 		t.Fatalf("serve with a negative staging TTL: %v, want a refusal", err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "off",
-			"--recording-staging-max-uploads", "1"}, envFor(t, dir), io.Discard, &stderr)
-	}()
-	var addr string
-	waitUntil(t, "the server's serving line", func() bool { addr = servingAddr(stderr.String()); return addr != "" })
-	waitUntil(t, "/readyz to answer 200", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	addr, _, stop := serveCommand(t, dir, "--metrics-addr", "off", "--recording-staging-max-uploads", "1")
+	waitOK(t, "http://"+addr+"/readyz")
 	upload := func(audio string) int {
 		r, err := http.NewRequest("PUT", "http://"+addr+"/v1/recordings", strings.NewReader(audio))
 		if err != nil {
@@ -372,13 +374,5 @@ func TestServeStagingFlags(t *testing.T) {
 	if got := upload("RIFF second"); got != 429 {
 		t.Fatalf("second upload past --recording-staging-max-uploads 1: %d, want 429", got)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve ended with %v", err)
-		}
-	case <-time.After(hang):
-		t.Fatal("hang: serve did not stop")
-	}
+	stop()
 }

@@ -30,8 +30,9 @@ func (c *countingProgress) Lag(ctx context.Context) (uint64, float64, error) {
 	return c.Runner.Lag(ctx)
 }
 
-// gauges scrapes reg and returns each single-sample gauge's value by name.
-func gauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+// samples scrapes reg and returns the value of each single-sample series
+// of type typ by name.
+func samples(t *testing.T, reg *prometheus.Registry, typ dto.MetricType) map[string]float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -39,11 +40,20 @@ func gauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	out := map[string]float64{}
 	for _, mf := range mfs {
-		if mf.GetType() == dto.MetricType_GAUGE && len(mf.Metric) == 1 {
+		if mf.GetType() != typ || len(mf.Metric) != 1 {
+			continue
+		}
+		if typ == dto.MetricType_COUNTER {
+			out[mf.GetName()] = mf.Metric[0].GetCounter().GetValue()
+		} else {
 			out[mf.GetName()] = mf.Metric[0].GetGauge().GetValue()
 		}
 	}
 	return out
+}
+
+func gauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	return samples(t, reg, dto.MetricType_GAUGE)
 }
 
 // TestProjectionLag: a scrape computes the lag once, and while the log's
@@ -97,22 +107,6 @@ func TestProjectionLag(t *testing.T) {
 	}
 }
 
-// counters scrapes reg and returns each single-sample counter's value by name.
-func counters(t *testing.T, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetType() == dto.MetricType_COUNTER && len(mf.Metric) == 1 {
-			out[mf.GetName()] = mf.Metric[0].GetCounter().GetValue()
-		}
-	}
-	return out
-}
-
 // TestReactorMetrics: once the sampler's decisions on 3 new calls have
 // landed, the scrape counts 3 appended and nothing queued, in flight,
 // refused or paused.
@@ -147,7 +141,7 @@ func TestReactorMetrics(t *testing.T) {
 	if err := runner.WaitReactorsIdle(wctx); err != nil {
 		t.Fatal(err)
 	}
-	g, c := gauges(t, reg), counters(t, reg)
+	g, c := gauges(t, reg), samples(t, reg, dto.MetricType_COUNTER)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
