@@ -152,8 +152,7 @@ func (b *Blobs) Stage(r io.Reader, want, uploader string, declared int64, now ti
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	release() // this upload is judged by its real size now
-	release = func() {}
+	release() // this upload is judged by its real size now (a second release is a no-op)
 	if err := b.admitLocked(uploader, digest, n, now, lim); err != nil {
 		return "", 0, err
 	}
