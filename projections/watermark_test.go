@@ -52,7 +52,7 @@ func TestWatermarkForgetsAbandonedWaits(t *testing.T) {
 	for i := range n {
 		go func() { errs <- w.WaitFor(ctx, events.At(uint64(1_000_000+i))) }()
 	}
-	waitUntil(t, func() bool { return w.Waiters() == n }, "all waiters registered")
+	eventually(t, "all waiters registered", func() bool { return w.Waiters() == n })
 	cancel()
 	for range n {
 		if err := <-errs; err != context.Canceled {
@@ -70,7 +70,7 @@ func TestWatermarkForgetsAbandonedWaits(t *testing.T) {
 	done := make(chan error, 2)
 	go func() { done <- w.WaitFor(context.Background(), events.At(12)) }()
 	go func() { done <- w.WaitFor(context.Background(), events.At(20)) }()
-	waitUntil(t, func() bool { return w.Waiters() == 2 }, "two waiters registered")
+	eventually(t, "two waiters registered", func() bool { return w.Waiters() == 2 })
 	w.Advance(events.At(15))
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -81,18 +81,6 @@ func TestWatermarkForgetsAbandonedWaits(t *testing.T) {
 	w.Advance(events.At(20))
 	if err := <-done; err != nil || w.Waiters() != 0 {
 		t.Fatalf("after Advance(20): %v, %d waiters", err, w.Waiters())
-	}
-}
-
-// waitUntil polls cond; the bound only detects a hang.
-func waitUntil(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
