@@ -23,6 +23,11 @@ type Error struct {
 	// Field names the offending field of an Invalid error, as a JSON path
 	// ("data.channel", "data.items[2].score").
 	Field string
+	// Template and Args are the format and arguments of Message for an
+	// Invalid error (InvalidField): a user interface translates the
+	// template and formats the arguments in its own language.
+	Template string
+	Args     []any
 
 	// Stream and ActualVersion describe a Conflict: the stream's version at
 	// the time of the append, or NoStreamVersion when the stream did not exist.
@@ -78,7 +83,7 @@ func Errorf(code, format string, args ...any) *Error {
 
 // InvalidField returns an Invalid error naming field.
 func InvalidField(field, format string, args ...any) *Error {
-	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...), Template: format, Args: args}
 }
 
 // ConflictError returns the Conflict error for stream with its actual version.

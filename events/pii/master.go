@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -50,6 +51,21 @@ func NewMasterKey(b []byte) (MasterKey, error) {
 
 // IsZero reports whether k is the zero MasterKey, which holds no key.
 func (k MasterKey) IsZero() bool { return !k.set }
+
+// Derive returns a 32-byte key for label, derived from the master key with
+// HKDF-SHA256 (RFC 5869): each use of a key of its own (the console's
+// session and sealing keys, the search index) gets it by its label, and
+// none of them reveals the master key or another derived key.
+func (k MasterKey) Derive(label string) []byte {
+	if !k.set {
+		panic("pii: Derive on a zero master key")
+	}
+	b, err := hkdf.Key(sha256.New, k.key[:], nil, "dangol "+label, MasterKeySize)
+	if err != nil {
+		panic("pii: hkdf: " + err.Error()) // only for a length HKDF cannot give
+	}
+	return b
+}
 
 // ID returns the first 8 hex digits of the SHA-256 of the key: enough to
 // tell two keys apart in an error message, useless for recovering the key.
