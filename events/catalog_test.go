@@ -21,6 +21,7 @@ const (
 	sig       = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=="
 	pointID   = "01JDQ8Z6M3V9K2X7R4T5Y6W8N0"
 	tokenHash = "3c469e9d6c5875d37a43f353d4f88e61fcf812c66eee3457465a40b0da4153e0"
+	phc       = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
 )
 
 // examples holds one valid event of every registered type, in its canonical
@@ -65,6 +66,17 @@ var examples = map[string]string{
 	"TokenIssued":      `{"tokenId":"TOK-01","tokenHash":"` + tokenHash + `","expiresAt":"2027-11-25T00:00:00Z"}`,
 	"TokenRevoked":     `{"tokenId":"TOK-01","reason":"laptop lost"}`,
 
+	"StaffDeactivated":     `{"reason":"left the bank"}`,
+	"PasswordSetupIssued":  `{"setupId":"SET-01","codeHash":"` + sha + `","expiresAt":"2026-11-28T00:00:00.123456Z"}`,
+	"PasswordSet":          `{"passwordHash":"` + phc + `","setupId":"SET-01"}`,
+	"SecondFactorEnrolled": `{"secretSealed":"` + sig + `"}`,
+	"SecondFactorReset":    `{"reason":"phone lost"}`,
+	"SignedIn": `{"sessionId":"01JDQ8Z6M3V9K2X7R4T5Y6W8N1","sessionHash":"` + tokenHash + `","expiresAt":"2026-11-25T12:00:00Z",` +
+		`"secondFactor":true,"address":"2001:db8::7"}`,
+	"SignInFailed":          `{"reason":"bad_password","address":"203.0.113.7"}`,
+	"SignedOut":             `{"sessionId":"01JDQ8Z6M3V9K2X7R4T5Y6W8N1","reason":"idle"}`,
+	"SecondFactorPolicySet": `{"roles":["admin","private_banker"]}`,
+
 	"CampaignLaunched": `{"campaignId":"CMP-WED-2027","name":"Wedding season 2027","product":"LOAN-WED",` +
 		`"criteria":{"tiers":["potential_vip","vip"],"lifeEvents":["child_wedding"],"notHolding":["LOAN-WED"],"branchIds":["B01","B02"]},` +
 		`"channel":"phone_outbound","startsOn":"2027-01-10","endsOn":"2027-04-30"}`,
@@ -84,6 +96,13 @@ var catalogV1 = []string{
 	"CustomerRequestNoted", "FinancialsReported", "LedgerSealed", "LifeEventRecorded", "PersonalDataErased",
 	"ProductHoldingChanged", "ProductPitched", "ProfileChanged", "ProfileVerified", "StaffRegistered",
 	"StaffRoleChanged", "TierAssigned", "TokenIssued", "TokenRevoked",
+}
+
+// catalogSignIn are the types added for people signing in (issue 10,
+// events/signin.go).
+var catalogSignIn = []string{
+	"PasswordSet", "PasswordSetupIssued", "SecondFactorEnrolled", "SecondFactorPolicySet", "SecondFactorReset",
+	"SignInFailed", "SignedIn", "SignedOut", "StaffDeactivated",
 }
 
 // catalogTypes returns the registered types without the test-only ones.
@@ -110,8 +129,9 @@ func mustEncode(t testing.TB, d events.Data) []byte {
 }
 
 func TestEveryTypeHasAnExample(t *testing.T) {
-	if got := catalogTypes(); !slices.Equal(got, catalogV1) {
-		t.Errorf("registered types\n got %q\nwant %q", got, catalogV1)
+	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn)))
+	if got := catalogTypes(); !slices.Equal(got, want) {
+		t.Errorf("registered types\n got %q\nwant %q", got, want)
 	}
 	for _, typ := range events.Types() {
 		if _, ok := examples[typ]; !ok {
@@ -278,6 +298,20 @@ func TestParseValid(t *testing.T) {
 		{"StaffRegistered", "branchIds", del},
 		{"TokenIssued", "expiresAt", del},
 		{"TokenRevoked", "reason", del},
+		{"StaffDeactivated", "reason", del},
+		{"PasswordSet", "setupId", del},
+		{"PasswordSet", "passwordHash", "$argon2id$" + rep("x", 246)},
+		{"SecondFactorEnrolled", "secretSealed", rep("A", 512)},
+		{"SecondFactorReset", "reason", del},
+		{"SignedIn", "secondFactor", del},
+		{"SignedIn", "address", del},
+		{"SignedIn", "address", "10.0.0.1"},
+		{"SignInFailed", "address", del},
+		{"SignedOut", "reason", "deactivated"},
+		{"SecondFactorPolicySet", "roles", []any{}},
+		{"SecondFactorPolicySet", "roles", del},
+		{"SecondFactorPolicySet", "roles", nil},
+		{"SecondFactorPolicySet", "roles", []any{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin"}},
 		{"CampaignLaunched", "endsOn", del},
 		{"CampaignLaunched", "endsOn", "2027-01-10"}, // a one-day campaign
 		{"CampaignLaunched", "criteria", map[string]any{}},
@@ -638,6 +672,78 @@ var invalidCases = []invalid{
 	{"TokenRevoked", "tokenId", del, ""},
 	{"TokenRevoked", "reason", rep("r", 501), ""},
 
+	// StaffDeactivated
+	{"StaffDeactivated", "reason", rep("r", 501), ""},
+	{"StaffDeactivated", "reason", "left\nthe bank", ""},
+
+	// PasswordSetupIssued
+	{"PasswordSetupIssued", "setupId", del, ""},
+	{"PasswordSetupIssued", "setupId", "SET 01", ""},
+	{"PasswordSetupIssued", "codeHash", del, ""},
+	{"PasswordSetupIssued", "codeHash", "123456", ""}, // the code itself, not its hash
+	{"PasswordSetupIssued", "codeHash", strings.ToUpper(sha), ""},
+	{"PasswordSetupIssued", "expiresAt", del, ""},
+	{"PasswordSetupIssued", "expiresAt", "2201-01-01T00:00:00Z", ""},
+
+	// PasswordSet
+	{"PasswordSet", "passwordHash", del, ""},
+	{"PasswordSet", "passwordHash", "", ""},
+	{"PasswordSet", "passwordHash", "hunter2", ""},                                                      // a password in clear
+	{"PasswordSet", "passwordHash", "$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW", ""}, // bcrypt
+	{"PasswordSet", "passwordHash", "$argon2i$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", ""},
+	{"PasswordSet", "passwordHash", "$ARGON2ID$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", ""},
+	{"PasswordSet", "passwordHash", "$argon2id$" + rep("x", 247), ""},
+	{"PasswordSet", "passwordHash", "$argon2id$v=19 $m=65536", ""},
+	{"PasswordSet", "passwordHash", "$argon2id$v=19\n$m=65536", ""},
+	{"PasswordSet", "passwordHash", "$argon2id$v=19$\u0000", ""},
+	{"PasswordSet", "passwordHash", "$argon2id$v=19$m=65536,t=3,p=4$솔트$aGFzaA", ""},
+	{"PasswordSet", "setupId", "SET/01", ""},
+
+	// SecondFactorEnrolled
+	{"SecondFactorEnrolled", "secretSealed", del, ""},
+	{"SecondFactorEnrolled", "secretSealed", "JBSWY3DPEHPK3PXP", ""},                // a TOTP secret in clear (base32)
+	{"SecondFactorEnrolled", "secretSealed", strings.TrimRight(sig, "="), ""},       // unpadded
+	{"SecondFactorEnrolled", "secretSealed", strings.ReplaceAll(sig, "+", "-"), ""}, // base64url
+	{"SecondFactorEnrolled", "secretSealed", rep("A", 516), ""},
+	{"SecondFactorEnrolled", "secretSealed", "====", ""},
+	{"SecondFactorEnrolled", "secretSealed", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBka", ""}, // 27 bytes: shorter than a nonce and a tag
+
+	// SecondFactorReset
+	{"SecondFactorReset", "reason", rep("r", 501), ""},
+	{"SecondFactorReset", "reason", "a\tb", ""},
+
+	// SignedIn
+	{"SignedIn", "sessionId", del, ""},
+	{"SignedIn", "sessionId", "S 1", ""},
+	{"SignedIn", "sessionHash", del, ""},
+	{"SignedIn", "sessionHash", "dgl_secret", ""},
+	{"SignedIn", "sessionHash", tokenHash[:63], ""},
+	{"SignedIn", "expiresAt", del, ""},
+	{"SignedIn", "expiresAt", "1899-12-31T23:59:59Z", ""},
+	{"SignedIn", "address", "localhost", ""},
+	{"SignedIn", "address", "203.0.113.7:443", ""},
+	{"SignedIn", "address", "203.0.113.256", ""},
+	{"SignedIn", "address", "fe80::1%eth0", ""},
+	{"SignedIn", "address", "203.0.113.0/24", ""},
+
+	// SignInFailed
+	{"SignInFailed", "reason", del, ""},
+	{"SignInFailed", "reason", "wrong password", ""},
+	{"SignInFailed", "reason", "Bad_Password", ""},
+	{"SignInFailed", "address", "not an address", ""},
+
+	// SignedOut
+	{"SignedOut", "sessionId", del, ""},
+	{"SignedOut", "sessionId", "S#1", ""},
+	{"SignedOut", "reason", del, ""},
+	{"SignedOut", "reason", "timeout", ""},
+
+	// SecondFactorPolicySet
+	{"SecondFactorPolicySet", "roles[0]", "root", ""},
+	{"SecondFactorPolicySet", "roles[1]", "admin", ""},
+	{"SecondFactorPolicySet", "roles[0]", "", ""},
+	{"SecondFactorPolicySet", "roles", list(7, func(int) any { return "rep" }), ""},
+
 	// CampaignLaunched
 	{"CampaignLaunched", "campaignId", del, ""},
 	{"CampaignLaunched", "campaignId", "CMP WED", ""},
@@ -741,6 +847,15 @@ func assertInvalid(t *testing.T, err error, field string) {
 	}
 }
 
+// invalidInValue puts an invalid byte into the first string value of ex,
+// or into the first string of an array value if ex has no string value.
+func invalidInValue(ex string) string {
+	if strings.Contains(ex, `":"`) {
+		return strings.Replace(ex, `":"`, "\":\"\xff", 1)
+	}
+	return strings.Replace(ex, `":["`, "\":[\"\xff", 1)
+}
+
 // TestParseInvalidBody checks what is wrong with the body as a whole, for
 // every type: the error names no field ("" is the body).
 func TestParseInvalidBody(t *testing.T) {
@@ -757,7 +872,7 @@ func TestParseInvalidBody(t *testing.T) {
 			{"trailing object", ex + ` {}`},
 			{"trailing garbage", ex + `x`},
 			{"two documents", ex + "\n" + ex},
-			{"invalid UTF-8 in a value", strings.Replace(ex, `":"`, "\":\"\xff", 1)},
+			{"invalid UTF-8 in a value", invalidInValue(ex)},
 			{"invalid UTF-8 in a key", strings.Replace(ex, `{"`, "{\"\xfe", 1)},
 			{"UTF-16", "\xff\xfe{\x00}\x00"},
 			{"NUL byte", ex + "\x00"},

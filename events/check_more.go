@@ -3,8 +3,10 @@ package events
 import (
 	"encoding/base64"
 	"mime"
+	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -220,4 +222,66 @@ func (c *check) iso4217(field string, s *string) {
 	if c.err == before && !currencies[*s] {
 		c.fail(field, "must be an ISO 4217 currency code such as KRW")
 	}
+}
+
+// instant checks a time like validate.go's time and keeps it to the
+// microsecond, the precision of recordedAt and of PostgreSQL's timestamptz,
+// for times a read store keeps in a column of its own.
+func (c *check) instant(field string, t *time.Time, required bool) {
+	c.time(field, t, required)
+	*t = t.Truncate(time.Microsecond)
+}
+
+// phc checks a required argon2id verifier in the PHC string format
+// ("$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>"): at most max
+// characters, all printable ASCII without spaces.
+func (c *check) phc(field string, s *string, max int) {
+	if !c.str0(field, s, max, true) {
+		return
+	}
+	for i := 0; i < len(*s); i++ {
+		if b := (*s)[i]; b <= ' ' || b > '~' {
+			c.fail(field, "must be printable ASCII without spaces or control characters")
+			return
+		}
+	}
+	if !strings.HasPrefix(*s, "$argon2id$") {
+		c.fail(field, "must be an argon2id hash in PHC format, starting with $argon2id$")
+	}
+}
+
+// minSealed is the shortest AEAD ciphertext: a 12-byte nonce and a 16-byte
+// tag (AES-GCM) around an empty plaintext. A secret in clear, such as the
+// 20 bytes of a TOTP key, is shorter, so it cannot pass for a sealed one.
+const minSealed = 12 + 16
+
+// sealed checks a required sealed value: standard padded base64 of at
+// least minSealed bytes, at most max characters.
+func (c *check) sealed(field string, s *string, max int) {
+	if !c.str0(field, s, max, true) {
+		return
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(*s)
+	switch {
+	case err != nil:
+		c.fail(field, "must be standard padded base64")
+	case len(b) < minSealed:
+		c.fail(field, "must be a sealed value of at least %d bytes (nonce and tag), not %d", minSealed, len(b))
+	}
+}
+
+// ip checks an optional IP address (IPv4 or IPv6, without a zone) and
+// rewrites it in canonical form, an IPv4-mapped IPv6 address as IPv4, so
+// that one client is always spelled the same ("::FFFF:10.0.0.1" is
+// "10.0.0.1").
+func (c *check) ip(field string, s *string) {
+	if !c.str0(field, s, 64, false) || *s == "" {
+		return
+	}
+	a, err := netip.ParseAddr(*s)
+	if err != nil || a.Zone() != "" {
+		c.fail(field, "must be an IP address such as 203.0.113.7 or 2001:db8::1")
+		return
+	}
+	*s = a.Unmap().String()
 }

@@ -34,3 +34,11 @@ func StreamID(stream string) (category, id string) {
 	category, id, _ = strings.Cut(stream, "-")
 	return category, id
 }
+
+// CategorySettings is the category of the bank's settings streams, one
+// stream per subject, such as SignInSettingsStream.
+const CategorySettings = "settings"
+
+// SignInSettingsStream is the one stream of the sign-in policy
+// (SecondFactorPolicySet).
+const SignInSettingsStream = CategorySettings + "-signin"
