@@ -70,9 +70,12 @@ type Config struct {
 type Server struct {
 	Config
 	auth Authenticator
-	hub  *hub
-	live *LiveMetrics
-	mux  *http.ServeMux
+	// sessions authenticates the console's session cookies on the live
+	// feed (UseSessions); nil: bearer tokens only.
+	sessions SessionAuthenticator
+	hub      *hub
+	live     *LiveMetrics
+	mux      *http.ServeMux
 
 	liveWG sync.WaitGroup
 }

@@ -114,11 +114,17 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, roles []strin
 }
 
 func (s *Server) authenticate(r *http.Request) (Principal, error) {
+	if p, ok := dispatched(r); ok {
+		return p, nil // a console request, authenticated by its session
+	}
 	c := bearer(r)
 	switch {
 	case c.urlOnly:
 		return Principal{}, errTokenInURL
 	case c.token == "":
+		if p, ok, err := s.sessionLive(r); ok || err != nil {
+			return p, err
+		}
 		return Principal{}, errNoToken
 	}
 	p, err := s.auth.Authenticate(r.Context(), c.token, s.now())

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/api/console"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/pii"
@@ -95,6 +96,7 @@ type stack struct {
 	queries  projections.Queries
 	progress api.Progress
 	srv      *api.Server
+	console  *console.Console
 	reg      *prometheus.Registry
 	http     *httptest.Server
 	base     string // http://127.0.0.1:port
@@ -201,6 +203,11 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 		opt.configure(&cfg)
 	}
 	s.srv = api.New(cfg)
+	// The web console, mounted as serve mounts it (console_test.go).
+	s.console = console.New(console.Config{API: s.srv, Store: s.store, Queries: side, Progress: side, Logger: opt.logger, Now: opt.now,
+		Secret: mk.Derive("console"), Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}})
+	s.srv.UseSessions(s.console)
+	s.srv.Mount("/", s.console.Handler())
 
 	mux := http.NewServeMux()
 	ops := s.srv.Health(opt.readyLag)

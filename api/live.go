@@ -170,6 +170,14 @@ func (h *hub) shutdown() {
 func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 	h.mu.Lock()
 	h.pos = env.Position // clients attaching from now on replay this event themselves
+	if staff, id, ok := endedCredentials(env); ok {
+		for c := range h.clients {
+			if c.p.StaffID == staff && (id == "" || c.p.TokenID == id) {
+				delete(h.clients, c)
+				c.kick(closeEnded, "your session or token has ended; sign in again")
+			}
+		}
+	}
 	targets := h.targets[:0]
 	var need kinds
 	for c := range h.clients {

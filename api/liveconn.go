@@ -13,7 +13,7 @@ import (
 )
 
 var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 16384,
-	CheckOrigin: func(*http.Request) bool { return true }} // bearer tokens, not cookies, authenticate
+	CheckOrigin: func(*http.Request) bool { return true }} // bearer tokens authenticate, or a session with its own same-origin check (sessionLive)
 
 // serveLive handles GET /v1/live.
 func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -51,6 +51,8 @@ func reasonOf(code int) string {
 		return "too_slow"
 	case closeResume:
 		return "undeliverable"
+	case closeEnded:
+		return "credentials_ended"
 	}
 	return "shutdown"
 }

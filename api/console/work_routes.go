@@ -1,0 +1,5 @@
+package console
+
+// workRoutes registers the worklist, the customer page, its forms and search.
+func (c *Console) workRoutes() {
+}
