@@ -152,3 +152,15 @@ func (m *Memory) Token(_ context.Context, id string) (t TokenInfo, err error) {
 	}
 	return t, nil
 }
+
+// StaffList returns every registered staff member, by id.
+func (m *Memory) StaffList(_ context.Context) (list []StaffMember, err error) {
+	m.view(func() { list = m.Staff.Members() })
+	return list, nil
+}
+
+// SignInPolicy returns the sign-in policy.
+func (m *Memory) SignInPolicy(_ context.Context) (p SignInPolicy, err error) {
+	m.view(func() { p = m.Staff.Policy() })
+	return p, nil
+}

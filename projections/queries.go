@@ -60,9 +60,17 @@ type Queries interface {
 	Report(ctx context.Context, name string, now time.Time) (any, error)
 	// StaffMember returns staff member id; NotFound if never registered.
 	StaffMember(ctx context.Context, id string) (StaffMember, error)
-	// Token returns the record of token id, its hash included (for
-	// checking a presented token); NotFound if never issued.
+	// Token returns the record of bearer token or session id (see
+	// TokenInfo.Kind), its hash included (for checking a presented secret);
+	// NotFound if never issued.
 	Token(ctx context.Context, id string) (TokenInfo, error)
+	// StaffList returns every registered member, by id (byte order), with
+	// the fields the API does not serve (verifier, setup code, second
+	// factor, failed sign-ins) filled in like StaffMember's.
+	StaffList(ctx context.Context) ([]StaffMember, error)
+	// SignInPolicy returns the sign-in policy of the latest
+	// SecondFactorPolicySet; no role requires a second factor before one.
+	SignInPolicy(ctx context.Context) (SignInPolicy, error)
 }
 
 // ReportNames are the reports Queries.Report serves.

@@ -266,15 +266,3 @@ func (s *Store) CoachingPoint(ctx context.Context, id string, now time.Time) (pr
 	p, _ = projections.RestoreCalls(nil, nil, []projections.CoachingPoint{p}, nil, nil).Point(id, now)
 	return p, nil
 }
-
-// StaffMember returns a staff member; NotFound if unknown.
-func (s *Store) StaffMember(ctx context.Context, id string) (projections.StaffMember, error) {
-	return one[projections.StaffMember](ctx, s, "staff member", "SELECT state FROM rm_staff WHERE id = $1", id)
-}
-
-// Token returns an issued token's record, hash included; NotFound if unknown.
-func (s *Store) Token(ctx context.Context, id string) (projections.TokenInfo, error) {
-	t, err := one[token](ctx, s, "token", "SELECT state FROM rm_tokens WHERE id = $1", id)
-	t.TokenInfo.Hash = t.Hash
-	return t.TokenInfo, err
-}

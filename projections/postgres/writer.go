@@ -23,6 +23,7 @@ import (
 type dirty struct {
 	customers, calls, points, staff, tokens, advisors map[string]struct{}
 	aggregates                                        bool
+	policy                                            bool // the sign-in policy
 }
 
 func newDirty() *dirty {
@@ -35,6 +36,7 @@ func (d *dirty) reset() {
 	d.customers, d.calls, d.points = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
 	d.staff, d.tokens, d.advisors = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
 	d.aggregates = false
+	d.policy = false
 }
 
 // Name returns "postgres-dirty".
@@ -50,6 +52,8 @@ func (d *dirty) Apply(e projections.Event) {
 		d.calls[strings.Clone(id)] = struct{}{}
 	case events.CategoryStaff:
 		d.staff[strings.Clone(id)] = struct{}{}
+	case events.CategorySettings:
+		d.policy = d.policy || e.Stream == events.SignInSettingsStream
 	}
 	switch x := e.Data.(type) {
 	case *events.CallRecorded: // the customer's timeline
@@ -66,6 +70,10 @@ func (d *dirty) Apply(e projections.Event) {
 		d.tokens[x.TokenID] = struct{}{}
 	case *events.TokenRevoked:
 		d.tokens[x.TokenID] = struct{}{}
+	case *events.SignedIn:
+		d.tokens[x.SessionID] = struct{}{}
+	case *events.SignedOut:
+		d.tokens[x.SessionID] = struct{}{}
 	case *events.AdvisorAssigned:
 		d.advisors[x.AdvisorID] = struct{}{}
 	case *events.ProductPitched, *events.CustomerRequestNoted:
@@ -337,50 +345,6 @@ func (w *writer) logs(b *pgx.Batch) error {
 	return add("rm_followups", w.follows, len(fs), func(i int) ([]byte, error) {
 		return json.Marshal(followUp{FollowUpResult: fs[i], RepID: fs[i].RepID})
 	})
-}
-
-// token is the stored form of a token: TokenInfo hides the hash from the
-// API's JSON, authentication needs it.
-type token struct {
-	projections.TokenInfo
-	Hash string `json:"hash"`
-}
-
-func (w *writer) staff(b *pgx.Batch) error {
-	var ids []string
-	var states [][]byte
-	for _, id := range sortedKeys(w.dirty.staff) {
-		m, ok := w.mem.Staff.Member(id)
-		if !ok {
-			continue
-		}
-		js, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		ids, states = append(ids, id), append(states, js)
-	}
-	if len(ids) > 0 {
-		b.Queue(`INSERT INTO rm_staff (id, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
-			ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state`, ids, states)
-	}
-	ids, states = nil, nil
-	for _, id := range sortedKeys(w.dirty.tokens) {
-		t, ok := w.mem.Staff.Token(id)
-		if !ok {
-			continue
-		}
-		js, err := json.Marshal(token{TokenInfo: t, Hash: t.Hash})
-		if err != nil {
-			return err
-		}
-		ids, states = append(ids, id), append(states, js)
-	}
-	if len(ids) > 0 {
-		b.Queue(`INSERT INTO rm_tokens (id, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
-			ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state`, ids, states)
-	}
-	return nil
 }
 
 // aggCounters is the rm_aggregates row of the pitch and request counters.

@@ -15,8 +15,9 @@ import (
 
 // Generate appends to log a generated bank of n customers (ops/seed, seed
 // 7, with end as its simulated today) and the hand-made events the
-// generator does not make: tokens, a role change, an erasure, a
-// reassignment that empties a book, an unassigned review selection.
+// generator does not make: tokens, a role change, sign-in events and the
+// sign-in policy, an erasure, a reassignment that empties a book, an
+// unassigned review selection.
 func Generate(tb testing.TB, log events.Store, n int, end time.Time) {
 	tb.Helper()
 	ctx := context.Background()
@@ -40,7 +41,18 @@ func Generate(tb testing.TB, log events.Store, n int, end time.Time) {
 		&events.TokenIssued{TokenID: "TK1", TokenHash: fmt.Sprintf("%064x", 1), ExpiresAt: end.AddDate(1, 0, 0)},
 		&events.TokenIssued{TokenID: "TK2", TokenHash: fmt.Sprintf("%064x", 2)},
 		&events.TokenRevoked{TokenID: "TK2", Reason: "lost"},
-		&events.StaffRoleChanged{Role: "supervisor"})
+		&events.StaffRoleChanged{Role: "supervisor"},
+		&events.PasswordSetupIssued{SetupID: "SET1", CodeHash: fmt.Sprintf("%064x", 3), ExpiresAt: end.Add(72*time.Hour + time.Microsecond)},
+		&events.SignInFailed{Reason: "no_password"},
+		&events.PasswordSet{PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", SetupID: "SET1"},
+		&events.SecondFactorEnrolled{SecretSealed: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+		&events.SignedIn{SessionID: "SES1", SessionHash: fmt.Sprintf("%064x", 4), ExpiresAt: end.Add(12 * time.Hour), SecondFactor: true},
+		&events.SignedIn{SessionID: "SES2", SessionHash: fmt.Sprintf("%064x", 5), ExpiresAt: end.Add(12 * time.Hour)},
+		&events.SignedOut{SessionID: "SES2", Reason: "signed_out"},
+		&events.SignInFailed{Reason: "bad_password", Address: "10.0.0.1"},
+		&events.SignInFailed{Reason: "bad_second_factor"})
+	add(events.StaffStream("R001"), &events.StaffDeactivated{Reason: "left"})
+	add(events.SignInSettingsStream, &events.SecondFactorPolicySet{Roles: []string{"admin", "private_banker"}})
 	add(events.CustomerStream("C0000001"), &events.PersonalDataErased{Reason: "request", RequestedBy: "customer"})
 	// C0000002 moves to a new advisor and back: NEW01's book is left empty.
 	add(events.CustomerStream("C0000002"),
@@ -115,6 +127,8 @@ func LogIDs(tb testing.TB, log projections.Source) IDs {
 			add(&out.supervisors, x.SupervisorID)
 		case *events.TokenIssued:
 			add(&out.tokens, x.TokenID)
+		case *events.SignedIn:
+			add(&out.tokens, x.SessionID)
 		case *events.AdvisorAssigned:
 			add(&out.advisors, x.AdvisorID)
 		}
@@ -189,10 +203,23 @@ func Answers(tb testing.TB, q projections.Queries, x IDs, now time.Time) []strin
 		v, err := q.Report(ctx, name, now)
 		put("report "+name, v, err)
 	}
+	hidden := func(m projections.StaffMember) []any { // what the JSON leaves out
+		return []any{m.PasswordHash, m.SetupID, m.SetupHash, m.SetupExpiresAt.UTC(), m.SecondFactorSealed, m.FailedSignIns}
+	}
 	for _, id := range append(slices.Clone(x.staff), unknown...) {
 		v, err := q.StaffMember(ctx, id)
 		put("staff "+id, v, err)
+		if err == nil {
+			put("staff hidden "+id, hidden(v), nil)
+		}
 	}
+	staff, err := q.StaffList(ctx)
+	put("staff list", staff, err)
+	for _, m := range staff {
+		put("staff list hidden "+m.ID, hidden(m), nil)
+	}
+	policy, err := q.SignInPolicy(ctx)
+	put("sign-in policy", policy, err)
 	for _, id := range append(slices.Clone(x.tokens), unknown...) {
 		v, err := q.Token(ctx, id)
 		put("token "+id, v, err)

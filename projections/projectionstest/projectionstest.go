@@ -90,6 +90,10 @@ func TestQueriesWith(t *testing.T, open Open, opt Options) {
 		{"Reports", testReports},
 		{"Staff", testStaff},
 		{"Tokens", testTokens},
+		{"SignIn", testSignIn},
+		{"Sessions", testSessions},
+		{"StaffList", testStaffList},
+		{"SignInPolicy", testSignInPolicy},
 		{"NotFound", testNotFound},
 		{"GeneratedBank", testGenerated},
 	} {
