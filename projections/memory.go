@@ -22,17 +22,26 @@ type Memory struct {
 	Calls     *Calls
 	Counters  *Counters
 	Staff     *Staff
+	Search    *Search // nil without a search index (WithSearchIndex)
 	runner    *Runner
 }
 
-// NewMemory returns empty read models.
-func NewMemory() *Memory {
-	return &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff()}
+// NewMemory returns empty read models, configured by opts.
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff()}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 // Projections returns the read models for a Runner.
 func (m *Memory) Projections() []Projection {
-	return []Projection{m.Staff, m.Customers, m.Calls, m.Counters}
+	ps := []Projection{m.Staff, m.Customers, m.Calls, m.Counters}
+	if m.Search != nil {
+		ps = append(ps, m.Search) // after Customers, whose state it reads
+	}
+	return ps
 }
 
 // Attach makes queries take r's read lock; call it before r.Run.
@@ -70,6 +79,17 @@ func (m *Memory) CustomerExists(_ context.Context, id string) (ok bool, err erro
 func (m *Memory) CustomerList(_ context.Context, f CustomerFilter, now time.Time) (page []CustomerSummary, next string, err error) {
 	m.view(func() { page, next = m.Customers.List(f, now) })
 	return page, next, nil
+}
+
+// FindCustomers returns the customers holding the most of terms; none
+// without a search index.
+func (m *Memory) FindCustomers(_ context.Context, terms []string, limit int, now time.Time) (found []CustomerSummary, err error) {
+	found = []CustomerSummary{}
+	if m.Search == nil {
+		return found, nil
+	}
+	m.view(func() { found = m.Customers.Summaries(m.Search.Find(terms, limit), now) })
+	return found, nil
 }
 
 // Worklist returns the advisor's worklist at now.

@@ -36,6 +36,13 @@ type Queries interface {
 	// the last id returned when more match, "" at the end. A cursor that
 	// names no customer still pages from where it would sort.
 	CustomerList(ctx context.Context, f CustomerFilter, now time.Time) ([]CustomerSummary, string, error)
+	// FindCustomers returns the summaries at now of the customers holding
+	// any of terms in the search index (SearchIndex terms, as
+	// pii.BlindIndex.Query gives them for what a person typed): those
+	// holding more of the terms first, then by customer id; at most limit
+	// (DefaultSearchLimit when limit is not positive). An erased customer
+	// holds no terms. A store kept without a search index finds no one.
+	FindCustomers(ctx context.Context, terms []string, limit int, now time.Time) ([]CustomerSummary, error)
 	// Worklist returns every customer in advisor's book with the reasons to
 	// call at now (see WorkItem): customers with more reasons first, then
 	// by customer id. An advisor without customers has an empty worklist.

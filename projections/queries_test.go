@@ -20,7 +20,7 @@ type memoryStore struct {
 // in-memory read store.
 func TestQueriesConformance(t *testing.T) {
 	projectionstest.TestQueries(t, func(tb testing.TB, log projections.Source) projectionstest.ReadStore {
-		m := projections.NewMemory()
+		m := projections.NewMemory(projections.WithSearchIndex(projectionstest.SearchIndex()))
 		decode := func(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
 		r := projections.NewRunner(log, decode, m.Projections(), nil,
 			projections.RunnerOptions{Now: eventstest.Clock(projectionstest.T0)})

@@ -14,7 +14,7 @@ import (
 // cluster, and this process is its only (so elected) writer.
 func TestQueriesConformance(t *testing.T) {
 	projectionstest.TestQueries(t, func(tb testing.TB, log projections.Source) projectionstest.ReadStore {
-		st := openStore(tb, pgtest.Database(tb), postgres.Options{MaxBatch: 97})
+		st := openStore(tb, pgtest.Database(tb), postgres.Options{MaxBatch: 97, SearchIndex: projectionstest.SearchIndex()})
 		run(tb, st, log)
 		return st
 	})

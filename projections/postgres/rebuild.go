@@ -74,7 +74,7 @@ func Rebuild(ctx context.Context, url string, l Log, opt Options) (RebuildResult
 		return RebuildResult{}, unavailable("rebuild: connect", err)
 	}
 	defer wconn.Close(context.WithoutCancel(ctx))
-	w, err := newWriter(ctx, wconn, next, opt.Cipher, nil)
+	w, err := newWriter(ctx, wconn, next, opt.Cipher, opt.SearchIndex, nil)
 	if err != nil {
 		return RebuildResult{}, err
 	}

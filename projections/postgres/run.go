@@ -108,7 +108,7 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 	}
 	s.writer.Store(true)
 	defer s.writer.Store(false)
-	w, err := newWriter(ctx, conn, s.opt.Schema, s.opt.Cipher, s.advance)
+	w, err := newWriter(ctx, conn, s.opt.Schema, s.opt.Cipher, s.opt.SearchIndex, s.advance)
 	if err != nil {
 		return true, err
 	}

@@ -41,6 +41,12 @@ type Options struct {
 	// versions, WAL, backups. Every process of a deployment must use the
 	// same setting.
 	Cipher RowCipher
+	// SearchIndex, if set, keeps rm_search: each customer's search terms
+	// (pii.BlindIndex.Terms, keyed HMACs of the name and phone), which
+	// FindCustomers looks up; nil keeps none, and FindCustomers finds no
+	// one. Every process of a deployment must use the same index: a
+	// writer with another (or none) rewrites the table whole.
+	SearchIndex projections.SearchIndex
 	// Now is the clock lag is measured with (default events.SystemClock).
 	Now events.Clock
 }

@@ -106,14 +106,18 @@ type writer struct {
 	follows int             // rows in rm_followups
 	onLast  func(events.Position)
 	cipher  RowCipher // nil: customer rows in clear
+	search  *searchRows
 }
 
 // newWriter reads the checkpoint and the logs' lengths from the tables conn
 // sees: events up to that checkpoint are folded in memory only.
-func newWriter(ctx context.Context, conn *pgx.Conn, schema string, cipher RowCipher, onLast func(events.Position)) (*writer, error) {
+func newWriter(ctx context.Context, conn *pgx.Conn, schema string, cipher RowCipher, index projections.SearchIndex, onLast func(events.Position)) (*writer, error) {
 	w := &writer{conn: conn, schema: schema, mem: projections.NewMemory(), dirty: newDirty(), onLast: onLast, cipher: cipher}
 	var err error
 	if w.last, err = readCheckpoint(ctx, conn); err != nil {
+		return nil, err
+	}
+	if w.search, err = newSearchRows(ctx, conn, index); err != nil {
 		return nil, err
 	}
 	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM rm_reviews), (SELECT count(*) FROM rm_followups)").
@@ -125,7 +129,7 @@ func newWriter(ctx context.Context, conn *pgx.Conn, schema string, cipher RowCip
 
 // projections returns the folds followed by the dirty tracker.
 func (w *writer) projections() []projections.Projection {
-	return append(w.mem.Projections(), w.dirty)
+	return append(w.mem.Projections(), w.dirty, w.search)
 }
 
 // Commit writes every entity the events up to pos touched, with the
@@ -134,7 +138,7 @@ func (w *writer) projections() []projections.Projection {
 func (w *writer) Commit(ctx context.Context, pos events.Position) error {
 	if !w.last.Less(pos) {
 		w.dirty.reset()
-		return nil
+		return w.searchReplayed(ctx, pos)
 	}
 	b, err := w.batch(ctx)
 	if err != nil {
@@ -183,7 +187,7 @@ func (w *writer) write(ctx context.Context, pos events.Position, b *pgx.Batch) e
 func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
 	customers := func(b *pgx.Batch) error { return w.customers(ctx, b) }
-	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates} {
+	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.searchTerms} {
 		if err := add(b); err != nil {
 			return nil, fmt.Errorf("read models: encode: %w", err)
 		}

@@ -82,6 +82,7 @@ func TestQueriesWith(t *testing.T, open Open, opt Options) {
 	}{
 		{"CustomerView", testCustomerView},
 		{"Erasure", testErasure},
+		{"Search", testSearch},
 		{"CustomerList", testCustomerList},
 		{"Worklist", testWorklist},
 		{"Call", testCall},
