@@ -1,0 +1,347 @@
+package api_test
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive the console in headless Chromium (Debian's
+// chromium, which ops/test.sh installs) over the DevTools protocol, against
+// the api harness's real server and store (newStack). Each browser is a
+// process of its own with a fresh profile, so two browsers share nothing
+// (no cookie, no cache) as two people's machines would not. Every wait is
+// bounded by hang, which only detects a hang: no test asserts how long
+// anything took.
+//
+// Each screen a test reaches is checked the same way (browser.screen):
+// axe-core finds no serious or critical WCAG 2 A/AA violation, the page
+// logged no error (a script exception, a refused asset, a CSP refusal), it
+// does not scroll sideways at 1280×800 nor at tablet width (800×1100), and
+// with DANGOL_SCREENSHOTS=1 its picture is saved to
+// docs/console/<screen>-<lang>.png for docs/console.md.
+
+// Window sizes the console must be usable at.
+const (
+	desktopWidth, desktopHeight = 1280, 800
+	tabletWidth, tabletHeight   = 800, 1100
+)
+
+// browserPath returns the Chromium to drive, or skips the test: on the
+// PostgreSQL pass (see below) and, outside CI, when there is none. Under
+// CI=true a missing browser fails the test.
+func browserPath(t *testing.T) string {
+	t.Helper()
+	if pgBackend {
+		// The console reads only through projections.Queries and writes
+		// only through the API's routes, whose PostgreSQL behaviour the
+		// console's and the API's HTTP suites check on this pass; what a
+		// browser adds (scripts, CSP, layout, keyboard, accessibility)
+		// does not depend on the store, so it runs once, on the embedded
+		// store.
+		t.Skip("browser tests run on the embedded store only (what they check does not depend on the store)")
+	}
+	if p := os.Getenv("DANGOL_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no Chromium on PATH (chromium, chromium-browser, google-chrome) nor in DANGOL_CHROMIUM: the browser tests are required under CI=true (ops/test.sh installs Debian's chromium)")
+	}
+	t.Skip("no Chromium on PATH nor in DANGOL_CHROMIUM: browser tests skipped (apt-get install chromium fonts-nanum, or run ./ops/test.sh as root)")
+	return ""
+}
+
+// browser is one headless Chromium with one tab. Its methods fail the test
+// and must be called from the test's goroutine.
+type browser struct {
+	t    *testing.T
+	base string // the server's origin, http://127.0.0.1:port
+	name string // who uses it, for failure messages ("rep R1")
+	lang string // the Accept-Language it sends first ("ko" or "en")
+	ctx  context.Context
+
+	mu       sync.Mutex
+	problems []problem // errors the pages logged since the last check
+}
+
+// problem is an error a page logged.
+type problem struct {
+	url     string // where it came from
+	network bool   // a failed request
+	text    string
+}
+
+// newBrowser starts a browser on the stack's console for its test (see
+// startBrowser).
+func (s *stack) newBrowser(name, lang string) *browser {
+	s.t.Helper()
+	return startBrowser(s.t, s.base, name, lang)
+}
+
+// startBrowser starts a browser for t on the server at base, that sends
+// Accept-Language lang first. It is closed at the end of the test.
+func startBrowser(t *testing.T, base, name, lang string) *browser {
+	t.Helper()
+	exe := browserPath(t)
+	profile := t.TempDir()
+	accept := "ko-KR,ko;q=0.9,en;q=0.5"
+	if lang == "en" {
+		accept = "en-US,en;q=0.9"
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-dev-shm-usage", true), // containers have a small /dev/shm
+		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("use-mock-keychain", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.Flag("lang", accept[:strings.IndexByte(accept, ',')]),
+		chromedp.Flag("accept-lang", accept),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(desktopWidth, desktopHeight),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	// Cleanups run last-registered first: the browser is gone before the
+	// profile directory (registered above) is removed.
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	b := &browser{t: t, base: base, name: name, lang: lang, ctx: ctx}
+	// The first call starts the browser; it runs on ctx itself, which has
+	// no deadline, so that only later calls are bounded (a deadline on the
+	// first would end the browser with it).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("%s: start Chromium (%s): %v", name, exe, err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type != chromedp.ConsoleError && !m.IsException() {
+				continue
+			}
+			// Browsers ask every site for /favicon.ico, which the
+			// console does not serve: that 404 is the browser's, not
+			// the page's.
+			if m.Source == "network" && strings.HasSuffix(m.URL, "/favicon.ico") {
+				continue
+			}
+			b.mu.Lock()
+			b.problems = append(b.problems, problem{url: m.URL, network: m.Source == "network", text: fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1)})
+			b.mu.Unlock()
+		}
+	}()
+	b.do(chromedp.EmulateViewport(desktopWidth, desktopHeight))
+	return b
+}
+
+// do runs steps in the tab, bounded by hang.
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, hang)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s at %s: %v", b.name, b.location(), err)
+	}
+}
+
+// run runs one action with a value in b's tab, bounded by hang.
+func run[T any](b *browser, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, hang)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s at %s: %v", b.name, b.location(), err)
+	}
+	return v
+}
+
+// eval evaluates a JavaScript expression in the page and decodes its value.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	return run(b, chromedp.Evaluate[T](js))
+}
+
+// location returns the tab's URL without the server's origin ("" if the
+// browser does not answer).
+func (b *browser) location() string {
+	ctx, cancel := context.WithTimeout(b.ctx, hang)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimPrefix(loc, b.base)
+}
+
+// open navigates to path on the server and waits for the page's load.
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base + path))
+}
+
+// path returns the tab's path and query.
+func (b *browser) path() string {
+	b.t.Helper()
+	return b.location()
+}
+
+// waitPath waits until the tab's location (path and query) starts with
+// prefix and its page has loaded: a form's submit and its redirect take
+// their time.
+func (b *browser) waitPath(prefix string) {
+	b.t.Helper()
+	b.poll("reach "+prefix, func() (bool, string) {
+		loc := b.location()
+		return strings.HasPrefix(loc, prefix) && eval[string](b, "document.readyState") == "complete", "at " + loc
+	})
+}
+
+// poll calls cond until it holds; after hang it fails the test with what
+// and what cond last saw.
+func (b *browser) poll(what string, cond func() (bool, string)) {
+	b.t.Helper()
+	var seen string
+	deadline := time.Now().Add(hang)
+	for {
+		var ok bool
+		if ok, seen = cond(); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("hang: %s: %s (%s)", b.name, what, seen)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// text returns the text of the first element sel (CSS) matches, once it
+// is visible.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return run(b, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// waitText waits until the element sel (CSS) holds text containing want.
+func (b *browser) waitText(sel, want string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.innerText : "(no such element)"; })()`, sel)
+	b.poll(fmt.Sprintf("%q in %s", want, sel), func() (bool, string) {
+		got := eval[string](b, js)
+		return strings.Contains(got, want), fmt.Sprintf("it says %q", got)
+	})
+}
+
+// has reports whether sel (CSS) matches an element now.
+func (b *browser) has(sel string) bool {
+	b.t.Helper()
+	return eval[bool](b, fmt.Sprintf("document.querySelector(%q) !== null", sel))
+}
+
+// fill replaces the value of the field sel (CSS) with v, typed as keys
+// (so the page's input events fire as for a person).
+func (b *browser) fill(sel, v string) {
+	b.t.Helper()
+	b.do(chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.SendKeys(chromedp.CSS(sel), v, chromedp.NodeVisible))
+}
+
+// focused describes the element that has the keyboard focus: its id, else
+// its name, else its tag and text.
+func (b *browser) focused() string {
+	b.t.Helper()
+	return eval[string](b, `(() => { const e = document.activeElement; if (!e) return "";
+		return e.id ? "#" + e.id : e.name ? "[name=" + e.name + "]" : e.tagName.toLowerCase() + ":" + (e.innerText || "").trim().slice(0, 40); })()`)
+}
+
+// takeProblems returns the errors the pages logged since the last call,
+// but for the status of the page shown itself (an error page answers 404
+// on purpose; tests check statuses where they matter).
+func (b *browser) takeProblems() []string {
+	b.t.Helper()
+	page := b.base + b.location()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var p []string
+	for _, x := range b.problems {
+		if !(x.network && x.url == page) {
+			p = append(p, x.text)
+		}
+	}
+	b.problems = nil
+	return p
+}
+
+// screen checks the page the tab shows as screen name (see the top of
+// this file) and, with DANGOL_SCREENSHOTS=1, saves its picture.
+func (b *browser) screen(name string) {
+	b.t.Helper()
+	b.checkAxe(name)
+	b.checkWidth(name, desktopWidth)
+	b.screenshot(name + "-" + b.pageLang())
+	b.do(chromedp.EmulateViewport(tabletWidth, tabletHeight))
+	b.checkWidth(name, tabletWidth)
+	b.do(chromedp.EmulateViewport(desktopWidth, desktopHeight))
+	if p := b.takeProblems(); len(p) > 0 {
+		b.t.Errorf("%s: the %s page (%s) logged errors:\n  %s", b.name, name, b.location(), strings.Join(p, "\n  "))
+	}
+}
+
+// pageLang is the page's <html lang>.
+func (b *browser) pageLang() string {
+	b.t.Helper()
+	return eval[string](b, "document.documentElement.lang")
+}
+
+// checkWidth fails if the page scrolls sideways at width: its content must
+// fit (tables may scroll inside their own box).
+func (b *browser) checkWidth(name string, width int) {
+	b.t.Helper()
+	got := eval[int](b, "document.documentElement.scrollWidth")
+	if got > width {
+		wide := eval[string](b, fmt.Sprintf(`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > %d + 1)
+			.slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).split(" ").join(".") : "")).join(", ")`, width))
+		b.t.Errorf("%s: the %s page is %d px wide at a %d px window (it scrolls sideways); too wide: %s", b.name, name, got, width, wide)
+	}
+}
+
+// screenshot saves the viewport as docs/console/<file>.png when
+// DANGOL_SCREENSHOTS=1 (normal runs leave the committed pictures alone).
+func (b *browser) screenshot(file string) {
+	b.t.Helper()
+	if os.Getenv("DANGOL_SCREENSHOTS") != "1" {
+		return
+	}
+	png := run(b, chromedp.CaptureScreenshot())
+	dir := filepath.Join("..", "docs", "console")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
