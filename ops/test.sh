@@ -23,6 +23,28 @@ if ! have_postgres; then
 	fi
 fi
 
+# The console's browser tests (api/browser_*_test.go) drive Debian's headless
+# Chromium; a Hangul font makes Korean pages render (and their screenshots
+# readable). Without a browser they skip, except under CI=true, where they fail.
+have_chromium() {
+	[ -n "${DANGOL_CHROMIUM:-}" ] && return 0
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1
+}
+have_hangul_font() {
+	command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=ko family 2>/dev/null)" ]
+}
+if ! have_chromium || ! have_hangul_font; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "== installing chromium and fonts-nanum (the console's browser tests)"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum >/dev/null
+	elif [ "${CI:-}" = true ]; then
+		echo "Chromium and a Hangul font are required under CI=true (the console's browser tests) and cannot be installed here" >&2
+		exit 1
+	elif ! have_chromium; then
+		echo "note: no Chromium; the console's browser tests will be skipped" >&2
+	fi
+fi
+
 # docker-compose.yml must render for both profiles. Compose interpolates
 # every service's variables, even a profile's that is not started, so the
 # default profile is rendered with an empty environment (what a newcomer's
