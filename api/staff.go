@@ -10,8 +10,11 @@ import (
 )
 
 // tokenAuth authenticates bearer tokens against the staff read model: the
-// token's id is embedded in it, its SHA-256 must match TokenIssued, and it
-// must be neither expired nor revoked.
+// token's id is embedded in it, its SHA-256 must match TokenIssued, it
+// must be neither expired nor revoked, and its member must be active. A
+// sign-in session is never a bearer token, however its secret is shaped:
+// a session is the console's, held to its idle expiry and CSRF checks,
+// which a bearer skips.
 type tokenAuth struct{ q projections.Queries }
 
 func (a tokenAuth) Authenticate(ctx context.Context, bearer string, now time.Time) (Principal, error) {
@@ -23,14 +26,14 @@ func (a tokenAuth) Authenticate(ctx context.Context, bearer string, now time.Tim
 	if unavailable(err) {
 		return Principal{}, err // the read store cannot answer: 503, not 401
 	}
-	if err != nil || !TokenMatches(bearer, t.Hash) || !t.ValidAt(now) {
+	if err != nil || t.Kind != projections.KindToken || !TokenMatches(bearer, t.Hash) || !t.ValidAt(now) {
 		return Principal{}, errUnauthenticated
 	}
 	m, err := a.q.StaffMember(ctx, t.StaffID)
 	if unavailable(err) {
 		return Principal{}, err
 	}
-	if err != nil {
+	if err != nil || !m.Active {
 		return Principal{}, errUnauthenticated
 	}
 	return Principal{StaffID: m.ID, Role: m.Role, TokenID: t.ID}, nil
