@@ -8,11 +8,12 @@
 // The folds of package projections stay the single source of truth: the
 // elected writer runs them in memory, exactly as projections.Memory does,
 // and a dirty tracker notes which entities each event may have touched
-// (customer, call, coaching point, staff member, token, advisor, the
-// counters). After every batch the projections.Runner calls Commit, which
+// (customer, call, coaching point, staff member, token or session,
+// advisor, the counters, the sign-in policy). After every batch the projections.Runner calls Commit, which
 // writes those entities' current fold state as JSONB rows — plus the
 // columns queries filter on (advisor, tier, profit, the instant the data
-// goes stale, queue and supervisor, rep, status, due date, last checker) —
+// goes stale, queue and supervisor, rep, status, due date, last checker;
+// for staff members, what their JSON leaves out: staff.go) —
 // and the checkpoint row, in one transaction; append-only review scores and
 // follow-up checks are appended past the rows already stored. The SQL never
 // computes state.
@@ -49,6 +50,18 @@
 // checkpoint write nothing) and writes what comes after the checkpoint.
 // Readers are served from the tables, consistent at the checkpoint, all
 // the while.
+//
+// # Migrations
+//
+// Open applies the embedded migrations a schema lacks. A writer then
+// resumes from the table checkpoint and rewrites only the entities that
+// events after it touch, so a migration's new columns must hold, by their
+// defaults or an UPDATE, what the folds would have written for the rows
+// already there: 0003 (sign-in) adds staff members' active and tokens'
+// kind as columns with defaults true and "token", right for every row
+// written before the sign-in events existed, and the queries read those
+// two from the columns. A change of what a fold makes of past events
+// needs a Rebuild instead.
 //
 // # Rebuild
 //
