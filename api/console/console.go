@@ -27,7 +27,10 @@ import (
 	"github.com/dangol/dangol/projections"
 )
 
-//go:embed templates static locales
+// The partials are named by a pattern: embedding a directory leaves out
+// the files whose names start with "_".
+//
+//go:embed templates templates/_*.html static locales
 var assets embed.FS
 
 // Searcher turns what a person typed into customer search terms (the

@@ -84,7 +84,9 @@ func (c *Console) page(pattern string, roles []string, f pageFunc) {
 				return
 			}
 		}
-		c.touch(w, k, now)
+		if !background(r) { // a page refreshing itself is not use (live.go)
+			c.touch(w, k, now)
+		}
 		if err := f(w, r, s); err != nil {
 			c.fail(w, r, 0, err)
 		}

@@ -1,0 +1,96 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// Pages that follow the live feed (static/live.js) render an element with
+// data-live-topics (the /v1/live topics, space-separated) and data-live-from
+// (the read side's position when the page was read, as the API writes
+// positions in JSON); the script subscribes from there and, on each event,
+// the page fetches the part of itself that changed (fragmentHeader),
+// asking the read side to have applied that event first (minPositionHeader).
+
+func (c *Console) liveRoutes() {
+	c.page("GET /live/status", everyone, c.liveStatus)
+}
+
+// liveStatus answers live.js when the live feed refuses it: 204 while the
+// session lives; without one, page sends a GET to sign in, which the script
+// sees as a redirect.
+func (c *Console) liveStatus(w http.ResponseWriter, r *http.Request, s *Session) error {
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// fragmentHeader (customer.go) asks a page for a part of itself: on the
+// worklist "rows" (its filters, counts and rows; worklist.js), on
+// /live/status "probe" (live.js). Such a request is the page refreshing
+// itself, not the member using it (see background).
+
+// background reports whether r is a page's own refresh rather than the
+// member's doing: it leaves the session's idle clock alone, so that a page
+// left open on the live feed still goes idle.
+func background(r *http.Request) bool { return r.Header.Get(fragmentHeader) != "" }
+
+// minPositionHeader asks a fragment to wait until the read side has
+// applied the event at that position (the live event that made the page
+// refresh), as the API's Dangol-Min-Position does.
+const minPositionHeader = "Dangol-Min-Position"
+
+// maxPositionWait bounds that wait; past it the page answers 503 and the
+// script tries again.
+const maxPositionWait = 5 * time.Second
+
+func (c *Console) awaitPosition(r *http.Request) error {
+	v := r.Header.Get(minPositionHeader)
+	if v == "" {
+		return nil
+	}
+	pos, err := events.ParsePosition(v)
+	if err != nil {
+		return events.InvalidField(minPositionHeader, "must be a log position")
+	}
+	if !c.Progress.Position().Less(pos) {
+		return nil
+	}
+	head, err := c.Store.Head(r.Context())
+	if err != nil {
+		return &events.Error{Code: events.Unavailable, Message: "cannot read the log's head", Err: err}
+	}
+	if head.Less(pos) {
+		return events.InvalidField(minPositionHeader, "position %s is beyond the log's head", pos)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), maxPositionWait)
+	defer cancel()
+	if err := c.Progress.WaitFor(ctx, pos); err != nil {
+		return &events.Error{Code: events.Unavailable, Message: "the read side is behind; retry", Err: err}
+	}
+	return nil
+}
+
+// renderWorkFragment writes the template name of page (a part of it, without
+// the layout) with data, for the fragment request of kind.
+func (c *Console) renderWorkFragment(w http.ResponseWriter, r *http.Request, page, name, kind string, data any) error {
+	t, ok := c.pages.byName[page]
+	if !ok {
+		panic("console: no page " + page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, c.viewOf(r, "", data)); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", fragmentHeader)
+	h.Set(fragmentHeader, kind)
+	_, err := w.Write(buf.Bytes())
+	return err
+}

@@ -1,0 +1,98 @@
+package console
+
+import (
+	"cmp"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// Customer search: an exact customer id opens the customer; anything else
+// is looked up in the blind index (Config.Search, events/pii), by name or
+// phone, never in clear. Every reader role may read any customer (as GET
+// /v1/customers/{id}), so the results are not limited to the member's book;
+// the member's own customers are marked.
+
+const (
+	maxSearchQuery = 100 // characters, as the search field's maxlength
+	searchLimit    = 50
+)
+
+func (c *Console) searchRoutes() {
+	c.page("GET /search", readerRoles, c.search)
+}
+
+// searchPage is the search template's data.
+type searchPage struct {
+	Q       string
+	Message string // the field's message, translated; "" if q is fine
+	Results []searchRow
+	More    bool // the limit was reached: there may be more
+	IDOnly  bool // no search index: ids only
+	Done    bool // a search ran (q was valid)
+}
+
+type searchRow struct {
+	projections.CustomerSummary
+	TierLabel string
+	Mine      bool
+}
+
+func (c *Console) search(w http.ResponseWriter, r *http.Request, s *Session) error {
+	lang := language(r)
+	raw := r.URL.Query().Get("q")
+	q := strings.TrimSpace(raw)
+	p := searchPage{Q: raw, IDOnly: c.Search == nil}
+	switch n := utf8.RuneCountInString(q); {
+	case !r.URL.Query().Has("q"):
+		c.render(w, r, http.StatusOK, "search", "search.page.title", p)
+		return nil
+	case n == 0:
+		p.Message = c.cat.text(lang, "search.page.empty")
+	case n > maxSearchQuery || !utf8.ValidString(q):
+		p.Message = c.cat.text(lang, "search.page.too_long", maxSearchQuery)
+	}
+	if p.Message != "" {
+		c.render(w, r, http.StatusBadRequest, "search", "search.page.title", p)
+		return nil
+	}
+	if id, err := c.customerID(r, q); err != nil {
+		return err
+	} else if id != "" {
+		http.Redirect(w, r, "/customers/"+id, http.StatusSeeOther)
+		return nil
+	}
+	p.Done = true
+	if c.Search != nil {
+		found, err := c.Queries.FindCustomers(r.Context(), c.Search.Query(q), searchLimit, c.now())
+		if err != nil {
+			return err
+		}
+		p.More = len(found) >= searchLimit
+		p.Results = make([]searchRow, len(found))
+		for i, f := range found {
+			p.Results[i] = searchRow{CustomerSummary: f, TierLabel: c.cat.text(lang, "work.tier."+cmp.Or(f.Tier, workTierNone)),
+				Mine: f.AdvisorID == s.StaffID}
+		}
+	}
+	c.render(w, r, http.StatusOK, "search", "search.page.title", p)
+	return nil
+}
+
+// customerID returns the id of the customer q names exactly (as typed, or
+// in capitals: ids are typed from the phone), "" if q names none.
+func (c *Console) customerID(r *http.Request, q string) (string, error) {
+	for _, id := range []string{q, strings.ToUpper(q)} {
+		if !events.ValidID(id) {
+			continue
+		}
+		ok, err := c.Queries.CustomerExists(r.Context(), id)
+		if err != nil || ok {
+			return id, err
+		}
+	}
+	return "", nil
+}
