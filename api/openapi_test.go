@@ -253,6 +253,10 @@ func TestOpenAPISchemas(t *testing.T) {
 		"POST /v1/coaching/{pointId}/follow-up":       "FollowUpRequest",
 		"POST /v1/staff":                              "StaffRegistered",
 		"POST /v1/staff/{id}/tokens":                  "TokenRequest",
+		"POST /v1/staff/{id}/setup-codes":             "SetupCodeRequest",
+		"POST /v1/staff/{id}/deactivation":            "ReasonRequest",
+		"POST /v1/staff/{id}/second-factor/reset":     "ReasonRequest",
+		"PUT /v1/signin-policy":                       "SecondFactorPolicySet",
 	}
 	// The success answer of the routes whose handler writes a Go type.
 	answers := map[string]string{
@@ -271,7 +275,7 @@ func TestOpenAPISchemas(t *testing.T) {
 			t.Errorf("%s: request body is not #/components/schemas/%s", k, name)
 			continue
 		}
-		if rb.Required == (k == "POST /v1/staff/{id}/tokens") {
+		if optional := k == "POST /v1/staff/{id}/tokens" || name == "SetupCodeRequest" || name == "ReasonRequest"; rb.Required == optional {
 			t.Errorf("%s: requestBody.required is %v", k, rb.Required)
 		}
 		if doc.Components.Schemas[name]["additionalProperties"] != false {
@@ -318,6 +322,9 @@ func TestOpenAPISchemas(t *testing.T) {
 		"FollowUpRequest":       followUpRequest{},
 		"StaffRegistered":       events.StaffRegistered{},
 		"TokenRequest":          tokenRequest{},
+		"SetupCodeRequest":      setupCodeRequest{},
+		"ReasonRequest":         reasonRequest{},
+		"SecondFactorPolicySet": events.SecondFactorPolicySet{},
 		"TierBasis":             projections.TierBasis{},
 		"Advisor":               projections.Advisor{},
 		"Consent":               projections.Consent{},
@@ -354,7 +361,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	// end against real answers (cmd/dangol's serve tests).
 	mapAnswers := []string{"Position", "CustomerPage", "TimelinePage", "Worklist", "CallDetail", "QueuePage", "CoachingPage",
 		"Report", "PitchReport", "QAReport", "FreshnessReport", "RequestReport", "AuditStream", "AuditLog",
-		"RecordingStored", "TokenIssuedResult", "CoachingPointRequest"}
+		"RecordingStored", "TokenIssuedResult", "CoachingPointRequest", "SetupCodeIssued"}
 	for name := range doc.Components.Schemas {
 		if _, ok := types[name]; !ok && !slices.Contains(mapAnswers, name) {
 			t.Errorf("schema %s is neither tied to a Go type nor listed as a map answer", name)

@@ -65,6 +65,10 @@ func (s *Server) routes(h func(pattern string, roles []string, f handlerFunc)) {
 	h("POST /v1/staff", adminsOnly, s.postStaff)
 	h("POST /v1/staff/{id}/tokens", adminsOnly, s.postToken)
 	h("DELETE /v1/staff/{id}/tokens/{tokenId}", adminsOnly, s.revokeToken)
+	h("POST /v1/staff/{id}/setup-codes", adminsOnly, s.postSetupCode)
+	h("POST /v1/staff/{id}/deactivation", adminsOnly, s.postDeactivation)
+	h("POST /v1/staff/{id}/second-factor/reset", adminsOnly, s.postSecondFactorReset)
+	h("PUT /v1/signin-policy", adminsOnly, s.putSignInPolicy)
 
 	h("GET /v1/customers/{id}", readers, s.getCustomer)
 	h("GET /v1/customers/{id}/timeline", readers, s.getTimeline)

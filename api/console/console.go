@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/dangol/dangol/api"
@@ -60,6 +61,12 @@ type Config struct {
 	// whenever the console is reached over TLS, directly or behind a proxy.
 	SecureCookies bool
 
+	// TrustedProxies are the reverse proxies in front of the console whose
+	// X-Forwarded-For is believed, for the per-address sign-in throttle and
+	// the address a sign-in records; none by default (the header is then
+	// ignored: any client can send it).
+	TrustedProxies []netip.Prefix
+
 	// IdleTimeout ends a session no request used for that long (default
 	// 30 minutes); SessionTimeout ends every session that long after
 	// sign-in, used or not (default 10 hours: a working day).
@@ -78,6 +85,7 @@ type Console struct {
 	pages *pages
 	cat   *catalogs
 	keys  keys
+	auth  *authState // sign-in's state in memory (auth_routes.go)
 	// version names this build's assets in their URLs (/static/<version>/…),
 	// so browsers may cache them for good and still see a new build's.
 	version string

@@ -1,0 +1,98 @@
+package console
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// The account page: who the member is, their second factor, and changing
+// their password. A password is a console credential, not an API write:
+// the console appends PasswordSet itself (there is no API route for it,
+// and a program has no business setting a person's password). Changing it
+// ends the member's other sessions (SignedOut, password_changed); a wrong
+// current password counts as a failed sign-in.
+
+// accountPage is the account page's data.
+type accountPage struct {
+	Member   projections.StaffMember
+	Required bool   // the member's role must sign in with a second factor
+	Done     string // a catalog key: what was just done
+	Ended    int    // how many other sessions a password change ended
+	Error    string // a catalog key: a refusal of the whole form
+	Fields   map[string]string
+}
+
+// accountDone are the notices /account?done= may show.
+var accountDone = map[string]string{
+	"password": "account.done.password",
+	"enrolled": "account.done.enrolled",
+}
+
+func (c *Console) getAccount(w http.ResponseWriter, r *http.Request, s *Session) error {
+	q := r.URL.Query()
+	p := accountPage{Done: accountDone[q.Get("done")]}
+	p.Ended, _ = strconv.Atoi(q.Get("ended"))
+	return c.renderAccount(w, r, s, http.StatusOK, p)
+}
+
+func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, s *Session, status int, p accountPage) error {
+	m, err := c.Queries.StaffMember(r.Context(), s.StaffID)
+	if err != nil {
+		return err
+	}
+	if p.Required, err = c.secondFactorRequired(r.Context(), m.Role); err != nil {
+		return err
+	}
+	p.Member = m
+	c.render(w, r, status, "account", "account.title", p)
+	return nil
+}
+
+func (c *Console) postPassword(w http.ResponseWriter, r *http.Request, s *Session) error {
+	now := c.now()
+	lang := language(r)
+	addr := c.clientAddr(r)
+	p := accountPage{Fields: map[string]string{}}
+	current, pw, pw2 := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("password2")
+	if err := checkPassword("password", pw); err != nil {
+		p.Fields["password"] = c.passwordError(lang, err)
+	} else if pw2 != pw {
+		p.Fields["password2"] = c.cat.text(lang, "setup.error.mismatch")
+	}
+	if len(p.Fields) > 0 {
+		return c.renderAccount(w, r, s, http.StatusBadRequest, p)
+	}
+	defer c.auth.lockAccount(s.StaffID)()
+	m, err := c.Queries.StaffMember(r.Context(), s.StaffID)
+	if err != nil {
+		return err
+	}
+	if !lockedUntil(m.FailedSignIns, now).IsZero() {
+		if err := c.recordFailure(r.Context(), m, "locked", addr); err != nil {
+			return err
+		}
+		p.Error = "login.error.locked"
+		return c.renderAccount(w, r, s, http.StatusTooManyRequests, p)
+	}
+	if !verifyPassword(current, m.PasswordHash) {
+		if err := c.recordFailure(r.Context(), m, "bad_password", addr); err != nil {
+			return err
+		}
+		c.auth.addrs.fail(addr, now)
+		p.Fields["current"] = c.cat.text(lang, "account.error.current")
+		return c.renderAccount(w, r, s, http.StatusBadRequest, p)
+	}
+	ended, err := c.endOthers(r.Context(), s.StaffID, s.ID, "password_changed", now)
+	if err != nil {
+		return err
+	}
+	ds := append([]events.Data{&events.PasswordSet{PasswordHash: hashPassword(pw, c.Password)}}, ended...)
+	if _, err := c.appendEvents(r.Context(), s.StaffID, memberActor(s.StaffID, s.Role), events.StreamExists, ds...); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account?done=password&ended="+strconv.Itoa(len(ended)), http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,191 @@
+package console
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Failed sign-ins are throttled twice:
+//
+//   - Per account, from the log: StaffMember.FailedSignIns holds the times
+//     of the member's latest SignInFailed, so the lock holds across restarts
+//     and across every server of a deployment. Five failures within 15
+//     minutes lock the account for 15 minutes from the fifth; an attempt on
+//     a locked account does not even check the password (it is recorded as
+//     SignInFailed, reason locked, and does not prolong the lock).
+//   - Per client address, in memory: 20 failures within a sliding 15 minutes
+//     from one address (an IPv6 /64) are answered 429 until the oldest of
+//     them leaves the window, whichever accounts they named, unknown ids
+//     included. The table is bounded; it forgets on restart, which the
+//     per-account lock does not.
+//
+// Both judge at Console.now, so that tests drive them with a clock.
+const (
+	lockFailures   = 5
+	lockWindow     = 15 * time.Minute
+	lockFor        = 15 * time.Minute
+	addrFailures   = 20
+	addrWindow     = 15 * time.Minute
+	maxAddrEntries = 10000
+)
+
+// lockedUntil returns until when failures (oldest first, the recordedAt
+// of the member's SignInFailed) lock the account, judged at now: zero if
+// not locked. A failure inside a lock is an attempt the lock refused (the
+// console appends those as "locked"): it neither counts nor extends it.
+func lockedUntil(failures []time.Time, now time.Time) time.Time {
+	var until time.Time
+	var counted []time.Time
+	for _, f := range failures {
+		if f.Before(until) {
+			continue
+		}
+		counted = append(counted, f)
+		if n := len(counted); n >= lockFailures && !counted[n-lockFailures].Before(f.Add(-lockWindow)) {
+			until, counted = f.Add(lockFor), nil
+		}
+	}
+	if now.Before(until) {
+		return until
+	}
+	return time.Time{}
+}
+
+// addrThrottle counts failed sign-ins per client address, in memory. Safe
+// for concurrent use.
+type addrThrottle struct {
+	mu       sync.Mutex
+	failures map[netip.Prefix][]time.Time // oldest first, within addrWindow of the latest
+}
+
+func newAddrThrottle() *addrThrottle {
+	return &addrThrottle{failures: map[netip.Prefix][]time.Time{}}
+}
+
+// addrKey is the throttle's key of an address: the address itself for
+// IPv4, its /64 for IPv6 (one client holds a whole /64).
+func addrKey(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
+	}
+	p, _ := a.Prefix(64)
+	return p
+}
+
+// recent returns the failures of key within the window before now.
+func recent(fs []time.Time, now time.Time) []time.Time {
+	i := 0
+	for i < len(fs) && !fs[i].After(now.Add(-addrWindow)) {
+		i++
+	}
+	return fs[i:]
+}
+
+// blocked reports whether address a is throttled at now. An invalid
+// address (no RemoteAddr, which only in-process callers lack) never is.
+func (t *addrThrottle) blocked(a netip.Addr, now time.Time) bool {
+	if !a.IsValid() {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(recent(t.failures[addrKey(a)], now)) >= addrFailures
+}
+
+// fail records a failed attempt from a at now.
+func (t *addrThrottle) fail(a netip.Addr, now time.Time) {
+	if !a.IsValid() {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := addrKey(a)
+	fs := append(recent(t.failures[k], now), now)
+	if len(fs) > addrFailures {
+		fs = slices.Clone(fs[len(fs)-addrFailures:])
+	}
+	t.failures[k] = fs
+	if len(t.failures) > maxAddrEntries {
+		t.prune(now)
+	}
+}
+
+// prune forgets the addresses without recent failures and, if the table
+// is still full, those whose latest failure is oldest, down to three
+// quarters of the bound (so that pruning, a scan, is rare).
+func (t *addrThrottle) prune(now time.Time) {
+	for k, fs := range t.failures {
+		if len(recent(fs, now)) == 0 {
+			delete(t.failures, k)
+		}
+	}
+	if len(t.failures) <= maxAddrEntries*3/4 {
+		return
+	}
+	type entry struct {
+		k    netip.Prefix
+		last time.Time
+	}
+	all := make([]entry, 0, len(t.failures))
+	for k, fs := range t.failures {
+		all = append(all, entry{k, fs[len(fs)-1]})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return a.last.Compare(b.last) })
+	for _, e := range all[:len(all)-maxAddrEntries*3/4] {
+		delete(t.failures, e.k)
+	}
+}
+
+// clientAddr is the address a request comes from: its connection's peer,
+// or, when that peer is one of TrustedProxies, the rightmost address of
+// X-Forwarded-For that is not a trusted proxy. Without trusted proxies the
+// header is ignored (anyone can send it).
+func (c *Console) clientAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap().WithZone("")
+	if !c.trusted(peer) {
+		return peer
+	}
+	var list []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		for _, part := range strings.Split(h, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				list = append(list, part)
+			}
+		}
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(list[i])
+		if err != nil {
+			return peer // a garbled chain: the proxy is the last address known
+		}
+		a = a.Unmap().WithZone("")
+		if !c.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (c *Console) trusted(a netip.Addr) bool {
+	for _, p := range c.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
