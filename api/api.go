@@ -42,6 +42,7 @@ type Config struct {
 	Queries  projections.Queries // the read side: projections.Memory or projections/postgres
 	Progress Progress
 	Sealer   Sealer
+	Search   Searcher // finds customers by name or phone (pii.BlindIndex); nil: search matches ids only
 	Blobs    *Blobs
 	Logger   *slog.Logger
 	Metrics  *Metrics

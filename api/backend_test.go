@@ -66,14 +66,14 @@ type readSide interface {
 // PostgreSQL database at url), the function
 // that keeps them up to date with the log, and their closer.
 func openReadSide(ctx context.Context, url string, store events.Store, decode projections.Decoder,
-	reactors func() []projections.Reactor, sealer *pii.Sealer, logger *slog.Logger) (readSide, func(context.Context) error, func() error, error) {
+	reactors func() []projections.Reactor, sealer *pii.Sealer, index projections.SearchIndex, logger *slog.Logger) (readSide, func(context.Context) error, func() error, error) {
 	if url == "" {
-		mem := projections.NewMemory()
+		mem := projections.NewMemory(projections.WithSearchIndex(index))
 		runner := projections.NewRunner(store, decode, mem.Projections(), reactors(), projections.RunnerOptions{Logger: logger})
 		mem.Attach(runner)
 		return readModels{mem, runner}, runner.Run, func() error { return nil }, nil
 	}
-	rm, err := rmpg.Open(ctx, url, rmpg.Options{Logger: logger, Cipher: pii.RowSealer{Sealer: sealer, Purpose: "rm_customers"}})
+	rm, err := rmpg.Open(ctx, url, rmpg.Options{Logger: logger, Cipher: pii.RowSealer{Sealer: sealer, Purpose: "rm_customers"}, SearchIndex: index})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -185,7 +185,9 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 		p.NewRepCalls, p.LongCallSec, p.PerRepWeek = opt.newRepCalls, opt.longCallSec, opt.perRepWeek
 		return []projections.Reactor{projections.NewSampler(p, s.store), projections.NewSegmenter(projections.DefaultTierRule(), s.store)}
 	}
-	side, runRead, closeRead, err := openReadSide(ctx, url, s.store, decode, reactors, s.sealer, opt.logger)
+	// As in serve: the search index is keyed by the master key.
+	search := pii.NewBlindIndex(mk)
+	side, runRead, closeRead, err := openReadSide(ctx, url, s.store, decode, reactors, s.sealer, search.Terms, opt.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 		t.Fatal(err)
 	}
 	cfg := api.Config{Store: s.store, Queries: side, Progress: side, Sealer: s.sealer, Blobs: blobs, Logger: opt.logger,
-		Metrics: api.NewMetrics(s.reg), Live: api.NewLiveMetrics(s.reg), MaxBodyBytes: opt.maxBody, Now: opt.now}
+		Metrics: api.NewMetrics(s.reg), Live: api.NewLiveMetrics(s.reg), MaxBodyBytes: opt.maxBody, Now: opt.now, Search: search}
 	if opt.configure != nil {
 		opt.configure(&cfg)
 	}

@@ -262,6 +262,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	answers := map[string]string{
 		"POST /v1/customers":              "AppendResult",
 		"GET /v1/customers/{id}":          "CustomerView",
+		"GET /v1/search/customers":        "CustomerSearch",
 		"GET /v1/audit/verify":            "VerifyResult",
 		"GET /v1/customers/{id}/timeline": "TimelinePage",
 		"GET /v1/calls/{id}":              "CallDetail",
@@ -336,6 +337,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Request":               projections.Request{},
 		"CustomerView":          projections.CustomerView{},
 		"CustomerSummary":       projections.CustomerSummary{},
+		"CustomerSearch":        customerSearch{},
 		"TimelineItem":          TimelineItem{},
 		"WorkItem":              projections.WorkItem{},
 		"Selection":             projections.Selection{},

@@ -45,6 +45,7 @@ var roleMatrix = []struct {
 	{"GET", "/v1/customers/{id}", "/v1/customers/C1", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/customers/{id}/timeline", "/v1/customers/C1/timeline", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/customers", "/v1/customers", nil, "rep private_banker supervisor centre_head auditor"},
+	{"GET", "/v1/search/customers", "/v1/search/customers", nil, "rep private_banker supervisor centre_head auditor"}, // no q: 400
 	{"GET", "/v1/worklist", "/v1/worklist", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/calls/{id}", "/v1/calls/K1", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/recordings/{sha256}", "/v1/recordings/", nil, "rep private_banker supervisor centre_head auditor"}, // digest appended

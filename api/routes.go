@@ -73,6 +73,7 @@ func (s *Server) routes(h func(pattern string, roles []string, f handlerFunc)) {
 	h("GET /v1/customers/{id}", readers, s.getCustomer)
 	h("GET /v1/customers/{id}/timeline", readers, s.getTimeline)
 	h("GET /v1/customers", readers, s.listCustomers)
+	h("GET /v1/search/customers", readers, s.searchCustomers)
 	h("GET /v1/worklist", readers, s.getWorklist)
 	h("GET /v1/calls/{id}", readers, s.getCall)
 	h("GET /v1/recordings/{sha256}", readers, s.getRecording)

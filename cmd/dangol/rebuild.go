@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/pii"
 	rmpg "github.com/dangol/dangol/projections/postgres"
 )
 
@@ -32,7 +33,7 @@ func runRebuild(ctx context.Context, args []string, getenv env, stdout, stderr i
 	}
 	defer s.Close()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	keys, sealer, err := openKeys(ctx, sf, s, getenv, logger)
+	keys, sealer, master, err := openKeysMaster(ctx, sf, s, getenv, logger)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,8 @@ func runRebuild(ctx context.Context, args []string, getenv env, stdout, stderr i
 		}
 		return sealer.OpenEnvelope(ctx, e)
 	}
-	res, err := rmpg.Rebuild(ctx, sf.postgresURL, rmpg.Log{Source: s, Decode: decode}, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer)})
+	res, err := rmpg.Rebuild(ctx, sf.postgresURL, rmpg.Log{Source: s, Decode: decode}, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer),
+		SearchIndex: pii.NewBlindIndex(master).Terms})
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,7 @@ type server struct {
 	// Built by open over the resources; nothing of theirs to close.
 	store      *metrics.Store // log, instrumented
 	sealer     *pii.Sealer
+	search     pii.BlindIndex // customer search, keyed by a key derived from the master key
 	queries    projections.Queries
 	runner     readSide
 	runRead    func(context.Context) error
@@ -176,11 +177,11 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 		return err
 	}
 	s.log = log
-	keys, sealer, err := openKeys(ctx, cfg.store, s.log, getenv, s.logger)
+	keys, sealer, master, err := openKeysMaster(ctx, cfg.store, s.log, getenv, s.logger)
 	if err != nil {
 		return err
 	}
-	s.keys, s.sealer = keys, sealer
+	s.keys, s.sealer, s.search = keys, sealer, pii.NewBlindIndex(master)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -199,7 +200,7 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 		return err
 	}
 	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
-		Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
+		Search: s.search, Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
 		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes})
 
 	// /metrics is never on the API listener: it would be open to every
@@ -239,13 +240,13 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 		return s.sealer.OpenEnvelope(ctx, e)
 	}
 	if kind == "memory" {
-		mem := projections.NewMemory()
+		mem := projections.NewMemory(projections.WithSearchIndex(s.search.Terms))
 		runner := projections.NewRunner(store, decode, mem.Projections(), cfg.sampler.reactors(store), projections.RunnerOptions{Logger: s.logger})
 		mem.Attach(runner)
 		s.queries, s.runner, s.runRead = mem, runner, runner.Run
 		return nil
 	}
-	rm, err := rmpg.Open(ctx, cfg.store.postgresURL, rmpg.Options{Logger: s.logger, Cipher: rowCipher(s.sealer)})
+	rm, err := rmpg.Open(ctx, cfg.store.postgresURL, rmpg.Options{Logger: s.logger, Cipher: rowCipher(s.sealer), SearchIndex: s.search.Terms})
 	if err != nil {
 		return err
 	}

@@ -78,13 +78,20 @@ func usedBytes(s events.Store) int64 {
 // embedded log, or the key tables in the database of log, which must then
 // be the PostgreSQL store itself (not a decorator of it).
 func openKeys(ctx context.Context, sf storeFlags, log events.Store, getenv env, logger *slog.Logger) (pii.KeyStore, *pii.Sealer, error) {
+	keys, sealer, _, err := openKeysMaster(ctx, sf, log, getenv, logger)
+	return keys, sealer, err
+}
+
+// openKeysMaster is openKeys that also returns the master key, for the keys
+// derived from it (the search index's).
+func openKeysMaster(ctx context.Context, sf storeFlags, log events.Store, getenv env, logger *slog.Logger) (pii.KeyStore, *pii.Sealer, pii.MasterKey, error) {
 	envKey := sf.masterKey
 	if envKey == "" {
 		envKey = getenv(pii.EnvMasterKey)
 	}
 	master, created, err := pii.LoadMasterKey(envKey, sf.keyFile(), true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("master key: %w", err)
+		return nil, nil, pii.MasterKey{}, fmt.Errorf("master key: %w", err)
 	}
 	if created {
 		logger.Warn("created a new master key; back it up apart from the data", "file", sf.keyFile(), "key_id", master.ID())
@@ -94,21 +101,21 @@ func openKeys(ctx context.Context, sf storeFlags, log events.Store, getenv env, 
 	case "postgres":
 		pg, ok := log.(interface{ Pool() *pgxpool.Pool })
 		if !ok {
-			return nil, nil, fmt.Errorf("--store postgres: the data keys live in the log's database, and the log (%T) is not the PostgreSQL store", log)
+			return nil, nil, pii.MasterKey{}, fmt.Errorf("--store postgres: the data keys live in the log's database, and the log (%T) is not the PostgreSQL store", log)
 		}
 		k, err := pgkeys.Open(ctx, pg.Pool(), master)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, pii.MasterKey{}, err
 		}
 		keys = k
 	default:
 		k, err := boltkeys.Open(sf.keysPath(), master)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, pii.MasterKey{}, err
 		}
 		keys = k
 	}
-	return keys, pii.NewSealer(keys), nil
+	return keys, pii.NewSealer(keys), master, nil
 }
 
 // rowCipher seals the PostgreSQL read models' customer rows with each
