@@ -1,0 +1,142 @@
+package console
+
+import (
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dangol/dangol/events"
+)
+
+// form is one write form of the customer page as rendered: the user's
+// values (or the defaults), the messages next to its inputs, and, after a
+// conflict, what changed since it was opened.
+type form struct {
+	spec     *formSpec
+	Kind     string
+	Action   string // the console route it posts to
+	Key      string // the Idempotency-Key of this rendering (kept across re-renders after an error)
+	Version  uint64 // If-Match: the version the form was opened at
+	Open     bool   // shown open: it was submitted and needs the user again
+	Err      string // a message for the form as a whole
+	Conflict *conflict
+	// Saved says that this form's key was already saved (a double submit
+	// of a changed form): the new form has a new key.
+	Saved bool
+	vals  url.Values
+	msgs  map[string]string // input name → translated message
+	lang  string
+	cat   *catalogs
+}
+
+func (c *Console) newForm(spec *formSpec, id, lang, key string, version uint64, vals url.Values) *form {
+	return &form{spec: spec, Kind: spec.kind, Action: "/customers/" + id + "/" + spec.path, Key: key, Version: version,
+		vals: vals, msgs: map[string]string{}, lang: lang, cat: c.cat}
+}
+
+// Title is the form's heading.
+func (f *form) Title() string { return f.cat.text(f.lang, "cust.form."+f.Kind) }
+
+// Submit is the label of its button.
+func (f *form) Submit() string { return f.cat.text(f.lang, "cust.form."+f.Kind+".submit") }
+
+// ID is the element id of the form.
+func (f *form) ID() string { return "form-" + f.Kind }
+
+// Attention reports whether the form came back for the user to look at:
+// a message, a conflict, or a notice that it was saved already.
+func (f *form) Attention() bool {
+	return len(f.msgs) > 0 || f.Err != "" || f.Conflict != nil || f.Saved
+}
+
+// hidden is a hidden input.
+type hidden struct{ Name, Value string }
+
+// Hidden are the form's hidden inputs besides the CSRF token.
+func (f *form) Hidden() []hidden {
+	h := []hidden{{keyField, f.Key}, {versionField, strconv.FormatUint(f.Version, 10)}}
+	for k, v := range f.vals {
+		if strings.HasPrefix(k, wasPrefix) && len(v) > 0 {
+			h = append(h, hidden{k, v[0]})
+		}
+	}
+	slices.SortFunc(h, func(a, b hidden) int { return strings.Compare(a.Name, b.Name) })
+	return h
+}
+
+// field is one input as the template shows it.
+type field struct {
+	ID, Name, Label, Hint, Value, Msg string
+	Kind                              string // text, textarea, select, checks, date, datetime-local, number
+	Required                          bool
+	Choose                            string // a select's empty choice
+	Options                           []option
+}
+
+// Described is the ids that describe the input (its hint and message).
+func (f field) Described() string {
+	var ids []string
+	if f.Hint != "" {
+		ids = append(ids, f.ID+"-hint")
+	}
+	if f.Msg != "" {
+		ids = append(ids, f.ID+"-msg")
+	}
+	return strings.Join(ids, " ")
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+var kindNames = map[inputKind]string{inText: "text", inTextarea: "textarea", inSelect: "select", inChecks: "checks",
+	inDate: "date", inDateTime: "datetime-local", inNumber: "number"}
+
+// Fields are the form's inputs, in order.
+func (f *form) Fields() []field {
+	out := make([]field, 0, len(f.spec.inputs))
+	for _, in := range f.spec.inputs {
+		fl := field{ID: f.Kind + "-" + in.name, Name: in.name, Label: f.cat.text(f.lang, labelKey(f.Kind, in.name)),
+			Value: f.vals.Get(in.name), Msg: f.msgs[in.name], Kind: kindNames[in.kind], Required: in.required}
+		if hk := hintKey(f.Kind, in.name); f.cat.has(f.lang, hk) {
+			fl.Hint = f.cat.text(f.lang, hk)
+		}
+		if in.kind == inSelect || in.kind == inChecks {
+			fl.Choose = f.cat.text(f.lang, "cust.choose")
+			chosen := f.vals[in.name]
+			for _, v := range in.values {
+				fl.Options = append(fl.Options, option{Value: v, Label: f.cat.text(f.lang, in.enum+v), Selected: slices.Contains(chosen, v)})
+			}
+		}
+		out = append(out, fl)
+	}
+	return out
+}
+
+// labelKey and hintKey are the catalog keys of an input's label and
+// (optional) hint.
+func labelKey(kind, name string) string { return "cust.form." + kind + "." + name }
+func hintKey(kind, name string) string  { return "cust.hint." + kind + "." + name }
+
+// setError puts the translated message of err next to the input it names
+// (or on the form if it names none of them).
+func (f *form) setError(err error) {
+	msg := f.cat.errorText(f.lang, err)
+	var ee *events.Error
+	if asEventsError(err, &ee) && ee.Field != "" {
+		if in := f.spec.inputFor(ee.Field); in != "" {
+			f.msgs[in] = msg
+			return
+		}
+		// A field the console names itself (a time, a duration).
+		for _, i := range f.spec.inputs {
+			if i.name == ee.Field {
+				f.msgs[i.name] = msg
+				return
+			}
+		}
+	}
+	f.Err = msg
+}

@@ -1,0 +1,139 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// submit handles the POST of spec's form: it runs the API route of the
+// write as the member, with the form's Idempotency-Key and If-Match, and
+// answers as a person needs it:
+//
+//   - 201: back to the customer page's timeline, with a notice;
+//   - 400: the page again, the form open with the user's input and the
+//     message next to the input it is about (nothing was appended);
+//   - 409 (the customer changed since the form's version): the page again
+//     with what changed and the form's version moved to the current one,
+//     so that submitting again appends;
+//   - anything else: the error page.
+func (c *Console) submit(spec *formSpec) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *Session) error {
+		id := r.PathValue("id")
+		if !events.ValidID(id) {
+			return errNoCustomer
+		}
+		if err := r.ParseForm(); err != nil {
+			return events.InvalidField("body", "could not read the request body")
+		}
+		lang := language(r)
+		vals := url.Values{}
+		for k, v := range r.PostForm {
+			if k != csrfField && k != keyField && k != versionField {
+				vals[k] = v
+			}
+		}
+		key := r.PostForm.Get(keyField)
+		if _, err := events.ParseID(keyField, key); err != nil {
+			key = events.NewID().String() // a form without a usable key still works, once
+		}
+		version, verr := strconv.ParseUint(r.PostForm.Get(versionField), 10, 63)
+		f := c.newForm(spec, id, lang, key, version, vals)
+		f.Open = true
+
+		data, err := spec.body(vals)
+		if err != nil {
+			f.setError(err)
+			return c.again(w, r, s, id, f, http.StatusBadRequest)
+		}
+		body, err := encodeBody(data)
+		if err != nil {
+			return err
+		}
+		h := http.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {key}}
+		if verr == nil {
+			h.Set("If-Match", `"`+strconv.FormatUint(version, 10)+`"`)
+		}
+		d := c.API.Dispatch(r.Context(), s.Principal(), http.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/"+spec.path, h, body)
+		switch d.Status {
+		case http.StatusCreated:
+			v, _ := strconv.ParseUint(strings.Trim(d.Header.Get("ETag"), `"`), 10, 63)
+			c.setFlash(w, spec.kind, v)
+			http.Redirect(w, r, "/customers/"+url.PathEscape(id)+"#timeline", http.StatusSeeOther)
+			return nil
+		case http.StatusBadRequest:
+			f.setError(d.Err)
+			return c.again(w, r, s, id, f, http.StatusBadRequest)
+		case http.StatusConflict:
+			var ee *events.Error
+			if !asEventsError(d.Err, &ee) || ee.Code != events.Conflict {
+				return dispatchError(d)
+			}
+			return c.conflicted(w, r, s, id, f, ee)
+		}
+		return dispatchError(d)
+	}
+}
+
+// conflicted shows form f again after the API's conflict ee.
+func (c *Console) conflicted(w http.ResponseWriter, r *http.Request, s *Session, id string, f *form, ee *events.Error) error {
+	ctx := r.Context()
+	lang := language(r)
+	cf, saved, last, err := c.changesSince(ctx, id, f.Version, f.Key, lang, c.staffNames(lang))
+	if err != nil {
+		return err
+	}
+	if ee.ActualVersion >= 0 && uint64(ee.ActualVersion) > cf.To {
+		cf.To = uint64(ee.ActualVersion) // more changed than are listed
+	}
+	// The page shows the customer as they are now, changes included.
+	c.settle(ctx, last)
+	switch {
+	case saved:
+		// This form was saved already (submitted, then changed and
+		// submitted again): a new key, so that the new input is a new
+		// write and not a retry of the saved one.
+		f.Key, f.Saved = events.NewID().String(), true
+	case len(cf.Changes) == 0:
+		// Nothing changed after the form's version, yet the API refused:
+		// its key was used for another request. A new key makes it new.
+		f.Key, f.Err = events.NewID().String(), c.cat.errorText(lang, ee)
+	default:
+		f.Conflict = cf
+	}
+	f.Version = cf.To
+	if f.Kind == "profile" {
+		cur, err := c.Queries.Customer(ctx, id, c.now())
+		if err != nil {
+			return err
+		}
+		rebase(f.vals, &cur)
+	}
+	return c.again(w, r, s, id, f, http.StatusConflict)
+}
+
+// again renders the customer page with form f open.
+func (c *Console) again(w http.ResponseWriter, r *http.Request, s *Session, id string, f *form, status int) error {
+	p, err := c.customerData(r, s, id, "", f)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, status, "customer", "cust.title", p)
+	return nil
+}
+
+// settle waits briefly for the read side to apply pos (as the API does
+// after a write); past the wait the page shows what it has.
+func (c *Console) settle(ctx context.Context, pos events.Position) {
+	if c.Progress == nil || pos.IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = c.Progress.WaitFor(ctx, pos)
+}

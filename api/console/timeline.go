@@ -1,0 +1,194 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// The timeline is the customer's stream in the order things happened
+// (projections.TimelinePage), newest first, read through the API's
+// GET /v1/customers/{id}/timeline and paged by its cursor (before=<the
+// version of the last entry shown>): a "more" link at the end that
+// customer.js follows when it scrolls into view, and that works as a plain
+// link without script. Calls are on streams of their own; the view's
+// recent timeline has the latest of them, merged into the first page.
+
+// timeline is one page of a customer's timeline.
+type timeline struct {
+	ID      string // the customer
+	Entries []entry
+	Next    string // the cursor of the next page, "" at the end
+}
+
+// entry is one event of the timeline.
+type entry struct {
+	Version  uint64 // its version on the customer's stream (0 for a call)
+	Position uint64
+	Type     string // the event type
+	Label    string // the type, translated
+	At       time.Time
+	Entered  time.Time // when it was recorded, if that was well after it happened
+	Actor    string
+	Data     events.Data                // the event's data (nil for a call)
+	Call     *projections.TimelineEntry // a call
+	New      bool                       // marked: just saved
+	Parts    []part                     // what it says (describe)
+	Note     string                     // its free text
+}
+
+// enteredLate is how much later than it happened an entry must have been
+// recorded for the timeline to say when it was.
+const enteredLate = time.Hour
+
+// timelineItem is an item of the API's timeline answer.
+type timelineItem struct {
+	Version    uint64          `json:"version"`
+	Position   events.Position `json:"position"`
+	Type       string          `json:"type"`
+	RecordedAt time.Time       `json:"recordedAt"`
+	OccurredAt time.Time       `json:"occurredAt"`
+	Actor      events.Actor    `json:"actor"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// timelineFrom reads the page of customer id's timeline after cursor
+// before ("" for the newest) through the API, as s.
+func (c *Console) timelineFrom(ctx context.Context, s *Session, id, before, lang string, names *staffNames) (timeline, error) {
+	path := "/v1/customers/" + url.PathEscape(id) + "/timeline?limit=" + strconv.Itoa(timelineLimit)
+	if before != "" {
+		path += "&before=" + url.QueryEscape(before)
+	}
+	d := c.API.Dispatch(ctx, s.Principal(), http.MethodGet, path, nil, nil)
+	if d.Status != http.StatusOK {
+		return timeline{}, dispatchError(d)
+	}
+	var resp struct {
+		Items []timelineItem `json:"items"`
+		Next  string         `json:"next"`
+	}
+	if err := json.Unmarshal(d.Body, &resp); err != nil {
+		return timeline{}, &events.Error{Code: events.Internal, Message: "decode the timeline", Err: err}
+	}
+	t := timeline{ID: id}
+	t.Next, _ = strings.CutPrefix(resp.Next, "before=")
+	for _, it := range resp.Items {
+		e := entry{Version: it.Version, Position: it.Position.Seq(), Type: it.Type, Label: c.typeLabel(lang, it.Type),
+			At: it.RecordedAt, Actor: names.actor(ctx, it.Actor)}
+		if !it.OccurredAt.IsZero() {
+			e.At = it.OccurredAt
+			if it.RecordedAt.Sub(it.OccurredAt) > enteredLate {
+				e.Entered = it.RecordedAt
+			}
+		}
+		// The API encoded the decoded (opened, upcast) data: it reads back
+		// into its type as it is, without the catalog's checks.
+		if data := events.New(it.Type); data != nil && json.Unmarshal(it.Data, data) == nil {
+			e.Data = data
+		}
+		c.describe(ctx, &e, lang, names)
+		t.Entries = append(t.Entries, e)
+	}
+	return t, nil
+}
+
+// mergeCalls puts the calls of the view's recent timeline into the first
+// page, where they fall in it.
+func (c *Console) mergeCalls(ctx context.Context, t *timeline, v *projections.CustomerView, names *staffNames) {
+	var oldest time.Time
+	if n := len(t.Entries); n > 0 && t.Next != "" {
+		oldest = t.Entries[n-1].At
+	}
+	lang := names.lang
+	added := false
+	for i := range v.Timeline {
+		te := v.Timeline[i]
+		if te.Kind != "call" || te.At.Before(oldest) {
+			continue
+		}
+		e := entry{Position: te.Position, Type: "CallRecorded", Label: c.typeLabel(lang, "CallRecorded"),
+			At: te.At, Actor: names.name(ctx, te.StaffID), Call: &te}
+		c.describe(ctx, &e, lang, names)
+		t.Entries = append(t.Entries, e)
+		added = true
+	}
+	if added {
+		slices.SortStableFunc(t.Entries, func(a, b entry) int {
+			if d := b.At.Compare(a.At); d != 0 {
+				return d
+			}
+			switch {
+			case a.Position > b.Position:
+				return -1
+			case a.Position < b.Position:
+				return 1
+			}
+			return 0
+		})
+	}
+}
+
+// recentTimeline is the timeline of a view as of a date: its recent
+// entries, as the fold kept them.
+func (c *Console) recentTimeline(ctx context.Context, v *projections.CustomerView, names *staffNames) timeline {
+	t := timeline{ID: v.ID}
+	lang := names.lang
+	for i := range v.Timeline {
+		te := v.Timeline[i]
+		e := entry{Position: te.Position, At: te.At, Actor: names.name(ctx, te.StaffID)}
+		switch te.Kind {
+		case "contact":
+			e.Type = "ContactLogged"
+			e.Data = &events.ContactLogged{Channel: te.Channel, Purpose: te.Purpose, Summary: te.Summary, OccurredAt: te.At,
+				DurationSec: te.DurationSec, StaffID: te.StaffID, CallID: te.CallID}
+		case "pitch":
+			e.Type = "ProductPitched"
+			e.Data = &events.ProductPitched{Product: te.Product, Channel: te.Channel, Outcome: te.Outcome}
+		case "profile":
+			e.Type = "ProfileChanged"
+			e.Data = &events.ProfileChanged{Source: te.Channel}
+		case "call":
+			e.Type, e.Call = "CallRecorded", &te
+		default:
+			e.Type = te.Kind
+		}
+		e.Label = c.typeLabel(lang, e.Type)
+		c.describe(ctx, &e, lang, names)
+		t.Entries = append(t.Entries, e)
+	}
+	return t
+}
+
+// timelinePage serves GET /customers/{id}/timeline?before=<version>: the
+// next entries, as a fragment for customer.js, or as a page of their own.
+func (c *Console) timelinePage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	id := r.PathValue("id")
+	if !events.ValidID(id) {
+		return errNoCustomer
+	}
+	lang := language(r)
+	t, err := c.timelineFrom(r.Context(), s, id, r.URL.Query().Get("before"), lang, c.staffNames(lang))
+	if err != nil {
+		return err
+	}
+	p := &customerPage{Timeline: t}
+	if r.Header.Get(fragmentHeader) == "entries" {
+		return c.renderWorkFragment(w, r, "customer", "cust_entries", "entries", p)
+	}
+	if p.V, err = c.Queries.Customer(r.Context(), id, c.now()); err != nil {
+		return err
+	}
+	if p.V.Erased {
+		p.V.Name = c.cat.text(lang, "cust.erasedValue")
+	}
+	c.render(w, r, http.StatusOK, "customer_timeline", "cust.timeline", p)
+	return nil
+}
