@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchConsole runs `dangol bench console` on a tiny bank and checks
+// the shape of its report: the machine and the command, the seeded bank,
+// the book signed in to, and for each page the server's and the client's
+// quantiles against the target. No figure is judged: this machine's speed
+// is no test's business.
+func TestBenchConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds a bank and boots a server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // detects a hang only
+	defer cancel()
+	args := []string{"bench", "console", "--customers", "1000", "--requests", "50", "--warmup", "5", "--clients", "2"}
+	if pgBackend {
+		args = append(args, "--store", "postgres")
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, args, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("bench console: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	q := `p50=\d+\.\d\dms p90=\d+\.\d\dms p99=\d+\.\d\dms max=\d+\.\d\dms`
+	want := []string{
+		`^dangol bench console  \S+  \w+/\w+  \d+ CPUs \(.+\)  GOMAXPROCS=\d+  go\S+  store=(embedded|postgres)$`,
+		`^command: dangol bench console --customers 1000 --requests 50 --warmup 5 --clients 2( --store postgres)?$`,
+		`^settings: --clients=2 .*--customers=1000 --requests=50 --seed=1 .*--warmup=5$`,
+		`^seeded 1000 customers: \d+ events in \d+ streams`,
+		`^server on 127\.0\.0\.1:\d+, read side caught up in \S+$`,
+		`^book: rep R\d{3} with [1-9]\d* customers; 2 sessions, each signed in through the console \(/setup, then /login\)$`,
+		`^worklist  GET /  requests=50 errors=0 clients=2  \d+ req/s  [1-9]\d* bytes/page$`,
+		`^  server time  ` + q + `  target p99 < 50\.00ms: (met|MISSED)$`,
+		`^  client time  ` + q + `$`,
+		`^customer  GET /customers/\{id\}  requests=50 errors=0 clients=2  \d+ req/s  [1-9]\d* bytes/page$`,
+		`^  server time  ` + q + `  target p99 < 20\.00ms: (met|MISSED)$`,
+		`^  client time  ` + q + `$`,
+	}
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d:\n%s\nwant it to match\n%s", i+1, lines[i], re)
+		}
+	}
+}
+
+// TestBenchConsoleBadFlags: a nonsensical size is refused before anything
+// is seeded or started.
+func TestBenchConsoleBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"--requests", "0"}, {"--clients", "0"}, {"--warmup", "-1"}, {"--store", "oracle"}} {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"bench", "console"}, args...), func(string) string { return "" }, &out, &out)
+		if err == nil {
+			t.Errorf("bench console %v: no error", args)
+		}
+		if strings.Contains(out.String(), "seeded") {
+			t.Errorf("bench console %v seeded a bank:\n%s", args, out.String())
+		}
+	}
+}
