@@ -4,10 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -46,7 +48,8 @@ const tagSize = 16
 // goroutines. Formatting it prints no key material. The zero BlindIndex has
 // no key and gives no terms.
 type BlindIndex struct {
-	key []byte // 32 bytes derived from the master key; never modified
+	key  []byte     // 32 bytes derived from the master key; never modified
+	macs *sync.Pool // of HMAC-SHA256 under key: Reset is cheaper than keying anew
 }
 
 // NewBlindIndex returns the blind index keyed by a key derived from master
@@ -54,7 +57,8 @@ type BlindIndex struct {
 // reveals the master key or any other key derived from it. It panics on the
 // zero MasterKey, as MasterKey.Derive does.
 func NewBlindIndex(master MasterKey) BlindIndex {
-	return BlindIndex{key: master.Derive(blindLabel)}
+	key := master.Derive(blindLabel)
+	return BlindIndex{key: key, macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
 }
 
 // String returns "blind index", never the key.
@@ -151,7 +155,9 @@ func (b BlindIndex) nameTerms(value string) []string {
 
 // term returns kind:base64url(HMAC-SHA256(key, kind NUL value)[:tagSize]).
 func (b BlindIndex) term(kind, value string) string {
-	m := hmac.New(sha256.New, b.key)
+	m := b.macs.Get().(hash.Hash)
+	defer b.macs.Put(m)
+	m.Reset()
 	m.Write([]byte(kind))
 	m.Write([]byte{0})
 	m.Write([]byte(value))
