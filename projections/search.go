@@ -1,9 +1,7 @@
 package projections
 
 import (
-	"cmp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -46,7 +44,7 @@ func WithSearchIndex(index SearchIndex) MemoryOption {
 type Search struct {
 	cs     *Customers
 	index  SearchIndex
-	byTerm map[string][]string // term → ids of the customers holding it, in no order
+	byTerm map[string][]string // term → ids of the customers holding it, in id order
 	terms  map[string][]string // customer id → its terms, sorted, distinct
 }
 
@@ -96,9 +94,8 @@ func (s *Search) set(id string, terms []string) {
 	for _, t := range old {
 		if !hasTerm(terms, t) {
 			ids := s.byTerm[t]
-			if i := slices.Index(ids, id); i >= 0 {
-				ids[i] = ids[len(ids)-1]
-				ids = ids[:len(ids)-1]
+			if i, ok := slices.BinarySearch(ids, id); ok {
+				ids = slices.Delete(ids, i, i+1)
 			}
 			if len(ids) == 0 {
 				delete(s.byTerm, t)
@@ -109,7 +106,12 @@ func (s *Search) set(id string, terms []string) {
 	}
 	for _, t := range terms {
 		if !hasTerm(old, t) {
-			s.byTerm[t] = append(s.byTerm[t], id)
+			// Kept in id order, for Find's merge; ids mostly arrive in
+			// order (ULIDs, core banking's numbers), so this appends.
+			ids := s.byTerm[t]
+			if i, ok := slices.BinarySearch(ids, id); !ok {
+				s.byTerm[t] = slices.Insert(ids, i, id)
+			}
 		}
 	}
 	if len(terms) == 0 {
@@ -131,33 +133,50 @@ func (s *Search) Terms(id string) []string { return slices.Clone(s.terms[id]) }
 // Find returns the ids of the customers holding any of terms: those holding
 // more of them first, then by id; at most limit (DefaultSearchLimit when
 // limit is not positive). Repeated terms count once.
+//
+// It merges the terms' id-ordered lists, so its cost is the number of
+// matches (a fifth of the bank shares the surname Kim), with no map or
+// sort of them: for each count of matching terms it keeps the first limit
+// ids, which are the best of that count.
 func (s *Search) Find(terms []string, limit int) []string {
 	if limit <= 0 {
 		limit = DefaultSearchLimit
 	}
-	hits := map[string]int{}
+	var lists [][]string
 	for _, t := range distinct(terms) {
-		for _, id := range s.byTerm[t] {
-			hits[id]++
+		if ids := s.byTerm[t]; len(ids) > 0 {
+			lists = append(lists, ids)
 		}
 	}
-	type hit struct {
-		id string
-		n  int
+	if len(lists) == 1 {
+		return slices.Clone(lists[0][:min(limit, len(lists[0]))])
 	}
-	ranked := make([]hit, 0, len(hits))
-	for id, n := range hits {
-		ranked = append(ranked, hit{id, n})
-	}
-	slices.SortFunc(ranked, func(a, b hit) int {
-		if a.n != b.n {
-			return cmp.Compare(b.n, a.n)
+	best := make([][]string, len(lists)+1) // by how many terms match
+	at := make([]int, len(lists))
+	for len(best[len(lists)]) < limit {
+		id, found := "", false
+		for j, l := range lists {
+			if at[j] < len(l) && (!found || l[at[j]] < id) {
+				id, found = l[at[j]], true
+			}
 		}
-		return strings.Compare(a.id, b.id)
-	})
-	ids := make([]string, 0, min(limit, len(ranked)))
-	for _, h := range ranked[:min(limit, len(ranked))] {
-		ids = append(ids, h.id)
+		if !found {
+			break
+		}
+		n := 0
+		for j, l := range lists {
+			if at[j] < len(l) && l[at[j]] == id {
+				n++
+				at[j]++
+			}
+		}
+		if len(best[n]) < limit {
+			best[n] = append(best[n], id)
+		}
+	}
+	ids := make([]string, 0, limit)
+	for n := len(lists); n > 0 && len(ids) < limit; n-- {
+		ids = append(ids, best[n][:min(len(best[n]), limit-len(ids))]...)
 	}
 	return ids
 }
