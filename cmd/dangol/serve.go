@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/api/console"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/ops/metrics"
@@ -38,6 +41,14 @@ type serveConfig struct {
 	readStore       string
 	sampler         samplerFlags
 	staging         stagingFlags
+	console         consoleFlags
+}
+
+// consoleFlags configure the web console's sessions (console.Config).
+type consoleFlags struct {
+	secureCookies  bool
+	idle, max      time.Duration
+	trustedProxies string // comma-separated addresses or CIDR prefixes
 }
 
 // stagingFlags bound the recordings uploaded that no call references yet
@@ -64,6 +75,30 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.staging.ttl, "recording-staging-ttl", api.DefaultStagingTTL, "an uploaded recording that no call references is deleted this long after upload")
 	fs.IntVar(&c.staging.maxUploads, "recording-staging-max-uploads", api.DefaultStagingMaxUploads, "uploads per staff member that no call references yet; more are refused (429)")
 	fs.Int64Var(&c.staging.maxBytes, "recording-staging-max-bytes", api.DefaultStagingMaxBytes, "bytes of uploads that no call references yet, all staff together; more are refused (429)")
+	fs.BoolVar(&c.console.secureCookies, "secure-cookies", false, "mark the web console's cookies Secure (and name the session cookie __Host-): set it whenever browsers reach the console over TLS, directly or through a proxy")
+	fs.DurationVar(&c.console.idle, "session-idle", 30*time.Minute, "a console session unused this long is signed out")
+	fs.DurationVar(&c.console.max, "session-max", 10*time.Hour, "every console session ends this long after sign-in, used or not")
+	fs.StringVar(&c.console.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for the console's per-address sign-in throttle and the address a sign-in records); empty: the header is ignored")
+}
+
+// proxies parses --trusted-proxies.
+func (c consoleFlags) proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(c.trustedProxies, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR prefix", part)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func runServe(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -103,6 +138,7 @@ type server struct {
 	runner     readSide
 	runRead    func(context.Context) error
 	api        *api.Server
+	console    *console.Console // the web console, at "/" of the API's listener
 	httpSrv    *http.Server
 	metricsSrv *http.Server // nil with --metrics-addr off
 
@@ -171,6 +207,13 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	if st := cfg.staging; st.ttl < 0 || st.maxUploads < 0 || st.maxBytes < 0 {
 		return fmt.Errorf("--recording-staging-ttl, -max-uploads and -max-bytes must not be negative")
 	}
+	if cc := cfg.console; cc.idle < 0 || cc.max < 0 || cc.idle > 0 && cc.max > 0 && cc.idle > cc.max {
+		return fmt.Errorf("--session-idle and --session-max must not be negative, the idle timeout at most the maximum (got %s and %s)", cc.idle, cc.max)
+	}
+	proxies, err := cfg.console.proxies()
+	if err != nil {
+		return err
+	}
 
 	log, err := openEventStore(ctx, cfg.store, false)
 	if err != nil {
@@ -202,6 +245,12 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
 		Search: s.search, Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
 		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes})
+	// The web console at "/": its sessions open the live feed too.
+	s.console = console.New(console.Config{API: s.api, Store: s.store, Queries: s.queries, Progress: s.runner, Search: s.search,
+		Logger: s.logger, Now: now, Secret: master.Derive("console"), SecureCookies: cfg.console.secureCookies,
+		IdleTimeout: cfg.console.idle, SessionTimeout: cfg.console.max, TrustedProxies: proxies})
+	s.api.UseSessions(s.console)
+	s.api.Mount("/", s.console.Handler())
 
 	// /metrics is never on the API listener: it would be open to every
 	// client of the API, without a token.
@@ -272,7 +321,9 @@ func (s *server) greet(ctx context.Context, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "\nThe ledger is empty. Create the first admin%s:\n"+
 			"  dangol staff add --data %s --id A001 --name \"First Admin\" --role admin\n"+
-			"It prints a bearer token; with it, POST /v1/staff and /v1/staff/{id}/tokens add everyone else.\n\n", stopFirst, s.cfg.store.data)
+			"It prints a setup code on stderr: set the admin's password with it at http://%s/setup, then add everyone\n"+
+			"else on the console's staff screen (/admin/staff). The bearer token it prints is for programs (POST /v1/staff).\n\n",
+			stopFirst, s.cfg.store.data, s.addr)
 	}
 	return nil
 }

@@ -21,9 +21,12 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return errors.New("staff: the only subcommand is add")
 	}
 	fs := newFlags("staff add", "Registers a staff member (or reuses an existing one) in the embedded store\n"+
-		"and issues a bearer token, printed as the last line of stdout. Only the\n"+
-		"token's SHA-256 is stored. Run it while the server is stopped; with a\n"+
-		"running server, an admin uses POST /v1/staff and /v1/staff/{id}/tokens.", stderr)
+		"and issues a bearer token, printed as the last line of stdout. A member\n"+
+		"without a password also gets a one-time setup code, printed on stderr, to\n"+
+		"set one at the web console's /setup (valid 72 hours). Only the SHA-256 of\n"+
+		"the token and of the code is stored. Run it while the server is stopped;\n"+
+		"with a running server, an admin uses the console's staff screen (or POST\n"+
+		"/v1/staff, /v1/staff/{id}/tokens and /v1/staff/{id}/setup-codes).", stderr)
 	var sf storeFlags
 	sf.register(fs)
 	id := fs.String("id", "", "staff id, e.g. R017 (required)")
@@ -74,15 +77,54 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		fmt.Fprintf(stderr, "staff %s already registered (since %s); issuing a new token\n", *id, existing[0].RecordedAt.Format(time.DateOnly))
 	}
 
+	// A member without a password gets a setup code with the token, to
+	// set one in the web console (a new code replaces a pending one).
+	var evs []events.Event
+	var setupCode string
+	hasPassword, err := passwordSet(ctx, s, stream)
+	if err != nil {
+		return fmt.Errorf("staff add: %w", err)
+	}
+	if !hasPassword {
+		setupCode = api.NewSetupCode()
+		ev, err := events.NewEvent(&events.PasswordSetupIssued{SetupID: events.NewID().String(), CodeHash: api.HashSetupCode(setupCode),
+			ExpiresAt: now().Add(api.SetupCodeTTL).UTC().Truncate(time.Second)}, events.Meta{Actor: actor, CorrelationID: corr})
+		if err != nil {
+			return fmt.Errorf("staff add: %w", err)
+		}
+		evs = append(evs, ev)
+	}
 	tok := api.NewToken()
 	issued := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash, ExpiresAt: now().Add(*ttl).UTC().Truncate(time.Second)}
 	ev, err := events.NewEvent(issued, events.Meta{Actor: actor, CorrelationID: corr})
 	if err != nil {
 		return fmt.Errorf("staff add: %w", err)
 	}
-	if _, err := s.Append(ctx, stream, events.StreamExists, ev); err != nil {
+	if _, err := s.Append(ctx, stream, events.StreamExists, append(evs, ev)...); err != nil {
 		return fmt.Errorf("staff add: %w", err)
+	}
+	if setupCode != "" {
+		fmt.Fprintf(stderr, "setup code for %s: %s (valid %d h; sign in at /setup)\n", *id, setupCode, int(api.SetupCodeTTL.Hours()))
 	}
 	fmt.Fprintln(stdout, tok.Secret)
 	return nil
+}
+
+// passwordSet reports whether the staff stream holds a PasswordSet.
+func passwordSet(ctx context.Context, s events.Store, stream string) (bool, error) {
+	for from := uint64(0); ; {
+		evs, err := s.ReadStream(ctx, stream, from, events.Forward, 500)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range evs {
+			if e.Type == "PasswordSet" {
+				return true, nil
+			}
+			from = e.Version + 1
+		}
+		if len(evs) < 500 {
+			return false, nil
+		}
+	}
 }

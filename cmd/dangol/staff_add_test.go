@@ -85,8 +85,8 @@ func TestStaffAddRefusesNonPositiveTTL(t *testing.T) {
 		storeEnv(url), io.Discard, io.Discard); err == nil {
 		t.Error("--token-ttl -1h for an existing member succeeded")
 	}
-	if evs := ledger(t, dir, url); len(evs) != 2 {
-		t.Fatalf("after the refusals the log holds %d events, want A001's registration and token", len(evs))
+	if evs := ledger(t, dir, url); len(evs) != 3 {
+		t.Fatalf("after the refusals the log holds %d events, want A001's registration, setup code and token", len(evs))
 	}
 
 	staffAdd(t, dir, url, "R9", "rep", "--token-ttl", "36h")
