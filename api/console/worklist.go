@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"encoding/json"
+	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
@@ -120,6 +121,8 @@ type worklistPage struct {
 	// position when the page was read (JSON, as the API writes positions).
 	LiveTopics string
 	LiveFrom   string
+
+	RowsHTML template.HTML // the rows' markup (worklist_rows.go)
 }
 
 // workFacets is one filter with its choices.
@@ -149,10 +152,11 @@ type workColumn struct {
 
 // workRow is one customer line, translated.
 type workRow struct {
-	ID, Name, Tier, TierLabel, Branch string
-	Tags                              []workTag
-	LastContact                       string // KST; "" never
-	DoNotContact                      bool
+	ID, Name, Tier, Branch string
+	Tags                   []workTag
+	TierLabel              string // "" when not segmented
+	LastContact            string // KST, or "never" translated
+	DoNotContact           bool
 }
 
 type workTag struct {
@@ -264,11 +268,17 @@ func (c *Console) buildWorklist(lang string, items []projections.WorkItem, f wor
 	sortWorkItems(shown, f.Sort)
 	p.Columns = c.workColumns(lang, f)
 
+	never := t("work.never")
 	p.Rows = make([]workRow, len(shown))
 	for i, it := range shown {
 		row := workRow{ID: it.CustomerID, Name: it.Name, Tier: cmp.Or(it.Tier, workTierNone), Branch: it.BranchID,
 			LastContact: formatTime(it.LastContact), DoNotContact: it.DoNotContact}
-		row.TierLabel = t("work.tier." + row.Tier)
+		if it.Tier != "" {
+			row.TierLabel = t("work.tier." + it.Tier)
+		}
+		if row.LastContact == "" {
+			row.LastContact = never
+		}
 		details := parseWorkDetails(it.Details)
 		for _, reason := range it.Reasons {
 			switch reason {
@@ -295,6 +305,7 @@ func (c *Console) buildWorklist(lang string, items []projections.WorkItem, f wor
 		}
 		p.Rows[i] = row
 	}
+	p.RowsHTML = rowsHTML(p.Rows, t("work.dnc"))
 	return p
 }
 

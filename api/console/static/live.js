@@ -23,8 +23,11 @@
   var root = document.querySelector("[data-live-topics]");
   if (!root || !window.WebSocket) return;
   var topics = root.getAttribute("data-live-topics").split(/\s+/).filter(Boolean);
-  var last;
-  try { last = JSON.parse(root.getAttribute("data-live-from")); } catch (e) { return; }
+  // Without a position the feed starts from now (never from the log's start).
+  var last = root.getAttribute("data-live-from") || null;
+  if (last !== null) {
+    try { last = JSON.parse(last); } catch (e) { /* "12/13" unquoted: the API takes the string as it is */ }
+  }
   if (!topics.length) return;
 
   var indicator = document.getElementById("live");
@@ -66,7 +69,9 @@
     socket = ws;
     ws.onopen = function () {
       opened = true;
-      ws.send(JSON.stringify({ subscribe: topics, fromPosition: last }));
+      var sub = { subscribe: topics };
+      if (last !== null) sub.fromPosition = last;
+      ws.send(JSON.stringify(sub));
       setState("live");
       stable = setTimeout(function () { attempts = 0; }, STABLE);
     };
