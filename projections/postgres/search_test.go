@@ -196,3 +196,86 @@ func TestSearchIndexFollowsTheSetting(t *testing.T) {
 	st = openStore(t, url, postgres.Options{SearchIndex: idx})
 	sameAnswers(t, searchAnswers(t, m, m, ids), searchAnswers(t, st, m, ids))
 }
+
+// TestFindCustomersMatchesMemory: on a bank where names and numbers
+// collide a lot (5 surnames, 8 given names, 30 last-four digits), every
+// query's answer at several limits is Memory's: the commonest term set
+// apart changes nothing.
+func TestFindCustomersMatchesMemory(t *testing.T) {
+	s := logStore(t, 0)
+	surnames := []string{"Kim", "Lee", "Park", "Kim", "Kim"}
+	given := []string{"Minjun", "Jiwoo", "Seoyeon", "Minjun Jae", "Hana", "Jiwoo Kim", "Yuna", "Minjun"}
+	for i := range 300 {
+		id := fmt.Sprintf("S%04d", (i*7919)%10000) // ids not in registration order
+		name := surnames[i%len(surnames)] + " " + given[(i/5)%len(given)]
+		phone := fmt.Sprintf("010-%04d-%04d", i, 1000+i%30)
+		appendData(t, s, events.CustomerStream(id), &events.CustomerRegistered{CustomerID: id, Name: name, Phone: phone,
+			BranchID: "B01", Source: events.Source{System: "core"}})
+	}
+	st := openStore(t, pgtest.Database(t), postgres.Options{SearchIndex: projectionstest.SearchIndex(), MaxBatch: 50})
+	run(t, st, s)
+	waitHead(t, st, s)
+	m := searchMemory(t, s)
+	var queries []string
+	for _, sn := range []string{"Kim", "Lee", "Park"} {
+		for _, g := range given {
+			queries = append(queries, sn+" "+g, g+" "+sn)
+		}
+	}
+	queries = append(queries, "kim", "minjun", "jae minjun kim", "kim kim", "1000", "1007", "010-0042-1012", "Nobody Here")
+	for _, q := range queries {
+		for _, limit := range []int{1, 3, 20, 100} {
+			want, err := m.FindCustomers(t.Context(), projectionstest.SearchQuery(q), limit, seedEnd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := st.FindCustomers(t.Context(), projectionstest.SearchQuery(q), limit, seedEnd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := fmt.Sprint(got), fmt.Sprint(want); g != w {
+				t.Errorf("FindCustomers(%q, %d):\n got %s\nwant %s", q, limit, g, w)
+			}
+		}
+	}
+}
+
+// BenchmarkFindCustomers: the lookup of a term 20,000 of 100,000 customers
+// share (the surname Kim), of a three-term name and of a whole phone
+// number, on tables filled by SQL (a writer would take minutes to fill
+// them): ranking and limit run in SQL, so only 20 customer rows are loaded.
+func BenchmarkFindCustomers(b *testing.B) {
+	ctx := context.Background()
+	url := pgtest.Database(b)
+	st := openStore(b, url, postgres.Options{SearchIndex: projectionstest.SearchIndex()})
+	db := conn(b, url)
+	for _, sql := range []string{
+		`INSERT INTO dangol_rm.rm_customers (id, advisor_id, tier, stale_at, state)
+			SELECT 'C' || lpad(i::text, 7, '0'), '', '', 0,
+				jsonb_build_object('id', 'C' || lpad(i::text, 7, '0'), 'branchId', 'B01', 'name', 'Customer ' || i, 'registeredAt', 0, 'version', 0)
+			FROM generate_series(1, 100000) i`,
+		`INSERT INTO dangol_rm.rm_search (customer_id, term)
+			SELECT 'C' || lpad(i::text, 7, '0'), t FROM generate_series(1, 100000) i,
+				LATERAL (VALUES ('name:' || (i % 5)), ('name:given' || (i % 200)), ('name:whole' || (i % 1000)),
+					('phone:' || i), ('phone4:' || (i % 10000))) v(t)`,
+		`ANALYZE dangol_rm.rm_search`, `ANALYZE dangol_rm.rm_customers`,
+	} {
+		if _, err := db.Exec(ctx, sql); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for name, terms := range map[string][]string{
+		"surname":   {"name:0"},
+		"full name": {"name:whole7", "name:0", "name:given7"},
+		"phone":     {"phone:4242"},
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				got, err := st.FindCustomers(ctx, terms, 20, seedEnd)
+				if err != nil || len(got) == 0 {
+					b.Fatalf("FindCustomers: %d, %v", len(got), err)
+				}
+			}
+		})
+	}
+}
