@@ -1,11 +1,6 @@
 package api_test
 
 import (
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -22,10 +17,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
-	"github.com/dangol/dangol/events/pii"
 )
 
 // The console's worklist, search, language switch and the live feed a
@@ -46,53 +39,14 @@ type page struct {
 	body   string
 }
 
-// signInDirect opens a console session for staff member id as sign-in
-// does (a SignedIn on the member's stream holding the SHA-256 of a fresh
-// secret, and the session cookie "id.secret.lastSeen.mac", MACed under the
-// console's cookie key), without the password form: these tests are about
-// what a signed-in member sees, the sign-in tests about signing in.
-func signInDirect(s *stack, id string) *member {
+// signIn signs staff member id in to the console as a person does the
+// first time: a setup code from the admin, the setup form (a password),
+// which opens the session (console_signin_helpers_test.go).
+func signIn(s *stack, id string) *member {
 	s.t.Helper()
-	m, err := s.queries.StaffMember(s.t.Context(), id)
-	if err != nil {
-		s.t.Fatalf("sign in %s: %v", id, err)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		s.t.Fatal(err)
-	}
-	secret := base64.RawURLEncoding.EncodeToString(raw)
-	session := events.NewID().String()
-	ev, err := events.NewEvent(&events.SignedIn{SessionID: session, SessionHash: api.HashToken(secret), ExpiresAt: s.now().Add(10 * time.Hour)},
-		events.Meta{Actor: events.Actor{ID: id, Role: m.Role}, CorrelationID: events.NewID().String()})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := s.store.Append(s.t.Context(), events.StaffStream(id), events.StreamExists, ev); err != nil {
-		s.t.Fatalf("sign in %s: %v", id, err)
-	}
-	s.awaitApplied()
-	mk, err := pii.NewMasterKey(s.master)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	key, err := hkdf.Key(sha256.New, mk.Derive("console"), nil, "dangol console cookie", 32)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	body := session + "." + secret + "." + strconv.FormatInt(s.now().Unix(), 10)
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(body))
-	value := body + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:16])
-
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	u, _ := url.Parse(s.base)
-	jar.SetCookies(u, []*http.Cookie{{Name: "dangol_session", Value: value, Path: "/"}})
-	return &member{s: s, id: id, client: &http.Client{Jar: jar, Timeout: hang, Transport: s.client.Transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	u := newWebUser(s)
+	u.setPassword(id, signinPassword)
+	return &member{s: s, id: id, client: u.client}
 }
 
 // anonymous is a browser without a session.
@@ -245,7 +199,7 @@ func TestConsoleWorkWorklist(t *testing.T) {
 	clock := eventstest.NewManualClock(eventstest.Epoch)
 	s := newStack(t, stackOptions{now: clock.Now})
 	book(t, clock, s)
-	r1 := signInDirect(s, "R1")
+	r1 := signIn(s, "R1")
 
 	p := r1.must("/", 200, "Accept-Language", "en")
 	ids, rows := p.rows()
@@ -355,7 +309,7 @@ func TestConsoleWorkLive(t *testing.T) {
 	clock := eventstest.NewManualClock(eventstest.Epoch)
 	s := newStack(t, stackOptions{now: clock.Now})
 	book(t, clock, s)
-	r1 := signInDirect(s, "R1")
+	r1 := signIn(s, "R1")
 	p := r1.must("/", 200)
 	from := p.attr("data-live-from")
 
@@ -419,7 +373,7 @@ func TestConsoleWorkLive(t *testing.T) {
 	if !slices.Equal(ids, []string{"C4", "C3", "C2"}) || slices.Contains(after.reasons()["C3"], "no_recent_contact") {
 		t.Fatalf("after the contact and the reassignment: rows %v, reasons %v", ids, after.reasons())
 	}
-	if ids, _ := signInDirect(s, "R2").must("/", 200).rows(); !slices.Equal(ids, []string{"C1", "C5"}) {
+	if ids, _ := signIn(s, "R2").must("/", 200).rows(); !slices.Equal(ids, []string{"C1", "C5"}) {
 		t.Errorf("R2's book %v", ids)
 	}
 
@@ -450,22 +404,22 @@ func TestConsoleWorkRoles(t *testing.T) {
 		t.Errorf("no session, with filters: %d %v", a.status, a.header)
 	}
 	for _, who := range []string{"R1", "P1"} {
-		if p := signInDirect(s, who).must("/", 200, "Accept-Language", "en"); !strings.Contains(p.body, `id="worklist"`) ||
+		if p := signIn(s, who).must("/", 200, "Accept-Language", "en"); !strings.Contains(p.body, `id="worklist"`) ||
 			!strings.Contains(p.body, "There are no customers in your book yet.") || p.attr("data-live-topics") != "advisor:"+who {
 			t.Errorf("%s: %s", who, p.body)
 		}
 	}
 	for _, who := range []string{"S1", "H1", "U1"} {
-		p := signInDirect(s, who).must("/", 200, "Accept-Language", "en")
+		p := signIn(s, who).must("/", 200, "Accept-Language", "en")
 		if !strings.Contains(p.body, `id="home"`) || strings.Contains(p.body, `id="worklist"`) || strings.Contains(p.body, "data-live-topics") ||
 			!strings.Contains(p.body, `href="/search"`) {
 			t.Errorf("%s: %s", who, p.body)
 		}
 	}
-	if a := signInDirect(s, "A001").get("/"); a.status != 303 || a.header.Get("Location") != "/admin/staff" {
+	if a := signIn(s, "A001").get("/"); a.status != 303 || a.header.Get("Location") != "/admin/staff" {
 		t.Errorf("admin: %d %v", a.status, a.header)
 	}
-	if a := signInDirect(s, "A001").get("/search?q=C1"); a.status != 403 {
+	if a := signIn(s, "A001").get("/search?q=C1"); a.status != 403 {
 		t.Errorf("admin searching customers: %d", a.status)
 	}
 }
@@ -475,7 +429,7 @@ func TestConsoleWorkRoles(t *testing.T) {
 // console.
 func TestConsoleWorkLanguage(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	r1 := signInDirect(s, "R1")
+	r1 := signIn(s, "R1")
 	for lang, texts := range map[string][]string{
 		"ko":                        {`<html lang="ko">`, "작업 목록", "연락할 이유", "오래된 정보"},
 		"en-GB,en;q=0.9":            {`<html lang="en">`, "Worklist", "Reasons to call", "Stale data"},
@@ -522,7 +476,7 @@ func TestConsoleWorkSearch(t *testing.T) {
 	clock := eventstest.NewManualClock(eventstest.Epoch)
 	s := newStack(t, stackOptions{now: clock.Now})
 	book(t, clock, s)
-	r1, s1 := signInDirect(s, "R1"), signInDirect(s, "S1")
+	r1, s1 := signIn(s, "R1"), signIn(s, "S1")
 
 	for _, q := range []string{"C3", "c3", " C3 "} {
 		if a := r1.get("/search?q=" + url.QueryEscape(q)); a.status != 303 || a.header.Get("Location") != "/customers/C3" {
