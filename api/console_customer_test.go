@@ -444,7 +444,9 @@ func TestConsoleCustomerDoubleSubmit(t *testing.T) {
 }
 
 // TestConsoleCustomerCSRF: a form without the CSRF token, or with another
-// one, is refused (403) and appends nothing.
+// one, or from another origin, is refused (403) and appends nothing; the
+// console's own post, which browsers send with "Origin: null" under its
+// Referrer-Policy, is not.
 func TestConsoleCustomerCSRF(t *testing.T) {
 	s, u := custFixture(t, stackOptions{})
 	page := u.mustStatus(u.get("/customers/C1"), 200, "customer page")
@@ -462,8 +464,17 @@ func TestConsoleCustomerCSRF(t *testing.T) {
 	// A page elsewhere posting with the right token is refused too.
 	u.mustStatus(u.do("POST", "/customers/C1/requests", mergeValues(hidden, url.Values{"text": {"요청"}}), "Origin", "https://evil.example"),
 		http.StatusForbidden, "cross-origin post")
+	// Under Referrer-Policy no-referrer a browser's own form post says
+	// "Origin: null"; Sec-Fetch-Site tells where it comes from.
+	u.mustStatus(u.do("POST", "/customers/C1/requests", mergeValues(hidden, url.Values{"text": {"요청"}}), "Origin", "null", "Sec-Fetch-Site", "cross-site"),
+		http.StatusForbidden, "null-origin cross-site post")
 	if len(s.customerLog("C1")) != n {
 		t.Fatal("a refused form appended")
+	}
+	u.mustRedirect(u.do("POST", "/customers/C1/requests", mergeValues(hidden, url.Values{"text": {"요청"}}), "Origin", "null", "Sec-Fetch-Site", "same-origin"),
+		"/customers/C1#timeline", "the console's own post under no-referrer")
+	if len(s.customerLog("C1")) != n+1 {
+		t.Fatal("the console's own post did not append")
 	}
 }
 

@@ -82,9 +82,12 @@ func validCSRF(r *http.Request, want string) bool {
 
 // sameOrigin is false only when the browser says the request comes from
 // another origin (Origin, else Sec-Fetch-Site); a request that says
-// nothing is judged by its token alone.
+// nothing is judged by its token alone. Under the console's
+// Referrer-Policy no-referrer, browsers send "Origin: null" with a form's
+// POST (Fetch: a non-GET's origin is serialized as null for that policy):
+// Sec-Fetch-Site then tells.
 func sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		return err == nil && u.Host == r.Host
 	}
