@@ -170,7 +170,10 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 				p.Forms = append(p.Forms, open)
 				continue
 			}
-			p.Forms = append(p.Forms, c.newForm(spec, id, lang, events.NewID().String(), v.Version, spec.defaults(v, now, r.URL.Query())))
+			f := c.newForm(spec, id, lang, events.NewID().String(), v.Version, spec.defaults(v, now, r.URL.Query()))
+			// "Record an outcome" of a product opens the pitch form for it.
+			f.Open = spec.kind == "pitch" && f.vals.Get("product") != ""
+			p.Forms = append(p.Forms, f)
 		}
 	}
 	return p, nil

@@ -96,7 +96,9 @@
     inFlight = true;
     var headers = { "X-Dangol-Fragment": "sections" };
     if (position !== null) headers["Dangol-Min-Position"] = String(position);
-    fetch(location.pathname, { headers: headers, credentials: "same-origin", redirect: "manual", cache: "no-store" })
+    // The customer's page, also from a page re-rendered at a form's route.
+    var page = "/customers/" + encodeURIComponent(root.getAttribute("data-id"));
+    fetch(page, { headers: headers, credentials: "same-origin", redirect: "manual", cache: "no-store" })
       .then(function (res) {
         if (res.type === "opaqueredirect") return null; // signed out: live.js shows it
         if (!res.ok || res.headers.get("X-Dangol-Fragment") !== "sections") throw new Error("refresh: " + res.status);

@@ -1,0 +1,104 @@
+package api_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/dangol/dangol/events/eventstest"
+)
+
+// TestConsoleCustomerBrowser drives the customer page's scripts in
+// Chromium: a colleague's contact arrives live (marked new, the head and
+// details refreshed) while a half-typed form keeps its input and says the
+// customer changed; a bad submission focuses the invalid input; a double
+// click appends once; the older entries load by scrolling. The page passes
+// the axe check at both widths (browser.screen).
+func TestConsoleCustomerBrowser(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	for i := range 40 {
+		c := newContact("지난 통화 " + strconv.Itoa(i))
+		c["occurredAt"] = eventstest.Epoch.Add(-time.Duration(i+2) * time.Hour).Format(time.RFC3339)
+		s.must("R1", "POST", "/v1/customers/C1/contacts", c, 201)
+	}
+	// Signed in through the sign-in pages over HTTP; the browser gets
+	// that session's cookie (the sign-in pages have browser tests of
+	// their own).
+	u := newWebUser(s)
+	u.setPassword("R1", signinPassword)
+	b := s.newBrowser("rep R1", "en")
+	b.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "dangol_session", Value: u.cookie("dangol_session"),
+			URL: s.base + "/", HTTPOnly: new(true), SameSite: network.CookieSameSiteStrict})
+		return chromedp.Void{}, err
+	})
+	b.open("/customers/C1")
+	b.waitText("#live", "Live")
+	b.screen("customer")
+
+	// A half-typed contact, then a colleague's contact arrives.
+	b.do(chromedp.SendKeys(chromedp.CSS("#contact-summary"), "반쯤 쓴 메모", chromedp.NodeVisible),
+		chromedp.SetValue(chromedp.CSS("#contact-purpose"), "advice", chromedp.NodeVisible))
+	s.must("R2", "POST", "/v1/customers/C1/contacts", newContact("동료의 통화"), 201)
+	b.poll("the colleague's contact to arrive", func() (bool, string) {
+		got := eval[string](b, `(document.querySelector("#timeline-list li.new") || {}).innerText || ""`)
+		return strings.Contains(got, "동료의 통화"), got
+	})
+	if v := eval[string](b, `document.getElementById("contact-summary").value`); v != "반쯤 쓴 메모" {
+		t.Fatalf("the refresh reset the form being typed in: %q", v)
+	}
+	if !eval[bool](b, `!document.querySelector("#form-contact [data-stale]").hidden`) {
+		t.Fatal("the form does not say that the customer changed")
+	}
+	if !strings.Contains(b.text("#cust-head"), "version 41") {
+		t.Fatalf("the head was not refreshed: %q", b.text("#cust-head"))
+	}
+
+	// Submitting the stale form shows the conflict; submitting again saves.
+	b.navigate(chromedp.Click(chromedp.CSS(`#form-contact button[type=submit]`), chromedp.NodeVisible))
+	b.waitText("#form-contact .conflict", "Rep Two")
+	if f := b.focused(); f != "main" && !strings.Contains(eval[string](b, `document.activeElement.className`), "conflict") {
+		t.Fatalf("the conflict notice does not have the focus: %s", f)
+	}
+	b.takeProblems() // the conflict's page is a 409, on purpose
+	b.click(`#form-contact button[type=submit]`)
+	b.waitPath("/customers/C1")
+	b.waitText("#flash", "Contact saved.")
+
+	// A bad request: the invalid input gets the focus.
+	b.do(chromedp.Click(chromedp.CSS("#form-request > summary"), chromedp.NodeVisible))
+	b.navigate(chromedp.Click(chromedp.CSS(`#form-request button[type=submit]`), chromedp.NodeVisible))
+	b.waitText("#request-text-msg", "Required.")
+	if f := b.focused(); f != "#request-text" {
+		t.Fatalf("focus on %s, want the invalid #request-text", f)
+	}
+	b.takeProblems() // the page of the bad input is a 400, on purpose
+	b.screen("customer-invalid")
+
+	// A double click appends once.
+	n := len(s.customerLog("C1"))
+	b.do(chromedp.SendKeys(chromedp.CSS("#request-text"), "두 번 누른 요청", chromedp.NodeVisible))
+	b.navigate(chromedp.DoubleClick(chromedp.CSS(`#form-request button[type=submit]`), chromedp.NodeVisible))
+	b.waitText("#flash", "Request saved.")
+	if got := len(s.customerLog("C1")); got != n+1 {
+		t.Fatalf("a double click appended %d events", got-n)
+	}
+
+	// Scrolling to the end loads every older entry.
+	total := len(s.customerLog("C1"))
+	b.poll("the whole timeline by scrolling", func() (bool, string) {
+		b.do(chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.body.scrollHeight)`))
+		got := eval[int](b, `document.querySelectorAll("#timeline-list li[data-pos]").length`)
+		return got >= total, strconv.Itoa(got) + " of " + strconv.Itoa(total)
+	})
+	if p := b.takeProblems(); len(p) > 0 {
+		t.Fatalf("the page logged errors: %v", p)
+	}
+}
