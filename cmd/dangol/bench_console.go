@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/dangol/dangol/api/console"
@@ -49,6 +50,8 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 	warmup := fs.Int("warmup", 50, "requests per page before measuring, not counted")
 	clients := fs.Int("clients", 4, "concurrent clients, each with a session of its own")
 	backend := fs.String("store", "embedded", "embedded, or postgres (a throwaway cluster from the machine's binaries; log, keys and read models in it)")
+	keepDir := fs.String("bench-dir", "", "seed the bank into this directory and keep it; one that already holds a ledger is measured as it is,\n"+
+		"without seeding (repeated runs, profiling); embedded store only (default: a throwaway temp dir)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of each page's measured run to <prefix>-worklist.pprof and <prefix>-customer.pprof (server and clients share the process)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -60,6 +63,9 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 	switch *backend {
 	case "embedded":
 	case "postgres":
+		if *keepDir != "" {
+			return errors.New("bench console: --bench-dir keeps an embedded ledger; a throwaway PostgreSQL cluster goes with the run")
+		}
 		pg, err := pgcluster.Start()
 		if err != nil {
 			return err
@@ -72,11 +78,18 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 	default:
 		return fmt.Errorf("--store %q: want embedded or postgres", *backend)
 	}
-	dir, err := os.MkdirTemp("", "dangol-bench-console-*")
-	if err != nil {
-		return err
+	dir, reuse := *keepDir, false
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "dangol-bench-console-*"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	} else {
+		sf := storeFlags{data: dir}
+		_, err := os.Stat(sf.eventsPath())
+		reuse = err == nil
 	}
-	defer os.RemoveAll(dir)
 
 	fmt.Fprintf(stdout, "dangol bench console  %s  %s/%s  %d CPUs (%s)  GOMAXPROCS=%d  %s  store=%s\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(),
@@ -84,12 +97,16 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 	fmt.Fprintf(stdout, "command: dangol bench console %s\n", strings.Join(args, " "))
 	fmt.Fprintf(stdout, "settings: %s\n", flagValues(fs))
 
-	var seeded bytes.Buffer
-	if err := run(ctx, []string{"seed", "--data", dir, "--customers", strconv.Itoa(*customers), "--seed", strconv.FormatUint(*seedN, 10)},
-		getenv, &seeded, stderr); err != nil {
-		return err
+	if reuse {
+		fmt.Fprintf(stdout, "bank: the ledger already in %s, as it is (--customers and --seed not applied)\n", dir)
+	} else {
+		var seeded bytes.Buffer
+		if err := run(ctx, []string{"seed", "--data", dir, "--customers", strconv.Itoa(*customers), "--seed", strconv.FormatUint(*seedN, 10)},
+			getenv, &seeded, stderr); err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, seeded.String())
 	}
-	fmt.Fprint(stdout, seeded.String())
 	adminTok, err := staffToken(ctx, dir, getenv, "BENCH-ADMIN", "Bench Admin", "admin")
 	if err != nil {
 		return err
@@ -248,6 +265,7 @@ func startProfile(prefix, page string) (func(), error) {
 type pageReport struct {
 	clients, errors int
 	elapsed         time.Duration
+	cpu             time.Duration   // the process's CPU time (user and system) during the run
 	server, client  []time.Duration // sorted
 	bytes           int64           // of every page answered
 }
@@ -265,6 +283,7 @@ func load(ctx context.Context, bs []*browser, total int, path, want func(int) st
 	results := make([]result, len(bs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := cpuTime()
 	start := time.Now()
 	for c, b := range bs {
 		res := &results[c]
@@ -293,7 +312,7 @@ func load(ctx context.Context, bs []*browser, total int, path, want func(int) st
 		})
 	}
 	wg.Wait()
-	r := pageReport{clients: len(bs), elapsed: time.Since(start)}
+	r := pageReport{clients: len(bs), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
 	var first error
 	for _, res := range results {
 		r.server, r.client = append(r.server, res.server...), append(r.client, res.client...)
@@ -344,7 +363,19 @@ func (r pageReport) format(name, route string, target time.Duration) string {
 	}
 	fmt.Fprintf(&b, "  server time  %s  target p99 < %s: %s\n", quantiles(r.server), ms(target), verdict)
 	fmt.Fprintf(&b, "  client time  %s\n", quantiles(r.client))
+	fmt.Fprintf(&b, "  CPU per request %s (this process: server and clients; wall %s x %d CPUs available)\n",
+		ms(r.cpu/time.Duration(n)), r.elapsed.Round(time.Millisecond), runtime.NumCPU())
 	return b.String()
+}
+
+// cpuTime is the CPU time this process used so far (getrusage): unlike
+// latency, it does not grow when other processes share the machine.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // quantiles formats p50, p90, p99 and max of sorted ds.

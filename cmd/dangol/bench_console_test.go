@@ -32,16 +32,18 @@ func TestBenchConsole(t *testing.T) {
 	want := []string{
 		`^dangol bench console  \S+  \w+/\w+  \d+ CPUs \(.+\)  GOMAXPROCS=\d+  go\S+  store=(embedded|postgres)$`,
 		`^command: dangol bench console --customers 1000 --requests 50 --warmup 5 --clients 2( --store postgres)?$`,
-		`^settings: --clients=2 .*--customers=1000 --requests=50 --seed=1 .*--warmup=5$`,
+		`^settings: --bench-dir= --clients=2 .*--customers=1000 --requests=50 --seed=1 .*--warmup=5$`,
 		`^seeded 1000 customers: \d+ events in \d+ streams`,
 		`^server on 127\.0\.0\.1:\d+, read side caught up in \S+$`,
 		`^book: rep R\d{3} with [1-9]\d* customers; 2 sessions, each signed in through the console \(/setup, then /login\)$`,
 		`^worklist  GET /  requests=50 errors=0 clients=2  \d+ req/s  [1-9]\d* bytes/page$`,
 		`^  server time  ` + q + `  target p99 < 50\.00ms: (met|MISSED)$`,
 		`^  client time  ` + q + `$`,
+		`^  CPU per request \d+\.\d\dms \(this process: server and clients; wall \S+ x \d+ CPUs available\)$`,
 		`^customer  GET /customers/\{id\}  requests=50 errors=0 clients=2  \d+ req/s  [1-9]\d* bytes/page$`,
 		`^  server time  ` + q + `  target p99 < 20\.00ms: (met|MISSED)$`,
 		`^  client time  ` + q + `$`,
+		`^  CPU per request \d+\.\d\dms \(this process: server and clients; wall \S+ x \d+ CPUs available\)$`,
 	}
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
 	if len(lines) != len(want) {
@@ -57,7 +59,7 @@ func TestBenchConsole(t *testing.T) {
 // TestBenchConsoleBadFlags: a nonsensical size is refused before anything
 // is seeded or started.
 func TestBenchConsoleBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--requests", "0"}, {"--clients", "0"}, {"--warmup", "-1"}, {"--store", "oracle"}} {
+	for _, args := range [][]string{{"--requests", "0"}, {"--clients", "0"}, {"--warmup", "-1"}, {"--store", "oracle"}, {"--store", "postgres", "--bench-dir", t.TempDir()}} {
 		var out bytes.Buffer
 		err := run(context.Background(), append([]string{"bench", "console"}, args...), func(string) string { return "" }, &out, &out)
 		if err == nil {
@@ -65,6 +67,28 @@ func TestBenchConsoleBadFlags(t *testing.T) {
 		}
 		if strings.Contains(out.String(), "seeded") {
 			t.Errorf("bench console %v seeded a bank:\n%s", args, out.String())
+		}
+	}
+}
+
+// TestBenchConsoleReusesDir: with --bench-dir the bank is seeded once and
+// kept; the next run measures that ledger without seeding it again.
+func TestBenchConsoleReusesDir(t *testing.T) {
+	if testing.Short() || pgBackend {
+		t.Skip("seeds a bank and boots a server twice; --bench-dir is for the embedded store")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // detects a hang only
+	defer cancel()
+	dir := t.TempDir()
+	for i, want := range []string{"\nseeded 1000 customers: ", "\nbank: the ledger already in " + dir + ", as it is"} {
+		var out, errOut bytes.Buffer
+		err := run(ctx, []string{"bench", "console", "--bench-dir", dir, "--customers", "1000", "--requests", "5", "--warmup", "0", "--clients", "1"},
+			func(string) string { return "" }, &out, &errOut)
+		if err != nil {
+			t.Fatalf("run %d: %v\nstdout:\n%s\nstderr:\n%s", i+1, err, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), want) || (i > 0 && strings.Contains(out.String(), "seeded")) {
+			t.Fatalf("run %d, want %q:\n%s", i+1, want, out.String())
 		}
 	}
 }
