@@ -98,9 +98,10 @@ func startBrowser(t *testing.T, base, name, lang string) *browser {
 	t.Helper()
 	exe := browserPath(t)
 	profile := t.TempDir()
-	accept := "ko-KR,ko;q=0.9,en;q=0.5"
+	// Chromium weighs the list itself (ko-KR,ko;q=0.9,en;q=0.8).
+	accept := "ko-KR,ko,en"
 	if lang == "en" {
-		accept = "en-US,en;q=0.9"
+		accept = "en-US,en"
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
@@ -115,7 +116,6 @@ func startBrowser(t *testing.T, base, name, lang string) *browser {
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
 		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.Flag("lang", accept[:strings.IndexByte(accept, ',')]),
 		chromedp.Flag("accept-lang", accept),
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(desktopWidth, desktopHeight),
@@ -185,6 +185,41 @@ func run[T any](b *browser, a chromedp.Action[T]) T {
 func eval[T any](b *browser, js string) T {
 	b.t.Helper()
 	return run(b, chromedp.Evaluate[T](js))
+}
+
+// tryEval is eval that returns the error instead of failing: a page
+// being replaced has no context to evaluate in for a moment.
+func tryEval[T any](b *browser, js string) (T, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, hang)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](js))
+}
+
+// navigate runs steps that make the tab load a new page (a click on a
+// link, a form's submit) and waits until the new page has loaded: the old
+// one is marked, and the mark is gone with it.
+func (b *browser) navigate(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void]("window.dangolTestOldPage = true"))
+	b.do(steps...)
+	b.poll("a new page to load", func() (bool, string) {
+		ok, err := tryEval[bool](b, `window.dangolTestOldPage !== true && document.readyState === "complete"`)
+		return err == nil && ok, "at " + b.location()
+	})
+}
+
+// submit types v and Enter into the field sel (CSS) and waits for the page
+// the form's answer loads: Enter submits, as for a person at a keyboard.
+func (b *browser) submit(sel, v string) {
+	b.t.Helper()
+	b.do(chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible))
+	b.navigate(chromedp.SendKeys(chromedp.CSS(sel), v+"\n", chromedp.NodeVisible))
+}
+
+// click clicks the element sel (CSS) and waits for the page it loads.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.navigate(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
 // location returns the tab's URL without the server's origin ("" if the
