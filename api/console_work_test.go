@@ -231,7 +231,7 @@ func TestConsoleWorkWorklist(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(rows["C2"], "Do not contact") || !strings.Contains(rows["C1"], `class="dnc"`) {
+	if strings.Contains(rows["C2"], "Do not contact") || !strings.Contains(rows["C1"], `class="wl-dnc"`) {
 		t.Errorf("do-not-contact: C1 %s\nC2 %s", rows["C1"], rows["C2"])
 	}
 	for value, want := range map[string]int{"": 4, "stale_data": 3, "life_event_soon": 1, "pitch_follow_up_due": 1, "no_recent_contact": 3} {

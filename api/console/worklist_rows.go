@@ -26,7 +26,7 @@ func rowsHTML(rows []workRow, dnc string) template.HTML {
 		escapeHTML(&b, r.ID)
 		b.WriteByte('"')
 		if r.DoNotContact {
-			b.WriteString(` class="dnc" data-dnc="true"`)
+			b.WriteString(` class="wl-dnc" data-dnc="true"`)
 		}
 		b.WriteString(`><td><a href="/customers/`)
 		escapeHTML(&b, url.PathEscape(r.ID))

@@ -12,7 +12,7 @@ import (
 
 // rowTemplate is the worklist row as html/template would write it: rowsHTML
 // must give exactly its output, escaping included.
-var rowTemplate = template.Must(template.New("rows").Parse(`{{$dnc := .DNC}}{{range .Rows}}<tr data-customer="{{.ID}}"{{if .DoNotContact}} class="dnc" data-dnc="true"{{end}}>` +
+var rowTemplate = template.Must(template.New("rows").Parse(`{{$dnc := .DNC}}{{range .Rows}}<tr data-customer="{{.ID}}"{{if .DoNotContact}} class="wl-dnc" data-dnc="true"{{end}}>` +
 	`<td><a href="/customers/{{.ID}}" class="cid">{{.ID}}</a></td><td>{{.Name}}{{if .DoNotContact}} <span class="tag bad dnc-tag">{{$dnc}}</span>{{end}}</td>` +
 	`<td>{{if .TierLabel}}<span class="tag tier" data-tier="{{.Tier}}">{{.TierLabel}}</span>{{end}}</td><td>{{.Branch}}</td>` +
 	`<td>{{range .Tags}}<span class="tag {{.Class}}" data-reason="{{.Reason}}">{{.Text}}</span>{{end}}</td><td class="num">{{.LastContact}}</td></tr>
