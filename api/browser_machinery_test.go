@@ -13,7 +13,7 @@ import (
 // image without a text alternative and an input without a label as
 // critical, an inline script under the console's kind of CSP is refused
 // and the refusal is caught as a page error, so is a script that does not
-// load, and a page wider than the
+// load, an element marked hidden but displayed is found, and a page wider than the
 // window is measured as such.
 func TestBrowserChecksCanFail(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +25,7 @@ func TestBrowserChecksCanFail(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><title>bad</title></head><body><main>
 <img src="/x.png"><input id="nolabel" type="text">
-<div class="wide"></div><script src="/missing.js"></script><script>document.title = "ran";</script>
+<div class="wide"></div><p hidden id="hidden-one">hidden</p><p hidden id="hidden-two">shown</p><script src="/missing.js"></script><script>document.title = "ran";</script>
 </main></body></html>`))
 	}))
 	t.Cleanup(srv.Close)
@@ -67,6 +67,13 @@ func TestBrowserChecksCanFail(t *testing.T) {
 	eval[bool](b, `(() => { const d = document.querySelector(".wide"); d.style.width = "1500px"; d.style.height = "10px"; return true; })()`)
 	if w := eval[int](b, "document.documentElement.scrollWidth"); w <= desktopWidth {
 		t.Errorf("scrollWidth %d with a 1500 px element in a %d px window", w, desktopWidth)
+	}
+	if shown := b.hiddenShown(); len(shown) != 0 {
+		t.Errorf("hidden elements found displayed: %v", shown)
+	}
+	eval[bool](b, `(() => { document.getElementById("hidden-two").style.display = "block"; return true; })()`)
+	if shown := b.hiddenShown(); len(shown) != 1 || !strings.HasPrefix(shown[0], "p#hidden-two") {
+		t.Errorf("a hidden element made displayed was found as %v", shown)
 	}
 	if w := eval[int](b, "window.innerWidth"); w != desktopWidth {
 		t.Errorf("the window is %d px wide, want %d", w, desktopWidth)

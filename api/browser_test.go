@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The browser tests drive the console in headless Chromium (Debian's
@@ -25,8 +26,8 @@ import (
 //
 // Each screen a test reaches is checked the same way (browser.screen):
 // axe-core finds no serious or critical WCAG 2 A/AA violation, the page
-// logged no error (a script exception, a refused asset, a CSP refusal), it
-// does not scroll sideways at 1280×800 nor at tablet width (800×1100), and
+// logged no error (a script exception, a refused asset, a CSP refusal), no
+// element marked hidden is displayed, it does not scroll sideways at 1280×800 nor at tablet width (800×1100), and
 // with DANGOL_SCREENSHOTS=1 its picture is saved to
 // docs/console/<screen>-<lang>.png for docs/console.md.
 
@@ -305,6 +306,47 @@ func (b *browser) fill(sel, v string) {
 	b.do(chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.SendKeys(chromedp.CSS(sel), v, chromedp.NodeVisible))
 }
 
+// press sends keys to the element that has the focus, as typed
+// (kb.Enter, kb.Tab, kb.ArrowDown, letters, Korean text).
+func (b *browser) press(keys string, opts ...chromedp.KeyOption) {
+	b.t.Helper()
+	b.do(chromedp.KeyEvent(keys, opts...))
+}
+
+// matchesFocus reports whether the element with the focus matches sel (CSS).
+func (b *browser) matchesFocus(sel string) bool {
+	b.t.Helper()
+	return eval[bool](b, fmt.Sprintf("!!document.activeElement && document.activeElement.matches(%q)", sel))
+}
+
+// tabTo presses Tab until the element sel (CSS) has the focus, at most
+// max times: it must be reachable from the keyboard in the page's order.
+func (b *browser) tabTo(sel string, max int) {
+	b.t.Helper()
+	for range max {
+		if b.matchesFocus(sel) {
+			return
+		}
+		b.press(kb.Tab)
+	}
+	if !b.matchesFocus(sel) {
+		b.t.Fatalf("%s at %s: %d presses of Tab did not reach %s (the focus is on %s)", b.name, b.location(), max, sel, b.focused())
+	}
+}
+
+// chooseByKeys presses ArrowDown in the focused select until its value is
+// v, as a person picks an option without a mouse.
+func (b *browser) chooseByKeys(v string) {
+	b.t.Helper()
+	for range 30 {
+		if eval[string](b, "document.activeElement.value") == v {
+			return
+		}
+		b.press(kb.ArrowDown)
+	}
+	b.t.Fatalf("%s: ArrowDown in %s never chose %q", b.name, b.focused(), v)
+}
+
 // focused describes the element that has the keyboard focus: its id, else
 // its name, else its tag and text.
 func (b *browser) focused() string {
@@ -336,6 +378,7 @@ func (b *browser) takeProblems() []string {
 func (b *browser) screen(name string) {
 	b.t.Helper()
 	b.checkAxe(name)
+	b.checkHidden(name)
 	b.checkWidth(name, desktopWidth)
 	b.screenshot(name + "-" + b.pageLang())
 	b.do(chromedp.EmulateViewport(tabletWidth, tabletHeight))
@@ -344,6 +387,22 @@ func (b *browser) screen(name string) {
 	if p := b.takeProblems(); len(p) > 0 {
 		b.t.Errorf("%s: the %s page (%s) logged errors:\n  %s", b.name, name, b.location(), strings.Join(p, "\n  "))
 	}
+}
+
+// checkHidden fails if an element the page marks hidden is displayed (a
+// style that sets display overrides the hidden attribute).
+func (b *browser) checkHidden(name string) {
+	b.t.Helper()
+	if shown := b.hiddenShown(); len(shown) > 0 {
+		b.t.Errorf("%s: the %s page (%s) shows elements marked hidden: %s", b.name, name, b.location(), strings.Join(shown, "; "))
+	}
+}
+
+// hiddenShown describes the elements marked hidden that are displayed.
+func (b *browser) hiddenShown() []string {
+	b.t.Helper()
+	return eval[[]string](b, `Array.from(document.querySelectorAll("[hidden]")).filter(e => e.type !== "hidden" && getComputedStyle(e).display !== "none")
+		.map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + (e.innerText || "").trim().slice(0, 40))`)
 }
 
 // pageLang is the page's <html lang>.
