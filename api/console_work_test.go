@@ -534,6 +534,8 @@ func TestConsoleWorkSearch(t *testing.T) {
 		"":                       "Type a customer id, a name or a phone number.",
 		"   ":                    "Type a customer id, a name or a phone number.",
 		strings.Repeat("가", 101): "Type at most 100 characters.",
+		"김민\x07준":                "Type letters, digits or a phone number, without control characters.",
+		"\xff":                   "Type letters, digits or a phone number, without control characters.",
 	} {
 		p := r1.must("/search?q="+url.QueryEscape(q), 400, "Accept-Language", "en")
 		if !strings.Contains(p.body, `<span class="msg" id="search-q-msg" data-field="q" role="alert">`+msg) ||

@@ -20,9 +20,10 @@ func (c *Console) liveRoutes() {
 	c.page("GET /live/status", everyone, c.liveStatus)
 }
 
-// liveStatus answers live.js when the live feed refuses it: 204 while the
-// session lives; without one, page sends a GET to sign in, which the script
-// sees as a redirect.
+// liveStatus answers live.js when the live feed refused a connection (a
+// browser is not told why): 204 while the session lives; without one,
+// page's redirect to sign in, which the script, not following redirects,
+// takes for "ended".
 func (c *Console) liveStatus(w http.ResponseWriter, r *http.Request, s *Session) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dangol/dangol/events"
@@ -52,8 +53,10 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, s *Session) err
 		return nil
 	case n == 0:
 		p.Message = c.cat.text(lang, "search.page.empty")
-	case n > maxSearchQuery || !utf8.ValidString(q):
+	case n > maxSearchQuery:
 		p.Message = c.cat.text(lang, "search.page.too_long", maxSearchQuery)
+	case !utf8.ValidString(q) || strings.ContainsFunc(q, unicode.IsControl):
+		p.Message = c.cat.text(lang, "search.page.invalid")
 	}
 	if p.Message != "" {
 		c.render(w, r, http.StatusBadRequest, "search", "search.page.title", p)
@@ -66,8 +69,8 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, s *Session) err
 		return nil
 	}
 	p.Done = true
-	if c.Search != nil {
-		found, err := c.Queries.FindCustomers(r.Context(), c.Search.Query(q), searchLimit, c.now())
+	if terms := c.terms(q); len(terms) > 0 {
+		found, err := c.Queries.FindCustomers(r.Context(), terms, searchLimit, c.now())
 		if err != nil {
 			return err
 		}
@@ -82,6 +85,14 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, s *Session) err
 	return nil
 }
 
+// terms are the search index's terms for q; none without an index.
+func (c *Console) terms(q string) []string {
+	if c.Search == nil {
+		return nil
+	}
+	return c.Search.Query(q)
+}
+
 // customerID returns the id of the customer q names exactly (as typed, or
 // in capitals: ids are typed from the phone), "" if q names none.
 func (c *Console) customerID(r *http.Request, q string) (string, error) {
@@ -90,8 +101,11 @@ func (c *Console) customerID(r *http.Request, q string) (string, error) {
 			continue
 		}
 		ok, err := c.Queries.CustomerExists(r.Context(), id)
-		if err != nil || ok {
-			return id, err
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return id, nil
 		}
 	}
 	return "", nil
