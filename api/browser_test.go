@@ -213,7 +213,7 @@ func (b *browser) navigate(steps ...chromedp.Action[chromedp.Void]) {
 // the form's answer loads: Enter submits, as for a person at a keyboard.
 func (b *browser) submit(sel, v string) {
 	b.t.Helper()
-	b.do(chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible))
+	b.clear(sel)
 	b.navigate(chromedp.SendKeys(chromedp.CSS(sel), v+"\n", chromedp.NodeVisible))
 }
 
@@ -303,7 +303,8 @@ func (b *browser) has(sel string) bool {
 // (so the page's input events fire as for a person).
 func (b *browser) fill(sel, v string) {
 	b.t.Helper()
-	b.do(chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.SendKeys(chromedp.CSS(sel), v, chromedp.NodeVisible))
+	b.clear(sel)
+	b.do(chromedp.SendKeys(chromedp.CSS(sel), v, chromedp.NodeVisible))
 }
 
 // press sends keys to the element that has the focus, as typed
@@ -345,6 +346,16 @@ func (b *browser) chooseByKeys(v string) {
 		b.press(kb.ArrowDown)
 	}
 	b.t.Fatalf("%s: ArrowDown in %s never chose %q", b.name, b.focused(), v)
+}
+
+// clear empties the field sel (CSS). (chromedp's Clear refuses an empty
+// text area, and its SetValue an empty value.)
+func (b *browser) clear(sel string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	if !eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = ""; return e.value === ""; })()`, sel)) {
+		b.t.Fatalf("%s: cannot empty %s", b.name, sel)
+	}
 }
 
 // focused describes the element that has the keyboard focus: its id, else

@@ -1,0 +1,159 @@
+package api_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// waitLive waits until the page's live feed is connected (#live says so).
+func (b *browser) waitLive() {
+	b.t.Helper()
+	b.poll("the live feed to connect", func() (bool, string) {
+		st := eval[string](b, `(document.getElementById("live") || {dataset: {}}).dataset.state || "(no #live)"`)
+		return st == "live", "#live is " + st
+	})
+}
+
+// worklistRows returns the customer ids of the worklist's rows, in order.
+func (b *browser) worklistRows() []string {
+	b.t.Helper()
+	return eval[[]string](b, `Array.from(document.querySelectorAll("#wl-rows tr[data-customer]")).map(r => r.dataset.customer)`)
+}
+
+// rowText is the text of customer id's worklist row ("" if not shown).
+func (b *browser) rowText(id string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`(document.querySelector('#wl-rows tr[data-customer="%s"]') || {}).innerText || ""`, id))
+}
+
+// TestBrowserRepDay: a rep signs in to their worklist, whose rows say why
+// to call each customer; works it by keyboard alone ("/" to search, j/k to
+// choose, Enter to open); on the customer page reaches the contact form
+// with Tab, picks options with the arrow keys, types a summary and submits
+// with Ctrl+Enter, then opens the pitch form from the keyboard and submits
+// it with Enter, and sees both on the timeline. A second browser of the
+// same book sees them arrive without a reload: the contact on its
+// worklist, the pitch on the customer's page it then opens.
+func TestBrowserRepDay(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	book := s.seedBook()
+	s.givePassword("R1", "rep", testPassword)
+
+	rep := s.newBrowser("rep R1", "ko")
+	rep.signIn("R1", testPassword, "")
+	rep.waitPath("/")
+	var ids []string
+	for _, c := range book {
+		ids = append(ids, c.id)
+	}
+	if got := rep.worklistRows(); !slices.Equal(got, ids) {
+		t.Fatalf("worklist rows %v, want %v (most reasons first)", got, ids)
+	}
+	for _, c := range book {
+		sel := fmt.Sprintf(`#wl-rows tr[data-customer="%s"]`, c.id)
+		if !rep.has(sel + ` [data-reason="no_recent_contact"]`) {
+			t.Errorf("%s: no no_recent_contact reason on its row: %q", c.id, rep.rowText(c.id))
+		}
+		if c.reason != "" && !rep.has(sel+fmt.Sprintf(` [data-reason=%q]`, c.reason)) {
+			t.Errorf("%s: no %s reason on its row: %q", c.id, c.reason, rep.rowText(c.id))
+		}
+		if dnc := rep.has(sel + `[data-dnc="true"]`); dnc != c.dnc {
+			t.Errorf("%s: row marked do-not-contact %v, want %v", c.id, dnc, c.dnc)
+		}
+	}
+	rep.waitLive()
+	rep.screen("worklist")
+
+	other := s.newBrowser("rep R1, second browser", "en")
+	other.signIn("R1", testPassword, "")
+	other.waitPath("/")
+	other.waitLive()
+	never := other.rowText("C102")
+
+	// The keyboard: "/" jumps to search, Tab leaves it, j j k j chooses
+	// the second row, Enter opens it.
+	rep.press("/")
+	if !rep.matchesFocus("#q") {
+		t.Fatalf(`"/" did not focus the search field (the focus is on %s)`, rep.focused())
+	}
+	rep.press(kb.Tab)
+	for _, k := range []string{"j", "j", "k", "j"} {
+		rep.press(k)
+	}
+	if sel := eval[string](rep, `(document.querySelector("#wl-rows tr.selected") || {dataset: {}}).dataset.customer || ""`); sel != "C102" {
+		t.Fatalf("after j j k j the selected row is %q, want C102 (the focus is on %s)", sel, rep.focused())
+	}
+	rep.navigate(chromedp.KeyEvent(kb.Enter))
+	rep.waitPath("/customers/C102")
+	rep.waitLive()
+	rep.screen("customer")
+
+	// The contact, by keyboard: Tab to the purpose, an arrow to choose,
+	// Tab to the summary, type, Ctrl+Enter.
+	const summary = "예금 만기 안내, 재예치 의향 있음"
+	rep.tabTo("#contact-purpose", 80)
+	rep.chooseByKeys("advice")
+	rep.tabTo("#contact-summary", 20)
+	rep.press(summary)
+	before := len(s.customerLog("C102"))
+	rep.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	rep.waitPath("/customers/C102")
+	rep.waitText("#timeline-list", summary)
+	log := s.customerLog("C102")
+	if len(log) != before+1 || log[len(log)-1].Type != "ContactLogged" {
+		t.Fatalf("the contact form appended %d events, the last %s", len(log)-before, log[len(log)-1].Type)
+	}
+	if d := s.openedData(&log[len(log)-1]); d["purpose"] != "advice" || d["summary"] != summary || d["channel"] != "phone_outbound" {
+		t.Errorf("ContactLogged %v", d)
+	}
+
+	// The other browser's worklist shows the contact without a reload.
+	other.poll("the contact to reach the other browser's worklist", func() (bool, string) {
+		got := other.rowText("C102")
+		return got != never && !other.has(`#wl-rows tr[data-customer="C102"] [data-reason="no_recent_contact"]`), got
+	})
+	other.click(`#wl-rows tr[data-customer="C102"] a.cid`)
+	other.waitPath("/customers/C102")
+	other.waitLive()
+
+	// The pitch, by keyboard: Tab to its form's summary, Enter opens it,
+	// type the product, arrows for the outcome, Enter in a one-line field.
+	rep.tabTo("#form-pitch > summary", 120)
+	rep.press(kb.Enter)
+	rep.tabTo("#pitch-product", 5)
+	rep.press("FUND01")
+	rep.tabTo("#pitch-outcome", 5)
+	rep.chooseByKeys("accepted")
+	if v := eval[string](rep, `document.getElementById("pitch-channel").value`); v == "" {
+		rep.tabTo("#pitch-channel", 5)
+		rep.chooseByKeys("phone_outbound")
+	}
+	rep.tabTo("#pitch-campaignId", 20)
+	before = len(s.customerLog("C102"))
+	rep.navigate(chromedp.KeyEvent(kb.Enter))
+	rep.waitPath("/customers/C102")
+	rep.waitText("#h-pitches + table", "FUND01")
+	log = s.customerLog("C102")
+	if len(log) != before+1 || log[len(log)-1].Type != "ProductPitched" {
+		t.Fatalf("the pitch form appended %d events, the last %s", len(log)-before, log[len(log)-1].Type)
+	}
+	if d := s.openedData(&log[len(log)-1]); d["product"] != "FUND01" || d["outcome"] != "accepted" {
+		t.Errorf("ProductPitched %v", d)
+	}
+	items := eval[string](rep, `document.getElementById("timeline-list").innerText`)
+	if !strings.Contains(items, summary) || !strings.Contains(items, "FUND01") {
+		t.Errorf("the timeline lacks the contact or the pitch:\n%s", items)
+	}
+
+	// The other browser's open customer page shows the pitch arriving.
+	other.poll("the pitch to arrive on the other browser's customer page", func() (bool, string) {
+		got := eval[string](other, `Array.from(document.querySelectorAll("#timeline-list li.new")).map(li => li.innerText).join(" | ")`)
+		return strings.Contains(got, "FUND01"), got
+	})
+	other.screen("customer-live")
+}
