@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -266,6 +267,7 @@ type pageReport struct {
 	clients, errors int
 	elapsed         time.Duration
 	cpu             time.Duration   // the process's CPU time (user and system) during the run
+	gc              gcStats         // the process's collector during the run
 	server, client  []time.Duration // sorted
 	bytes           int64           // of every page answered
 }
@@ -283,7 +285,7 @@ func load(ctx context.Context, bs []*browser, total int, path, want func(int) st
 	results := make([]result, len(bs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	cpu0 := cpuTime()
+	cpu0, gc0 := cpuTime(), readGC()
 	start := time.Now()
 	for c, b := range bs {
 		res := &results[c]
@@ -312,7 +314,7 @@ func load(ctx context.Context, bs []*browser, total int, path, want func(int) st
 		})
 	}
 	wg.Wait()
-	r := pageReport{clients: len(bs), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
+	r := pageReport{clients: len(bs), elapsed: time.Since(start), cpu: cpuTime() - cpu0, gc: readGC().since(gc0)}
 	var first error
 	for _, res := range results {
 		r.server, r.client = append(r.server, res.server...), append(r.client, res.client...)
@@ -365,6 +367,8 @@ func (r pageReport) format(name, route string, target time.Duration) string {
 	fmt.Fprintf(&b, "  client time  %s\n", quantiles(r.client))
 	fmt.Fprintf(&b, "  CPU per request %s (this process: server and clients; wall %s x %d CPUs available)\n",
 		ms(r.cpu/time.Duration(n)), r.elapsed.Round(time.Millisecond), runtime.NumCPU())
+	fmt.Fprintf(&b, "  GC %d cycles, %d KiB allocated per request (this process), live heap %d MiB\n",
+		r.gc.cycles, r.gc.allocs/uint64(n)>>10, r.gc.live>>20)
 	return b.String()
 }
 
@@ -398,4 +402,24 @@ func mountConsoleForNow(srv *server) {
 		Secret: make([]byte, 32)})
 	srv.api.UseSessions(c)
 	srv.api.Mount("/", c.Handler())
+}
+
+// gcStats are the collector's counters (runtime/metrics).
+type gcStats struct{ cycles, allocs, live uint64 }
+
+func readGC() gcStats {
+	ms := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(ms)
+	v := func(i int) uint64 {
+		if ms[i].Value.Kind() == metrics.KindUint64 {
+			return ms[i].Value.Uint64()
+		}
+		return 0
+	}
+	return gcStats{cycles: v(0), allocs: v(1), live: v(2)}
+}
+
+// since is what happened from before to g; the live heap is g's.
+func (g gcStats) since(before gcStats) gcStats {
+	return gcStats{cycles: g.cycles - before.cycles, allocs: g.allocs - before.allocs, live: g.live}
 }

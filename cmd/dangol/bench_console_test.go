@@ -40,10 +40,12 @@ func TestBenchConsole(t *testing.T) {
 		`^  server time  ` + q + `  target p99 < 50\.00ms: (met|MISSED)$`,
 		`^  client time  ` + q + `$`,
 		`^  CPU per request \d+\.\d\dms \(this process: server and clients; wall \S+ x \d+ CPUs available\)$`,
+		`^  GC \d+ cycles, \d+ KiB allocated per request \(this process\), live heap \d+ MiB$`,
 		`^customer  GET /customers/\{id\}  requests=50 errors=0 clients=2  \d+ req/s  [1-9]\d* bytes/page$`,
 		`^  server time  ` + q + `  target p99 < 20\.00ms: (met|MISSED)$`,
 		`^  client time  ` + q + `$`,
 		`^  CPU per request \d+\.\d\dms \(this process: server and clients; wall \S+ x \d+ CPUs available\)$`,
+		`^  GC \d+ cycles, \d+ KiB allocated per request \(this process\), live heap \d+ MiB$`,
 	}
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
 	if len(lines) != len(want) {
