@@ -27,6 +27,7 @@ type timeline struct {
 	ID      string // the customer
 	Entries []entry
 	Next    string // the cursor of the next page, "" at the end
+	Recent  bool   // only the view's recent entries (as of a date)
 }
 
 // entry is one event of the timeline.
@@ -139,7 +140,7 @@ func (c *Console) mergeCalls(ctx context.Context, t *timeline, v *projections.Cu
 // recentTimeline is the timeline of a view as of a date: its recent
 // entries, as the fold kept them.
 func (c *Console) recentTimeline(ctx context.Context, v *projections.CustomerView, names *staffNames) timeline {
-	t := timeline{ID: v.ID}
+	t := timeline{ID: v.ID, Recent: true}
 	lang := names.lang
 	for i := range v.Timeline {
 		te := v.Timeline[i]
