@@ -13,7 +13,8 @@ import (
 // image without a text alternative and an input without a label as
 // critical, an inline script under the console's kind of CSP is refused
 // and the refusal is caught as a page error, so is a script that does not
-// load, an element marked hidden but displayed is found, and a page wider than the
+// load, an element marked hidden but displayed is found, so is a message
+// key shown instead of its text, and a page wider than the
 // window is measured as such.
 func TestBrowserChecksCanFail(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +25,7 @@ func TestBrowserChecksCanFail(t *testing.T) {
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><title>bad</title></head><body><main>
-<img src="/x.png"><input id="nolabel" type="text">
+<img src="/x.png"><p>nav.worklist</p><input id="nolabel" type="text">
 <div class="wide"></div><p hidden id="hidden-one">hidden</p><p hidden id="hidden-two">shown</p><script src="/missing.js"></script><script>document.title = "ran";</script>
 </main></body></html>`))
 	}))
@@ -74,6 +75,9 @@ func TestBrowserChecksCanFail(t *testing.T) {
 	eval[bool](b, `(() => { document.getElementById("hidden-two").style.display = "block"; return true; })()`)
 	if shown := b.hiddenShown(); len(shown) != 1 || !strings.HasPrefix(shown[0], "p#hidden-two") {
 		t.Errorf("a hidden element made displayed was found as %v", shown)
+	}
+	if keys := b.keysShown(); !slices.Equal(keys, []string{"nav.worklist"}) {
+		t.Errorf("the message key on the page was found as %v", keys)
 	}
 	if w := eval[int](b, "window.innerWidth"); w != desktopWidth {
 		t.Errorf("the window is %d px wide, want %d", w, desktopWidth)

@@ -2,7 +2,7 @@ package api_test
 
 import (
 	"context"
-	_ "embed"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -390,6 +390,7 @@ func (b *browser) screen(name string) {
 	b.t.Helper()
 	b.checkAxe(name)
 	b.checkHidden(name)
+	b.checkKeys(name)
 	b.checkWidth(name, desktopWidth)
 	b.screenshot(name + "-" + b.pageLang())
 	b.do(chromedp.EmulateViewport(tabletWidth, tabletHeight))
@@ -407,6 +408,63 @@ func (b *browser) checkHidden(name string) {
 	if shown := b.hiddenShown(); len(shown) > 0 {
 		b.t.Errorf("%s: the %s page (%s) shows elements marked hidden: %s", b.name, name, b.location(), strings.Join(shown, "; "))
 	}
+}
+
+// catalogKeys are the message keys of every catalog of the console (a key
+// missing from the page's language shows as the key itself).
+var catalogKeys = sync.OnceValues(func() ([]string, error) {
+	files, err := filepath.Glob(filepath.Join("console", "locales", "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no catalogs in console/locales (%v)", err)
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var cat map[string]string
+		if err := json.Unmarshal(b, &cat); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		for k := range cat {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, nil
+})
+
+// checkKeys fails if the page shows a message key instead of its text, in
+// its text or in the attributes people and screen readers get.
+func (b *browser) checkKeys(name string) {
+	b.t.Helper()
+	if shown := b.keysShown(); len(shown) > 0 {
+		b.t.Errorf("%s: the %s page (%s) shows message keys instead of their text: %s", b.name, name, b.location(), strings.Join(shown, ", "))
+	}
+}
+
+// keysShown returns the message keys the page shows.
+func (b *browser) keysShown() []string {
+	b.t.Helper()
+	keys, err := catalogKeys()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	list, err := json.Marshal(keys)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return eval[[]string](b, `(() => { const keys = `+string(list)+`;
+		const texts = [document.title, document.body.innerText];
+		for (const e of document.querySelectorAll("[aria-label], [placeholder], [title], [alt], [data-connecting]"))
+			for (const a of ["aria-label", "placeholder", "title", "alt", "data-connecting", "data-live", "data-reconnecting", "data-ended"])
+				if (e.hasAttribute(a)) texts.push(e.getAttribute(a));
+		const all = texts.join("\n");
+		return keys.filter(k => all.includes(k)); })()`)
 }
 
 // hiddenShown describes the elements marked hidden that are displayed.
