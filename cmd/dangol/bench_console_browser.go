@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -26,6 +26,7 @@ import (
 type browser struct {
 	base string
 	http *http.Client
+	buf  bytes.Buffer // the latest answer's body, reused: the bench's own garbage would be the server's collector's work
 }
 
 func newBrowser(base string) *browser {
@@ -35,7 +36,8 @@ func newBrowser(base string) *browser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-// get fetches path and returns its status, header and body.
+// get fetches path and returns its status, header and body; the body is
+// valid until the browser's next request.
 func (b *browser) get(ctx context.Context, path string) (int, http.Header, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+path, nil)
 	if err != nil {
@@ -50,8 +52,9 @@ func (b *browser) do(req *http.Request) (int, http.Header, []byte, error) {
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, body, err
+	b.buf.Reset()
+	_, err = b.buf.ReadFrom(resp.Body)
+	return resp.StatusCode, resp.Header, b.buf.Bytes(), err
 }
 
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
