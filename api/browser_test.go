@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -156,6 +157,16 @@ func startBrowser(t *testing.T, base, name, lang string) *browser {
 			b.mu.Unlock()
 		}
 	}()
+	// The locale scripts format with (Intl), as a person's browser in that
+	// language would have it. (Headless Chromium draws date inputs in the
+	// US format whatever the locale.)
+	locale := "ko_KR"
+	if lang == "en" {
+		locale = "en_US"
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: locale}); err != nil {
+		t.Fatalf("%s: locale %s: %v", name, locale, err)
+	}
 	b.do(chromedp.EmulateViewport(desktopWidth, desktopHeight))
 	return b
 }
