@@ -503,6 +503,18 @@ func (b *browser) checkWidth(name string, width int) {
 	}
 }
 
+// tabletShot saves the page as it shows at tablet width, as
+// docs/console/<name>-<lang>-tablet.png, when DANGOL_SCREENSHOTS=1.
+func (b *browser) tabletShot(name string) {
+	b.t.Helper()
+	if os.Getenv("DANGOL_SCREENSHOTS") != "1" {
+		return
+	}
+	b.do(chromedp.EmulateViewport(tabletWidth, tabletHeight))
+	b.screenshot(name + "-" + b.pageLang() + "-tablet")
+	b.do(chromedp.EmulateViewport(desktopWidth, desktopHeight))
+}
+
 // screenshot saves the viewport as docs/console/<file>.png when
 // DANGOL_SCREENSHOTS=1 (normal runs leave the committed pictures alone).
 func (b *browser) screenshot(file string) {

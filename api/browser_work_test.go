@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/dangol/dangol/events/eventstest"
 )
 
 // waitLive waits until the page's live feed is connected (#live says so).
@@ -40,9 +43,14 @@ func (b *browser) rowText(id string) string {
 // same book sees them arrive without a reload: the contact on its
 // worklist, the pitch on the customer's page it then opens.
 func TestBrowserRepDay(t *testing.T) {
-	s := newStack(t, stackOptions{})
+	// The book was written two hours before the rep's day starts, so that
+	// what the rep logs now is later than all of it (the forms' times are
+	// to the minute).
+	clock := eventstest.NewManualClock(eventstest.Epoch.Add(-2 * time.Hour))
+	s := newStack(t, stackOptions{now: clock.Now})
 	book := s.seedBook()
 	s.givePassword("R1", "rep", testPassword)
+	clock.Set(eventstest.Epoch)
 
 	rep := s.newBrowser("rep R1", "ko")
 	rep.signIn("R1", testPassword, "")
@@ -68,6 +76,7 @@ func TestBrowserRepDay(t *testing.T) {
 	}
 	rep.waitLive()
 	rep.screen("worklist")
+	rep.tabletShot("worklist")
 
 	other := s.newBrowser("rep R1, second browser", "en")
 	other.signIn("R1", testPassword, "")
@@ -92,6 +101,7 @@ func TestBrowserRepDay(t *testing.T) {
 	rep.waitPath("/customers/C102")
 	rep.waitLive()
 	rep.screen("customer")
+	rep.tabletShot("customer")
 
 	// The contact, by keyboard: Tab to the purpose, an arrow to choose,
 	// Tab to the summary, type, Ctrl+Enter.
@@ -155,5 +165,12 @@ func TestBrowserRepDay(t *testing.T) {
 		got := eval[string](other, `Array.from(document.querySelectorAll("#timeline-list li.new")).map(li => li.innerText).join(" | ")`)
 		return strings.Contains(got, "FUND01"), got
 	})
+	// The rep's worklist: the accepted pitch settled the follow-up, the
+	// contact the no-contact reason.
+	rep.open("/")
+	if rep.has(`#wl-rows tr[data-customer="C102"] [data-reason]`) {
+		t.Errorf("C102 still has reasons to call after the contact and the accepted pitch: %q", rep.rowText("C102"))
+	}
+	other.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("timeline").scrollIntoView()`))
 	other.screen("customer-live")
 }
