@@ -55,6 +55,9 @@ type stackOptions struct {
 	logger      *slog.Logger // the server's logger (default: discarded)
 
 	configure func(*api.Config) // adjusts the server's configuration last (e.g. the staging caps)
+	// consoleIdle is the console's session idle timeout (default the
+	// console's own, 30 minutes).
+	consoleIdle time.Duration
 }
 
 func (o *stackOptions) defaults() {
@@ -207,7 +210,7 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 	s.srv = api.New(cfg)
 	// The web console, mounted as serve mounts it (console_test.go).
 	s.console = console.New(console.Config{API: s.srv, Store: s.store, Queries: side, Progress: side, Search: search, Logger: opt.logger, Now: opt.now,
-		Secret: mk.Derive("console"), Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}})
+		Secret: mk.Derive("console"), Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}, IdleTimeout: opt.consoleIdle})
 	s.srv.UseSessions(s.console)
 	s.srv.Mount("/", s.console.Handler())
 

@@ -53,6 +53,8 @@ func reasonOf(code int) string {
 		return "undeliverable"
 	case closeEnded:
 		return "credentials_ended"
+	case closeDeadline:
+		return "credentials_deadline"
 	}
 	return "shutdown"
 }
@@ -92,6 +94,10 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 		return "bad_subscribe"
 	}
 	c := &client{p: p, conn: conn, topics: map[string]bool{}, queue: make(chan queued, liveQueue), kicked: make(chan struct{})}
+	if !p.Until.IsZero() {
+		deadline := time.AfterFunc(p.Until.Sub(s.now()), func() { c.kick(closeDeadline, "your session needs renewing; "+resumeText) })
+		defer deadline.Stop()
+	}
 	for _, t := range sub.Subscribe {
 		if !validTopic(t) {
 			closeWith(closeBadSub, "unknown topic "+t)

@@ -19,6 +19,11 @@ type Principal struct {
 	StaffID string
 	Role    string
 	TokenID string
+	// Until, if set, is when the credential stops being valid unless used
+	// again (a console session's idle or absolute end): the live feed
+	// closes then with closeDeadline, and the browser's reconnect is
+	// authenticated afresh.
+	Until time.Time
 }
 
 // Authenticator resolves a bearer token to its principal. It returns an

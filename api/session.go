@@ -46,6 +46,11 @@ func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h
 // was revoked, its session signed out, or its member deactivated.
 const closeEnded = 4401
 
+// closeDeadline closes a live connection at its principal's Until: the
+// client reconnects (with fromPosition), which authenticates the session
+// again, so a page left open without use still ends at the idle timeout.
+const closeDeadline = 4001
+
 type principalKey struct{}
 
 // Dispatched is the answer of an API route run through Dispatch.

@@ -182,14 +182,19 @@ func (c *Console) lookup(r *http.Request, now time.Time) (*Session, cookie, sess
 // (api.SessionAuthenticator). It does not count as use: a page left open
 // on the live feed still goes idle.
 func (c *Console) AuthenticateSession(r *http.Request) (api.Principal, error) {
-	s, _, state, err := c.lookup(r, c.now())
+	s, k, state, err := c.lookup(r, c.now())
 	if err != nil {
 		return api.Principal{}, err
 	}
 	if state != liveSession {
 		return api.Principal{}, events.Errorf(events.NotFound, "no session")
 	}
-	return s.Principal(), nil
+	p := s.Principal()
+	p.Until = s.ExpiresAt
+	if idle := time.Unix(k.lastSeen, 0).Add(c.IdleTimeout); idle.Before(p.Until) {
+		p.Until = idle
+	}
+	return p, nil
 }
 
 // touch refreshes the cookie's last use when a minute or more old (so
