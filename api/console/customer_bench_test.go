@@ -143,7 +143,9 @@ func BenchmarkCustomerPage(b *testing.B) {
 	}
 	slices.Sort(took)
 	slices.Sort(cpus)
-	q := func(d []time.Duration, p float64) float64 { return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000 }
+	q := func(d []time.Duration, p float64) float64 {
+		return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
+	}
 	b.ReportMetric(q(took, 0.50), "p50-ms")
 	b.ReportMetric(q(took, 0.99), "p99-ms")
 	b.ReportMetric(q(cpus, 0.50), "cpu-p50-ms")
