@@ -7,6 +7,7 @@ import (
 // TestBrowserErrorPage: a page that does not exist answers the console's
 // error page, in the browser's language.
 func TestBrowserErrorPage(t *testing.T) {
+	requireBrowser(t)
 	s := newStack(t, stackOptions{})
 	for _, lang := range []string{"ko", "en"} {
 		b := s.newBrowser("anonymous", lang)

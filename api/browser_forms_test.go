@@ -19,6 +19,7 @@ var hangul = regexp.MustCompile(`\p{Hangul}`)
 // in Korean, and appends nothing. A form whose CSRF token was tampered with
 // is refused with the 403 page and appends nothing.
 func TestBrowserFormRefusals(t *testing.T) {
+	requireBrowser(t)
 	s := newStack(t, stackOptions{})
 	s.seedBook()
 	s.givePassword("R1", "rep", testPassword)

@@ -15,6 +15,7 @@ import (
 // reached by the other tests are checked here: search (a name typed after
 // "/", the result opened with the keyboard) and the account page.
 func TestBrowserLanguages(t *testing.T) {
+	requireBrowser(t)
 	s := newStack(t, stackOptions{})
 	s.seedBook()
 	s.givePassword("R1", "rep", testPassword)

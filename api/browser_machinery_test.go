@@ -17,6 +17,7 @@ import (
 // key shown instead of its text, and a page wider than the
 // window is measured as such.
 func TestBrowserChecksCanFail(t *testing.T) {
+	requireBrowser(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)

@@ -12,6 +12,7 @@ import (
 // itself; the next page the rep asks for lands there too, and signing in
 // again is refused.
 func TestBrowserRevokedMember(t *testing.T) {
+	requireBrowser(t)
 	s := newStack(t, stackOptions{})
 	s.seedBook()
 	s.givePassword("R1", "rep", testPassword)

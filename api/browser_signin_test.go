@@ -54,6 +54,7 @@ func (s *stack) staffEventTypes(id string) []string {
 // refused and the password with the next code is not. The clock is a
 // manual one, so that the codes are those of a known step.
 func TestBrowserFirstSignIn(t *testing.T) {
+	requireBrowser(t)
 	clock := eventstest.NewManualClock(eventstest.Epoch)
 	s := newStack(t, stackOptions{now: clock.Now})
 	s.givePassword("A001", "admin", testPassword)

@@ -67,6 +67,13 @@ func browserPath(t *testing.T) string {
 	return ""
 }
 
+// requireBrowser skips or fails t as browserPath does, before the test
+// builds anything.
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	browserPath(t)
+}
+
 // browser is one headless Chromium with one tab. Its methods fail the test
 // and must be called from the test's goroutine.
 type browser struct {

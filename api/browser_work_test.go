@@ -43,6 +43,7 @@ func (b *browser) rowText(id string) string {
 // same book sees them arrive without a reload: the contact on its
 // worklist, the pitch on the customer's page it then opens.
 func TestBrowserRepDay(t *testing.T) {
+	requireBrowser(t)
 	// The book was written two hours before the rep's day starts, so that
 	// what the rep logs now is later than all of it (the forms' times are
 	// to the minute).
