@@ -180,7 +180,15 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 	}
 	targets := h.targets[:0]
 	var need kinds
+	now := h.s.now()
 	for c := range h.clients {
+		// The deadline's timer runs on the machine's clock: this holds it
+		// on the server's, so no event goes out after a credential's end.
+		if !c.p.Until.IsZero() && !now.Before(c.p.Until) {
+			delete(h.clients, c)
+			c.kick(closeDeadline, deadlineText)
+			continue
+		}
 		targets = append(targets, c)
 		need |= c.kinds
 	}

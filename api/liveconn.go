@@ -95,7 +95,7 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 	}
 	c := &client{p: p, conn: conn, topics: map[string]bool{}, queue: make(chan queued, liveQueue), kicked: make(chan struct{})}
 	if !p.Until.IsZero() {
-		deadline := time.AfterFunc(p.Until.Sub(s.now()), func() { c.kick(closeDeadline, "your session needs renewing; "+resumeText) })
+		deadline := time.AfterFunc(p.Until.Sub(s.now()), func() { c.kick(closeDeadline, deadlineText) })
 		defer deadline.Stop()
 	}
 	for _, t := range sub.Subscribe {

@@ -20,9 +20,9 @@ type Principal struct {
 	Role    string
 	TokenID string
 	// Until, if set, is when the credential stops being valid unless used
-	// again (a console session's idle or absolute end): the live feed
-	// closes then with closeDeadline, and the browser's reconnect is
-	// authenticated afresh.
+	// again (a token's expiry; a console session's idle or absolute end):
+	// the live feed closes then with closeDeadline, and the client's
+	// reconnect is authenticated afresh.
 	Until time.Time
 }
 

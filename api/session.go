@@ -48,8 +48,12 @@ const closeEnded = 4401
 
 // closeDeadline closes a live connection at its principal's Until: the
 // client reconnects (with fromPosition), which authenticates the session
-// again, so a page left open without use still ends at the idle timeout.
+// or token again, so a page left open without use still ends at the idle
+// timeout, and nothing reaches a client past its credential's expiry.
 const closeDeadline = 4001
+
+// deadlineText is the reason sent with closeDeadline.
+const deadlineText = "your session or token needs renewing; " + resumeText
 
 type principalKey struct{}
 

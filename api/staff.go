@@ -36,7 +36,7 @@ func (a tokenAuth) Authenticate(ctx context.Context, bearer string, now time.Tim
 	if err != nil || !m.Active {
 		return Principal{}, errUnauthenticated
 	}
-	return Principal{StaffID: m.ID, Role: m.Role, TokenID: t.ID}, nil
+	return Principal{StaffID: m.ID, Role: m.Role, TokenID: t.ID, Until: t.ExpiresAt}, nil
 }
 
 func (s *Server) postStaff(w http.ResponseWriter, r *http.Request, p Principal) error {
