@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dangol/dangol/api/console"
 	"github.com/dangol/dangol/ops/pgcluster"
 	"github.com/dangol/dangol/projections"
 )
@@ -132,9 +131,6 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 	}
 	fmt.Fprintf(stdout, "server on %s, read side caught up in %s\n", srv.addr, time.Since(booted).Round(time.Millisecond))
 	base := "http://" + srv.addr
-	if status, _, _, err := newBrowser(base).get(ctx, "/login"); err == nil && status == http.StatusNotFound {
-		mountConsoleForNow(srv) // TEMPORARY: until serve mounts the console
-	}
 
 	rep, book, err := largestBook(ctx, srv.queries)
 	if err != nil {
@@ -393,15 +389,6 @@ func p99(ds []time.Duration) time.Duration { return ds[min(len(ds)-1, len(ds)*99
 // ms formats d in milliseconds with two decimals, as Server-Timing has it.
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + "ms"
-}
-
-// mountConsoleForNow is TEMPORARY, while serve does not mount the console
-// yet: it mounts one as the API harness does (api/harness_test.go).
-func mountConsoleForNow(srv *server) {
-	c := console.New(console.Config{API: srv.api, Store: srv.store, Queries: srv.queries, Progress: srv.runner, Search: srv.search, Now: now,
-		Secret: make([]byte, 32)})
-	srv.api.UseSessions(c)
-	srv.api.Mount("/", c.Handler())
 }
 
 // gcStats are the collector's counters (runtime/metrics).
