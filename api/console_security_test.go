@@ -2,7 +2,11 @@ package api_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,5 +68,65 @@ func TestConsoleSecurityLiveFeedExpires(t *testing.T) {
 		if _, resp, err := dial(); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s: the reconnect after the end: %v (%v), want 401", c.what, err, resp)
 		}
+	}
+}
+
+// TestConsoleSecurityAddressThrottleConcurrent: the per-address throttle
+// holds for attempts made at once. Before, each attempt checked the
+// address's failures before it was judged and recorded its own after, so
+// that 60 attempts sent together were all judged (a password tried on 60
+// accounts in one burst, against a limit of 20).
+func TestConsoleSecurityAddressThrottleConcurrent(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	const n = 60
+	ids := make([]string, n)
+	for i := range ids { // members without a password: each attempt is judged and recorded
+		ids[i] = fmt.Sprintf("T%02d", i)
+		s.must("A001", "POST", "/v1/staff", map[string]any{"staffId": ids[i], "name": "Target", "role": "rep", "branchIds": []string{"B001"}}, 201)
+	}
+	s.awaitApplied()
+	head := s.head()
+	u := newWebUser(s)
+	u.mustStatus(u.get("/login"), 200, "GET /login")
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			form := url.Values{"staffId": {id}, "password": {"Winter2026!Winter"}, "_csrf": {u.csrf}}
+			req, err := http.NewRequestWithContext(t.Context(), "POST", s.base+"/login", strings.NewReader(form.Encode()))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := u.client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			statuses[i] = res.StatusCode
+		})
+	}
+	wg.Wait()
+	judged := 0
+	for _, st := range statuses {
+		switch st {
+		case http.StatusUnauthorized:
+			judged++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("an attempt answered %d, want 401 or 429", st)
+		}
+	}
+	recorded := 0
+	for _, e := range s.logEvents(head) {
+		if e["type"] == "SignInFailed" {
+			recorded++
+		}
+	}
+	if judged > 20 || recorded > 20 {
+		t.Errorf("%d of %d attempts at once from one address were judged (%d SignInFailed), want at most 20", judged, n, recorded)
 	}
 }

@@ -58,12 +58,14 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 	addr := c.clientAddr(r)
 	p := loginPage{StaffID: strings.TrimSpace(r.PostFormValue("staffId")), Next: localPath(r.PostFormValue("next"))}
 	pw, code := r.PostFormValue("password"), r.PostFormValue("code")
-	if c.auth.addrs.blocked(addr, now) {
+	end, ok := c.auth.addrs.begin(addr, now)
+	if !ok {
 		p.Error = "login.error.throttled"
 		w.Header().Set("Retry-After", strconv.Itoa(int(addrWindow.Seconds())))
 		c.render(w, r, http.StatusTooManyRequests, "login", "login.title", p)
 		return
 	}
+	defer end()
 	refuse := func(status int, key string) {
 		c.auth.addrs.fail(addr, now)
 		p.Error = key

@@ -44,12 +44,14 @@ func (c *Console) postSetup(w http.ResponseWriter, r *http.Request) {
 	p := setupPage{StaffID: strings.TrimSpace(r.PostFormValue("staffId")), Authenticator: r.PostFormValue("authenticator") != "",
 		Fields: map[string]string{}}
 	code, pw, pw2 := r.PostFormValue("code"), r.PostFormValue("password"), r.PostFormValue("password2")
-	if c.auth.addrs.blocked(addr, now) {
+	end, ok := c.auth.addrs.begin(addr, now)
+	if !ok {
 		p.Error = "login.error.throttled"
 		w.Header().Set("Retry-After", strconv.Itoa(int(addrWindow.Seconds())))
 		c.render(w, r, http.StatusTooManyRequests, "setup", "setup.title", p)
 		return
 	}
+	defer end()
 	// The new password's rules first: fixing them costs no attempt.
 	if err := checkPassword("password", pw); err != nil {
 		p.Fields["password"] = c.passwordError(lang, err)

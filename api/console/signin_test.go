@@ -79,6 +79,25 @@ func TestStaffAddrThrottle(t *testing.T) {
 	if th.blocked(netip.Addr{}, t0) {
 		t.Error("an unknown address is blocked")
 	}
+	// Attempts being judged count: 20 at once block the 21st until they end.
+	b := netip.MustParseAddr("192.0.2.9")
+	var ends []func()
+	for range 20 {
+		end, ok := th.begin(b, t0)
+		if !ok {
+			t.Fatal("an attempt refused below the limit")
+		}
+		ends = append(ends, end)
+	}
+	if _, ok := th.begin(b, t0); ok {
+		t.Error("the 21st attempt at once was let through")
+	}
+	for _, end := range ends {
+		end()
+	}
+	if _, ok := th.begin(b, t0); !ok || len(th.judging) != 1 {
+		t.Errorf("ended attempts still count (%d addresses judging)", len(th.judging))
+	}
 	for i := range maxAddrEntries + 10 {
 		th.fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), t0.Add(time.Duration(i)*time.Millisecond))
 	}

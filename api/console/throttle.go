@@ -21,8 +21,10 @@ import (
 //   - Per client address, in memory: 20 failures within a sliding 15 minutes
 //     from one address (an IPv6 /64) are answered 429 until the oldest of
 //     them leaves the window, whichever accounts they named, unknown ids
-//     included. The table is bounded; it forgets on restart, which the
-//     per-account lock does not.
+//     included. An attempt still being judged counts as a failure, so that
+//     attempts sent at once cannot all pass before the first is recorded.
+//     The table is bounded; it forgets on restart, which the per-account
+//     lock does not.
 //
 // Both judge at Console.now, so that tests drive them with a clock.
 const (
@@ -61,10 +63,11 @@ func lockedUntil(failures []time.Time, now time.Time) time.Time {
 type addrThrottle struct {
 	mu       sync.Mutex
 	failures map[netip.Prefix][]time.Time // oldest first, within addrWindow of the latest
+	judging  map[netip.Prefix]int         // attempts begun and not yet ended
 }
 
 func newAddrThrottle() *addrThrottle {
-	return &addrThrottle{failures: map[netip.Prefix][]time.Time{}}
+	return &addrThrottle{failures: map[netip.Prefix][]time.Time{}, judging: map[netip.Prefix]int{}}
 }
 
 // addrKey is the throttle's key of an address: the address itself for
@@ -95,7 +98,34 @@ func (t *addrThrottle) blocked(a netip.Addr, now time.Time) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(recent(t.failures[addrKey(a)], now)) >= addrFailures
+	return t.blockedLocked(addrKey(a), now)
+}
+
+func (t *addrThrottle) blockedLocked(k netip.Prefix, now time.Time) bool {
+	return len(recent(t.failures[k], now))+t.judging[k] >= addrFailures
+}
+
+// begin starts an attempt from a at now, unless a is throttled; until the
+// returned end is called the attempt counts as a failure. The caller
+// records a failure (fail) before it ends the attempt.
+func (t *addrThrottle) begin(a netip.Addr, now time.Time) (end func(), ok bool) {
+	if !a.IsValid() {
+		return func() {}, true
+	}
+	k := addrKey(a)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.blockedLocked(k, now) {
+		return nil, false
+	}
+	t.judging[k]++
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.judging[k]--; t.judging[k] == 0 {
+			delete(t.judging, k)
+		}
+	}, true
 }
 
 // fail records a failed attempt from a at now.
