@@ -130,3 +130,46 @@ func TestConsoleSecurityAddressThrottleConcurrent(t *testing.T) {
 		t.Errorf("%d of %d attempts at once from one address were judged (%d SignInFailed), want at most 20", judged, n, recorded)
 	}
 }
+
+// addrWindow is the per-address throttle's window (docs/console.md).
+const addrWindow = 15*time.Minute + time.Second
+
+// TestConsoleSecurityLockTellsNoIDs: five failures lock an id no member
+// has as they lock a member's, on the sign-in page and on the setup page,
+// so the lock does not tell which staff ids exist. Before, a member's id
+// answered the sixth attempt 429 "locked" and an unknown one 401, for
+// ever: five guesses told whether an id was a member's.
+func TestConsoleSecurityLockTellsNoIDs(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	s := newStack(t, stackOptions{now: clock.Now})
+	newWebUser(s).setPassword("R1", signinPassword)
+	for _, c := range []struct {
+		page          string
+		member, ghost string
+		attempt       func(u *webUser, id string) webAnswer
+	}{
+		{"sign-in", "R1", "R9", func(u *webUser, id string) webAnswer { return u.login(id, "not the password!", "") }},
+		{"setup", "R2", "R8", func(u *webUser, id string) webAnswer {
+			u.mustStatus(u.get("/setup"), 200, "GET /setup")
+			return u.post("/setup", url.Values{"staffId": {id}, "code": {"AAAA-AAAA-AAAA-AAAA"}, "password": {signinPassword}, "password2": {signinPassword}})
+		}},
+	} {
+		clock.Set(clock.Now().Add(addrWindow)) // each page's 12 attempts from this address in a window of their own
+		var answers [2]webAnswer
+		for i, id := range []string{c.member, c.ghost} {
+			u := newWebUser(s)
+			for range 5 {
+				u.mustStatus(c.attempt(u, id), 401, c.page+" of "+id)
+			}
+			answers[i] = c.attempt(u, id)
+		}
+		m, g := answers[0], answers[1]
+		if m.status != g.status || m.alert() != g.alert() {
+			t.Errorf("%s: the sixth attempt on member %s answers %d %q, on unknown %s %d %q", c.page, c.member, m.status, m.alert(),
+				c.ghost, g.status, g.alert())
+		}
+		if m.status != http.StatusTooManyRequests {
+			t.Errorf("%s: the sixth attempt on member %s answers %d, want 429 (locked)", c.page, c.member, m.status)
+		}
+	}
+}

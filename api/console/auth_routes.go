@@ -31,8 +31,9 @@ func (c *Console) authRoutes() {
 // account's attempts are judged one after the other (the per-account
 // throttle then counts every failure before the next attempt).
 type authState struct {
-	addrs *addrThrottle
-	codes *usedCodes
+	addrs   *addrThrottle
+	unknown *unknownIDs
+	codes   *usedCodes
 
 	mu    sync.Mutex
 	locks map[string]*accountLock
@@ -47,7 +48,7 @@ type accountLock struct {
 }
 
 func newAuthState() *authState {
-	return &authState{addrs: newAddrThrottle(), codes: newUsedCodes(), locks: map[string]*accountLock{}}
+	return &authState{addrs: newAddrThrottle(), unknown: newUnknownIDs(), codes: newUsedCodes(), locks: map[string]*accountLock{}}
 }
 
 // lockAccount serialises the sign-in attempts on staff id and returns the

@@ -79,6 +79,10 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 	defer c.auth.lockAccount(p.StaffID)()
 	m, err := c.Queries.StaffMember(r.Context(), p.StaffID)
 	if events.ErrorCode(err) == events.NotFound {
+		if c.auth.unknown.fail(p.StaffID, now) {
+			refuse(http.StatusTooManyRequests, "login.error.locked") // as for a member: no password checked
+			return
+		}
 		c.spendCheck(pw)
 		refuse(http.StatusUnauthorized, signInFailure)
 		return

@@ -74,6 +74,10 @@ func (c *Console) postSetup(w http.ResponseWriter, r *http.Request) {
 	defer c.auth.lockAccount(p.StaffID)()
 	m, err := c.Queries.StaffMember(r.Context(), p.StaffID)
 	if events.ErrorCode(err) == events.NotFound {
+		if c.auth.unknown.fail(p.StaffID, now) {
+			refuse(http.StatusTooManyRequests, "login.error.locked")
+			return
+		}
 		refuse(http.StatusUnauthorized, "setup.error.failed")
 		return
 	}

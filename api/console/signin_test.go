@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -103,6 +104,31 @@ func TestStaffAddrThrottle(t *testing.T) {
 	}
 	if n := len(th.failures); n > maxAddrEntries {
 		t.Errorf("the table holds %d addresses, bound %d", n, maxAddrEntries)
+	}
+}
+
+// TestStaffUnknownIDs: an id no member has locks after five failures
+// within 15 minutes, for 15 minutes from the fifth, as a member's does;
+// the table is bounded.
+func TestStaffUnknownIDs(t *testing.T) {
+	u := newUnknownIDs()
+	for i := range 5 {
+		if u.fail("R9", t0.Add(time.Duration(i)*time.Minute)) {
+			t.Fatalf("locked at failure %d", i+1)
+		}
+	}
+	fifth := t0.Add(4 * time.Minute)
+	if !u.fail("R9", fifth) || !u.fail("R9", fifth.Add(lockFor-time.Second)) || u.fail("R8", fifth) {
+		t.Error("five failures do not lock the id for 15 minutes, or lock another")
+	}
+	if u.fail("R9", fifth.Add(lockFor)) {
+		t.Error("the lock outlasts 15 minutes from the fifth failure")
+	}
+	for i := range maxAddrEntries + 10 {
+		u.fail(fmt.Sprintf("G%d", i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	if n := len(u.failures); n > maxAddrEntries {
+		t.Errorf("the table holds %d ids, bound %d", n, maxAddrEntries)
 	}
 }
 

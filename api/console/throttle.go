@@ -17,7 +17,10 @@ import (
 //     and across every server of a deployment. Five failures within 15
 //     minutes lock the account for 15 minutes from the fifth; an attempt on
 //     a locked account does not even check the password (it is recorded as
-//     SignInFailed, reason locked, and does not prolong the lock).
+//     SignInFailed, reason locked, and does not prolong the lock). An id no
+//     member has locks alike, from failures kept in memory (unknownIDs):
+//     were only members' ids to lock, five guesses would tell whether an
+//     id is one.
 //   - Per client address, in memory: 20 failures within a sliding 15 minutes
 //     from one address (an IPv6 /64) are answered 429 until the oldest of
 //     them leaves the window, whichever accounts they named, unknown ids
@@ -34,6 +37,7 @@ const (
 	addrFailures   = 20
 	addrWindow     = 15 * time.Minute
 	maxAddrEntries = 10000
+	keptFailures   = 20 // of an unknown id, as StaffMember.FailedSignIns keeps a member's
 )
 
 // lockedUntil returns until when failures (oldest first, the recordedAt
@@ -142,33 +146,63 @@ func (t *addrThrottle) fail(a netip.Addr, now time.Time) {
 	}
 	t.failures[k] = fs
 	if len(t.failures) > maxAddrEntries {
-		t.prune(now)
+		prune(t.failures, now.Add(-addrWindow))
 	}
 }
 
-// prune forgets the addresses without recent failures and, if the table
-// is still full, those whose latest failure is oldest, down to three
-// quarters of the bound (so that pruning, a scan, is rare).
-func (t *addrThrottle) prune(now time.Time) {
-	for k, fs := range t.failures {
-		if len(recent(fs, now)) == 0 {
-			delete(t.failures, k)
+// unknownIDs counts failed attempts on staff ids no member has, in memory,
+// so that such an id locks as a member's does. Safe for concurrent use.
+type unknownIDs struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time // oldest first, the latest keptFailures
+}
+
+func newUnknownIDs() *unknownIDs { return &unknownIDs{failures: map[string][]time.Time{}} }
+
+// fail records a failed attempt on id at now, and reports whether id was
+// locked then (lockedUntil, as for a member).
+func (u *unknownIDs) fail(id string, now time.Time) (locked bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	fs := u.failures[id]
+	locked = !lockedUntil(fs, now).IsZero()
+	fs = append(fs, now)
+	if len(fs) > keptFailures {
+		fs = slices.Clone(fs[len(fs)-keptFailures:])
+	}
+	u.failures[id] = fs
+	if len(u.failures) > maxAddrEntries {
+		// An id whose latest failure is older than a window and a lock
+		// cannot be locked again without new failures.
+		prune(u.failures, now.Add(-lockWindow-lockFor))
+	}
+	return locked
+}
+
+// prune forgets the keys whose latest failure is at or before cutoff and,
+// if the table is still over three quarters of maxAddrEntries, those
+// whose latest failure is oldest, down to that (so that pruning, a scan,
+// is rare).
+func prune[K comparable](failures map[K][]time.Time, cutoff time.Time) {
+	for k, fs := range failures {
+		if !fs[len(fs)-1].After(cutoff) {
+			delete(failures, k)
 		}
 	}
-	if len(t.failures) <= maxAddrEntries*3/4 {
+	if len(failures) <= maxAddrEntries*3/4 {
 		return
 	}
 	type entry struct {
-		k    netip.Prefix
+		k    K
 		last time.Time
 	}
-	all := make([]entry, 0, len(t.failures))
-	for k, fs := range t.failures {
+	all := make([]entry, 0, len(failures))
+	for k, fs := range failures {
 		all = append(all, entry{k, fs[len(fs)-1]})
 	}
 	slices.SortFunc(all, func(a, b entry) int { return a.last.Compare(b.last) })
 	for _, e := range all[:len(all)-maxAddrEntries*3/4] {
-		delete(t.failures, e.k)
+		delete(failures, e.k)
 	}
 }
 
