@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"slices"
@@ -123,12 +124,16 @@ func formatDate(t time.Time) string {
 
 // formatWon shows an amount in won as ₩1,234,567 (negative: -₩1,234).
 func formatWon(n int64) string {
-	sign := ""
-	u := uint64(n)
 	if n < 0 {
-		sign, u = "-", uint64(-n)
+		return "-₩" + groupDigits(strconv.FormatUint(uint64(-n), 10))
 	}
-	s := strconv.FormatUint(u, 10)
+	return "₩" + groupDigits(strconv.FormatUint(uint64(n), 10))
+}
+
+// groupDigits puts a comma between each three digits of the decimal
+// digits s, from the right ("1234567" → "1,234,567"), as both Korean and
+// English write numbers.
+func groupDigits(s string) string {
 	var b strings.Builder
 	for i, d := range s {
 		if i > 0 && (len(s)-i)%3 == 0 {
@@ -136,7 +141,61 @@ func formatWon(n int64) string {
 		}
 		b.WriteRune(d)
 	}
-	return sign + "₩" + b.String()
+	return b.String()
+}
+
+// grouped is an integer a message shows with thousands separators
+// ("2,000자", as the forms' hints write it) where its format says %d or %v;
+// any other verb (%04X) formats the plain integer.
+type grouped int64
+
+// Format implements fmt.Formatter.
+func (n grouped) Format(f fmt.State, verb rune) {
+	if verb != 'd' && verb != 'v' {
+		fmt.Fprintf(f, fmt.FormatString(f, verb), int64(n))
+		return
+	}
+	s := strconv.FormatInt(int64(n), 10)
+	if n < 0 {
+		s = "-" + groupDigits(s[1:])
+	} else {
+		s = groupDigits(s)
+	}
+	if w, ok := f.Width(); ok && len(s) < w { // a width pads, as for a plain %5d
+		pad := strings.Repeat(" ", w-len(s))
+		if f.Flag('-') {
+			s += pad
+		} else {
+			s = pad + s
+		}
+	}
+	_, _ = io.WriteString(f, s)
+}
+
+// groupArgs returns the arguments of a validation message with its
+// integers grouped, except in a message about years (1900, not 1,900).
+func groupArgs(template string, args []any) []any {
+	if strings.Contains(template, "year") {
+		return args
+	}
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case int:
+			out[i] = grouped(v)
+		case int32:
+			out[i] = grouped(v)
+		case int64:
+			out[i] = grouped(v)
+		case uint:
+			out[i] = grouped(v)
+		case uint32:
+			out[i] = grouped(v)
+		default:
+			out[i] = a
+		}
+	}
+	return out
 }
 
 // formatAmount shows an amount of currency cur in its smallest unit: won
@@ -160,7 +219,7 @@ func (cs *catalogs) errorText(lang string, err error) string {
 	}
 	if ee.Code == events.Invalid && ee.Template != "" {
 		if key := "invalid." + ee.Template; cs.has(lang, key) {
-			return cs.text(lang, key, ee.Args...)
+			return cs.text(lang, key, groupArgs(ee.Template, ee.Args)...)
 		}
 	}
 	if key := "error." + ee.Code; ee.Code != events.Invalid && cs.has(lang, key) {
