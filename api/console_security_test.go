@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/dangol/dangol/api/console"
 	"github.com/dangol/dangol/events/eventstest"
 )
 
@@ -172,4 +176,44 @@ func TestConsoleSecurityLockTellsNoIDs(t *testing.T) {
 			t.Errorf("%s: the sixth attempt on member %s answers %d, want 429 (locked)", c.page, c.member, m.status)
 		}
 	}
+}
+
+// TestConsoleSecuritySigninCookieHostOnly: behind TLS the sign-in form's
+// cookie, to which its CSRF token and an enrolment ticket are bound, is
+// named __Host- as the session's is, so that a page on a sibling domain
+// cannot set or overwrite it (cookie tossing: a value the attacker knows
+// the token of, or sign-in refused for good). Before, it was dangol_csrf
+// even with Secure.
+func TestConsoleSecuritySigninCookieHostOnly(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	newWebUser(s).setPassword("R1", signinPassword)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	c := console.New(console.Config{API: s.srv, Store: s.store, Queries: s.queries, Progress: s.progress, Now: s.opt.now, Secret: secret,
+		SecureCookies: true, Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}})
+	tls := httptest.NewTLSServer(c.Handler())
+	defer tls.Close()
+	jar, _ := cookiejar.New(nil)
+	client := tls.Client()
+	client.Jar, client.Timeout = jar, hang
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	w := &webUser{s: s, base: tls.URL, client: client}
+	a := w.mustStatus(w.get("/login"), 200, "GET /login over TLS")
+	var names []string
+	for _, line := range a.header.Values("Set-Cookie") {
+		ck, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, ck.Name)
+		if !strings.HasPrefix(ck.Name, "__Host-") || !ck.Secure || ck.Path != "/" || ck.Domain != "" {
+			t.Errorf("the sign-in form's cookie over TLS: %+v, want __Host-, Secure, Path=/, no Domain", ck)
+		}
+	}
+	if len(names) != 1 {
+		t.Fatalf("GET /login set cookies %v, want the sign-in form's", names)
+	}
+	w.mustRedirect(w.post("/login", url.Values{"staffId": {"R1"}, "password": {signinPassword}}), "/", "sign-in over TLS")
 }

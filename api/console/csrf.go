@@ -19,8 +19,18 @@ import (
 const (
 	csrfField  = "_csrf"
 	csrfHeader = "X-CSRF-Token"
-	csrfCookie = "dangol_csrf"
 )
+
+// csrfCookieName is the sign-in form's cookie's name: with Secure, the
+// __Host- prefix, as for the session's (cookieName), so that a page on a
+// sibling domain can neither set it to a value whose token it knows nor
+// overwrite it.
+func (c *Console) csrfCookieName() string {
+	if c.SecureCookies {
+		return "__Host-dangol_csrf"
+	}
+	return "dangol_csrf"
+}
 
 func (c *Console) mac(key []byte, parts ...string) string {
 	m := hmac.New(sha256.New, key)
@@ -37,14 +47,14 @@ func (c *Console) csrfToken(s *Session) string { return c.mac(c.keys.csrf, "sess
 // anonymousCSRF is the form token of a browser without a session: bound to
 // its csrf cookie (set by ensureCSRFCookie), "" if it has none yet.
 func (c *Console) anonymousCSRF(r *http.Request) string {
-	if v := csrfCookieValue(r); v != "" {
+	if v := c.csrfCookieValue(r); v != "" {
 		return c.mac(c.keys.csrf, "anonymous", v)
 	}
 	return ""
 }
 
-func csrfCookieValue(r *http.Request) string {
-	ck, err := r.Cookie(csrfCookie)
+func (c *Console) csrfCookieValue(r *http.Request) string {
+	ck, err := r.Cookie(c.csrfCookieName())
 	if err != nil || len(ck.Value) != 43 {
 		return ""
 	}
@@ -55,10 +65,10 @@ func csrfCookieValue(r *http.Request) string {
 // the sign-in forms, and returns the request as the rest of the handler
 // must see it (with the cookie).
 func (c *Console) ensureCSRFCookie(w http.ResponseWriter, r *http.Request) *http.Request {
-	if csrfCookieValue(r) != "" {
+	if c.csrfCookieValue(r) != "" {
 		return r
 	}
-	ck := &http.Cookie{Name: csrfCookie, Value: base64.RawURLEncoding.EncodeToString(newSecret()), Path: "/", HttpOnly: true,
+	ck := &http.Cookie{Name: c.csrfCookieName(), Value: base64.RawURLEncoding.EncodeToString(newSecret()), Path: "/", HttpOnly: true,
 		Secure: c.SecureCookies, SameSite: http.SameSiteStrictMode}
 	http.SetCookie(w, ck)
 	r2 := r.Clone(r.Context())

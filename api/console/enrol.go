@@ -28,7 +28,7 @@ type enrolPage struct {
 // startEnrolment shows the enrolment page with a new secret for m, whose
 // password (verifier phc) was just proven.
 func (c *Console) startEnrolment(w http.ResponseWriter, r *http.Request, m projections.StaffMember, phc, purpose, next string, status int) {
-	bind := csrfCookieValue(r)
+	bind := c.csrfCookieValue(r)
 	action := "/enrol"
 	if purpose == purposeAccount {
 		bind, action = sessionOf(r.Context()).ID, "/account/second-factor"
@@ -124,7 +124,7 @@ func (c *Console) postEnrol(w http.ResponseWriter, r *http.Request) {
 	if events.ValidID(t.Staff) {
 		defer c.auth.lockAccount(t.Staff)()
 	}
-	e, ok := c.confirm(w, r, csrfCookieValue(r), purposeSignIn)
+	e, ok := c.confirm(w, r, c.csrfCookieValue(r), purposeSignIn)
 	if !ok {
 		return
 	}
