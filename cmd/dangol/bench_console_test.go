@@ -21,8 +21,10 @@ func TestBenchConsole(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // detects a hang only
 	defer cancel()
 	args := []string{"bench", "console", "--customers", "1000", "--requests", "50", "--warmup", "5", "--clients", "2"}
+	store := "embedded"
 	if pgBackend {
-		args = append(args, "--store", "postgres")
+		store = "postgres"
+		args = append(args, "--store", store)
 	}
 	var out, errOut bytes.Buffer
 	if err := run(ctx, args, func(string) string { return "" }, &out, &errOut); err != nil {
@@ -30,8 +32,8 @@ func TestBenchConsole(t *testing.T) {
 	}
 	q := `p50=\d+\.\d\dms p90=\d+\.\d\dms p99=\d+\.\d\dms max=\d+\.\d\dms`
 	want := []string{
-		`^dangol bench console  \S+  \w+/\w+  \d+ CPUs \(.+\)  GOMAXPROCS=\d+  go\S+  store=(embedded|postgres)$`,
-		`^command: dangol bench console --customers 1000 --requests 50 --warmup 5 --clients 2( --store postgres)?$`,
+		`^dangol bench console  \S+  \w+/\w+  \d+ CPUs \(.+\)  GOMAXPROCS=\d+  go\S+  store=` + store + `$`,
+		`^command: ` + regexp.QuoteMeta("dangol "+strings.Join(args, " ")) + `$`,
 		`^settings: --bench-dir= --clients=2 .*--customers=1000 --requests=50 --seed=1 .*--warmup=5$`,
 		`^seeded 1000 customers: \d+ events in \d+ streams`,
 		`^server on 127\.0\.0\.1:\d+, read side caught up in \S+$`,
