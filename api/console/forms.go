@@ -25,6 +25,10 @@ const (
 	keyField     = "_key"     // the Idempotency-Key: one per rendered form
 	versionField = "_version" // If-Match: the stream version the page was rendered at
 	wasPrefix    = "_was_"    // the profile form's values as rendered (its changes are what differs)
+	// defaultPrefix marks a time input's value as rendered (the minute the
+	// page was made): a time submitted unchanged means "now", the moment
+	// of the submission (submittedTime).
+	defaultPrefix = "_default_"
 )
 
 // inputKind is how an input is shown.
@@ -56,9 +60,9 @@ type formSpec struct {
 	path   string // the API route under /v1/customers/{id}/ and the console route under /customers/{id}/
 	event  string // the event type the route appends
 	inputs []input
-	// body builds the JSON body from the form's values. An error is
-	// Invalid naming an input.
-	body func(v url.Values) (events.Data, error)
+	// body builds the JSON body from the form's values, submitted at now
+	// (the console's clock). An error is Invalid naming an input.
+	body func(v url.Values, now time.Time) (events.Data, error)
 }
 
 var grantedValues = []string{"true", "false"}
@@ -152,6 +156,23 @@ var kstLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02
 // kstInputLayout is a datetime-local input's value.
 const kstInputLayout = "2006-01-02T15:04"
 
+// submittedTime is time input name of a form submitted at now. A value
+// still at the default it was rendered with is now itself: the form
+// rendered the minute the page was made, and an entry saved as of that
+// minute would sort before whatever happened between the page and the
+// submission (a colleague's pitch, say, whose outcome would then pass for
+// the last). A time the user changed is taken as typed, in KST.
+func submittedTime(v url.Values, name string, now time.Time) (time.Time, error) {
+	t, err := parseKST(name, v.Get(name))
+	if err != nil || t.IsZero() {
+		return t, err
+	}
+	if d, derr := parseKST(name, v.Get(defaultPrefix+name)); derr == nil && d.Equal(t) {
+		return now.UTC(), nil
+	}
+	return t, nil
+}
+
 // parseKST reads a time typed in KST; empty is the zero time.
 func parseKST(name, s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
@@ -166,10 +187,10 @@ func parseKST(name, s string) (time.Time, error) {
 	return time.Time{}, events.InvalidField(name, "must be a date and time such as %s", "2026-11-25T09:30")
 }
 
-func contactBody(v url.Values) (events.Data, error) {
+func contactBody(v url.Values, now time.Time) (events.Data, error) {
 	d := &events.ContactLogged{Channel: v.Get("channel"), Purpose: v.Get("purpose"), Summary: v.Get("summary"), CallID: v.Get("callId")}
 	var err error
-	if d.OccurredAt, err = parseKST("occurredAt", v.Get("occurredAt")); err != nil {
+	if d.OccurredAt, err = submittedTime(v, "occurredAt", now); err != nil {
 		return nil, err
 	}
 	if s := strings.TrimSpace(v.Get("durationMin")); s != "" {
@@ -182,22 +203,22 @@ func contactBody(v url.Values) (events.Data, error) {
 	return d, nil
 }
 
-func pitchBody(v url.Values) (events.Data, error) {
+func pitchBody(v url.Values, now time.Time) (events.Data, error) {
 	d := &events.ProductPitched{Product: v.Get("product"), Channel: v.Get("channel"), Outcome: v.Get("outcome"),
 		Reason: v.Get("reason"), CampaignID: v.Get("campaignId"), FollowUpOn: v.Get("followUpOn")}
 	var err error
-	d.OccurredAt, err = parseKST("occurredAt", v.Get("occurredAt"))
+	d.OccurredAt, err = submittedTime(v, "occurredAt", now)
 	return d, err
 }
 
-func lifeEventBody(v url.Values) (events.Data, error) {
+func lifeEventBody(v url.Values, _ time.Time) (events.Data, error) {
 	return &events.LifeEventRecorded{Kind: v.Get("kind"), ExpectedOn: v.Get("expectedOn"), Note: v.Get("note")}, nil
 }
 
-func verificationBody(v url.Values) (events.Data, error) {
+func verificationBody(v url.Values, now time.Time) (events.Data, error) {
 	d := &events.ProfileVerified{Channel: v.Get("channel"), Fields: v["fields"]}
 	var err error
-	d.OccurredAt, err = parseKST("occurredAt", v.Get("occurredAt"))
+	d.OccurredAt, err = submittedTime(v, "occurredAt", now)
 	return d, err
 }
 
@@ -205,7 +226,7 @@ func verificationBody(v url.Values) (events.Data, error) {
 // form was rendered with (its _was_ field), not from the current one: a
 // field someone else changed in the meantime, and this user left alone, is
 // not changed back.
-func profileBody(v url.Values) (events.Data, error) {
+func profileBody(v url.Values, now time.Time) (events.Data, error) {
 	d := &events.ProfileChanged{Changes: map[string]string{}, Source: v.Get("source"), Reason: v.Get("reason")}
 	for _, f := range events.ProfileFields {
 		if !v.Has(f) {
@@ -216,11 +237,11 @@ func profileBody(v url.Values) (events.Data, error) {
 		}
 	}
 	var err error
-	d.OccurredAt, err = parseKST("occurredAt", v.Get("occurredAt"))
+	d.OccurredAt, err = submittedTime(v, "occurredAt", now)
 	return d, err
 }
 
-func consentBody(v url.Values) (events.Data, error) {
+func consentBody(v url.Values, _ time.Time) (events.Data, error) {
 	d := &events.ConsentChanged{Channel: v.Get("channel"), Purpose: v.Get("purpose")}
 	switch v.Get("granted") {
 	case "true":
@@ -234,17 +255,19 @@ func consentBody(v url.Values) (events.Data, error) {
 	return d, nil
 }
 
-func requestBody(v url.Values) (events.Data, error) {
+func requestBody(v url.Values, now time.Time) (events.Data, error) {
 	d := &events.CustomerRequestNoted{Text: v.Get("text"), Category: v.Get("category")}
 	var err error
-	d.OccurredAt, err = parseKST("occurredAt", v.Get("occurredAt"))
+	d.OccurredAt, err = submittedTime(v, "occurredAt", now)
 	return d, err
 }
 
 // encodeBody is the JSON body of d, as a client of the API would send it.
 func encodeBody(d events.Data) ([]byte, error) { return json.Marshal(d) }
 
-// defaults are a new form's values: now (in KST) for its time, the
+// defaults are a new form's values: now (in KST, to the minute, marked as
+// the default: submitted unchanged it is the time of the submission) for
+// its time, the
 // outbound call for its channel (the call centre calls out), the view's
 // values for the profile form, every field for the two-month refresh.
 func (f *formSpec) defaults(v *projections.CustomerView, now time.Time, q url.Values) url.Values {
@@ -253,6 +276,7 @@ func (f *formSpec) defaults(v *projections.CustomerView, now time.Time, q url.Va
 		switch {
 		case in.kind == inDateTime:
 			vals.Set(in.name, now.In(kst).Format(kstInputLayout))
+			vals.Set(defaultPrefix+in.name, vals.Get(in.name))
 		case in.name == "channel" && f.kind != "consent", in.name == "source":
 			vals.Set(in.name, "phone_outbound")
 		}

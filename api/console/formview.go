@@ -57,7 +57,7 @@ type hidden struct{ Name, Value string }
 func (f *form) Hidden() []hidden {
 	h := []hidden{{keyField, f.Key}, {versionField, strconv.FormatUint(f.Version, 10)}}
 	for k, v := range f.vals {
-		if strings.HasPrefix(k, wasPrefix) && len(v) > 0 {
+		if (strings.HasPrefix(k, wasPrefix) || strings.HasPrefix(k, defaultPrefix)) && len(v) > 0 {
 			h = append(h, hidden{k, v[0]})
 		}
 	}

@@ -46,7 +46,7 @@ func (c *Console) submit(spec *formSpec) pageFunc {
 		f := c.newForm(spec, id, lang, key, version, vals)
 		f.Open = true
 
-		data, err := spec.body(vals)
+		data, err := spec.body(vals, c.now())
 		if err != nil {
 			f.setError(err)
 			return c.again(w, r, s, id, f, http.StatusBadRequest)
