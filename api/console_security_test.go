@@ -217,3 +217,37 @@ func TestConsoleSecuritySigninCookieHostOnly(t *testing.T) {
 	}
 	w.mustRedirect(w.post("/login", url.Values{"staffId": {"R1"}, "password": {signinPassword}}), "/", "sign-in over TLS")
 }
+
+// TestConsoleSecuritySetupCodeOnce: a setup code serves once, until its
+// expiry, and only while it is the member's latest; each refusal is a
+// failed sign-in and sets nothing.
+func TestConsoleSecuritySetupCodeOnce(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	s := newStack(t, stackOptions{now: clock.Now})
+	setup := func(code string) webAnswer {
+		t.Helper()
+		u := newWebUser(s)
+		u.mustStatus(u.get("/setup"), 200, "GET /setup")
+		return u.post("/setup", url.Values{"staffId": {"R1"}, "code": {code}, "password": {signinPassword}, "password2": {signinPassword}})
+	}
+	refused := func(code, what string) {
+		t.Helper()
+		v := s.staffVersion("R1")
+		if a := setup(code); a.status != http.StatusUnauthorized {
+			t.Errorf("%s: %d, want 401", what, a.status)
+		}
+		if got := s.staffSince("R1", v); len(got) != 1 || got[0].typ != "SignInFailed" {
+			t.Errorf("%s: appended %v, want one SignInFailed", what, eventTypes(got))
+		}
+	}
+	old := s.setupCode("R1")
+	newer := s.setupCode("R1")
+	refused(old, "a code a newer one replaced")
+	clock.Set(clock.Now().Add(72 * time.Hour))
+	refused(newer, "a code at its expiry")
+	fresh := s.setupCode("R1")
+	if a := setup(fresh); a.status != http.StatusSeeOther {
+		t.Fatalf("a fresh code: %d", a.status)
+	}
+	refused(fresh, "a code used once")
+}
