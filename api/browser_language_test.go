@@ -25,17 +25,22 @@ func TestBrowserLanguages(t *testing.T) {
 	ko.pageIs("ko", "#login-h", "로그인")
 	ko.signIn("R1", testPassword, "")
 	ko.waitPath("/")
-	ko.pageIs("ko", "#wl-title", "작업 목록")
+	ko.pageIs("ko", "#wl-title", "상담 대상")
 	ko.open("/account")
 	ko.pageIs("ko", "h1", "내 계정")
 	ko.screen("account")
 
 	// Search: "/" from the page, a name, Enter; the result by keyboard.
+	// The name is posted: it is in no URL the browser keeps.
 	ko.open("/")
 	ko.press("/")
 	ko.submit("#q", "이서연")
-	ko.waitPath("/search?")
+	ko.waitPath("/search")
 	ko.waitText("#search-results", "C102")
+	if loc := ko.location(); loc != "/search" {
+		t.Errorf("the search's answer is at %q, want /search (what was typed in no URL)", loc)
+	}
+	ko.checkAligned("#search-results")
 	ko.screen("search")
 	ko.tabTo(`#search-results a[href="/customers/C102"]`, 40)
 	ko.navigate(chromedp.KeyEvent(kb.Enter))
@@ -49,6 +54,7 @@ func TestBrowserLanguages(t *testing.T) {
 	ko.pageIs("en", "#wl-title", "Worklist")
 	ko.waitLive()
 	ko.screen("worklist")
+	ko.tabletShot("worklist")
 
 	en := s.newBrowser("rep R1, English browser", "en")
 	en.open("/login")
@@ -61,8 +67,13 @@ func TestBrowserLanguages(t *testing.T) {
 	en.click(`nav.langs a[hreflang="ko"]`)
 	en.waitPath("/customers/C101")
 	en.pageIs("ko", "#h-timeline", "")
-	en.open("/search?q=010-1234-5678")
+	en.open("/search")
 	en.pageIs("ko", "#search-title", "")
+	en.submit("#search-q", "010-1234-5678")
+	en.waitPath("/search")
+	if loc := en.location(); loc != "/search" {
+		t.Errorf("the search's answer is at %q, want /search", loc)
+	}
 	if got := en.text("#search-results"); !strings.Contains(got, "C101") || !strings.Contains(got, "C104") {
 		t.Errorf("search by phone found %q, want every customer of the book (they share the number)", got)
 	}

@@ -153,12 +153,6 @@ func startBrowser(t *testing.T, base, name, lang string) *browser {
 			if m.Type != chromedp.ConsoleError && !m.IsException() {
 				continue
 			}
-			// Browsers ask every site for /favicon.ico, which the
-			// console does not serve: that 404 is the browser's, not
-			// the page's.
-			if m.Source == "network" && strings.HasSuffix(m.URL, "/favicon.ico") {
-				continue
-			}
 			b.mu.Lock()
 			b.problems = append(b.problems, problem{url: m.URL, network: m.Source == "network", text: fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1)})
 			b.mu.Unlock()

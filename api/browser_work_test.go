@@ -34,6 +34,24 @@ func (b *browser) rowText(id string) string {
 	return eval[string](b, fmt.Sprintf(`(document.querySelector('#wl-rows tr[data-customer="%s"]') || {}).innerText || ""`, id))
 }
 
+// checkAligned fails unless each column header of table sel is aligned
+// as the values under it (a right-aligned time under a left-aligned
+// header reads as belonging to the next column).
+func (b *browser) checkAligned(sel string) {
+	b.t.Helper()
+	off := eval[[]string](b, fmt.Sprintf(`(() => { const t = document.querySelector(%q); if (!t) return ["no table"];
+		const row = t.querySelector("tbody tr"); if (!row) return ["no row"];
+		const out = [];
+		Array.from(t.querySelectorAll("thead th")).forEach((th, i) => {
+			const td = row.cells[i], a = getComputedStyle(th).textAlign, v = td && getComputedStyle(td).textAlign;
+			if (a !== v) out.push((th.innerText || "").trim() + ": header " + a + ", values " + v);
+		});
+		return out; })()`, sel))
+	if len(off) > 0 {
+		b.t.Errorf("%s at %s: the columns of %s are not aligned as their headers: %s", b.name, b.location(), sel, strings.Join(off, "; "))
+	}
+}
+
 // TestBrowserRepDay: a rep signs in to their worklist, whose rows say why
 // to call each customer; works it by keyboard alone ("/" to search, j/k to
 // choose, Enter to open); on the customer page reaches the contact form
@@ -76,6 +94,7 @@ func TestBrowserRepDay(t *testing.T) {
 		}
 	}
 	rep.waitLive()
+	rep.checkAligned("#wl-table")
 	rep.screen("worklist")
 	rep.tabletShot("worklist")
 

@@ -121,9 +121,21 @@ func TestSearchCustomers(t *testing.T) {
 	check(s)
 	check(s.restart())
 
-	for _, clear := range []string{"김민준", "Minjun", "minjun", "5550", "Jiwoo", "Choi"} {
-		if strings.Contains(logged.String(), clear) {
-			t.Errorf("the server's log holds %q", clear)
+	// Exactly: every name and phone stored or searched, in every form a
+	// log line could hold it (queryForm: as typed, URL- and JSON-escaped,
+	// a phone's digits), none of which a duration or an id holds by
+	// chance. Four-letter queries ("Minj", "1234") could, and are left out;
+	// their longer forms are in.
+	log := logged.String()
+	if !strings.Contains(log, `"msg":"request"`) || !strings.Contains(log, `"route":"GET /v1/search/customers"`) {
+		t.Fatalf("the server logged no search request: the check below would check nothing:\n%s", log)
+	}
+	for _, clear := range []string{
+		"김민준", "Kim Minjun", "Park Jiwoo", "Lee Seoyeon", "Choi Minjun", "KIM  minjun", "minjun", "Jiwoo Park", "choi minjun", "Kim M",
+		"+82 10-5550-1234", "010 5550 1234", "010-5550-1234", "010-7777-1234", "010-3333-4444", "010-9999-0000",
+	} {
+		if f := queryForm(log, clear); f != "" {
+			t.Errorf("the server's log holds %q (as %q)", clear, f)
 		}
 	}
 }

@@ -16,6 +16,13 @@ import (
 // phone, never in clear. Every reader role may read any customer (as GET
 // /v1/customers/{id}), so the results are not limited to the member's book;
 // the member's own customers are marked.
+//
+// What is typed is a name or a phone number, so it travels in a POST's
+// body (with the session's _csrf, as every form) and never in a URL: a URL
+// stays in the browser's history and in every access log it passes. The
+// results are the POST's answer itself; only an exact customer id
+// redirects, to /customers/{id} (ids are not personal data, and are in the
+// API's paths anyway). GET /search is the empty form.
 
 const (
 	maxSearchQuery = 100 // characters, as the search field's maxlength
@@ -23,7 +30,8 @@ const (
 )
 
 func (c *Console) searchRoutes() {
-	c.page("GET /search", readerRoles, c.search)
+	c.page("GET /search", readerRoles, c.searchForm)
+	c.page("POST /search", readerRoles, c.search)
 }
 
 // searchPage is the search template's data.
@@ -42,15 +50,23 @@ type searchRow struct {
 	Mine      bool
 }
 
+// searchForm is the empty search form. A q in its URL (an old bookmark)
+// is neither searched nor shown.
+func (c *Console) searchForm(w http.ResponseWriter, r *http.Request, s *Session) error {
+	c.render(w, r, http.StatusOK, "search", "search.page.title", searchPage{IDOnly: c.Search == nil})
+	return nil
+}
+
+// search answers the search form's POST: its q from the body only.
 func (c *Console) search(w http.ResponseWriter, r *http.Request, s *Session) error {
 	lang := language(r)
-	raw := r.URL.Query().Get("q")
+	formErr := r.ParseForm() // r.PostForm: the body's fields only, never the URL's
+	raw := r.PostForm.Get("q")
 	q := strings.TrimSpace(raw)
 	p := searchPage{Q: raw, IDOnly: c.Search == nil}
 	switch n := utf8.RuneCountInString(q); {
-	case !r.URL.Query().Has("q"):
-		c.render(w, r, http.StatusOK, "search", "search.page.title", p)
-		return nil
+	case formErr != nil:
+		p.Q, p.Message = "", c.cat.text(lang, "search.page.invalid")
 	case n == 0:
 		p.Message = c.cat.text(lang, "search.page.empty")
 	case n > maxSearchQuery:

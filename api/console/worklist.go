@@ -148,6 +148,7 @@ type workColumn struct {
 	Label string
 	Href  string
 	Sort  string // aria-sort of the current sort column: "ascending" or "descending"
+	Num   bool   // right-aligned, as its values (rowsHTML's td class="num")
 }
 
 // workRow is one customer line, translated.
@@ -377,7 +378,7 @@ func (c *Console) workColumns(lang string, f worklistFilter) []workColumn {
 	}
 	var cols []workColumn
 	for _, k := range []string{"id", "name", "tier", "branch", "priority", "contact"} {
-		col := workColumn{Key: k, Label: c.cat.text(lang, "work.col."+k)}
+		col := workColumn{Key: k, Label: c.cat.text(lang, "work.col."+k), Num: k == "contact"}
 		g := f
 		g.Sort = k
 		if k == cur {
