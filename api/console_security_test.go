@@ -251,3 +251,29 @@ func TestConsoleSecuritySetupCodeOnce(t *testing.T) {
 	}
 	refused(fresh, "a code used once")
 }
+
+// TestConsoleSecuritySetupCodeOpensLock: a locked account's way out is
+// what its refusal says, a setup code from an admin: the right code sets
+// the password and signs in during the lock, where a wrong one is refused
+// as locked. Before, the setup page judged the lock first, so whoever
+// failed five sign-ins every 15 minutes kept a member out for good, with
+// no admin able to help.
+func TestConsoleSecuritySetupCodeOpensLock(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	s := newStack(t, stackOptions{now: clock.Now})
+	newWebUser(s).setPassword("R1", signinPassword)
+	attacker := newWebUser(s)
+	for range 5 {
+		attacker.mustStatus(attacker.login("R1", "a guessed password", ""), 401, "a guess")
+	}
+	attacker.mustStatus(attacker.login("R1", signinPassword, ""), 429, "the locked account")
+	code := s.setupCode("R1")
+	u := newWebUser(s)
+	u.mustStatus(u.get("/setup"), 200, "GET /setup")
+	setup := func(code string) webAnswer {
+		return u.post("/setup", url.Values{"staffId": {"R1"}, "code": {code}, "password": {"a new long passphrase"}, "password2": {"a new long passphrase"}})
+	}
+	u.mustStatus(setup("AAAA-AAAA-AAAA-AAAA"), 429, "a wrong code on the locked account")
+	u.mustRedirect(setup(code), "/", "the admin's code on the locked account")
+	u.mustStatus(u.get("/account"), 200, "signed in with the new password")
+}

@@ -16,7 +16,7 @@ import (
 // code must be the member's latest, unexpired and unused (a PasswordSet
 // naming it uses it up). A wrong code counts as a failed sign-in
 // (SignInFailed, reason bad_password: a setup code is a one-time
-// password), for both throttles. Setting the password ends every session
+// password), for both throttles; the right one opens a locked account. Setting the password ends every session
 // the member still has (SignedOut, password_changed). Then the member
 // enrols an authenticator if their role requires one or they asked to,
 // and is signed in; a member who already has one signs in as usual.
@@ -96,16 +96,20 @@ func (c *Console) postSetup(w http.ResponseWriter, r *http.Request) {
 		}
 		refuse(http.StatusUnauthorized, "setup.error.failed")
 	}
-	if !lockedUntil(m.FailedSignIns, now).IsZero() {
+	// The right code opens a locked account: a code is how an admin lets a
+	// member out of a lock (the refusal says so), and 80 random bits used
+	// once are no guess the lock need stop. A wrong one is refused as
+	// locked, uncounted, as a password would be.
+	hash := api.HashSetupCode(code)
+	right := hash != "" && m.SetupHash != "" && now.Before(m.SetupExpiresAt) && equalString(hash, m.SetupHash)
+	switch {
+	case !right && !lockedUntil(m.FailedSignIns, now).IsZero():
 		failed("locked")
 		return
-	}
-	if !m.Active {
+	case !m.Active:
 		failed("inactive")
 		return
-	}
-	hash := api.HashSetupCode(code)
-	if hash == "" || m.SetupHash == "" || !now.Before(m.SetupExpiresAt) || !equalString(hash, m.SetupHash) {
+	case !right:
 		failed("bad_password")
 		return
 	}
