@@ -99,11 +99,11 @@ func TestStaffAddrThrottle(t *testing.T) {
 	if _, ok := th.begin(b, t0); !ok || len(th.judging) != 1 {
 		t.Errorf("ended attempts still count (%d addresses judging)", len(th.judging))
 	}
-	for i := range maxAddrEntries + 10 {
+	for i := range maxEntries + 10 {
 		th.fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), t0.Add(time.Duration(i)*time.Millisecond))
 	}
-	if n := len(th.failures); n > maxAddrEntries {
-		t.Errorf("the table holds %d addresses, bound %d", n, maxAddrEntries)
+	if n := len(th.failures); n > maxEntries {
+		t.Errorf("the table holds %d addresses, bound %d", n, maxEntries)
 	}
 }
 
@@ -124,11 +124,11 @@ func TestStaffUnknownIDs(t *testing.T) {
 	if u.fail("R9", fifth.Add(lockFor)) {
 		t.Error("the lock outlasts 15 minutes from the fifth failure")
 	}
-	for i := range maxAddrEntries + 10 {
+	for i := range maxEntries + 10 {
 		u.fail(fmt.Sprintf("G%d", i), t0.Add(time.Duration(i)*time.Millisecond))
 	}
-	if n := len(u.failures); n > maxAddrEntries {
-		t.Errorf("the table holds %d ids, bound %d", n, maxAddrEntries)
+	if n := len(u.failures); n > maxEntries {
+		t.Errorf("the table holds %d ids, bound %d", n, maxEntries)
 	}
 }
 

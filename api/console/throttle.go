@@ -31,13 +31,13 @@ import (
 //
 // Both judge at Console.now, so that tests drive them with a clock.
 const (
-	lockFailures   = 5
-	lockWindow     = 15 * time.Minute
-	lockFor        = 15 * time.Minute
-	addrFailures   = 20
-	addrWindow     = 15 * time.Minute
-	maxAddrEntries = 10000
-	keptFailures   = 20 // of an unknown id, as StaffMember.FailedSignIns keeps a member's
+	lockFailures = 5
+	lockWindow   = 15 * time.Minute
+	lockFor      = 15 * time.Minute
+	addrFailures = 20
+	addrWindow   = 15 * time.Minute
+	maxEntries   = 10000 // of each table in memory: addresses, unknown ids
+	keptFailures = 20    // of an unknown id, as StaffMember.FailedSignIns keeps a member's
 )
 
 // lockedUntil returns until when failures (oldest first, the recordedAt
@@ -111,7 +111,8 @@ func (t *addrThrottle) blockedLocked(k netip.Prefix, now time.Time) bool {
 
 // begin starts an attempt from a at now, unless a is throttled; until the
 // returned end is called the attempt counts as a failure. The caller
-// records a failure (fail) before it ends the attempt.
+// records a failure (fail) before it ends the attempt (for that moment it
+// counts twice: the throttle errs on the side of refusing).
 func (t *addrThrottle) begin(a netip.Addr, now time.Time) (end func(), ok bool) {
 	if !a.IsValid() {
 		return func() {}, true
@@ -145,7 +146,7 @@ func (t *addrThrottle) fail(a netip.Addr, now time.Time) {
 		fs = slices.Clone(fs[len(fs)-addrFailures:])
 	}
 	t.failures[k] = fs
-	if len(t.failures) > maxAddrEntries {
+	if len(t.failures) > maxEntries {
 		prune(t.failures, now.Add(-addrWindow))
 	}
 }
@@ -171,7 +172,7 @@ func (u *unknownIDs) fail(id string, now time.Time) (locked bool) {
 		fs = slices.Clone(fs[len(fs)-keptFailures:])
 	}
 	u.failures[id] = fs
-	if len(u.failures) > maxAddrEntries {
+	if len(u.failures) > maxEntries {
 		// An id whose latest failure is older than a window and a lock
 		// cannot be locked again without new failures.
 		prune(u.failures, now.Add(-lockWindow-lockFor))
@@ -180,7 +181,7 @@ func (u *unknownIDs) fail(id string, now time.Time) (locked bool) {
 }
 
 // prune forgets the keys whose latest failure is at or before cutoff and,
-// if the table is still over three quarters of maxAddrEntries, those
+// if the table is still over three quarters of maxEntries, those
 // whose latest failure is oldest, down to that (so that pruning, a scan,
 // is rare).
 func prune[K comparable](failures map[K][]time.Time, cutoff time.Time) {
@@ -189,7 +190,7 @@ func prune[K comparable](failures map[K][]time.Time, cutoff time.Time) {
 			delete(failures, k)
 		}
 	}
-	if len(failures) <= maxAddrEntries*3/4 {
+	if len(failures) <= maxEntries*3/4 {
 		return
 	}
 	type entry struct {
@@ -201,7 +202,7 @@ func prune[K comparable](failures map[K][]time.Time, cutoff time.Time) {
 		all = append(all, entry{k, fs[len(fs)-1]})
 	}
 	slices.SortFunc(all, func(a, b entry) int { return a.last.Compare(b.last) })
-	for _, e := range all[:len(all)-maxAddrEntries*3/4] {
+	for _, e := range all[:len(all)-maxEntries*3/4] {
 		delete(failures, e.k)
 	}
 }
