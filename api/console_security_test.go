@@ -8,6 +8,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -276,4 +278,39 @@ func TestConsoleSecuritySetupCodeOpensLock(t *testing.T) {
 	u.mustStatus(setup("AAAA-AAAA-AAAA-AAAA"), 429, "a wrong code on the locked account")
 	u.mustRedirect(setup(code), "/", "the admin's code on the locked account")
 	u.mustStatus(u.get("/account"), 200, "signed in with the new password")
+}
+
+// TestConsoleSecurityAccountEnrolReauthenticates: enrolling an
+// authenticator from the account page takes the current password, as
+// changing the password does: the session alone (a terminal left signed
+// in) does not add a second factor that the member would then need to
+// sign in. A wrong password is a failed sign-in, and enrols nothing.
+func TestConsoleSecurityAccountEnrolReauthenticates(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	s := newStack(t, stackOptions{now: clock.Now})
+	u := newWebUser(s)
+	u.setPassword("R1", signinPassword)
+	a := u.mustStatus(u.get("/account/second-factor"), 200, "the account's enrolment")
+	if !strings.Contains(a.body, `id="current"`) {
+		t.Error("the account's enrolment does not ask for the current password")
+	}
+	secret, ticket := a.enrolment(t)
+	code := authCode(t, secret, clock.Now())
+	for _, current := range []string{"", "not the password!"} {
+		v := s.staffVersion("R1")
+		a := u.mustStatus(u.post("/account/second-factor", url.Values{"ticket": {ticket}, "code": {code}, "current": {current}}), 400,
+			"the enrolment with the current password "+strconv.Quote(current))
+		if a.alert() == "" {
+			t.Errorf("current password %q: the refusal says nothing", current)
+		}
+		if got := s.staffSince("R1", v); len(got) != 1 || got[0].typ != "SignInFailed" || got[0].data["reason"] != "bad_password" {
+			t.Errorf("current password %q: appended %v, want one SignInFailed bad_password", current, eventTypes(got))
+		}
+	}
+	v := s.staffVersion("R1")
+	u.mustRedirect(u.post("/account/second-factor", url.Values{"ticket": {ticket}, "code": {code}, "current": {signinPassword}}),
+		"/account?done=enrolled", "the enrolment with the current password")
+	if got := s.staffSince("R1", v); !slices.Equal(eventTypes(got), []string{"SecondFactorEnrolled"}) {
+		t.Errorf("the enrolment appended %v", eventTypes(got))
+	}
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
@@ -54,7 +55,6 @@ func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, s *Sessi
 func (c *Console) postPassword(w http.ResponseWriter, r *http.Request, s *Session) error {
 	now := c.now()
 	lang := language(r)
-	addr := c.clientAddr(r)
 	p := accountPage{Fields: map[string]string{}}
 	current, pw, pw2 := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("password2")
 	if err := checkPassword("password", pw); err != nil {
@@ -70,18 +70,13 @@ func (c *Console) postPassword(w http.ResponseWriter, r *http.Request, s *Sessio
 	if err != nil {
 		return err
 	}
-	if !lockedUntil(m.FailedSignIns, now).IsZero() {
-		if err := c.recordFailure(r.Context(), m, "locked", addr); err != nil {
-			return err
-		}
+	switch failure, err := c.reauthenticate(r, m, current, now); {
+	case err != nil:
+		return err
+	case failure == "locked":
 		p.Error = "login.error.locked"
 		return c.renderAccount(w, r, s, http.StatusTooManyRequests, p)
-	}
-	if !verifyPassword(current, m.PasswordHash) {
-		if err := c.recordFailure(r.Context(), m, "bad_password", addr); err != nil {
-			return err
-		}
-		c.auth.addrs.fail(addr, now)
+	case failure != "":
 		p.Fields["current"] = c.cat.text(lang, "account.error.current")
 		return c.renderAccount(w, r, s, http.StatusBadRequest, p)
 	}
@@ -95,4 +90,28 @@ func (c *Console) postPassword(w http.ResponseWriter, r *http.Request, s *Sessio
 	}
 	http.Redirect(w, r, "/account?done=password&ended="+strconv.Itoa(len(ended)), http.StatusSeeOther)
 	return nil
+}
+
+// reauthenticate checks the current password pw of signed-in member m,
+// which changing a credential takes (a session alone, a terminal left
+// signed in, must not): "" if right, else the failure it recorded as a
+// failed sign-in (SignInFailed, and the address's throttle): "locked"
+// (the password not checked) or "bad_password". The caller holds the
+// account's lock.
+func (c *Console) reauthenticate(r *http.Request, m projections.StaffMember, pw string, now time.Time) (string, error) {
+	addr := c.clientAddr(r)
+	failure := ""
+	switch {
+	case !lockedUntil(m.FailedSignIns, now).IsZero():
+		failure = "locked"
+	case !verifyPassword(pw, m.PasswordHash):
+		failure = "bad_password"
+		c.auth.addrs.fail(addr, now)
+	}
+	if failure != "" {
+		if err := c.recordFailure(r.Context(), m, failure, addr); err != nil {
+			return "", err
+		}
+	}
+	return failure, nil
 }

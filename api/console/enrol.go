@@ -20,6 +20,7 @@ type enrolPage struct {
 	Action  string // where the form posts
 	Ticket  string
 	StaffID string
+	Current bool         // ask for the current password (from the account page: reauthenticate)
 	Secret  string       // the secret in groups of four, for typing
 	QR      template.URL // data: URI of the PNG
 	Error   string       // a catalog key
@@ -36,7 +37,7 @@ func (c *Console) startEnrolment(w http.ResponseWriter, r *http.Request, m proje
 	secret := newSecret()[:20]
 	t := enrolTicket{Staff: m.ID, Secret: c.seal(secret, "enrolment:"+m.ID), Pw: c.passwordDigest(phc), Bind: bind,
 		Purpose: purpose, Next: next, Expires: c.now().Add(enrolTTL).Unix()}
-	c.showEnrolment(w, r, status, enrolPage{Action: action, Ticket: c.encodeTicket(t), StaffID: m.ID}, secret)
+	c.showEnrolment(w, r, status, enrolPage{Action: action, Ticket: c.encodeTicket(t), StaffID: m.ID, Current: purpose == purposeAccount}, secret)
 }
 
 // showEnrolment renders the enrolment page of secret.
@@ -109,9 +110,27 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, bind, purpose 
 		}
 		return enrolment{}, false
 	}
+	again := func(status int, key string) {
+		p := enrolPage{Action: r.URL.Path, Ticket: r.PostFormValue("ticket"), StaffID: m.ID, Current: purpose == purposeAccount, Error: key}
+		c.showEnrolment(w, r, status, p, secret)
+	}
+	// From the account page the current password first: a wrong one must
+	// not spend the code.
+	if purpose == purposeAccount {
+		switch failure, err := c.reauthenticate(r, m, r.PostFormValue("current"), now); {
+		case err != nil:
+			c.fail(w, r, 0, err)
+			return enrolment{}, false
+		case failure == "locked":
+			again(http.StatusTooManyRequests, "login.error.locked")
+			return enrolment{}, false
+		case failure != "":
+			again(http.StatusBadRequest, "account.error.current")
+			return enrolment{}, false
+		}
+	}
 	if !c.auth.codes.check(m.ID, base32Secret(secret), r.PostFormValue("code"), now) {
-		p := enrolPage{Action: r.URL.Path, Ticket: r.PostFormValue("ticket"), StaffID: m.ID, Error: "enrol.error.code"}
-		c.showEnrolment(w, r, http.StatusBadRequest, p, secret)
+		again(http.StatusBadRequest, "enrol.error.code")
 		return enrolment{}, false
 	}
 	return enrolment{ticket: t, secret: secret, member: m}, true
