@@ -14,6 +14,7 @@ import (
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
 )
 
 // A session is what a sign-in starts (event SignedIn on the member's staff
@@ -152,7 +153,7 @@ func (c *Console) lookup(r *http.Request, now time.Time) (*Session, cookie, sess
 	if err != nil {
 		return nil, k, noSession, err
 	}
-	if t.Kind != "session" || !api.TokenMatches(k.secret, t.Hash) {
+	if t.Kind != projections.KindSession || !api.TokenMatches(k.secret, t.Hash) {
 		return nil, k, noSession, nil
 	}
 	m, err := c.Queries.StaffMember(r.Context(), t.StaffID)
