@@ -210,7 +210,8 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 	s.srv = api.New(cfg)
 	// The web console, mounted as serve mounts it (console_test.go).
 	s.console = console.New(console.Config{API: s.srv, Store: s.store, Queries: side, Progress: side, Search: search, Logger: opt.logger, Now: opt.now,
-		Secret: mk.Derive("console"), Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}, IdleTimeout: opt.consoleIdle})
+		Secret: mk.Derive("console"), Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}, IdleTimeout: opt.consoleIdle,
+		RefusalFloor: -1}) // refusals answer at once (TestConsoleSecurityRefusalFloor holds the floor)
 	s.srv.UseSessions(s.console)
 	s.srv.Mount("/", s.console.Handler())
 

@@ -76,6 +76,11 @@ type Config struct {
 	// Password is the argon2id cost of new password hashes (default
 	// DefaultPasswordCost). Tests may lower it; hashes keep their own cost.
 	Password PasswordCost
+
+	// RefusalFloor is the least time a sign-in page takes to refuse an
+	// attempt (default DefaultRefusalFloor; negative: none, which only
+	// tests want): see routes.go, public.
+	RefusalFloor time.Duration
 }
 
 // Console is the web console's handler.
@@ -105,6 +110,9 @@ func New(cfg Config) *Console {
 	}
 	if cfg.Password == (PasswordCost{}) {
 		cfg.Password = DefaultPasswordCost
+	}
+	if cfg.RefusalFloor == 0 {
+		cfg.RefusalFloor = DefaultRefusalFloor
 	}
 	c := &Console{Config: cfg, mux: http.NewServeMux(), cat: mustCatalogs(), keys: deriveKeys(cfg.Secret)}
 	c.version = assetVersion()

@@ -5,9 +5,15 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/dangol/dangol/events"
 )
+
+// DefaultRefusalFloor is Config.RefusalFloor's default: well above what a
+// refusal costs (an argon2id check and an append), well below what a
+// person notices.
+const DefaultRefusalFloor = 250 * time.Millisecond
 
 // maxFormBytes bounds a form's body; the console's forms are small (a
 // request text or a summary is at most 2,000 characters).
@@ -94,20 +100,59 @@ func (c *Console) page(pattern string, roles []string, f pageFunc) {
 }
 
 // public registers a page open without a session (sign-in, setup). Its
-// POSTs carry the anonymous CSRF token of the browser's csrf cookie.
+// POSTs carry the anonymous CSRF token of the browser's csrf cookie, and
+// a refusal is held until RefusalFloor after the request arrived: a
+// member's failure is appended to the log before the answer and an
+// unknown id's is not, so the answer's time alone would tell which ids
+// exist. The floor is on the machine's clock, and counted after the
+// account's lock is released, so that it never delays another attempt.
 func (c *Console) public(pattern string, f http.HandlerFunc) {
 	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-			if !validCSRF(r, c.anonymousCSRF(r)) {
-				c.fail(w, r, http.StatusForbidden, events.Errorf("csrf", "the form is stale or not from this console"))
-				return
-			}
-		} else {
-			r = c.ensureCSRFCookie(w, r)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			f(w, c.ensureCSRFCookie(w, r))
+			return
 		}
-		f(w, r)
+		arrived := time.Now()
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if !validCSRF(r, c.anonymousCSRF(r)) {
+			c.fail(w, r, http.StatusForbidden, events.Errorf("csrf", "the form is stale or not from this console"))
+			return
+		}
+		held := &heldAnswer{w: w}
+		f(held, r)
+		if held.status >= 400 {
+			time.Sleep(time.Until(arrived.Add(c.RefusalFloor)))
+		}
+		held.send()
 	})
+}
+
+// heldAnswer keeps an answer's status and body until send; its header is
+// the real answer's.
+type heldAnswer struct {
+	w      http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (h *heldAnswer) Header() http.Header { return h.w.Header() }
+
+func (h *heldAnswer) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	h.body = append(h.body, b...)
+	return len(b), nil
+}
+
+func (h *heldAnswer) send() {
+	h.WriteHeader(http.StatusOK)
+	h.w.WriteHeader(h.status)
+	_, _ = h.w.Write(h.body)
 }
 
 // appendStaff appends d to staff member id's stream as actor.
