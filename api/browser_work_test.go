@@ -54,10 +54,10 @@ func (b *browser) checkAligned(sel string) {
 
 // TestBrowserRepDay: a rep signs in to their worklist, whose rows say why
 // to call each customer; works it by keyboard alone ("/" to search, j/k to
-// choose, Enter to open); on the customer page reaches the contact form
-// with Tab, picks options with the arrow keys, types a summary and submits
-// with Ctrl+Enter, then opens the pitch form from the keyboard and submits
-// it with Enter, and sees both on the timeline. A second browser of the
+// choose, Enter to open); on the customer page opens the contact form
+// with its key, picks options with the arrow keys, types a summary and
+// submits with Ctrl+Enter, then opens the pitch form with its key and
+// submits it with Enter, and sees both on the timeline. A second browser of the
 // same book sees them arrive without a reload: the contact on its
 // worklist, the pitch on the customer's page it then opens.
 func TestBrowserRepDay(t *testing.T) {
@@ -123,13 +123,18 @@ func TestBrowserRepDay(t *testing.T) {
 	rep.screen("customer")
 	rep.tabletShot("customer")
 
-	// The contact, by keyboard: Tab to the purpose, an arrow to choose,
-	// Tab to the summary, type, Ctrl+Enter.
+	// The contact, by keyboard: 1 opens its form on the purpose (the
+	// channel is the outbound call already), an arrow to choose, Tab to
+	// the summary, type, Ctrl+Enter.
 	const summary = "예금 만기 안내, 재예치 의향 있음"
-	rep.tabTo("#contact-purpose", 80)
+	rep.press("1")
+	if !rep.matchesFocus("#contact-purpose") {
+		t.Fatalf("1 did not open the contact form on its purpose (the focus is on %s)", rep.focused())
+	}
 	rep.chooseByKeys("advice")
 	rep.tabTo("#contact-summary", 20)
 	rep.press(summary)
+	rep.screen("customer-contact")
 	before := len(s.customerLog("C102"))
 	rep.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	rep.waitPath("/customers/C102")
@@ -151,11 +156,12 @@ func TestBrowserRepDay(t *testing.T) {
 	other.waitPath("/customers/C102")
 	other.waitLive()
 
-	// The pitch, by keyboard: Tab to its form's summary, Enter opens it,
-	// type the product, arrows for the outcome, Enter in a one-line field.
-	rep.tabTo("#form-pitch > summary", 120)
-	rep.press(kb.Enter)
-	rep.tabTo("#pitch-product", 5)
+	// The pitch, by keyboard: 2 opens its form on the product, type it,
+	// arrows for the outcome, Enter in a one-line field.
+	rep.press("2")
+	if !rep.matchesFocus("#pitch-product") {
+		t.Fatalf("2 did not open the pitch form on its product (the focus is on %s)", rep.focused())
+	}
 	rep.press("FUND01")
 	rep.tabTo("#pitch-outcome", 5)
 	rep.chooseByKeys("accepted")

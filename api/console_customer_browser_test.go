@@ -10,12 +10,15 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/dangol/dangol/events/eventstest"
 )
 
 // TestConsoleCustomerBrowser drives the customer page's scripts in
-// Chromium: a colleague's contact arrives live (marked new, the head and
+// Chromium: at 1280×800 the facts and the timeline show without scrolling,
+// the forms closed, opened one at a time by their keys (not while typing);
+// a colleague's contact arrives live (marked new, the head and
 // details refreshed) while a half-typed form keeps its input and says the
 // customer changed; a bad submission focuses the invalid input; a double
 // click appends once; the older entries load by scrolling. The page passes
@@ -42,6 +45,47 @@ func TestConsoleCustomerBrowser(t *testing.T) {
 	b.open("/customers/C1")
 	b.waitText("#live", "Live")
 	b.screen("customer")
+
+	// At 1280×800 the facts a call needs and the timeline are in view
+	// without scrolling: every form is closed, their strip and keys shown.
+	if out := eval[[]string](b, `["#cust-head h1", "#h-tier", "#h-consents", "#h-pitches", "#h-requests", "#h-life",
+		"#cust-forms .form-strip", "#cust-keys", "#timeline-list li"].filter(sel => {
+		const e = document.querySelector(sel), r = e && e.getBoundingClientRect();
+		return !r || r.height === 0 || r.top < 0 || r.bottom > innerHeight; })`); len(out) > 0 {
+		t.Fatalf("not in view at %dx%d without scrolling: %v", desktopWidth, desktopHeight, out)
+	}
+	if n := eval[int](b, `document.querySelectorAll("#cust-forms details[open]").length`); n != 0 {
+		t.Fatalf("%d forms open on a new page, want none", n)
+	}
+	// The keys: 1 opens the contact form on the first input to fill; a
+	// digit typed in a field is text; 7 opens the request form and closes
+	// the contact form; Esc closes it again, the focus on its name.
+	open := func() string {
+		return eval[string](b, `Array.from(document.querySelectorAll("#cust-forms details[open]")).map(d => d.id).join(" ")`)
+	}
+	b.press("1")
+	if got := open(); got != "form-contact" || !b.matchesFocus("#contact-purpose") {
+		t.Fatalf("1: forms open %q, the focus on %s; want the contact form, on its purpose", got, b.focused())
+	}
+	b.do(chromedp.Focus(chromedp.CSS("#contact-summary"), chromedp.NodeVisible))
+	b.press("7")
+	if got := eval[string](b, `document.getElementById("contact-summary").value`); got != "7" || open() != "form-contact" {
+		t.Fatalf("7 typed in the summary: it reads %q, forms open %q", got, open())
+	}
+	b.clear("#contact-summary")
+	b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+	b.press("7")
+	if got := open(); got != "form-request" || !b.matchesFocus("#request-text") {
+		t.Fatalf("7: forms open %q, the focus on %s; want the request form alone, on its text", got, b.focused())
+	}
+	if got := eval[string](b, `document.querySelector('[data-opens="form-request"]').getAttribute("aria-expanded") + document.querySelector('[data-opens="form-contact"]').getAttribute("aria-expanded")`); got != "truefalse" {
+		t.Errorf("the strip's aria-expanded (request, contact): %s", got)
+	}
+	b.press(kb.Escape)
+	if got := open(); got != "" || !b.matchesFocus(`[data-opens="form-request"]`) {
+		t.Fatalf("Esc: forms open %q, the focus on %s; want none, on the request form's name", got, b.focused())
+	}
+	b.press("1")
 
 	// A half-typed contact, then a colleague's contact arrives.
 	b.do(chromedp.SendKeys(chromedp.CSS("#contact-summary"), "반쯤 쓴 메모", chromedp.NodeVisible),
@@ -73,7 +117,7 @@ func TestConsoleCustomerBrowser(t *testing.T) {
 	b.waitText("#flash", "Contact saved.")
 
 	// A bad request: the invalid input gets the focus.
-	b.do(chromedp.Click(chromedp.CSS("#form-request > summary"), chromedp.NodeVisible))
+	b.do(chromedp.Click(chromedp.CSS(`#cust-forms [data-opens="form-request"]`), chromedp.NodeVisible))
 	b.navigate(chromedp.Click(chromedp.CSS(`#form-request button[type=submit]`), chromedp.NodeVisible))
 	b.waitText("#request-text-msg", "Required.")
 	if f := b.focused(); f != "#request-text" {

@@ -430,7 +430,7 @@ func TestConsoleCustomerDoubleSubmit(t *testing.T) {
 	if len(s.customerLog("C1")) != n+1 {
 		t.Fatal("a changed resubmission of a saved form appended")
 	}
-	if !strings.Contains(a.body, "This form was saved already.") {
+	if !strings.Contains(a.body, "This was saved already.") {
 		t.Fatalf("no notice that the form was saved:\n%.3000s", a.body)
 	}
 	_, next := custForm(t, a, "request")

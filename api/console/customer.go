@@ -81,15 +81,8 @@ type consentRow struct {
 
 type consentCell struct{ Purpose, State string }
 
-// OpenForm is the form shown open (submitted with an error), if any.
-func (p *customerPage) OpenForm() string {
-	for _, f := range p.Forms {
-		if f.Open {
-			return f.Kind
-		}
-	}
-	return ""
-}
+// OutcomeClass is the tag class of a pitch outcome.
+func (p *customerPage) OutcomeClass(outcome string) string { return outcomeClass(outcome) }
 
 func (c *Console) customerPage(w http.ResponseWriter, r *http.Request, s *Session) error {
 	id := r.PathValue("id")
@@ -165,14 +158,14 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 	}
 	p.Consents, p.Marketing = c.consents(lang, v.Consents)
 	if p.CanWrite {
-		for _, spec := range formSpecs {
-			if open != nil && open.Kind == spec.kind {
-				p.Forms = append(p.Forms, open)
-				continue
+		for i, spec := range formSpecs {
+			f := open
+			if open == nil || open.Kind != spec.kind {
+				f = c.newForm(spec, id, lang, events.NewID().String(), v.Version, spec.defaults(v, now, r.URL.Query()))
+				// "Record an outcome" of a product opens the pitch form for it.
+				f.Open = spec.kind == "pitch" && f.vals.Get("product") != ""
 			}
-			f := c.newForm(spec, id, lang, events.NewID().String(), v.Version, spec.defaults(v, now, r.URL.Query()))
-			// "Record an outcome" of a product opens the pitch form for it.
-			f.Open = spec.kind == "pitch" && f.vals.Get("product") != ""
+			f.N = i + 1
 			p.Forms = append(p.Forms, f)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 type form struct {
 	spec     *formSpec
 	Kind     string
+	N        int    // its place on the page from 1, the key that opens it (customer.js)
 	Action   string // the console route it posts to
 	Key      string // the Idempotency-Key of this rendering (kept across re-renders after an error)
 	Version  uint64 // If-Match: the version the form was opened at
@@ -37,6 +38,9 @@ func (c *Console) newForm(spec *formSpec, id, lang, key string, version uint64, 
 
 // Title is the form's heading.
 func (f *form) Title() string { return f.cat.text(f.lang, "cust.form."+f.Kind) }
+
+// Tab is its short name, on the strip of forms.
+func (f *form) Tab() string { return f.cat.text(f.lang, "cust.tab."+f.Kind) }
 
 // Submit is the label of its button.
 func (f *form) Submit() string { return f.cat.text(f.lang, "cust.form."+f.Kind+".submit") }
@@ -102,6 +106,8 @@ func (f *form) Fields() []field {
 			Value: f.vals.Get(in.name), Msg: f.msgs[in.name], Kind: kindNames[in.kind], Required: in.required}
 		if hk := hintKey(f.Kind, in.name); f.cat.has(f.lang, hk) {
 			fl.Hint = f.cat.text(f.lang, hk)
+		} else if in.kind == inDateTime {
+			fl.Hint = f.cat.text(f.lang, "cust.hint.now") // left as it is, the time of saving (submittedTime)
 		}
 		if in.kind == inSelect || in.kind == inChecks {
 			fl.Choose = f.cat.text(f.lang, "cust.choose")

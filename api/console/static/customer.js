@@ -9,16 +9,105 @@
 // Live: on each "dangol:event" of the page's topic (live.js), debounced
 // 250 ms, the page fetches its sections (X-Dangol-Fragment: sections, and
 // Dangol-Min-Position: the event's position, so that the read side has
-// applied it), replaces the head and the details, and puts the timeline
+// applied it), replaces the do-not-contact banner, the head and the
+// details, and puts the timeline
 // entries it does not show yet in their place, marked new (class "new").
 // Forms are never touched, so nothing being typed is lost; a form opened at
 // an older version than the customer's now shows its notice (data-stale):
 // submitting it will show the conflict. Each refresh increments #customer's
 // data-refreshed and dispatches "dangol:refreshed" on document.
+//
+// Forms: without this script each is a <details> of its own. With it, a
+// strip of their names stands above the timeline, only the open form shows,
+// one at a time, and the keys 1–7 open them (the focus on the first input
+// still to fill); Esc closes the open one. The keys do nothing while typing
+// in a field or with Ctrl, Alt or ⌘ held.
 "use strict";
 (function () {
   var root = document.getElementById("customer");
   if (!root) return;
+
+  var forms = document.getElementById("cust-forms");
+  if (forms) strip(forms);
+  function strip(forms) {
+    var bar = forms.querySelector(".form-strip"), keys = document.getElementById("cust-keys");
+    var tabs = bar ? bar.querySelectorAll("button[data-opens]") : [];
+    var all = forms.querySelectorAll("details.form");
+    forms.classList.add("tabbed");
+    if (bar) bar.hidden = false;
+    if (keys) keys.hidden = false;
+    function sync() {
+      for (var i = 0; i < tabs.length; i++) {
+        var d = document.getElementById(tabs[i].getAttribute("data-opens"));
+        tabs[i].setAttribute("aria-expanded", d && d.open ? "true" : "false");
+      }
+    }
+    // The first input still to fill (an empty one), else the first.
+    function firstField(d) {
+      var fields = d.querySelectorAll("input:not([type=hidden]), select, textarea");
+      for (var i = 0; i < fields.length; i++) if (fields[i].type !== "checkbox" && !fields[i].value) return fields[i];
+      return fields[0];
+    }
+    function show(d) {
+      d.open = true;
+      closeOthers(d);
+      sync();
+      var f = firstField(d);
+      if (f) f.focus({ preventScroll: true });
+      d.scrollIntoView({ block: "nearest" });
+    }
+    function hide(d) {
+      d.open = false;
+      sync();
+      var tab = bar && bar.querySelector('[data-opens="' + d.id + '"]');
+      if (tab) tab.focus();
+    }
+    function closeOthers(d) {
+      for (var i = 0; i < all.length; i++) if (all[i] !== d) all[i].open = false;
+    }
+    if (bar) bar.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-opens]"), d = b && document.getElementById(b.getAttribute("data-opens"));
+      if (d) { if (d.open) hide(d); else show(d); }
+    });
+    // A summary clicked (or a form opened by forms.js after an error).
+    forms.addEventListener("toggle", function (e) {
+      if (e.target.open) closeOthers(e.target);
+      sync();
+    }, true);
+    function typing(t) {
+      return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    }
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+      var t = e.target;
+      if (e.key === "Escape") {
+        // Not from a select or a date input: Esc closes their pickers.
+        var open = forms.querySelector("details.form[open]");
+        if (!open || (t && (t.tagName === "SELECT" || /^(date|datetime-local)$/.test(t.type || "")))) return;
+        if (typing(t) && !open.contains(t)) return;
+        e.preventDefault();
+        hide(open);
+        return;
+      }
+      if (!/^[1-9]$/.test(e.key) || typing(t)) return;
+      var d = all[Number(e.key) - 1];
+      if (!d) return;
+      e.preventDefault();
+      swallow = e.key;
+      show(d);
+    });
+    // The digit is not typed into the input it just focused (its keypress
+    // may still come, as under DevTools' key events).
+    var swallow = null;
+    document.addEventListener("keypress", function (e) {
+      if (swallow !== null && e.key === swallow) e.preventDefault();
+      swallow = null;
+    }, true);
+    document.addEventListener("keyup", function () { swallow = null; }, true);
+    var target = location.hash && document.getElementById(location.hash.slice(1));
+    if (target && target.matches("details.form")) target.open = true;
+    sync();
+  }
 
   function entries(list) { return list ? list.querySelectorAll("li[data-pos]") : []; }
   function key(li) { return [Number(li.getAttribute("data-at")), Number(li.getAttribute("data-pos"))]; }
@@ -113,7 +202,7 @@
   }
   function swap(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
-    ["cust-head", "cust-facts"].forEach(function (id) {
+    ["cust-alert", "cust-head", "cust-facts"].forEach(function (id) {
       var now = document.getElementById(id), next = doc.getElementById(id);
       if (!now || !next) return;
       var active = document.activeElement, href = now.contains(active) && active.getAttribute("href");

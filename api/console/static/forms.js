@@ -44,7 +44,7 @@
     var d = form.closest("details");
     if (d) d.open = true;
     target.focus();
-    if (target.scrollIntoView) target.scrollIntoView({ block: "center" });
+    if (target.scrollIntoView) target.scrollIntoView({ block: "nearest" });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusInvalid);
   else focusInvalid();
