@@ -13,7 +13,8 @@
 // writes those entities' current fold state as JSONB rows — plus the
 // columns queries filter on (advisor, tier, profit, the instant the data
 // goes stale, queue and supervisor, rep, status, due date, last checker;
-// for staff members, what their JSON leaves out: staff.go) —
+// for staff members, what their JSON leaves out: staff.go; for customers,
+// their brief, what the worklist and the lists read: briefs.go) —
 // and the checkpoint row, in one transaction; append-only review scores and
 // follow-up checks are appended past the rows already stored. The SQL never
 // computes state.
@@ -24,7 +25,9 @@
 // decodes them into the read-model types (projections.RestoreCustomers,
 // RestoreCalls, Counters) and runs the very query method Memory runs, so
 // answers — stale and overdue flags computed at read time from now —
-// are the same. SQL only narrows which rows are loaded.
+// are the same. SQL only narrows which rows are loaded. The worklist and
+// the customer list load each customer's brief rather than its whole
+// state (a 600-customer book would otherwise decode 600 timelines).
 //
 // # One writer, many readers
 //
@@ -60,8 +63,13 @@
 // already there: 0003 (sign-in) adds staff members' active and tokens'
 // kind as columns with defaults true and "token", right for every row
 // written before the sign-in events existed, and the queries read those
-// two from the columns. A change of what a fold makes of past events
-// needs a Rebuild instead.
+// two from the columns. Where SQL cannot compute the new columns (0005's
+// briefs, which a fold makes, sealed), the queries read rows that lack
+// them the old way and the writer fills them in once its folds hold the
+// tables' checkpoint, in transactions that leave it where it is (as 0004's
+// search index is written); a trigger clears a brief that a writer of an
+// older release rewrites the state under. A change of what a fold makes
+// of past events needs a Rebuild instead.
 //
 // # Rebuild
 //
@@ -78,7 +86,7 @@
 //
 // With Options.Cipher (which dangol serve sets) each customer's row is
 // sealed under that customer's data key: the state column is NULL and the
-// sealed column holds the encrypted state, so destroying the key for an
+// sealed column holds the encrypted state (brief and brief_sealed alike), so destroying the key for an
 // erasure shreds every stored copy (old row versions, WAL, backups). The
 // erasure event then rewrites the row in clear with the fields erased.
 // Without a Cipher the tables hold personal fields in clear, like the

@@ -163,7 +163,8 @@ func staleCut(now time.Time) int64 {
 	return c
 }
 
-// CustomerList returns a page of customer summaries and the next cursor.
+// CustomerList returns a page of customer summaries and the next cursor,
+// from the customers' briefs.
 func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, now time.Time) ([]projections.CustomerSummary, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -189,7 +190,7 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 		}
 	}
 	args = append(args, limit+1) // one more tells List there is a next page
-	sql := "SELECT " + customerCols + " FROM rm_customers WHERE " + strings.Join(where, " AND ") + " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
+	sql := "SELECT " + briefCols + " FROM rm_customers WHERE " + strings.Join(where, " AND ") + " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
 	recs, err := s.customerRows(ctx, "customers", sql, args...)
 	if err != nil {
 		return nil, "", err
@@ -198,10 +199,11 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 	return page, next, nil
 }
 
-// Worklist returns the advisor's worklist at now.
+// Worklist returns the advisor's worklist at now, from the book's
+// customer briefs (briefs.go).
 func (s *Store) Worklist(ctx context.Context, advisor string, now time.Time, opt projections.WorklistOptions) ([]projections.WorkItem, error) {
 	recs, err := s.customerRows(ctx, "worklist",
-		"SELECT "+customerCols+" FROM rm_customers WHERE advisor_id = $1 AND advisor_id <> ''", advisor)
+		"SELECT "+briefCols+" FROM rm_customers WHERE advisor_id = $1 AND advisor_id <> ''", advisor)
 	if err != nil {
 		return nil, err
 	}

@@ -107,6 +107,8 @@ type writer struct {
 	onLast  func(events.Position)
 	cipher  RowCipher // nil: customer rows in clear
 	search  *searchRows
+	// briefsMissing: some customer row lacks its brief (briefs.go)
+	briefsMissing bool
 }
 
 // newWriter reads the checkpoint and the logs' lengths from the tables conn
@@ -118,6 +120,9 @@ func newWriter(ctx context.Context, conn *pgx.Conn, schema string, cipher RowCip
 		return nil, err
 	}
 	if w.search, err = newSearchRows(ctx, conn, index); err != nil {
+		return nil, err
+	}
+	if w.briefsMissing, err = briefsMissing(ctx, conn); err != nil {
 		return nil, err
 	}
 	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM rm_reviews), (SELECT count(*) FROM rm_followups)").
@@ -138,7 +143,15 @@ func (w *writer) projections() []projections.Projection {
 func (w *writer) Commit(ctx context.Context, pos events.Position) error {
 	if !w.last.Less(pos) {
 		w.dirty.reset()
+		if pos == w.last {
+			if err := w.fillBriefs(ctx); err != nil {
+				return err
+			}
+		}
 		return w.searchReplayed(ctx, pos)
+	}
+	if err := w.fillBriefs(ctx); err != nil {
+		return err
 	}
 	b, err := w.batch(ctx)
 	if err != nil {
@@ -208,7 +221,7 @@ func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
 	var ids, advisors, tiers []string
 	var profits []*int64
 	var staleAt []int64
-	var states, sealed [][]byte
+	var states, sealed, briefs, briefsSealed [][]byte
 	for _, id := range sortedKeys(w.dirty.customers) {
 		r, ok := w.mem.Customers.Record(id)
 		if !ok {
@@ -218,16 +231,13 @@ func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
 		if err != nil {
 			return err
 		}
-		var blob []byte
-		if w.cipher != nil {
-			// Sealed under the customer's own data key; nil once the key
-			// is destroyed, when the fold state holds no personal data.
-			if blob, err = w.cipher.Seal(ctx, id, js); err != nil {
-				return err
-			}
-			if blob != nil {
-				js = nil
-			}
+		js, blob, err := w.seal(ctx, id, js)
+		if err != nil {
+			return err
+		}
+		brief, briefBlob, err := w.brief(ctx, id, r)
+		if err != nil {
+			return err
 		}
 		var profit *int64
 		if p, ok := r.Profit(); ok {
@@ -235,15 +245,40 @@ func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
 		}
 		ids, advisors, tiers = append(ids, id), append(advisors, r.AdvisorID()), append(tiers, r.Tier())
 		profits, staleAt, states, sealed = append(profits, profit), append(staleAt, r.StaleAt().Unix()), append(states, js), append(sealed, blob)
+		briefs, briefsSealed = append(briefs, brief), append(briefsSealed, briefBlob)
 	}
 	if len(ids) > 0 {
-		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, sealed)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::bytea[])
+		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, sealed, brief, brief_sealed, brief_xact)
+			SELECT *, pg_current_xact_id() FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::bytea[], $8::jsonb[], $9::bytea[])
 			ON CONFLICT (id) DO UPDATE SET advisor_id = EXCLUDED.advisor_id, tier = EXCLUDED.tier,
-				profit = EXCLUDED.profit, stale_at = EXCLUDED.stale_at, state = EXCLUDED.state, sealed = EXCLUDED.sealed`,
-			ids, advisors, tiers, profits, staleAt, states, sealed)
+				profit = EXCLUDED.profit, stale_at = EXCLUDED.stale_at, state = EXCLUDED.state, sealed = EXCLUDED.sealed,
+				brief = EXCLUDED.brief, brief_sealed = EXCLUDED.brief_sealed, brief_xact = EXCLUDED.brief_xact`,
+			ids, advisors, tiers, profits, staleAt, states, sealed, briefs, briefsSealed)
 	}
 	return nil
+}
+
+// seal returns a customer's row data as it is stored: in clear without a
+// cipher, else sealed under the customer's own data key (plain nil) —
+// or in clear once that key is destroyed, when the fold state holds no
+// personal data.
+func (w *writer) seal(ctx context.Context, id string, js []byte) (plain, sealed []byte, err error) {
+	if w.cipher == nil {
+		return js, nil, nil
+	}
+	if sealed, err = w.cipher.Seal(ctx, id, js); err != nil || sealed == nil {
+		return js, nil, err
+	}
+	return nil, sealed, nil
+}
+
+// brief returns the customer's brief as it is stored (seal).
+func (w *writer) brief(ctx context.Context, id string, r projections.CustomerRecord) (plain, sealed []byte, err error) {
+	js, err := json.Marshal(r.Brief())
+	if err != nil {
+		return nil, nil, err
+	}
+	return w.seal(ctx, id, js)
 }
 
 func (w *writer) advisors(b *pgx.Batch) error {
