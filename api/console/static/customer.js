@@ -19,9 +19,9 @@
 //
 // Forms: without this script each is a <details> of its own. With it, a
 // strip of their names stands above the timeline, only the open form shows,
-// one at a time, and the keys 1–7 open them (the focus on the first input
-// still to fill); Esc closes the open one. The keys do nothing while typing
-// in a field or with Ctrl, Alt or ⌘ held.
+// one at a time, and the keys 1–7 open them (the focus on the first
+// required input still empty); Esc closes the open one. The keys do
+// nothing while typing in a field or with Ctrl, Alt or ⌘ held.
 "use strict";
 (function () {
   var root = document.getElementById("customer");
@@ -42,11 +42,10 @@
         tabs[i].setAttribute("aria-expanded", d && d.open ? "true" : "false");
       }
     }
-    // The first input still to fill (an empty one), else the first.
+    // The first required input still empty, else the first input.
     function firstField(d) {
-      var fields = d.querySelectorAll("input:not([type=hidden]), select, textarea");
-      for (var i = 0; i < fields.length; i++) if (fields[i].type !== "checkbox" && !fields[i].value) return fields[i];
-      return fields[0];
+      var empty = Array.prototype.filter.call(d.querySelectorAll("[aria-required=true]"), function (f) { return !f.value; });
+      return empty[0] || d.querySelector("input:not([type=hidden]), select, textarea");
     }
     function show(d) {
       d.open = true;
