@@ -78,35 +78,8 @@ func (s *Server) postToken(w http.ResponseWriter, r *http.Request, p Principal) 
 	}
 	tok := NewToken()
 	d := &events.TokenIssued{TokenID: tok.ID, TokenHash: tok.Hash, ExpiresAt: s.now().Add(time.Duration(req.TTLHours) * time.Hour).Truncate(time.Second)}
-	meta := events.Meta{ID: opt.id, Actor: events.Actor{ID: p.StaffID, Role: p.Role}, CorrelationID: correlationID(r)}
-	var b binding
-	if opt.id != ([16]byte{}) {
-		b = bind(opt.id, p, r, d)
-		meta.CausationID = b.cause
-	}
-	ev, err := events.NewEvent(d, meta)
-	if err != nil {
-		return err
-	}
-	stream := events.StaffStream(id)
-	res, err := s.Store.Append(r.Context(), stream, opt.expected, ev)
-	if opt.id != ([16]byte{}) && usedElsewhere(err) {
-		return s.keyReused(r.Context(), stream)
-	}
-	if err != nil {
-		return err
-	}
-	if res.Duplicate {
-		if err := s.checkDuplicate(r.Context(), res, b); err != nil {
-			return err
-		}
-		// The secret was shown once, to the first request; it is not stored.
-		return events.Errorf(events.Conflict, "this token was already issued; its secret cannot be shown again")
-	}
-	s.settle(r.Context(), res.Position)
-	writeJSON(w, http.StatusCreated, map[string]any{"stream": res.Stream, "version": res.Version, "position": res.Position,
-		"eventIds": res.EventIDs, "tokenId": tok.ID, "token": tok.Secret, "expiresAt": d.ExpiresAt})
-	return nil
+	return s.appendSecret(w, r, p, events.StaffStream(id), opt, d, "this token was already issued; its secret cannot be shown again",
+		map[string]any{"tokenId": tok.ID, "token": tok.Secret, "expiresAt": d.ExpiresAt})
 }
 
 // revokeToken handles DELETE /v1/staff/{id}/tokens/{tokenId} (admin). A

@@ -140,34 +140,8 @@ func (s *Server) postSetupCode(w http.ResponseWriter, r *http.Request, p Princip
 	code := NewSetupCode()
 	d := &events.PasswordSetupIssued{SetupID: events.NewID().String(), CodeHash: HashSetupCode(code),
 		ExpiresAt: s.now().Add(SetupCodeTTL).Truncate(time.Second)}
-	meta := events.Meta{ID: opt.id, Actor: events.Actor{ID: p.StaffID, Role: p.Role}, CorrelationID: correlationID(r)}
-	var b binding
-	if opt.id != ([16]byte{}) {
-		b = bind(opt.id, p, r, d)
-		meta.CausationID = b.cause
-	}
-	ev, err := events.NewEvent(d, meta)
-	if err != nil {
-		return err
-	}
-	stream := events.StaffStream(id)
-	res, err := s.Store.Append(r.Context(), stream, opt.expected, ev)
-	if opt.id != ([16]byte{}) && usedElsewhere(err) {
-		return s.keyReused(r.Context(), stream)
-	}
-	if err != nil {
-		return err
-	}
-	if res.Duplicate {
-		if err := s.checkDuplicate(r.Context(), res, b); err != nil {
-			return err
-		}
-		return events.Errorf(events.Conflict, "this setup code was already issued; it cannot be shown again (issue a new one)")
-	}
-	s.settle(r.Context(), res.Position)
-	writeJSON(w, http.StatusCreated, map[string]any{"stream": res.Stream, "version": res.Version, "position": res.Position,
-		"eventIds": res.EventIDs, "setupId": d.SetupID, "code": code, "expiresAt": d.ExpiresAt})
-	return nil
+	return s.appendSecret(w, r, p, events.StaffStream(id), opt, d, "this setup code was already issued; it cannot be shown again (issue a new one)",
+		map[string]any{"setupId": d.SetupID, "code": code, "expiresAt": d.ExpiresAt})
 }
 
 // postDeactivation handles POST /v1/staff/{id}/deactivation (admin): the

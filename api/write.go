@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -89,6 +90,44 @@ func (s *Server) appendData(w http.ResponseWriter, r *http.Request, p Principal,
 	}
 	s.settle(r.Context(), res.Position)
 	answerAppended(w, res)
+	return nil
+}
+
+// appendSecret appends d to stream, expecting opt's version, and answers
+// 201 with the append's result and the fields of secret: a credential (a
+// token, a setup code) that only its first request is shown, as only its
+// hash is stored. A retry with the same Idempotency-Key is therefore a
+// Conflict saying again, not the first answer; a key used for another
+// request is a conflict too (idempotency.go).
+func (s *Server) appendSecret(w http.ResponseWriter, r *http.Request, p Principal, stream string, opt writeOptions,
+	d events.Data, again string, secret map[string]any) error {
+	meta := events.Meta{ID: opt.id, Actor: events.Actor{ID: p.StaffID, Role: p.Role}, CorrelationID: correlationID(r)}
+	var b binding
+	if opt.id != ([16]byte{}) {
+		b = bind(opt.id, p, r, d)
+		meta.CausationID = b.cause
+	}
+	ev, err := events.NewEvent(d, meta)
+	if err != nil {
+		return err
+	}
+	res, err := s.Store.Append(r.Context(), stream, opt.expected, ev)
+	if opt.id != ([16]byte{}) && usedElsewhere(err) {
+		return s.keyReused(r.Context(), stream)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Duplicate {
+		if err := s.checkDuplicate(r.Context(), res, b); err != nil {
+			return err
+		}
+		return events.Errorf(events.Conflict, "%s", again)
+	}
+	s.settle(r.Context(), res.Position)
+	answer := map[string]any{"stream": res.Stream, "version": res.Version, "position": res.Position, "eventIds": res.EventIDs}
+	maps.Copy(answer, secret)
+	writeJSON(w, http.StatusCreated, answer)
 	return nil
 }
 
