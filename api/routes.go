@@ -99,7 +99,7 @@ func (s *Server) handle(pattern string, roles []string, f handlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authorize(w, r, roles)
 		if err == nil && method == http.MethodGet {
-			err = s.awaitMinPosition(r)
+			err = AwaitMinPosition(r, s.Store, s.Progress)
 		}
 		if err == nil {
 			err = f(w, r, p)
@@ -156,7 +156,12 @@ const MinPositionHeader = "Dangol-Min-Position"
 
 const minPositionWait = 5 * time.Second
 
-func (s *Server) awaitMinPosition(r *http.Request) error {
+// AwaitMinPosition waits, at most 5 seconds, until progress has applied
+// the log up to the position r's MinPositionHeader names, if it names one;
+// the web console's pages wait on it as the API's reads do. It returns
+// Invalid if the header is no position or one past store's head, and
+// Unavailable if the head cannot be read or the wait ends first.
+func AwaitMinPosition(r *http.Request, store Store, progress Progress) error {
 	v := r.Header.Get(MinPositionHeader)
 	if v == "" {
 		return nil
@@ -165,12 +170,12 @@ func (s *Server) awaitMinPosition(r *http.Request) error {
 	if err != nil {
 		return events.InvalidField(MinPositionHeader, "must be a log position")
 	}
-	if !s.Progress.Position().Less(pos) {
+	if !progress.Position().Less(pos) {
 		return nil
 	}
 	// The log's head is read after the caller's write was acknowledged (the
 	// stores' heads never go back), so a position past it was never answered.
-	head, err := s.Store.Head(r.Context())
+	head, err := store.Head(r.Context())
 	if err != nil {
 		return &events.Error{Code: events.Unavailable, Message: "cannot read the log's head; retry", Err: err}
 	}
@@ -179,7 +184,7 @@ func (s *Server) awaitMinPosition(r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), minPositionWait)
 	defer cancel()
-	if err := s.Progress.WaitFor(ctx, pos); err != nil {
+	if err := progress.WaitFor(ctx, pos); err != nil {
 		return &events.Error{Code: events.Unavailable, Message: "the read side has not reached position " + pos.String() + " yet; retry", Err: err}
 	}
 	return nil

@@ -2,11 +2,9 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"net/http"
-	"time"
 
-	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/api"
 )
 
 // Pages that follow the live feed (static/live.js) render an element with
@@ -14,7 +12,7 @@ import (
 // (the read side's position when the page was read, as the API writes
 // positions in JSON); the script subscribes from there and, on each event,
 // the page fetches the part of itself that changed (fragmentHeader),
-// asking the read side to have applied that event first (minPositionHeader).
+// asking the read side to have applied that event first (api.MinPositionHeader).
 
 func (c *Console) liveRoutes() {
 	c.page("GET /live/status", everyone, c.liveStatus)
@@ -40,40 +38,12 @@ func (c *Console) liveStatus(w http.ResponseWriter, r *http.Request, s *Session)
 // left open on the live feed still goes idle.
 func background(r *http.Request) bool { return r.Header.Get(fragmentHeader) != "" }
 
-// minPositionHeader asks a fragment to wait until the read side has
-// applied the event at that position (the live event that made the page
-// refresh), as the API's Dangol-Min-Position does.
-const minPositionHeader = "Dangol-Min-Position"
-
-// maxPositionWait bounds that wait; past it the page answers 503 and the
-// script tries again.
-const maxPositionWait = 5 * time.Second
-
+// awaitPosition waits, as the API's reads do, until the read side has
+// applied the event at the position of r's api.MinPositionHeader, if any
+// (the live event that made the page refresh): past the wait's bound the
+// page answers 503 and the script tries again.
 func (c *Console) awaitPosition(r *http.Request) error {
-	v := r.Header.Get(minPositionHeader)
-	if v == "" {
-		return nil
-	}
-	pos, err := events.ParsePosition(v)
-	if err != nil {
-		return events.InvalidField(minPositionHeader, "must be a log position")
-	}
-	if !c.Progress.Position().Less(pos) {
-		return nil
-	}
-	head, err := c.Store.Head(r.Context())
-	if err != nil {
-		return &events.Error{Code: events.Unavailable, Message: "cannot read the log's head", Err: err}
-	}
-	if head.Less(pos) {
-		return events.InvalidField(minPositionHeader, "position %s is beyond the log's head", pos)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), maxPositionWait)
-	defer cancel()
-	if err := c.Progress.WaitFor(ctx, pos); err != nil {
-		return &events.Error{Code: events.Unavailable, Message: "the read side is behind; retry", Err: err}
-	}
-	return nil
+	return api.AwaitMinPosition(r, c.Store, c.Progress)
 }
 
 // renderWorkFragment writes the template name of page (a part of it, without
