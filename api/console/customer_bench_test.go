@@ -3,28 +3,16 @@
 package console
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/api"
-	"github.com/dangol/dangol/events"
-	"github.com/dangol/dangol/events/bolt"
-	"github.com/dangol/dangol/events/pii"
-	"github.com/dangol/dangol/events/pii/boltkeys"
-	"github.com/dangol/dangol/ops/seed"
-	"github.com/dangol/dangol/projections"
 )
 
 // BenchmarkCustomerPage measures the server time of the customer page (the
@@ -42,77 +30,12 @@ import (
 //
 //	go test -run '^$' -bench CustomerPage -benchtime 2000x ./api/console/
 func BenchmarkCustomerPage(b *testing.B) {
-	n := 100_000
-	if v := os.Getenv("DANGOL_BENCH_CUSTOMERS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) // the seed's "today"
-	now := func() time.Time { return end.Add(9 * time.Hour) }
-	dir := b.TempDir()
-	store, err := bolt.Open(filepath.Join(dir, "events.db"), bolt.Options{Now: now})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	raw := make([]byte, pii.MasterKeySize)
-	_, _ = rand.Read(raw)
-	master, err := pii.NewMasterKey(raw)
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys, err := boltkeys.Open(filepath.Join(dir, "keys.db"), master)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer keys.Close()
-	sealer := pii.NewSealer(keys)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	seal := func(id string) func(events.Personal) error { return sealer.SealFor(ctx, id) }
-	if _, err := seed.Generate(ctx, seed.Config{Customers: n, Seed: 1, Seal: seal}, store); err != nil {
-		b.Fatal(err)
-	}
-	mem := projections.NewMemory()
-	runner := projections.NewRunner(store, sealer.OpenEnvelope, mem.Projections(), nil, projections.RunnerOptions{Now: now})
-	mem.Attach(runner)
-	done := make(chan error, 1)
-	go func() { done <- runner.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	<-runner.CaughtUp()
-
-	// The rep with the largest book opens its customers.
-	rep, book := "", []projections.WorkItem(nil)
-	for _, id := range []string{"R000", "R001", "R002", "R003"} {
-		w, err := mem.Worklist(ctx, id, now(), worklistOptions)
-		if err == nil && len(w) > len(book) {
-			rep, book = id, w
-		}
-	}
-	if len(book) == 0 {
-		b.Fatal("no rep has a book")
-	}
-	srv := api.New(api.Config{Store: store, Queries: mem, Progress: runner, Sealer: sealer, Now: now})
-	c := New(Config{API: srv, Store: store, Queries: mem, Progress: runner, Now: now, Secret: make([]byte, 32)})
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	k := cookie{id: events.NewID().String(), secret: base64.RawURLEncoding.EncodeToString(secret), lastSeen: now().Unix()}
-	ev, err := events.NewEvent(&events.SignedIn{SessionID: k.id, SessionHash: api.HashToken(k.secret), ExpiresAt: now().Add(time.Hour)},
-		events.Meta{Actor: events.Actor{ID: rep, Role: "rep"}, CorrelationID: events.NewID().String()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	res, err := store.Append(ctx, events.StaffStream(rep), events.StreamExists, ev)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := runner.WaitFor(ctx, res.Position); err != nil {
-		b.Fatal(err)
-	}
+	k := newBenchBank(b, true)
+	book := k.book
+	srv := api.New(api.Config{Store: k.store, Queries: k.mem, Progress: k.runner, Sealer: k.sealer, Now: k.now})
+	c := New(Config{API: srv, Store: k.store, Queries: k.mem, Progress: k.runner, Now: k.now, Secret: make([]byte, 32)})
+	ck := k.signIn(b, c)
 	h := c.Handler()
-	ck := &http.Cookie{Name: c.cookieName(), Value: c.encodeCookie(k)}
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

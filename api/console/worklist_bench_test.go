@@ -2,24 +2,14 @@ package console
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dangol/dangol/api"
-	"github.com/dangol/dangol/events"
-	"github.com/dangol/dangol/events/bolt"
-	"github.com/dangol/dangol/ops/seed"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -32,64 +22,11 @@ import (
 //
 //	go test -run '^$' -bench WorklistPage -benchtime 500x ./api/console/
 func BenchmarkWorklistPage(b *testing.B) {
-	n := 100_000
-	if v := os.Getenv("DANGOL_BENCH_CUSTOMERS"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) // the seed's "today"
-	now := func() time.Time { return end.Add(9 * time.Hour) }
-	store, err := bolt.Open(filepath.Join(b.TempDir(), "events.db"), bolt.Options{Now: now})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := seed.Generate(ctx, seed.Config{Customers: n, Seed: 1}, store); err != nil {
-		b.Fatal(err)
-	}
-	mem := projections.NewMemory()
-	decode := func(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
-	runner := projections.NewRunner(store, decode, mem.Projections(), nil, projections.RunnerOptions{Now: now})
-	mem.Attach(runner)
-	done := make(chan error, 1)
-	go func() { done <- runner.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	<-runner.CaughtUp()
-
-	// The rep with the largest book signs in.
-	rep, size := "", 0
-	for _, id := range []string{"R000", "R001", "R002", "R003"} {
-		w, err := mem.Worklist(ctx, id, now(), worklistOptions)
-		if err == nil && len(w) > size {
-			rep, size = id, len(w)
-		}
-	}
-	if size == 0 {
-		b.Fatal("no rep has a book")
-	}
-	c := New(Config{Store: store, Queries: mem, Progress: runner, Now: now, Secret: make([]byte, 32)})
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	k := cookie{id: events.NewID().String(), secret: base64.RawURLEncoding.EncodeToString(secret), lastSeen: now().Unix()}
-	ev, err := events.NewEvent(&events.SignedIn{SessionID: k.id, SessionHash: api.HashToken(k.secret), ExpiresAt: now().Add(time.Hour)},
-		events.Meta{Actor: events.Actor{ID: rep, Role: "rep"}, CorrelationID: events.NewID().String()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	res, err := store.Append(ctx, events.StaffStream(rep), events.StreamExists, ev)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := runner.WaitFor(ctx, res.Position); err != nil {
-		b.Fatal(err)
-	}
+	k := newBenchBank(b, false)
+	c := New(Config{Store: k.store, Queries: k.mem, Progress: k.runner, Now: k.now, Secret: make([]byte, 32)})
 	h := c.Handler()
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.AddCookie(&http.Cookie{Name: c.cookieName(), Value: c.encodeCookie(k)})
+	req.AddCookie(k.signIn(b, c))
 	req.Header.Set("Accept-Language", "ko")
 
 	var took []time.Duration
@@ -108,7 +45,7 @@ func BenchmarkWorklistPage(b *testing.B) {
 	q := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
-	b.ReportMetric(float64(size), "rows")
+	b.ReportMetric(float64(len(k.book)), "rows")
 	b.ReportMetric(float64(bytes), "bytes/page")
 }
 
