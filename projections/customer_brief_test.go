@@ -17,8 +17,8 @@ import (
 )
 
 // TestBriefAnswersAsTheRecord: on a generated bank, read models restored
-// from the customers' briefs and from their whole records (each through
-// its JSON, as a read store keeps them) give the same worklists, lists and
+// from the customers' briefs (MarshalBrief, UnmarshalBrief) and from their
+// whole records (through their JSON) give the same worklists, lists and
 // summaries, at several clocks and worklist options; and every reason to
 // call occurs, so the comparison is not of empty worklists.
 func TestBriefAnswersAsTheRecord(t *testing.T) {
@@ -64,8 +64,15 @@ func TestBriefAnswersAsTheRecord(t *testing.T) {
 		}
 		w, n := roundTrip(r)
 		whole, wholeBytes = append(whole, w), wholeBytes+n
-		b, n := roundTrip(r.Brief())
-		briefs, briefBytes = append(briefs, b), briefBytes+n
+		brief := r.MarshalBrief()
+		var b projections.CustomerRecord
+		if err := b.UnmarshalBrief(brief); err != nil {
+			t.Fatalf("brief of %s: %v", c.ID, err)
+		}
+		briefs, briefBytes = append(briefs, b), briefBytes+len(brief)
+		if again := b.MarshalBrief(); !bytes.Equal(again, brief) {
+			t.Fatalf("the brief of %s's brief differs: %x, want %x", c.ID, again, brief)
+		}
 		if js, _ := json.Marshal(b); bytes.Contains(js, []byte(`"timeline"`)) || bytes.Contains(js, []byte(`"holdings"`)) {
 			t.Fatalf("the brief of %s holds more than the lists read: %s", c.ID, js)
 		}
@@ -122,7 +129,7 @@ func TestBriefAnswersAsTheRecord(t *testing.T) {
 			t.Errorf("no worklist item has reason %s: the bank does not exercise it (%v)", r, reasons)
 		}
 	}
-	if briefBytes*3 > wholeBytes {
+	if briefBytes*4 > wholeBytes {
 		t.Errorf("briefs take %d bytes, whole records %d: a brief should be a fraction", briefBytes, wholeBytes)
 	}
 }
@@ -170,4 +177,69 @@ func addReasons(t *testing.T, s events.Store, end time.Time) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestUnmarshalBriefRefusesBadInput: a brief cut short at any byte, with a
+// byte left over, of another version, or with a list longer than its
+// bytes is an error, and leaves the record as it was.
+func TestUnmarshalBriefRefusesBadInput(t *testing.T) {
+	var r projections.CustomerRecord
+	whole := []byte(`{"id":"C1","branchId":"B01","name":"Kim","tier":"vip","advisorId":"R1","consent":5,"registeredAt":100,
+		"life":[{"kind":"birth","expectedOn":"2030-01-01","note":"n","recordedAt":"2029-01-01T00:00:00Z"}],
+		"pitches":[{"product":"loan","channel":"branch","outcome":"considering","at":"2029-01-01T00:00:00Z","followUpOn":"2030-02-01"}],"version":3}`)
+	if err := json.Unmarshal(whole, &r); err != nil {
+		t.Fatal(err)
+	}
+	good := r.MarshalBrief()
+	bad := map[string][]byte{
+		"empty":                        {},
+		"another version":              append([]byte{2}, good[1:]...),
+		"a byte left over":             append(bytes.Clone(good), 0),
+		"a list longer than its bytes": append(bytes.Clone(good[:len(good)-1-len("2030-02-01")-1-len("considering")-1-len("loan")-1]), 0xff, 0xff, 0x03),
+	}
+	for i := 1; i < len(good); i++ {
+		bad[fmt.Sprintf("cut to %d bytes", i)] = good[:i]
+	}
+	for what, b := range bad {
+		got := r
+		if err := got.UnmarshalBrief(b); err == nil {
+			t.Errorf("%s: no error", what)
+		}
+		if js, _ := json.Marshal(got); !bytes.Equal(js, mustJSON(t, r)) {
+			t.Errorf("%s: the record changed to %s", what, js)
+		}
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzUnmarshalBrief: no input makes UnmarshalBrief panic, and what it
+// accepts encodes to a brief that decodes to the same record.
+func FuzzUnmarshalBrief(f *testing.F) {
+	var r projections.CustomerRecord
+	if err := json.Unmarshal([]byte(`{"id":"C1","name":"Kim","life":[{"kind":"birth"}],"pitches":[{"product":"p","outcome":"declined"}],"registeredAt":-5}`), &r); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(r.MarshalBrief())
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got projections.CustomerRecord
+		if err := got.UnmarshalBrief(b); err != nil {
+			return
+		}
+		var again projections.CustomerRecord
+		if err := again.UnmarshalBrief(got.MarshalBrief()); err != nil {
+			t.Fatalf("%x decodes to a brief whose encoding does not decode: %v", b, err)
+		}
+		if want, js := mustJSON(t, got), mustJSON(t, again); !bytes.Equal(js, want) {
+			t.Fatalf("%x decodes to %s, its encoding to %s", b, want, js)
+		}
+	})
 }

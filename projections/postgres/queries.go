@@ -95,20 +95,31 @@ func (s *Store) customerRows(ctx context.Context, what, sql string, args ...any)
 	}
 	out := make([]projections.CustomerRecord, len(raw))
 	for i, r := range raw {
-		js := r.state
-		if r.sealed != nil {
-			if s.opt.Cipher == nil {
-				return nil, events.Errorf(events.Internal, "read models: customer rows are sealed but this process has no cipher")
-			}
-			if js, err = s.opt.Cipher.Open(ctx, r.id, r.sealed); err != nil {
-				return nil, &events.Error{Code: events.Unavailable, Message: "read models: open a customer row; retry", Err: err}
-			}
+		js, err := s.open(ctx, r.id, r.state, r.sealed)
+		if err != nil {
+			return nil, err
 		}
 		if err := json.Unmarshal(js, &out[i]); err != nil {
 			return nil, fmt.Errorf("read models: decode %s: %w", what, err)
 		}
 	}
 	return out, nil
+}
+
+// open returns a customer row's data: plain, or sealed opened with the
+// customer's data key.
+func (s *Store) open(ctx context.Context, id string, plain, sealed []byte) ([]byte, error) {
+	if sealed == nil {
+		return plain, nil
+	}
+	if s.opt.Cipher == nil {
+		return nil, events.Errorf(events.Internal, "read models: customer rows are sealed but this process has no cipher")
+	}
+	js, err := s.opt.Cipher.Open(ctx, id, sealed)
+	if err != nil {
+		return nil, &events.Error{Code: events.Unavailable, Message: "read models: open a customer row; retry", Err: err}
+	}
+	return js, nil
 }
 
 // retry runs f again once if it failed the way a concurrent Rebuild swap
@@ -191,7 +202,7 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 	}
 	args = append(args, limit+1) // one more tells List there is a next page
 	sql := "SELECT " + briefCols + " FROM rm_customers WHERE " + strings.Join(where, " AND ") + " ORDER BY id LIMIT $" + strconv.Itoa(len(args))
-	recs, err := s.customerRows(ctx, "customers", sql, args...)
+	recs, err := s.briefRows(ctx, "customers", sql, args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -202,7 +213,7 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 // Worklist returns the advisor's worklist at now, from the book's
 // customer briefs (briefs.go).
 func (s *Store) Worklist(ctx context.Context, advisor string, now time.Time, opt projections.WorklistOptions) ([]projections.WorkItem, error) {
-	recs, err := s.customerRows(ctx, "worklist",
+	recs, err := s.briefRows(ctx, "worklist",
 		"SELECT "+briefCols+" FROM rm_customers WHERE advisor_id = $1 AND advisor_id <> ''", advisor)
 	if err != nil {
 		return nil, err

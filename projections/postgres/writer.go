@@ -235,7 +235,7 @@ func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
 		if err != nil {
 			return err
 		}
-		brief, briefBlob, err := w.brief(ctx, id, r)
+		brief, briefBlob, err := w.seal(ctx, id, r.MarshalBrief())
 		if err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
 	}
 	if len(ids) > 0 {
 		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, sealed, brief, brief_sealed, brief_xact)
-			SELECT *, pg_current_xact_id() FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::bytea[], $8::jsonb[], $9::bytea[])
+			SELECT *, pg_current_xact_id() FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::bytea[], $8::bytea[], $9::bytea[])
 			ON CONFLICT (id) DO UPDATE SET advisor_id = EXCLUDED.advisor_id, tier = EXCLUDED.tier,
 				profit = EXCLUDED.profit, stale_at = EXCLUDED.stale_at, state = EXCLUDED.state, sealed = EXCLUDED.sealed,
 				brief = EXCLUDED.brief, brief_sealed = EXCLUDED.brief_sealed, brief_xact = EXCLUDED.brief_xact`,
@@ -270,15 +270,6 @@ func (w *writer) seal(ctx context.Context, id string, js []byte) (plain, sealed 
 		return js, nil, err
 	}
 	return nil, sealed, nil
-}
-
-// brief returns the customer's brief as it is stored (seal).
-func (w *writer) brief(ctx context.Context, id string, r projections.CustomerRecord) (plain, sealed []byte, err error) {
-	js, err := json.Marshal(r.Brief())
-	if err != nil {
-		return nil, nil, err
-	}
-	return w.seal(ctx, id, js)
 }
 
 func (w *writer) advisors(b *pgx.Batch) error {

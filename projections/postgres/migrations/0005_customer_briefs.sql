@@ -1,12 +1,13 @@
--- Each customer's brief (projections.CustomerRecord.Brief): what the
--- worklist and the customer lists read, kept beside the whole state so
--- that a 600-customer worklist decodes 600 briefs, not 600 timelines.
--- Sealed like the state (Options.Cipher): then brief is NULL and
--- brief_sealed holds the encrypted brief. Rows written before this
--- migration have neither: the queries read their whole state until the
--- writer, once its folds hold the tables' checkpoint, fills them in.
+-- Each customer's brief (projections.CustomerRecord.MarshalBrief, a
+-- compact binary form): what the worklist and the customer lists read,
+-- kept beside the whole state so that a 600-customer worklist decodes 600
+-- briefs, not 600 timelines. Sealed like the state (Options.Cipher): then
+-- brief is NULL and brief_sealed holds the encrypted brief. Rows written
+-- before this migration have neither: the queries read their whole state
+-- until the writer, once its folds hold the tables' checkpoint, fills
+-- them in.
 ALTER TABLE rm_customers
-    ADD COLUMN brief        jsonb,
+    ADD COLUMN brief        bytea,
     ADD COLUMN brief_sealed bytea,
     -- the transaction that last wrote the brief
     ADD COLUMN brief_xact   xid8,
