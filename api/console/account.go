@@ -57,11 +57,7 @@ func (c *Console) postPassword(w http.ResponseWriter, r *http.Request, s *Sessio
 	lang := language(r)
 	p := accountPage{Fields: map[string]string{}}
 	current, pw, pw2 := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("password2")
-	if err := checkPassword("password", pw); err != nil {
-		p.Fields["password"] = c.passwordError(lang, err)
-	} else if pw2 != pw {
-		p.Fields["password2"] = c.cat.text(lang, "setup.error.mismatch")
-	}
+	c.checkNewPassword(lang, pw, pw2, p.Fields)
 	if len(p.Fields) > 0 {
 		return c.renderAccount(w, r, s, http.StatusBadRequest, p)
 	}

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,69 +53,35 @@ func (c *Console) getLogin(w http.ResponseWriter, r *http.Request) {
 const signInFailure = "login.error.failed"
 
 func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
-	now := c.now()
-	addr := c.clientAddr(r)
 	p := loginPage{StaffID: strings.TrimSpace(r.PostFormValue("staffId")), Next: localPath(r.PostFormValue("next"))}
 	pw, code := r.PostFormValue("password"), r.PostFormValue("code")
-	end, ok := c.auth.addrs.begin(addr, now)
-	if !ok {
-		p.Error = "login.error.throttled"
-		w.Header().Set("Retry-After", strconv.Itoa(int(addrWindow.Seconds())))
-		c.render(w, r, http.StatusTooManyRequests, "login", "login.title", p)
-		return
-	}
-	defer end()
-	refuse := func(status int, key string) {
-		c.auth.addrs.fail(addr, now)
+	a, ok := c.beginAttempt(w, r, signInFailure, func(status int, key string) {
 		p.Error = key
 		c.render(w, r, status, "login", "login.title", p)
-	}
-	if !events.ValidID(p.StaffID) {
-		c.spendCheck(pw)
-		refuse(http.StatusUnauthorized, signInFailure)
+	})
+	if !ok {
 		return
 	}
-	defer c.auth.lockAccount(p.StaffID)()
-	m, err := c.Queries.StaffMember(r.Context(), p.StaffID)
-	if events.ErrorCode(err) == events.NotFound {
-		if c.auth.unknown.fail(p.StaffID, now) {
-			refuse(http.StatusTooManyRequests, "login.error.locked") // as for a member: no password checked
-			return
-		}
-		c.spendCheck(pw)
-		refuse(http.StatusUnauthorized, signInFailure)
+	defer a.end()
+	m, ok := a.member(p.StaffID, func() { c.spendCheck(pw) })
+	if !ok {
 		return
 	}
-	if err != nil {
-		c.fail(w, r, 0, err)
-		return
-	}
-	failed := func(reason string) {
-		if err := c.recordFailure(r.Context(), m, reason, addr); err != nil {
-			c.fail(w, r, 0, err)
-			return
-		}
-		if reason == "locked" {
-			refuse(http.StatusTooManyRequests, "login.error.locked")
-			return
-		}
-		refuse(http.StatusUnauthorized, signInFailure)
-	}
-	if !lockedUntil(m.FailedSignIns, now).IsZero() {
-		failed("locked")
+	if !lockedUntil(m.FailedSignIns, a.now).IsZero() {
+		a.failed(m, "locked")
 		return
 	}
 	switch {
 	case !m.Active:
 		c.spendCheck(pw)
-		failed("inactive")
+		a.failed(m, "inactive")
 		return
 	case m.PasswordHash == "":
 		c.spendCheck(pw)
-		failed("no_password")
+		a.failed(m, "no_password")
 		return
 	case !verifyPassword(pw, m.PasswordHash):
-		failed("bad_password")
+		a.failed(m, "bad_password")
 		return
 	}
 	if m.SecondFactorSealed != "" {
@@ -125,8 +90,8 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, 0, err)
 			return
 		}
-		if !c.auth.codes.check(m.ID, secret, code, now) {
-			failed("bad_second_factor")
+		if !c.auth.codes.check(m.ID, secret, code, a.now) {
+			a.failed(m, "bad_second_factor")
 			return
 		}
 		c.signIn(w, r, m, true, p.Next)

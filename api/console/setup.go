@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/dangol/dangol/api"
@@ -38,85 +37,49 @@ func (c *Console) getSetup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) postSetup(w http.ResponseWriter, r *http.Request) {
-	now := c.now()
-	addr := c.clientAddr(r)
 	lang := language(r)
 	p := setupPage{StaffID: strings.TrimSpace(r.PostFormValue("staffId")), Authenticator: r.PostFormValue("authenticator") != "",
 		Fields: map[string]string{}}
 	code, pw, pw2 := r.PostFormValue("code"), r.PostFormValue("password"), r.PostFormValue("password2")
-	end, ok := c.auth.addrs.begin(addr, now)
+	a, ok := c.beginAttempt(w, r, "setup.error.failed", func(status int, key string) {
+		p.Error = key
+		c.render(w, r, status, "setup", "setup.title", p)
+	})
 	if !ok {
-		p.Error = "login.error.throttled"
-		w.Header().Set("Retry-After", strconv.Itoa(int(addrWindow.Seconds())))
-		c.render(w, r, http.StatusTooManyRequests, "setup", "setup.title", p)
 		return
 	}
-	defer end()
+	defer a.end()
 	// The new password's rules first: fixing them costs no attempt.
-	if err := checkPassword("password", pw); err != nil {
-		p.Fields["password"] = c.passwordError(lang, err)
-	} else if pw2 != pw {
-		p.Fields["password2"] = c.cat.text(lang, "setup.error.mismatch")
-	}
+	c.checkNewPassword(lang, pw, pw2, p.Fields)
 	if len(p.Fields) > 0 {
 		c.render(w, r, http.StatusBadRequest, "setup", "setup.title", p)
 		return
 	}
-	refuse := func(status int, key string) {
-		c.auth.addrs.fail(addr, now)
-		p.Error = key
-		c.render(w, r, status, "setup", "setup.title", p)
-	}
-	if !events.ValidID(p.StaffID) {
-		refuse(http.StatusUnauthorized, "setup.error.failed")
+	m, ok := a.member(p.StaffID, nil)
+	if !ok {
 		return
-	}
-	defer c.auth.lockAccount(p.StaffID)()
-	m, err := c.Queries.StaffMember(r.Context(), p.StaffID)
-	if events.ErrorCode(err) == events.NotFound {
-		if c.auth.unknown.fail(p.StaffID, now) {
-			refuse(http.StatusTooManyRequests, "login.error.locked")
-			return
-		}
-		refuse(http.StatusUnauthorized, "setup.error.failed")
-		return
-	}
-	if err != nil {
-		c.fail(w, r, 0, err)
-		return
-	}
-	failed := func(reason string) {
-		if err := c.recordFailure(r.Context(), m, reason, addr); err != nil {
-			c.fail(w, r, 0, err)
-			return
-		}
-		if reason == "locked" {
-			refuse(http.StatusTooManyRequests, "login.error.locked")
-			return
-		}
-		refuse(http.StatusUnauthorized, "setup.error.failed")
 	}
 	// The right code opens a locked account: a code is how an admin lets a
 	// member out of a lock (the refusal says so), and 80 random bits used
 	// once are no guess the lock need stop. A wrong one is refused as
 	// locked, uncounted, as a password would be.
 	hash := api.HashSetupCode(code)
-	right := hash != "" && m.SetupHash != "" && now.Before(m.SetupExpiresAt) && equalString(hash, m.SetupHash)
+	right := hash != "" && m.SetupHash != "" && a.now.Before(m.SetupExpiresAt) && equalString(hash, m.SetupHash)
 	switch {
-	case !right && !lockedUntil(m.FailedSignIns, now).IsZero():
-		failed("locked")
+	case !right && !lockedUntil(m.FailedSignIns, a.now).IsZero():
+		a.failed(m, "locked")
 		return
 	case !m.Active:
-		failed("inactive")
+		a.failed(m, "inactive")
 		return
 	case !right:
-		failed("bad_password")
+		a.failed(m, "bad_password")
 		return
 	}
 
 	phc := hashPassword(pw, c.Password)
 	ds := []events.Data{&events.PasswordSet{PasswordHash: phc, SetupID: m.SetupID}}
-	ended, err := c.endOthers(r.Context(), m.ID, "", "password_changed", now)
+	ended, err := c.endOthers(r.Context(), m.ID, "", "password_changed", a.now)
 	if err != nil {
 		c.fail(w, r, 0, err)
 		return
@@ -146,6 +109,18 @@ func (c *Console) postSetup(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?"+url.Values{"reason": {"password_set"}, "id": {m.ID}}.Encode(), http.StatusSeeOther)
 	default:
 		c.signInAt(w, r, m, false, "", exp, ds...)
+	}
+}
+
+// checkNewPassword puts in fields, translated, what is wrong with a new
+// password pw and its repetition pw2 (as "password" and "password2", the
+// fields of the setup page and of the account's password change), and
+// leaves fields alone if nothing is.
+func (c *Console) checkNewPassword(lang, pw, pw2 string, fields map[string]string) {
+	if err := checkPassword("password", pw); err != nil {
+		fields["password"] = c.passwordError(lang, err)
+	} else if pw2 != pw {
+		fields["password2"] = c.cat.text(lang, "setup.error.mismatch")
 	}
 }
 
