@@ -63,8 +63,7 @@ func (b *browser) checkAligned(sel string) {
 func TestBrowserRepDay(t *testing.T) {
 	requireBrowser(t)
 	// The book was written two hours before the rep's day starts, so that
-	// what the rep logs now is later than all of it (the forms' times are
-	// to the minute).
+	// the timeline tells the two apart.
 	clock := eventstest.NewManualClock(eventstest.Epoch.Add(-2 * time.Hour))
 	s := newStack(t, stackOptions{now: clock.Now})
 	book := s.seedBook()

@@ -409,15 +409,17 @@ func mergeValues(a, b url.Values) url.Values {
 }
 
 // TestConsoleCustomerDoubleSubmit: the same form submitted twice (a double
-// click, a retry) appends once; the same form changed and submitted again
-// after it was saved is not taken for a retry: nothing is appended, and the
-// page says it was saved and offers a new form.
+// click, a retry) appends once, also when its time was left as shown (each
+// submission's time is its own moment: the retry is answered as the saved
+// one); the same form changed and submitted again after it was saved is
+// not taken for a retry: nothing is appended, and the page says it was
+// saved and offers a new form.
 func TestConsoleCustomerDoubleSubmit(t *testing.T) {
 	s, u := custFixture(t, stackOptions{})
 	page := u.mustStatus(u.do("GET", "/customers/C1", nil, "Accept-Language", "en"), 200, "customer page")
 	_, first := custForm(t, page, "request")
 	n := len(s.customerLog("C1"))
-	form := url.Values{"text": {"통장 재발급"}, "category": {"passbook"}}
+	form := url.Values{"text": {"통장 재발급"}, "category": {"passbook"}, "occurredAt": {renderedValue(t, page, "request-occurredAt")}}
 	u.mustRedirect(u.submit(page, "request", form), "/customers/C1#timeline", "first submit")
 	u.mustRedirect(u.submit(page, "request", form), "/customers/C1#timeline", "second submit")
 	log := s.customerLog("C1")
@@ -425,7 +427,7 @@ func TestConsoleCustomerDoubleSubmit(t *testing.T) {
 		t.Fatalf("two submissions of one form appended %d events, want 1", len(log)-n)
 	}
 
-	changed := url.Values{"text": {"통장 재발급 (급함)"}, "category": {"passbook"}}
+	changed := url.Values{"text": {"통장 재발급 (급함)"}, "category": {"passbook"}, "occurredAt": form["occurredAt"]}
 	a := u.mustStatus(u.submit(page, "request", changed, "Accept-Language", "en"), http.StatusConflict, "changed resubmission")
 	if len(s.customerLog("C1")) != n+1 {
 		t.Fatal("a changed resubmission of a saved form appended")

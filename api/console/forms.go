@@ -167,10 +167,31 @@ func submittedTime(v url.Values, name string, now time.Time) (time.Time, error) 
 	if err != nil || t.IsZero() {
 		return t, err
 	}
-	if d, derr := parseKST(name, v.Get(defaultPrefix+name)); derr == nil && d.Equal(t) {
-		return now.UTC(), nil
+	if untouched(v, name) {
+		// To the microsecond, as every store keeps it: a retry sent with
+		// the saved event's time is then the same request (replaySaved).
+		return now.UTC().Truncate(time.Microsecond), nil
 	}
 	return t, nil
+}
+
+// untouched reports whether time input name holds the default it was
+// rendered with.
+func untouched(v url.Values, name string) bool {
+	t, err := parseKST(name, v.Get(name))
+	d, derr := parseKST(name, v.Get(defaultPrefix+name))
+	return err == nil && derr == nil && !t.IsZero() && d.Equal(t)
+}
+
+// timeUntouched reports whether a time input of the form holds its
+// default, so that its value is the moment of the submission.
+func (f *formSpec) timeUntouched(v url.Values) bool {
+	for _, in := range f.inputs {
+		if in.kind == inDateTime && untouched(v, in.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseKST reads a time typed in KST; empty is the zero time.

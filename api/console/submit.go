@@ -74,10 +74,55 @@ func (c *Console) submit(spec *formSpec) pageFunc {
 			if !asEventsError(d.Err, &ee) || ee.Code != events.Conflict {
 				return dispatchError(d)
 			}
+			if v, ok := c.replaySaved(r.Context(), s, id, spec, vals, key, version, h); ok {
+				c.setFlash(w, spec.kind, v)
+				http.Redirect(w, r, "/customers/"+url.PathEscape(id)+"#timeline", http.StatusSeeOther)
+				return nil
+			}
 			return c.conflicted(w, r, s, id, f, ee)
 		}
 		return dispatchError(d)
 	}
+}
+
+// replaySaved answers the retry of a form saved already (its answer was
+// lost, or it was sent twice without script) whose time was left at its
+// default. That time was the moment of the first submission, so the
+// retry's body differs from the saved one and the API took it for another
+// request; sent with the saved event's time instead, it is the same
+// request, and the API answers it as it answered the first. It returns
+// the version of the saved event, or false if none of the events after
+// the form's version has its key, or the retry differs in anything else.
+func (c *Console) replaySaved(ctx context.Context, s *Session, id string, spec *formSpec, vals url.Values, key string,
+	version uint64, h http.Header) (uint64, bool) {
+	keyID, err := events.ParseID(keyField, key)
+	if err != nil || !spec.timeUntouched(vals) {
+		return 0, false
+	}
+	evs, err := c.Store.ReadStream(ctx, events.CustomerStream(id), version+1, events.Forward, conflictLines)
+	if err != nil {
+		return 0, false
+	}
+	for _, e := range evs {
+		if e.ID != keyID {
+			continue
+		}
+		data, err := spec.body(vals, e.OccurredAt)
+		if err != nil {
+			return 0, false
+		}
+		body, err := encodeBody(data)
+		if err != nil {
+			return 0, false
+		}
+		d := c.API.Dispatch(ctx, s.Principal(), http.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/"+spec.path, h, body)
+		if d.Status != http.StatusCreated {
+			return 0, false
+		}
+		v, _ := strconv.ParseUint(strings.Trim(d.Header.Get("ETag"), `"`), 10, 63)
+		return v, true
+	}
+	return 0, false
 }
 
 // conflicted shows form f again after the API's conflict ee.
