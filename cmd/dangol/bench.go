@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -142,4 +143,59 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// benchStore starts the throwaway PostgreSQL cluster that --store postgres
+// asks for and returns its database's URL and getenv pointing dangol's
+// commands at it; remove removes the cluster. For the embedded store it
+// returns "" and getenv as they are.
+func benchStore(ctx context.Context, backend string, getenv env) (pgURL string, _ env, remove func(), err error) {
+	switch backend {
+	case "embedded":
+		return "", getenv, func() {}, nil
+	case "postgres":
+		pg, err := pgcluster.Start()
+		if err != nil {
+			return "", nil, nil, err
+		}
+		if pgURL, err = pg.CreateDatabase(ctx, "dangol_bench"); err != nil {
+			pg.Remove()
+			return "", nil, nil, err
+		}
+		return pgURL, withStoreEnv(getenv, pgURL), func() { pg.Remove() }, nil
+	}
+	return "", nil, nil, fmt.Errorf("--store %q: want embedded or postgres", backend)
+}
+
+// startBenchServer starts `dangol serve` on the data dir (and the database
+// at pgURL, if not "") on a loopback port, its log quiet and no sampler,
+// and waits for its read side to catch up: requests before would be
+// answered 503. The caller stops it.
+func startBenchServer(ctx context.Context, dir, pgURL string, getenv env) (*server, error) {
+	var cfg serveConfig
+	cfg.store.data, cfg.addr, cfg.logLevel, cfg.shutdownTimeout, cfg.readyLag, cfg.maxBody = dir, "127.0.0.1:0", "error", 5*time.Second, 1000, 64<<10
+	cfg.sampler.disable = true
+	if pgURL != "" {
+		cfg.store.backend, cfg.store.postgresURL = "postgres", pgURL
+	}
+	srv, err := startServer(ctx, cfg, getenv, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-srv.runner.CaughtUp():
+		return srv, nil
+	case <-ctx.Done():
+		srv.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// staffToken registers a staff member in the data dir (`dangol staff add`)
+// and returns their bearer token.
+func staffToken(ctx context.Context, dir string, getenv env, id, name, role string) (string, error) {
+	var out bytes.Buffer
+	err := run(ctx, []string{"staff", "add", "--data", dir, "--id", id, "--name", name, "--role", role}, getenv, &out, io.Discard)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return lines[len(lines)-1], err
 }

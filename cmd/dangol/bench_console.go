@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dangol/dangol/ops/pgcluster"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -59,28 +58,16 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 	if *requests < 1 || *clients < 1 || *warmup < 0 || *customers < 1 {
 		return errors.New("bench console: --requests, --clients and --customers must be positive, --warmup not negative")
 	}
-	var pgURL string
-	switch *backend {
-	case "embedded":
-	case "postgres":
-		if *keepDir != "" {
-			return errors.New("bench console: --bench-dir keeps an embedded ledger; a throwaway PostgreSQL cluster goes with the run")
-		}
-		pg, err := pgcluster.Start()
-		if err != nil {
-			return err
-		}
-		defer pg.Remove()
-		if pgURL, err = pg.CreateDatabase(ctx, "dangol_bench"); err != nil {
-			return err
-		}
-		getenv = withStoreEnv(getenv, pgURL)
-	default:
-		return fmt.Errorf("--store %q: want embedded or postgres", *backend)
+	if *backend == "postgres" && *keepDir != "" {
+		return errors.New("bench console: --bench-dir keeps an embedded ledger; a throwaway PostgreSQL cluster goes with the run")
 	}
+	pgURL, getenv, removePG, err := benchStore(ctx, *backend, getenv)
+	if err != nil {
+		return err
+	}
+	defer removePG()
 	dir, reuse := *keepDir, false
 	if dir == "" {
-		var err error
 		if dir, err = os.MkdirTemp("", "dangol-bench-console-*"); err != nil {
 			return err
 		}
@@ -112,23 +99,12 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 		return err
 	}
 
-	var cfg serveConfig
-	cfg.store.data, cfg.addr, cfg.logLevel, cfg.shutdownTimeout, cfg.readyLag, cfg.maxBody = dir, "127.0.0.1:0", "error", 5*time.Second, 1000, 64<<10
-	cfg.sampler.disable = true
-	if pgURL != "" {
-		cfg.store.backend, cfg.store.postgresURL = "postgres", pgURL
-	}
 	booted := time.Now()
-	srv, err := startServer(ctx, cfg, getenv, io.Discard)
+	srv, err := startBenchServer(ctx, dir, pgURL, getenv)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	select { // pages before the read side caught up would be 503
-	case <-srv.runner.CaughtUp():
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	fmt.Fprintf(stdout, "server on %s, read side caught up in %s\n", srv.addr, time.Since(booted).Round(time.Millisecond))
 	base := "http://" + srv.addr
 
@@ -177,15 +153,6 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 		return fmt.Errorf("bench console: %d requests failed", failed)
 	}
 	return nil
-}
-
-// staffToken registers a staff member in the data dir (`dangol staff add`)
-// and returns their bearer token.
-func staffToken(ctx context.Context, dir string, getenv env, id, name, role string) (string, error) {
-	var out bytes.Buffer
-	err := run(ctx, []string{"staff", "add", "--data", dir, "--id", id, "--name", name, "--role", role}, getenv, &out, io.Discard)
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	return lines[len(lines)-1], err
 }
 
 // largestBook finds, on the read side, the rep with the most customers and

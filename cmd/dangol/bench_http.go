@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/dangol/dangol/ops/bench"
-	"github.com/dangol/dangol/ops/pgcluster"
 )
 
 // runBenchHTTP boots a real `dangol serve` on a throwaway data dir and
@@ -33,57 +30,29 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	var pgURL string
-	switch *backend {
-	case "embedded":
-	case "postgres":
-		pg, err := pgcluster.Start()
-		if err != nil {
-			return err
-		}
-		defer pg.Remove()
-		if pgURL, err = pg.CreateDatabase(ctx, "dangol_bench"); err != nil {
-			return err
-		}
-		getenv = withStoreEnv(getenv, pgURL)
-	default:
-		return fmt.Errorf("--store %q: want embedded or postgres", *backend)
+	pgURL, getenv, removePG, err := benchStore(ctx, *backend, getenv)
+	if err != nil {
+		return err
 	}
+	defer removePG()
 	dir, err := os.MkdirTemp("", "dangol-bench-http-*")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	token := func(id, name, role string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, []string{"staff", "add", "--data", dir, "--id", id, "--name", name, "--role", role}, getenv, &out, io.Discard)
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		return lines[len(lines)-1], err
-	}
-	repTok, err := token("R001", "Bench Rep", "rep")
+	repTok, err := staffToken(ctx, dir, getenv, "R001", "Bench Rep", "rep")
 	if err != nil {
 		return err
 	}
-	audTok, err := token("U001", "Bench Auditor", "auditor")
+	audTok, err := staffToken(ctx, dir, getenv, "U001", "Bench Auditor", "auditor")
 	if err != nil {
 		return err
 	}
-	var cfg serveConfig
-	cfg.store.data, cfg.addr, cfg.logLevel, cfg.shutdownTimeout, cfg.readyLag, cfg.maxBody = dir, "127.0.0.1:0", "error", 5*time.Second, 1000, 64<<10
-	cfg.sampler.disable = true
-	if pgURL != "" {
-		cfg.store.backend, cfg.store.postgresURL = "postgres", pgURL
-	}
-	srv, err := startServer(ctx, cfg, getenv, io.Discard)
+	srv, err := startBenchServer(ctx, dir, pgURL, getenv)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	select { // requests before the read side caught up would get 503
-	case <-srv.runner.CaughtUp():
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	base := "http://" + srv.addr
 	fmt.Fprintf(stdout, "dangol bench http  %s  %s/%s  %d CPUs  server and client in one process on %s  store=%s\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), srv.addr, *backend)
