@@ -1,10 +1,7 @@
 package api_test
 
 import (
-	"crypto/rand"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/dangol/dangol/api/console"
 	"github.com/dangol/dangol/events/eventstest"
 )
 
@@ -368,19 +364,7 @@ func TestConsoleSigninCookies(t *testing.T) {
 	u.mustRedirect(a, "/", "setup")
 	checkSessionCookie(t, a.header, "dangol_session", false)
 
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		t.Fatal(err)
-	}
-	c := console.New(console.Config{API: s.srv, Store: s.store, Queries: s.queries, Progress: s.progress, Now: s.opt.now, Secret: secret,
-		SecureCookies: true, Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}})
-	tls := httptest.NewTLSServer(c.Handler())
-	defer tls.Close()
-	jar, _ := cookiejar.New(nil)
-	client := tls.Client()
-	client.Jar, client.Timeout = jar, hang
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	w := &webUser{s: s, base: tls.URL, client: client}
+	w := s.secondConsole(true)
 	a = w.mustStatus(w.get("/login"), 200, "GET /login over TLS")
 	if !strings.Contains(strings.Join(a.header.Values("Set-Cookie"), "\n"), "; Secure") {
 		t.Errorf("the sign-in form's cookie over TLS is not Secure: %v", a.header.Values("Set-Cookie"))

@@ -1,12 +1,9 @@
 package api_test
 
 import (
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -189,19 +186,7 @@ func TestConsoleSecurityLockTellsNoIDs(t *testing.T) {
 func TestConsoleSecuritySigninCookieHostOnly(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	newWebUser(s).setPassword("R1", signinPassword)
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		t.Fatal(err)
-	}
-	c := console.New(console.Config{API: s.srv, Store: s.store, Queries: s.queries, Progress: s.progress, Now: s.opt.now, Secret: secret,
-		SecureCookies: true, Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}})
-	tls := httptest.NewTLSServer(c.Handler())
-	defer tls.Close()
-	jar, _ := cookiejar.New(nil)
-	client := tls.Client()
-	client.Jar, client.Timeout = jar, hang
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	w := &webUser{s: s, base: tls.URL, client: client}
+	w := s.secondConsole(true)
 	a := w.mustStatus(w.get("/login"), 200, "GET /login over TLS")
 	var names []string
 	for _, line := range a.header.Values("Set-Cookie") {
@@ -325,17 +310,7 @@ func TestConsoleSecurityAccountEnrolReauthenticates(t *testing.T) {
 func TestConsoleSecurityRefusalFloor(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	newWebUser(s).setPassword("R1", signinPassword)
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		t.Fatal(err)
-	}
-	c := console.New(console.Config{API: s.srv, Store: s.store, Queries: s.queries, Progress: s.progress, Now: s.opt.now, Secret: secret,
-		Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}}) // the default floor
-	srv := httptest.NewServer(c.Handler())
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	w := &webUser{s: s, base: srv.URL, client: &http.Client{Jar: jar, Timeout: hang,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	w := s.secondConsole(false) // the default floor
 	for _, id := range []string{"R1", "R9"} {
 		for page, form := range map[string]url.Values{
 			"/login": {"staffId": {id}, "password": {"not the password!"}},

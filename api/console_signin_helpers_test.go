@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/dangol/dangol/api/console"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 )
@@ -54,6 +57,35 @@ func newWebUser(s *stack) *webUser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
+// secondConsole serves another console over s's API, store and read side,
+// with a secret of its own and the default refusal floor, from a server of
+// its own: over TLS with SecureCookies if tls. It returns a browser of it;
+// the server closes when the test ends.
+func (s *stack) secondConsole(tls bool) *webUser {
+	s.t.Helper()
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		s.t.Fatal(err)
+	}
+	c := console.New(console.Config{API: s.srv, Store: s.store, Queries: s.queries, Progress: s.progress, Now: s.opt.now, Secret: secret,
+		SecureCookies: tls, Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}})
+	var srv *httptest.Server
+	if tls {
+		srv = httptest.NewTLSServer(c.Handler())
+	} else {
+		srv = httptest.NewServer(c.Handler())
+	}
+	s.t.Cleanup(srv.Close)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	client := srv.Client()
+	client.Jar, client.Timeout = jar, hang
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &webUser{s: s, base: srv.URL, client: client}
+}
+
 var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
 
 // do sends a request with header pairs and remembers the page's form token.
@@ -71,23 +103,31 @@ func (u *webUser) do(method, path string, form url.Values, hdr ...string) webAns
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept-Language", "en") // the tests read the English pages
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := u.client.Do(req)
-	if err != nil {
-		u.s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		u.s.t.Fatal(err)
-	}
-	a := webAnswer{status: res.StatusCode, header: res.Header, body: string(b), location: res.Header.Get("Location")}
+	status, h, b := send(u.s.t, u.client, req, hdr...)
+	a := webAnswer{status: status, header: h, body: b, location: h.Get("Location")}
 	if m := csrfRe.FindStringSubmatch(a.body); m != nil {
 		u.csrf = html.UnescapeString(m[1])
 	}
 	return a
+}
+
+// send sends req through client with header pairs (name, value, …) set
+// and returns the answer's status, header and body.
+func send(t testing.TB, client *http.Client, req *http.Request, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.RequestURI(), err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, string(b)
 }
 
 func (u *webUser) get(path string) webAnswer { u.s.t.Helper(); return u.do("GET", path, nil) }

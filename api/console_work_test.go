@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
@@ -51,11 +49,7 @@ func signIn(s *stack, id string) *member {
 }
 
 // anonymous is a browser without a session.
-func anonymous(s *stack) *member {
-	jar, _ := cookiejar.New(nil)
-	return &member{s: s, client: &http.Client{Jar: jar, Timeout: hang, Transport: s.client.Transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
+func anonymous(s *stack) *member { return &member{s: s, client: newWebUser(s).client} }
 
 // get fetches path with header pairs (name, value, …).
 func (m *member) get(path string, hdr ...string) page {
@@ -64,19 +58,8 @@ func (m *member) get(path string, hdr ...string) page {
 	if err != nil {
 		m.s.t.Fatal(err)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := m.client.Do(req)
-	if err != nil {
-		m.s.t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		m.s.t.Fatal(err)
-	}
-	return page{status: res.StatusCode, header: res.Header, body: string(b)}
+	status, h, b := send(m.s.t, m.client, req, hdr...)
+	return page{status: status, header: h, body: b}
 }
 
 // token returns the session's form token, read from a page's form (every
@@ -104,19 +87,8 @@ func (m *member) post(path string, form url.Values, hdr ...string) page {
 		m.s.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := m.client.Do(req)
-	if err != nil {
-		m.s.t.Fatalf("POST %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		m.s.t.Fatal(err)
-	}
-	return page{status: res.StatusCode, header: res.Header, body: string(b)}
+	status, h, b := send(m.s.t, m.client, req, hdr...)
+	return page{status: status, header: h, body: b}
 }
 
 // must fetches path and fails unless it answers status.
