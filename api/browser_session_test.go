@@ -57,10 +57,5 @@ func TestBrowserRevokedMember(t *testing.T) {
 	// The next navigation lands on sign-in; signing in is refused.
 	rep.open("/customers/C101")
 	rep.waitPath("/login?")
-	rep.open("/login")
-	rep.fill("#staffId", "R1")
-	rep.submit("#password", testPassword)
-	if !rep.has("#login-error") {
-		t.Fatalf("a deactivated member signed in (at %s)", rep.location())
-	}
+	rep.signInRefused("R1", testPassword, "a deactivated member")
 }

@@ -17,15 +17,32 @@ import (
 // if the form refuses.
 func (b *browser) signIn(id, pw, code string) {
 	b.t.Helper()
+	b.submitSignIn(id, pw, code)
+	if loc := b.location(); strings.HasPrefix(loc, "/login") || b.has("#login-error") {
+		b.t.Fatalf("%s: signing in as %s refused (at %s): %s", b.name, id, loc, eval[string](b, "document.querySelector('main').innerText"))
+	}
+}
+
+// signInRefused fails the test unless the sign-in form refuses id with
+// pw alone; what says who would have been signed in.
+func (b *browser) signInRefused(id, pw, what string) {
+	b.t.Helper()
+	b.submitSignIn(id, pw, "")
+	if !b.has("#login-error") {
+		b.t.Fatalf("%s: %s signed in (at %s)", b.name, what, b.location())
+	}
+}
+
+// submitSignIn opens the sign-in form, fills in id (and code, if not "")
+// and submits pw with Enter.
+func (b *browser) submitSignIn(id, pw, code string) {
+	b.t.Helper()
 	b.open("/login")
 	b.fill("#staffId", id)
 	if code != "" {
 		b.fill("#code", code)
 	}
 	b.submit("#password", pw)
-	if loc := b.location(); strings.HasPrefix(loc, "/login") || b.has("#login-error") {
-		b.t.Fatalf("%s: signing in as %s refused (at %s): %s", b.name, id, loc, eval[string](b, "document.querySelector('main').innerText"))
-	}
 }
 
 // otherCode is a six-digit code that is not code.
@@ -37,14 +54,7 @@ func otherCode(code string) string {
 
 // staffEventTypes returns the types of the events on staff member id's
 // stream, in order.
-func (s *stack) staffEventTypes(id string) []string {
-	s.t.Helper()
-	var types []string
-	for _, e := range s.staffLog(id) {
-		types = append(types, e.Type)
-	}
-	return types
-}
+func (s *stack) staffEventTypes(id string) []string { s.t.Helper(); return eventTypes(s.staffAll(id)) }
 
 // TestBrowserFirstSignIn: an admin registers a rep on the staff screen,
 // which shows the rep's one-time setup code; the rep, in a browser of
@@ -120,12 +130,7 @@ func TestBrowserFirstSignIn(t *testing.T) {
 	}
 	rep.open("/")
 	rep.waitPath("/login?")
-	rep.open("/login")
-	rep.fill("#staffId", "R7")
-	rep.submit("#password", pw)
-	if !rep.has("#login-error") {
-		t.Fatalf("the password alone signed in a member with an authenticator (at %s)", rep.location())
-	}
+	rep.signInRefused("R7", pw, "the password alone of a member with an authenticator")
 	clock.Set(clock.Now().Add(30 * time.Second)) // the enrolment's code is used up; the next step's is not
 	rep.signIn("R7", pw, authCode(t, strings.ReplaceAll(secret, " ", ""), clock.Now()))
 	rep.waitPath("/")
