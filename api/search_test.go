@@ -1,33 +1,13 @@
 package api_test
 
 import (
-	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/dangol/dangol/api"
 )
-
-// lockedBuffer is a log sink the server's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // searchIDs returns the ids GET /v1/search/customers answers q with, as who.
 func (s *stack) searchIDs(who, q string, extra ...string) []string {
@@ -62,8 +42,8 @@ func searchCustomer(id, name, phone string) map[string]any {
 // match first, by every reading role; a name change and an erasure take
 // effect at once and survive a restart; the query is never logged.
 func TestSearchCustomers(t *testing.T) {
-	var logged lockedBuffer
-	s := newStack(t, stackOptions{logger: slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	logged, logger := newLogBuffer()
+	s := newStack(t, stackOptions{logger: logger})
 	s.must("R1", "POST", "/v1/customers", searchCustomer("C1", "김민준", "+82 10-5550-1234"), 201)
 	s.must("R1", "POST", "/v1/customers", searchCustomer("C2", "Kim Minjun", "010-7777-1234"), 201)
 	s.must("R1", "POST", "/v1/customers", searchCustomer("C3", "Park Jiwoo", "010-3333-4444"), 201)
