@@ -31,17 +31,7 @@ func TestConsoleCustomerBrowser(t *testing.T) {
 		c["occurredAt"] = eventstest.Epoch.Add(-time.Duration(i+2) * time.Hour).Format(time.RFC3339)
 		s.must("R1", "POST", "/v1/customers/C1/contacts", c, 201)
 	}
-	// Signed in through the sign-in pages over HTTP; the browser gets
-	// that session's cookie (the sign-in pages have browser tests of
-	// their own).
-	u := newWebUser(s)
-	u.setPassword("R1", signinPassword)
-	b := s.newBrowser("rep R1", "en")
-	b.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "dangol_session", Value: u.cookie("dangol_session"),
-			URL: s.base + "/", HTTPOnly: new(true), SameSite: network.CookieSameSiteStrict})
-		return chromedp.Void{}, err
-	})
+	b := custBrowser(s, "R1")
 	b.open("/customers/C1")
 	b.waitText("#live", "Live")
 	b.screen("customer")
@@ -144,5 +134,62 @@ func TestConsoleCustomerBrowser(t *testing.T) {
 	})
 	if p := b.takeProblems(); len(p) > 0 {
 		t.Fatalf("the page logged errors: %v", p)
+	}
+}
+
+// custBrowser is a browser signed in as member id (a rep): signed in
+// through the sign-in pages over HTTP, the browser gets that session's
+// cookie (the sign-in pages have browser tests of their own).
+func custBrowser(s *stack, id string) *browser {
+	s.t.Helper()
+	u := newWebUser(s)
+	u.setPassword(id, signinPassword)
+	b := s.newBrowser("rep "+id, "en")
+	b.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "dangol_session", Value: u.cookie("dangol_session"),
+			URL: s.base + "/", HTTPOnly: new(true), SameSite: network.CookieSameSiteStrict})
+		return chromedp.Void{}, err
+	})
+	return b
+}
+
+// TestConsoleCustomerBrowserBack: a contact saved, the browser's Back
+// button, and the form submitted again appends nothing. The page Back
+// shows is read anew (no-store), with new keys for its forms; had the
+// browser put the saved input back into them (its form restoration), the
+// second submission would have been a new contact with a new key. The
+// forms keep their input out of the browser's memory (autocomplete off):
+// customers' phone numbers and notes are not offered to the next
+// customer's form either.
+func TestConsoleCustomerBrowserBack(t *testing.T) {
+	requireBrowser(t)
+	s := newStack(t, stackOptions{})
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	s.must("R1", "POST", "/v1/customers/C1/contacts", newContact("지난 통화"), 201)
+	b := custBrowser(s, "R1")
+	b.open("/customers/C1")
+	b.waitText("#live", "Live")
+	b.press("1")
+	b.do(chromedp.SetValue(chromedp.CSS("#contact-purpose"), "advice", chromedp.NodeVisible))
+	b.fill("#contact-summary", "만기 안내 통화")
+	n := len(s.customerLog("C1"))
+	b.click(`#form-contact button[type=submit]`)
+	b.waitText("#flash", "Contact saved.")
+	if got := len(s.customerLog("C1")); got != n+1 {
+		t.Fatalf("the contact form appended %d events, want 1", got-n)
+	}
+
+	b.navigate(chromedp.NavigateBack())
+	if v := eval[string](b, `document.getElementById("contact-summary").value + "|" + document.getElementById("contact-purpose").value`); v != "|" {
+		t.Errorf("the page Back shows holds the saved input in a new form: %q", v)
+	}
+	b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("form-contact").open = true`))
+	b.click(`#form-contact button[type=submit]`)
+	b.takeProblems() // an empty form is a 400, on purpose
+	if got := len(s.customerLog("C1")); got != n+1 {
+		t.Fatalf("the form submitted again after Back appended %d more events", got-n-1)
+	}
+	if c := eval[int](b, `document.querySelectorAll("form.cust-form:not([autocomplete=off])").length`); c != 0 {
+		t.Fatalf("%d customer forms let the browser keep what is typed", c)
 	}
 }

@@ -34,7 +34,7 @@ func custFixture(t *testing.T, opt stackOptions) (*stack, *webUser) {
 }
 
 var (
-	custFormRe   = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)" class="stack cust-form" novalidate data-form="([A-Za-z]+)"[^>]*>(.*?)</form>`)
+	custFormRe   = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)" class="stack cust-form" novalidate autocomplete="off" data-form="([A-Za-z]+)"[^>]*>(.*?)</form>`)
 	custHiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 	custEntryRe  = regexp.MustCompile(`<li data-pos="(\d+)" data-at="(\d+)"`)
 	custMoreRe   = regexp.MustCompile(`href="(/customers/[^"?]+/timeline\?before=\d+)" data-more`)
