@@ -115,8 +115,10 @@ func TestConsoleCustomerForms(t *testing.T) {
 		api        map[string]any
 		saved      string
 	}{
+		// A browser sends a text area's line break as CR LF (HTML's form
+		// encoding); a program posting JSON to the API sends LF.
 		{"contact", "contacts",
-			url.Values{"channel": {"phone_outbound"}, "purpose": {"advice"}, "occurredAt": {when}, "durationMin": {"5"}, "summary": {"예금 만기 안내\n재예치 희망"}, "callId": {""}},
+			url.Values{"channel": {"phone_outbound"}, "purpose": {"advice"}, "occurredAt": {when}, "durationMin": {"5"}, "summary": {"예금 만기 안내\r\n재예치 희망"}, "callId": {""}},
 			map[string]any{"channel": "phone_outbound", "purpose": "advice", "occurredAt": whenJSON, "durationSec": 300, "summary": "예금 만기 안내\n재예치 희망"},
 			"Contact saved."},
 		{"pitch", "pitches",

@@ -35,7 +35,7 @@ func (c *Console) submit(spec *formSpec) pageFunc {
 		vals := url.Values{}
 		for k, v := range r.PostForm {
 			if k != csrfField && k != keyField && k != versionField {
-				vals[k] = v
+				vals[k] = lineBreaks(v)
 			}
 		}
 		key := r.PostForm.Get(keyField)
@@ -83,6 +83,19 @@ func (c *Console) submit(spec *formSpec) pageFunc {
 		}
 		return dispatchError(d)
 	}
+}
+
+// lineBreaks returns vs with each CR LF as LF. A browser sends the line
+// breaks of a text area as CR LF (HTML's form encoding), a program posting
+// JSON to the API as LF: the form appends what the API route appends for
+// the text the user sees, and a line break counts as one character
+// towards its limit.
+func lineBreaks(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.ReplaceAll(v, "\r\n", "\n")
+	}
+	return out
 }
 
 // replaySaved answers the retry of a form saved already (its answer was
