@@ -11,7 +11,8 @@ import (
 )
 
 // Customer briefs (migration 0005): beside each customer's whole state the
-// writer stores its brief (projections.CustomerRecord.Brief), sealed the
+// writer stores its brief (projections.CustomerRecord.MarshalBrief: what
+// the worklist and the lists read, in a compact binary form), sealed the
 // same way, in the same statement. The worklist and the customer list
 // decode briefs (briefRows); a row without one — written before 0005, or
 // rewritten since by a writer of an earlier release, whose update the

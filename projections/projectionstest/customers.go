@@ -123,13 +123,14 @@ func testCustomerView(t *testing.T, f *fixture) {
 }
 
 // testErasure: an erased customer is still found, with every personal
-// value gone from the view and the list; the rest stays.
+// value gone from the view, the list and the worklist; the rest stays.
 func testErasure(t *testing.T, f *fixture) {
 	c2 := events.CustomerStream("C2")
 	f.at(T0).add(c2, &events.CustomerRegistered{CustomerID: "C2", Name: "Park Jiwoo", BirthDate: "1975-01-02", Phone: "010-2222-3333",
 		Email: "jiwoo@example.com", Address: "Busan", BranchID: "B02", Source: events.Source{System: "core"}})
 	f.add(c2, &events.ConsentChanged{Channel: "post", Purpose: "service", Granted: ptr(true)})
 	f.add(c2, &events.LifeEventRecorded{Kind: "birth", ExpectedOn: "2030-06-01", Note: "expecting twins"})
+	f.add(c2, &events.AdvisorAssigned{AdvisorID: "R01", Kind: "call_centre_rep"})
 	contact := f.at(hours(1)).add(c2, &events.ContactLogged{Channel: "branch", Purpose: "complaint", Summary: "angry about fees",
 		OccurredAt: hours(1), StaffID: "R01"})
 	request := f.add(c2, &events.CustomerRequestNoted{Text: "call me after 6pm", Category: "contact-hours"})
@@ -139,6 +140,7 @@ func testErasure(t *testing.T, f *fixture) {
 
 	want := projections.CustomerView{
 		ID: "C2", Version: erased.Version, Name: projections.Erased, BranchID: "B02", Erased: true,
+		Advisor:      &projections.Advisor{ID: "R01", Kind: "call_centre_rep"},
 		Consents:     []projections.Consent{{Channel: "post", Purpose: "service", Granted: true}},
 		DoNotContact: true, Holdings: []projections.Holding{},
 		LifeEvents:   []projections.LifeEvent{{Kind: "birth", ExpectedOn: "2030-06-01", RecordedAt: T0}},
@@ -162,5 +164,10 @@ func testErasure(t *testing.T, f *fixture) {
 	page, next, err := rs.CustomerList(t.Context(), projections.CustomerFilter{}, hours(3))
 	ok(t, "CustomerList", err)
 	same(t, "CustomerList after erasure", []any{page, next},
-		[]any{[]projections.CustomerSummary{{ID: "C2", Name: projections.Erased, BranchID: "B02", Version: erased.Version}}, ""})
+		[]any{[]projections.CustomerSummary{{ID: "C2", Name: projections.Erased, BranchID: "B02", AdvisorID: "R01", Version: erased.Version}}, ""})
+	// A reason to call still stands; the name is gone.
+	work, err := rs.Worklist(t.Context(), "R01", hours(3), projections.WorklistOptions{LifeEventWithinDays: 120})
+	ok(t, "Worklist R01", err)
+	same(t, "Worklist R01 after erasure", work, []projections.WorkItem{{CustomerID: "C2", Name: projections.Erased, BranchID: "B02",
+		Reasons: []string{projections.ReasonLifeEvent}, LastContact: hours(1), DoNotContact: true, Details: []string{"birth on 2030-06-01"}}})
 }
