@@ -342,12 +342,20 @@ func profileValue(v *projections.CustomerView, field string) string {
 // conflict: a field the user left alone takes the current value, a field
 // they changed keeps theirs, and every _was_ value becomes the current
 // one, so that submitting again changes exactly what the user changed.
-func rebase(vals url.Values, v *projections.CustomerView) {
+// It returns the fields that someone else changed too, to another value:
+// submitted again, the user's value replaces theirs, so the form says so
+// next to each.
+func rebase(vals url.Values, v *projections.CustomerView) (clashes []string) {
 	for _, fld := range events.ProfileFields {
 		cur := profileValue(v, fld)
-		if strings.TrimSpace(vals.Get(fld)) == strings.TrimSpace(vals.Get(wasPrefix+fld)) {
+		mine, was := strings.TrimSpace(vals.Get(fld)), strings.TrimSpace(vals.Get(wasPrefix+fld))
+		switch {
+		case mine == was:
 			vals.Set(fld, cur)
+		case vals.Has(fld) && cur != was && cur != mine:
+			clashes = append(clashes, fld)
 		}
 		vals.Set(wasPrefix+fld, cur)
 	}
+	return clashes
 }

@@ -170,7 +170,9 @@ func (c *Console) conflicted(w http.ResponseWriter, r *http.Request, s *Session,
 		if err != nil {
 			return err
 		}
-		rebase(f.vals, &cur)
+		for _, fld := range rebase(f.vals, &cur) {
+			f.msgs[fld] = c.cat.text(lang, "cust.conflict.field")
+		}
 	}
 	return c.again(w, r, s, id, f, http.StatusConflict)
 }
