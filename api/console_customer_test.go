@@ -660,6 +660,22 @@ func TestConsoleCustomerAsOf(t *testing.T) {
 		t.Fatalf("the bad date's message:\n%.2000s", bad.body)
 	}
 
+	// An hour before the data turns two months old, the view as of today
+	// is the view of now, not of the end of the day still to come; a day
+	// after today has no view yet.
+	clock.Set(eventstest.Epoch.AddDate(0, 2, 0).Add(-time.Hour))
+	u = signInAgain(t, s, "R1")
+	today := clock.Now().In(time.FixedZone("KST", 9*3600)).Format(time.DateOnly)
+	asToday := u.mustStatus(u.do("GET", "/customers/C1?asOf="+today, nil, "Accept-Language", "en"), 200, "as of today")
+	if !strings.Contains(asToday.body, "Data up to date") || strings.Contains(asToday.body, "Data over 2 months old") {
+		t.Fatalf("as of today (%s), an hour before the data is two months old, the page says it is stale", today)
+	}
+	tomorrow := clock.Now().In(time.FixedZone("KST", 9*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+	future := u.mustStatus(u.do("GET", "/customers/C1?asOf="+tomorrow, nil, "Accept-Language", "en"), http.StatusBadRequest, "as of tomorrow")
+	if !strings.Contains(future.body, "Must not be after today ("+today+").") {
+		t.Fatalf("the message for a date after today:\n%.2000s", future.body)
+	}
+
 	clock.Set(eventstest.Epoch.Add(70 * 24 * time.Hour))
 	u = signInAgain(t, s, "R1")
 	stale := u.mustStatus(u.do("GET", "/customers/C1", nil, "Accept-Language", "en"), 200, "70 days on")

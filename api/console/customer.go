@@ -123,7 +123,7 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 		p.From = string(b)
 	}
 	if asOf != "" {
-		v, err := c.customerAsOf(ctx, s, id, asOf)
+		v, err := c.customerAsOf(ctx, s, id, asOf, now)
 		if err != nil {
 			return nil, err
 		}
@@ -173,13 +173,22 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 }
 
 // customerAsOf is the API's view of customer id at the end of the KST day
-// asOf (YYYY-MM-DD).
-func (c *Console) customerAsOf(ctx context.Context, s *Session, id, asOf string) (projections.CustomerView, error) {
+// asOf (YYYY-MM-DD), or at now if that day is today: the view judges
+// freshness and upcoming life events at the moment it is asked for, and
+// the rest of today has not happened. A day after today is refused.
+func (c *Console) customerAsOf(ctx context.Context, s *Session, id, asOf string, now time.Time) (projections.CustomerView, error) {
 	day, err := time.ParseInLocation(time.DateOnly, asOf, kst)
 	if err != nil {
 		return projections.CustomerView{}, events.InvalidField("asOf", "must be a date YYYY-MM-DD")
 	}
-	at := day.AddDate(0, 0, 1).Add(-time.Nanosecond).UTC().Format(time.RFC3339Nano)
+	if day.After(now) {
+		return projections.CustomerView{}, events.InvalidField("asOf", "must not be after today (%s)", now.In(kst).Format(time.DateOnly))
+	}
+	end := day.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	if end.After(now) {
+		end = now
+	}
+	at := end.UTC().Format(time.RFC3339Nano)
 	d := c.API.Dispatch(ctx, s.Principal(), http.MethodGet, "/v1/customers/"+url.PathEscape(id)+"?as_of="+url.QueryEscape(at), nil, nil)
 	var v projections.CustomerView
 	if d.Status != http.StatusOK {
