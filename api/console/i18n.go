@@ -198,16 +198,6 @@ func groupArgs(template string, args []any) []any {
 	return out
 }
 
-// formatAmount shows an amount of currency cur in its smallest unit: won
-// as formatWon, others with their code.
-func formatAmount(n int64, cur string) string {
-	if cur == "" || cur == "KRW" {
-		return formatWon(n)
-	}
-	w := formatWon(n)
-	return strings.Replace(w, "₩", cur+" ", 1)
-}
-
 // errorText translates err for a person: an Invalid error by its template
 // ("invalid." + template in the catalog, formatted with its arguments),
 // any other by its code; the API's English message when the catalog has
