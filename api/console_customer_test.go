@@ -213,6 +213,7 @@ type invalidCase struct {
 func TestConsoleCustomerInvalid(t *testing.T) {
 	s, u := custFixture(t, stackOptions{})
 	now := s.now()
+	kstDay := now.In(time.FixedZone("KST", 9*3600)).Format(time.DateOnly)
 	long := strings.Repeat("가", 2001)
 	cases := []invalidCase{
 		{"empty request", "request", "text", url.Values{"text": {"  "}, "category": {"fees"}},
@@ -228,7 +229,8 @@ func TestConsoleCustomerInvalid(t *testing.T) {
 		{"no time", "contact", "occurredAt", url.Values{"channel": {"phone_outbound"}, "purpose": {"advice"}, "occurredAt": {""}},
 			"Required: enter a date and time.", "필수 항목입니다. 날짜와 시간을 입력해 주세요."},
 		{"future", "contact", "occurredAt", url.Values{"channel": {"phone_outbound"}, "purpose": {"advice"}, "occurredAt": {kstInput(now.Add(48 * time.Hour))}},
-			"Must not be in the future (at most 5m0s ahead of the server's clock, ", "미래일 수 없습니다 (서버 시각 "},
+			// The server's clock in KST, as every time the console shows.
+			"Must not be in the future (at most 5 min ahead of the server's clock, " + kstDay + " ", "미래일 수 없습니다 (서버 시각 " + kstDay + " "},
 		{"bad duration", "contact", "durationMin", url.Values{"channel": {"phone_outbound"}, "purpose": {"advice"}, "durationMin": {"five"}},
 			"Must be a whole number of minutes from 0 to 1,440.", "0~1,440 사이의 분 단위 정수여야 합니다."},
 		{"bad phone", "profile", "phone", url.Values{"phone": {"call me"}, "source": {"phone_inbound"}},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dangol/dangol/events"
 )
@@ -129,7 +130,7 @@ func hintKey(kind, name string) string  { return "cust.hint." + kind + "." + nam
 // setError puts the translated message of err next to the input it names
 // (or on the form if it names none of them).
 func (f *form) setError(err error) {
-	msg := f.cat.errorText(f.lang, err)
+	msg := f.cat.errorText(f.lang, f.localArgs(err))
 	var ee *events.Error
 	if asEventsError(err, &ee) && ee.Field != "" {
 		if in := f.spec.inputFor(ee.Field); in != "" {
@@ -145,4 +146,33 @@ func (f *form) setError(err error) {
 		}
 	}
 	f.Err = msg
+}
+
+// localArgs returns err with the times and durations its message shows as
+// the page shows them: an RFC 3339 time (the server's clock of "must not
+// be in the future", in UTC) in KST, a duration in minutes; err itself if
+// it has none.
+func (f *form) localArgs(err error) error {
+	var ee *events.Error
+	if !asEventsError(err, &ee) || len(ee.Args) == 0 {
+		return err
+	}
+	args := slices.Clone(ee.Args)
+	changed := false
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Duration:
+			args[i], changed = f.cat.text(f.lang, "cust.minutes", minutes(int(v/time.Second))), true
+		case string:
+			if t, perr := time.Parse(time.RFC3339Nano, v); perr == nil {
+				args[i], changed = formatTime(t)+" KST", true
+			}
+		}
+	}
+	if !changed {
+		return err
+	}
+	local := *ee
+	local.Args = args
+	return &local
 }
