@@ -42,6 +42,10 @@ var roleMatrix = []struct {
 	{"POST", "/v1/staff", "/v1/staff", "{}", "admin"},
 	{"POST", "/v1/staff/{id}/tokens", "/v1/staff/NOSTAFF/tokens", "{}", "admin"},
 	{"DELETE", "/v1/staff/{id}/tokens/{tokenId}", "/v1/staff/R1/tokens/NOTOKEN", nil, "admin"},
+	{"POST", "/v1/staff/{id}/setup-codes", "/v1/staff/NOSTAFF/setup-codes", "{}", "admin"},
+	{"POST", "/v1/staff/{id}/deactivation", "/v1/staff/NOSTAFF/deactivation", "{}", "admin"},
+	{"POST", "/v1/staff/{id}/second-factor/reset", "/v1/staff/NOSTAFF/second-factor/reset", "{}", "admin"},
+	{"PUT", "/v1/signin-policy", "/v1/signin-policy", `{"roles":["nobody"]}`, "admin"}, // not a role: 400
 	{"GET", "/v1/customers/{id}", "/v1/customers/C1", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/customers/{id}/timeline", "/v1/customers/C1/timeline", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/customers", "/v1/customers", nil, "rep private_banker supervisor centre_head auditor"},
