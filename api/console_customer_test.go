@@ -637,8 +637,9 @@ func TestConsoleCustomerTimeline(t *testing.T) {
 }
 
 // TestConsoleCustomerAsOf: the page as of a date shows the customer as they
-// stood at the end of that day (KST), read-only; a malformed date is
-// refused with the field's message; freshness is judged at read time.
+// stood at the end of that day (KST), read-only; a malformed date, a day
+// after today or before the customer was registered shows the page of now
+// with the date's message next to it; freshness is judged at read time.
 func TestConsoleCustomerAsOf(t *testing.T) {
 	clock := eventstest.NewManualClock(eventstest.Epoch)
 	s, u := custFixture(t, stackOptions{now: clock.Now})
@@ -658,9 +659,9 @@ func TestConsoleCustomerAsOf(t *testing.T) {
 		t.Fatalf("the page as of %s:\n%.3000s", day1, then.body)
 	}
 	bad := u.mustStatus(u.do("GET", "/customers/C1?asOf=2026-13-01", nil, "Accept-Language", "en"), http.StatusBadRequest, "bad date")
-	if !strings.Contains(bad.body, "Must be a date such as 2026-11-25.") {
-		t.Fatalf("the bad date's message:\n%.2000s", bad.body)
-	}
+	checkAsOfMessage(t, bad, "2026-13-01", "Must be a date such as 2026-11-25.")
+	before := u.mustStatus(u.do("GET", "/customers/C1?asOf=2026-01-01", nil, "Accept-Language", "en"), http.StatusNotFound, "before registration")
+	checkAsOfMessage(t, before, "2026-01-01", "The customer was not registered yet on that day.")
 
 	// An hour before the data turns two months old, the view as of today
 	// is the view of now, not of the end of the day still to come; a day
@@ -674,15 +675,25 @@ func TestConsoleCustomerAsOf(t *testing.T) {
 	}
 	tomorrow := clock.Now().In(time.FixedZone("KST", 9*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
 	future := u.mustStatus(u.do("GET", "/customers/C1?asOf="+tomorrow, nil, "Accept-Language", "en"), http.StatusBadRequest, "as of tomorrow")
-	if !strings.Contains(future.body, "Must not be after today ("+today+").") {
-		t.Fatalf("the message for a date after today:\n%.2000s", future.body)
-	}
+	checkAsOfMessage(t, future, tomorrow, "Must not be after today ("+today+").")
 
 	clock.Set(eventstest.Epoch.Add(70 * 24 * time.Hour))
 	u = signInAgain(t, s, "R1")
 	stale := u.mustStatus(u.do("GET", "/customers/C1", nil, "Accept-Language", "en"), 200, "70 days on")
 	if !strings.Contains(stale.body, "Data over 2 months old") {
 		t.Fatal("data verified 70 days ago is not flagged stale")
+	}
+}
+
+// checkAsOfMessage checks that page a, asked as of the date typed, is the
+// customer page of now with want next to the as-of date, which still
+// holds what was typed: the rep stays on the customer.
+func checkAsOfMessage(t *testing.T, a webAnswer, typed, want string) {
+	t.Helper()
+	input := `<input type="date" id="asOf" name="asOf" value="` + typed + `" max="[0-9-]+" aria-invalid="true" aria-describedby="asOf-msg">`
+	if !regexp.MustCompile(input).MatchString(a.body) || !strings.Contains(a.body, `<span class="msg" id="asOf-msg" role="alert">`+html.EscapeString(want)+`</span>`) ||
+		!strings.Contains(a.body, `id="cust-head"`) || strings.Contains(a.body, "As of "+typed) {
+		t.Fatalf("as of %s: not the page of now with %q next to the date:\n%.4000s", typed, want, a.body)
 	}
 }
 

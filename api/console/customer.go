@@ -70,6 +70,11 @@ type customerPage struct {
 	FlashAt   uint64 // its version, marked on the timeline
 	Topic     string // the live topic
 	From      string // the live feed resumes after this position
+	// AsOfErr is the message of a date the view cannot be shown as of
+	// (malformed, after today, before the customer was registered), shown
+	// next to it, AsOfTyped, on the page of now; AsOfStatus is its status.
+	AsOfErr, AsOfTyped string
+	AsOfStatus         int
 }
 
 // consentRow is one consent channel's state per purpose: "granted",
@@ -102,7 +107,11 @@ func (c *Console) customerPage(w http.ResponseWriter, r *http.Request, s *Sessio
 			p.Timeline.Entries[i].New = p.Timeline.Entries[i].Version == ver
 		}
 	}
-	c.render(w, r, http.StatusOK, "customer", "cust.title", p)
+	status := http.StatusOK
+	if p.AsOfStatus != 0 {
+		status = p.AsOfStatus
+	}
+	c.render(w, r, status, "customer", "cust.title", p)
 	return nil
 }
 
@@ -124,12 +133,19 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 	}
 	if asOf != "" {
 		v, err := c.customerAsOf(ctx, s, id, asOf, now)
-		if err != nil {
+		switch code := events.ErrorCode(err); {
+		case err == nil:
+			p.V, p.AsOf = v, asOf
+			p.Timeline = c.recentTimeline(ctx, &v, names)
+		case code == events.Invalid:
+			p.AsOfErr, p.AsOfTyped, p.AsOfStatus = c.cat.errorText(lang, err), asOf, http.StatusBadRequest
+		case code == events.NotFound: // no view that day; the page of now says whether the customer exists at all
+			p.AsOfErr, p.AsOfTyped, p.AsOfStatus = c.cat.text(lang, "cust.asOf.before"), asOf, http.StatusNotFound
+		default:
 			return nil, err
 		}
-		p.V, p.AsOf = v, asOf
-		p.Timeline = c.recentTimeline(ctx, &v, names)
-	} else {
+	}
+	if p.AsOf == "" {
 		v, err := c.Queries.Customer(ctx, id, now)
 		if err != nil {
 			return nil, err
