@@ -86,11 +86,12 @@ type Config struct {
 // Console is the web console's handler.
 type Console struct {
 	Config
-	mux   *http.ServeMux
-	pages *pages
-	cat   *catalogs
-	keys  keys
-	auth  *authState // sign-in's state in memory (auth_routes.go)
+	mux    *http.ServeMux
+	pages  *pages
+	fields fieldCache // the customer forms' inputs rendered once (fieldcache.go)
+	cat    *catalogs
+	keys   keys
+	auth   *authState // sign-in's state in memory (auth_routes.go)
 	// version names this build's assets in their URLs (/static/<version>/…),
 	// so browsers may cache them for good and still see a new build's.
 	version string

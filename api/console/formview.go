@@ -1,6 +1,7 @@
 package console
 
 import (
+	"html/template"
 	"net/url"
 	"slices"
 	"strconv"
@@ -30,11 +31,15 @@ type form struct {
 	msgs  map[string]string // input name → translated message
 	lang  string
 	cat   *catalogs
+	// fields and tmpl keep the inputs rendered the same on every page
+	// (fieldcache.go); nil renders each one with the page.
+	fields *fieldCache
+	tmpl   *template.Template
 }
 
 func (c *Console) newForm(spec *formSpec, id, lang, key string, version uint64, vals url.Values) *form {
 	return &form{spec: spec, Kind: spec.kind, Action: "/customers/" + id + "/" + spec.path, Key: key, Version: version,
-		vals: vals, msgs: map[string]string{}, lang: lang, cat: c.cat}
+		vals: vals, msgs: map[string]string{}, lang: lang, cat: c.cat, fields: &c.fields, tmpl: c.pages.byName["customer"]}
 }
 
 // Title is the form's heading.
@@ -77,6 +82,9 @@ type field struct {
 	Required                          bool
 	Choose                            string // a select's empty choice
 	Options                           []option
+	// HTML is the input already rendered (fieldcache.go); the template
+	// shows it as it is instead of rendering the rest.
+	HTML template.HTML
 }
 
 // Described is the ids that describe the input (its hint and message).
@@ -102,7 +110,16 @@ var kindNames = map[inputKind]string{inText: "text", inTextarea: "textarea", inS
 // Fields are the form's inputs, in order.
 func (f *form) Fields() []field {
 	out := make([]field, 0, len(f.spec.inputs))
-	for _, in := range f.spec.inputs {
+	for i := range f.spec.inputs {
+		in := &f.spec.inputs[i]
+		key := ""
+		if f.fields != nil {
+			key = fieldKey(f, in)
+			if h, ok := f.fields.m.Load(key); ok && key != "" {
+				out = append(out, field{HTML: h.(template.HTML)})
+				continue
+			}
+		}
 		fl := field{ID: f.Kind + "-" + in.name, Name: in.name, Label: f.cat.text(f.lang, labelKey(f.Kind, in.name)),
 			Value: f.vals.Get(in.name), Msg: f.msgs[in.name], Kind: kindNames[in.kind], Required: in.required}
 		if hk := hintKey(f.Kind, in.name); f.cat.has(f.lang, hk) {
@@ -116,6 +133,9 @@ func (f *form) Fields() []field {
 			for _, v := range in.values {
 				fl.Options = append(fl.Options, option{Value: v, Label: f.cat.text(f.lang, in.enum+v), Selected: slices.Contains(chosen, v)})
 			}
+		}
+		if h, ok := f.fields.field(f.tmpl, key, fl); ok {
+			fl = field{HTML: h}
 		}
 		out = append(out, fl)
 	}
