@@ -38,7 +38,7 @@ type benchBank struct {
 // newBenchBank seeds the bank, with its personal fields sealed per
 // customer if sealed, and waits for the read side to catch up; it is
 // closed when b ends.
-func newBenchBank(b *testing.B, sealed bool) *benchBank {
+func newBenchBank(b testing.TB, sealed bool) *benchBank {
 	n := 100_000
 	if v := os.Getenv("DANGOL_BENCH_CUSTOMERS"); v != "" {
 		var err error
@@ -100,7 +100,7 @@ func newBenchBank(b *testing.B, sealed bool) *benchBank {
 
 // signIn opens a session of the rep with the largest book (a SignedIn on
 // their stream, applied by the read side) and returns c's cookie of it.
-func (k *benchBank) signIn(b *testing.B, c *Console) *http.Cookie {
+func (k *benchBank) signIn(b testing.TB, c *Console) *http.Cookie {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	ck := cookie{id: events.NewID().String(), secret: base64.RawURLEncoding.EncodeToString(secret), lastSeen: k.now().Unix()}

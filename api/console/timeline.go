@@ -2,12 +2,9 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -15,8 +12,8 @@ import (
 )
 
 // The timeline is the customer's stream in the order things happened
-// (projections.TimelinePage), newest first, read through the API's
-// GET /v1/customers/{id}/timeline and paged by its cursor (before=<the
+// (projections.TimelinePage), newest first, read as the API's
+// GET /v1/customers/{id}/timeline reads it and paged by its cursor (before=<the
 // version of the last entry shown>): a "more" link at the end that
 // customer.js follows when it scrolls into view, and that works as a plain
 // link without script. Calls are on streams of their own; the view's
@@ -50,55 +47,59 @@ type entry struct {
 // recorded for the timeline to say when it was.
 const enteredLate = time.Hour
 
-// timelineItem is an item of the API's timeline answer.
-type timelineItem struct {
-	Version    uint64          `json:"version"`
-	Position   events.Position `json:"position"`
-	Type       string          `json:"type"`
-	RecordedAt time.Time       `json:"recordedAt"`
-	OccurredAt time.Time       `json:"occurredAt"`
-	Actor      events.Actor    `json:"actor"`
-	Data       json.RawMessage `json:"data"`
-}
-
 // timelineFrom reads the page of customer id's timeline after cursor
-// before ("" for the newest) through the API, as s.
+// before ("" for the newest) as the API's GET /v1/customers/{id}/timeline
+// answers it (the same page, the same errors), read directly: through the
+// route the page spent as long encoding and decoding its JSON as reading
+// it. The route's roles are the page's (readerRoles), so s may read it.
 func (c *Console) timelineFrom(ctx context.Context, s *Session, id, before, lang string, names *staffNames) (timeline, error) {
-	path := "/v1/customers/" + url.PathEscape(id) + "/timeline?limit=" + strconv.Itoa(timelineLimit)
+	var after *uint64
 	if before != "" {
-		path += "&before=" + url.QueryEscape(before)
+		v, err := strconv.ParseUint(before, 10, 63)
+		if err != nil {
+			return timeline{}, events.InvalidField("before", "must be the version of the last event of the previous page")
+		}
+		after = &v
 	}
-	d := c.API.Dispatch(ctx, s.Principal(), http.MethodGet, path, nil, nil)
-	if d.Status != http.StatusOK {
-		return timeline{}, dispatchError(d)
+	evs, more, err := projections.TimelinePage(ctx, c.API.Store, events.CustomerStream(id), after, timelineLimit)
+	if events.ErrorCode(err) == events.NotFound {
+		return timeline{}, events.Errorf(events.NotFound, "customer not found")
 	}
-	var resp struct {
-		Items []timelineItem `json:"items"`
-		Next  string         `json:"next"`
-	}
-	if err := json.Unmarshal(d.Body, &resp); err != nil {
-		return timeline{}, &events.Error{Code: events.Internal, Message: "decode the timeline", Err: err}
+	if err != nil {
+		return timeline{}, err
 	}
 	t := timeline{ID: id}
-	t.Next, _ = strings.CutPrefix(resp.Next, "before=")
-	for _, it := range resp.Items {
+	if n := len(evs); more {
+		t.Next = strconv.FormatUint(evs[n-1].Version, 10)
+	}
+	for i := range evs {
+		it := &evs[i]
+		// Opened (personal fields) and upcast, as the API answers it.
+		data, err := c.openEvent(ctx, it)
+		if err != nil {
+			return timeline{}, err
+		}
 		e := entry{Version: it.Version, Position: it.Position.Seq(), Type: it.Type, Label: c.typeLabel(lang, it.Type),
-			At: it.RecordedAt, Actor: names.actor(ctx, it.Actor)}
+			At: it.RecordedAt, Actor: names.actor(ctx, it.Actor), Data: data}
 		if !it.OccurredAt.IsZero() {
 			e.At = it.OccurredAt
 			if it.RecordedAt.Sub(it.OccurredAt) > enteredLate {
 				e.Entered = it.RecordedAt
 			}
 		}
-		// The API encoded the decoded (opened, upcast) data: it reads back
-		// into its type as it is, without the catalog's checks.
-		if data := events.New(it.Type); data != nil && json.Unmarshal(it.Data, data) == nil {
-			e.Data = data
-		}
 		c.describe(ctx, &e, lang, names)
 		t.Entries = append(t.Entries, e)
 	}
 	return t, nil
+}
+
+// openEvent is the data of e as the API's timeline shows it: opened by
+// its Sealer, if it has one.
+func (c *Console) openEvent(ctx context.Context, e *events.Envelope) (events.Data, error) {
+	if c.API.Sealer != nil {
+		return c.API.Sealer.OpenEnvelope(ctx, e)
+	}
+	return events.Decode(e)
 }
 
 // mergeCalls puts the calls of the view's recent timeline into the first
