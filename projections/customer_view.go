@@ -223,6 +223,13 @@ type CustomerFilter struct {
 	Limit   int
 }
 
+// summary returns c's summary, its staleness at now: what the customer
+// lists and the search answer for each customer.
+func (c *customer) summary(now time.Time) CustomerSummary {
+	return CustomerSummary{ID: c.id, Name: c.name, BranchID: c.branchID, Tier: c.tier,
+		AdvisorID: c.advisorID, Stale: c.stale(now), Version: c.version}
+}
+
 // List returns up to f.Limit customers matching f in id order, and the
 // cursor of the next page ("" at the end).
 func (cs *Customers) List(f CustomerFilter, now time.Time) ([]CustomerSummary, string) {
@@ -236,8 +243,7 @@ func (cs *Customers) List(f CustomerFilter, now time.Time) ([]CustomerSummary, s
 	}
 	add := func(c *customer) bool {
 		if match(c) {
-			out = append(out, CustomerSummary{ID: c.id, Name: c.name, BranchID: c.branchID, Tier: c.tier,
-				AdvisorID: c.advisorID, Stale: c.stale(now), Version: c.version})
+			out = append(out, c.summary(now))
 		}
 		return len(out) <= f.Limit
 	}

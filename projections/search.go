@@ -127,9 +127,6 @@ func hasTerm(sorted []string, t string) bool {
 	return ok
 }
 
-// Terms returns customer id's terms, sorted; nil if it has none.
-func (s *Search) Terms(id string) []string { return slices.Clone(s.terms[id]) }
-
 // Find returns the ids of the customers holding any of terms: those holding
 // more of them first, then by id; at most limit (DefaultSearchLimit when
 // limit is not positive). Repeated terms count once.
@@ -230,8 +227,7 @@ func (cs *Customers) Summaries(ids []string, now time.Time) []CustomerSummary {
 	out := make([]CustomerSummary, 0, len(ids))
 	for _, id := range ids {
 		if c := cs.byID[id]; c != nil {
-			out = append(out, CustomerSummary{ID: c.id, Name: c.name, BranchID: c.branchID, Tier: c.tier,
-				AdvisorID: c.advisorID, Stale: c.stale(now), Version: c.version})
+			out = append(out, c.summary(now))
 		}
 	}
 	return out
