@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,11 +164,11 @@ func (c *Console) lookup(r *http.Request, now time.Time) (*Session, cookie, sess
 		return s, k, endedSession, nil
 	}
 	if !s.SecondFactor {
-		pol, err := c.Queries.SignInPolicy(r.Context())
+		required, err := c.secondFactorRequired(r.Context(), m.Role)
 		if err != nil {
 			return nil, k, noSession, err
 		}
-		if slices.Contains(pol.SecondFactorRoles, m.Role) {
+		if required {
 			return s, k, endedSession, nil
 		}
 	}
