@@ -160,9 +160,8 @@ func TestConsoleStaffPolicy(t *testing.T) {
 	k := regexp.MustCompile(`name="_key" value="([^"]+)"`).FindStringSubmatch(a.body[i:])[1]
 	admin.mustRedirect(admin.post("/admin/signin-policy", url.Values{"_key": {k}, "role_rep": {"1"}, "role_auditor": {"1"}}),
 		"/admin/staff?done=policy", "the policy")
-	evs, err := s.store.ReadStream(t.Context(), events.SignInSettingsStream, 0, events.Forward, 10)
-	if err != nil || len(evs) != 1 || string(evs[0].Data) != `{"roles":["rep","auditor"]}` || evs[0].Actor.ID != "A001" {
-		t.Fatalf("settings-signin: %v %v", evs, err)
+	if evs := s.streamLog(events.SignInSettingsStream); len(evs) != 1 || string(evs[0].Data) != `{"roles":["rep","auditor"]}` || evs[0].Actor.ID != "A001" {
+		t.Fatalf("settings-signin: %v", evs)
 	}
 	a = admin.mustStatus(admin.get("/admin/staff"), 200, "the staff screen")
 	if !strings.Contains(a.body, `id="pol-rep" name="role_rep" type="checkbox" value="1" checked`) ||

@@ -71,11 +71,7 @@ func (u *webUser) submit(a webAnswer, kind string, fields url.Values, hdr ...str
 // customerLog is customer id's stream.
 func (s *stack) customerLog(id string) []events.Envelope {
 	s.t.Helper()
-	evs, err := s.store.ReadStream(s.t.Context(), events.CustomerStream(id), 0, events.Forward, 10000)
-	if err != nil {
-		s.t.Fatalf("read customer-%s: %v", id, err)
-	}
-	return evs
+	return s.streamLog(events.CustomerStream(id))
 }
 
 // openedData is an event's data with its personal fields opened, as JSON.

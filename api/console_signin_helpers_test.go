@@ -248,14 +248,20 @@ func (u *webUser) enrolWithSetup(id, pw string, clock *eventstest.ManualClock) s
 	return secret
 }
 
+// streamLog returns a stream's events, read from the store.
+func (s *stack) streamLog(stream string) []events.Envelope {
+	s.t.Helper()
+	evs, err := s.store.ReadStream(s.t.Context(), stream, 0, events.Forward, 10000)
+	if err != nil {
+		s.t.Fatalf("read %s: %v", stream, err)
+	}
+	return evs
+}
+
 // staffLog returns staff member id's events, read from the store.
 func (s *stack) staffLog(id string) []events.Envelope {
 	s.t.Helper()
-	evs, err := s.store.ReadStream(s.t.Context(), events.StaffStream(id), 0, events.Forward, 10000)
-	if err != nil {
-		s.t.Fatalf("read staff-%s: %v", id, err)
-	}
-	return evs
+	return s.streamLog(events.StaffStream(id))
 }
 
 // staffVersion is the staff stream's version.
