@@ -102,7 +102,7 @@ func TestBriefsOfRowsFromBefore(t *testing.T) {
 
 	st = openStore(t, url, opt)
 	run(t, st, s)
-	waitFor(t, "the writer to fill the briefs", func() bool { _, _, n := briefCounts(t, db); return n == rows })
+	eventually(t, "the writer to fill the briefs", func() bool { _, _, n := briefCounts(t, db); return n == rows })
 	if _, clear, _ := briefCounts(t, db); clear != 0 {
 		t.Errorf("%d briefs in clear with a cipher", clear)
 	}
@@ -226,7 +226,7 @@ func TestOlderWriterClearsBrief(t *testing.T) {
 	st = openStore(t, url, postgres.Options{})
 	run(t, st, s)
 	waitHead(t, st, s)
-	waitFor(t, "the brief to be written again", func() bool { rows, clear, _ := briefCounts(t, db); return clear == rows })
+	eventually(t, "the brief to be written again", func() bool { rows, clear, _ := briefCounts(t, db); return clear == rows })
 	x := logIDs(t, s)
 	sameAnswers(t, render(t, m, x, seedEnd), render(t, st, x, seedEnd))
 	if got := name(st); got != "Renamed By Old" {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,18 +80,6 @@ func searchRowCount(t testing.TB, db *pgx.Conn, id string) int {
 	return n
 }
 
-// waitFor polls cond until it holds; past 60 s it fails (a hang).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("hang: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestSearchIndexFollowsTheSetting: tables written without a search index
 // (a release before search, a process without one) get their index at the
 // next start with one, without waiting for an event; the answers are
@@ -123,7 +110,7 @@ func TestSearchIndexFollowsTheSetting(t *testing.T) {
 	before := checkpointRow(t, url)
 	st := openStore(t, url, postgres.Options{SearchIndex: idx})
 	stop = run(t, st, s)
-	waitFor(t, "the index of tables written without one", func() bool { return searchRowCount(t, db, "K1") > 0 })
+	eventually(t, "the index of tables written without one", func() bool { return searchRowCount(t, db, "K1") > 0 })
 	if after := checkpointRow(t, url); after != before {
 		t.Errorf("writing the index moved the checkpoint from %v to %v", before, after)
 	}
@@ -183,7 +170,7 @@ func TestSearchIndexFollowsTheSetting(t *testing.T) {
 	// A start without the index deletes every row.
 	bare = openStore(t, url, postgres.Options{})
 	stop = run(t, bare, s)
-	waitFor(t, "the rows of an index no process keeps to go", func() bool { return searchRowCount(t, db, "") == 0 })
+	eventually(t, "the rows of an index no process keeps to go", func() bool { return searchRowCount(t, db, "") == 0 })
 	if got, _ := bare.FindCustomers(ctx, projectionstest.SearchQuery("kim minjun"), 0, seedEnd); len(got) != 0 {
 		t.Errorf("a store without an index found %+v", got)
 	}
