@@ -3,15 +3,11 @@ package postgres_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
-	"github.com/dangol/dangol/events/pii/boltkeys"
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections"
 	"github.com/dangol/dangol/projections/postgres"
@@ -25,20 +21,9 @@ import (
 func TestSealedCustomerRows(t *testing.T) {
 	ctx := context.Background()
 	s := logStore(t, 150)
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	master, _, err := pii.LoadMasterKey(base64.StdEncoding.EncodeToString(raw), filepath.Join(t.TempDir(), "master.key"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := boltkeys.Open(filepath.Join(t.TempDir(), "keys.db"), master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer keys.Close()
-	sealer := pii.NewSealer(keys)
+	cipher, sealer := testCipher(t)
 	url := pgtest.Database(t)
-	st := openStore(t, url, postgres.Options{Cipher: pii.RowSealer{Sealer: sealer, Purpose: "rm_customers"}})
+	st := openStore(t, url, postgres.Options{Cipher: cipher})
 	run(t, st, s)
 	waitHead(t, st, s)
 
