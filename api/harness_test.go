@@ -208,7 +208,7 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 		opt.configure(&cfg)
 	}
 	s.srv = api.New(cfg)
-	// The web console, mounted as serve mounts it (console_test.go).
+	// The web console, mounted as serve mounts it (cmd/dangol/serve.go).
 	s.console = console.New(console.Config{API: s.srv, Store: s.store, Queries: side, Progress: side, Search: search, Logger: opt.logger, Now: opt.now,
 		Secret: mk.Derive("console"), Password: console.PasswordCost{Time: 1, MemoryKiB: 64, Threads: 1}, IdleTimeout: opt.consoleIdle,
 		RefusalFloor: -1}) // refusals answer at once (TestConsoleSecurityRefusalFloor holds the floor)
