@@ -68,11 +68,10 @@ func (c *Console) ensureCSRFCookie(w http.ResponseWriter, r *http.Request) *http
 	if c.csrfCookieValue(r) != "" {
 		return r
 	}
-	ck := &http.Cookie{Name: c.csrfCookieName(), Value: base64.RawURLEncoding.EncodeToString(newSecret()), Path: "/", HttpOnly: true,
+	ck := &http.Cookie{Name: c.csrfCookieName(), Value: encodeSecret(newSecret()), Path: "/", HttpOnly: true,
 		Secure: c.SecureCookies, SameSite: http.SameSiteStrictMode}
 	http.SetCookie(w, ck)
-	r2 := r.Clone(r.Context())
-	r2.Header = r.Header.Clone()
+	r2 := r.Clone(r.Context()) // a deep copy: the header too
 	r2.AddCookie(ck)
 	return r2
 }
