@@ -27,8 +27,6 @@ func SearchIndex() projections.SearchIndex { return searchIndex().Terms }
 // SearchIndex's key: what the API passes to FindCustomers.
 func SearchQuery(q string) []string { return searchIndex().Query(q) }
 
-func query(q string) []string { return SearchQuery(q) }
-
 // testSearch: customers are found by name, by parts of it, by phone and by
 // its last four digits, best match first; a change of name or phone
 // replaces the customer's terms; an erased customer is found by nothing.
@@ -50,7 +48,7 @@ func testSearch(t *testing.T, f *fixture) {
 
 	find := func(q string, limit int) []string {
 		t.Helper()
-		got, err := rs.FindCustomers(t.Context(), query(q), limit, now)
+		got, err := rs.FindCustomers(t.Context(), SearchQuery(q), limit, now)
 		ok(t, "FindCustomers "+q, err)
 		if got == nil {
 			t.Errorf("FindCustomers(%q) = nil, want a slice (it encodes as [])", q)
@@ -82,21 +80,21 @@ func testSearch(t *testing.T, f *fixture) {
 	expect("Choi", 0)
 	expect("12345", 0)
 
-	got, err := rs.FindCustomers(t.Context(), query("Kim Jiwoo"), 0, now)
+	got, err := rs.FindCustomers(t.Context(), SearchQuery("Kim Jiwoo"), 0, now)
 	ok(t, "FindCustomers", err)
 	same(t, "the summary of C2", got, []projections.CustomerSummary{
 		{ID: "C2", Name: "Kim Jiwoo", BranchID: "B01", Tier: "vip", AdvisorID: "PB01", Version: c2.Version},
 		{ID: "C1", Name: "Kim Minjun", BranchID: "B01", Version: c1.Version},
 	})
 	stale := T0.AddDate(0, 3, 0)
-	got, err = rs.FindCustomers(t.Context(), query("Minjun Park"), 0, stale)
+	got, err = rs.FindCustomers(t.Context(), SearchQuery("Minjun Park"), 0, stale)
 	ok(t, "FindCustomers", err)
 	same(t, "summaries three months later", got, []projections.CustomerSummary{
 		{ID: "C3", Name: "Minjun Park", BranchID: "B01", Stale: true, Version: c3.Version},
 		{ID: "C1", Name: "Kim Minjun", BranchID: "B01", Stale: true, Version: c1.Version},
 	})
 	// A term given twice counts once; unknown terms find no one.
-	dup := append(query("Kim"), query("Kim")...)
+	dup := append(SearchQuery("Kim"), SearchQuery("Kim")...)
 	got, err = rs.FindCustomers(t.Context(), append(dup, "name:unknown", ""), 0, now)
 	ok(t, "FindCustomers", err)
 	if len(got) != 2 || got[0].ID != "C1" || got[1].ID != "C2" {
