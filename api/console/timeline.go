@@ -63,7 +63,7 @@ func (c *Console) timelineFrom(ctx context.Context, s *Session, id, before, lang
 	}
 	evs, more, err := projections.TimelinePage(ctx, c.API.Store, events.CustomerStream(id), after, timelineLimit)
 	if events.ErrorCode(err) == events.NotFound {
-		return timeline{}, events.Errorf(events.NotFound, "customer not found")
+		return timeline{}, errNoCustomer
 	}
 	if err != nil {
 		return timeline{}, err
