@@ -124,13 +124,7 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 	ctx, lang, now := r.Context(), language(r), c.now()
 	names := c.staffNames(lang)
 	p := &customerPage{Today: now.In(kst).Format(time.DateOnly), CanAsOf: slices.Contains(asOfRoles, s.Role),
-		Topic: "customer:" + id}
-	// The live feed resumes from what the read side had applied before
-	// the view was read: an event in between arrives (again) live.
-	if c.Progress != nil {
-		b, _ := json.Marshal(c.Progress.Position()) // as the API writes positions
-		p.From = string(b)
-	}
+		Topic: "customer:" + id, From: c.livePosition()}
 	if asOf != "" {
 		v, err := c.customerAsOf(ctx, s, id, asOf, now)
 		switch code := events.ErrorCode(err); {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 
 	"github.com/dangol/dangol/api"
@@ -26,6 +27,18 @@ func (c *Console) liveStatus(w http.ResponseWriter, r *http.Request, s *Session)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// livePosition is where a page's live feed resumes: the read side's
+// position when the page is read (before its data: whatever is applied
+// after it the feed replays), as the API writes positions in JSON; ""
+// without Progress.
+func (c *Console) livePosition() string {
+	if c.Progress == nil {
+		return ""
+	}
+	b, _ := json.Marshal(c.Progress.Position()) // a Position always encodes
+	return string(b)
 }
 
 // fragmentHeader (customer.go) asks a page for a part of itself: on the

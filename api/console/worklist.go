@@ -2,7 +2,6 @@ package console
 
 import (
 	"cmp"
-	"encoding/json"
 	"html/template"
 	"maps"
 	"net/http"
@@ -181,19 +180,14 @@ func (c *Console) worklist(w http.ResponseWriter, r *http.Request, s *Session) e
 			return err
 		}
 	}
-	// The position first: whatever the read side applies after it the
-	// live feed replays (at worst a refresh that changes nothing).
-	from, err := json.Marshal(c.Progress.Position())
-	if err != nil {
-		return err
-	}
+	from := c.livePosition() // first: at worst a refresh that changes nothing
 	now := c.now()
 	items, err := c.Queries.Worklist(r.Context(), s.StaffID, now, worklistOptions)
 	if err != nil {
 		return err
 	}
 	p := c.buildWorklist(lang, items, f, now)
-	p.LiveTopics, p.LiveFrom = "advisor:"+s.StaffID, string(from)
+	p.LiveTopics, p.LiveFrom = "advisor:"+s.StaffID, from
 	if fragment {
 		return c.renderWorkFragment(w, r, "worklist", "work-fragment", "rows", p)
 	}
