@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"html/template"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,11 +43,8 @@ func fieldKey(f *form, in *input) string {
 		chosen := f.vals[in.name]
 		for _, v := range in.values {
 			sel := byte('0')
-			for _, c := range chosen {
-				if c == v {
-					sel = '1'
-					break
-				}
+			if slices.Contains(chosen, v) {
+				sel = '1'
 			}
 			b.WriteByte(sel)
 		}
