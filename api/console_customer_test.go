@@ -94,7 +94,7 @@ func (s *stack) openedData(e *events.Envelope) map[string]any {
 
 // kstInput is t as a datetime-local input in KST shows it.
 func kstInput(t time.Time) string {
-	return t.In(time.FixedZone("KST", 9*3600)).Format("2006-01-02T15:04")
+	return t.In(kst).Format("2006-01-02T15:04")
 }
 
 // TestConsoleCustomerForms: each form of the customer page appends exactly
@@ -209,7 +209,7 @@ type invalidCase struct {
 func TestConsoleCustomerInvalid(t *testing.T) {
 	s, u := custFixture(t, stackOptions{})
 	now := s.now()
-	kstDay := now.In(time.FixedZone("KST", 9*3600)).Format(time.DateOnly)
+	kstDay := now.In(kst).Format(time.DateOnly)
 	long := strings.Repeat("가", 2001)
 	cases := []invalidCase{
 		{"empty request", "request", "text", url.Values{"text": {"  "}, "category": {"fees"}},
@@ -639,7 +639,7 @@ func TestConsoleCustomerTimeline(t *testing.T) {
 func TestConsoleCustomerAsOf(t *testing.T) {
 	clock := eventstest.NewManualClock(eventstest.Epoch)
 	s, u := custFixture(t, stackOptions{now: clock.Now})
-	day1 := eventstest.Epoch.In(time.FixedZone("KST", 9*3600)).Format(time.DateOnly)
+	day1 := eventstest.Epoch.In(kst).Format(time.DateOnly)
 	clock.Set(eventstest.Epoch.Add(24 * time.Hour))
 	s.must("R1", "POST", "/v1/customers/C1/consents", map[string]any{"channel": "phone", "purpose": "marketing", "granted": true}, 201)
 	s.awaitApplied()
@@ -664,12 +664,12 @@ func TestConsoleCustomerAsOf(t *testing.T) {
 	// after today has no view yet.
 	clock.Set(eventstest.Epoch.AddDate(0, 2, 0).Add(-time.Hour))
 	u = signInAgain(t, s, "R1")
-	today := clock.Now().In(time.FixedZone("KST", 9*3600)).Format(time.DateOnly)
+	today := clock.Now().In(kst).Format(time.DateOnly)
 	asToday := u.mustStatus(u.do("GET", "/customers/C1?asOf="+today, nil, "Accept-Language", "en"), 200, "as of today")
 	if !strings.Contains(asToday.body, "Data up to date") || strings.Contains(asToday.body, "Data over 2 months old") {
 		t.Fatalf("as of today (%s), an hour before the data is two months old, the page says it is stale", today)
 	}
-	tomorrow := clock.Now().In(time.FixedZone("KST", 9*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+	tomorrow := clock.Now().In(kst).AddDate(0, 0, 1).Format(time.DateOnly)
 	future := u.mustStatus(u.do("GET", "/customers/C1?asOf="+tomorrow, nil, "Accept-Language", "en"), http.StatusBadRequest, "as of tomorrow")
 	checkAsOfMessage(t, future, tomorrow, "Must not be after today ("+today+").")
 

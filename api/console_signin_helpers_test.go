@@ -336,10 +336,8 @@ func newLogBuffer() (*logBuffer, *slog.Logger) {
 	return b, slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// kstOf is t as the console shows it (KST, to the minute).
-func kstOf(t time.Time) string {
-	return t.In(time.FixedZone("KST", 9*3600)).Format("2006-01-02 15:04")
-}
+// kst is the zone the console shows times in.
+var kst = time.FixedZone("KST", 9*3600)
 
-// newKeyOf is a fresh Idempotency-Key.
-func newKeyOf(t *testing.T) string { t.Helper(); return events.NewID().String() }
+// kstOf is t as the console shows it (KST, to the minute).
+func kstOf(t time.Time) string { return t.In(kst).Format("2006-01-02 15:04") }

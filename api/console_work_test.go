@@ -234,7 +234,7 @@ func TestConsoleWorkWorklist(t *testing.T) {
 	wedding := clock.Now().AddDate(0, 0, 20).Format(time.DateOnly)
 	for id, texts := range map[string][]string{
 		"C1": {`href="/customers/C1"`, "강하늘", "Do not contact", "Data over 2 months old", "Never contacted", `data-tier="vip"`, "B001"},
-		"C2": {"나윤서", clock.Now().Add(-time.Hour).In(time.FixedZone("KST", 9*3600)).Format("2006-01-02 15:04")},
+		"C2": {"나윤서", kstOf(clock.Now().Add(-time.Hour))},
 		"C3": {"Child&#39;s wedding on " + wedding},
 		"C4": {"Follow up LOAN01 (due " + clock.Now().Format(time.DateOnly) + ")"},
 	} {
