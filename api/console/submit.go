@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 )
 
@@ -59,12 +60,10 @@ func (c *Console) submit(spec *formSpec) pageFunc {
 		if verr == nil {
 			h.Set("If-Match", `"`+strconv.FormatUint(version, 10)+`"`)
 		}
-		d := c.API.Dispatch(r.Context(), s.Principal(), http.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/"+spec.path, h, body)
+		d := c.post(r.Context(), s, id, spec, h, body)
 		switch d.Status {
 		case http.StatusCreated:
-			v, _ := strconv.ParseUint(strings.Trim(d.Header.Get("ETag"), `"`), 10, 63)
-			c.setFlash(w, spec.kind, v)
-			http.Redirect(w, r, "/customers/"+url.PathEscape(id)+"#timeline", http.StatusSeeOther)
+			c.saved(w, r, spec, id, appended(d))
 			return nil
 		case http.StatusBadRequest:
 			f.setError(d.Err)
@@ -75,14 +74,31 @@ func (c *Console) submit(spec *formSpec) pageFunc {
 				return dispatchError(d)
 			}
 			if v, ok := c.replaySaved(r.Context(), s, id, spec, vals, key, version, h); ok {
-				c.setFlash(w, spec.kind, v)
-				http.Redirect(w, r, "/customers/"+url.PathEscape(id)+"#timeline", http.StatusSeeOther)
+				c.saved(w, r, spec, id, v)
 				return nil
 			}
 			return c.conflicted(w, r, s, id, f, ee)
 		}
 		return dispatchError(d)
 	}
+}
+
+// post runs the API route of spec's write on customer id as the member.
+func (c *Console) post(ctx context.Context, s *Session, id string, spec *formSpec, h http.Header, body []byte) api.Dispatched {
+	return c.API.Dispatch(ctx, s.Principal(), http.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/"+spec.path, h, body)
+}
+
+// appended is the version of the event a 201 of the API appended (its ETag).
+func appended(d api.Dispatched) uint64 {
+	v, _ := strconv.ParseUint(strings.Trim(d.Header.Get("ETag"), `"`), 10, 63)
+	return v
+}
+
+// saved sends the browser back to the customer's timeline after spec's
+// write appended version, with its notice.
+func (c *Console) saved(w http.ResponseWriter, r *http.Request, spec *formSpec, id string, version uint64) {
+	c.setFlash(w, spec.kind, version)
+	http.Redirect(w, r, "/customers/"+url.PathEscape(id)+"#timeline", http.StatusSeeOther)
 }
 
 // lineBreaks returns vs with each CR LF as LF. A browser sends the line
@@ -128,12 +144,11 @@ func (c *Console) replaySaved(ctx context.Context, s *Session, id string, spec *
 		if err != nil {
 			return 0, false
 		}
-		d := c.API.Dispatch(ctx, s.Principal(), http.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/"+spec.path, h, body)
+		d := c.post(ctx, s, id, spec, h, body)
 		if d.Status != http.StatusCreated {
 			return 0, false
 		}
-		v, _ := strconv.ParseUint(strings.Trim(d.Header.Get("ETag"), `"`), 10, 63)
-		return v, true
+		return appended(d), true
 	}
 	return 0, false
 }
