@@ -25,9 +25,10 @@ func (s *stack) searchIDs(who, q string, extra ...string) []string {
 	return ids
 }
 
+// expectSearch fails the test unless R1's search for q answers want, in order.
 func (s *stack) expectSearch(q string, want ...string) {
 	s.t.Helper()
-	if got := s.searchIDs("R1", q); !slices.Equal(got, append([]string{}, want...)) {
+	if got := s.searchIDs("R1", q); !slices.Equal(got, want) { // nil want equals no ids
 		s.t.Errorf("search %q = %v, want %v", q, got, want)
 	}
 }
