@@ -61,15 +61,14 @@ func (s *Server) postToken(w http.ResponseWriter, r *http.Request, p Principal) 
 		return err
 	}
 	req := tokenRequest{TTLHours: 24 * 90}
-	if r.ContentLength != 0 {
-		if err := s.readBody(w, r, &req); err != nil {
-			return err
-		}
+	if err := s.readOptional(w, r, &req); err != nil {
+		return err
 	}
 	if req.TTLHours < 1 || req.TTLHours > 24*366 {
 		return events.InvalidField("ttlHours", "must be from 1 to 8784")
 	}
-	if _, err := s.Queries.StaffMember(r.Context(), id); err != nil {
+	// A deactivated member's token would never authenticate (tokenAuth).
+	if err := s.activeMember(r, id); err != nil {
 		return err
 	}
 	opt, err := parseWriteOptions(r, events.StreamExists)

@@ -105,8 +105,8 @@ func (s *Server) readOptional(w http.ResponseWriter, r *http.Request, v any) err
 	return s.readBody(w, r, v)
 }
 
-// activeMember returns the member id, NotFound if never registered and
-// Conflict if deactivated.
+// activeMember returns nil if staff member id is active, NotFound if never
+// registered and Conflict if deactivated.
 func (s *Server) activeMember(r *http.Request, id string) error {
 	m, err := s.Queries.StaffMember(r.Context(), id)
 	if err != nil {
