@@ -56,15 +56,23 @@ func fieldKey(f *form, in *input) string {
 	return b.String()
 }
 
-// field returns the kept HTML of key, rendering fl with the page's
-// "cust_field" template (in the same context the page calls it) the first
-// time.
+// kept returns the HTML kept for key, if any.
+func (fc *fieldCache) kept(key string) (template.HTML, bool) {
+	if fc == nil || key == "" {
+		return "", false
+	}
+	h, ok := fc.m.Load(key)
+	if !ok {
+		return "", false
+	}
+	return h.(template.HTML), true
+}
+
+// field renders fl, an input kept() had not, with the page's "cust_field"
+// template (in the same context the page calls it) and keeps it as key.
 func (fc *fieldCache) field(t *template.Template, key string, fl field) (template.HTML, bool) {
 	if fc == nil || t == nil || key == "" {
 		return "", false
-	}
-	if h, ok := fc.m.Load(key); ok {
-		return h.(template.HTML), true
 	}
 	if fc.n.Load() >= fieldCacheMax {
 		return "", false

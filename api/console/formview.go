@@ -115,10 +115,10 @@ func (f *form) Fields() []field {
 		key := ""
 		if f.fields != nil {
 			key = fieldKey(f, in)
-			if h, ok := f.fields.m.Load(key); ok && key != "" {
-				out = append(out, field{HTML: h.(template.HTML)})
-				continue
-			}
+		}
+		if h, ok := f.fields.kept(key); ok {
+			out = append(out, field{HTML: h})
+			continue
 		}
 		fl := field{ID: f.Kind + "-" + in.name, Name: in.name, Label: f.cat.text(f.lang, labelKey(f.Kind, in.name)),
 			Value: f.vals.Get(in.name), Msg: f.msgs[in.name], Kind: kindNames[in.kind], Required: in.required}
