@@ -81,9 +81,14 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	// set one in the web console (a new code replaces a pending one).
 	var evs []events.Event
 	var setupCode string
-	hasPassword, err := passwordSet(ctx, s, stream)
+	hasPassword, deactivated, err := signInState(ctx, s, stream)
 	if err != nil {
 		return fmt.Errorf("staff add: %w", err)
+	}
+	// As the API refuses (409): a deactivated member's token or code would
+	// never work, so nothing is appended for one.
+	if deactivated {
+		return fmt.Errorf("staff add: staff %s is deactivated; no token or setup code is issued", *id)
 	}
 	if !hasPassword {
 		setupCode = api.NewSetupCode()
@@ -110,21 +115,25 @@ func runStaff(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	return nil
 }
 
-// passwordSet reports whether the staff stream holds a PasswordSet.
-func passwordSet(ctx context.Context, s events.Store, stream string) (bool, error) {
+// signInState reports whether the staff stream holds a PasswordSet and a
+// StaffDeactivated.
+func signInState(ctx context.Context, s events.Store, stream string) (password, deactivated bool, err error) {
 	for from := uint64(0); ; {
 		evs, err := s.ReadStream(ctx, stream, from, events.Forward, 500)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		for _, e := range evs {
-			if e.Type == "PasswordSet" {
-				return true, nil
+			switch e.Type {
+			case "PasswordSet":
+				password = true
+			case "StaffDeactivated":
+				deactivated = true
 			}
 			from = e.Version + 1
 		}
 		if len(evs) < 500 {
-			return false, nil
+			return password, deactivated, nil
 		}
 	}
 }
