@@ -38,16 +38,16 @@ func Generate(tb testing.TB, log events.Store, n int, end time.Time) {
 		}
 	}
 	add(events.StaffStream("R000"),
-		&events.TokenIssued{TokenID: "TK1", TokenHash: fmt.Sprintf("%064x", 1), ExpiresAt: end.AddDate(1, 0, 0)},
-		&events.TokenIssued{TokenID: "TK2", TokenHash: fmt.Sprintf("%064x", 2)},
+		&events.TokenIssued{TokenID: "TK1", TokenHash: hash(1), ExpiresAt: end.AddDate(1, 0, 0)},
+		&events.TokenIssued{TokenID: "TK2", TokenHash: hash(2)},
 		&events.TokenRevoked{TokenID: "TK2", Reason: "lost"},
 		&events.StaffRoleChanged{Role: "supervisor"},
-		&events.PasswordSetupIssued{SetupID: "SET1", CodeHash: fmt.Sprintf("%064x", 3), ExpiresAt: end.Add(72*time.Hour + time.Microsecond)},
+		&events.PasswordSetupIssued{SetupID: "SET1", CodeHash: hash(3), ExpiresAt: end.Add(72*time.Hour + time.Microsecond)},
 		&events.SignInFailed{Reason: "no_password"},
 		&events.PasswordSet{PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", SetupID: "SET1"},
 		&events.SecondFactorEnrolled{SecretSealed: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
-		&events.SignedIn{SessionID: "SES1", SessionHash: fmt.Sprintf("%064x", 4), ExpiresAt: end.Add(12 * time.Hour), SecondFactor: true},
-		&events.SignedIn{SessionID: "SES2", SessionHash: fmt.Sprintf("%064x", 5), ExpiresAt: end.Add(12 * time.Hour)},
+		&events.SignedIn{SessionID: "SES1", SessionHash: hash(4), ExpiresAt: end.Add(12 * time.Hour), SecondFactor: true},
+		&events.SignedIn{SessionID: "SES2", SessionHash: hash(5), ExpiresAt: end.Add(12 * time.Hour)},
 		&events.SignedOut{SessionID: "SES2", Reason: "signed_out"},
 		&events.SignInFailed{Reason: "bad_password", Address: "10.0.0.1"},
 		&events.SignInFailed{Reason: "bad_second_factor"})
@@ -60,7 +60,7 @@ func Generate(tb testing.TB, log events.Store, n int, end time.Time) {
 		&events.AdvisorAssigned{AdvisorID: "R000", Kind: "call_centre_rep"})
 	add(events.CallStream("KX1"), &events.CallRecorded{CallID: "KX1", CustomerID: "C0000003", StaffID: "R000",
 		Direction: "inbound", StartedAt: end.Add(-time.Hour), DurationSec: 61,
-		Recording: events.Recording{SHA256: fmt.Sprintf("%064x", 9), ContentType: "audio/wav", Bytes: 10}},
+		Recording: events.Recording{SHA256: hash(9), ContentType: "audio/wav", Bytes: 10}},
 		&events.CallSelectedForReview{Reason: "requested"})
 }
 

@@ -13,7 +13,7 @@ import (
 func hours(n int) time.Time { return T0.Add(time.Duration(n) * time.Hour) }
 
 func recording(n int) events.Recording {
-	return events.Recording{SHA256: fmt.Sprintf("%064x", n), ContentType: "audio/wav", Bytes: int64(1000 + n)}
+	return events.Recording{SHA256: hash(n), ContentType: "audio/wav", Bytes: int64(1000 + n)}
 }
 
 // testCustomerView folds every kind of customer event into one customer

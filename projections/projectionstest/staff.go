@@ -2,7 +2,6 @@ package projectionstest
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -20,7 +19,7 @@ func testStaff(t *testing.T, f *fixture) {
 	rs := f.sync()
 	checkMember(t, rs, "R01", projections.StaffMember{ID: "R01", Name: "Lee Seoyeon", Role: "rep", BranchIDs: []string{"B01", "B02"}, RegisteredAt: T0, Active: true})
 	f.at(hours(24)).add(r01, &events.StaffRoleChanged{Role: "supervisor"})
-	f.add(r01, &events.TokenIssued{TokenID: "TK1", TokenHash: fmt.Sprintf("%064x", 1)}) // a token event moves the version too
+	f.add(r01, &events.TokenIssued{TokenID: "TK1", TokenHash: hash(1)}) // a token event moves the version too
 	rs = f.sync()
 	checkMember(t, rs, "R01", projections.StaffMember{ID: "R01", Name: "Lee Seoyeon", Role: "supervisor", BranchIDs: []string{"B01", "B02"},
 		RegisteredAt: T0, Version: 2, Active: true})
@@ -58,15 +57,15 @@ func testTokens(t *testing.T, f *fixture) {
 	f.at(T0).add(r01, &events.StaffRegistered{StaffID: "R01", Name: "Lee", Role: "rep"})
 	f.add(r02, &events.StaffRegistered{StaffID: "R02", Name: "Choi", Role: "rep"})
 	expires := T0.AddDate(0, 0, 30)
-	f.at(hours(1)).add(r01, &events.TokenIssued{TokenID: "TK1", TokenHash: fmt.Sprintf("%064x", 1), ExpiresAt: expires})
+	f.at(hours(1)).add(r01, &events.TokenIssued{TokenID: "TK1", TokenHash: hash(1), ExpiresAt: expires})
 	f.sync()
-	f.at(hours(2)).add(r01, &events.TokenIssued{TokenID: "TK2", TokenHash: fmt.Sprintf("%064x", 2)})
+	f.at(hours(2)).add(r01, &events.TokenIssued{TokenID: "TK2", TokenHash: hash(2)})
 	f.at(hours(3)).add(r01, &events.TokenRevoked{TokenID: "TK2", Reason: "lost"})
 	f.add(r02, &events.TokenRevoked{TokenID: "TK1", Reason: "not theirs"})
 	rs := f.sync()
 	for _, want := range []projections.TokenInfo{
-		{ID: "TK1", StaffID: "R01", Hash: fmt.Sprintf("%064x", 1), IssuedAt: hours(1), ExpiresAt: expires, Kind: projections.KindToken},
-		{ID: "TK2", StaffID: "R01", Hash: fmt.Sprintf("%064x", 2), IssuedAt: hours(2), Revoked: true, Kind: projections.KindToken},
+		{ID: "TK1", StaffID: "R01", Hash: hash(1), IssuedAt: hours(1), ExpiresAt: expires, Kind: projections.KindToken},
+		{ID: "TK2", StaffID: "R01", Hash: hash(2), IssuedAt: hours(2), Revoked: true, Kind: projections.KindToken},
 	} {
 		checkToken(t, rs, want)
 	}
