@@ -66,8 +66,7 @@ type customerPage struct {
 	Verified  time.Time
 	Forms     []*form
 	Timeline  timeline
-	Flash     string // the notice of the write just saved
-	FlashAt   uint64 // its version, marked on the timeline
+	Flash     string // the notice of the write just saved (its entry is marked New)
 	Topic     string // the live topic
 	From      string // the live feed resumes after this position
 	// AsOfErr is the message of a date the view cannot be shown as of
@@ -102,7 +101,7 @@ func (c *Console) customerPage(w http.ResponseWriter, r *http.Request, s *Sessio
 		return c.renderWorkFragment(w, r, "customer", "cust_sections", "sections", p)
 	}
 	if kind, ver, ok := c.takeFlash(w, r); ok && p.AsOf == "" {
-		p.Flash, p.FlashAt = c.cat.text(language(r), "cust.saved."+kind), ver
+		p.Flash = c.cat.text(language(r), "cust.saved."+kind)
 		for i := range p.Timeline.Entries {
 			p.Timeline.Entries[i].New = p.Timeline.Entries[i].Version == ver
 		}
