@@ -29,10 +29,9 @@ type conflict struct {
 
 // change is one event since the form's version.
 type change struct {
-	Version uint64
-	At      time.Time // recorded
-	Type    string    // translated event type
-	Actor   string    // the member's name, or the system component
+	At    time.Time // recorded
+	Type  string    // translated event type
+	Actor string    // the member's name, or the system component
 }
 
 // changesSince reads the customer's stream after version and describes
@@ -56,7 +55,7 @@ func (c *Console) changesSince(ctx context.Context, id string, version uint64, k
 		if keyErr == nil && e.ID == keyID {
 			saved = true
 		}
-		cf.Changes = append(cf.Changes, change{Version: e.Version, At: e.RecordedAt, Type: c.typeLabel(lang, e.Type),
+		cf.Changes = append(cf.Changes, change{At: e.RecordedAt, Type: c.typeLabel(lang, e.Type),
 			Actor: names.actor(ctx, e.Actor)})
 		cf.To, last = e.Version, e.Position
 	}
