@@ -182,8 +182,10 @@ func (c *Console) issueCode(w http.ResponseWriter, r *http.Request, s *Session, 
 	}
 	res, status, err := c.dispatch(r, s, "POST", "/v1/staff/"+url.PathEscape(id)+"/setup-codes", keyField, struct{}{})
 	if err != nil {
-		if events.ErrorCode(err) == events.Conflict {
-			// A resubmitted form: the code was shown to the first submission.
+		if events.ErrorCode(err) == events.Conflict && c.activeMember(r, id) {
+			// A resubmitted form: the code was shown to the first
+			// submission. (A member deactivated since the page was read
+			// is the API's conflict, said as it is.)
 			err = events.Errorf("code_shown", "the setup code was shown once already; issue a new one")
 		}
 		return c.refuseStaff(w, r, max(status, http.StatusBadRequest), err, p)
@@ -192,6 +194,12 @@ func (c *Console) issueCode(w http.ResponseWriter, r *http.Request, s *Session, 
 	exp, _ := time.Parse(time.RFC3339Nano, stringOf(res["expiresAt"]))
 	p.Issued = &issuedCode{StaffID: id, Code: code, ExpiresAt: exp}
 	return c.renderStaff(w, r, http.StatusOK, p)
+}
+
+// activeMember reports whether staff member id is registered and active.
+func (c *Console) activeMember(r *http.Request, id string) bool {
+	m, err := c.Queries.StaffMember(r.Context(), id)
+	return err == nil && m.Active
 }
 
 func stringOf(v any) string { s, _ := v.(string); return s }
