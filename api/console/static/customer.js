@@ -172,33 +172,11 @@
   watch();
 
   // Live refresh.
-  if (!root.hasAttribute("data-live-topics")) return;
-  var timer = 0, inFlight = false, again = false, position = null, refreshed = 0, retries = 0;
-  document.addEventListener("dangol:event", function (e) {
-    if (e.detail && e.detail.position !== undefined) position = e.detail.position;
-    schedule(250);
-  });
-  function schedule(ms) { clearTimeout(timer); timer = setTimeout(refresh, ms); }
-  function refresh() {
-    if (inFlight) { again = true; return; }
-    inFlight = true;
-    var headers = { "X-Dangol-Fragment": "sections" };
-    if (position !== null) headers["Dangol-Min-Position"] = String(position);
-    // The customer's page, also from a page re-rendered at a form's route.
-    var page = "/customers/" + encodeURIComponent(root.getAttribute("data-id"));
-    fetch(page, { headers: headers, credentials: "same-origin", redirect: "manual", cache: "no-store" })
-      .then(function (res) {
-        if (res.type === "opaqueredirect") return null; // signed out: live.js shows it
-        if (!res.ok || res.headers.get("X-Dangol-Fragment") !== "sections") throw new Error("refresh: " + res.status);
-        return res.text();
-      })
-      .then(function (html) { retries = 0; if (html !== null) swap(html); },
-            function () { if (retries++ < 5) again = true; })
-      .then(function () {
-        inFlight = false;
-        if (again) { again = false; schedule(retries ? 1000 * retries : 250); }
-      });
-  }
+  // Live refresh (live.js): of the customer's page, also from a page
+  // re-rendered at a form's route.
+  if (!root.hasAttribute("data-live-topics") || !window.dangolRefresh) return;
+  var refreshed = 0, page = "/customers/" + encodeURIComponent(root.getAttribute("data-id"));
+  window.dangolRefresh("sections", function () { return page; }, swap);
   function swap(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     ["cust-alert", "cust-head", "cust-facts"].forEach(function (id) {

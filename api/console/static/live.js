@@ -19,6 +19,38 @@
 // refused, so after a connection that never opened it asks /live/status
 // whether the session still lives.
 "use strict";
+// dangolRefresh(kind, url, swap) refreshes a page's part kind on each
+// "dangol:event", debounced 250 ms: url() fetched with X-Dangol-Fragment:
+// kind and Dangol-Min-Position (the event's position, so that the read side
+// has applied it), the answer's HTML given to swap. A redirect (signed out)
+// is this script's to show; a failure (the read side behind, a blip) is
+// tried again up to 5 times, a second longer each time.
+window.dangolRefresh = function (kind, url, swap) {
+  var timer = 0, inFlight = false, again = false, position = null, retries = 0;
+  document.addEventListener("dangol:event", function (e) {
+    if (e.detail && e.detail.position !== undefined) position = e.detail.position;
+    schedule(250);
+  });
+  function schedule(ms) { clearTimeout(timer); timer = setTimeout(refresh, ms); }
+  function refresh() {
+    if (inFlight) { again = true; return; }
+    inFlight = true;
+    var headers = { "X-Dangol-Fragment": kind };
+    if (position !== null) headers["Dangol-Min-Position"] = String(position);
+    fetch(url(), { headers: headers, credentials: "same-origin", redirect: "manual", cache: "no-store" })
+      .then(function (res) {
+        if (res.type === "opaqueredirect") return null; // signed out: shown by the feed's state
+        if (!res.ok || res.headers.get("X-Dangol-Fragment") !== kind) throw new Error("refresh: " + res.status);
+        return res.text();
+      })
+      .then(function (html) { retries = 0; if (html !== null) swap(html); },
+            function () { if (retries++ < 5) again = true; })
+      .then(function () {
+        inFlight = false;
+        if (again) { again = false; schedule(retries ? 1000 * retries : 250); }
+      });
+  }
+};
 (function () {
   var root = document.querySelector("[data-live-topics]");
   if (!root || !window.WebSocket) return;

@@ -70,38 +70,9 @@
     if (row && e.target.tagName !== "A") select(row, true);
   });
 
-  // Live refresh.
-  var timer = 0, inFlight = false, again = false, position = null, refreshed = 0, retries = 0;
-  document.addEventListener("dangol:event", function (e) {
-    if (e.detail && e.detail.position !== undefined) position = e.detail.position;
-    schedule(250);
-  });
-  function schedule(ms) {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, ms);
-  }
-  function refresh() {
-    if (inFlight) { again = true; return; }
-    inFlight = true;
-    var headers = { "X-Dangol-Fragment": "rows" };
-    if (position !== null) headers["Dangol-Min-Position"] = String(position);
-    fetch(location.href, { headers: headers, credentials: "same-origin", redirect: "manual", cache: "no-store" })
-      .then(function (res) {
-        if (res.type === "opaqueredirect") return null; // signed out: live.js shows it
-        if (!res.ok || res.headers.get("X-Dangol-Fragment") !== "rows") throw new Error("refresh: " + res.status);
-        return res.text();
-      })
-      .then(function (html) {
-        retries = 0;
-        if (html !== null) swap(html);
-      }, function () {
-        if (retries++ < 5) again = true; // the read side was behind, or a blip
-      })
-      .then(function () {
-        inFlight = false;
-        if (again) { again = false; schedule(retries ? 1000 * retries : 250); }
-      });
-  }
+  // Live refresh (live.js).
+  var refreshed = 0;
+  if (window.dangolRefresh) window.dangolRefresh("rows", function () { return location.href; }, swap);
   function swap(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     var active = document.activeElement, keep = null;
