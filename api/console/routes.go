@@ -155,19 +155,11 @@ func (h *heldAnswer) send() {
 	_, _ = h.w.Write(h.body)
 }
 
-// appendStaff appends d to staff member id's stream as actor.
-func (c *Console) appendStaff(ctx context.Context, id string, actor events.Actor, d events.Data) (events.AppendResult, error) {
-	ev, err := events.NewEvent(d, events.Meta{Actor: actor, CorrelationID: events.NewID().String()})
-	if err != nil {
-		return events.AppendResult{}, err
-	}
-	return c.Store.Append(ctx, events.StaffStream(id), events.StreamExists, ev)
-}
-
 // endSession appends SignedOut for s with reason; a failure is logged (the
 // session is refused either way: idle or ended, it does not come back).
 func (c *Console) endSession(ctx context.Context, s *Session, reason string) {
-	if _, err := c.appendStaff(ctx, s.StaffID, events.Actor{ID: s.StaffID, Role: s.Role}, &events.SignedOut{SessionID: s.ID, Reason: reason}); err != nil {
+	if _, err := c.appendEvents(ctx, s.StaffID, memberActor(s.StaffID, s.Role), events.StreamExists,
+		&events.SignedOut{SessionID: s.ID, Reason: reason}); err != nil {
 		c.Logger.Warn("console: cannot record the end of a session", "staff", s.StaffID, "reason", reason, "err", err.Error())
 	}
 }
