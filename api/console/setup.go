@@ -15,10 +15,10 @@ import (
 // code must be the member's latest, unexpired and unused (a PasswordSet
 // naming it uses it up). A wrong code counts as a failed sign-in
 // (SignInFailed, reason bad_password: a setup code is a one-time
-// password), for both throttles; the right one opens a locked account. Setting the password ends every session
-// the member still has (SignedOut, password_changed). Then the member
-// enrols an authenticator if their role requires one or they asked to,
-// and is signed in; a member who already has one signs in as usual.
+// password), for both throttles; the right one opens a locked account.
+// Setting the password ends every session the member still has
+// (SignedOut, password_changed). Then the member enrols an authenticator
+// if their role requires one or they asked to, and is signed in; a member who already has one signs in as usual.
 
 // setupPage is the setup page's data.
 type setupPage struct {
@@ -94,22 +94,21 @@ func (c *Console) postSetup(w http.ResponseWriter, r *http.Request) {
 	// one appends and the other meets a conflict.
 	exp := events.Exact(m.Version)
 	actor := memberActor(m.ID, m.Role)
-	switch {
-	case m.SecondFactorSealed == "" && (required || p.Authenticator):
-		if _, err := c.appendEvents(r.Context(), m.ID, actor, exp, ds...); err != nil {
-			c.fail(w, r, 0, err)
-			return
-		}
-		c.startEnrolment(w, r, m, phc, purposeSignIn, "", http.StatusOK)
-	case m.SecondFactorSealed != "":
-		if _, err := c.appendEvents(r.Context(), m.ID, actor, exp, ds...); err != nil {
-			c.fail(w, r, 0, err)
-			return
-		}
-		http.Redirect(w, r, "/login?"+url.Values{"reason": {"password_set"}, "id": {m.ID}}.Encode(), http.StatusSeeOther)
-	default:
+	if m.SecondFactorSealed == "" && !required && !p.Authenticator {
 		c.signInAt(w, r, m, false, "", exp, ds...)
+		return
 	}
+	// The password is set; the member signs in with the second factor,
+	// enrolling one first if they have none.
+	if _, err := c.appendEvents(r.Context(), m.ID, actor, exp, ds...); err != nil {
+		c.fail(w, r, 0, err)
+		return
+	}
+	if m.SecondFactorSealed == "" {
+		c.startEnrolment(w, r, m, phc, purposeSignIn, "", http.StatusOK)
+		return
+	}
+	http.Redirect(w, r, "/login?"+url.Values{"reason": {"password_set"}, "id": {m.ID}}.Encode(), http.StatusSeeOther)
 }
 
 // checkNewPassword puts in fields, translated, what is wrong with a new
