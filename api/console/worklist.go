@@ -226,15 +226,15 @@ func (c *Console) buildWorklist(lang string, items []projections.WorkItem, f wor
 	}
 	choice := func(field, value, label string, n int, class string) workChoice {
 		g := f
+		var cur string
 		switch field {
 		case "reason":
-			g.Reason = value
+			cur, g.Reason = f.Reason, value
 		case "tier":
-			g.Tier = value
+			cur, g.Tier = f.Tier, value
 		case "branch":
-			g.Branch = value
+			cur, g.Branch = f.Branch, value
 		}
-		cur := map[string]string{"reason": f.Reason, "tier": f.Tier, "branch": f.Branch}[field]
 		return workChoice{Label: label, Count: n, Href: g.href(), Current: cur == value, Class: class, Value: value}
 	}
 	byReason := workFacets{Name: "reason", Label: t("work.filter.reason"), Choices: []workChoice{choice("reason", "", t("work.filter.all"), allReasons, "")}}
