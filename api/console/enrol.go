@@ -34,7 +34,7 @@ func (c *Console) startEnrolment(w http.ResponseWriter, r *http.Request, m proje
 	if purpose == purposeAccount {
 		bind, action = sessionOf(r.Context()).ID, "/account/second-factor"
 	}
-	secret := newSecret()[:20]
+	secret := randomBytes(20)
 	t := enrolTicket{Staff: m.ID, Secret: c.seal(secret, "enrolment:"+m.ID), Pw: c.passwordDigest(phc), Bind: bind,
 		Purpose: purpose, Next: next, Expires: c.now().Add(enrolTTL).Unix()}
 	c.showEnrolment(w, r, status, enrolPage{Action: action, Ticket: c.encodeTicket(t), StaffID: m.ID, Current: purpose == purposeAccount}, secret)

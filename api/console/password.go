@@ -1,7 +1,6 @@
 package console
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -49,10 +48,7 @@ func checkPassword(field, pw string) error {
 // hashPassword returns the PHC string of pw's argon2id hash under a fresh
 // 16-byte salt: "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>".
 func hashPassword(pw string, cost PasswordCost) string {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		panic("console: crypto/rand failed: " + err.Error())
-	}
+	salt := randomBytes(16)
 	sum := argon2.IDKey([]byte(pw), salt, cost.Time, cost.MemoryKiB, cost.Threads, 32)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, cost.MemoryKiB, cost.Time, cost.Threads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(sum))

@@ -5,7 +5,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
@@ -45,10 +44,7 @@ var errSealed = errors.New("console: a sealed second-factor secret does not open
 // nonce ‖ ciphertext, bound to the additional data ad.
 func (c *Console) seal(secret []byte, ad string) string {
 	g := c.gcm()
-	nonce := make([]byte, g.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		panic("console: crypto/rand failed: " + err.Error())
-	}
+	nonce := randomBytes(g.NonceSize())
 	return base64.StdEncoding.EncodeToString(g.Seal(nonce, nonce, secret, []byte(ad)))
 }
 

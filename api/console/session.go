@@ -71,14 +71,16 @@ func (c *Console) cookieName() string {
 	return "dangol_session"
 }
 
-// newSecret returns 32 random bytes.
-func newSecret() []byte {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic("console: crypto/rand failed: " + err.Error())
-	}
+// randomBytes returns n bytes from crypto/rand (which never fails: it
+// crashes the program instead).
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
 	return b
 }
+
+// newSecret returns 32 random bytes: a session's secret, a CSRF cookie.
+func newSecret() []byte { return randomBytes(32) }
 
 // cookie is a session cookie's content.
 type cookie struct {
