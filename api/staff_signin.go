@@ -217,8 +217,6 @@ func (s *Server) putSignInPolicy(w http.ResponseWriter, r *http.Request, p Princ
 	if err := s.readBody(w, r, &d); err != nil {
 		return err
 	}
-	if err := d.Validate(); err != nil {
-		return err
-	}
+	// appendData validates d.
 	return s.appendData(w, r, p, events.SignInSettingsStream, events.Any, "", "sign-in policy", &d)
 }
