@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/seal"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -48,6 +49,13 @@ type Config struct {
 	Metrics  *Metrics
 	Live     *LiveMetrics
 	Now      func() time.Time // the clock; time.Now if nil
+
+	// The ledger's seals (events/seal): the stored Merkle tree the proofs
+	// come from, the sealing key (its public half at /v1/audit/key), and
+	// the sealer's state. Nil: the routes of seals and proofs answer 503.
+	Tree       seal.Prover
+	SealKey    *seal.Key
+	SealStatus func() seal.Status
 
 	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
 	MaxRecordingBytes int64 // audio uploads (default 256 MiB)

