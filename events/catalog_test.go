@@ -85,6 +85,12 @@ var examples = map[string]string{
 	"LedgerSealed": `{"fromPosition":1,"toPosition":1000,"count":1000,"merkleRoot":"` + merkle + `","prevSealHash":"` + zeros +
 		`","signature":"` + sig + `"}`,
 
+	"PersonalDataRead": `{"reads":[{"staffId":"R017","role":"rep","at":"2026-11-30T23:59:59.5Z","from":"203.0.113.7",` +
+		`"customerId":"C1001","action":"customer_view"},{"staffId":"SUP02","role":"supervisor","at":"2026-11-30T23:59:59.75Z",` +
+		`"from":"2001:db8::7","customerId":"C1001","action":"recording_play","detail":"CALL-8812"},` +
+		`{"staffId":"R017","role":"rep","at":"2026-11-30T23:59:59.9Z","action":"worklist","detail":"advisor R017, 600 customers"}]}`,
+	"AccessCheckSignedOff": `{"month":"2026-11","flagged":1,"note":"R017's lookups were inbound callers (checked with the call log)"}`,
+
 	testUpcastType: `{"title":"hello","count":2}`,
 }
 
@@ -104,6 +110,10 @@ var catalogSignIn = []string{
 	"PasswordSet", "PasswordSetupIssued", "SecondFactorEnrolled", "SecondFactorPolicySet", "SecondFactorReset",
 	"SignInFailed", "SignedIn", "SignedOut", "StaffDeactivated",
 }
+
+// catalogAccess are the types of the access record (issue 12,
+// events/access.go).
+var catalogAccess = []string{"AccessCheckSignedOff", "PersonalDataRead"}
 
 // catalogTypes returns the registered types without the test-only ones.
 func catalogTypes() []string {
@@ -129,7 +139,7 @@ func mustEncode(t testing.TB, d events.Data) []byte {
 }
 
 func TestEveryTypeHasAnExample(t *testing.T) {
-	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn)))
+	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn, catalogAccess)))
 	if got := catalogTypes(); !slices.Equal(got, want) {
 		t.Errorf("registered types\n got %q\nwant %q", got, want)
 	}
@@ -193,7 +203,8 @@ func TestEncodeIsCanonical(t *testing.T) {
 func timeOrPosition(path string) bool {
 	last := path[strings.LastIndexAny(path, ".]")+1:]
 	switch last {
-	case "occurredAt", "startedAt", "followUpDue", "nextFollowUpDue", "expiresAt", "fromPosition", "toPosition":
+	case "occurredAt", "startedAt", "followUpDue", "nextFollowUpDue", "expiresAt", "fromPosition", "toPosition",
+		"at": // PersonalDataRead's reads[].at
 		return true
 	}
 	return false

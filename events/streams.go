@@ -42,3 +42,17 @@ const CategorySettings = "settings"
 // SignInSettingsStream is the one stream of the sign-in policy
 // (SecondFactorPolicySet).
 const SignInSettingsStream = CategorySettings + "-signin"
+
+// CategoryAccess is the category of the access record: AccessStream
+// holds a month's PersonalDataRead batches, AccessCheckStream its
+// AccessCheckSignedOff. Both are "access-..." (a month starts with a
+// digit, "check-" with a letter, so the two never meet).
+const CategoryAccess = "access"
+
+// AccessStream returns "access-<month>", the access record of the UTC
+// month "YYYY-MM" (AccessMonth). It does not check month; see ValidMonth.
+func AccessStream(month string) string { return CategoryAccess + "-" + month }
+
+// AccessCheckStream returns "access-check-<month>", the stream of the
+// auditor's sign-off of month's access check. It does not check month.
+func AccessCheckStream(month string) string { return CategoryAccess + "-check-" + month }

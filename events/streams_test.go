@@ -15,6 +15,8 @@ func TestStreams(t *testing.T) {
 		{events.StaffStream("R017"), "staff", "R017"},
 		{events.CampaignStream("CMP_1"), "campaign", "CMP_1"},
 		{events.LedgerStream, "ledger", ""},
+		{events.AccessStream("2026-11"), "access", "2026-11"},
+		{events.AccessCheckStream("2026-11"), "access", "check-2026-11"},
 	} {
 		if !events.ValidStream(tc.stream) {
 			t.Errorf("%q is not a valid stream name", tc.stream)
