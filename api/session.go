@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -69,20 +68,9 @@ type Dispatched struct {
 // header and body as a client would send them, and returns its answer. ctx
 // should be the console request's: its cancellation and values carry over.
 func (s *Server) Dispatch(ctx context.Context, p Principal, method, path string, header http.Header, body []byte) Dispatched {
-	u, err := url.Parse(path)
-	if err != nil {
-		return Dispatched{Status: http.StatusBadRequest, Err: events.Errorf(events.Invalid, "bad path")}
-	}
-	rec := &requestRecord{}
-	ctx = context.WithValue(context.WithValue(ctx, principalKey{}, p), recordKey{}, rec)
-	r, err := http.NewRequestWithContext(ctx, method, u.String(), io.NopCloser(bytes.NewReader(body)))
+	r, rec, err := dispatchRequest(ctx, p, method, path, header, body) // export_console.go
 	if err != nil {
 		return Dispatched{Status: http.StatusBadRequest, Err: err}
-	}
-	r.ContentLength = int64(len(body))
-	r.RequestURI = u.RequestURI()
-	for k, v := range header {
-		r.Header[k] = v
 	}
 	w := &bufferWriter{header: http.Header{}}
 	s.mux.ServeHTTP(w, r)
