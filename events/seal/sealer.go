@@ -215,12 +215,15 @@ func (s *Sealer) SealNow(ctx context.Context) (*Seal, error) {
 	return nil, err
 }
 
-func (s *Sealer) sealOnce(ctx context.Context) (*Seal, error) {
+func (s *Sealer) mismatched() error {
 	s.smu.RLock()
-	mismatch := s.mismatch
-	s.smu.RUnlock()
-	if mismatch != nil {
-		return nil, mismatch
+	defer s.smu.RUnlock()
+	return s.mismatch
+}
+
+func (s *Sealer) sealOnce(ctx context.Context) (*Seal, error) {
+	if err := s.mismatched(); err != nil {
+		return nil, err
 	}
 	prev, err := Latest(ctx, s.cfg.Store)
 	if err != nil {
@@ -339,9 +342,10 @@ func (s *Sealer) witness(ctx context.Context, l *Seal) {
 // store fails. A failed seal is logged and tried again later.
 func (s *Sealer) Run(ctx context.Context) error {
 	if err := s.Check(ctx); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if ctx.Err() != nil || s.mismatched() == nil {
+			return err
 		}
+		// Following goes on, so that the tree serves proofs; sealing does not.
 		s.log.Error("not sealing: the log does not match its latest seal", "err", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)

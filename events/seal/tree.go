@@ -492,6 +492,9 @@ func (t *Tree) follow(ctx context.Context, store events.Store, added func(*event
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if err == nil {
+			return events.Errorf(events.Internal, "tree follow: the subscription ended without saying why")
+		}
 		if !errors.Is(err, events.ErrFellBehind) {
 			return fmt.Errorf("tree follow: %w", err)
 		}

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -43,26 +42,13 @@ func (w FileWitness) Describe() (string, string) { return "file", w.Path }
 // renames it over Path and syncs the directory. Errors are Unavailable.
 func (w FileWitness) Witness(_ context.Context, signedNote []byte, _ int64) error {
 	dir := filepath.Dir(w.Path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(w.Path)+"-*.tmp")
+	// 0644: a public statement, meant to be copied.
+	tmp, err := writeTemp(dir, "."+filepath.Base(w.Path)+"-*.tmp", signedNote, 0o644)
 	if err != nil {
-		return witnessError("create temporary file in "+dir, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // on failure; after the rename it is gone
-	_, err = f.Write(signedNote)
-	if err == nil {
-		err = f.Chmod(0o644) // a public statement, meant to be copied
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return witnessError("write "+tmp, err)
+		return witnessError("write a temporary file in "+dir, err)
 	}
 	if err := os.Rename(tmp, w.Path); err != nil {
+		os.Remove(tmp)
 		return witnessError("rename to "+w.Path, err)
 	}
 	if err := syncDir(dir); err != nil {
@@ -73,19 +59,6 @@ func (w FileWitness) Witness(_ context.Context, signedNote []byte, _ int64) erro
 
 func witnessError(op string, err error) error {
 	return &events.Error{Code: events.Unavailable, Message: "witness: " + op, Err: err}
-}
-
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // URLTimeout bounds each POST of a URLWitness.
