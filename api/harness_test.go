@@ -21,6 +21,7 @@ import (
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/seal"
 	"github.com/dangol/dangol/ops/metrics"
 	"github.com/dangol/dangol/projections"
 )
@@ -53,6 +54,7 @@ type stackOptions struct {
 	maxBody     int64        // largest JSON body (default 64 KiB)
 	readyLag    uint64       // /readyz fails while the read side is this far behind (default 1000)
 	logger      *slog.Logger // the server's logger (default: discarded)
+	sealEvery   int64        // the sealer seals after this many events (default stackSealEvery: only sealNow seals)
 
 	configure func(*api.Config) // adjusts the server's configuration last (e.g. the staging caps)
 	// consoleIdle is the console's session idle timeout (default the
@@ -82,7 +84,14 @@ func (o *stackOptions) defaults() {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	if o.sealEvery == 0 {
+		o.sealEvery = stackSealEvery
+	}
 }
+
+// stackSealEvery is the stack's default --seal-every: more events than any
+// test appends, so that seals appear only where a test calls sealNow.
+const stackSealEvery = 1 << 40
 
 // stack is a running API server with a bearer token per staff id. Its
 // methods other than send fail the test and must be called from the test's
@@ -96,6 +105,7 @@ type stack struct {
 
 	store    events.Store // the instrumented log the server writes to
 	sealer   *pii.Sealer
+	seals    *seal.Sealer // the ledger's sealer, over the tree in dir/seals
 	queries  projections.Queries
 	progress api.Progress
 	srv      *api.Server
@@ -147,7 +157,7 @@ func newStack(t *testing.T, opt stackOptions) *stack {
 // test.
 func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[string]string, opt stackOptions) *stack {
 	t.Helper()
-	s := &stack{t: t, opt: opt, dir: dir, url: url, master: master, tok: tok, tokIDs: tokIDs, runErrs: make(chan error, 2)}
+	s := &stack{t: t, opt: opt, dir: dir, url: url, master: master, tok: tok, tokIDs: tokIDs, runErrs: make(chan error, 3)}
 	t.Cleanup(s.stop)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -202,8 +212,10 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 	if err != nil {
 		t.Fatal(err)
 	}
+	tree, sealKey := s.openSeals(mk)
 	cfg := api.Config{Store: s.store, Queries: side, Progress: side, Sealer: s.sealer, Blobs: blobs, Logger: opt.logger,
-		Metrics: api.NewMetrics(s.reg), Live: api.NewLiveMetrics(s.reg), MaxBodyBytes: opt.maxBody, Now: opt.now, Search: search}
+		Metrics: api.NewMetrics(s.reg), Live: api.NewLiveMetrics(s.reg), MaxBodyBytes: opt.maxBody, Now: opt.now, Search: search,
+		Tree: tree, SealKey: sealKey, SealStatus: s.seals.Status}
 	if opt.configure != nil {
 		opt.configure(&cfg)
 	}
@@ -227,7 +239,7 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 	// closed before the server stops.
 	s.client = &http.Client{Timeout: hang, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 
-	for _, run := range []func(context.Context) error{runRead, s.srv.Run} {
+	for _, run := range []func(context.Context) error{runRead, s.srv.Run, s.seals.Run} {
 		s.running.Go(func() { s.runErrs <- run(ctx) })
 	}
 	select {
@@ -280,6 +292,41 @@ func (s *stack) restart() *stack {
 	s.t.Helper()
 	s.stop()
 	return openStack(s.t, s.dir, s.url, s.master, s.tok, s.tokIDs, s.opt)
+}
+
+// openSeals opens, as serve does, the Merkle tree of the log (in
+// dir/seals, kept across restarts) and the sealer, with a sealing key
+// derived from the master key (the same after a restart).
+func (s *stack) openSeals(mk pii.MasterKey) (*seal.Tree, *seal.Key) {
+	s.t.Helper()
+	tree, err := seal.OpenTree(filepath.Join(s.dir, "seals"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.closers = append(s.closers, tree.Close)
+	key, err := seal.NewKey("dangol-test", mk.Derive("test sealing seed"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.seals, err = seal.NewSealer(seal.Config{Store: s.store, Tree: tree, Key: key, Every: s.opt.sealEvery, Now: s.opt.now, Logger: s.opt.logger})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tree, key
+}
+
+// sealNow seals the log as it is (SealNow: nothing is appended when no
+// event came since the latest seal) and returns the latest seal.
+func (s *stack) sealNow() *seal.Seal {
+	s.t.Helper()
+	sl, err := s.seals.SealNow(s.t.Context())
+	if err != nil {
+		s.t.Fatalf("seal now: %v", err)
+	}
+	if sl == nil {
+		s.t.Fatal("seal now: the log is empty")
+	}
+	return sl
 }
 
 // now returns the stack's clock reading.
