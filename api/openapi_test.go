@@ -15,6 +15,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/seal"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -73,10 +74,17 @@ func loadOpenAPI(t *testing.T) (openapiDoc, map[string]any) {
 	return doc, raw
 }
 
+// unauthenticated are the routes served without a token, with what each
+// answers a bare server (New(Config{})).
+var unauthenticated = map[string]int{"GET /v1/openapi.json": http.StatusOK, "GET /v1/audit/key": http.StatusServiceUnavailable}
+
 // registered returns "METHOD /path" → roles of every route the server
-// registers, including the unauthenticated document itself (roles nil).
+// registers, including the unauthenticated ones (roles nil).
 func registered() map[string][]string {
-	got := map[string][]string{"GET /v1/openapi.json": nil}
+	got := map[string][]string{}
+	for k := range unauthenticated {
+		got[k] = nil
+	}
 	s := &Server{mux: http.NewServeMux()}
 	s.routes(func(pattern string, roles []string, _ handlerFunc) { got[pattern] = roles })
 	return got
@@ -121,7 +129,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 		}
 		opIDs[op.OperationID] = true
 		method, path, _ := strings.Cut(k, " ")
-		if k == "GET /v1/openapi.json" {
+		if _, ok := unauthenticated[k]; ok {
 			if op.Security == nil || len(*op.Security) != 0 {
 				t.Errorf("%s must override security with [] (no token needed)", k)
 			}
@@ -192,8 +200,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(method, concrete.Replace(path), strings.NewReader("{}")))
 		want := http.StatusUnauthorized
-		if k == "GET /v1/openapi.json" {
-			want = http.StatusOK
+		if st, ok := unauthenticated[k]; ok {
+			want = st
 		}
 		if rec.Code != want {
 			t.Errorf("%s answered %d without a token, want %d", k, rec.Code, want)
@@ -260,14 +268,19 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 	// The success answer of the routes whose handler writes a Go type.
 	answers := map[string]string{
-		"POST /v1/customers":              "AppendResult",
-		"GET /v1/customers/{id}":          "CustomerView",
-		"GET /v1/search/customers":        "CustomerSearch",
-		"GET /v1/audit/verify":            "VerifyResult",
-		"GET /v1/customers/{id}/timeline": "TimelinePage",
-		"GET /v1/calls/{id}":              "CallDetail",
-		"GET /v1/qa/queue":                "QueuePage",
-		"GET /v1/coaching":                "CoachingPage",
+		"POST /v1/customers":               "AppendResult",
+		"GET /v1/customers/{id}":           "CustomerView",
+		"GET /v1/search/customers":         "CustomerSearch",
+		"GET /v1/audit/verify":             "VerifyResult",
+		"GET /v1/audit/key":                "AuditKey",
+		"GET /v1/audit/seals":              "SealsPage",
+		"GET /v1/audit/seals/latest":       "LatestSeal",
+		"GET /v1/audit/proofs/inclusion":   "InclusionProof",
+		"GET /v1/audit/proofs/consistency": "ConsistencyProof",
+		"GET /v1/customers/{id}/timeline":  "TimelinePage",
+		"GET /v1/calls/{id}":               "CallDetail",
+		"GET /v1/qa/queue":                 "QueuePage",
+		"GET /v1/coaching":                 "CoachingPage",
 	}
 	for k, name := range bodies {
 		method, path, _ := strings.Cut(k, " ")
@@ -356,6 +369,13 @@ func TestOpenAPISchemas(t *testing.T) {
 		"RequestWeek":           projections.RequestWeek{},
 		"BadEvent":              badEvent{},
 		"VerifyResult":          verifyResult{},
+		"AuditKey":              auditKey{},
+		"Seal":                  seal.Seal{},
+		"SealsPage":             sealsPage{},
+		"WitnessStatus":         seal.WitnessStatus{},
+		"LatestSeal":            latestSeal{},
+		"InclusionProof":        inclusionProof{},
+		"ConsistencyProof":      consistencyProof{},
 		"LiveSubscribe":         subscribeMsg{},
 		"LiveMessage":           liveMsg{},
 	}
@@ -513,6 +533,10 @@ func jsonFields(typ reflect.Type) map[string]reflect.Type {
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
+			continue
+		}
+		if name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, jsonFields(f.Type)) // encoding/json promotes an embedded struct's fields
 			continue
 		}
 		if name == "" {

@@ -59,6 +59,11 @@ var roleMatrix = []struct {
 	{"GET", "/v1/audit/streams/{stream}", "/v1/audit/streams/customer-C1", nil, "auditor"},
 	{"GET", "/v1/audit/log", "/v1/audit/log", nil, "auditor"},
 	{"GET", "/v1/audit/verify", "/v1/audit/verify", nil, "auditor"},
+	{"GET", "/v1/audit/seals", "/v1/audit/seals", nil, "auditor"},
+	{"GET", "/v1/audit/seals/latest", "/v1/audit/seals/latest", nil, "auditor"},
+	{"GET", "/v1/audit/proofs/inclusion", "/v1/audit/proofs/inclusion", nil, "auditor"},     // no position: 400
+	{"GET", "/v1/audit/proofs/consistency", "/v1/audit/proofs/consistency", nil, "auditor"}, // no from_seal: 400
+	{"GET", "/v1/audit/key", "/v1/audit/key", nil, "rep private_banker supervisor centre_head auditor admin none"},
 	{"GET", "/v1/live", "/v1/live", nil, "rep private_banker supervisor centre_head auditor"}, // not a handshake: 400
 	{"GET", "/v1/openapi.json", "/v1/openapi.json", nil, "rep private_banker supervisor centre_head auditor admin none"},
 }
@@ -132,7 +137,7 @@ func TestRoleMatrix(t *testing.T) {
 		}
 		for name, who := range bad {
 			a := s.req(who, r.method, path, r.body)
-			if r.template == "/v1/openapi.json" {
+			if r.template == "/v1/openapi.json" || r.template == "/v1/audit/key" {
 				if a.status != 200 {
 					t.Errorf("%s with %s: %d, want 200", r.template, name, a.status)
 				}

@@ -83,9 +83,14 @@ func (s *Server) routes(h func(pattern string, roles []string, f handlerFunc)) {
 	h("GET /v1/audit/streams/{stream}", auditors, s.getAuditStream)
 	h("GET /v1/audit/log", auditors, s.getAuditLog)
 	h("GET /v1/audit/verify", auditors, s.getAuditVerify)
+	h("GET /v1/audit/seals", auditors, s.getAuditSeals)
+	h("GET /v1/audit/seals/latest", auditors, s.getAuditSealsLatest)
+	h("GET /v1/audit/proofs/inclusion", auditors, s.getInclusionProof)
+	h("GET /v1/audit/proofs/consistency", auditors, s.getConsistencyProof)
 	h("GET /v1/live", readersAll, s.serveLive)
 
 	s.mux.HandleFunc("GET /v1/openapi.json", s.getOpenAPI)
+	s.mux.HandleFunc("GET /v1/audit/key", s.getAuditKey)
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, events.Errorf(events.NotFound, "no such endpoint"))
 	})
