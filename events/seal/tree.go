@@ -325,10 +325,11 @@ func (t *Tree) position(n int64) (events.Position, error) {
 	return events.Position{Commit: binary.BigEndian.Uint64(b[:8]), Prepare: binary.BigEndian.Uint64(b[8:])}, nil
 }
 
-// checkSize returns an Invalid error unless 0 <= n <= Size().
-func (t *Tree) checkSize(field string, n int64) error {
+// checkSize returns an Invalid error unless 0 <= n <= Size(). The API
+// checks its query parameters itself; these are the tree's own guards.
+func (t *Tree) checkSize(what string, n int64) error {
 	if size := t.Size(); n < 0 || n > size {
-		return events.InvalidField(field, "must be a tree size from 0 to %d", size)
+		return events.Errorf(events.Invalid, "tree: %s %d is not a tree size from 0 to %d", what, n, size)
 	}
 	return nil
 }
@@ -336,7 +337,7 @@ func (t *Tree) checkSize(field string, n int64) error {
 // Root returns the root hash of the first n leaves, read from the stored
 // hashes (the zero hash for n = 0). n beyond Size() is Invalid.
 func (t *Tree) Root(n int64) (tlog.Hash, error) {
-	if err := t.checkSize("treeSize", n); err != nil {
+	if err := t.checkSize("size", n); err != nil {
 		return tlog.Hash{}, err
 	}
 	h, err := tlog.TreeHash(n, t.hr)
@@ -357,11 +358,11 @@ func treeError(what string, err error) error {
 // leaves (tlog.CheckRecord checks it). Unless 0 <= leaf < size <= Size(),
 // the error is Invalid.
 func (t *Tree) ProveRecord(leaf, size int64) (tlog.RecordProof, error) {
-	if err := t.checkSize("treeSize", size); err != nil {
+	if err := t.checkSize("size", size); err != nil {
 		return nil, err
 	}
 	if leaf < 0 || leaf >= size {
-		return nil, events.InvalidField("leaf", "must be a leaf index below the tree size %d", size)
+		return nil, events.Errorf(events.Invalid, "tree: leaf %d is not below the tree size %d", leaf, size)
 	}
 	p, err := tlog.ProveRecord(size, leaf, t.hr)
 	if err != nil {
@@ -374,11 +375,11 @@ func (t *Tree) ProveRecord(leaf, size int64) (tlog.RecordProof, error) {
 // of the tree of newSize leaves (tlog.CheckTree checks it). Unless
 // 1 <= oldSize <= newSize <= Size(), the error is Invalid.
 func (t *Tree) ProveTree(oldSize, newSize int64) (tlog.TreeProof, error) {
-	if err := t.checkSize("treeSize", newSize); err != nil {
+	if err := t.checkSize("size", newSize); err != nil {
 		return nil, err
 	}
 	if oldSize < 1 || oldSize > newSize {
-		return nil, events.InvalidField("oldSize", "must be a tree size from 1 to %d", newSize)
+		return nil, events.Errorf(events.Invalid, "tree: old size %d is not a tree size from 1 to %d", oldSize, newSize)
 	}
 	p, err := tlog.ProveTree(newSize, oldSize, t.hr)
 	if err != nil {
@@ -435,7 +436,7 @@ func (t *Tree) Position(leaf int64) (events.Position, error) {
 // largest first: what a Compact of n leaves holds, so NewCompact(n,
 // Frontier(n)) continues the tree from leaf n. n beyond Size() is Invalid.
 func (t *Tree) Frontier(n int64) ([]tlog.Hash, error) {
-	if err := t.checkSize("leaf", n); err != nil {
+	if err := t.checkSize("frontier size", n); err != nil {
 		return nil, err
 	}
 	var idx []int64

@@ -286,3 +286,57 @@ func zero(t *testing.T, dir, name string, off int64) {
 		t.Fatal(err)
 	}
 }
+
+// TestTreeReadersWhileAppending: proofs read while one goroutine appends
+// (past a flush of the pending hashes to the files, and Syncs) always
+// check against the root of the size they were made for.
+func TestTreeReadersWhileAppending(t *testing.T) {
+	tr := openTree(t, t.TempDir())
+	const n = 40_000 // more than flushAt's worth of hashes
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for r := 0; r < 2; r++ {
+		go func() {
+			for k := int64(0); ; k++ {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				size := tr.Size()
+				if size == 0 {
+					continue
+				}
+				leaf := (k * 7919) % size
+				root, err := tr.Root(size)
+				if err == nil {
+					var p tlog.RecordProof
+					if p, err = tr.ProveRecord(leaf, size); err == nil {
+						err = tlog.CheckRecord(p, size, root, leaf, LeafHash(synthetic(leaf)))
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := int64(0); i < n; i++ {
+		if err := tr.Append(synthetic(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 30_000 { // after add flushed at flushAt on its own
+			if err := tr.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(done)
+	for r := 0; r < 2; r++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
