@@ -108,6 +108,8 @@ func (s *Sealer) setLatest(l *Seal) {
 // or belongs to another log: it is logged, emptied and rebuilt from the
 // log. If even the rebuilt tree does not match, the log does not match its
 // seal; the error is Internal and the sealer refuses to seal over it.
+// Run calls it first; call it alone only while Run is not running, since
+// it may empty the tree.
 func (s *Sealer) Check(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

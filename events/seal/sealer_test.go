@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -394,5 +395,39 @@ func flipByte(t testing.TB, path string, off int64) {
 	b[off] ^= 0xff
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNewSealerRefusesIncompleteConfig: a missing store, tree or signing
+// key, or a negative schedule, is Invalid.
+func TestNewSealerRefusesIncompleteConfig(t *testing.T) {
+	store := openStore(t, eventstest.Clock(eventstest.Epoch))
+	tr := openTree(t, t.TempDir())
+	verifying, _ := VerifyingKey("dangol.test", testKey(t).Public())
+	for name, cfg := range map[string]Config{
+		"no store":          {Tree: tr, Key: testKey(t)},
+		"no tree":           {Store: store, Key: testKey(t)},
+		"no key":            {Store: store, Tree: tr},
+		"a verifying key":   {Store: store, Tree: tr, Key: verifying},
+		"negative every":    {Store: store, Tree: tr, Key: testKey(t), Every: -1},
+		"negative interval": {Store: store, Tree: tr, Key: testKey(t), Interval: -time.Second},
+	} {
+		if _, err := NewSealer(cfg); events.ErrorCode(err) != events.Invalid {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestRunEndsWhenStoreCloses: Run returns the store's error, not nil.
+func TestRunEndsWhenStoreCloses(t *testing.T) {
+	store := openStore(t, eventstest.Clock(eventstest.Epoch))
+	s := newSealer(t, Config{Store: store, Every: 2})
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(context.Background()) }()
+	appendN(t, store, "customer-1", 2)
+	eventually(t, "a seal", func() bool { return s.Status().Latest != nil })
+	store.Close()
+	if err := <-errc; !errors.Is(err, events.ErrClosed) {
+		t.Fatalf("Run returned %v, want ErrClosed", err)
 	}
 }

@@ -231,6 +231,8 @@ func (t *Tree) Sync() error {
 	return t.sync()
 }
 
+// sync flushes and fsyncs. fsync rather than fdatasync: the files grow
+// with every append, so fdatasync would have to write their size anyway.
 func (t *Tree) sync() error {
 	if err := t.flush(); err != nil {
 		return err
