@@ -60,50 +60,6 @@ func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request, p Principal
 	return nil
 }
 
-// verifyResult is the answer of GET /v1/audit/verify.
-type verifyResult struct {
-	OK       bool            `json:"ok"`
-	Checked  uint64          `json:"checked"`
-	Head     events.Position `json:"head"`
-	FirstBad *badEvent       `json:"firstBad"`
-}
-
-type badEvent struct {
-	Position events.Position `json:"position"`
-	Stream   string          `json:"stream"`
-	Version  uint64          `json:"version"`
-	ID       string          `json:"id"`
-	Reason   string          `json:"reason"`
-}
-
-func (s *Server) getAuditVerify(w http.ResponseWriter, r *http.Request, p Principal) error {
-	v := events.NewChainVerifier()
-	res := verifyResult{OK: true}
-	from := events.Start
-	for res.FirstBad == nil {
-		evs, err := s.Store.ReadAll(r.Context(), from, 4096)
-		if err != nil {
-			return err
-		}
-		for i := range evs {
-			if err := v.Add(&evs[i]); err != nil {
-				e := &evs[i]
-				res.OK = false
-				res.FirstBad = &badEvent{Position: e.Position, Stream: e.Stream, Version: e.Version, ID: e.ID.String(), Reason: err.Error()}
-				break
-			}
-			from = evs[i].Position
-		}
-		if len(evs) < 4096 {
-			break
-		}
-	}
-	res.Checked, res.Head = v.Checked(), from
-	s.auditLog(r, p, "verify", "checked", res.Checked, "ok", res.OK)
-	writeJSON(w, http.StatusOK, res)
-	return nil
-}
-
 func uintParam(r *http.Request, name string, def uint64) (uint64, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
