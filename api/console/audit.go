@@ -1,4 +1,277 @@
 package console
 
-// auditRoutes registers the auditor's log, stream and seal screens.
-func (c *Console) auditRoutes() {}
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/seal"
+)
+
+// The auditor's screens over the log (docs/console.md, "The auditor's
+// screens"): the seals (/audit: the latest seal, its witnesses, the
+// sealer's settings, a verification on request, the recent seals and each
+// one's proofs), the whole log in position order (/audit/log, audit_log.go)
+// and any stream at any version, as of any point and between two points
+// (/audit/streams, audit_stream.go). Like every page they read through the
+// API: each one runs the /v1/audit routes in process as the signed-in
+// auditor (apiJSON), so the API's checks and its record of the read apply.
+
+// recentSeals is how many seals the seal page lists.
+const recentSeals = 20
+
+func (c *Console) auditRoutes() {
+	c.page("GET /audit", auditorRoles, c.sealsPage)
+	c.page("GET /audit/verify", auditorRoles, c.sealsPage) // the seal page with a verification of the log
+	c.page("GET /audit/seals/{seal}", auditorRoles, c.sealPage)
+	c.page("GET /audit/log", auditorRoles, c.logPage)
+	c.page("GET /audit/streams", auditorRoles, c.streamPicker)
+	c.page("GET /audit/streams/{stream}", auditorRoles, c.streamPage)
+}
+
+// sealStatus is the answer of GET /v1/audit/seals/latest.
+type sealStatus struct {
+	Seal            *seal.Seal           `json:"seal"`
+	AgeSeconds      float64              `json:"ageSeconds"`
+	Witnesses       []seal.WitnessStatus `json:"witnesses"`
+	Every           int64                `json:"every"`
+	IntervalSeconds float64              `json:"intervalSeconds"`
+	TreeSize        int64                `json:"treeSize"`
+}
+
+// sealKey is the answer of GET /v1/audit/key.
+type sealKey struct {
+	Name        string `json:"name"`
+	Algorithm   string `json:"algorithm"`
+	PublicKey   string `json:"publicKey"`
+	VerifierKey string `json:"verifierKey"`
+}
+
+// verifyAnswer is the answer of GET /v1/audit/verify.
+type verifyAnswer struct {
+	OK       bool            `json:"ok"`
+	Checked  uint64          `json:"checked"`
+	Head     events.Position `json:"head"`
+	FirstBad *struct {
+		Position events.Position `json:"position"`
+		Stream   string          `json:"stream"`
+		Version  uint64          `json:"version"`
+		ID       string          `json:"id"`
+		Reason   string          `json:"reason"`
+	} `json:"firstBad"`
+	Seals *struct {
+		Checked         int64      `json:"checked"`
+		Latest          *seal.Seal `json:"latest"`
+		AgeSeconds      float64    `json:"ageSeconds"`
+		VerifiedThrough int64      `json:"verifiedThrough"`
+	} `json:"seals"`
+}
+
+// sealsView is the seal page's data.
+type sealsView struct {
+	auditFormat
+	Status    *sealStatus // nil: this server does not seal (the API has no seal routes)
+	Key       *sealKey    // nil: no sealing key
+	Recent    []seal.Seal // newest first
+	Unsealed  int64       // leaves of the tree the latest seal does not cover yet
+	Age       string      // the latest seal's age, in words
+	Interval  string      // the sealer's interval, in words ("" when off)
+	Verified  bool        // a verification ran (/audit/verify)
+	Verify    verifyAnswer
+	VerifyAge string
+}
+
+func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	lang := language(r)
+	v := &sealsView{}
+	var st sealStatus
+	switch err := c.apiJSON(r.Context(), s, "/v1/audit/seals/latest", &st); events.ErrorCode(err) {
+	case "":
+		v.Status = &st
+		v.Age = c.duration(lang, st.AgeSeconds)
+		if st.IntervalSeconds > 0 {
+			v.Interval = c.duration(lang, st.IntervalSeconds)
+		}
+		if st.Seal != nil {
+			v.Unsealed = st.TreeSize - st.Seal.TreeSize
+			if v.Recent, err = c.sealsBefore(r, s, st.Seal.Seq); err != nil {
+				return err
+			}
+		}
+	case events.NotFound:
+	default:
+		return err
+	}
+	var key sealKey
+	switch err := c.apiJSON(r.Context(), s, "/v1/audit/key", &key); events.ErrorCode(err) {
+	case "":
+		v.Key = &key
+	case events.NotFound, events.Unavailable:
+	default:
+		return err
+	}
+	if r.URL.Path == "/audit/verify" {
+		if err := c.apiJSON(r.Context(), s, "/v1/audit/verify", &v.Verify); err != nil {
+			return err
+		}
+		v.Verified = true
+		if v.Verify.Seals != nil && v.Verify.Seals.Latest != nil {
+			v.VerifyAge = c.duration(lang, v.Verify.Seals.AgeSeconds)
+		}
+	}
+	c.render(w, r, http.StatusOK, "audit_seals", "audit.seals.title", v)
+	return nil
+}
+
+// sealsBefore returns the recentSeals seals up to seal number last, newest first.
+func (c *Console) sealsBefore(r *http.Request, s *Session, last uint64) ([]seal.Seal, error) {
+	from := uint64(0)
+	if last >= recentSeals {
+		from = last - recentSeals + 1
+	}
+	var page struct {
+		Seals []seal.Seal `json:"seals"`
+	}
+	if err := c.apiJSON(r.Context(), s, "/v1/audit/seals?from_seal="+strconv.FormatUint(from, 10)+"&limit="+strconv.Itoa(recentSeals), &page); err != nil {
+		return nil, err
+	}
+	slices.Reverse(page.Seals)
+	return page.Seals, nil
+}
+
+// duration says secs in words, in whole seconds, minutes, hours or days.
+func (c *Console) duration(lang string, secs float64) string {
+	d := time.Duration(secs * float64(time.Second))
+	switch {
+	case d < time.Minute:
+		return c.cat.text(lang, "audit.dur.s", int(d/time.Second))
+	case d < time.Hour:
+		return c.cat.text(lang, "audit.dur.min", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return c.cat.text(lang, "audit.dur.h", int(d/time.Hour))
+	}
+	return c.cat.text(lang, "audit.dur.d", int(d/(24*time.Hour)))
+}
+
+// sealView is the page of one seal and its proofs.
+type sealView struct {
+	auditFormat
+	Seal   seal.Seal
+	Latest uint64 // the latest seal's number
+	// Consistency proves this seal's tree an extension of the previous
+	// seal's, and the latest seal's an extension of this one's (where there
+	// are such seals).
+	Consistency []*consistency
+	// Inclusion is the proof of the event at Position under this seal;
+	// PositionErr says why there is none.
+	Position    string
+	Inclusion   *inclusion
+	PositionErr string
+}
+
+// consistency is the answer of GET /v1/audit/proofs/consistency.
+type consistency struct {
+	From  seal.Seal `json:"from"`
+	To    seal.Seal `json:"to"`
+	Proof []string  `json:"proof"`
+}
+
+// inclusion is the answer of GET /v1/audit/proofs/inclusion.
+type inclusion struct {
+	Position  events.Position `json:"position"`
+	Stream    string          `json:"stream"`
+	Version   uint64          `json:"version"`
+	Hash      string          `json:"hash"`
+	LeafIndex int64           `json:"leafIndex"`
+	LeafHash  string          `json:"leafHash"`
+	Seal      seal.Seal       `json:"seal"`
+	Proof     []string        `json:"proof"`
+}
+
+func (c *Console) sealPage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	n, err := strconv.ParseUint(r.PathValue("seal"), 10, 63)
+	if err != nil {
+		return errNoPage
+	}
+	var page struct {
+		Seals []seal.Seal `json:"seals"`
+	}
+	if err := c.apiJSON(r.Context(), s, "/v1/audit/seals?from_seal="+strconv.FormatUint(n, 10)+"&limit=1", &page); err != nil {
+		return err
+	}
+	if len(page.Seals) == 0 || page.Seals[0].Seq != n {
+		return events.Errorf(events.NotFound, "no seal %d", n)
+	}
+	v := &sealView{Seal: page.Seals[0], Latest: n}
+	var st sealStatus
+	if err := c.apiJSON(r.Context(), s, "/v1/audit/seals/latest", &st); err != nil {
+		return err
+	}
+	if st.Seal != nil {
+		v.Latest = st.Seal.Seq
+	}
+	for _, pair := range [][2]uint64{{n - 1, n}, {n, v.Latest}} {
+		if pair[0] >= pair[1] { // no seal before the first, none after the latest
+			continue
+		}
+		p, err := c.consistency(r, s, pair[0], pair[1])
+		if err != nil {
+			return err
+		}
+		v.Consistency = append(v.Consistency, p)
+	}
+	v.Position = strings.TrimSpace(r.URL.Query().Get("position"))
+	if v.Position == "" {
+		v.Position = v.Seal.ToPosition.String()
+	}
+	var inc inclusion
+	q := url.Values{"position": {v.Position}, "seal": {strconv.FormatUint(n, 10)}}
+	switch err := c.apiJSON(r.Context(), s, "/v1/audit/proofs/inclusion?"+q.Encode(), &inc); events.ErrorCode(err) {
+	case "":
+		v.Inclusion = &inc
+	case events.Invalid, events.NotFound, events.Conflict:
+		v.PositionErr = c.cat.errorText(language(r), err)
+	default:
+		return err
+	}
+	c.render(w, r, http.StatusOK, "audit_seal", "audit.seal.title", v)
+	return nil
+}
+
+// consistency asks for the proof that seal to's tree extends seal from's.
+func (c *Console) consistency(r *http.Request, s *Session, from, to uint64) (*consistency, error) {
+	var p consistency
+	q := "from_seal=" + strconv.FormatUint(from, 10) + "&to_seal=" + strconv.FormatUint(to, 10)
+	if err := c.apiJSON(r.Context(), s, "/v1/audit/proofs/consistency?"+q, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// auditFormat gives the audit pages' templates their formats (embedded in
+// each page's data).
+type auditFormat struct{}
+
+// Sec shows t in KST to the second.
+func (auditFormat) Sec(t time.Time) string { return kstSeconds(t) }
+
+// Short is the first 12 digits of a hex hash, the whole of it in a title.
+func (auditFormat) Short(hex string) string {
+	if len(hex) <= 12 {
+		return hex
+	}
+	return hex[:12] + "…"
+}
+
+// kstSeconds shows t in KST to the second ("2026-11-25 18:00:05"): the log's
+// screens tell apart events a minute holds many of.
+func kstSeconds(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(kst).Format(time.DateTime)
+}
