@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -57,6 +58,14 @@ type Config struct {
 	SealKey    *seal.Key
 	SealStatus func() seal.Status
 
+	// AccessFlush is how long a read of personal data waits at most before
+	// its batch is appended to the access record (default 1 s; negative:
+	// only full batches, FlushAccess and the end of Run append, which
+	// tests want). TrustedProxies are the reverse proxies whose
+	// X-Forwarded-For names the client an access entry records (ClientAddr).
+	AccessFlush    time.Duration
+	TrustedProxies []netip.Prefix
+
 	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
 	MaxRecordingBytes int64 // audio uploads (default 256 MiB)
 
@@ -83,6 +92,7 @@ type Server struct {
 	// feed (UseSessions); nil: bearer tokens only.
 	sessions SessionAuthenticator
 	hub      *hub
+	access   *accessRecorder // access.go
 	live     *LiveMetrics
 	mux      *http.ServeMux
 

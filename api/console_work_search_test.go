@@ -60,7 +60,7 @@ func TestConsoleWorkSearch(t *testing.T) {
 	}
 	for q, want := range map[string][]string{
 		"김민준":           {"C3"},
-		"이도윤":           {"C5"}, // R2's customer: readers may read any customer
+		"이도윤":           nil, // R2's customer: a rep finds only their own book by name (the supervisor below finds it)
 		"010-2000-1004": {"C4"},
 		"01020001001":   {"C1"},
 		"1002":          {"C2"},
@@ -73,6 +73,9 @@ func TestConsoleWorkSearch(t *testing.T) {
 	}
 	if got := found(s1, "박서연"); !slices.Equal(got, []string{"C4"}) {
 		t.Errorf("a supervisor searching: %v", got)
+	}
+	if got := found(s1, "이도윤"); !slices.Equal(got, []string{"C5"}) {
+		t.Errorf("a supervisor searching another rep's customer: %v", got)
 	}
 	if p := r1.mustSearch("김민준", 200, "Accept-Language", "en"); !strings.Contains(p.body, `data-mine="true"`) ||
 		!strings.Contains(p.body, `href="/customers/C3"`) {
@@ -131,6 +134,7 @@ func TestConsoleWorkSearchPrivate(t *testing.T) {
 	c := newCustomer("C6")
 	c["name"], c["phone"] = name, phone
 	s.must("R1", "POST", "/v1/customers", c, 201)
+	s.must("S1", "POST", "/v1/customers/C6/assignment", map[string]any{"advisorId": "R1", "kind": "call_centre_rep"}, 201) // R1's book, which R1 searches by name
 	s.awaitApplied()
 	r1 := signIn(s, "R1")
 

@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -79,6 +81,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	q := r.URL.Query()
 	var v projections.CustomerView
+	detail := "" // the access record's: which past view was read
 	if q.Has("as_of") || q.Has("at_position") {
 		var a projections.AsOf
 		if t := q.Get("as_of"); t != "" {
@@ -92,6 +95,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p Principal
 			}
 		}
 		v, err = projections.CustomerAsOf(r.Context(), s.Store, s.decoder(), id, a, s.now())
+		detail = "as of " + strings.TrimSpace(q.Get("as_of")+" "+q.Get("at_position"))
 	} else {
 		v, err = s.Queries.Customer(r.Context(), id, s.now())
 	}
@@ -106,6 +110,13 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p Principal
 		return nil
 	}
 	writeJSON(w, http.StatusOK, v)
+	advisor := ""
+	if detail != "" {
+		advisor = s.advisorOf(r, p, id) // the book is today's
+	} else if v.Advisor != nil {
+		advisor = v.Advisor.ID
+	}
+	s.recordRead(r, p, ReadAction(p, advisor, "customer_view"), id, detail)
 	return nil
 }
 
@@ -169,6 +180,12 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, p Principal
 		resp["next"] = "before=" + strconv.FormatUint(evs[n-1].Version, 10)
 	}
 	writeJSON(w, http.StatusOK, resp)
+	action := ReadAction(p, s.advisorOf(r, p, id), "timeline_view")
+	if action == "lookup" {
+		s.recordRead(r, p, action, id, "timeline")
+	} else {
+		s.recordRead(r, p, action, id, "")
+	}
 	return nil
 }
 
@@ -181,6 +198,12 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, p Princip
 	f := projections.CustomerFilter{Advisor: q.Get("advisor"), Tier: q.Get("tier"), After: q.Get("cursor"), Limit: limit}
 	if f.Advisor != "" && !events.ValidID(f.Advisor) {
 		return events.InvalidField("advisor", "must be a staff id")
+	}
+	if bookBound(p) { // their own book only
+		if f.Advisor != "" && f.Advisor != p.StaffID {
+			return forbidden("a rep or private banker lists only their own book")
+		}
+		f.Advisor = p.StaffID
 	}
 	if f.Tier != "" && !contains(events.Tiers, f.Tier) {
 		return events.InvalidField("tier", "must be one of vip, potential_vip, general")
@@ -197,6 +220,9 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, p Princip
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": page, "nextCursor": next})
+	for _, c := range page { // one entry per customer listed (docs/audit.md)
+		s.recordRead(r, p, "list", c.ID, "")
+	}
 	return nil
 }
 
@@ -224,6 +250,7 @@ func (s *Server) getWorklist(w http.ResponseWriter, r *http.Request, p Principal
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"advisor": advisor, "items": items})
+	s.recordRead(r, p, "worklist", "", fmt.Sprintf("advisor %s, %d customers", advisor, len(items)))
 	return nil
 }
 

@@ -93,6 +93,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request, p Principa
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("ETag", etag)
 	http.ServeContent(w, r, "", zeroTime, rec) // handles Range, If-Range and If-None-Match
+	s.recordPlay(r, p, digest)
 	return nil
 }
 

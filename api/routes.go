@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -24,22 +25,26 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{Config: cfg, auth: tokenAuth{cfg.Queries}, live: cfg.Live, mux: http.NewServeMux()}
 	s.hub = newHub(s)
+	s.access = newAccessRecorder(cfg.Store, cfg.Logger, cfg.Metrics)
 	s.routes(s.handle)
 	return s
 }
 
-// Run follows the log for the live feed and sweeps expired staged
-// recordings until ctx ends; WebSocket clients then get a close frame.
+// Run follows the log for the live feed, sweeps expired staged
+// recordings and appends the access record until ctx ends; WebSocket
+// clients then get a close frame, and the access record's last reads are
+// appended before Run returns.
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	swept := make(chan struct{})
+	swept, recorded := make(chan struct{}), make(chan struct{})
 	go func() { defer close(swept); s.sweepRecordings(ctx) }()
-	defer func() { cancel(); <-swept }()
+	go func() { defer close(recorded); s.access.run(ctx, cmp.Or(s.AccessFlush, defaultAccessFlush)) }()
+	defer func() { cancel(); <-swept; <-recorded }()
 	return s.hub.run(ctx)
 }
 
 // Handler returns the HTTP handler of the whole API.
-func (s *Server) Handler() http.Handler { return observe(s.mux, s.Logger, s.Metrics) }
+func (s *Server) Handler() http.Handler { return s.withClientAddr(observe(s.mux, s.Logger, s.Metrics)) }
 
 // routes registers every authenticated route through h (New passes
 // s.handle; the OpenAPI document's test passes a recorder, so that the

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -32,7 +33,10 @@ type customerSearch struct {
 // id q is, first, then the customers the search index finds for q by name
 // or phone, best match first (Queries.FindCustomers), at most limit. The
 // query is personal data: it is never logged, echoed in an error, or kept.
-// Without a Searcher only the id matches.
+// Without a Searcher only the id matches. A rep or private banker finds
+// any customer by an exact id or whole phone number (an inbound caller),
+// recorded as a lookup when outside their book, and by anything else (a
+// name, a phone's last four digits) only the customers of their book.
 func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request, p Principal) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" || !utf8.ValidString(q) || utf8.RuneCountInString(q) > maxSearchQuery || strings.ContainsFunc(q, unicode.IsControl) {
@@ -55,19 +59,48 @@ func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request, p Princ
 	}
 	if s.Search != nil {
 		if terms := s.Search.Query(q); len(terms) > 0 {
-			found, err := s.Queries.FindCustomers(r.Context(), terms, limit, now)
+			mine := SearchBookOnly(p, terms)
+			ask := limit
+			if mine {
+				ask = BookSearchLimit // filtered down to the book below
+			}
+			found, err := s.Queries.FindCustomers(r.Context(), terms, ask, now)
 			if err != nil {
 				return err
 			}
 			for _, c := range found {
-				if len(items) < limit && (len(items) == 0 || c.ID != items[0].ID) {
+				if len(items) < limit && (len(items) == 0 || c.ID != items[0].ID) && (!mine || c.AdvisorID == p.StaffID) {
 					items = append(items, c)
 				}
 			}
 		}
 	}
 	writeJSON(w, http.StatusOK, customerSearch{Items: items})
+	for _, c := range items {
+		s.recordRead(r, p, ReadAction(p, c.AdvisorID, "search_hit"), c.ID, "")
+	}
 	return nil
+}
+
+// BookSearchLimit is how many of the index's matches a search limited to
+// the reader's book (SearchBookOnly) filters down to it: a name shared by
+// more customers may miss some of the book's (Queries.FindCustomers has
+// no advisor filter yet).
+const BookSearchLimit = 2000
+
+// SearchBookOnly reports whether p's search by terms (Searcher.Query's)
+// finds only p's own book: for a rep or private banker, unless the terms
+// look a whole phone number up, whose match is the caller on the line.
+func SearchBookOnly(p Principal, terms []string) bool { return bookBound(p) && !exactTerms(terms) }
+
+// exactTerms reports whether terms look a whole phone number up.
+func exactTerms(terms []string) bool {
+	for _, t := range terms {
+		if !strings.HasPrefix(t, pii.TermPhone+":") {
+			return false
+		}
+	}
+	return true
 }
 
 // summaryOf returns the list row of a customer's view.

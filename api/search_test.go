@@ -25,10 +25,12 @@ func (s *stack) searchIDs(who, q string, extra ...string) []string {
 	return ids
 }
 
-// expectSearch fails the test unless R1's search for q answers want, in order.
+// expectSearch fails the test unless S1's search for q answers want, in
+// order: a supervisor's, which reaches every customer (a rep's or private
+// banker's search by name finds their own book only: TestSearchBook).
 func (s *stack) expectSearch(q string, want ...string) {
 	s.t.Helper()
-	if got := s.searchIDs("R1", q); !slices.Equal(got, want) { // nil want equals no ids
+	if got := s.searchIDs("S1", q); !slices.Equal(got, want) { // nil want equals no ids
 		s.t.Errorf("search %q = %v, want %v", q, got, want)
 	}
 }
@@ -62,13 +64,13 @@ func TestSearchCustomers(t *testing.T) {
 	s.expectSearch("Kim M", "C2") // by the part "kim"; "m" is too short to be a term, "kimm" is no one's name
 	s.expectSearch("Minj")        // no prefix match
 	s.expectSearch("Choi")
-	if got := s.searchIDs("R1", "1234", "&limit=2"); !slices.Equal(got, []string{"1234", "C1"}) {
+	if got := s.searchIDs("S1", "1234", "&limit=2"); !slices.Equal(got, []string{"1234", "C1"}) {
 		t.Errorf("search 1234 limit 2 = %v", got)
 	}
-	body := s.must("P1", "GET", "/v1/search/customers?q=Kim+Minjun", nil, 200)
+	body := s.must("H1", "GET", "/v1/search/customers?q=Kim+Minjun", nil, 200)
 	if got := body["items"].([]any); len(got) != 1 || got[0].(map[string]any)["name"] != "Kim Minjun" ||
 		got[0].(map[string]any)["branchId"] != "B001" || got[0].(map[string]any)["version"] != float64(0) {
-		t.Errorf("search Kim Minjun as P1: %v", body)
+		t.Errorf("search Kim Minjun as H1: %v", body)
 	}
 	for _, who := range []string{"S1", "H1", "U1"} {
 		if got := s.searchIDs(who, "Park Jiwoo"); !slices.Equal(got, []string{"C3"}) {

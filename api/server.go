@@ -41,6 +41,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p Principal) error
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	access   *accessMetrics // the access record's (access.go)
 }
 
 // NewMetrics creates and registers the HTTP collectors on reg.
@@ -55,6 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.requests, m.duration)
+	m.access = newAccessMetrics(reg)
 	return m
 }
 

@@ -143,6 +143,7 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 		if err != nil {
 			return nil, err
 		}
+		c.recordRead(r, s, &v, "customer_view") // as of a date, the API's route records it
 		p.V = v
 		if p.Timeline, err = c.timelineFrom(ctx, s, id, "", lang, names); err != nil {
 			return nil, err
@@ -179,6 +180,16 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 		}
 	}
 	return p, nil
+}
+
+// recordRead notes the member's read of v in the access record, as a
+// lookup for a rep's or private banker's customer outside their book.
+func (c *Console) recordRead(r *http.Request, s *Session, v *projections.CustomerView, action string) {
+	advisor := ""
+	if v.Advisor != nil {
+		advisor = v.Advisor.ID
+	}
+	c.API.RecordRead(r.Context(), s.Principal(), c.clientAddr(r), api.ReadAction(s.Principal(), advisor, action), v.ID, "")
 }
 
 // customerAsOf is the API's view of customer id at the end of the KST day

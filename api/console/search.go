@@ -3,19 +3,23 @@ package console
 import (
 	"cmp"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
 )
 
 // Customer search: an exact customer id opens the customer; anything else
 // is looked up in the blind index (Config.Search, events/pii), by name or
-// phone, never in clear. Every reader role may read any customer (as GET
-// /v1/customers/{id}), so the results are not limited to the member's book;
-// the member's own customers are marked.
+// phone, never in clear. As GET /v1/search/customers, a rep or private
+// banker finds any customer by a whole phone number (an inbound caller)
+// and only their own book by anything else (api.SearchBookOnly); other
+// readers find every customer, the member's own marked. Every hit is in
+// the access record.
 //
 // What is typed is a name or a phone number, so it travels in a POST's
 // body (with the session's _csrf, as every form) and never in a URL: a URL
@@ -86,9 +90,20 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, s *Session) err
 	}
 	p.Done = true
 	if terms := c.terms(q); len(terms) > 0 {
-		found, err := c.Queries.FindCustomers(r.Context(), terms, searchLimit, c.now())
+		mine, ask := api.SearchBookOnly(s.Principal(), terms), searchLimit // as GET /v1/search/customers
+		if mine {
+			ask = api.BookSearchLimit
+		}
+		found, err := c.Queries.FindCustomers(r.Context(), terms, ask, c.now())
 		if err != nil {
 			return err
+		}
+		if mine {
+			found = slices.DeleteFunc(found, func(f projections.CustomerSummary) bool { return f.AdvisorID != s.StaffID })
+			found = found[:min(len(found), searchLimit)]
+		}
+		for _, f := range found {
+			c.API.RecordRead(r.Context(), s.Principal(), c.clientAddr(r), api.ReadAction(s.Principal(), f.AdvisorID, "search_hit"), f.ID, "")
 		}
 		p.More = len(found) >= searchLimit
 		p.Results = make([]searchRow, len(found))

@@ -1,13 +1,13 @@
 package console
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/dangol/dangol/api"
 )
 
 // Failed sign-ins are throttled twice:
@@ -209,48 +209,7 @@ func prune[K comparable](failures map[K][]time.Time, cutoff time.Time) {
 
 // clientAddr is the address a request comes from: its connection's peer,
 // or, when that peer is one of TrustedProxies, the rightmost address of
-// X-Forwarded-For that is not a trusted proxy. Without trusted proxies the
-// header is ignored (anyone can send it).
-func (c *Console) clientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	peer = peer.Unmap().WithZone("")
-	if !c.trusted(peer) {
-		return peer
-	}
-	var list []string
-	for _, h := range r.Header.Values("X-Forwarded-For") {
-		for _, part := range strings.Split(h, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				list = append(list, part)
-			}
-		}
-	}
-	for i := len(list) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(list[i])
-		if err != nil {
-			return peer // a garbled chain: the proxy is the last address known
-		}
-		a = a.Unmap().WithZone("")
-		if !c.trusted(a) {
-			return a
-		}
-		peer = a
-	}
-	return peer
-}
-
-func (c *Console) trusted(a netip.Addr) bool {
-	for _, p := range c.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+// X-Forwarded-For that is not a trusted proxy (api.ClientAddr, which the
+// access record uses too). Without trusted proxies the header is ignored
+// (anyone can send it).
+func (c *Console) clientAddr(r *http.Request) netip.Addr { return api.ClientAddr(r, c.TrustedProxies) }

@@ -182,11 +182,12 @@ func (c *Console) timelinePage(w http.ResponseWriter, r *http.Request, s *Sessio
 		return err
 	}
 	p := &customerPage{Timeline: t}
-	if r.Header.Get(fragmentHeader) == "entries" {
-		return c.renderWorkFragment(w, r, "customer", "cust_entries", "entries", p)
-	}
 	if p.V, err = c.Queries.Customer(r.Context(), id, c.now()); err != nil {
 		return err
+	}
+	c.recordRead(r, s, &p.V, "timeline_view")
+	if r.Header.Get(fragmentHeader) == "entries" {
+		return c.renderWorkFragment(w, r, "customer", "cust_entries", "entries", p)
 	}
 	if p.V.Erased {
 		p.V.Name = c.cat.text(lang, "cust.erasedValue")

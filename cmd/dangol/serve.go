@@ -244,7 +244,8 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	}
 	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
 		Search: s.search, Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
-		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes})
+		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes,
+		TrustedProxies: proxies})
 	// The web console at "/": its sessions open the live feed too.
 	s.console = console.New(console.Config{API: s.api, Store: s.store, Queries: s.queries, Progress: s.runner, Search: s.search,
 		Logger: s.logger, Now: now, Secret: master.Derive("console"), SecureCookies: cfg.console.secureCookies,
