@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -52,6 +53,22 @@ type Request struct {
 	Page func(count int64) error
 }
 
+// AccessDetail is the access record's detail of req in clear, count
+// events sent: its range, the count and the reason, the reason cut to fit
+// an entry (300 bytes).
+func (req Request) AccessDetail(count int64) string {
+	d := fmt.Sprintf("positions %s..%s, %d events; reason: ", req.From, req.To, count)
+	reason := req.Reason
+	for len(d)+len(reason) > maxAccessDetail {
+		_, size := utf8.DecodeLastRuneInString(reason)
+		reason = reason[:len(reason)-size]
+	}
+	return d + reason
+}
+
+// maxAccessDetail is the longest detail of an events.AccessRead.
+const maxAccessDetail = 300
+
 // pageSize is how many events an export reads at a time: its memory.
 const pageSize = 1000
 
@@ -74,19 +91,18 @@ type Manifest struct {
 	CoveringSeal json.RawMessage `json:"coveringSeal"`
 	Clear        bool            `json:"clear"`
 	Reason       string          `json:"reason"`
-
-	// coveringHash is the covering seal event's hash, for the
-	// Dangol-Covering-Seal trailer.
-	coveringHash *events.Hash
 }
 
-// CoveringSealHash returns the hex hash of the covering seal event, or ""
-// if no seal covers the export yet.
+// CoveringSealHash returns the hex hash of the covering seal event (the
+// Dangol-Covering-Seal trailer), or "" if no seal covers the export yet.
 func (m *Manifest) CoveringSealHash() string {
-	if m.coveringHash == nil {
+	var ce struct {
+		Hash string `json:"hash"`
+	}
+	if len(m.CoveringSeal) == 0 || json.Unmarshal(m.CoveringSeal, &ce) != nil {
 		return ""
 	}
-	return m.coveringHash.String()
+	return ce.Hash
 }
 
 // DefaultTo is the end of an export that names none: the last position
@@ -137,7 +153,7 @@ func Export(ctx context.Context, log Log, out io.Writer, req Request) (Manifest,
 	if err != nil || env == nil {
 		return m, err
 	}
-	m.CoveringSeal, m.coveringHash = Event(req.Origin, env), &env.Hash
+	m.CoveringSeal = Event(req.Origin, env)
 	return m, nil
 }
 
