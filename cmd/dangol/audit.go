@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/export"
+	"github.com/dangol/dangol/events/seal"
+)
+
+// auditVerifyFlags are the flags of `dangol audit verify`.
+type auditVerifyFlags struct {
+	manifest   string
+	sealHash   string
+	checkpoint string
+	key        string
+	keyFile    string
+}
+
+const auditVerifySynopsis = `Checks an export (CloudEvents JSON Lines, as GET /v1/audit/export and
+dangol export write it) offline against a seal kept outside dangol: the
+manifest's count and SHA-256 of the file, every event's hash, every stream's
+chain, the log order, and every seal's Merkle root, signatures and links,
+from the manifest's startLeaf and frontier on. The anchor is a seal event's
+hash (--seal-hash) or a signed checkpoint (--checkpoint: a seal's checkpoint
+or the file a witness wrote); the export must reach it. Exits 0 with a
+summary, or 1 naming the first failure. The export file comes last:
+
+  dangol audit verify [--manifest FILE] (--seal-hash HEX | --checkpoint FILE)
+                      [--key VKEY | --key-file FILE] EXPORT.jsonl`
+
+// runAuditVerify is `dangol audit verify`.
+func runAuditVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlags("audit verify", auditVerifySynopsis, stderr)
+	var f auditVerifyFlags
+	fs.StringVar(&f.manifest, "manifest", "", "the export's manifest (default: EXPORT.jsonl with .manifest.json for .jsonl)")
+	fs.StringVar(&f.sealHash, "seal-hash", "", "the hash (64 hex) of a seal event kept outside dangol")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "a file holding a signed checkpoint kept outside dangol (a witness's file)")
+	fs.StringVar(&f.key, "key", "", "the sealing key's verifier key (name+hash+base64, GET /v1/audit/key); default the manifest's, which is not independent")
+	fs.StringVar(&f.keyFile, "key-file", "", "a file holding the verifier key")
+	file, flagArgs := splitFile(args)
+	if err := parse(fs, flagArgs, getenv); err != nil {
+		return err
+	}
+	if file == "" {
+		fs.Usage()
+		return errors.New("audit verify: name the export file (EXPORT.jsonl) last")
+	}
+	c, err := f.check(file)
+	if err != nil {
+		return err
+	}
+	rep, err := c.run(ctx)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL after %d good events: %v\n", rep.Events, err)
+		return &exitError{code: 1, err: fmt.Errorf("audit verify: %w", err)}
+	}
+	c.summary(stdout, rep)
+	return nil
+}
+
+// splitFile takes the export file, the last argument, off the flags.
+func splitFile(args []string) (string, []string) {
+	if len(args) == 0 || strings.HasPrefix(args[len(args)-1], "-") {
+		return "", args
+	}
+	return args[len(args)-1], args[:len(args)-1]
+}
+
+// offlineCheck is one check of an export file against an anchor.
+type offlineCheck struct {
+	file      string
+	manifest  export.Manifest
+	key       *seal.Key
+	keySource string
+	anchor    *seal.Anchor
+	covering  *events.Envelope // the manifest's covering seal, when the file lacks it
+
+	lines int64           // lines verified
+	last  events.Position // the last line's position
+}
+
+// check reads the manifest, the key and the anchor the flags name.
+func (f *auditVerifyFlags) check(file string) (*offlineCheck, error) {
+	if (f.sealHash == "") == (f.checkpoint == "") {
+		return nil, errors.New("audit verify: give one anchor: --seal-hash HEX or --checkpoint FILE")
+	}
+	if f.key != "" && f.keyFile != "" {
+		return nil, errors.New("audit verify: give --key or --key-file, not both")
+	}
+	c := &offlineCheck{file: file}
+	if err := c.readManifest(f.manifestPath(file)); err != nil {
+		return nil, err
+	}
+	if err := c.readKey(f); err != nil {
+		return nil, err
+	}
+	if f.sealHash != "" {
+		var h events.Hash
+		if err := h.UnmarshalText([]byte(strings.TrimSpace(f.sealHash))); err != nil {
+			return nil, fmt.Errorf("audit verify: --seal-hash: %w", err)
+		}
+		c.anchor = &seal.Anchor{SealHash: h}
+		return c, nil
+	}
+	note, err := os.ReadFile(f.checkpoint)
+	if err != nil {
+		return nil, fmt.Errorf("audit verify: %w", err)
+	}
+	if c.anchor, err = seal.OpenAnchor(note, c.key); err != nil {
+		return nil, fmt.Errorf("audit verify: --checkpoint %s: %w", f.checkpoint, err)
+	}
+	return c, nil
+}
+
+func (f *auditVerifyFlags) manifestPath(file string) string {
+	if f.manifest != "" {
+		return f.manifest
+	}
+	return strings.TrimSuffix(file, ".jsonl") + ".manifest.json"
+}
+
+func (c *offlineCheck) readManifest(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("audit verify: the manifest: %w (name it with --manifest)", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c.manifest); err != nil {
+		return fmt.Errorf("audit verify: the manifest %s: %w", path, err)
+	}
+	if cs := c.manifest.CoveringSeal; len(cs) > 0 && string(cs) != "null" {
+		e, err := export.Decode(cs)
+		if err != nil {
+			return fmt.Errorf("audit verify: the manifest's coveringSeal: %w", err)
+		}
+		c.covering = &e
+	}
+	return nil
+}
+
+// readKey takes the key from the flags, or else from the manifest.
+func (c *offlineCheck) readKey(f *auditVerifyFlags) error {
+	vkey, source := f.key, "--key"
+	if f.keyFile != "" {
+		b, err := os.ReadFile(f.keyFile)
+		if err != nil {
+			return fmt.Errorf("audit verify: %w", err)
+		}
+		vkey, source = string(b), f.keyFile
+	}
+	if vkey == "" && c.manifest.VerifierKey != "" {
+		vkey, source = c.manifest.VerifierKey, "the manifest (not independent of the export)"
+	}
+	if vkey == "" {
+		c.keySource = "none: signatures not checked"
+		return nil
+	}
+	k, err := seal.ParseVerifierKey(vkey)
+	if err != nil {
+		return fmt.Errorf("audit verify: key from %s: %w", source, err)
+	}
+	c.key, c.keySource = k, k.String()+" from "+source
+	return nil
+}
+
+// run makes the two passes over the file: the seals, the count and the
+// SHA-256 first, then the verification.
+func (c *offlineCheck) run(ctx context.Context) (seal.Report, error) {
+	sizes, inFile, err := c.firstPass()
+	if err != nil {
+		return seal.Report{}, err
+	}
+	if c.covering != nil && inFile[c.covering.Hash] {
+		c.covering = nil
+	}
+	if c.covering != nil {
+		s, err := seal.SealOf(c.covering)
+		if err != nil {
+			return seal.Report{}, fmt.Errorf("the manifest's coveringSeal: %w", err)
+		}
+		if s.TreeSize == c.manifest.StartLeaf+c.manifest.Count {
+			sizes = append(sizes, s.TreeSize)
+		} else {
+			c.covering = nil // covers more than the export: its root cannot be checked here
+		}
+	}
+	frontier, err := c.frontier()
+	if err != nil {
+		return seal.Report{}, err
+	}
+	v, err := seal.NewLogVerifier(seal.VerifyOptions{Key: c.key, StartLeaf: c.manifest.StartLeaf, Frontier: frontier,
+		SealSizes: sizes, Anchor: c.anchor, MidStream: c.manifest.StartLeaf > 0})
+	if err != nil {
+		return seal.Report{}, fmt.Errorf("the manifest's frontier: %w", err)
+	}
+	err = c.eachLine(ctx, nil, func(n int64, e *events.Envelope) error {
+		c.lines, c.last = n, e.Position
+		return v.Add(e)
+	})
+	if err == nil && c.covering != nil {
+		err = v.Add(c.covering)
+	}
+	if err != nil {
+		r, _ := v.Finish()
+		return r, err
+	}
+	return v.Finish()
+}
+
+// firstPass checks the manifest's count and SHA-256 and returns the tree
+// sizes and hashes of the file's seals.
+func (c *offlineCheck) firstPass() ([]int64, map[events.Hash]bool, error) {
+	var sizes []int64
+	inFile := map[events.Hash]bool{}
+	sum := sha256.New()
+	var count int64
+	err := c.eachLine(context.Background(), sum, func(n int64, e *events.Envelope) error {
+		count = n
+		if e.Stream != events.LedgerStream {
+			return nil
+		}
+		s, err := seal.SealOf(e)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		sizes, inFile[e.Hash] = append(sizes, s.TreeSize), true
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if count != c.manifest.Count {
+		return nil, nil, fmt.Errorf("the file has %d events, the manifest says %d", count, c.manifest.Count)
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); got != c.manifest.SHA256 {
+		return nil, nil, fmt.Errorf("the file's SHA-256 %s is not the manifest's %s", got, c.manifest.SHA256)
+	}
+	return sizes, inFile, nil
+}
+
+// eachLine decodes every line of the file in order (n counts from 1),
+// writing the file's bytes to sum if it is not nil.
+func (c *offlineCheck) eachLine(ctx context.Context, sum hash.Hash, fn func(n int64, e *events.Envelope) error) error {
+	f, err := os.Open(c.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if sum != nil {
+		r = io.TeeReader(f, sum)
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	for n := int64(1); ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) == 0 && err == io.EOF {
+			return nil
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if n%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e, derr := export.Decode(line)
+		if derr != nil {
+			return fmt.Errorf("line %d: %w", n, derr)
+		}
+		if err := fn(n, &e); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+	}
+}
+
+func (c *offlineCheck) frontier() ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(c.manifest.Frontier))
+	for i, h := range c.manifest.Frontier {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != tlog.HashSize {
+			return nil, fmt.Errorf("the manifest's frontier[%d] is not 64 hex digits", i)
+		}
+		copy(out[i][:], b)
+	}
+	return out, nil
+}
+
+func (c *offlineCheck) summary(w io.Writer, r seal.Report) {
+	fmt.Fprintf(w, "ok: %d events verified (leaves %d to %d, positions %s to %s), %d seals checked, verified through tree size %d\n",
+		c.lines, c.manifest.StartLeaf, c.manifest.StartLeaf+c.lines-1, c.manifest.FromPosition, c.last, r.Seals, r.VerifiedThrough)
+	if c.covering != nil {
+		fmt.Fprintf(w, "the manifest's covering seal (at position %s) is among them\n", c.covering.Position)
+	}
+	fmt.Fprintf(w, "anchor: %s matched\nkey: %s\n", c.anchor, c.keySource)
+	if r.Latest != nil {
+		fmt.Fprintf(w, "latest seal: %d, tree size %d, hash %s, recorded %s\n", r.Latest.Seq, r.Latest.TreeSize, r.Latest.Hash, r.Latest.RecordedAt.Format(time.RFC3339))
+	}
+	if end := c.manifest.StartLeaf + c.lines; end > r.VerifiedThrough {
+		fmt.Fprintf(w, "note: the last %d events (leaves %d on) are covered by no seal checked here: only a later seal proves them\n", end-r.VerifiedThrough, r.VerifiedThrough)
+	}
+}
