@@ -169,7 +169,7 @@ func (c *Console) postExport(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 	f := r.PostForm
 	p := &exportPage{From: strings.TrimSpace(f.Get("from")), To: strings.TrimSpace(f.Get("to")), Clear: f.Get("clear") == "1",
-		Reason: strings.TrimSpace(lineBreaks([]string{f.Get("reason")})[0]), Fields: map[string]string{}}
+		Reason: strings.TrimSpace(f.Get("reason")), Fields: map[string]string{}}
 	path, name := "/v1/audit/export", "dangol-export"+rangeName(p)+".jsonl"
 	if f.Get("what") == "manifest" {
 		path, name = "/v1/audit/export/manifest", "dangol-export"+rangeName(p)+".manifest.json"
