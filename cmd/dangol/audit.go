@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,7 +47,7 @@ summary, or 1 naming the first failure. The export file comes last:
 func runAuditVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlags("audit verify", auditVerifySynopsis, stderr)
 	var f auditVerifyFlags
-	fs.StringVar(&f.manifest, "manifest", "", "the export's manifest (default: EXPORT.jsonl with .manifest.json for .jsonl)")
+	fs.StringVar(&f.manifest, "manifest", "", "the export's manifest (default EXPORT.jsonl.manifest.json, where dangol export writes it)")
 	fs.StringVar(&f.sealHash, "seal-hash", "", "the hash (64 hex) of a seal event kept outside dangol")
 	fs.StringVar(&f.checkpoint, "checkpoint", "", "a file holding a signed checkpoint kept outside dangol (a witness's file)")
 	fs.StringVar(&f.key, "key", "", "the sealing key's verifier key (name+hash+base64, GET /v1/audit/key); default the manifest's, which is not independent")
@@ -130,7 +131,7 @@ func (f *auditVerifyFlags) manifestPath(file string) string {
 	if f.manifest != "" {
 		return f.manifest
 	}
-	return strings.TrimSuffix(file, ".jsonl") + ".manifest.json"
+	return file + ".manifest.json" // as dangol export writes it
 }
 
 func (c *offlineCheck) readManifest(path string) error {
@@ -138,13 +139,20 @@ func (c *offlineCheck) readManifest(path string) error {
 	if err != nil {
 		return fmt.Errorf("audit verify: the manifest: %w (name it with --manifest)", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c.manifest); err != nil {
 		return fmt.Errorf("audit verify: the manifest %s: %w", path, err)
 	}
 	if cs := c.manifest.CoveringSeal; len(cs) > 0 && string(cs) != "null" {
-		e, err := export.Decode(cs)
+		// A manifest written indented (dangol export's is) indents the
+		// seal's data too: compacted, it is the line as exported again
+		// (a seal's data is compact JSON).
+		var line bytes.Buffer
+		if err := json.Compact(&line, cs); err != nil {
+			return fmt.Errorf("audit verify: the manifest's coveringSeal: %w", err)
+		}
+		e, err := export.Decode(line.Bytes())
 		if err != nil {
 			return fmt.Errorf("audit verify: the manifest's coveringSeal: %w", err)
 		}

@@ -91,7 +91,7 @@ func (x *sealedExport) export(name string, from, to events.Position) string {
 	if err != nil {
 		x.t.Fatal(err)
 	}
-	writeTestFile(x.t, filepath.Join(x.dir, name+".manifest.json"), mb)
+	writeTestFile(x.t, path+".manifest.json", mb)
 	return path
 }
 
@@ -148,9 +148,26 @@ func TestAuditVerifyExport(t *testing.T) {
 
 	// From the middle of the log: the manifest's startLeaf and frontier.
 	mid := x.export("mid", events.At(15), last.Position)
-	code, out, err = auditVerify(t, "--manifest", filepath.Join(x.dir, "mid.manifest.json"), "--checkpoint", x.witness, mid)
+	code, out, err = auditVerify(t, "--manifest", mid+".manifest.json", "--checkpoint", x.witness, mid)
 	if code != 0 || !strings.Contains(out, "ok: 23 events verified (leaves 15 to 37") {
 		t.Fatalf("from mid-log: exit %d %v:\n%s", code, err, out)
+	}
+}
+
+// TestAuditVerifyDangolExport: what `dangol export` writes, `dangol audit
+// verify` checks, the manifest found beside the file.
+func TestAuditVerifyDangolExport(t *testing.T) {
+	x := newSealedExport(t)
+	x.store.Close()
+	x.tree.Close()
+	out := filepath.Join(x.dir, "ledger.jsonl")
+	var log bytes.Buffer
+	if err := run(t.Context(), []string{"export", "--data", x.dir, "--out", out, "--seal-origin", "dangol.test"}, noEnv, &log, &log); err != nil {
+		t.Fatalf("dangol export: %v\n%s", err, log.String())
+	}
+	code, res, err := auditVerify(t, "--checkpoint", x.witness, "--key", x.key.VerifierKey(), out)
+	if code != 0 || !strings.Contains(res, "ok: 37 events verified") || !strings.Contains(res, "verified through tree size 37") {
+		t.Fatalf("exit %d %v:\n%s", code, err, res)
 	}
 }
 
@@ -204,7 +221,7 @@ func TestAuditVerifyTamperMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	manifest, _ := os.ReadFile(filepath.Join(x.dir, "whole.manifest.json"))
+	manifest, _ := os.ReadFile(whole + ".manifest.json")
 
 	// The file altered, the manifest not: its SHA-256 tells.
 	writeTestFile(t, whole, bytes.Replace(pristine, []byte("contact 5"), []byte("contact 6"), 1))
@@ -218,7 +235,7 @@ func TestAuditVerifyTamperMatrix(t *testing.T) {
 			lines = tc.change(t, x, lines[:len(lines)-1])
 			body := bytes.Join(lines, nil)
 			writeTestFile(t, whole, body)
-			writeTestFile(t, filepath.Join(x.dir, "whole.manifest.json"), refit(t, manifest, body, len(lines)))
+			writeTestFile(t, whole+".manifest.json", refit(t, manifest, body, len(lines)))
 			args := []string{"--seal-hash", x.seals[3].Hash.String()}
 			if tc.anchor != nil {
 				args = tc.anchor(x)
