@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"seed":               {"generate a deterministic synthetic bank into the store", runSeed},
 		"log":                {"print the log or one stream (human-readable or --json)", runLog},
 		"verify":             {"check every hash chain; exit 1 naming the first bad event", runVerify},
+		"audit":              {"the seals: `dangol audit seal` seals now, `dangol audit verify` checks an export offline against a seal kept outside", runAuditCommands},
 		"export":             {"write a range of the log as JSON Lines of CloudEvents, with its manifest", runExport},
 		"staff":              {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
 		"bench":              {"load tools: `dangol bench store|http|replay`", runBench},

@@ -40,6 +40,7 @@ type serveConfig struct {
 	maxBody         int64
 	readStore       string
 	sampler         samplerFlags
+	seal            sealFlags
 	staging         stagingFlags
 	console         consoleFlags
 }
@@ -72,6 +73,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.maxBody, "max-body-bytes", 64<<10, "largest JSON request body")
 	fs.StringVar(&c.readStore, "read-store", "", "where the read models live: memory (rebuilt by replay at start), or postgres (tables in the --postgres-url database, shared by every server; the default with --store postgres)")
 	c.sampler.register(fs)
+	c.seal.register(fs, true)
 	fs.DurationVar(&c.staging.ttl, "recording-staging-ttl", api.DefaultStagingTTL, "an uploaded recording that no call references is deleted this long after upload")
 	fs.IntVar(&c.staging.maxUploads, "recording-staging-max-uploads", api.DefaultStagingMaxUploads, "uploads per staff member that no call references yet; more are refused (429)")
 	fs.Int64Var(&c.staging.maxBytes, "recording-staging-max-bytes", api.DefaultStagingMaxBytes, "bytes of uploads that no call references yet, all staff together; more are refused (429)")
@@ -137,6 +139,7 @@ type server struct {
 	queries    projections.Queries
 	runner     readSide
 	runRead    func(context.Context) error
+	seals      *sealing // the Merkle tree, the sealing key and the sealer
 	api        *api.Server
 	console    *console.Console // the web console, at "/" of the API's listener
 	httpSrv    *http.Server
@@ -234,6 +237,9 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	}
 	metrics.RegisterProjections(reg, s.runner)
 	metrics.RegisterReactors(reg, s.runner)
+	if s.seals, err = openSealing(cfg.seal, cfg.store, s.store, master, getenv, s.logger); err != nil {
+		return err
+	}
 
 	blobs, err := api.OpenBlobs(filepath.Join(cfg.store.data, "recordings"))
 	if err != nil {
@@ -244,6 +250,7 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	}
 	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
 		Search: s.search, Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
+		Tree: s.seals.tree, SealKey: s.seals.key, SealStatus: s.seals.sealer.Status,
 		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes,
 		TrustedProxies: proxies})
 	// The web console at "/": its sessions open the live feed too.
@@ -314,7 +321,8 @@ func (s *server) greet(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("read the log's head: %w", err)
 	}
-	s.logger.Info("dangol serving", "addr", s.addr, "metrics_addr", s.metricsAddr, "data", s.cfg.store.data, "log_head", head.String())
+	s.logger.Info("dangol serving", "addr", s.addr, "metrics_addr", s.metricsAddr, "data", s.cfg.store.data, "log_head", head.String(),
+		"sealing_key", s.seals.key.VerifierKey())
 	if head.IsZero() {
 		stopFirst := " (stop this server first; the store is opened exclusively)"
 		if s.cfg.store.backend == "postgres" {
@@ -333,7 +341,7 @@ func (s *server) greet(ctx context.Context, stderr io.Writer) error {
 // stops the rest, and its error is the server's. Interrupts run in the
 // order the parts are added, so the HTTP servers drain first (a request in
 // flight may wait for the read side), then the live hub closes its
-// WebSocket clients, then the read side stops.
+// WebSocket clients, then the read side stops, then the sealer.
 func (s *server) group(ctx context.Context) *oklog.Group {
 	var g oklog.Group
 	g.Add(func() error { <-ctx.Done(); return nil }, func(error) {
@@ -344,12 +352,14 @@ func (s *server) group(ctx context.Context) *oklog.Group {
 	if s.metricsSrv != nil {
 		g.Add(s.part(ctx, "metrics http", func() error { return s.metricsSrv.Serve(s.metricsLn) }), func(error) { s.drain(s.metricsSrv) })
 	}
-	// The hub and the read side end when their own contexts do, in the
-	// order above, not all at once when ctx ends.
+	// The hub, the read side and the sealer end when their own contexts
+	// do, in the order above, not all at once when ctx ends.
 	live, stopLive := context.WithCancel(context.WithoutCancel(ctx))
 	g.Add(s.part(ctx, "live feed", func() error { return s.api.Run(live) }), func(error) { stopLive() })
 	read, stopRead := context.WithCancel(context.WithoutCancel(ctx))
 	g.Add(s.part(ctx, "read side", func() error { return s.runRead(read) }), func(error) { stopRead() })
+	sealCtx, stopSealing := context.WithCancel(context.WithoutCancel(ctx))
+	g.Add(s.part(ctx, "sealer", func() error { return s.seals.run(sealCtx, s.logger) }), func(error) { stopSealing() })
 	return &g
 }
 
@@ -417,6 +427,9 @@ func (s *server) Close() error {
 		}
 		if s.ln != nil {
 			s.ln.Close()
+		}
+		if s.seals != nil {
+			errs = append(errs, s.seals.Close())
 		}
 		if s.readStore != nil {
 			s.readStore.Close()

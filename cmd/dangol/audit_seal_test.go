@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/seal"
+)
+
+// getJSON GETs url with token (none if "") and decodes a 200 answer.
+func getJSON(t *testing.T, url, token string) map[string]any {
+	t.Helper()
+	r, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	if resp.StatusCode != 200 || json.Unmarshal(body, &v) != nil {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return v
+}
+
+// postJSON POSTs body as JSON with token and requires 201.
+func postJSON(t *testing.T, url, token string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	r, err := http.NewRequest("POST", url, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 201 {
+		out, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, out)
+	}
+}
+
+// checkKeyFileHidesSeed fails unless the file at path is mode 0600 and no
+// 32 bytes of it, raw or base64-decoded, are the seed of pub.
+func checkKeyFileHidesSeed(t *testing.T, path string, pub ed25519.PublicKey) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("no sealing key file: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, st.Mode().Perm())
+	}
+	raw, _ := os.ReadFile(path)
+	decoded, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+	for _, b := range [][]byte{raw, decoded} {
+		for i := 0; i+ed25519.SeedSize <= len(b); i++ {
+			if ed25519.NewKeyFromSeed(b[i : i+ed25519.SeedSize]).Public().(ed25519.PublicKey).Equal(pub) {
+				t.Fatalf("%s holds the sealing key's seed in clear at byte %d", path, i)
+			}
+		}
+	}
+}
+
+// checkCheckpoint opens a signed checkpoint with the served verifier key.
+func checkCheckpoint(t *testing.T, vkey, signed string) {
+	t.Helper()
+	k, err := seal.ParseVerifierKey(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := k.OpenCheckpoint([]byte(signed))
+	if err != nil {
+		t.Fatalf("checkpoint %q does not open with %s: %v", signed, vkey, err)
+	}
+	if c.Origin != k.Name() {
+		t.Fatalf("checkpoint of %q, key %q", c.Origin, k.Name())
+	}
+}
+
+// TestServeSeals boots `dangol serve --seal-every 5` on a fresh data
+// directory: the sealing key is created encrypted, /v1/audit/key serves
+// it without a token, a seal appears once five events came, signed with
+// that key, and the witness file holds its checkpoint. A restart keeps the
+// key and resumes the stored tree without a rebuild; a damaged tree is
+// rebuilt from the log and the next seal extends the first.
+func TestServeSeals(t *testing.T) {
+	dir := t.TempDir()
+	rep := staffAdd(t, dir, dirURL(t, dir), "R1", "rep")
+	auditor := staffAdd(t, dir, dirURL(t, dir), "U1", "auditor")
+	witness := filepath.Join(dir, "witness", "checkpoint")
+	if err := os.MkdirAll(filepath.Dir(witness), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--metrics-addr", "off", "--seal-every", "5", "--seal-interval", "0", "--witness-file", witness}
+	addr, _, stop := serveCommand(t, dir, args...)
+	base := "http://" + addr
+	waitOK(t, base+"/readyz")
+
+	key := getJSON(t, base+"/v1/audit/key", "")
+	pub, _ := base64.StdEncoding.DecodeString(key["publicKey"].(string))
+	if key["name"] != "dangol" || key["algorithm"] != "ed25519" || len(pub) != ed25519.PublicKeySize {
+		t.Fatalf("key %v", key)
+	}
+	checkKeyFileHidesSeed(t, filepath.Join(dir, "sealing.key"), pub)
+	if l := getJSON(t, base+"/v1/audit/seals/latest", auditor); l["seal"] != nil || l["every"] != 5.0 {
+		t.Fatalf("before five events: %v", l)
+	}
+
+	postJSON(t, base+"/v1/customers", rep, customer("C1"))
+	for i := range 4 {
+		postJSON(t, base+"/v1/customers/C1/contacts", rep, contact(fmt.Sprintf("call %d", i)))
+	}
+	var first map[string]any
+	waitUntil(t, "a seal after five events", func() bool {
+		first, _ = getJSON(t, base+"/v1/audit/seals/latest", auditor)["seal"].(map[string]any)
+		return first != nil
+	})
+	if first["seal"] != 0.0 || first["treeSize"].(float64) < 5 {
+		t.Fatalf("first seal %v", first)
+	}
+	checkCheckpoint(t, key["verifierKey"].(string), first["checkpoint"].(string))
+	waitUntil(t, "the witness file", func() bool { b, _ := os.ReadFile(witness); return string(b) == first["checkpoint"] })
+	stop()
+
+	// The same key and tree after a restart: nothing to rebuild.
+	addr, stderr, stop := serveCommand(t, dir, args...)
+	base = "http://" + addr
+	waitOK(t, base+"/readyz")
+	if again := getJSON(t, base+"/v1/audit/key", ""); again["verifierKey"] != key["verifierKey"] {
+		t.Fatalf("the key changed across a restart: %v, was %v", again, key)
+	}
+	if l := getJSON(t, base+"/v1/audit/seals/latest", auditor); l["treeSize"].(float64) < first["treeSize"].(float64) {
+		t.Fatalf("after the restart the tree holds %v events, the seal covers %v", l["treeSize"], first["treeSize"])
+	}
+	stop()
+	if strings.Contains(stderr.String(), "rebuilding") {
+		t.Fatalf("the tree was rebuilt after a clean restart:\n%s", stderr)
+	}
+
+	// A tree overwritten with garbage is rebuilt from the log (the check
+	// above can fail), and sealing goes on from the first seal.
+	hashes := filepath.Join(dir, "seals", seal.HashesFile)
+	st, err := os.Stat(hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hashes, bytes.Repeat([]byte{0x5a}, int(st.Size())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, stderr, stop = serveCommand(t, dir, args...)
+	base = "http://" + addr
+	waitUntil(t, "the damaged tree rebuilt", func() bool { return strings.Contains(stderr.String(), "rebuilding") })
+	for i := range 5 {
+		postJSON(t, base+"/v1/customers/C1/contacts", rep, contact(fmt.Sprintf("later call %d", i)))
+	}
+	var second map[string]any
+	waitUntil(t, "a second seal", func() bool {
+		second, _ = getJSON(t, base+"/v1/audit/seals/latest", auditor)["seal"].(map[string]any)
+		return second != nil && second["seal"] == 1.0
+	})
+	if second["prevSealHash"] != first["hash"] {
+		t.Fatalf("second seal %v does not link to the first %v", second, first)
+	}
+	if p := getJSON(t, base+"/v1/audit/proofs/consistency?from_seal=0&to_seal=1", auditor); len(p["proof"].([]any)) == 0 {
+		t.Fatalf("consistency proof %v", p)
+	}
+	stop()
+}
+
+// TestAuditSealCommand: `dangol audit seal` seals the stopped server's log
+// with the key serve uses, prints the seal's hash and its signed
+// checkpoint, and appends nothing when nothing came since; the sealing
+// key from the environment overrides the file and creates none.
+func TestAuditSealCommand(t *testing.T) {
+	dir := t.TempDir()
+	staffAdd(t, dir, "", "R1", "rep")
+	master, _, err := pii.LoadMasterKey("", filepath.Join(dir, "master.key"), true) // as serve's first start does
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealOut := func(env env, extra ...string) (stdout, stderr string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(t.Context(), append([]string{"audit", "seal", "--data", dir}, extra...), env, &out, &errOut); err != nil {
+			t.Fatalf("dangol audit seal: %v\n%s", err, errOut.String())
+		}
+		return out.String(), errOut.String()
+	}
+	out, info := sealOut(noEnv)
+	hash, note, _ := strings.Cut(out, "\n")
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(hash) || !strings.Contains(info, "sealed: seal 0") {
+		t.Fatalf("stdout %q, stderr %q", out, info)
+	}
+	key, err := seal.LoadKey(filepath.Join(dir, "sealing.key"), "", "dangol", master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkKeyFileHidesSeed(t, filepath.Join(dir, "sealing.key"), key.Public())
+	c, err := key.OpenCheckpoint([]byte(note))
+	if err != nil || c.Size != int64(len(logLines(t, dir))-1) {
+		t.Fatalf("checkpoint %q: %+v %v: not the log before the seal", note, c, err)
+	}
+
+	// Nothing new: the same seal again, nothing appended.
+	again, info := sealOut(noEnv)
+	if again != out || !strings.Contains(info, "nothing new since seal 0") {
+		t.Fatalf("a second seal with nothing new: %q %q", again, info)
+	}
+	if seals := logLines(t, dir, "--stream", "ledger"); len(seals) != 1 {
+		t.Fatalf("the ledger stream has %d events, want 1: %q", len(seals), seals)
+	}
+
+	// A key from the environment, in a fresh directory: no key file.
+	other := t.TempDir()
+	staffAdd(t, other, "", "R1", "rep")
+	seed := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	var envOut bytes.Buffer
+	envKey := func(k string) string {
+		if k == seal.EnvSealingKey {
+			return seed
+		}
+		return ""
+	}
+	if err := run(t.Context(), []string{"audit", "seal", "--data", other, "--seal-origin", "bank.example/ledger"}, envKey, &envOut, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	fromEnv, _ := seal.NewKey("bank.example/ledger", bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	_, envNote, _ := strings.Cut(envOut.String(), "\n")
+	if _, err := fromEnv.OpenCheckpoint([]byte(envNote)); err != nil {
+		t.Fatalf("the checkpoint is not signed with the environment's key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "sealing.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a key file was written although the key came from the environment: %v", err)
+	}
+}
+
+// logLines runs `dangol log --json` on the embedded store in dir and
+// returns its lines, one event each.
+func logLines(t *testing.T, dir string, args ...string) []string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(t.Context(), append([]string{"log", "--data", dir, "--json"}, args...), noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(out.String()), "\n")
+}
+
+// TestAuditCommandUsage: `dangol audit` names its subcommands; a wrong
+// one, a missing ledger and a malformed environment key are refused.
+func TestAuditCommandUsage(t *testing.T) {
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"audit"}, noEnv, io.Discard, &stderr); !errors.Is(err, errUsage) ||
+		!strings.Contains(stderr.String(), "seal") {
+		t.Fatalf("dangol audit: %v\n%s", err, stderr.String())
+	}
+	if err := run(context.Background(), []string{"audit", "-h"}, noEnv, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("dangol audit -h: %v", err)
+	}
+	if err := run(context.Background(), []string{"audit", "stamp"}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `"stamp"`) {
+		t.Fatalf("dangol audit stamp: %v", err)
+	}
+	empty := t.TempDir()
+	if err := run(context.Background(), []string{"audit", "seal", "--data", empty}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no ledger") {
+		t.Fatalf("audit seal on an empty directory: %v", err)
+	}
+	dir := t.TempDir()
+	staffAdd(t, dir, "", "R1", "rep")
+	if err := run(context.Background(), []string{"audit", "seal", "--data", dir}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("audit seal without a master key: %v", err)
+	}
+	bad := func(k string) string {
+		if k == seal.EnvSealingKey {
+			return "secret-but-malformed"
+		}
+		return ""
+	}
+	err := run(context.Background(), []string{"audit", "seal", "--data", dir}, bad, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), seal.EnvSealingKey) || strings.Contains(err.Error(), "secret-but-malformed") {
+		t.Fatalf("a malformed %s: %v (must name it, never echo it)", seal.EnvSealingKey, err)
+	}
+}
+
+// TestSealFlagsDocumented: every flag of the seals, and the environment's
+// sealing key, is described in README.md or docs/audit.md.
+func TestSealFlagsDocumented(t *testing.T) {
+	var docs []byte
+	for _, p := range []string{"../../README.md", "../../docs/audit.md"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, b...)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	new(sealFlags).register(fs, true)
+	names := []string{seal.EnvSealingKey, "audit seal"}
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+	for _, n := range names {
+		if !bytes.Contains(docs, []byte(n)) {
+			t.Errorf("%s is in neither README.md nor docs/audit.md", n)
+		}
+	}
+}
