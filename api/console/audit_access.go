@@ -84,12 +84,26 @@ func (c *Console) getExport(w http.ResponseWriter, r *http.Request, s *Session) 
 	}
 	p.Latest = latest
 	p.From, p.To = q.Get("from"), q.Get("to")
-	if _, typed := q["to"]; !typed && latest != nil {
-		p.To = latest.ToPosition.String() // by default, what the latest seal covers
+	status := http.StatusOK
+	switch _, typed := q["to"]; {
+	case typed:
+		status = c.preview(r, s, p)
+	case latest != nil:
+		// By default, what the latest seal covers: its own numbers say
+		// what the export holds, without reading the log as the manifest
+		// does (a large log takes a while).
+		p.To, p.Preview = latest.ToPosition.String(), sealPreview(latest)
 	}
-	status := c.preview(r, s, p)
 	c.render(w, r, status, "audit_export", "export.title", p)
 	return nil
+}
+
+// sealPreview is the preview of the export from the start up to what
+// latest covers: every event before it, the latest seal covering them.
+func sealPreview(latest *seal.Seal) *exportPreview {
+	cs := &coveringSeal{Position: latest.Position.String(), StreamVersion: latest.Seq, Hash: latest.Hash.String(), Time: latest.RecordedAt}
+	cs.Data.TreeSize = latest.TreeSize
+	return &exportPreview{ToPosition: latest.ToPosition, Count: latest.TreeSize, CoveringSeal: cs}
 }
 
 // preview fills p's preview from the manifest of its range, or the
