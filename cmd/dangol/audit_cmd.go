@@ -12,7 +12,8 @@ import (
 // the operator's tools of the seals.
 func auditCommands() map[string]command {
 	return map[string]command{
-		"seal": {"seal the log now (offline on the embedded store); print the seal's hash and signed checkpoint", runAuditSeal},
+		"seal":   {"seal the log now (offline on the embedded store); print the seal's hash and signed checkpoint", runAuditSeal},
+		"verify": {"check an export offline against a seal kept outside; exit 1 naming the first failure", runAuditVerify},
 	}
 }
 

@@ -276,7 +276,7 @@ func logLines(t *testing.T, dir string, args ...string) []string {
 func TestAuditCommandUsage(t *testing.T) {
 	var stderr bytes.Buffer
 	if err := run(context.Background(), []string{"audit"}, noEnv, io.Discard, &stderr); !errors.Is(err, errUsage) ||
-		!strings.Contains(stderr.String(), "seal") {
+		!strings.Contains(stderr.String(), "seal") || !strings.Contains(stderr.String(), "verify") {
 		t.Fatalf("dangol audit: %v\n%s", err, stderr.String())
 	}
 	if err := run(context.Background(), []string{"audit", "-h"}, noEnv, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
