@@ -15,6 +15,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/export"
 	"github.com/dangol/dangol/events/seal"
 	"github.com/dangol/dangol/projections"
 )
@@ -376,6 +377,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"LatestSeal":            latestSeal{},
 		"InclusionProof":        inclusionProof{},
 		"ConsistencyProof":      consistencyProof{},
+		"ExportManifest":        export.Manifest{},
 		"LiveSubscribe":         subscribeMsg{},
 		"LiveMessage":           liveMsg{},
 	}

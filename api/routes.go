@@ -92,6 +92,8 @@ func (s *Server) routes(h func(pattern string, roles []string, f handlerFunc)) {
 	h("GET /v1/audit/seals/latest", auditors, s.getAuditSealsLatest)
 	h("GET /v1/audit/proofs/inclusion", auditors, s.getInclusionProof)
 	h("GET /v1/audit/proofs/consistency", auditors, s.getConsistencyProof)
+	h("GET /v1/audit/export", auditors, s.getAuditExport)
+	h("GET /v1/audit/export/manifest", auditors, s.getAuditExportManifest)
 	h("GET /v1/live", readersAll, s.serveLive)
 
 	s.mux.HandleFunc("GET /v1/openapi.json", s.getOpenAPI)
