@@ -266,6 +266,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"POST /v1/staff/{id}/deactivation":            "ReasonRequest",
 		"POST /v1/staff/{id}/second-factor/reset":     "ReasonRequest",
 		"PUT /v1/signin-policy":                       "SecondFactorPolicySet",
+		"POST /v1/audit/access/check/sign-off":        "SignOffRequest",
 	}
 	// The success answer of the routes whose handler writes a Go type.
 	answers := map[string]string{
@@ -273,6 +274,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"GET /v1/customers/{id}":           "CustomerView",
 		"GET /v1/search/customers":         "CustomerSearch",
 		"GET /v1/audit/verify":             "VerifyResult",
+		"GET /v1/audit/access/check":       "AccessCheck",
 		"GET /v1/audit/key":                "AuditKey",
 		"GET /v1/audit/seals":              "SealsPage",
 		"GET /v1/audit/seals/latest":       "LatestSeal",
@@ -378,6 +380,11 @@ func TestOpenAPISchemas(t *testing.T) {
 		"InclusionProof":        inclusionProof{},
 		"ConsistencyProof":      consistencyProof{},
 		"ExportManifest":        export.Manifest{},
+		"AccessEntry":           accessEntry{},
+		"AccessCheck":           AccessCheck{},
+		"StaffAccess":           StaffAccess{},
+		"AccessSignOff":         AccessSignOff{},
+		"SignOffRequest":        signOffRequest{},
 		"LiveSubscribe":         subscribeMsg{},
 		"LiveMessage":           liveMsg{},
 	}
@@ -385,7 +392,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	// end against real answers (cmd/dangol's serve tests).
 	mapAnswers := []string{"Position", "CustomerPage", "TimelinePage", "Worklist", "CallDetail", "QueuePage", "CoachingPage",
 		"Report", "PitchReport", "QAReport", "FreshnessReport", "RequestReport", "AuditStream", "AuditLog",
-		"RecordingStored", "TokenIssuedResult", "CoachingPointRequest", "SetupCodeIssued"}
+		"RecordingStored", "TokenIssuedResult", "CoachingPointRequest", "SetupCodeIssued", "AccessPage"}
 	for name := range doc.Components.Schemas {
 		if _, ok := types[name]; !ok && !slices.Contains(mapAnswers, name) {
 			t.Errorf("schema %s is neither tied to a Go type nor listed as a map answer", name)

@@ -65,6 +65,9 @@ var roleMatrix = []struct {
 	{"GET", "/v1/audit/proofs/consistency", "/v1/audit/proofs/consistency", nil, "auditor"}, // no from_seal: 400
 	{"GET", "/v1/audit/export", "/v1/audit/export", nil, "auditor"},
 	{"GET", "/v1/audit/export/manifest", "/v1/audit/export/manifest", nil, "auditor"},
+	{"GET", "/v1/audit/access", "/v1/audit/access", nil, "auditor"},                                 // no month: 400, nothing flushed
+	{"GET", "/v1/audit/access/check", "/v1/audit/access/check", nil, "auditor"},                     // no month: 400
+	{"POST", "/v1/audit/access/check/sign-off", "/v1/audit/access/check/sign-off", "{}", "auditor"}, // no month: 400
 	{"GET", "/v1/audit/key", "/v1/audit/key", nil, "rep private_banker supervisor centre_head auditor admin none"},
 	{"GET", "/v1/live", "/v1/live", nil, "rep private_banker supervisor centre_head auditor"}, // not a handshake: 400
 	{"GET", "/v1/openapi.json", "/v1/openapi.json", nil, "rep private_banker supervisor centre_head auditor admin none"},

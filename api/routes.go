@@ -94,6 +94,9 @@ func (s *Server) routes(h func(pattern string, roles []string, f handlerFunc)) {
 	h("GET /v1/audit/proofs/consistency", auditors, s.getConsistencyProof)
 	h("GET /v1/audit/export", auditors, s.getAuditExport)
 	h("GET /v1/audit/export/manifest", auditors, s.getAuditExportManifest)
+	h("GET /v1/audit/access", auditors, s.getAccess)
+	h("GET /v1/audit/access/check", auditors, s.getAccessCheck)
+	h("POST /v1/audit/access/check/sign-off", auditors, s.postSignOff)
 	h("GET /v1/live", readersAll, s.serveLive)
 
 	s.mux.HandleFunc("GET /v1/openapi.json", s.getOpenAPI)

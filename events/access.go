@@ -31,7 +31,7 @@ var AccessActions = []string{
 	"list",           // the customer was in a list page
 	"worklist",       // an advisor's worklist was read: one entry without a customer, detail the advisor and the count
 	"recording_play", // a call recording of the customer was played
-	"export_clear",   // the customer's personal data left in clear in an export
+	"export_clear",   // personal data left in clear in an export: one entry without a customer, detail the range and the reason
 	"api_read",       // any other read of the customer's data through the API
 }
 
@@ -53,7 +53,7 @@ type PersonalDataRead struct {
 // AccessRead is one entry of the access record: who (staffId, role), when
 // (at), where from (the client's IP address), whose data (customerId) and
 // what was done (action, detail). Every action names its customer except
-// worklist, whose customers are the advisor's book, said in detail.
+// worklist and export_clear, which read many at once, said in detail.
 type AccessRead struct {
 	StaffID    string    `json:"staffId"`
 	Role       string    `json:"role"`
@@ -93,11 +93,16 @@ func (a *AccessRead) check(c *check, at string) {
 	c.ip(at+"from", &a.From)
 	c.id(at+"customerId", &a.CustomerID, false)
 	c.enum(at+"action", &a.Action, AccessActions...)
-	if a.CustomerID == "" && a.Action != "worklist" {
+	if a.CustomerID == "" && !bulkAction(a.Action) {
 		c.fail(at+"customerId", "is required")
 	}
 	c.line(at+"detail", &a.Detail, maxAccessDetail, false)
 }
+
+// bulkAction reports whether action reads many customers at once, named
+// in detail, so that its entry names no one customer: a worklist (an
+// advisor's book) and an export in clear (a range of the log).
+func bulkAction(action string) bool { return action == "worklist" || action == "export_clear" }
 
 // AccessCheckSignedOff is the auditor's sign-off of a month's access check
 // (GET /v1/audit/access/check): the month, how many staff members the

@@ -77,12 +77,20 @@ func TestPersonalDataReadValid(t *testing.T) {
 	}
 }
 
-// TestPersonalDataReadWorklistOnly: only a worklist entry may go without
-// a customer.
-func TestPersonalDataReadWorklistOnly(t *testing.T) {
-	raw := mutate(t, examples["PersonalDataRead"], "reads[2].action", "list")
-	_, err := events.Parse("PersonalDataRead", raw)
-	assertInvalid(t, err, "reads[2].customerId")
+// TestPersonalDataReadBulkOnly: only a worklist or a clear export's
+// entry may go without a customer.
+func TestPersonalDataReadBulkOnly(t *testing.T) {
+	for _, a := range events.AccessActions {
+		raw := mutate(t, examples["PersonalDataRead"], "reads[2].action", a)
+		_, err := events.Parse("PersonalDataRead", raw)
+		if a == "worklist" || a == "export_clear" {
+			if err != nil {
+				t.Errorf("%s without a customer: %v", a, err)
+			}
+			continue
+		}
+		assertInvalid(t, err, "reads[2].customerId")
+	}
 }
 
 // TestAccessMonths: the month of a read is its UTC month, so the last
