@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/dangol/dangol/events"
@@ -160,14 +162,7 @@ var apiTampers = []apiTamper{
 		kept: true,
 		edit: func(t *testing.T, tx *bbolt.Tx) { cutTail(t, tx, 6) }},
 	{name: "seal forged with another key", want: "seal 2: checkpoint signature",
-		edit: func(t *testing.T, tx *bbolt.Tx) {
-			other, _ := seal.NewKey("dangol.test", bytes.Repeat([]byte{6}, 32))
-			forgeSeal(t, tx, 2, func(d *events.LedgerSealed) {
-				c, _ := seal.ParseCheckpoint([]byte(strings.SplitN(d.Checkpoint, "\n\n", 2)[0] + "\n"))
-				signed, sig, _ := other.SignCheckpoint(c)
-				d.Checkpoint, d.Signature = signed, base64.StdEncoding.EncodeToString(sig)
-			})
-		}},
+		edit: func(t *testing.T, tx *bbolt.Tx) { forgeSeal(t, tx, 2, resignWith(otherKey())) }},
 	{name: "seal root changed", want: "seal 1: checkpoint (tree size",
 		edit: func(t *testing.T, tx *bbolt.Tx) {
 			forgeSeal(t, tx, 1, func(d *events.LedgerSealed) { d.MerkleRoot = strings.Repeat("0f", 32) })
@@ -273,7 +268,21 @@ func swapEvents(t *testing.T, tx *bbolt.Tx, a, b []byte) {
 // forgeSeal rewrites seal seq's data in place, its hash recomputed.
 func forgeSeal(t *testing.T, tx *bbolt.Tx, seq uint64, change func(*events.LedgerSealed)) {
 	pos := bytes.Clone(tx.Bucket([]byte("index")).Get(indexKey(events.LedgerStream, seq)))
-	e := decodeAt(t, tx, pos)
+	e := forged(t, tx.Bucket([]byte("log")).Get(pos), change)
+	put(t, tx.Bucket([]byte("log")), pos, e.Record())
+	heads := tx.Bucket([]byte("heads"))
+	if binary.BigEndian.Uint64(heads.Get([]byte(events.LedgerStream))[:8]) == seq {
+		put(t, heads, []byte(events.LedgerStream), append(binary.BigEndian.AppendUint64(nil, seq), e.Hash[:]...))
+	}
+}
+
+// forged is the seal of record rec with its data changed by change and
+// its hash recomputed, as someone who rewrites a stored event would.
+func forged(t *testing.T, rec []byte, change func(*events.LedgerSealed)) *events.Envelope {
+	var e events.Envelope
+	if err := events.DecodeRecord(bytes.Clone(rec), &e); err != nil {
+		t.Fatal(err)
+	}
 	var d events.LedgerSealed
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		t.Fatal(err)
@@ -284,11 +293,23 @@ func forgeSeal(t *testing.T, tx *bbolt.Tx, seq uint64, change func(*events.Ledge
 		t.Fatal(err)
 	}
 	e.Data = data
-	put(t, tx.Bucket([]byte("log")), pos, events.EncodeRecord(e))
-	heads := tx.Bucket([]byte("heads"))
-	if binary.BigEndian.Uint64(heads.Get([]byte(events.LedgerStream))[:8]) == seq {
-		put(t, heads, []byte(events.LedgerStream), append(binary.BigEndian.AppendUint64(nil, seq), e.Hash[:]...))
+	events.EncodeRecord(&e)
+	return &e
+}
+
+// resignWith signs a seal's checkpoint again with k.
+func resignWith(k *seal.Key) func(*events.LedgerSealed) {
+	return func(d *events.LedgerSealed) {
+		c, _ := seal.ParseCheckpoint([]byte(strings.SplitN(d.Checkpoint, "\n\n", 2)[0] + "\n"))
+		signed, sig, _ := k.SignCheckpoint(c)
+		d.Checkpoint, d.Signature = signed, base64.StdEncoding.EncodeToString(sig)
 	}
+}
+
+// otherKey is a sealing key of the same name that is not the server's.
+func otherKey() *seal.Key {
+	k, _ := seal.NewKey("dangol-test", bytes.Repeat([]byte{6}, 32))
+	return k
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -311,4 +332,113 @@ func dropStream(t *testing.T, tx *bbolt.Tx, stream string) {
 	for v := int64(binary.BigEndian.Uint64(h[:8])); v >= 0; v-- {
 		deleteEvent(t, tx, stream, uint64(v))
 	}
+}
+
+// sqlTamper alters the PostgreSQL log while the server runs, as someone
+// with the database's superuser could (the append-only triggers bypassed).
+type sqlTamper struct {
+	name string
+	edit func(t *testing.T, db *pgx.Conn)
+	want string // in firstBad.reason ("": the check passes)
+}
+
+// TestAuditVerifyTamperMatrixPostgres tampers the events table of a
+// sealed log on PostgreSQL under the running server, which must answer
+// ok:false naming the failure. Running, the server's sealer remembers its
+// latest seal: a tail cut through it is detected without a kept hash.
+func TestAuditVerifyTamperMatrixPostgres(t *testing.T) {
+	if !pgBackend {
+		t.Skip("tampers PostgreSQL's tables: DANGOL_TEST_STORE=postgres")
+	}
+	for _, tc := range sqlTampers {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, stackOptions{})
+			fillSealed(s)
+			db, err := pgx.Connect(t.Context(), s.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close(context.Background())
+			sqlExec(t, db, `SET session_replication_role = replica`)
+			tc.edit(t, db)
+			ver := s.must("U1", "GET", "/v1/audit/verify", nil, 200)
+			if tc.want == "" {
+				if ver["ok"] != true {
+					t.Fatalf("want ok, got %v", ver)
+				}
+				return
+			}
+			bad, _ := ver["firstBad"].(map[string]any)
+			if ver["ok"] != false || bad == nil || !strings.Contains(bad["reason"].(string), tc.want) {
+				t.Fatalf("want a failure saying %q, got %v", tc.want, ver)
+			}
+			t.Log(bad)
+		})
+	}
+}
+
+var sqlTampers = []sqlTamper{
+	{name: "flipped byte in data", want: "hash does not match the event's content",
+		edit: func(t *testing.T, db *pgx.Conn) {
+			seq, rec := rowOf(t, db, "staff-R1", 0)
+			i := bytes.Index(rec, []byte(`"Rep One"`))
+			rec[i+7] ^= 0x01
+			sqlExec(t, db, `UPDATE dangol_events SET record = $2 WHERE seq = $1`, seq, rec)
+		}},
+	{name: "event deleted", want: "version gap in the stream, expected version 2",
+		edit: func(t *testing.T, db *pgx.Conn) {
+			sqlExec(t, db, `DELETE FROM dangol_events WHERE stream = 'customer-C2' AND version = 2`)
+		}},
+	{name: "two events swapped", want: "merkle root does not match the log",
+		edit: func(t *testing.T, db *pgx.Conn) {
+			a, _ := rowOf(t, db, "customer-C3", 0)
+			sqlExec(t, db, `UPDATE dangol_events SET seq = -1 WHERE seq = $1`, a)
+			sqlExec(t, db, `UPDATE dangol_events SET seq = $1 WHERE seq = $1 - 1`, a)
+			sqlExec(t, db, `UPDATE dangol_events SET seq = $1 - 1 WHERE seq = -1`, a)
+		}},
+	{name: "whole stream dropped", want: "events before it are missing",
+		edit: func(t *testing.T, db *pgx.Conn) {
+			sqlExec(t, db, `DELETE FROM dangol_events WHERE stream = 'customer-C2'`)
+			sqlExec(t, db, `DELETE FROM dangol_streams WHERE stream = 'customer-C2'`)
+		}},
+	{name: "tail cut through the latest seal", want: "the anchor seal",
+		edit: func(t *testing.T, db *pgx.Conn) { cutTailSQL(t, db, 6) }},
+	{name: "seal forged with another key", want: "seal 2: checkpoint signature",
+		edit: func(t *testing.T, db *pgx.Conn) {
+			seq, rec := rowOf(t, db, events.LedgerStream, 2)
+			e := forged(t, rec, resignWith(otherKey()))
+			sqlExec(t, db, `UPDATE dangol_events SET record = $2 WHERE seq = $1`, seq, e.Record())
+			sqlExec(t, db, `UPDATE dangol_streams SET hash = $1 WHERE stream = 'ledger'`, e.Hash[:])
+		}},
+	{name: "tail after the latest seal cut: not detectable", want: "",
+		edit: func(t *testing.T, db *pgx.Conn) { cutTailSQL(t, db, 2) }},
+}
+
+func sqlExec(t *testing.T, db *pgx.Conn, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// rowOf returns the seq and record of stream@version.
+func rowOf(t *testing.T, db *pgx.Conn, stream string, version uint64) (int64, []byte) {
+	var seq int64
+	var rec []byte
+	err := db.QueryRow(context.Background(), `SELECT seq, record FROM dangol_events WHERE stream = $1 AND version = $2`, stream, int64(version)).Scan(&seq, &rec)
+	if err != nil {
+		t.Fatalf("%s@%d: %v", stream, version, err)
+	}
+	return seq, rec
+}
+
+// cutTailSQL removes the log's last n events, the streams' heads and the
+// log's head moved back to what is left.
+func cutTailSQL(t *testing.T, db *pgx.Conn, n int) {
+	sqlExec(t, db, `DELETE FROM dangol_events WHERE seq > (SELECT max(seq) FROM dangol_events) - $1`, n)
+	sqlExec(t, db, `DELETE FROM dangol_streams WHERE stream NOT IN (SELECT stream FROM dangol_events)`)
+	sqlExec(t, db, `UPDATE dangol_streams s SET version = e.version, hash = substring(e.record FROM length(e.record) - 31)
+		FROM (SELECT DISTINCT ON (stream) stream, version, record FROM dangol_events ORDER BY stream, version DESC) e
+		WHERE e.stream = s.stream`)
+	sqlExec(t, db, `UPDATE dangol_log_head SET seq = (SELECT max(seq) FROM dangol_events)`)
 }
