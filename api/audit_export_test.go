@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/export"
 	"github.com/dangol/dangol/events/seal"
@@ -126,12 +124,7 @@ func TestAuditExport(t *testing.T) {
 	if mm.StartLeaf != 5 || mm.Count != sl.TreeSize-5 {
 		t.Errorf("export after %s: manifest %+v", from, mm)
 	}
-	var frontier []tlog.Hash
-	for _, h := range mm.Frontier {
-		b, _ := hex.DecodeString(h)
-		frontier = append(frontier, tlog.Hash(b))
-	}
-	c, err := seal.NewCompact(mm.StartLeaf, frontier)
+	c, err := mm.Start()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/export"
@@ -118,6 +116,18 @@ func exportLines(t *testing.T, path string) ([]events.Envelope, []byte) {
 	return out, body
 }
 
+// verifyFromStart checks an export from the log's start as a log:
+// hashes, chains, versions, positions.
+func verifyFromStart(t *testing.T, evs []events.Envelope) {
+	t.Helper()
+	v := events.NewChainVerifier()
+	for i := range evs {
+		if err := v.Add(&evs[i]); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+	}
+}
+
 // TestExportCommand: the default export is the log up to the seal, as
 // ciphertext, every line verifying, with a manifest beside it (and on
 // stdout) that names its count, SHA-256, verifier key and covering seal;
@@ -131,12 +141,7 @@ func TestExportCommand(t *testing.T) {
 		t.Fatalf("export: %v\n%s", err, stderr)
 	}
 	evs, body := exportLines(t, path)
-	v := events.NewChainVerifier()
-	for i := range evs {
-		if err := v.Add(&evs[i]); err != nil {
-			t.Fatalf("line %d: %v", i+1, err)
-		}
-	}
+	verifyFromStart(t, evs)
 	sum := sha256.Sum256(body)
 	if int64(len(evs)) != sl.TreeSize || m.Count != sl.TreeSize || m.SHA256 != hex.EncodeToString(sum[:]) ||
 		m.CoveringSealHash() != sl.Hash.String() || m.ToPosition != sl.ToPosition || m.Origin != "dangol" || !strings.HasPrefix(m.VerifierKey, "dangol+") {
@@ -163,12 +168,7 @@ func TestExportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("export --from: %v\n%s", err, stderr)
 	}
-	var frontier []tlog.Hash
-	for _, h := range mm.Frontier {
-		b, _ := hex.DecodeString(h)
-		frontier = append(frontier, tlog.Hash(b))
-	}
-	c, err := seal.NewCompact(mm.StartLeaf, frontier)
+	c, err := mm.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,12 +221,7 @@ func TestExportCommandClear(t *testing.T) {
 		t.Fatalf("clear export: %v\n%s", err, stderr)
 	}
 	evs, body := exportLines(t, path)
-	v := events.NewChainVerifier()
-	for i := range evs {
-		if err := v.Add(&evs[i]); err != nil {
-			t.Fatalf("line %d: %v", i+1, err)
-		}
-	}
+	verifyFromStart(t, evs)
 	if !m.Clear || m.Reason != reason || !bytes.Contains(body, []byte(`"storeddata":"`)) || bytes.Count(body, []byte(`"name":"pii:v1:`)) > 0 {
 		t.Errorf("clear export: manifest %+v, personal fields not opened", m)
 	}

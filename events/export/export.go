@@ -105,6 +105,24 @@ func (m *Manifest) CoveringSealHash() string {
 	return ce.Hash
 }
 
+// Start returns the compact tree of the startLeaf leaves before the
+// export, from the frontier: appending seal.LeafHash of each exported
+// event in order gives the tree up to the export's last event, whose root
+// the covering seal holds when the export ends at its tree size. The
+// error is Invalid for a frontier that is not hex of 32-byte hashes or
+// does not fit startLeaf.
+func (m *Manifest) Start() (*seal.Compact, error) {
+	frontier := make([]tlog.Hash, len(m.Frontier))
+	for i, h := range m.Frontier {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != tlog.HashSize {
+			return nil, events.Errorf(events.Invalid, "manifest: frontier[%d] is not 64 hex digits", i)
+		}
+		frontier[i] = tlog.Hash(b)
+	}
+	return seal.NewCompact(m.StartLeaf, frontier)
+}
+
 // DefaultTo is the end of an export that names none: the last position
 // the latest seal covers, or the log's head if there is no seal or from is
 // not before that position.

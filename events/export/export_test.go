@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -96,12 +95,7 @@ func (l *sealedLog) export(t testing.TB, req export.Request) ([]byte, export.Man
 // export's events: what a verifier compares with the covering seal.
 func rootFrom(t testing.TB, m export.Manifest, body []byte) (tlog.Hash, int64) {
 	t.Helper()
-	var frontier []tlog.Hash
-	for _, h := range m.Frontier {
-		b, _ := hex.DecodeString(h)
-		frontier = append(frontier, tlog.Hash(b))
-	}
-	c, err := seal.NewCompact(m.StartLeaf, frontier)
+	c, err := m.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,4 +263,16 @@ func sameJSON(t testing.TB, a, b any) bool {
 	}
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
+}
+
+func TestManifestStartRefusesBadFrontier(t *testing.T) {
+	for _, m := range []export.Manifest{
+		{StartLeaf: 1, Frontier: []string{"zz"}},
+		{StartLeaf: 1, Frontier: []string{"00"}},
+		{StartLeaf: 3, Frontier: []string{strings.Repeat("0", 64)}}, // 3 leaves: two subtrees
+	} {
+		if _, err := m.Start(); events.ErrorCode(err) != events.Invalid {
+			t.Errorf("Start of %+v: %v, want invalid", m, err)
+		}
+	}
 }
