@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,8 +12,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/export"
 	"github.com/dangol/dangol/events/seal"
@@ -270,5 +273,51 @@ func TestAuditExportRefused(t *testing.T) {
 	// 3 to 500 characters, not bytes: 500 Hangul syllables are a reason.
 	if a := s.export(url.Values{"clear": {"true"}, "reason": {strings.Repeat("법", 500)}}); a.status != 200 {
 		t.Errorf("a reason of 500 characters: %d %s", a.status, a.body)
+	}
+}
+
+// ledgerFails is a store whose reads of the ledger stream fail once armed.
+type ledgerFails struct {
+	api.Store
+	armed *atomic.Bool
+}
+
+func (s ledgerFails) ReadStream(ctx context.Context, stream string, from uint64, dir events.Direction, limit int) ([]events.Envelope, error) {
+	if stream == events.LedgerStream && s.armed.Load() {
+		return nil, events.Errorf(events.Unavailable, "ledger unreadable")
+	}
+	return s.Store.ReadStream(ctx, stream, from, dir, limit)
+}
+
+// TestAuditExportCutShort: an export that fails after its first lines
+// went out ends without its trailers (so the client knows), and an export
+// in clear cut short is still in the access record.
+func TestAuditExportCutShort(t *testing.T) {
+	armed := new(atomic.Bool)
+	s := newStack(t, stackOptions{configure: func(c *api.Config) { c.Store = ledgerFails{c.Store, armed} }})
+	s.seedBook()
+	s.sealNow()
+	head, _ := s.store.Head(t.Context())
+	armed.Store(true) // the covering seal is read after the lines are sent
+
+	const reason = "cut short on purpose"
+	a := s.export(url.Values{"to_position": {head.String()}, "clear": {"true"}, "reason": {reason}})
+	if a.status != 200 || len(exportedEvents(t, a.body)) == 0 {
+		t.Fatalf("export: %d, %d bytes", a.status, len(a.body))
+	}
+	if a.trailer.Get("Dangol-Count") != "" || a.trailer.Get("Dangol-Sha256") != "" {
+		t.Errorf("an export cut short has trailers %v", a.trailer)
+	}
+	s.waitUntil("the export cut short in the access record", func() bool {
+		for _, r := range s.accessReads(events.AccessMonth(s.now())) {
+			if r.Action == "export_clear" && strings.Contains(r.Detail, reason) {
+				return true
+			}
+		}
+		return false
+	})
+	// Before anything is sent, the failure is an ordinary error answer.
+	if m := s.req("U1", "GET", "/v1/audit/export", nil); m.status != 503 || m.errCode() != "unavailable" {
+		t.Errorf("export whose range cannot be read: %d %s", m.status, m.raw)
 	}
 }
