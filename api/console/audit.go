@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -258,6 +259,14 @@ type auditFormat struct{}
 
 // Sec shows t in KST to the second.
 func (auditFormat) Sec(t time.Time) string { return kstSeconds(t) }
+
+// Day and Clock show t's KST date and time of day to the second, for a
+// cell that may wrap between them.
+func (auditFormat) Day(t time.Time) string   { return t.In(kst).Format(time.DateOnly) }
+func (auditFormat) Clock(t time.Time) string { return t.In(kst).Format(time.TimeOnly) }
+
+// Num groups the digits of a count (1,234,567), as the catalogs write numbers.
+func (auditFormat) Num(n any) string { return groupDigits(fmt.Sprint(n)) }
 
 // Short is the first 12 digits of a hex hash, the whole of it in a title.
 func (auditFormat) Short(hex string) string {

@@ -78,6 +78,7 @@ type logView struct {
 	Next          string // after= of the next page; "" at the log's head
 	Prev          string // from= of the page before; "" at the start, or where positions are commit/prepare pairs
 	Head          bool   // the page reaches the log's head
+	Start         bool   // the page starts at the log's start
 }
 
 func (c *Console) logPage(w http.ResponseWriter, r *http.Request, s *Session) error {
@@ -89,6 +90,7 @@ func (c *Console) logPage(w http.ResponseWriter, r *http.Request, s *Session) er
 		c.render(w, r, http.StatusBadRequest, "audit_log", "audit.log.title", v)
 		return nil
 	}
+	v.Start = after.IsZero()
 	var page struct {
 		Events           []events.Envelope `json:"events"`
 		NextFromPosition *events.Position  `json:"nextFromPosition"`
