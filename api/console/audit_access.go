@@ -85,8 +85,8 @@ func (c *Console) getExport(w http.ResponseWriter, r *http.Request, s *Session) 
 	p.Latest = latest
 	p.From, p.To = q.Get("from"), q.Get("to")
 	status := http.StatusOK
-	switch _, typed := q["to"]; {
-	case typed:
+	switch {
+	case q.Has("from") || q.Has("to"):
 		status = c.preview(r, s, p)
 	case latest != nil:
 		// By default, what the latest seal covers: its own numbers say
