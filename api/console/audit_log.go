@@ -62,7 +62,7 @@ func dataFields(data json.RawMessage) []dataField {
 		}
 		f := dataField{Name: name, Value: string(raw)}
 		var str string
-		if json.Unmarshal(raw, &str) == nil {
+		if raw[0] == '"' && json.Unmarshal(raw, &str) == nil {
 			f.Value, f.Sealed = str, strings.HasPrefix(str, pii.Prefix)
 		}
 		out = append(out, f)
