@@ -47,8 +47,8 @@ func (s *Server) getAuditVerify(w http.ResponseWriter, r *http.Request, p Princi
 	var anchor *seal.Anchor
 	if h := r.URL.Query().Get("seal_hash"); h != "" {
 		var hash events.Hash
-		if err := hash.UnmarshalText([]byte(h)); err != nil {
-			return events.InvalidField("seal_hash", "must be 64 hex digits")
+		if err := hash.UnmarshalText([]byte(h)); err != nil || h != hash.String() {
+			return events.InvalidField("seal_hash", "must be 64 lowercase hex digits")
 		}
 		anchor = &seal.Anchor{SealHash: hash}
 	}

@@ -68,9 +68,11 @@ func TestAuditVerifySeals(t *testing.T) {
 	if other["ok"] != false || !strings.Contains(other["firstBad"].(map[string]any)["reason"].(string), "the anchor seal abababababab is not in the verified log") {
 		t.Fatalf("against a seal not in the log: %v", other)
 	}
-	bad := ss.req("U1", "GET", "/v1/audit/verify?seal_hash=xyz", nil)
-	if bad.status != 400 || !strings.Contains(string(bad.raw), "seal_hash") {
-		t.Fatalf("a malformed seal_hash: %d %s", bad.status, bad.raw)
+	for _, h := range []string{"xyz", strings.ToUpper(latest.Hash.String())} {
+		bad := ss.req("U1", "GET", "/v1/audit/verify?seal_hash="+h, nil)
+		if bad.status != 400 || !strings.Contains(string(bad.raw), "seal_hash") || !strings.Contains(string(bad.raw), "64 lowercase hex digits") {
+			t.Fatalf("seal_hash=%s: %d %s", h, bad.status, bad.raw)
+		}
 	}
 }
 
