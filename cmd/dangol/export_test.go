@@ -19,6 +19,7 @@ import (
 	"github.com/dangol/dangol/events/export"
 	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/events/seal"
+	"github.com/dangol/dangol/ops/pgtest"
 )
 
 // exportData is a seeded data directory with an auditor U9, a rep R9 and
@@ -259,5 +260,29 @@ func accessReads(t *testing.T, dir string) []events.AccessRead {
 		if len(evs) < 1000 {
 			return out
 		}
+	}
+}
+
+// TestExportCommandPostgres: --store postgres exports the log of the
+// database (positions with the sequence's gaps) as the embedded one.
+func TestExportCommandPostgres(t *testing.T) {
+	if pgBackend {
+		t.Skip("runs in the default pass")
+	}
+	dir, url := t.TempDir(), pgtest.Database(t)
+	pg := []string{"--data", dir, "--store", "postgres", "--postgres-url", url}
+	var out bytes.Buffer
+	if err := run(context.Background(), append([]string{"seed", "--customers", "1000", "--months", "1", "--workers", "4"}, pg...), noEnv, &out, &out); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out.String())
+	}
+	path := filepath.Join(dir, "pg.jsonl")
+	m, stderr, err := runExportCmd(t, dir, append([]string{"--out", path}, pg[2:]...)...)
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	evs, _ := exportLines(t, path)
+	verifyFromStart(t, evs)
+	if m.Count == 0 || m.Count != int64(len(evs)) || m.ToPosition != evs[len(evs)-1].Position {
+		t.Errorf("manifest %+v for %d lines", m, len(evs))
 	}
 }
