@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -417,9 +418,9 @@ func (c *Console) codeText(lang, prefix, code string) string {
 	return code
 }
 
-// PageQuery is the query of the entries' page from cursor ("" the newest),
+// PageHref is the link to the entries' page from cursor ("" the newest),
 // with the page's month and filters.
-func (p *accessPage) PageQuery(cursor string) string {
+func (p *accessPage) PageHref(cursor string) template.URL {
 	q := url.Values{"month": {p.Month}}
 	if p.Staff != "" {
 		q.Set("staff", p.Staff)
@@ -430,7 +431,7 @@ func (p *accessPage) PageQuery(cursor string) string {
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	return q.Encode()
+	return template.URL("/audit/access?" + q.Encode() + "#entries") // a query encoded here, not again
 }
 
 // accessRefused shows the record's page with the API's refusal of its
