@@ -59,7 +59,8 @@ func (s *Server) getAuditExport(w http.ResponseWriter, r *http.Request, p Princi
 	s.auditLog(r, p, "export", "from_position", req.From.String(), "to_position", req.To.String(), "clear", req.Open != nil,
 		"count", count)
 	if err != nil && !out.sent {
-		return err // nothing went out yet: an ordinary error answer
+		h.Del("Trailer") // nothing went out yet: an ordinary error answer
+		return err
 	}
 	if err != nil {
 		// The status is sent; the missing trailers tell the client the
