@@ -310,6 +310,9 @@ func (c *offlineCheck) frontier() ([]tlog.Hash, error) {
 func (c *offlineCheck) summary(w io.Writer, r seal.Report) {
 	fmt.Fprintf(w, "ok: %d events verified (leaves %d to %d, positions %s to %s), %d seals checked, verified through tree size %d\n",
 		c.lines, c.manifest.StartLeaf, c.manifest.StartLeaf+c.lines-1, c.manifest.FromPosition, c.last, r.Seals, r.VerifiedThrough)
+	if r.Unrooted > 0 {
+		fmt.Fprintf(w, "%d seals of a tree ending before the export's first leaf: signatures checked, roots not checkable here\n", r.Unrooted)
+	}
 	if c.covering != nil {
 		fmt.Fprintf(w, "the manifest's covering seal (at position %s) is among them\n", c.covering.Position)
 	}

@@ -110,7 +110,9 @@ func (f *Failure) Error() string {
 // on: each event's hash, the per-stream chains and versions, the order of
 // positions, and every seal against the Merkle tree of the events before
 // it. It keeps the tree's frontier (O(log n) hashes), each stream's head,
-// and the roots at the announced seal sizes until their seal is passed.
+// the set of announced seal sizes not yet met, and the root at a seal's
+// size until that seal is passed (one or two at a time). It reimplements
+// events.ChainVerifier's chain check, which cannot start a stream midway.
 // It is not safe for concurrent use.
 type LogVerifier struct {
 	opt   VerifyOptions

@@ -460,6 +460,15 @@ func TestLogVerifierMidLog(t *testing.T) {
 	if _, err := verify(t, evs[start:], opt); err == nil || !strings.Contains(err.Error(), "is before the verified range (from leaf 15)") {
 		t.Fatalf("an anchor before the range: %v", err)
 	}
+	// Starting at seal 0's own leaf: its tree is the frontier's.
+	c, _ = NewCompact(0, nil)
+	for i := range evs[:10] {
+		c.Append(LeafHash(&evs[i]))
+	}
+	r, err = verify(t, evs[10:], VerifyOptions{Key: l.key, StartLeaf: 10, Frontier: c.Frontier(), MidStream: true})
+	if err != nil || r.Seals != 3 || r.Unrooted != 0 || r.VerifiedThrough != 32 {
+		t.Fatalf("from seal 0's leaf: %+v %v", r, err)
+	}
 	if _, err := NewLogVerifier(VerifyOptions{StartLeaf: 15, Frontier: make([]tlog.Hash, 2)}); events.ErrorCode(err) != events.Invalid {
 		t.Fatalf("a frontier that does not fit: %v", err)
 	}
