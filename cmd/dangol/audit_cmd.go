@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 )
 
 // auditCommands are the subcommands of `dangol audit`, the auditor's and
@@ -26,14 +25,7 @@ func runAuditCommands(ctx context.Context, args []string, getenv env, stdout, st
 		}
 	}
 	fmt.Fprintln(stderr, "Usage: dangol audit <subcommand> [flags]   (dangol audit <subcommand> -h for its flags)\n\nSubcommands:")
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(stderr, "  %-8s %s\n", n, cmds[n].summary)
-	}
+	listCommands(stderr, cmds)
 	switch {
 	case len(args) == 0:
 		return errUsage

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,48 +20,10 @@ import (
 	"github.com/dangol/dangol/events/seal"
 )
 
-// getJSON GETs url with token (none if "") and decodes a 200 answer.
-func getJSON(t *testing.T, url, token string) map[string]any {
-	t.Helper()
-	r, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var v map[string]any
-	if resp.StatusCode != 200 || json.Unmarshal(body, &v) != nil {
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
-	}
-	return v
-}
-
-// postJSON POSTs body as JSON with token and requires 201.
-func postJSON(t *testing.T, url, token string, body any) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	r, err := http.NewRequest("POST", url, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header.Set("Authorization", "Bearer "+token)
-	r.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 201 {
-		out, _ := io.ReadAll(resp.Body)
-		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, out)
-	}
+// clientOf is a stack over a `dangol serve` that serveCommand started at
+// addr, to send it requests with the staff tokens of tok.
+func clientOf(t *testing.T, addr string, tok map[string]string) *stack {
+	return &stack{t: t, base: "http://" + addr, tok: tok, client: &http.Client{Timeout: hang}}
 }
 
 // checkKeyFileHidesSeed fails unless the file at path is mode 0600 and no
@@ -111,34 +72,33 @@ func checkCheckpoint(t *testing.T, vkey, signed string) {
 // rebuilt from the log and the next seal extends the first.
 func TestServeSeals(t *testing.T) {
 	dir := t.TempDir()
-	rep := staffAdd(t, dir, dirURL(t, dir), "R1", "rep")
-	auditor := staffAdd(t, dir, dirURL(t, dir), "U1", "auditor")
+	tok := map[string]string{"R1": staffAdd(t, dir, dirURL(t, dir), "R1", "rep"), "U1": staffAdd(t, dir, dirURL(t, dir), "U1", "auditor")}
 	witness := filepath.Join(dir, "witness", "checkpoint")
 	if err := os.MkdirAll(filepath.Dir(witness), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"--metrics-addr", "off", "--seal-every", "5", "--seal-interval", "0", "--witness-file", witness}
 	addr, _, stop := serveCommand(t, dir, args...)
-	base := "http://" + addr
-	waitOK(t, base+"/readyz")
+	s := clientOf(t, addr, tok)
+	waitOK(t, s.base+"/readyz")
 
-	key := getJSON(t, base+"/v1/audit/key", "")
+	key := s.json("", "GET", "/v1/audit/key", nil, 200)
 	pub, _ := base64.StdEncoding.DecodeString(key["publicKey"].(string))
 	if key["name"] != "dangol" || key["algorithm"] != "ed25519" || len(pub) != ed25519.PublicKeySize {
 		t.Fatalf("key %v", key)
 	}
 	checkKeyFileHidesSeed(t, filepath.Join(dir, "sealing.key"), pub)
-	if l := getJSON(t, base+"/v1/audit/seals/latest", auditor); l["seal"] != nil || l["every"] != 5.0 {
+	if l := s.json("U1", "GET", "/v1/audit/seals/latest", nil, 200); l["seal"] != nil || l["every"] != 5.0 {
 		t.Fatalf("before five events: %v", l)
 	}
 
-	postJSON(t, base+"/v1/customers", rep, customer("C1"))
+	s.json("R1", "POST", "/v1/customers", customer("C1"), 201)
 	for i := range 4 {
-		postJSON(t, base+"/v1/customers/C1/contacts", rep, contact(fmt.Sprintf("call %d", i)))
+		s.json("R1", "POST", "/v1/customers/C1/contacts", contact(fmt.Sprintf("call %d", i)), 201)
 	}
 	var first map[string]any
 	waitUntil(t, "a seal after five events", func() bool {
-		first, _ = getJSON(t, base+"/v1/audit/seals/latest", auditor)["seal"].(map[string]any)
+		first, _ = s.json("U1", "GET", "/v1/audit/seals/latest", nil, 200)["seal"].(map[string]any)
 		return first != nil
 	})
 	if first["seal"] != 0.0 || first["treeSize"].(float64) < 5 {
@@ -150,12 +110,12 @@ func TestServeSeals(t *testing.T) {
 
 	// The same key and tree after a restart: nothing to rebuild.
 	addr, stderr, stop := serveCommand(t, dir, args...)
-	base = "http://" + addr
-	waitOK(t, base+"/readyz")
-	if again := getJSON(t, base+"/v1/audit/key", ""); again["verifierKey"] != key["verifierKey"] {
+	s = clientOf(t, addr, tok)
+	waitOK(t, s.base+"/readyz")
+	if again := s.json("", "GET", "/v1/audit/key", nil, 200); again["verifierKey"] != key["verifierKey"] {
 		t.Fatalf("the key changed across a restart: %v, was %v", again, key)
 	}
-	if l := getJSON(t, base+"/v1/audit/seals/latest", auditor); l["treeSize"].(float64) < first["treeSize"].(float64) {
+	if l := s.json("U1", "GET", "/v1/audit/seals/latest", nil, 200); l["treeSize"].(float64) < first["treeSize"].(float64) {
 		t.Fatalf("after the restart the tree holds %v events, the seal covers %v", l["treeSize"], first["treeSize"])
 	}
 	stop()
@@ -174,20 +134,20 @@ func TestServeSeals(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr, stderr, stop = serveCommand(t, dir, args...)
-	base = "http://" + addr
+	s = clientOf(t, addr, tok)
 	waitUntil(t, "the damaged tree rebuilt", func() bool { return strings.Contains(stderr.String(), "rebuilding") })
 	for i := range 5 {
-		postJSON(t, base+"/v1/customers/C1/contacts", rep, contact(fmt.Sprintf("later call %d", i)))
+		s.json("R1", "POST", "/v1/customers/C1/contacts", contact(fmt.Sprintf("later call %d", i)), 201)
 	}
 	var second map[string]any
 	waitUntil(t, "a second seal", func() bool {
-		second, _ = getJSON(t, base+"/v1/audit/seals/latest", auditor)["seal"].(map[string]any)
+		second, _ = s.json("U1", "GET", "/v1/audit/seals/latest", nil, 200)["seal"].(map[string]any)
 		return second != nil && second["seal"] == 1.0
 	})
 	if second["prevSealHash"] != first["hash"] {
 		t.Fatalf("second seal %v does not link to the first %v", second, first)
 	}
-	if p := getJSON(t, base+"/v1/audit/proofs/consistency?from_seal=0&to_seal=1", auditor); len(p["proof"].([]any)) == 0 {
+	if p := s.json("U1", "GET", "/v1/audit/proofs/consistency?from_seal=0&to_seal=1", nil, 200); len(p["proof"].([]any)) == 0 {
 		t.Fatalf("consistency proof %v", p)
 	}
 	stop()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,8 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	batch := fs.Int("batch", 1, "events per append")
 	size := fs.Int("size", 500, "approximate bytes of data per event")
 	keep := fs.Bool("keep", false, "keep the embedded store afterwards (a throwaway PostgreSQL cluster always goes)")
+	sealEvery := fs.Int64("seal-every", 0, "at the end, measure appends at the largest --writers count with the sealer off and on, alternating, sealing every N events (0: not)")
+	sealRounds := fs.Int("seal-rounds", 5, "with --seal-every: rounds of two runs of --events each, sealer off then on")
 	if err := parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
@@ -129,6 +132,12 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	fmt.Fprintf(stdout, "subscription catch-up from the start: %d events in %s: %.0f events/s\n", cu.Events, cu.Elapsed.Round(time.Millisecond), cu.EventsPerSec)
 	if used := usedBytes(s); used > 0 && total > 0 {
 		fmt.Fprintf(stdout, "bytes on disk: %.0f bytes/event (%d bytes for %d events)\n", float64(used)/float64(total), used, total)
+	}
+	if *sealEvery > 0 {
+		cfg := bench.AppendConfig{Writers: slices.Max(counts), Events: *n, Batch: *batch, DataBytes: *size}
+		if err := benchSealing(ctx, stdout, s, filepath.Join(root, "seals"), *sealEvery, max(1, *sealRounds), cfg); err != nil {
+			return err
+		}
 	}
 	return s.Close()
 }

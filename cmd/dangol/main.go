@@ -77,6 +77,12 @@ func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "dangol — the event-sourced customer-interaction ledger")
 	fmt.Fprintln(w, "\nUsage: dangol <command> [flags]   (dangol <command> -h for its flags)")
 	fmt.Fprintln(w, "\nCommands:")
+	listCommands(w, cmds)
+	fmt.Fprintln(w, "\nEvery flag --some-name defaults to the environment variable DANGOL_SOME_NAME.")
+}
+
+// listCommands prints cmds by name with their summaries.
+func listCommands(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
 		names = append(names, n)
@@ -85,7 +91,6 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-18s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nEvery flag --some-name defaults to the environment variable DANGOL_SOME_NAME.")
 }
 
 // exitError carries a process exit code.
