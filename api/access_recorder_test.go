@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
@@ -126,23 +127,18 @@ func reads(batches []*events.PersonalDataRead) []events.AccessRead {
 	return out
 }
 
-func (f *recorderFixture) metric(name string, labels ...string) float64 {
-	f.t.Helper()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		f.t.Fatal(err)
+// counterValue is c's count.
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if len(labels) == 0 || (len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == labels[0]) {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return m.GetCounter().GetValue()
+}
+
+// dropped is the count of reads dropped for reason.
+func (f *recorderFixture) dropped(reason string) float64 {
+	return counterValue(f.srv.access.metrics.droppedTotal.WithLabelValues(reason))
 }
 
 // TestAccessRecorderMonthBoundary: reads on the last second of November
@@ -177,7 +173,7 @@ func TestAccessRecorderMonthBoundary(t *testing.T) {
 	if len(dec) != 1 || dec[0] != want {
 		t.Errorf("December: %+v, want [%+v]", dec, want)
 	}
-	if got := f.metric("dangol_access_reads_appended_total"); got != 4 {
+	if got := counterValue(f.srv.access.metrics.appendedTotal); got != 4 {
 		t.Errorf("appended metric %v, want 4", got)
 	}
 }
@@ -240,10 +236,10 @@ func TestAccessRecorderRetries(t *testing.T) {
 	if strings.Join(ids, ",") != "C1,C2,C3" {
 		t.Errorf("appended %v, want C1,C2,C3 once each, in order", ids)
 	}
-	if n := f.metric("dangol_access_append_failures_total"); n != 2 {
+	if n := counterValue(f.srv.access.metrics.failures); n != 2 {
 		t.Errorf("failures metric %v, want 2", n)
 	}
-	if n := f.metric("dangol_access_reads_dropped_total", "queue_full"); n != 0 {
+	if n := f.dropped("queue_full"); n != 0 {
 		t.Errorf("dropped %v", n)
 	}
 }
@@ -282,7 +278,7 @@ func TestAccessRecorderBounded(t *testing.T) {
 		t.Fatal("flushed to a store that is down")
 	}
 	f.read(rep1, 1000, maxAccessQueue-1000+25)
-	if n := f.metric("dangol_access_reads_dropped_total", "queue_full"); n != 25 {
+	if n := f.dropped("queue_full"); n != 25 {
 		t.Errorf("dropped %v, want 25", n)
 	}
 	if w := f.srv.access.waiting(); w != maxAccessQueue {
@@ -312,7 +308,7 @@ func TestAccessRecorderRefusesInvalid(t *testing.T) {
 	if got := reads(f.stream("2026-11")); len(got) != 1 || got[0].CustomerID != "C2" {
 		t.Errorf("appended %+v, want C2 only", got)
 	}
-	if n := f.metric("dangol_access_reads_dropped_total", "invalid"); n != 2 {
+	if n := f.dropped("invalid"); n != 2 {
 		t.Errorf("invalid dropped %v, want 2", n)
 	}
 	if logs := f.logText(); strings.Contains(logs, "bad id") || !strings.Contains(logs, "entry refused") {
@@ -375,7 +371,7 @@ func TestAccessRecorderShutdown(t *testing.T) {
 	g.store.setDown(true)
 	cancel()
 	<-done
-	if n := g.metric("dangol_access_reads_dropped_total", "shutdown"); n != 2 {
+	if n := g.dropped("shutdown"); n != 2 {
 		t.Errorf("dropped at shutdown %v, want 2", n)
 	}
 	if logs := g.logText(); !strings.Contains(logs, "reads lost at shutdown") || !strings.Contains(logs, "reads=2") {
@@ -448,7 +444,7 @@ func BenchmarkRecordRead(b *testing.B) {
 		b.StopTimer()
 		cancel()
 		<-done
-		if n := f.metric("dangol_access_reads_dropped_total", "queue_full"); n > 0 {
+		if n := f.dropped("queue_full"); n > 0 {
 			b.Logf("%v reads dropped (queue full): the store appends slower than the benchmark records", n)
 		}
 	})

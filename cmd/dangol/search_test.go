@@ -12,11 +12,12 @@ import (
 	"github.com/dangol/dangol/ops/pgtest"
 )
 
-// searchIDs returns the ids GET /v1/search/customers answers q with.
+// searchIDs returns the ids GET /v1/search/customers answers q with, to a
+// supervisor (a rep finds only their own book by name).
 func (s *stack) searchIDs(q string, hdr ...string) []string {
 	s.t.Helper()
 	ids := []string{}
-	for _, it := range s.json("R1", "GET", "/v1/search/customers?q="+url.QueryEscape(q), nil, 200, hdr...)["items"].([]any) {
+	for _, it := range s.json("S1", "GET", "/v1/search/customers?q="+url.QueryEscape(q), nil, 200, hdr...)["items"].([]any) {
 		ids = append(ids, it.(map[string]any)["id"].(string))
 	}
 	return ids

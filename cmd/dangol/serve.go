@@ -80,7 +80,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.console.secureCookies, "secure-cookies", false, "mark the web console's cookies Secure (and name the session cookie __Host-): set it whenever browsers reach the console over TLS, directly or through a proxy")
 	fs.DurationVar(&c.console.idle, "session-idle", 30*time.Minute, "a console session unused this long is signed out")
 	fs.DurationVar(&c.console.max, "session-max", 10*time.Hour, "every console session ends this long after sign-in, used or not")
-	fs.StringVar(&c.console.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for the console's per-address sign-in throttle and the address a sign-in records); empty: the header is ignored")
+	fs.StringVar(&c.console.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for the console's per-address sign-in throttle, the address a sign-in records and the access record's where-from); empty: the header is ignored")
 }
 
 // proxies parses --trusted-proxies.
