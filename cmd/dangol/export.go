@@ -236,7 +236,9 @@ func (f *exportFlags) write(ctx context.Context, s events.Store, req export.Requ
 	if err := out.commit(); err != nil {
 		return err
 	}
-	js, err := json.MarshalIndent(m, "", "  ")
+	// Compact, as the API serves it: the covering seal stays byte for
+	// byte its export line, which export.Decode reads back.
+	js, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
