@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	bbolt "go.etcd.io/bbolt"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
@@ -313,6 +316,47 @@ func TestConsoleAuditSeals(t *testing.T) {
 	}
 	if a := u.get("/audit/seals/7"); a.status != 404 {
 		t.Errorf("a seal that does not exist: %d", a.status)
+	}
+}
+
+// TestConsoleAuditTampered: an event deleted from the embedded store's file
+// behind the server's back: "verify now" names the first bad event and why,
+// with links to it, and its stream's page marks the broken link.
+func TestConsoleAuditTampered(t *testing.T) {
+	if pgBackend {
+		t.Skip("tampers the embedded store's file")
+	}
+	ss, _ := auditBook(t)
+	ss.sealNow()
+	ss.stop()
+	db, err := bbolt.Open(filepath.Join(ss.dir, "events.db"), 0o600, &bbolt.Options{Timeout: hang})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error { deleteEvent(t, tx, "customer-C1", 3); return nil })
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	s := ss.restart()
+	u := signIn(s, "U1")
+	en := []string{"Accept-Language", "en"}
+
+	p := u.must("/audit/verify", 200, en...)
+	v := p.section("au-verify")
+	if !strings.Contains(v, `class="panel au-verify bad"`) || !strings.Contains(v, "The log does not verify") ||
+		!strings.Contains(v, `href="/audit/streams/customer-C1?from=4#v4">customer-C1 @ 4</a>`) {
+		t.Fatalf("the verification of a log missing customer-C1@3:\n%s", v)
+	}
+	if !regexp.MustCompile(`<dd class="au-reason">[^<]+</dd>`).MatchString(v) {
+		t.Errorf("no reason given:\n%s", v)
+	}
+	p = u.must("/audit/streams/customer-C1", 200, en...)
+	if got := strings.Join(p.versions(), ","); got != "0,1,2,4" {
+		t.Errorf("versions %s, want 0,1,2,4", got)
+	}
+	if !strings.Contains(p.body, "events on this page failing their hash or chain: 1") ||
+		!regexp.MustCompile(`(?s)<tr id="v4" data-version="4" class="au-broken">.*?>chain broken</span>`).MatchString(p.body) {
+		t.Errorf("version 4, after a gap, is not marked broken:\n%s", p.section("au-events"))
 	}
 }
 

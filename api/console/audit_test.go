@@ -91,7 +91,7 @@ func TestAuditStreamChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{"3 events on this page fail their hash or chain", ">hash wrong</span>", ">chain broken</span>",
+	for _, want := range []string{"events on this page failing their hash or chain: 3", ">hash wrong</span>", ">chain broken</span>",
 		`<span class="tag sealed">encrypted</span> <code class="h" title="pii:v1:abc">`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
@@ -116,7 +116,7 @@ func TestAuditVerifyShowsFirstBad(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{`class="panel au-verify bad"`, "The log does not verify", "41 events checked, up to position 41",
+	for _, want := range []string{`class="panel au-verify bad"`, "The log does not verify", "events checked: 41, up to position 41",
 		`href="/audit/streams/customer-C7?from=3#v3">customer-C7 @ 3</a>`, `href="/audit/log?from=42"`, "hash does not match the event&#39;s content",
 		"This server does not seal the log"} {
 		if !strings.Contains(page, want) {
