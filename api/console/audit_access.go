@@ -61,6 +61,9 @@ type exportPreview struct {
 	CoveringSeal *coveringSeal   `json:"coveringSeal"`
 }
 
+// When is the seal's time in KST, to the second.
+func (cs *coveringSeal) When() string { return kstSecond(cs.Time) }
+
 // CountText is the count with thousands separators.
 func (p *exportPreview) CountText() string { return groupDigits(strconv.FormatInt(p.Count, 10)) }
 
@@ -296,14 +299,20 @@ type accessCheck struct {
 	Month   string          `json:"month"`
 	Staff   []accessStaff   `json:"staff"`
 	Flagged json.RawMessage `json:"flagged"`
-	SignOff *struct {
-		By      string          `json:"by"`
-		At      time.Time       `json:"at"`
-		Note    string          `json:"note"`
-		Flagged json.RawMessage `json:"flagged"`
-		ByName  string          `json:"-"`
-	} `json:"signOff"`
+	SignOff *signOff        `json:"signOff"`
 }
+
+// signOff is a month's sign-off, and the name of who signed it.
+type signOff struct {
+	By      string          `json:"by"`
+	At      time.Time       `json:"at"`
+	Note    string          `json:"note"`
+	Flagged json.RawMessage `json:"flagged"`
+	ByName  string          `json:"-"`
+}
+
+// When is the sign-off's time in KST, to the second.
+func (so *signOff) When() string { return kstSecond(so.At) }
 
 // accessStaff is one member's line of the monthly check.
 type accessStaff struct {
@@ -337,7 +346,10 @@ type accessEntry struct {
 }
 
 // When is the entry's time in KST, to the second: reads come many a minute.
-func (e accessEntry) When() string { return e.At.In(kst).Format(time.DateTime) }
+func (e accessEntry) When() string { return kstSecond(e.At) }
+
+// kstSecond shows t in KST to the second, as the auditor's screens do.
+func kstSecond(t time.Time) string { return t.In(kst).Format(time.DateTime) }
 
 // FlaggedCount is how many members the check flags.
 func (a accessCheck) FlaggedCount() int {
