@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -63,8 +64,29 @@ func (a webAnswer) fieldMessages() map[string]string {
 	return out
 }
 
-// exportClearEntries are the access record's export_clear entries of
-// month, read through the API as the auditor.
+// downloadTrailers posts the export form and returns the answer's
+// Dangol-Count and Dangol-Sha256 trailers, read after its body, and its
+// Content-Length (-1 when streamed).
+func (u *webUser) downloadTrailers(form url.Values) (count, sha string, length int64) {
+	u.s.t.Helper()
+	req, err := http.NewRequestWithContext(u.s.t.Context(), "POST", u.base+"/audit/export", strings.NewReader(form.Encode()))
+	if err != nil {
+		u.s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := u.client.Do(req)
+	if err != nil {
+		u.s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		u.s.t.Fatal(err)
+	}
+	return res.Trailer.Get("Dangol-Count"), res.Trailer.Get("Dangol-Sha256"), res.ContentLength
+}
+
+// accessEntries are the access record's entries of month with action,
+// read through the API as the auditor.
 func (s *stack) accessEntries(month, action string) []map[string]any {
 	s.t.Helper()
 	var out []map[string]any
@@ -132,6 +154,10 @@ func TestConsoleAuditExport(t *testing.T) {
 	}
 	if lines := exportLines(t, a.body); len(lines) != want {
 		t.Errorf("the export holds %d lines, the log %d events", len(lines), want)
+	}
+	// Streamed, not held: chunked, with the API's trailers after the body.
+	if n, sum, length := u.downloadTrailers(url.Values{"_csrf": {csrf}, "to": {to}, "what": {"events"}}); n != strconv.Itoa(want) || len(sum) != 64 || length != -1 {
+		t.Errorf("the download's trailers: count %q, sha256 %q, Content-Length %d (want %d, 64 hex digits, -1: streamed)", n, sum, length, want)
 	}
 	// Its manifest.
 	a = u.post("/audit/export", url.Values{"_csrf": {csrf}, "to": {to}, "what": {"manifest"}})
