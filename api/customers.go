@@ -180,12 +180,11 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request, p Principal
 		resp["next"] = "before=" + strconv.FormatUint(evs[n-1].Version, 10)
 	}
 	writeJSON(w, http.StatusOK, resp)
-	action := ReadAction(p, s.advisorOf(r, p, id), "timeline_view")
+	action, detail := ReadAction(p, s.advisorOf(r, p, id), "timeline_view"), ""
 	if action == "lookup" {
-		s.recordRead(r, p, action, id, "timeline")
-	} else {
-		s.recordRead(r, p, action, id, "")
+		detail = "timeline" // a lookup's entry says what was looked at
 	}
+	s.recordRead(r, p, action, id, detail)
 	return nil
 }
 
