@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // selectedRow is the data attribute attr of the row audit.js marks chosen
@@ -121,4 +123,40 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 		b.checkAligned("#au-changes")
 		b.screen("audit-stream-diff")
 	}
+}
+
+// TestBrowserAuditTampered: on a log with an event deleted behind the
+// server's back, "verify now" names the first bad event; its link opens the
+// stream there, the broken link marked.
+func TestBrowserAuditTampered(t *testing.T) {
+	requireBrowser(t)
+	ss, _ := auditBook(t)
+	ss.sealNow()
+	ss.stop()
+	db, err := bbolt.Open(filepath.Join(ss.dir, "events.db"), 0o600, &bbolt.Options{Timeout: hang})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error { deleteEvent(t, tx, "customer-C1", 3); return nil })
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	s := ss.restart()
+	s.givePassword("U1", "auditor", testPassword)
+
+	b := s.newBrowser("auditor U1", "ko")
+	b.signIn("U1", testPassword, "")
+	b.open("/audit")
+	b.click("#au-verify-now")
+	b.waitPath("/audit/verify")
+	if !b.has("#au-verify.bad #au-firstbad") {
+		t.Fatalf("the tampered log verified: %s", b.text("#au-verify"))
+	}
+	b.screen("audit-verify-bad")
+	b.click(`#au-firstbad a[href^="/audit/streams/"]`)
+	b.waitPath("/audit/streams/customer-C1?from=4")
+	if !b.has("#v4.au-broken") || !b.has("#au-chain.bad") {
+		t.Errorf("the stream after the gap is not marked broken: %s", b.text("#au-summary"))
+	}
+	b.screen("audit-stream-broken")
 }

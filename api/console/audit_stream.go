@@ -181,7 +181,14 @@ func (c *Console) streamFrom(r *http.Request, s *Session, v *streamView) error {
 	if v.From > 0 {
 		v.Prev = strconv.FormatUint(v.From-min(v.From, auditPage), 10)
 	}
-	v.setEvents(evs, v.From > 0)
+	withPrev := v.From > 0 && len(evs) > 0 && evs[0].Version == v.From-1
+	v.setEvents(evs, withPrev)
+	if v.From > 0 && !withPrev && len(v.Events) > 0 { // the version before the page's first is missing
+		v.Events[0].Chain = "bad"
+		if v.Events[0].Sound { // else counted already
+			v.Broken++
+		}
+	}
 	return nil
 }
 
