@@ -358,6 +358,11 @@ func TestConsoleAuditTampered(t *testing.T) {
 		!regexp.MustCompile(`(?s)<tr id="v4" data-version="4" class="au-broken">.*?>chain broken</span>`).MatchString(p.body) {
 		t.Errorf("version 4, after a gap, is not marked broken:\n%s", p.section("au-events"))
 	}
+	// A page from version 4, whose version before is gone: 4 is shown, marked.
+	p = u.must("/audit/streams/customer-C1?from=4", 200, en...)
+	if got := strings.Join(p.versions(), ","); got != "4" || !strings.Contains(p.body, "events on this page failing their hash or chain: 1") {
+		t.Errorf("from=4 after the gap: versions %s\n%s", got, p.section("au-summary"))
+	}
 }
 
 // TestConsoleAuditRefused: the auditor's screens are the auditor's alone;
