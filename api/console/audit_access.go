@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/seal"
 )
@@ -284,7 +285,9 @@ type accessPage struct {
 	Month, Prev, Next string // yyyy-mm; Next "" after the current month
 	Staff, Customer   string // the entries' filters
 	Cursor            string
-	Check             accessCheck
+	Check             api.AccessCheck
+	Lines             []staffLine // the check's lines
+	SignOff           *signOff    // the check's sign-off, nil before it
 	Entries           []accessEntry
 	NextCursor        string
 	Signed            bool   // just signed off (this answer's notice)
@@ -294,54 +297,38 @@ type accessPage struct {
 	Key               string // the sign-off form's Idempotency-Key
 }
 
-// accessCheck is GET /v1/audit/access/check.
-type accessCheck struct {
-	Month   string          `json:"month"`
-	Staff   []accessStaff   `json:"staff"`
-	Flagged json.RawMessage `json:"flagged"`
-	SignOff *signOff        `json:"signOff"`
-}
-
-// signOff is a month's sign-off, and the name of who signed it.
-type signOff struct {
-	By      string          `json:"by"`
-	At      time.Time       `json:"at"`
-	Note    string          `json:"note"`
-	Flagged json.RawMessage `json:"flagged"`
-	ByName  string          `json:"-"`
-}
-
-// When is the sign-off's time in KST, to the second.
-func (so *signOff) When() string { return kstSecond(so.At) }
-
-// accessStaff is one member's line of the monthly check.
-type accessStaff struct {
-	StaffID        string   `json:"staffId"`
-	Name           string   `json:"name"`
-	Role           string   `json:"role"`
-	Reads          int64    `json:"reads"`
-	Customers      int64    `json:"customers"`
-	Usual          float64  `json:"usual"`
-	OutsideBook    int64    `json:"outsideBook"`
-	Lookups        int64    `json:"lookups"`
-	ExportsInClear int64    `json:"exportsInClear"`
-	Flags          []string `json:"flags"`
-	FlagLabels     []label  `json:"-"`
+// staffLine is a member's line of the monthly check, with their flags
+// in the page's language.
+type staffLine struct {
+	api.StaffAccess
+	FlagLabels []label
 }
 
 // label is a code the API answers and its text in the page's language.
 type label struct{ Code, Text string }
 
-// accessEntry is one read of the record.
-type accessEntry struct {
-	StaffID    string    `json:"staffId"`
-	Role       string    `json:"role"`
-	At         time.Time `json:"at"`
-	From       string    `json:"from"`
-	CustomerID string    `json:"customerId"`
-	Action     string    `json:"action"`
-	Detail     string    `json:"detail"`
+// UsualText is the member's usual count of customers a month, to one
+// decimal; a dash without months before to tell.
+func (m staffLine) UsualText() string {
+	if m.Usual == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(m.Usual, 'f', 1, 64)
+}
 
+// signOff is a month's sign-off, and the name of who signed it.
+type signOff struct {
+	*api.AccessSignOff
+	ByName string
+}
+
+// When is the sign-off's time in KST, to the second.
+func (so signOff) When() string { return kstSecond(so.At) }
+
+// accessEntry is one read of the record, its action in the page's
+// language.
+type accessEntry struct {
+	events.AccessRead
 	ActionLabel string `json:"-"`
 }
 
@@ -350,20 +337,6 @@ func (e accessEntry) When() string { return kstSecond(e.At) }
 
 // kstSecond shows t in KST to the second, as the auditor's screens do.
 func kstSecond(t time.Time) string { return t.In(kst).Format(time.DateTime) }
-
-// FlaggedCount is how many members the check flags.
-func (a accessCheck) FlaggedCount() int {
-	n := 0
-	for _, m := range a.Staff {
-		if len(m.Flags) > 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// UsualText is the member's usual count of customers, one decimal at most.
-func (m accessStaff) UsualText() string { return strconv.FormatFloat(m.Usual, 'f', -1, 64) }
 
 func (c *Console) getAccess(w http.ResponseWriter, r *http.Request, s *Session) error {
 	q := r.URL.Query()
@@ -389,8 +362,16 @@ func (c *Console) renderAccess(w http.ResponseWriter, r *http.Request, s *Sessio
 	if err := c.apiJSON(ctx, s, "/v1/audit/access/check?"+url.Values{"month": {p.Month}}.Encode(), &p.Check); err != nil {
 		return c.accessRefused(w, r, p, err)
 	}
+	lang := language(r)
 	if so := p.Check.SignOff; so != nil {
-		so.ByName = c.staffNames(language(r)).name(ctx, so.By)
+		p.SignOff = &signOff{AccessSignOff: so, ByName: c.staffNames(lang).name(ctx, so.By)}
+	}
+	for _, m := range p.Check.Staff {
+		line := staffLine{StaffAccess: m}
+		for _, f := range m.Flags {
+			line.FlagLabels = append(line.FlagLabels, label{f, c.codeText(lang, "access.flag.", f)})
+		}
+		p.Lines = append(p.Lines, line)
 	}
 	q := url.Values{"month": {p.Month}, "limit": {strconv.Itoa(accessPageSize)}}
 	for k, v := range map[string]string{"staff": p.Staff, "customer": p.Customer, "cursor": p.Cursor} {
@@ -406,13 +387,6 @@ func (c *Console) renderAccess(w http.ResponseWriter, r *http.Request, s *Sessio
 		return c.accessRefused(w, r, p, err)
 	}
 	p.Entries, p.NextCursor = list.Entries, list.NextCursor
-	lang := language(r)
-	for i := range p.Check.Staff {
-		m := &p.Check.Staff[i]
-		for _, f := range m.Flags {
-			m.FlagLabels = append(m.FlagLabels, label{f, c.codeText(lang, "access.flag.", f)})
-		}
-	}
 	for i := range p.Entries {
 		p.Entries[i].ActionLabel = c.codeText(lang, "access.action.", p.Entries[i].Action)
 	}
@@ -453,7 +427,7 @@ func (c *Console) accessRefused(w http.ResponseWriter, r *http.Request, p *acces
 		return err
 	}
 	p.Error = c.cat.errorText(language(r), err)
-	p.Check, p.Entries, p.NextCursor = accessCheck{Month: p.Month}, nil, ""
+	p.Check, p.Lines, p.SignOff, p.Entries, p.NextCursor = api.AccessCheck{Month: p.Month}, nil, nil, nil, ""
 	c.render(w, r, http.StatusBadRequest, "audit_access", "access.title", p)
 	return nil
 }
