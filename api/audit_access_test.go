@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 )
@@ -413,4 +415,54 @@ func nilIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// TestAccessRecordConsole: the console's customer page, its timeline
+// pages and its search are in the record as the API's reads are, with the
+// member of the session; a page as of a date is recorded once, by the
+// API route it runs.
+func TestAccessRecordConsole(t *testing.T) {
+	clock := eventstest.NewManualClock(lastSecondOfNovember)
+	s := newStack(t, stackOptions{now: clock.Now})
+	accessBook(s)
+	r1, s1 := signIn(s, "R1"), signIn(s, "S1")
+	r1.must("/customers/C1", 200)
+	r1.must("/customers/C2", 200)
+	r1.must("/customers/C1/timeline", 200)
+	r1.must("/customers/C1?asOf=2026-12-01", 200) // today in Seoul: the view as of now
+	r1.mustSearch("Kim Minjun", 200)
+	r1.mustSearch("Park Jiwoo", 200) // R2's customer: not found by name
+	s1.mustSearch("Park Jiwoo", 200)
+	want := []string{
+		"S1 supervisor search_hit C2",
+		"R1 rep search_hit C1",
+		"R1 rep customer_view C1 as of 2026-11-30T23:59:59Z",
+		"R1 rep timeline_view C1",
+		"R1 rep lookup C2",
+		"R1 rep customer_view C1",
+	}
+	got := s.accessPages("2026-11", nil)
+	if texts := entryTexts(got); !slices.Equal(texts, want) {
+		t.Errorf("entries\n got %q\nwant %q", texts, want)
+	}
+	for _, e := range got {
+		if e["from"] != "127.0.0.1" {
+			t.Errorf("entry %s from %v, want the browser's address", entryText(e), e["from"])
+		}
+	}
+}
+
+// TestAccessRecordBehindProxy: behind a trusted proxy, an entry's address
+// is the client's from X-Forwarded-For; from anyone else the header is
+// ignored.
+func TestAccessRecordBehindProxy(t *testing.T) {
+	clock := eventstest.NewManualClock(lastSecondOfNovember)
+	proxy := netip.MustParsePrefix("127.0.0.0/8")
+	s := newStack(t, stackOptions{now: clock.Now, configure: func(c *api.Config) { c.TrustedProxies = []netip.Prefix{proxy} }})
+	accessBook(s)
+	s.must("R1", "GET", "/v1/customers/C1", nil, 200, "X-Forwarded-For", "198.51.100.9, 127.0.0.2")
+	got := s.accessPages("2026-11", nil)
+	if len(got) != 1 || got[0]["from"] != "198.51.100.9" {
+		t.Errorf("entries %v, want one from 198.51.100.9", got)
+	}
 }
