@@ -10,6 +10,7 @@ import (
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/seal"
 )
 
 // chain returns n events of stream as the API answers them (through JSON),
@@ -121,6 +122,29 @@ func TestAuditVerifyShowsFirstBad(t *testing.T) {
 		"This server does not seal the log"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
+
+// TestAuditWitnesses: each witness shows where, the tree size last written
+// there, when (KST) and its last error.
+func TestAuditWitnesses(t *testing.T) {
+	c := New(Config{Secret: make([]byte, 32)})
+	v := &sealsView{Status: &sealStatus{TreeSize: 9, Witnesses: []seal.WitnessStatus{
+		{Kind: "file", Target: "/var/lib/dangol/checkpoint", TreeSize: 8, At: eventstest.Epoch},
+		{Kind: "url", Target: "https://witness.example/add", TreeSize: 5, At: eventstest.Epoch.Add(-time.Hour), LastError: "POST: 503 Service Unavailable"},
+	}}}
+	var b bytes.Buffer
+	if err := c.pages.byName["audit_seals"].Execute(&b, view{Lang: "ko", Data: v, c: c}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{
+		`<tr><td>파일</td><td><code class="wrap">/var/lib/dangol/checkpoint</code></td><td class="num">8</td><td>2026-11-25 18:00:00</td><td><span class="muted">—</span></td></tr>`,
+		`<tr><td>URL</td><td><code class="wrap">https://witness.example/add</code></td><td class="num">5</td><td>2026-11-25 17:00:00</td><td><span class="tag bad">POST: 503 Service Unavailable</span></td></tr>`,
+		"아직 봉인이 없습니다."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
 		}
 	}
 }
