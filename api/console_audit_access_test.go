@@ -141,6 +141,9 @@ func TestConsoleAuditExport(t *testing.T) {
 	if m := countRe.FindStringSubmatch(r.body); m == nil || m[1] != strconv.Itoa(inRange) {
 		t.Errorf("the preview of %s..%s counts %v, the log holds %d events there", from, to, m, inRange)
 	}
+	if !strings.Contains(r.body, `<code class="hash"`) || !strings.Contains(r.body, sealed.Hash.String()) {
+		t.Errorf("the preview of %s..%s does not name the latest seal as covering it (%s)", from, to, sealed.Hash)
+	}
 	a = u.post("/audit/export", url.Values{"_csrf": {u.csrf}, "from": {from.String()}, "to": {to}, "what": {"events"}})
 	if lines := exportLines(t, a.body); a.status != 200 || len(lines) != inRange || lines[0]["position"] != evs[10].Position.String() {
 		t.Errorf("the export of %s..%s: %d, %d lines, want %d from %s", from, to, a.status, len(lines), inRange, evs[10].Position)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/export"
 	"github.com/dangol/dangol/events/seal"
 )
 
@@ -54,30 +55,37 @@ type exportPage struct {
 	Error    string            // a refusal about no one input
 }
 
-// exportPreview is what the export of the range holds, from its manifest.
+// exportPreview is what the export of the range holds: its manifest's
+// range and count, and the seal that covers it (nil if none does yet).
 type exportPreview struct {
-	FromPosition events.Position `json:"fromPosition"`
-	ToPosition   events.Position `json:"toPosition"`
-	Count        int64           `json:"count"`
-	CoveringSeal *coveringSeal   `json:"coveringSeal"`
+	FromPosition, ToPosition events.Position
+	Count                    int64
+	Seal                     *seal.Seal
 }
-
-// When is the seal's time in KST, to the second.
-func (cs *coveringSeal) When() string { return kstSecond(cs.Time) }
 
 // CountText is the count with thousands separators.
 func (p *exportPreview) CountText() string { return groupDigits(strconv.FormatInt(p.Count, 10)) }
 
-// coveringSeal is the manifest's covering seal, a CloudEvent of the
-// export's own kind.
-type coveringSeal struct {
-	Position      string    `json:"position"`
-	StreamVersion uint64    `json:"streamversion"`
-	Hash          string    `json:"hash"`
-	Time          time.Time `json:"time"`
-	Data          struct {
-		TreeSize int64 `json:"treeSize"`
-	} `json:"data"`
+// SealWhen is the covering seal's time in KST, to the second.
+func (p *exportPreview) SealWhen() string { return kstSecond(p.Seal.RecordedAt) }
+
+// previewOf reads the export's manifest m; its covering seal is a line of
+// the export, read back as the seal event it is.
+func previewOf(m *export.Manifest) (*exportPreview, error) {
+	p := &exportPreview{FromPosition: m.FromPosition, ToPosition: m.ToPosition, Count: m.Count}
+	if len(m.CoveringSeal) == 0 || string(m.CoveringSeal) == "null" {
+		return p, nil
+	}
+	env, err := export.Decode(m.CoveringSeal)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := seal.SealOf(&env)
+	if err != nil {
+		return nil, err
+	}
+	p.Seal = &sl
+	return p, nil
 }
 
 func (c *Console) getExport(w http.ResponseWriter, r *http.Request, s *Session) error {
@@ -106,9 +114,7 @@ func (c *Console) getExport(w http.ResponseWriter, r *http.Request, s *Session) 
 // sealPreview is the preview of the export from the start up to what
 // latest covers: every event before it, the latest seal covering them.
 func sealPreview(latest *seal.Seal) *exportPreview {
-	cs := &coveringSeal{Position: latest.Position.String(), StreamVersion: latest.Seq, Hash: latest.Hash.String(), Time: latest.RecordedAt}
-	cs.Data.TreeSize = latest.TreeSize
-	return &exportPreview{ToPosition: latest.ToPosition, Count: latest.TreeSize, CoveringSeal: cs}
+	return &exportPreview{ToPosition: latest.ToPosition, Count: latest.TreeSize, Seal: latest}
 }
 
 // preview fills p's preview from the manifest of its range, or the
@@ -118,12 +124,15 @@ func (c *Console) preview(r *http.Request, s *Session, p *exportPage) int {
 	if d.Status != http.StatusOK {
 		return c.exportRefused(r, p, d.Status, dispatchError(d))
 	}
-	var pv exportPreview
-	if err := json.Unmarshal(d.Body, &pv); err != nil {
-		p.Error = c.cat.errorText(language(r), &events.Error{Code: events.Internal, Message: "decode the manifest", Err: err})
+	var m export.Manifest
+	err := json.Unmarshal(d.Body, &m)
+	if err == nil {
+		p.Preview, err = previewOf(&m)
+	}
+	if err != nil {
+		p.Error = c.cat.errorText(language(r), &events.Error{Code: events.Internal, Message: "read the manifest", Err: err})
 		return http.StatusInternalServerError
 	}
-	p.Preview = &pv
 	return http.StatusOK
 }
 
