@@ -12,6 +12,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 )
@@ -362,6 +363,17 @@ func TestConsoleAuditTampered(t *testing.T) {
 	p = u.must("/audit/streams/customer-C1?from=4", 200, en...)
 	if got := strings.Join(p.versions(), ","); got != "4" || !strings.Contains(p.body, "events on this page failing their hash or chain: 1") {
 		t.Errorf("from=4 after the gap: versions %s\n%s", got, p.section("au-summary"))
+	}
+}
+
+// TestConsoleAuditNoSealer: a server that keeps no tree and has no key says
+// sealing is off; verify now still checks the chains.
+func TestConsoleAuditNoSealer(t *testing.T) {
+	s := newStack(t, stackOptions{configure: func(c *api.Config) { c.Tree, c.SealKey = nil, nil }})
+	u := signIn(s, "U1")
+	p := u.must("/audit/verify", 200, "Accept-Language", "en")
+	if !strings.Contains(p.body, `id="au-noseal"`) || !strings.Contains(p.section("au-verify"), "The log verifies") {
+		t.Errorf("without a sealer:\n%s", p.body)
 	}
 }
 

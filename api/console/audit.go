@@ -75,7 +75,7 @@ type verifyAnswer struct {
 // sealsView is the seal page's data.
 type sealsView struct {
 	auditFormat
-	Status    *sealStatus // nil: this server does not seal (the API has no seal routes)
+	Status    *sealStatus // nil: this server does not seal (keeps no tree)
 	Key       *sealKey    // nil: no sealing key
 	Recent    []seal.Seal // newest first
 	Unsealed  int64       // leaves of the tree the latest seal does not cover yet
@@ -103,7 +103,7 @@ func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 				return err
 			}
 		}
-	case events.NotFound:
+	case events.Unavailable: // this server keeps no tree: the page says sealing is off
 	default:
 		return err
 	}
