@@ -298,10 +298,18 @@ func TestConsoleAuditAccessRecord(t *testing.T) {
 	}
 
 	// Last month: signed once, shown with who and when.
-	u.get("/audit/access?month=2026-10")
+	form := u.get("/audit/access?month=2026-10")
+	key := regexp.MustCompile(`name="_key" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if key == nil {
+		t.Fatal("the sign-off form has no Idempotency-Key")
+	}
 	const note = "R1's lookup of C201 was an inbound call; fine."
-	a = u.post("/audit/access/sign-off", url.Values{"month": {"2026-10"}, "note": {note}})
+	signed := url.Values{"month": {"2026-10"}, "note": {note}, "_key": {key[1]}}
+	a = u.post("/audit/access/sign-off", signed)
 	u.mustRedirect(a, "/audit/access?done=signed&month=2026-10", "the sign-off")
+	// The same form sent again (a double click, a lost answer): the same
+	// answer, nothing more appended.
+	u.mustRedirect(u.post("/audit/access/sign-off", signed), "/audit/access?done=signed&month=2026-10", "the sign-off sent again")
 	a = u.mustStatus(u.get(a.location), 200, "the record after the sign-off")
 	done := regexp.MustCompile(`(?s)<dl class="kv" id="signoff-done">(.*?)</dl>`).FindStringSubmatch(a.body)
 	if done == nil || !strings.Contains(done[1], "Auditor One") || !strings.Contains(done[1], clock.Now().In(kst).Format(time.DateTime)) ||
