@@ -287,3 +287,23 @@ func TestSealFlagsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestSealDirLocked: a tree directory another process (here, another open
+// of it) holds is refused, naming the flag; it is free again once closed.
+func TestSealDirLocked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seals")
+	first, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := lockDir(dir); err == nil || !strings.Contains(err.Error(), "--seal-dir") {
+		second.Close()
+		t.Fatalf("a second lock of %s: %v, want a refusal naming --seal-dir", dir, err)
+	}
+	first.Close()
+	again, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("the lock after it was released: %v", err)
+	}
+	again.Close()
+}

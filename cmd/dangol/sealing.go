@@ -159,14 +159,17 @@ func lockDir(dir string) (*os.File, error) {
 	return lf, nil
 }
 
-// Close closes the tree (syncing it) and releases the directory's lock.
+// Close closes the tree (syncing it) and releases the directory's lock,
+// once; a second call does nothing.
 func (s *sealing) Close() error {
 	var err error
 	if s.tree != nil {
 		err = s.tree.Close()
+		s.tree = nil
 	}
 	if s.lock != nil {
 		s.lock.Close()
+		s.lock = nil
 	}
 	return err
 }
