@@ -135,6 +135,7 @@ func TestServeSeals(t *testing.T) {
 	}
 	addr, stderr, stop = serveCommand(t, dir, args...)
 	s = clientOf(t, addr, tok)
+	waitOK(t, s.base+"/readyz")
 	waitUntil(t, "the damaged tree rebuilt", func() bool { return strings.Contains(stderr.String(), "rebuilding") })
 	for i := range 5 {
 		s.json("R1", "POST", "/v1/customers/C1/contacts", contact(fmt.Sprintf("later call %d", i)), 201)
