@@ -2,13 +2,11 @@ package api_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // selectedRow is the data attribute attr of the row audit.js marks chosen
@@ -130,18 +128,7 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 // stream there, the broken link marked.
 func TestBrowserAuditTampered(t *testing.T) {
 	requireBrowser(t)
-	ss, _ := auditBook(t)
-	ss.sealNow()
-	ss.stop()
-	db, err := bbolt.Open(filepath.Join(ss.dir, "events.db"), 0o600, &bbolt.Options{Timeout: hang})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bbolt.Tx) error { deleteEvent(t, tx, "customer-C1", 3); return nil })
-	if cerr := db.Close(); err != nil || cerr != nil {
-		t.Fatal(err, cerr)
-	}
-	s := ss.restart()
+	s := tamperedBook(t)
 	s.givePassword("U1", "auditor", testPassword)
 
 	b := s.newBrowser("auditor U1", "ko")

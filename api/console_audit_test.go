@@ -320,13 +320,11 @@ func TestConsoleAuditSeals(t *testing.T) {
 	}
 }
 
-// TestConsoleAuditTampered: an event deleted from the embedded store's file
-// behind the server's back: "verify now" names the first bad event and why,
-// with links to it, and its stream's page marks the broken link.
-func TestConsoleAuditTampered(t *testing.T) {
-	if pgBackend {
-		t.Skip("tampers the embedded store's file")
-	}
+// tamperedBook is auditBook sealed, then customer-C1's version 3 deleted
+// from the store's file behind the server's back, and the server restarted
+// on it.
+func tamperedBook(t *testing.T) *stack {
+	t.Helper()
 	ss, _ := auditBook(t)
 	ss.sealNow()
 	ss.stop()
@@ -338,7 +336,17 @@ func TestConsoleAuditTampered(t *testing.T) {
 	if cerr := db.Close(); err != nil || cerr != nil {
 		t.Fatal(err, cerr)
 	}
-	s := ss.restart()
+	return ss.restart()
+}
+
+// TestConsoleAuditTampered: an event deleted from the embedded store's file
+// behind the server's back: "verify now" names the first bad event and why,
+// with links to it, and its stream's page marks the broken link.
+func TestConsoleAuditTampered(t *testing.T) {
+	if pgBackend {
+		t.Skip("tampers the embedded store's file")
+	}
+	s := tamperedBook(t)
 	u := signIn(s, "U1")
 	en := []string{"Accept-Language", "en"}
 
