@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/export"
 	"github.com/dangol/dangol/events/seal"
@@ -207,14 +205,14 @@ func (c *offlineCheck) run(ctx context.Context) (seal.Report, error) {
 			c.covering = nil // covers more than the export: its root cannot be checked here
 		}
 	}
-	frontier, err := c.frontier()
+	start, err := c.manifest.Start()
 	if err != nil {
 		return seal.Report{}, err
 	}
-	v, err := seal.NewLogVerifier(seal.VerifyOptions{Key: c.key, StartLeaf: c.manifest.StartLeaf, Frontier: frontier,
-		SealSizes: sizes, Anchor: c.anchor, MidStream: c.manifest.StartLeaf > 0})
+	v, err := seal.NewLogVerifier(seal.VerifyOptions{Key: c.key, StartLeaf: start.Size(), Frontier: start.Frontier(),
+		SealSizes: sizes, Anchor: c.anchor, MidStream: start.Size() > 0})
 	if err != nil {
-		return seal.Report{}, fmt.Errorf("the manifest's frontier: %w", err)
+		return seal.Report{}, err
 	}
 	err = c.eachLine(ctx, nil, func(n int64, line []byte) error {
 		e, err := export.Decode(line)
@@ -306,18 +304,6 @@ func (c *offlineCheck) eachLine(ctx context.Context, sum hash.Hash, fn func(n in
 			return fmt.Errorf("line %d: %w", n, err)
 		}
 	}
-}
-
-func (c *offlineCheck) frontier() ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(c.manifest.Frontier))
-	for i, h := range c.manifest.Frontier {
-		b, err := hex.DecodeString(h)
-		if err != nil || len(b) != tlog.HashSize {
-			return nil, fmt.Errorf("the manifest's frontier[%d] is not 64 hex digits", i)
-		}
-		copy(out[i][:], b)
-	}
-	return out, nil
 }
 
 func (c *offlineCheck) summary(w io.Writer, r seal.Report) {

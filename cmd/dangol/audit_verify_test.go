@@ -166,6 +166,20 @@ func TestAuditVerifyExport(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "ok: 23 events verified (leaves 15 to 37") {
 		t.Fatalf("from mid-log: exit %d %v:\n%s", code, err, out)
 	}
+	// A frontier that is not the log's: the first seal's root tells.
+	mb, _ := os.ReadFile(mid + ".manifest.json")
+	var m map[string]any
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	f := m["frontier"].([]any)
+	f[0] = strings.Repeat("0", 64)
+	mb, _ = json.Marshal(m)
+	writeTestFile(t, mid+".manifest.json", mb)
+	code, out, err = auditVerify(t, "--checkpoint", x.witness, mid)
+	if code != 1 || !strings.Contains(err.Error(), "seal 1: merkle root does not match the log (tree size 21)") {
+		t.Fatalf("a frontier not the log's: exit %d %v:\n%s", code, err, out)
+	}
 }
 
 // TestAuditVerifyDangolExport: what `dangol export` writes, `dangol audit
