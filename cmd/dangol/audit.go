@@ -143,9 +143,9 @@ func (c *offlineCheck) readManifest(path string) error {
 		return fmt.Errorf("audit verify: the manifest %s: %w", path, err)
 	}
 	if cs := c.manifest.CoveringSeal; len(cs) > 0 && string(cs) != "null" {
-		// A manifest written indented (dangol export's is) indents the
-		// seal's data too: compacted, it is the line as exported again
-		// (a seal's data is compact JSON).
+		// A manifest pretty-printed since (by jq, an editor) has the
+		// seal's data indented too: compacted, it is the line as exported
+		// again (a seal's data is compact JSON).
 		var line bytes.Buffer
 		if err := json.Compact(&line, cs); err != nil {
 			return fmt.Errorf("audit verify: the manifest's coveringSeal: %w", err)
