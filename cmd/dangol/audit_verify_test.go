@@ -409,3 +409,49 @@ func BenchmarkAuditVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(100_100*b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestAuditVerifyServedExport: what a running `dangol serve` exports over
+// the API (GET /v1/audit/export and its manifest), `dangol audit verify`
+// checks against the checkpoint its witness file holds and the key
+// /v1/audit/key serves; the same export with a line removed fails.
+func TestAuditVerifyServedExport(t *testing.T) {
+	dir := t.TempDir()
+	tok := map[string]string{"R1": staffAdd(t, dir, dirURL(t, dir), "R1", "rep"), "U1": staffAdd(t, dir, dirURL(t, dir), "U1", "auditor")}
+	witness := filepath.Join(dir, "witness.note")
+	addr, _, stop := serveCommand(t, dir, "--metrics-addr", "off", "--seal-every", "5", "--seal-interval", "0", "--witness-file", witness)
+	defer stop()
+	s := clientOf(t, addr, tok)
+	waitOK(t, s.base+"/readyz")
+	s.json("R1", "POST", "/v1/customers", customer("C1"), 201)
+	for i := range 6 {
+		s.json("R1", "POST", "/v1/customers/C1/contacts", contact(fmt.Sprintf("call %d", i)), 201)
+	}
+	var latest map[string]any
+	waitUntil(t, "a seal", func() bool {
+		latest, _ = s.json("U1", "GET", "/v1/audit/seals/latest", nil, 200)["seal"].(map[string]any)
+		return latest != nil
+	})
+	waitUntil(t, "the witness file", func() bool { b, _ := os.ReadFile(witness); return string(b) == latest["checkpoint"] })
+	vkey := s.json("", "GET", "/v1/audit/key", nil, 200)["verifierKey"].(string)
+
+	st, _, body := s.do("U1", "GET", "/v1/audit/export", nil)
+	mst, _, manifest := s.do("U1", "GET", "/v1/audit/export/manifest", nil)
+	if st != 200 || mst != 200 {
+		t.Fatalf("export %d, manifest %d %s", st, mst, manifest)
+	}
+	path := filepath.Join(t.TempDir(), "ledger.jsonl")
+	writeTestFile(t, path, body)
+	writeTestFile(t, path+".manifest.json", manifest)
+	code, out, err := auditVerify(t, "--checkpoint", witness, "--key", vkey, path)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("verified through tree size %v", latest["treeSize"])) {
+		t.Fatalf("exit %d %v:\n%s", code, err, out)
+	}
+
+	lines := bytes.SplitAfter(body, []byte("\n"))
+	cut := bytes.Join(append(lines[:2:2], lines[3:]...), nil)
+	writeTestFile(t, path, cut)
+	writeTestFile(t, path+".manifest.json", refit(t, manifest, cut, bytes.Count(cut, []byte("\n"))))
+	if code, out, err := auditVerify(t, "--checkpoint", witness, "--key", vkey, path); code != 1 {
+		t.Fatalf("a line removed: exit %d %v\n%s", code, err, out)
+	}
+}
