@@ -61,6 +61,8 @@ type accessRecorder struct {
 	kick    chan struct{}       // a full batch waits
 
 	flushMu sync.Mutex // one flush at a time
+
+	tallies accessTallies // the monthly check's counts (audit_access.go)
 }
 
 // accessBatch is the events of one stream appended together.

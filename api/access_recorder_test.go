@@ -19,6 +19,7 @@ import (
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/eventstest"
+	"github.com/dangol/dangol/projections"
 )
 
 // The access recorder over the real embedded store; an outage is the real
@@ -448,4 +449,73 @@ func BenchmarkRecordRead(b *testing.B) {
 			b.Logf("%v reads dropped (queue full): the store appends slower than the benchmark records", n)
 		}
 	})
+}
+
+// BenchmarkAccessCheck is the monthly check of a call centre's month: 70
+// reps reading 3,000 entries each (600 distinct customers) in the month
+// checked and in each of the three before it, 840,000 entries in all:
+// "first" reads them all, "again" (the auditor's next look) only what was
+// appended since, 500 new entries.
+func BenchmarkAccessCheck(b *testing.B) {
+	f := newRecorderFixture(b)
+	f.srv.Queries = projections.NewMemory()
+	ctx := context.Background()
+	for _, month := range []string{"2026-08", "2026-09", "2026-10", "2026-11"} {
+		start, _ := events.MonthStart(month)
+		var reads []events.AccessRead
+		for rep := range 70 {
+			for i := range 3000 {
+				reads = append(reads, events.AccessRead{StaffID: fmt.Sprintf("R%03d", rep), Role: roleRep, At: start.Add(time.Hour),
+					From: "10.1.2.3", CustomerID: fmt.Sprintf("C%03d%03d", rep, i%600), Action: "customer_view"})
+			}
+		}
+		batches, err := buildAccessBatches(reads)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, bt := range batches {
+			for i := 0; i < len(bt.events); i += 100 {
+				if _, err := f.store.Append(ctx, bt.stream, events.Any, bt.events[i:min(i+100, len(bt.events))]...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	check := func(b *testing.B) {
+		c, err := f.srv.accessCheck(ctx, "2026-11")
+		if err != nil || len(c.Staff) != 70 || c.Flagged != 0 {
+			b.Fatalf("check: %d members, %d flagged, %v", len(c.Staff), c.Flagged, err)
+		}
+	}
+	b.Run("first", func(b *testing.B) {
+		for range b.N {
+			f.srv.access.tallies = accessTallies{}
+			check(b)
+		}
+		b.ReportMetric(float64(4*70*3000)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	})
+	b.Run("again", func(b *testing.B) {
+		check(b)
+		more := accessReadsOf("R000", 500)
+		for range b.N {
+			b.StopTimer()
+			batches, _ := buildAccessBatches(more)
+			if _, err := f.store.Append(ctx, batches[0].stream, events.Any, batches[0].events...); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			check(b)
+		}
+	})
+}
+
+// accessReadsOf returns n reads by staff in November, of customers it
+// read already.
+func accessReadsOf(staff string, n int) []events.AccessRead {
+	out := make([]events.AccessRead, n)
+	for i := range out {
+		out[i] = events.AccessRead{StaffID: staff, Role: roleRep, At: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
+			CustomerID: fmt.Sprintf("C000%03d", i%600), Action: "customer_view"}
+	}
+	return out
 }

@@ -3,11 +3,13 @@ package api
 import (
 	"cmp"
 	"context"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -271,13 +273,43 @@ type monthTally struct {
 	exports   int
 }
 
-// tallyMonth counts month's record per member.
-func (s *Server) tallyMonth(ctx context.Context, month string) (map[string]*monthTally, error) {
-	out := map[string]*monthTally{}
-	for from := uint64(0); ; {
-		evs, err := s.Store.ReadStream(ctx, events.AccessStream(month), from, events.Forward, 200)
+// accessTallies keeps the monthly check's counts of the months it read,
+// each up to the stream version it read: a month's record only grows, so
+// the next check reads only the batches appended since. Safe for
+// concurrent use; checks run one at a time (they are the auditor's).
+type accessTallies struct {
+	mu     sync.Mutex
+	months map[string]*monthTallies
+}
+
+// monthTallies are a month's counts per member, from the batches before
+// version next.
+type monthTallies struct {
+	next  uint64
+	staff map[string]*monthTally
+}
+
+// maxTalliedMonths bounds the months kept (two years: a check reads four).
+const maxTalliedMonths = 24
+
+// tallyMonth brings month's counts up to the end of its record and
+// returns them, valid while t.mu is held.
+func (t *accessTallies) tallyMonth(ctx context.Context, store Store, month string) (map[string]*monthTally, error) {
+	m := t.months[month]
+	if m == nil {
+		if t.months == nil {
+			t.months = map[string]*monthTallies{}
+		}
+		if len(t.months) >= maxTalliedMonths { // the oldest goes: an earlier check's history
+			delete(t.months, slices.Min(slices.Collect(maps.Keys(t.months))))
+		}
+		m = &monthTallies{staff: map[string]*monthTally{}}
+		t.months[month] = m
+	}
+	for {
+		evs, err := store.ReadStream(ctx, events.AccessStream(month), m.next, events.Forward, 200)
 		if events.ErrorCode(err) == events.NotFound {
-			return out, nil
+			return m.staff, nil
 		}
 		if err != nil {
 			return nil, err
@@ -287,30 +319,35 @@ func (s *Server) tallyMonth(ctx context.Context, month string) (map[string]*mont
 			if err != nil {
 				return nil, err
 			}
-			for _, a := range batch.Reads {
-				t := out[a.StaffID]
-				if t == nil {
-					t = &monthTally{customers: map[string]struct{}{}, outside: map[string]struct{}{}}
-					out[a.StaffID] = t
-				}
-				t.role = a.Role
-				t.reads++
-				if a.CustomerID != "" {
-					t.customers[a.CustomerID] = struct{}{}
-				}
-				switch a.Action {
-				case "lookup":
-					t.lookups++
-					t.outside[a.CustomerID] = struct{}{}
-				case "export_clear":
-					t.exports++
-				}
-			}
+			m.add(batch.Reads)
+			m.next = evs[i].Version + 1
 		}
 		if len(evs) < 200 {
-			return out, nil
+			return m.staff, nil
 		}
-		from = evs[len(evs)-1].Version + 1
+	}
+}
+
+// add counts reads.
+func (m *monthTallies) add(reads []events.AccessRead) {
+	for _, a := range reads {
+		t := m.staff[a.StaffID]
+		if t == nil {
+			t = &monthTally{customers: map[string]struct{}{}, outside: map[string]struct{}{}}
+			m.staff[a.StaffID] = t
+		}
+		t.role = a.Role
+		t.reads++
+		if a.CustomerID != "" {
+			t.customers[a.CustomerID] = struct{}{}
+		}
+		switch a.Action {
+		case "lookup":
+			t.lookups++
+			t.outside[a.CustomerID] = struct{}{}
+		case "export_clear":
+			t.exports++
+		}
 	}
 }
 
@@ -318,14 +355,17 @@ func (s *Server) tallyMonth(ctx context.Context, month string) (map[string]*mont
 // months before it for what is usual.
 func (s *Server) accessCheck(ctx context.Context, month string) (AccessCheck, error) {
 	c := AccessCheck{Month: month, Staff: []StaffAccess{}}
-	now, err := s.tallyMonth(ctx, month)
+	t := &s.access.tallies
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, err := t.tallyMonth(ctx, s.Store, month)
 	if err != nil {
 		return c, err
 	}
 	start, _ := events.MonthStart(month)
 	history := map[string][]int{} // distinct customers per earlier month with reads
 	for i := 1; i <= historyMonths; i++ {
-		before, err := s.tallyMonth(ctx, events.AccessMonth(start.AddDate(0, -i, 0)))
+		before, err := t.tallyMonth(ctx, s.Store, events.AccessMonth(start.AddDate(0, -i, 0)))
 		if err != nil {
 			return c, err
 		}

@@ -333,6 +333,15 @@ func TestAccessCheck(t *testing.T) {
 	if c["flagged"] != float64(4) || c["signOff"] != nil || c["month"] != "2026-11" {
 		t.Errorf("check: flagged %v, signOff %v, month %v", c["flagged"], c["signOff"], c["month"])
 	}
+	// The check counts what was appended since its last look (it keeps
+	// its counts and reads on from where it stopped): S1's lookup flags
+	// them, fourth of the flagged now.
+	s.accessBatch("2026-11", accessReads("S1", "supervisor", "lookup", "D", 1)...)
+	again := s.must("U1", "GET", "/v1/audit/access/check?month=2026-11", nil, 200)
+	if s1 := again["staff"].([]any)[3].(map[string]any); s1["staffId"] != "S1" || s1["reads"] != float64(51) || s1["customers"] != float64(50) ||
+		s1["lookups"] != float64(1) || again["flagged"] != float64(5) {
+		t.Errorf("after one more read of S1: %v, flagged %v", s1, again["flagged"])
+	}
 	if c := s.must("U1", "GET", "/v1/audit/access/check?month=2026-06", nil, 200); len(c["staff"].([]any)) != 0 || c["flagged"] != float64(0) {
 		t.Errorf("a month without reads: %v", c)
 	}
