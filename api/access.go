@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,12 +54,13 @@ type accessRecorder struct {
 	log     *slog.Logger
 	metrics *accessMetrics
 
-	mu      sync.Mutex
-	queue   []events.AccessRead // not yet built into events
-	failed  []accessBatch       // built, appended without success: retried first, with the same event ids
-	held    int                 // reads in failed
-	stopped bool                // Run ended: record appends at once
-	kick    chan struct{}       // a full batch waits
+	mu       sync.Mutex
+	queue    []events.AccessRead // not yet built into events
+	failed   []accessBatch       // built, appended without success: retried first, with the same event ids
+	held     int                 // reads in failed
+	stopped  bool                // Run ended: record appends at once
+	dropping bool                // the queue was full since the last append that took it
+	kick     chan struct{}       // a full batch waits
 
 	flushMu sync.Mutex // one flush at a time
 
@@ -112,7 +114,7 @@ func (s *Server) FlushAccess(ctx context.Context) error { return s.access.flush(
 func (a *accessRecorder) add(ctx context.Context, r events.AccessRead) {
 	if err := (&events.PersonalDataRead{Reads: []events.AccessRead{r}}).Validate(); err != nil {
 		field := ""
-		if e, ok := err.(*events.Error); ok {
+		if e := (*events.Error)(nil); errors.As(err, &e) {
 			field = e.Field
 		}
 		a.log.Error("access record: entry refused", "action", r.Action, "field", field)
@@ -121,7 +123,12 @@ func (a *accessRecorder) add(ctx context.Context, r events.AccessRead) {
 	}
 	a.mu.Lock()
 	if len(a.queue)+a.held >= maxAccessQueue {
+		first := !a.dropping
+		a.dropping = true
 		a.mu.Unlock()
+		if first { // once per outage: the metric counts them
+			a.log.Error("access record: the queue is full; new reads are dropped until the store takes the queue", "waiting", maxAccessQueue)
+		}
 		a.metrics.dropped("queue_full", 1)
 		return
 	}
@@ -219,6 +226,9 @@ func (a *accessRecorder) flush(ctx context.Context) error {
 		switch {
 		case err == nil:
 			a.metrics.appended(b.reads)
+			a.mu.Lock()
+			a.dropping = false
+			a.mu.Unlock()
 		case events.ErrorCode(err) == events.Invalid: // would fail again, for ever
 			a.log.Error("access record: batch refused by the store", "err", err.Error(), "reads", b.reads)
 			a.metrics.dropped("invalid", b.reads)

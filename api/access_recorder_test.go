@@ -282,6 +282,9 @@ func TestAccessRecorderBounded(t *testing.T) {
 	if n := f.dropped("queue_full"); n != 25 {
 		t.Errorf("dropped %v, want 25", n)
 	}
+	if logs := f.logText(); strings.Count(logs, "the queue is full") != 1 {
+		t.Errorf("log %q: want the drops said once", logs)
+	}
 	if w := f.srv.access.waiting(); w != maxAccessQueue {
 		t.Errorf("%d reads held, want %d", w, maxAccessQueue)
 	}
