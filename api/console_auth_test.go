@@ -538,5 +538,5 @@ func TestConsoleSigninNext(t *testing.T) {
 		u.mustRedirect(u.post("/login", url.Values{"staffId": {"R1"}, "password": {signinPassword}, "next": {next}}), want, "next="+next)
 	}
 	u := newWebUser(s)
-	u.mustRedirect(u.login("U1", signinPassword, ""), "/account", "an auditor's start")
+	u.mustRedirect(u.login("U1", signinPassword, ""), "/audit", "an auditor's start")
 }

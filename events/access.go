@@ -39,9 +39,9 @@ var AccessActions = []string{
 // recorder's batch size.
 const MaxAccessReads = 500
 
-// maxAccessDetail bounds an entry's detail (an export's range and reason,
+// MaxAccessDetail bounds an entry's detail (an export's range and reason,
 // a count, a call id).
-const maxAccessDetail = 300
+const MaxAccessDetail = 700
 
 // PersonalDataRead is a batch of reads of customers' personal data, in the
 // order they happened, appended by the API's access recorder (actor
@@ -96,7 +96,7 @@ func (a *AccessRead) check(c *check, at string) {
 	if a.CustomerID == "" && !bulkAction(a.Action) {
 		c.fail(at+"customerId", "is required")
 	}
-	c.line(at+"detail", &a.Detail, maxAccessDetail, false)
+	c.line(at+"detail", &a.Detail, MaxAccessDetail, false)
 }
 
 // bulkAction reports whether action reads many customers at once, named

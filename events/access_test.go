@@ -33,7 +33,7 @@ var accessInvalid = []invalid{
 	{"PersonalDataRead", "reads[0].action", "peek", ""},
 	{"PersonalDataRead", "reads[0].action", del, ""},
 	{"PersonalDataRead", "reads[1].detail", "two\nlines", ""},
-	{"PersonalDataRead", "reads[1].detail", rep("x", 301), ""},
+	{"PersonalDataRead", "reads[1].detail", rep("x", 701), ""},
 	// AccessCheckSignedOff
 	{"AccessCheckSignedOff", "month", del, ""},
 	{"AccessCheckSignedOff", "month", "2026-13", ""},
@@ -135,7 +135,7 @@ func TestAccessMonths(t *testing.T) {
 // (api/access.go).
 func TestPersonalDataReadFitsAnEvent(t *testing.T) {
 	long := events.AccessRead{StaffID: rep("S", 64), Role: "private_banker", At: time.Date(2026, 11, 30, 23, 59, 59, 123456789, time.UTC),
-		From: "2001:db8:1234:5678:9abc:def0:1234:5678", CustomerID: rep("C", 64), Action: "recording_play", Detail: rep("d", 300)}
+		From: "2001:db8:1234:5678:9abc:def0:1234:5678", CustomerID: rep("C", 64), Action: "recording_play", Detail: rep("d", 700)}
 	d := &events.PersonalDataRead{}
 	for range events.MaxAccessReads {
 		d.Reads = append(d.Reads, long)

@@ -170,6 +170,8 @@ func startPage(role string) string {
 		return "/"
 	case "admin":
 		return "/admin/staff"
+	case "auditor":
+		return "/audit"
 	}
 	return "/account"
 }

@@ -25,12 +25,13 @@ type pages struct {
 }
 
 var funcs = template.FuncMap{
-	"kst":    formatTime,
-	"date":   formatDate,
-	"won":    formatWon,
-	"amount": formatAmount,
-	"join":   strings.Join,
-	"add":    func(a, b int) int { return a + b },
+	"kst":       formatTime,
+	"date":      formatDate,
+	"won":       formatWon,
+	"amount":    formatAmount,
+	"join":      strings.Join,
+	"hasPrefix": strings.HasPrefix,
+	"add":       func(a, b int) int { return a + b },
 	"has": func(list []string, v string) bool {
 		for _, x := range list {
 			if x == v {

@@ -51,6 +51,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	keep := fs.Bool("keep", false, "keep the embedded store afterwards (a throwaway PostgreSQL cluster always goes)")
 	sealEvery := fs.Int64("seal-every", 0, "at the end, measure appends at the largest --writers count with the sealer off and on, alternating, sealing every N events (0: not)")
 	sealRounds := fs.Int("seal-rounds", 5, "with --seal-every: rounds of two runs of --events each, sealer off then on")
+	sealPoll := fs.Duration("seal-poll", time.Second, "with --seal-every: the sealer reads the log this often (0: follows it live), as serve's --seal-poll")
 	if err := parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 	if *sealEvery > 0 {
 		cfg := bench.AppendConfig{Writers: slices.Max(counts), Events: *n, Batch: *batch, DataBytes: *size}
-		if err := benchSealing(ctx, stdout, s, filepath.Join(root, "seals"), *sealEvery, max(1, *sealRounds), cfg); err != nil {
+		if err := benchSealing(ctx, stdout, s, filepath.Join(root, "seals"), *sealEvery, *sealPoll, max(1, *sealRounds), cfg); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/seal"
@@ -20,13 +21,13 @@ import (
 // store growing and the machine's other load weigh on both alike. It
 // prints each run, the median of the rounds' on/off throughput ratios and
 // the ratio of the totals: the overhead sealing adds to appends.
-func benchSealing(ctx context.Context, w io.Writer, s events.Store, dir string, every int64, rounds int, cfg bench.AppendConfig) error {
-	sealer, closeTree, err := benchSealer(s, dir, every)
+func benchSealing(ctx context.Context, w io.Writer, s events.Store, dir string, every int64, poll time.Duration, rounds int, cfg bench.AppendConfig) error {
+	sealer, closeTree, err := benchSealer(s, dir, every, poll)
 	if err != nil {
 		return err
 	}
 	defer closeTree()
-	fmt.Fprintf(w, "sealing overhead at %d writers, --seal-every %d: %d rounds of a run with the sealer off, then on\n", cfg.Writers, every, rounds)
+	fmt.Fprintf(w, "sealing overhead at %d writers, --seal-every %d, --seal-poll %s: %d rounds of a run with the sealer off, then on\n", cfg.Writers, every, poll, rounds)
 	var off, on float64
 	var ratios []float64
 	seals := 0
@@ -83,7 +84,7 @@ func sealCount(s *seal.Sealer) int {
 }
 
 // benchSealer returns a sealer over a new tree in dir with a throwaway key.
-func benchSealer(s events.Store, dir string, every int64) (*seal.Sealer, func() error, error) {
+func benchSealer(s events.Store, dir string, every int64, poll time.Duration) (*seal.Sealer, func() error, error) {
 	tree, err := seal.OpenTree(dir)
 	if err != nil {
 		return nil, nil, err
@@ -95,7 +96,7 @@ func benchSealer(s events.Store, dir string, every int64) (*seal.Sealer, func() 
 		tree.Close()
 		return nil, nil, err
 	}
-	sealer, err := seal.NewSealer(seal.Config{Store: s, Tree: tree, Key: key, Every: every, Logger: slog.New(slog.DiscardHandler)})
+	sealer, err := seal.NewSealer(seal.Config{Store: s, Tree: tree, Key: key, Every: every, Poll: poll, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tree.Close()
 		return nil, nil, err

@@ -21,6 +21,7 @@ import (
 type sealFlags struct {
 	every       int64
 	interval    time.Duration
+	poll        time.Duration
 	keyFile     string
 	origin      string
 	dir         string
@@ -34,6 +35,7 @@ func (f *sealFlags) register(fs *flag.FlagSet, schedule bool) {
 	if schedule {
 		fs.Int64Var(&f.every, "seal-every", 1000, "seal the log after this many new events (0: not by count)")
 		fs.DurationVar(&f.interval, "seal-interval", 10*time.Minute, "and at least this often when events arrived since the latest seal (0: not by time)")
+		fs.DurationVar(&f.poll, "seal-poll", time.Second, "read the log into the Merkle tree this often, a page at a time (0: follow it live, which costs appenders on PostgreSQL one read per commit)")
 	}
 	fs.StringVar(&f.keyFile, "sealing-key-file", "", "file holding the Ed25519 sealing key, encrypted under the master key (default <data>/sealing.key, created on first start); $"+seal.EnvSealingKey+" (base64 of the 32-byte seed) overrides it")
 	fs.StringVar(&f.origin, "seal-origin", defaultOrigin, "the log's name in its checkpoints: their origin line and the signing key's name")
@@ -43,8 +45,8 @@ func (f *sealFlags) register(fs *flag.FlagSet, schedule bool) {
 }
 
 func (f *sealFlags) check() error {
-	if f.every < 0 || f.interval < 0 {
-		return fmt.Errorf("--seal-every and --seal-interval must not be negative (0 turns each off)")
+	if f.every < 0 || f.interval < 0 || f.poll < 0 {
+		return fmt.Errorf("--seal-every, --seal-interval and --seal-poll must not be negative (0 turns each off)")
 	}
 	return nil
 }
@@ -122,7 +124,7 @@ func (s *sealing) open(f sealFlags, sf storeFlags, store events.Store, master pi
 		return err
 	}
 	s.sealer, err = seal.NewSealer(seal.Config{Store: store, Tree: s.tree, Key: s.key, Every: f.every, Interval: f.interval,
-		Now: now, Witnesses: f.witnesses(), Logger: logger})
+		Poll: f.poll, Now: now, Witnesses: f.witnesses(), Logger: logger})
 	return err
 }
 

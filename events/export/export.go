@@ -54,20 +54,17 @@ type Request struct {
 }
 
 // AccessDetail is the access record's detail of req in clear, count
-// events sent: its range, the count and the reason, the reason cut to fit
-// an entry (300 bytes).
+// events sent: its range, the count and the reason, whole (a reason is at
+// most 500 characters, an entry's detail events.MaxAccessDetail).
 func (req Request) AccessDetail(count int64) string {
 	d := fmt.Sprintf("positions %s..%s, %d events; reason: ", req.From, req.To, count)
 	reason := req.Reason
-	for len(d)+len(reason) > maxAccessDetail {
+	for utf8.RuneCountInString(d)+utf8.RuneCountInString(reason) > events.MaxAccessDetail {
 		_, size := utf8.DecodeLastRuneInString(reason)
 		reason = reason[:len(reason)-size]
 	}
 	return d + reason
 }
-
-// maxAccessDetail is the longest detail of an events.AccessRead.
-const maxAccessDetail = 300
 
 // pageSize is how many events an export reads at a time: its memory.
 const pageSize = 1000

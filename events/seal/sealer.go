@@ -29,8 +29,14 @@ type Config struct {
 	Witnesses []Witness
 	Logger    *slog.Logger // default slog.Default()
 	// Ticks, if set, replaces the ticker that checks the interval
-	// (Interval/4, at least a second): tests send on it.
+	// (Interval/4, at least a second), or with Poll the poll's ticker:
+	// tests send on it.
 	Ticks <-chan time.Time
+	// Poll, if above zero, reads the log into the tree every Poll, a page
+	// at a time, instead of following a live subscription: one read per
+	// poll rather than one per commit, which is what following costs the
+	// appenders on PostgreSQL. Every is then judged at each poll.
+	Poll time.Duration
 }
 
 // maxAttempts bounds SealNow's retries after losing a race to another
@@ -350,6 +356,9 @@ func (s *Sealer) Run(ctx context.Context) error {
 		// Following goes on, so that the tree serves proofs; sealing does not.
 		s.log.Error("not sealing: the log does not match its latest seal", "err", err)
 	}
+	if s.cfg.Poll > 0 {
+		return s.poll(ctx)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	arrived := make(chan struct{}, 1)
@@ -380,6 +389,34 @@ func (s *Sealer) Run(ctx context.Context) error {
 			if s.cfg.Interval > 0 && s.pendingNow() > 0 && s.intervalPassed() {
 				s.sealLogged(ctx)
 			}
+		}
+	}
+}
+
+// poll is Run with Config.Poll: at each tick the tree catches up with the
+// log, then seals if Every events came or the interval passed.
+func (s *Sealer) poll(ctx context.Context) error {
+	ticks, stop := s.cfg.Ticks, func() {}
+	if ticks == nil {
+		t := time.NewTicker(s.cfg.Poll)
+		ticks, stop = t.C, t.Stop
+	}
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticks:
+		}
+		if err := s.cfg.Tree.catchUp(ctx, s.cfg.Store, s.noteSeal); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		pending := s.pendingNow()
+		if s.cfg.Every > 0 && pending >= s.cfg.Every || s.cfg.Interval > 0 && pending > 0 && s.intervalPassed() {
+			s.sealLogged(ctx)
 		}
 	}
 }

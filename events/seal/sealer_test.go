@@ -431,3 +431,35 @@ func TestRunEndsWhenStoreCloses(t *testing.T) {
 		t.Fatalf("Run returned %v, want ErrClosed", err)
 	}
 }
+
+// TestSealerPoll runs the sealer polling the log (Config.Poll) with
+// injected ticks: nothing is read into the tree between ticks, a tick
+// catches up and seals once Every events came, and a tick with too few
+// new events does not seal.
+func TestSealerPoll(t *testing.T) {
+	store := openStore(t, eventstest.Clock(eventstest.Epoch))
+	ticks := make(chan time.Time) // unbuffered: the second send waits until the first tick was handled
+	s := newSealer(t, Config{Store: store, Every: 5, Poll: time.Hour, Ticks: ticks})
+	runSealer(t, s)
+	tick := func() { ticks <- time.Time{}; ticks <- time.Time{} }
+	tick() // Run has checked the tree and polls
+	appendN(t, store, "customer-1", 3)
+	if n := s.cfg.Tree.Size(); n != 0 {
+		t.Fatalf("the tree read %d events before a poll", n)
+	}
+	tick()
+	if n := s.cfg.Tree.Size(); n != 3 || s.Status().Latest != nil {
+		t.Fatalf("after a poll with 3 events: tree %d, latest %+v; want 3 and no seal", n, s.Status().Latest)
+	}
+	appendN(t, store, "customer-1", 4)
+	tick()
+	l := s.Status().Latest
+	if l == nil || l.TreeSize != 7 {
+		t.Fatalf("after a poll with 7 events: latest %+v, want a seal of 7", l)
+	}
+	tick()
+	if got := s.Status().Latest; got.Seq != l.Seq {
+		t.Fatalf("a poll with only the seal new sealed again: %+v", got)
+	}
+	checkSeals(t, store, s.cfg.Key)
+}

@@ -460,6 +460,11 @@ func (t *Tree) Frontier(n int64) ([]tlog.Hash, error) {
 // as it is when the read reaches it. It may run while Follow does: an
 // event either has appended is skipped by the other.
 func (t *Tree) CatchUp(ctx context.Context, store events.Store) error {
+	return t.catchUp(ctx, store, nil)
+}
+
+// catchUp is CatchUp calling added after each event it appended.
+func (t *Tree) catchUp(ctx context.Context, store events.Store, added func(*events.Envelope)) error {
 	for {
 		evs, err := store.ReadAll(ctx, t.Last(), 1000)
 		if err != nil {
@@ -469,8 +474,12 @@ func (t *Tree) CatchUp(ctx context.Context, store events.Store) error {
 			return nil
 		}
 		for i := range evs {
-			if _, err := t.add(&evs[i], true); err != nil {
+			ok, err := t.add(&evs[i], true)
+			if err != nil {
 				return err
+			}
+			if ok && added != nil {
+				added(&evs[i])
 			}
 		}
 	}
