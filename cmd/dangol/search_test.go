@@ -55,7 +55,7 @@ func TestServeSearchPostgres(t *testing.T) {
 	}
 	dir := t.TempDir()
 	a := bootStackAt(t, dir, pgtest.Database(t))
-	b := startStack(t, dir, a.url, a.tok)
+	b := startSecondStack(t, dir, a.url, a.tok)
 	pos := fmt.Sprint(a.json("R1", "POST", "/v1/customers", customer("C1"), 201)["position"])
 	if got := b.searchIDs("김민준", "Dangol-Min-Position", pos); !slices.Equal(got, []string{"C1"}) {
 		t.Errorf("search on server B = %v", got)

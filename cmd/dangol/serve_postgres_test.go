@@ -41,7 +41,7 @@ func TestServeTwoServersOneDatabase(t *testing.T) {
 	}
 	dir := t.TempDir()
 	a := bootStackAt(t, dir, pgtest.Database(t))
-	b := startStack(t, dir, a.url, a.tok)
+	b := startSecondStack(t, dir, a.url, a.tok)
 
 	from := a.head()
 	onB, onA := b.follow("U1", from, "log"), a.follow("U1", from, "log")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -78,8 +79,23 @@ func staffAdd(t *testing.T, dir, url, id, role string, extra ...string) string {
 // startStack starts a server on dir (and url) and waits until its read
 // models have caught up with the log; it is stopped at the end of the test.
 // Two servers may share one database and one dir, as they would share
-// storage.
+// storage, but not a Merkle tree: the second of two gets its own
+// (startSecondStack).
 func startStack(t *testing.T, dir, url string, tok map[string]string) *stack {
+	t.Helper()
+	return startStackTree(t, dir, url, tok, "")
+}
+
+// startSecondStack starts another server on dir and url beside a running
+// one, with a tree directory of its own (--seal-dir), as docker-compose
+// gives each server.
+func startSecondStack(t *testing.T, dir, url string, tok map[string]string) *stack {
+	t.Helper()
+	return startStackTree(t, dir, url, tok, filepath.Join(t.TempDir(), "seals"))
+}
+
+// startStackTree is startStack with the tree in sealDir ("" = <dir>/seals).
+func startStackTree(t *testing.T, dir, url string, tok map[string]string, sealDir string) *stack {
 	t.Helper()
 	cfg := serveConfig{addr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", logLevel: "error", shutdownTimeout: hang, readyLag: 1000, maxBody: 64 << 10}
 	cfg.store.data = dir
@@ -87,6 +103,7 @@ func startStack(t *testing.T, dir, url string, tok map[string]string) *stack {
 		cfg.store.backend, cfg.store.postgresURL = "postgres", url
 	}
 	cfg.sampler.newRepCalls, cfg.sampler.longCallSec, cfg.sampler.perRepWeek = 1, 900, 3
+	cfg.seal.dir = sealDir
 	srv, err := startServer(context.Background(), cfg, noEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
