@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"fmt"
 	"html/template"
 	"maps"
 	"net/http"
@@ -186,6 +187,9 @@ func (c *Console) worklist(w http.ResponseWriter, r *http.Request, s *Session) e
 	if err != nil {
 		return err
 	}
+	// The rows name the book's customers: a read for the access record,
+	// as GET /v1/worklist records it (one entry, no customer).
+	c.API.RecordRead(r.Context(), s.Principal(), c.clientAddr(r), "worklist", "", fmt.Sprintf("advisor %s, %d customers", s.StaffID, len(items)))
 	p := c.buildWorklist(lang, items, f, now)
 	p.LiveTopics, p.LiveFrom = "advisor:"+s.StaffID, from
 	if fragment {
