@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,7 +38,7 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request, p Principal) 
 		s.live.connections.Inc()
 		defer s.live.connections.Dec()
 	}
-	reason := s.runLive(r.Context(), conn, p)
+	reason := s.runLive(r, conn, p)
 	if s.live != nil && reason != "too_slow" { // too_slow is counted when decided
 		s.live.disconnects.WithLabelValues(reason).Inc()
 	}
@@ -60,7 +61,8 @@ func reasonOf(code int) string {
 }
 
 // runLive serves one subscription until it ends, and returns why.
-func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal) string {
+func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) string {
+	ctx := r.Context()
 	defer conn.Close()
 	conn.SetReadLimit(liveMaxMessage)
 	closeWith := func(code int, text string) {
@@ -122,6 +124,7 @@ func (s *Server) runLive(ctx context.Context, conn *websocket.Conn, p Principal)
 		return "shutdown"
 	}
 	defer s.hub.detach(c)
+	s.recordLive(r, p, sub.Subscribe)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -286,5 +289,23 @@ func (s *Server) WaitLive(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
+	}
+}
+
+// recordLive notes in the access record each customer topic a client
+// subscribed to: the feed pushes that customer's events, personal fields
+// opened, and a replay from a position pushes their history, as a timeline
+// does. A rep's or private banker's subscription to a customer outside
+// their book is a lookup.
+func (s *Server) recordLive(r *http.Request, p Principal, topics []string) {
+	seen := map[string]bool{}
+	for _, t := range topics {
+		kind, id, _ := strings.Cut(t, ":")
+		if kind != "customer" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		action, detail := ReadAction(p, s.advisorOf(r, p, id), "api_read"), "live feed"
+		s.recordRead(r, p, action, id, detail)
 	}
 }
