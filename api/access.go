@@ -479,7 +479,7 @@ func (b *Blobs) customersOf(digest string) []string {
 }
 
 // recordPlay records a playback of the recording of digest for each
-// customer whose call it is. A player's later range requests (seeking)
+// customer whose call it is (a lookup outside a book-bound reader's book). A player's later range requests (seeking)
 // are the same playback: only a request from the start is recorded. A
 // staged upload no call names yet has no customer, and is not recorded.
 func (s *Server) recordPlay(r *http.Request, p Principal, digest string) {
@@ -490,6 +490,8 @@ func (s *Server) recordPlay(r *http.Request, p Principal, digest string) {
 		return // 304: nothing was sent
 	}
 	for _, id := range s.Blobs.customersOf(digest) {
-		s.recordRead(r, p, "recording_play", id, "recording "+digest)
+		// Outside a rep's or private banker's book, a lookup: the monthly
+		// check flags it as it does a customer page.
+		s.recordRead(r, p, ReadAction(p, s.advisorOf(r, p, id), "recording_play"), id, "recording "+digest)
 	}
 }

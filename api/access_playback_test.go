@@ -1,0 +1,45 @@
+package api_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/dangol/dangol/events/eventstest"
+)
+
+// TestAccessRecordPlaybackOutsideBook: a rep playing the recording of a
+// call of a customer outside their book is a lookup in the record (the
+// monthly check's outside_book), as their page would be; in their book,
+// and for a supervisor, a recording_play.
+func TestAccessRecordPlaybackOutsideBook(t *testing.T) {
+	clock := eventstest.NewManualClock(lastSecondOfNovember)
+	s := newStack(t, stackOptions{now: clock.Now})
+	accessBook(s)
+	theirs := s.upload("R2", []byte("RIFF-R2-call-audio"))
+	s.must("R2", "POST", "/v1/calls", newCall("K2", "C2", theirs, 18), 201)
+	mine := s.upload("R1", []byte("RIFF-R1-call-audio"))
+	s.must("R1", "POST", "/v1/calls", newCall("K1", "C1", mine, 18), 201)
+	s.awaitApplied()
+	for _, d := range []string{theirs, mine} {
+		if a := s.req("R1", "GET", "/v1/recordings/"+d, nil); a.status != 200 {
+			t.Fatalf("R1 plays %s: %d %s", d, a.status, a.raw)
+		}
+	}
+	if a := s.req("S1", "GET", "/v1/recordings/"+theirs, nil); a.status != 200 {
+		t.Fatalf("S1 plays: %d %s", a.status, a.raw)
+	}
+	want := []string{ // newest first
+		"S1 supervisor recording_play C2 recording " + theirs,
+		"R1 rep recording_play C1 recording " + mine,
+		"R1 rep lookup C2 recording " + theirs,
+	}
+	if texts := entryTexts(s.accessPages("2026-11", nil)); !slices.Equal(texts, want) {
+		t.Errorf("entries\n got %q\nwant %q", texts, want)
+	}
+	c := s.must("U1", "GET", "/v1/audit/access/check?month=2026-11", nil, 200)
+	for _, m := range c["staff"].([]any) {
+		if m := m.(map[string]any); m["staffId"] == "R1" && (m["outsideBook"] != float64(1) || !slices.Contains(asStringSlice(m["flags"]), "outside_book")) {
+			t.Errorf("R1's check: %v, want 1 customer outside the book, flagged", m)
+		}
+	}
+}
