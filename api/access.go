@@ -105,6 +105,19 @@ func (s *Server) RecordRead(ctx context.Context, p Principal, from netip.Addr, a
 	s.access.add(ctx, a)
 }
 
+// recordReadNow appends the entry of a read by p to the access record
+// before it returns, after the reads queued before it: for a read whose
+// data must not leave unrecorded (an export in clear). It returns the
+// store's error if the entry could not be appended; the caller then sends
+// nothing.
+func (s *Server) recordReadNow(r *http.Request, p Principal, action, customerID, detail string) error {
+	a := events.AccessRead{StaffID: p.StaffID, Role: p.Role, At: s.now(), CustomerID: customerID, Action: action, Detail: detail}
+	if from := s.clientOf(r); from.IsValid() {
+		a.From = from.Unmap().WithZone("").String()
+	}
+	return s.access.appendNow(r.Context(), a)
+}
+
 // FlushAccess appends every queued read of the access record now, and
 // retries the batches whose append failed; it returns the first append's
 // error (the reads stay queued for the next flush). The auditor's reads of
@@ -147,6 +160,27 @@ func (a *accessRecorder) add(ctx context.Context, r events.AccessRead) {
 		default:
 		}
 	}
+}
+
+// appendNow appends r at once, after the queue (so that the record keeps
+// its order). r is not kept if the append fails: its read does not happen.
+func (a *accessRecorder) appendNow(ctx context.Context, r events.AccessRead) error {
+	if err := a.flush(ctx); err != nil {
+		return err
+	}
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	bs, err := buildAccessBatches([]events.AccessRead{r})
+	if err != nil {
+		return err
+	}
+	if _, err := a.store.Append(ctx, bs[0].stream, events.Any, bs[0].events...); err != nil {
+		a.metrics.failure() // no hole in the record: the read is refused
+		return err
+	}
+	a.metrics.queued(1)
+	a.metrics.appended(1)
+	return nil
 }
 
 // run appends the queue every interval (never, if interval is negative:
