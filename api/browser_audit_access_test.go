@@ -78,8 +78,12 @@ func TestBrowserAuditorExport(t *testing.T) {
 	// The plain export.
 	name := "-0-" + sealed.ToPosition.String() + ".jsonl"
 	au.do(chromedp.Click(chromedp.CSS("#ex-download"), chromedp.NodeVisible))
-	if lines := exportLines(t, string(au.downloaded(dir, "dangol-export"+name))); len(lines) != want {
+	plain := string(au.downloaded(dir, "dangol-export"+name))
+	if lines := exportLines(t, plain); len(lines) != want {
 		t.Errorf("the download holds %d events, the preview said %d", len(lines), want)
+	}
+	if strings.Contains(plain, "김민준") || !strings.Contains(plain, "pii:v1:") {
+		t.Error("the plain download does not hold the personal fields as their ciphertext")
 	}
 
 	// In clear, by keyboard: the box, the download, refused for want of a
@@ -97,8 +101,12 @@ func TestBrowserAuditorExport(t *testing.T) {
 	au.screen("audit-export-reason")
 	au.fill("#ex-reason", "수사기관 요청 2026-117")
 	au.press(kb.Enter)
-	if lines := exportLines(t, string(au.downloaded(dir, "dangol-export-clear"+name))); len(lines) != want {
+	clear := string(au.downloaded(dir, "dangol-export-clear"+name))
+	if lines := exportLines(t, clear); len(lines) != want {
 		t.Errorf("the clear download holds %d events, the range %d", len(lines), want)
+	}
+	if !strings.Contains(clear, "김민준") {
+		t.Error("the download in clear does not hold C101's name in clear")
 	}
 
 	en := s.newBrowser("auditor U1, English", "en")

@@ -86,8 +86,12 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 			t.Errorf("%s: n then p came back to a page starting at %s, not %s", lang, got, first)
 		}
 		b.press("j")
+		chosen := eval[string](b, `new URL(document.querySelector("#au-events tbody tr.selected a[data-row]").href).pathname`)
 		b.navigate(chromedp.KeyEvent(kb.Enter))
-		b.waitPath("/audit/streams/")
+		b.waitPath(chosen + "?from=")
+		if got := eval[string](b, `(() => { const r = document.querySelector("#au-events tbody tr.selected"); return r ? r.id : ""; })()`); got == "" || "#"+got != eval[string](b, `location.hash`) {
+			t.Errorf("%s: Enter opened %s with the row %q chosen, not the event's version", lang, b.location(), got)
+		}
 
 		// A customer's stream, by name.
 		b.click(`nav a[href="/audit/streams"]`)
@@ -108,6 +112,9 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 		b.submit("#at", c1[3].Position.String())
 		b.waitPath("/audit/streams/customer-C1?")
 		b.waitText("#au-asof-fields", "consents[phone/marketing].granted")
+		if !strings.Contains(b.text("#au-asof-fields"), "김민준") || !b.has("#au-asof-recorded") {
+			t.Errorf("%s: the customer as of then is not shown in clear with the note that the look is recorded: %s", lang, b.text("#au-asof"))
+		}
 		if got := eval[int](b, `document.querySelectorAll("#au-events tbody tr").length`); got != 4 {
 			t.Errorf("%s: as of version 3's position the stream shows %d events, want 4", lang, got)
 		}

@@ -304,6 +304,8 @@ type accessPage struct {
 	NoteErr           string
 	Error             string // the API's refusal of the month
 	Key               string // the sign-off form's Idempotency-Key
+
+	auditFormat // Num for the check's counts
 }
 
 // staffLine is a member's line of the monthly check, with their flags

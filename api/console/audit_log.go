@@ -38,6 +38,15 @@ type dataField struct {
 	Sealed      bool // a personal field's ciphertext (pii.Prefix)
 }
 
+// KST is a timestamp's value in KST (the cell's title: the data shows as
+// stored, in UTC), or "" for a value that is not one.
+func (f dataField) KST() string {
+	if k := kstValue(f.Value); k != f.Value {
+		return k
+	}
+	return ""
+}
+
 // newAuditEvent prepares e for the page.
 func newAuditEvent(e events.Envelope) auditEvent {
 	a := auditEvent{Envelope: e, Fields: dataFields(e.Data)}

@@ -500,7 +500,7 @@ func flatten(path, list string, x any, out map[string]string) {
 		}
 	case nil:
 	case string:
-		out[path] = x
+		out[path] = kstValue(x)
 	default:
 		b, _ := json.Marshal(x)
 		out[path] = string(b)
@@ -519,4 +519,19 @@ func elementKey(list string, i int, e any) string {
 		parts[j] = fmt.Sprint(m[k])
 	}
 	return strings.Join(parts, "/")
+}
+
+// kstValue shows a timestamp of the view (RFC 3339, as the API writes them
+// in UTC) in KST to the second, as every time on the auditor's screens, its
+// fraction kept so that two instants never look alike; any other string as
+// it is.
+func kstValue(s string) string {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[10] != 'T' {
+		return s
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.In(kst).Format("2006-01-02 15:04:05.999999999") + " KST"
 }

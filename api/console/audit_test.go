@@ -219,3 +219,20 @@ func TestAuditLogStart(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditKSTValue: the view's timestamps show in KST to the second (a
+// fraction kept), anything else as it is.
+func TestAuditKSTValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-11-23T09:00:00Z":          "2026-11-23 18:00:00 KST",
+		"2026-11-23T15:30:05.25Z":       "2026-11-24 00:30:05.25 KST",
+		"2026-11-23T18:00:00+09:00":     "2026-11-23 18:00:00 KST",
+		"1970-05-01":                    "1970-05-01",
+		"010-1234-5678":                 "010-1234-5678",
+		"2026-11-23Tnot a time at all!": "2026-11-23Tnot a time at all!",
+	} {
+		if got := kstValue(in); got != want {
+			t.Errorf("kstValue(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
