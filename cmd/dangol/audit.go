@@ -320,6 +320,10 @@ func (c *offlineCheck) summary(w io.Writer, r seal.Report) {
 		fmt.Fprintf(w, "latest seal: %d, tree size %d, hash %s, recorded %s\n", r.Latest.Seq, r.Latest.TreeSize, r.Latest.Hash, r.Latest.RecordedAt.Format(time.RFC3339))
 	}
 	if end := c.manifest.StartLeaf + c.lines; end > r.VerifiedThrough {
-		fmt.Fprintf(w, "note: the last %d events (leaves %d on) are covered by no seal checked here: only a later seal proves them\n", end-r.VerifiedThrough, r.VerifiedThrough)
+		why := "covered by no seal checked here: only a later seal proves them"
+		if c.key == nil {
+			why = "after the anchor: without a key no seal proves them, only a later anchor"
+		}
+		fmt.Fprintf(w, "note: the last %d events (leaves %d on) are %s\n", end-r.VerifiedThrough, r.VerifiedThrough, why)
 	}
 }

@@ -199,6 +199,30 @@ func TestAuditVerifyDangolExport(t *testing.T) {
 	}
 }
 
+// TestAuditVerifyWithoutKey: with no key (none given, none in the
+// manifest) a seal's signature is not checked, so only the anchor proves
+// the log: the summary says verified through the anchor's tree size and
+// that the events after it are proved by nothing, although later seals'
+// roots matched.
+func TestAuditVerifyWithoutKey(t *testing.T) {
+	x := newSealedExport(t)
+	whole := x.export("whole", events.Start, x.seals[3].Position)
+	mb, _ := os.ReadFile(whole + ".manifest.json")
+	var m map[string]any
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["verifierKey"] = ""
+	mb, _ = json.Marshal(m)
+	writeTestFile(t, whole+".manifest.json", mb)
+	code, out, err := auditVerify(t, "--seal-hash", x.seals[1].Hash.String(), whole)
+	if code != 0 || !strings.Contains(out, "4 seals checked, verified through tree size 21") ||
+		!strings.Contains(out, "key: none: signatures not checked") ||
+		!strings.Contains(out, "note: the last 17 events (leaves 21 on) are after the anchor: without a key no seal proves them") {
+		t.Fatalf("exit %d %v:\n%s", code, err, out)
+	}
+}
+
 // TestAuditVerifyBadInput: without one anchor, with a malformed one, with
 // no manifest or no file, the command exits 1 saying what is wrong.
 func TestAuditVerifyBadInput(t *testing.T) {

@@ -14,8 +14,10 @@ import (
 
 // VerifyOptions configure a LogVerifier.
 type VerifyOptions struct {
-	// Key checks every seal's signatures. Nil: they are not checked, and
-	// Report.Signed says so.
+	// Key checks every seal's signatures. Nil: they are not checked,
+	// Report.Signed says so, and only the anchor proves a tree size
+	// (Report.VerifiedThrough): a seal without a checked signature is
+	// anyone's.
 	Key *Key
 
 	// StartLeaf and Frontier start the tree mid-log: the leaf index of the
@@ -78,7 +80,7 @@ type Report struct {
 	Events          int64           // events checked
 	Seals           int             // seals whose root was checked against the log
 	Unrooted        int             // seals of a tree below StartLeaf: signature checked, root not checkable here
-	VerifiedThrough int64           // the largest tree size a checked seal or the anchor proved
+	VerifiedThrough int64           // the largest tree size the anchor or a seal whose signature verified proved (without a key, the anchor's alone)
 	Leaves          int64           // the tree size of the log read (StartLeaf + Events)
 	Root            tlog.Hash       // the root of those leaves
 	Head            events.Position // the last event's position
@@ -284,6 +286,7 @@ func (v *LogVerifier) checkSeal(e *events.Envelope) string {
 			return fmt.Sprintf("%s: its tree (size %d) is before the verified range (from leaf %d)", name, s.TreeSize, v.opt.StartLeaf)
 		}
 		v.report.Anchored = true
+		v.report.VerifiedThrough = max(v.report.VerifiedThrough, s.TreeSize)
 	}
 	return ""
 }
@@ -336,7 +339,11 @@ func (v *LogVerifier) checkTree(s *Seal) string {
 		return fmt.Sprintf("toPosition %s is not the position %s of leaf %d", s.ToPosition, m.last, n-1)
 	}
 	v.report.Seals++
-	v.report.VerifiedThrough = max(v.report.VerifiedThrough, n)
+	if v.opt.Key != nil {
+		// Without a key anyone can write a seal whose root matches a log
+		// they altered: only the anchor then proves a tree size.
+		v.report.VerifiedThrough = max(v.report.VerifiedThrough, n)
+	}
 	return ""
 }
 

@@ -495,3 +495,51 @@ func BenchmarkLogVerifier(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// rechain rewrites evs[i]'s data and hashes it and every later event of
+// its stream again, as an attacker who rewrites stored events would.
+func rechain(evs []events.Envelope, i int, data string) {
+	evs[i].Data = json.RawMessage(data)
+	events.EncodeRecord(&evs[i])
+	prev := evs[i].Hash
+	for j := i + 1; j < len(evs); j++ {
+		if evs[j].Stream == evs[i].Stream {
+			evs[j].PrevHash = prev
+			events.EncodeRecord(&evs[j])
+			prev = evs[j].Hash
+		}
+	}
+}
+
+// TestLogVerifierWithoutKeyProvesOnlyTheAnchor: without a key anyone can
+// write a seal whose root matches a log they altered, so only the anchor
+// proves anything. An event after the anchor seal's tree altered and the
+// later seal written again over it passes (nothing shows it), but
+// VerifiedThrough stays at the anchor's tree size; with no anchor either,
+// nothing is proved. With the key, the rewritten seal fails.
+func TestLogVerifierWithoutKeyProvesOnlyTheAnchor(t *testing.T) {
+	l := sealedLog(t)
+	evs := l.read()
+	anchor := &Anchor{SealHash: evs[indexOf(t, evs, events.LedgerStream, 1)].Hash} // tree size 21
+	rechain(evs, 25, `{"note":"altered"}`)
+	c, _ := NewCompact(0, nil)
+	for i := range evs[:32] {
+		c.Append(LeafHash(&evs[i]))
+	}
+	evs = reseal(t, evs, 2, seededKey(t, 9), func(cp *Checkpoint) { cp.Root = c.Root() })
+
+	r, err := verify(t, evs, VerifyOptions{Anchor: anchor})
+	if err != nil || !r.Anchored || r.Seals != 3 || r.VerifiedThrough != 21 {
+		t.Fatalf("without a key: %+v %v; want ok, verified through the anchor's 21 only", r, err)
+	}
+	if r, err := verify(t, evs, VerifyOptions{}); err != nil || r.VerifiedThrough != 0 {
+		t.Fatalf("without a key or an anchor: %+v %v; want ok, nothing proved", r, err)
+	}
+	cp := anchorOf(l, evs[:25])
+	if r, err := verify(t, evs, VerifyOptions{Anchor: &Anchor{Checkpoint: cp.Checkpoint}}); err != nil || r.VerifiedThrough != 25 {
+		t.Fatalf("without a key, a checkpoint of 25: %+v %v; want verified through 25", r, err)
+	}
+	if _, err := verify(t, evs, VerifyOptions{Key: l.key, Anchor: anchor}); err == nil || !strings.Contains(err.Error(), "seal 2: checkpoint signature") {
+		t.Fatalf("with the key: %v", err)
+	}
+}
