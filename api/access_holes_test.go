@@ -14,7 +14,8 @@ import (
 // pushes that customer's events with their personal fields opened (and,
 // from a position, their whole history, as a timeline does): it is in the
 // record, a lookup for a rep outside their book, so that a rep cannot
-// read another book's customer unseen through the feed.
+// read another book's customer unseen through the feed. The whole log
+// (an auditor's) pushes every customer's data opened: an export in clear.
 func TestAccessRecordLiveFeed(t *testing.T) {
 	clock := eventstest.NewManualClock(lastSecondOfNovember)
 	s := newStack(t, stackOptions{now: clock.Now})
@@ -29,8 +30,12 @@ func TestAccessRecordLiveFeed(t *testing.T) {
 	sup := s.subscribe("S1", []string{"customer:C3"}, &from)
 	s.waitUntil("C3's history replayed to S1", func() bool { return len(sup.received()) > 0 })
 	sup.finish(t)
+	whole := s.subscribe("U1", []string{"log"}, &from) // every customer's data, opened
+	s.waitUntil("the log replayed to U1", func() bool { return len(whole.received()) > 0 })
+	whole.finish(t)
 
 	want := []string{ // newest first
+		"U1 auditor export_clear  live feed of the whole log, personal fields opened, after position 0",
 		"S1 supervisor api_read C3 live feed",
 		"R1 rep api_read C1 live feed",
 		"R1 rep lookup C2 live feed",

@@ -124,7 +124,7 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 		return "shutdown"
 	}
 	defer s.hub.detach(c)
-	s.recordLive(r, p, sub.Subscribe)
+	s.recordLive(r, p, sub.Subscribe, sub.FromPosition)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -292,20 +292,30 @@ func (s *Server) WaitLive(ctx context.Context) {
 	}
 }
 
-// recordLive notes in the access record each customer topic a client
-// subscribed to: the feed pushes that customer's events, personal fields
-// opened, and a replay from a position pushes their history, as a timeline
-// does. A rep's or private banker's subscription to a customer outside
-// their book is a lookup.
-func (s *Server) recordLive(r *http.Request, p Principal, topics []string) {
+// recordLive notes in the access record what a client's topics push of
+// customers' personal data, opened. Each customer topic is an entry: the
+// feed pushes that customer's events, and a replay from a position their
+// history, as a timeline does; a rep's or private banker's subscription to
+// a customer outside their book is a lookup. The whole log (an auditor's
+// topic) pushes every customer's data in clear: an export in clear, one
+// entry without a customer, from where it starts.
+func (s *Server) recordLive(r *http.Request, p Principal, topics []string, from *events.Position) {
 	seen := map[string]bool{}
 	for _, t := range topics {
-		kind, id, _ := strings.Cut(t, ":")
-		if kind != "customer" || seen[id] {
+		if seen[t] {
 			continue
 		}
-		seen[id] = true
-		action, detail := ReadAction(p, s.advisorOf(r, p, id), "api_read"), "live feed"
-		s.recordRead(r, p, action, id, detail)
+		seen[t] = true
+		kind, id, _ := strings.Cut(t, ":")
+		switch kind {
+		case "customer":
+			s.recordRead(r, p, ReadAction(p, s.advisorOf(r, p, id), "api_read"), id, "live feed")
+		case "log":
+			start := "from now on"
+			if from != nil {
+				start = "after position " + from.String()
+			}
+			s.recordRead(r, p, "export_clear", "", "live feed of the whole log, personal fields opened, "+start)
+		}
 	}
 }
