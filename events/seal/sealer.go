@@ -110,7 +110,9 @@ func (s *Sealer) setLatest(l *Seal) {
 
 // Check catches the tree up with the log and holds it to the latest seal:
 // its root at the seal's tree size must be the seal's merkleRoot, and its
-// last leaf the log's event at that position. If not, the tree is damaged
+// last leaf the log's event at that position; the leaves after the seal's
+// tree size (all of them before the first seal) are read again from the
+// log, since nothing proves them. If not, the tree is damaged
 // or belongs to another log: it is logged, emptied and rebuilt from the
 // log. If even the rebuilt tree does not match, the log does not match its
 // seal; the error is Internal and the sealer refuses to seal over it.
@@ -143,9 +145,26 @@ func (s *Sealer) Check(ctx context.Context) error {
 }
 
 // matches catches the tree up and checks it against the log's event at its
-// last leaf and against latest.
+// last leaf and against latest. Leaves past latest's tree size are read
+// again from the log once the root at that size is latest's: a crash may
+// have left a hole anywhere in what was written since the last sync (the
+// sealer syncs before each seal it appends), where OpenTree cannot see it
+// but the next seal's root would be wrong. The root at latest's size
+// proves the frontier there, from which the tree grows again.
 func (s *Sealer) matches(ctx context.Context, latest *Seal) error {
 	t := s.cfg.Tree
+	keep := int64(0)
+	if latest != nil {
+		keep = latest.TreeSize
+	}
+	if t.Size() > keep {
+		if err := s.covers(latest); err != nil {
+			return err
+		}
+		if err := t.truncate(keep); err != nil {
+			return err
+		}
+	}
 	if n := t.Size(); n > 0 {
 		if err := s.lastLeafInLog(ctx, n); err != nil {
 			return err

@@ -463,3 +463,53 @@ func TestSealerPoll(t *testing.T) {
 	}
 	checkSeals(t, store, s.cfg.Key)
 }
+
+// TestSealerRereadsTheUnsealedTail: a crash may leave a hole (zeros) in
+// the middle of what was written since the last sync, not only at the
+// end, where opening the tree looks. Here the stored hash of leaves 32..47
+// is lost after the seal of 20 leaves; the last leaf and the seal's root
+// still match the log. The leaves after the latest seal are read again
+// from the log, so the next seal's root is the log's.
+func TestSealerRereadsTheUnsealedTail(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, eventstest.Clock(eventstest.Epoch))
+	dir := t.TempDir()
+	tr, err := OpenTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSealer(t, Config{Store: store, Tree: tr})
+	appendN(t, store, "customer-1", 20)
+	if _, err := s.SealNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, store, "customer-2", 40)
+	if err := tr.CatchUp(ctx, store); err != nil || tr.Size() != 61 {
+		t.Fatalf("catch up: %d leaves, %v", tr.Size(), err)
+	}
+	tr.Close()
+	p := filepath.Join(dir, HashesFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := tlog.StoredHashIndex(4, 2) * tlog.HashSize // the root of leaves 32..47
+	copy(b[off:off+tlog.HashSize], make([]byte, tlog.HashSize))
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tr = openTree(t, dir)
+	if tr.Size() != 61 {
+		t.Fatalf("reopened at %d leaves, want 61 (the hole is not at the end)", tr.Size())
+	}
+	s = newSealer(t, Config{Store: store, Tree: tr})
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkTreeIsLog(t, tr, readLog(t, store))
+	if l, err := s.SealNow(ctx); err != nil || l.Seq != 1 || l.TreeSize != 61 {
+		t.Fatalf("seal after the reopen: %+v %v", l, err)
+	}
+	checkSeals(t, store, s.cfg.Key)
+}

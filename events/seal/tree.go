@@ -264,6 +264,37 @@ func (t *Tree) Reset() error {
 	return nil
 }
 
+// truncate cuts the tree to its first n leaves (0 <= n <= Size()), so
+// that the rest is appended again from the log. Readers of a tree of at
+// most n leaves are not disturbed.
+func (t *Tree) truncate(n int64) error {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if err := t.checkSize("size", n); err != nil || n == t.Size() {
+		return err
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	last := events.Start
+	if n > 0 {
+		var err error
+		if last, err = t.position(n - 1); err != nil {
+			return err
+		}
+	}
+	t.size, t.flushed, t.last = n, n, last
+	if err := t.hashes.Truncate(tlog.StoredHashCount(n) * tlog.HashSize); err != nil {
+		return ioError("truncate", t.hashes.Name(), err)
+	}
+	if err := t.leaves.Truncate(n * leafSize); err != nil {
+		return ioError("truncate", t.leaves.Name(), err)
+	}
+	return nil
+}
+
 // Close syncs the tree and closes its files. Readers then fail with
 // ErrClosed.
 func (t *Tree) Close() error {

@@ -340,3 +340,39 @@ func TestTreeReadersWhileAppending(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeTruncate: a tree cut to fewer leaves, pending ones among those
+// cut, has the size, last position and root of that many, and grows again
+// to the same tree; a size beyond it is Invalid.
+func TestTreeTruncate(t *testing.T) {
+	dir := t.TempDir()
+	tr := openTree(t, dir)
+	appendSynthetic(t, tr, 0, 100)
+	if err := tr.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	appendSynthetic(t, tr, 100, 130) // pending
+	want, _ := tr.Root(64)
+	if err := tr.truncate(131); events.ErrorCode(err) != events.Invalid {
+		t.Fatalf("truncate beyond the size: %v", err)
+	}
+	if err := tr.truncate(64); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tr.Root(64); tr.Size() != 64 || tr.Last() != synthetic(63).Position || err != nil || got != want {
+		t.Fatalf("cut to 64: size %d last %s root %v %v", tr.Size(), tr.Last(), got, err)
+	}
+	appendSynthetic(t, tr, 64, 130)
+	mem := &memTree{}
+	for i := int64(0); i < 130; i++ {
+		mem.add(t, i, synthetic(i))
+	}
+	checkProofs(t, tr, mem, 130)
+	if err := tr.truncate(0); err != nil || tr.Size() != 0 || tr.Last() != events.Start {
+		t.Fatalf("cut to 0: size %d last %s %v", tr.Size(), tr.Last(), err)
+	}
+	tr.Close()
+	if tr = openTree(t, dir); tr.Size() != 0 {
+		t.Fatalf("reopened at %d leaves after a cut to 0", tr.Size())
+	}
+}
