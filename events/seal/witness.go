@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,8 +84,9 @@ func (w URLWitness) Describe() (string, string) {
 	return "url", u.String()
 }
 
-// Witness POSTs signedNote. A response other than 2xx, a timeout or a
-// failed connection is an Unavailable error.
+// Witness POSTs signedNote. A response other than 2xx (a redirect that
+// would not POST the note again among them), a timeout or a failed
+// connection is an Unavailable error.
 func (w URLWitness) Witness(ctx context.Context, signedNote []byte, _ int64) error {
 	ctx, cancel := context.WithTimeout(ctx, URLTimeout)
 	defer cancel()
@@ -94,11 +96,13 @@ func (w URLWitness) Witness(ctx context.Context, signedNote []byte, _ int64) err
 		return events.Errorf(events.Invalid, "witness URL %s: %v", target, err)
 	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	client := w.Client
-	if client == nil {
-		client = http.DefaultClient
+	client := http.DefaultClient
+	if w.Client != nil {
+		client = w.Client
 	}
-	resp, err := client.Do(req)
+	c := *client
+	c.CheckRedirect = keepPost(client.CheckRedirect)
+	resp, err := c.Do(req)
 	if err != nil {
 		return &events.Error{Code: events.Unavailable, Message: "witness: post to " + target,
 			Err: redact(err)}
@@ -109,6 +113,23 @@ func (w URLWitness) Witness(ctx context.Context, signedNote []byte, _ int64) err
 		return events.Errorf(events.Unavailable, "witness: %s answered %s", target, resp.Status)
 	}
 	return nil
+}
+
+// keepPost follows a redirect only if it POSTs the note again (307, 308),
+// then as next would; a 301, 302 or 303 has the client send a GET without
+// it, whose 2xx would pass for a copy kept: its answer is the witness's.
+func keepPost(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		switch {
+		case req.Method != http.MethodPost:
+			return http.ErrUseLastResponse
+		case next != nil:
+			return next(req, via)
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // redact drops the URL from a client error, which repeats it with its

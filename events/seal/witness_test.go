@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,5 +139,37 @@ func TestSealerWitnesses(t *testing.T) {
 	}
 	if _, err := testKey(t).OpenCheckpoint([]byte(r.received()[1])); err != nil {
 		t.Fatalf("the witnessed note does not open: %v", err)
+	}
+}
+
+// TestURLWitnessRedirect: a 301, 302 or 303 would have the client send a
+// GET without the note, and a 2xx to it is no copy kept: it is an error
+// naming the status. A 307 or 308 sends the note again, and is followed.
+func TestURLWitnessRedirect(t *testing.T) {
+	r, dst := newReceiver(t)
+	mux := http.NewServeMux()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		mux.HandleFunc("/"+strconv.Itoa(code), func(w http.ResponseWriter, req *http.Request) {
+			http.Redirect(w, req, dst.URL+"/witness", code)
+		})
+	}
+	src := httptest.NewServer(mux)
+	t.Cleanup(src.Close)
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
+		err := URLWitness{URL: src.URL + "/" + strconv.Itoa(code)}.Witness(context.Background(), []byte("note\n"), 1)
+		if events.ErrorCode(err) != events.Unavailable || !strings.Contains(err.Error(), strconv.Itoa(code)) {
+			t.Errorf("a %d redirect: %v, want an error naming it", code, err)
+		}
+	}
+	if got := r.received(); len(got) != 0 {
+		t.Fatalf("received %q", got)
+	}
+	for _, code := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		if err := (URLWitness{URL: src.URL + "/" + strconv.Itoa(code)}).Witness(context.Background(), []byte("note\n"), 1); err != nil {
+			t.Errorf("a %d redirect: %v", code, err)
+		}
+	}
+	if got := r.received(); len(got) != 2 || got[0] != "note\n" || got[1] != "note\n" {
+		t.Fatalf("after 307 and 308, received %q", got)
 	}
 }
