@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -271,6 +272,9 @@ func countBits(n int64) int {
 	return c
 }
 
+// emptyRoot is the root of the tree of no leaves.
+var emptyRoot = sha256.Sum256(nil)
+
 // Size is the number of leaves.
 func (c *Compact) Size() int64 { return c.size }
 
@@ -287,10 +291,10 @@ func (c *Compact) Append(leaf tlog.Hash) {
 }
 
 // Root is the tree's root hash (tlog.TreeHash of the same leaves); the
-// empty tree's is the zero hash, as in tlog.
+// empty tree's is tlog's, RFC 6962's SHA-256 of the empty string.
 func (c *Compact) Root() tlog.Hash {
 	if len(c.frontier) == 0 {
-		return tlog.Hash{}
+		return emptyRoot
 	}
 	h := c.frontier[len(c.frontier)-1]
 	for i := len(c.frontier) - 2; i >= 0; i-- {

@@ -46,6 +46,24 @@ func TestCompactMatchesTlog(t *testing.T) {
 	}
 }
 
+// TestEmptyTreeRoot: the tree of no leaves has tlog's root (RFC 6962's
+// hash of the empty string) in the compact tree as in the stored one, so
+// that a checkpoint of size 0 says the same to every checker.
+func TestEmptyTreeRoot(t *testing.T) {
+	want, err := tlog.TreeHash(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := NewCompact(0, nil)
+	if c.Root() != want {
+		t.Fatalf("compact root of no leaves %v, tlog %v", c.Root(), want)
+	}
+	tr := openTree(t, t.TempDir())
+	if got, err := tr.Root(0); err != nil || got != want {
+		t.Fatalf("stored root of no leaves %v %v, tlog %v", got, err, want)
+	}
+}
+
 // TestCheckpointSignAndOpen signs a checkpoint and opens it with the
 // verifier key as /v1/audit/key serves it; a changed size, another key or
 // another origin is refused.

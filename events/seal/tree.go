@@ -368,7 +368,7 @@ func (t *Tree) checkSize(what string, n int64) error {
 }
 
 // Root returns the root hash of the first n leaves, read from the stored
-// hashes (the zero hash for n = 0). n beyond Size() is Invalid.
+// hashes (for n = 0 tlog's root of no leaves, Compact's too). n beyond Size() is Invalid.
 func (t *Tree) Root(n int64) (tlog.Hash, error) {
 	if err := t.checkSize("size", n); err != nil {
 		return tlog.Hash{}, err
