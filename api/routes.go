@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,9 +111,13 @@ var readersAll = []string{roleRep, rolePB, roleSupervisor, roleCentreHead, roleA
 
 // handle registers an authenticated route for roles.
 func (s *Server) handle(pattern string, roles []string, f handlerFunc) {
-	method, _, _ := strings.Cut(pattern, " ")
+	method, path, _ := strings.Cut(pattern, " ")
+	audit := strings.HasPrefix(path, "/v1/audit/")
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authorize(w, r, roles)
+		if err == nil && audit {
+			err = onceEach(r)
+		}
 		if err == nil && method == http.MethodGet {
 			err = AwaitMinPosition(r, s.Store, s.Progress)
 		}
@@ -123,6 +128,24 @@ func (s *Server) handle(pattern string, roles []string, f handlerFunc) {
 			writeError(w, r, err)
 		}
 	})
+}
+
+// onceEach refuses a query parameter given more than once: the auditor's
+// routes answer exactly what was asked (which position's proof, which
+// month's record), never the first of two values silently.
+func onceEach(r *http.Request) error {
+	q := r.URL.Query()
+	names := make([]string, 0, len(q))
+	for name, vs := range q {
+		if len(vs) > 1 {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return events.InvalidField(names[0], "must be given once")
 }
 
 // Health serves /healthz and /readyz for the operations listener: ready
