@@ -27,7 +27,7 @@ func TestAccessRecordLiveFeed(t *testing.T) {
 	own := s.subscribe("R1", []string{"customer:C1", "customer:C1", "advisor:R1"}, &from)
 	s.waitUntil("C1's history replayed to R1", func() bool { return len(own.received()) > 0 })
 	own.finish(t)
-	sup := s.subscribe("S1", []string{"customer:C3"}, &from)
+	sup := s.subscribe("S1", []string{"customer:C3", "advisor:R2"}, &from)
 	s.waitUntil("C3's history replayed to S1", func() bool { return len(sup.received()) > 0 })
 	sup.finish(t)
 	whole := s.subscribe("U1", []string{"log"}, &from) // every customer's data, opened
@@ -36,7 +36,9 @@ func TestAccessRecordLiveFeed(t *testing.T) {
 
 	want := []string{ // newest first
 		"U1 auditor export_clear  live feed of the whole log, personal fields opened, after position 0",
+		"S1 supervisor worklist  live feed of advisor R2's book",
 		"S1 supervisor api_read C3 live feed",
+		"R1 rep worklist  live feed of advisor R1's book",
 		"R1 rep api_read C1 live feed",
 		"R1 rep lookup C2 live feed",
 	}

@@ -296,7 +296,8 @@ func (s *Server) WaitLive(ctx context.Context) {
 // customers' personal data, opened. Each customer topic is an entry: the
 // feed pushes that customer's events, and a replay from a position their
 // history, as a timeline does; a rep's or private banker's subscription to
-// a customer outside their book is a lookup. The whole log (an auditor's
+// a customer outside their book is a lookup. An advisor's topic pushes
+// their book: one worklist entry naming the advisor. The whole log (an auditor's
 // topic) pushes every customer's data in clear: an export in clear, one
 // entry without a customer, from where it starts.
 func (s *Server) recordLive(r *http.Request, p Principal, topics []string, from *events.Position) {
@@ -310,6 +311,10 @@ func (s *Server) recordLive(r *http.Request, p Principal, topics []string, from 
 		switch kind {
 		case "customer":
 			s.recordRead(r, p, ReadAction(p, s.advisorOf(r, p, id), "api_read"), id, "live feed")
+		case "advisor":
+			// Every customer of the advisor's book, as a worklist is: one
+			// entry, the book told by the advisor.
+			s.recordRead(r, p, "worklist", "", "live feed of advisor "+id+"'s book")
 		case "log":
 			start := "from now on"
 			if from != nil {
