@@ -48,6 +48,12 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 		}
 		b.checkAligned("#au-seals")
 		b.screen("audit-seals")
+		// j chooses the newest seal, Enter opens its proofs.
+		b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+		b.press("j")
+		b.navigate(chromedp.KeyEvent(kb.Enter))
+		b.waitPath("/audit/seals/1")
+		b.open("/audit")
 
 		b.click("#au-verify-now")
 		b.waitPath("/audit/verify")

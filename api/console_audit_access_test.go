@@ -287,6 +287,12 @@ func TestConsoleAuditAccessRecord(t *testing.T) {
 		t.Errorf("the filter by staff R2 shows R1's lookup")
 	}
 
+	// A month the API refuses: its message next to the month's input.
+	a = u.get("/audit/access?month=2026-13")
+	if a.status != http.StatusBadRequest || a.fieldMessages()["ac-month"] == "" || !strings.Contains(a.body, `id="ac-month" name="month" type="month" value="2026-13"`) {
+		t.Errorf("the month 2026-13: %d, messages %v", a.status, a.fieldMessages())
+	}
+
 	// The current month: refused next to the note.
 	u.get("/audit/access?month=2026-11")
 	a = u.post("/audit/access/sign-off", url.Values{"month": {"2026-11"}, "note": {"too early"}})

@@ -302,7 +302,8 @@ type accessPage struct {
 	Signed            bool   // just signed off (this answer's notice)
 	Note              string // the sign-off's note as typed, shown again with its refusal
 	NoteErr           string
-	Error             string // the API's refusal of the month
+	Error             string // the API's refusal of the filters or the cursor
+	MonthErr          string // the API's refusal of the month, next to its input
 	Key               string // the sign-off form's Idempotency-Key
 
 	auditFormat // Num for the check's counts
@@ -437,7 +438,12 @@ func (c *Console) accessRefused(w http.ResponseWriter, r *http.Request, p *acces
 	if events.ErrorCode(err) != events.Invalid {
 		return err
 	}
-	p.Error = c.cat.errorText(language(r), err)
+	msg := c.cat.errorText(language(r), err)
+	if e := (*events.Error)(nil); errors.As(err, &e) && e.Field == "month" {
+		p.MonthErr = msg
+	} else {
+		p.Error = msg
+	}
 	p.Check, p.Lines, p.SignOff, p.Entries, p.NextCursor = api.AccessCheck{Month: p.Month}, nil, nil, nil, ""
 	c.render(w, r, http.StatusBadRequest, "audit_access", "access.title", p)
 	return nil
