@@ -88,8 +88,8 @@ type offlineCheck struct {
 	anchor    *seal.Anchor
 	covering  *events.Envelope // the manifest's covering seal, when the file lacks it
 
-	lines int64           // lines verified
-	last  events.Position // the last line's position
+	lines       int64           // lines verified
+	first, last events.Position // the first and last lines' positions
 }
 
 // check reads the manifest, the key and the anchor the flags name.
@@ -219,9 +219,16 @@ func (c *offlineCheck) run(ctx context.Context) (seal.Report, error) {
 		if err != nil {
 			return err
 		}
+		if n == 1 {
+			c.first = e.Position
+		}
 		c.lines, c.last = n, e.Position
 		return v.Add(&e)
 	})
+	if m := c.manifest; err == nil && (m.FromPosition != c.first || m.ToPosition != c.last) {
+		// The summary names the file's range: the manifest only describes it.
+		err = fmt.Errorf("the manifest says positions %s to %s, the file holds %s to %s", m.FromPosition, m.ToPosition, c.first, c.last)
+	}
 	if err == nil && c.covering != nil {
 		err = v.Add(c.covering)
 	}
@@ -308,7 +315,7 @@ func (c *offlineCheck) eachLine(ctx context.Context, sum hash.Hash, fn func(n in
 
 func (c *offlineCheck) summary(w io.Writer, r seal.Report) {
 	fmt.Fprintf(w, "ok: %d events verified (leaves %d to %d, positions %s to %s), %d seals checked, verified through tree size %d\n",
-		c.lines, c.manifest.StartLeaf, c.manifest.StartLeaf+c.lines-1, c.manifest.FromPosition, c.last, r.Seals, r.VerifiedThrough)
+		c.lines, c.manifest.StartLeaf, c.manifest.StartLeaf+c.lines-1, c.first, c.last, r.Seals, r.VerifiedThrough)
 	if r.Unrooted > 0 {
 		fmt.Fprintf(w, "%d seals of a tree ending before the export's first leaf: signatures checked, roots not checkable here\n", r.Unrooted)
 	}

@@ -223,6 +223,32 @@ func TestAuditVerifyWithoutKey(t *testing.T) {
 	}
 }
 
+// TestAuditVerifyManifestPositions: the summary's positions are the
+// file's, not the manifest's word: a manifest whose fromPosition or
+// toPosition is not the file's first or last line fails, naming both.
+func TestAuditVerifyManifestPositions(t *testing.T) {
+	x := newSealedExport(t)
+	mid := x.export("mid", events.At(15), x.seals[3].Position)
+	mb, _ := os.ReadFile(mid + ".manifest.json")
+	for _, field := range []string{"fromPosition", "toPosition"} {
+		var m map[string]any
+		if err := json.Unmarshal(mb, &m); err != nil {
+			t.Fatal(err)
+		}
+		m[field] = "1"
+		b, _ := json.Marshal(m)
+		writeTestFile(t, mid+".manifest.json", b)
+		code, out, err := auditVerify(t, "--checkpoint", x.witness, "--key", x.key.VerifierKey(), mid)
+		if code != 1 || !strings.Contains(err.Error(), "the manifest says positions") || !strings.Contains(err.Error(), "the file holds 16 to 38") {
+			t.Errorf("a manifest's %s not the file's: exit %d %v\n%s", field, code, err, out)
+		}
+	}
+	writeTestFile(t, mid+".manifest.json", mb)
+	if code, out, err := auditVerify(t, "--checkpoint", x.witness, "--key", x.key.VerifierKey(), mid); code != 0 || !strings.Contains(out, "positions 16 to 38") {
+		t.Fatalf("the manifest as written: exit %d %v\n%s", code, err, out)
+	}
+}
+
 // TestAuditVerifyBadInput: without one anchor, with a malformed one, with
 // no manifest or no file, the command exits 1 saying what is wrong.
 func TestAuditVerifyBadInput(t *testing.T) {
@@ -307,7 +333,8 @@ func TestAuditVerifyTamperMatrix(t *testing.T) {
 	}
 }
 
-// refit is the manifest with the count and SHA-256 of body.
+// refit is the manifest with the count, SHA-256 and first and last
+// positions of body.
 func refit(t *testing.T, manifest, body []byte, count int) []byte {
 	var m map[string]any
 	if err := json.Unmarshal(manifest, &m); err != nil {
@@ -315,6 +342,15 @@ func refit(t *testing.T, manifest, body []byte, count int) []byte {
 	}
 	sum := sha256.Sum256(body)
 	m["count"], m["sha256"] = count, hex.EncodeToString(sum[:])
+	if lines := bytes.SplitAfter(body, []byte("\n")); len(lines) > 1 {
+		for k, line := range map[string][]byte{"fromPosition": lines[0], "toPosition": lines[len(lines)-2]} {
+			var l struct{ Position string }
+			if err := json.Unmarshal(line, &l); err != nil {
+				t.Fatal(err)
+			}
+			m[k] = l.Position
+		}
+	}
 	b, _ := json.Marshal(m)
 	return b
 }
