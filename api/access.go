@@ -57,7 +57,7 @@ type accessRecorder struct {
 	mu       sync.Mutex
 	queue    []events.AccessRead // not yet built into events
 	failed   []accessBatch       // built, appended without success: retried first, with the same event ids
-	held     int                 // reads in failed
+	held     int                 // reads in failed or in the flush under way: held in memory beside the queue
 	stopped  bool                // Run ended: record appends at once
 	dropping bool                // the queue was full since the last append that took it
 	kick     chan struct{}       // a full batch waits
@@ -224,10 +224,12 @@ func (a *accessRecorder) flushOrDrop(ctx context.Context) {
 	if err == nil {
 		return
 	}
+	a.flushMu.Lock() // no flush under way: held is the failed batches'
 	a.mu.Lock()
 	lost := len(a.queue) + a.held
 	a.queue, a.failed, a.held = nil, nil, 0
 	a.mu.Unlock()
+	a.flushMu.Unlock()
 	a.log.Error("access record: reads lost at shutdown: the store refused them", "reads", lost, "err", err.Error())
 	a.metrics.dropped("shutdown", lost)
 }
@@ -245,14 +247,18 @@ func (a *accessRecorder) waiting() int {
 func (a *accessRecorder) flush(ctx context.Context) error {
 	a.flushMu.Lock()
 	defer a.flushMu.Unlock()
+	// The reads taken stay counted in held until their append is
+	// answered: the queue's bound is on everything in memory.
 	a.mu.Lock()
 	todo, queue := a.failed, a.queue
-	a.failed, a.queue, a.held = nil, nil, 0
+	a.failed, a.queue = nil, nil
+	a.held += len(queue)
 	a.mu.Unlock()
 	built, err := buildAccessBatches(queue)
 	if err != nil { // cannot happen: every entry was validated
 		a.log.Error("access record: batch refused", "err", err.Error(), "reads", len(queue))
 		a.metrics.dropped("invalid", len(queue))
+		a.release(len(queue), false)
 	}
 	todo = append(todo, built...)
 	for i, b := range todo {
@@ -260,12 +266,11 @@ func (a *accessRecorder) flush(ctx context.Context) error {
 		switch {
 		case err == nil:
 			a.metrics.appended(b.reads)
-			a.mu.Lock()
-			a.dropping = false
-			a.mu.Unlock()
+			a.release(b.reads, true)
 		case events.ErrorCode(err) == events.Invalid: // would fail again, for ever
 			a.log.Error("access record: batch refused by the store", "err", err.Error(), "reads", b.reads)
 			a.metrics.dropped("invalid", b.reads)
+			a.release(b.reads, false)
 		default:
 			a.metrics.failure()
 			a.keep(todo[i:])
@@ -275,14 +280,23 @@ func (a *accessRecorder) flush(ctx context.Context) error {
 	return nil
 }
 
-// keep puts batches back to be retried first, before any kept since.
+// release stops counting n reads of the flush under way as held: their
+// append was answered (taken, if appended).
+func (a *accessRecorder) release(n int, appended bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.held -= n
+	if appended {
+		a.dropping = false
+	}
+}
+
+// keep puts batches back to be retried first, before any kept since (their
+// reads are still counted in held).
 func (a *accessRecorder) keep(bs []accessBatch) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.failed = append(bs[:len(bs):len(bs)], a.failed...)
-	for _, b := range bs {
-		a.held += b.reads
-	}
 }
 
 // buildAccessBatches groups reads by month, in order, into PersonalDataRead
