@@ -90,6 +90,7 @@ type offlineCheck struct {
 
 	lines       int64           // lines verified
 	first, last events.Position // the first and last lines' positions
+	inClear     int64           // lines whose data is in clear beside storeddata
 }
 
 // check reads the manifest, the key and the anchor the flags name.
@@ -214,9 +215,13 @@ func (c *offlineCheck) run(ctx context.Context) (seal.Report, error) {
 	if err != nil {
 		return seal.Report{}, err
 	}
+	lc := newLineCheck(c.manifest)
 	err = c.eachLine(ctx, nil, func(n int64, line []byte) error {
 		e, err := export.Decode(line)
 		if err != nil {
+			return err
+		}
+		if err := lc.check(line, &e); err != nil {
 			return err
 		}
 		if n == 1 {
@@ -232,11 +237,80 @@ func (c *offlineCheck) run(ctx context.Context) (seal.Report, error) {
 	if err == nil && c.covering != nil {
 		err = v.Add(c.covering)
 	}
+	c.inClear = lc.inClear
 	if err != nil {
 		r, _ := v.Finish()
 		return r, err
 	}
 	return v.Finish()
+}
+
+// lineCheck holds each line to what dangol's writer makes of the event it
+// decodes to. The hash covers the decoded envelope only: the attributes
+// derived from it (source, dataschema, datacontenttype) and, beside
+// storeddata, data are not in it, and a reader of the line sees them.
+type lineCheck struct {
+	clear   bool // the manifest says the export is in clear
+	buf     bytes.Buffer
+	w       *export.Writer
+	inClear int64 // lines whose data is not their stored data (in clear)
+}
+
+func newLineCheck(m export.Manifest) *lineCheck {
+	lc := &lineCheck{clear: m.Clear}
+	lc.w = export.NewWriter(&lc.buf, m.Origin)
+	return lc
+}
+
+var (
+	storedDataKey = []byte(`"storeddata"`)
+	erasedKey     = []byte(`"erased"`)
+)
+
+// check returns a *seal.Failure naming e unless line is the line the
+// writer makes of e (with the line's data beside its storeddata, and
+// erased if it says so), and, in an export not in clear, data beside
+// storeddata is the stored data's compact form and no line is erased.
+func (lc *lineCheck) check(line []byte, e *events.Envelope) error {
+	var extra struct {
+		StoredData []byte          `json:"storeddata"`
+		Data       json.RawMessage `json:"data"`
+		Erased     bool            `json:"erased"`
+	}
+	if bytes.Contains(line, storedDataKey) || bytes.Contains(line, erasedKey) {
+		// Decode read the line already: it is one JSON object.
+		_ = json.Unmarshal(line, &extra)
+	}
+	lc.buf.Reset()
+	var err error
+	switch {
+	case extra.Erased:
+		err = lc.w.WriteErased(e)
+	case extra.StoredData != nil && extra.Data != nil:
+		err = lc.w.Write(e, extra.Data)
+	default:
+		err = lc.w.Write(e, nil)
+	}
+	if err != nil || !bytes.Equal(bytes.TrimSuffix(line, []byte("\n")), bytes.TrimSuffix(lc.buf.Bytes(), []byte("\n"))) {
+		return lineFailure(e, "the line is not as dangol writes this event (an attribute the hash does not cover was changed)")
+	}
+	if extra.Erased && !lc.clear {
+		return lineFailure(e, "erased in an export not in clear")
+	}
+	if extra.StoredData != nil && extra.Data != nil {
+		var stored bytes.Buffer
+		if json.Compact(&stored, extra.StoredData) != nil || !bytes.Equal(stored.Bytes(), extra.Data) {
+			if !lc.clear {
+				return lineFailure(e, "data is not the stored data (storeddata, which the hash covers)")
+			}
+			lc.inClear++
+		}
+	}
+	return nil
+}
+
+func lineFailure(e *events.Envelope, reason string) error {
+	return &seal.Failure{Position: e.Position, Stream: e.Stream, Version: e.Version, ID: e.ID.String(), Reason: reason}
 }
 
 // firstPass checks the manifest's count and SHA-256 and returns the tree
@@ -321,6 +395,9 @@ func (c *offlineCheck) summary(w io.Writer, r seal.Report) {
 	}
 	if c.covering != nil {
 		fmt.Fprintf(w, "the manifest's covering seal (at position %s) is among them\n", c.covering.Position)
+	}
+	if c.inClear > 0 {
+		fmt.Fprintf(w, "%d lines hold their data in clear: the hash proves their storeddata (personal fields as stored, sealed), not the clear data beside it\n", c.inClear)
 	}
 	fmt.Fprintf(w, "anchor: %s matched\nkey: %s\n", c.anchor, c.keySource)
 	if r.Latest != nil {

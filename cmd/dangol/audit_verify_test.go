@@ -405,11 +405,42 @@ var fileTampers = []fileTamper{
 		change: func(t *testing.T, x *sealedExport, lines [][]byte) [][]byte {
 			return forgeLine(t, lines, 21, func(d *events.LedgerSealed) { d.MerkleRoot = strings.Repeat("0f", 32) })
 		}},
-	{name: "seal line written otherwise", want: "line 11: position 11, ledger@0: seal 0: tree size 10 was not announced",
+	{name: "seal line written otherwise", want: "line 11: position 11, ledger@0: the line is not as dangol writes this event",
 		// The same CloudEvent with other white space: the first pass,
-		// which looks for seals as dangol writes them, misses it.
+		// which looks for seals as dangol writes them, misses it, and
+		// the second holds every line to the writer's form.
 		change: func(t *testing.T, x *sealedExport, lines [][]byte) [][]byte {
 			lines[10] = bytes.Replace(lines[10], []byte(`"type":"dangol.LedgerSealed"`), []byte(`"type": "dangol.LedgerSealed"`), 1)
+			return lines
+		}},
+	{name: "dataschema changed", want: "line 5: position 5, customer-C1@1: the line is not as dangol writes this event",
+		// Not in the hash: the line must be what the writer makes of
+		// the event it decodes to.
+		change: func(t *testing.T, x *sealedExport, lines [][]byte) [][]byte {
+			lines[4] = bytes.Replace(lines[4], []byte(`:ContactLogged:1"`), []byte(`:ContactLogged:2"`), 1)
+			return lines
+		}},
+	{name: "source changed", want: "line 5: position 5, customer-C1@1: the line is not as dangol writes this event",
+		change: func(t *testing.T, x *sealedExport, lines [][]byte) [][]byte {
+			lines[4] = bytes.Replace(lines[4], []byte(`"source":"urn:dangol:dangol.test"`), []byte(`"source":"urn:dangol:elsewhere"`), 1)
+			return lines
+		}},
+	{name: "data changed beside storeddata", want: "line 5: position 5, customer-C1@1: data is not the stored data",
+		// storeddata, which the hash covers, kept; data, shown to the
+		// reader, changed.
+		change: func(t *testing.T, x *sealedExport, lines [][]byte) [][]byte {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(lines[4], &m); err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := json.Marshal([]byte(m["data"]))
+			at := bytes.Index(lines[4], []byte(`,"data":`))
+			lines[4] = append(append(bytes.Clone(lines[4][:at]), `,"storeddata":`+string(stored)+`,"data":{"note":"contact 99"}}`...), '\n')
+			return lines
+		}},
+	{name: "erased in an export not in clear", want: "line 5: position 5, customer-C1@1: erased in an export not in clear",
+		change: func(t *testing.T, x *sealedExport, lines [][]byte) [][]byte {
+			lines[4] = bytes.Replace(lines[4], []byte(`,"data":`), []byte(`,"erased":true,"data":`), 1)
 			return lines
 		}},
 	{name: "tail past an older anchor cut: not detectable", want: "",
@@ -417,15 +448,14 @@ var fileTampers = []fileTamper{
 		anchor: func(x *sealedExport) []string { return []string{"--seal-hash", x.seals[2].Hash.String()} }},
 }
 
-// setPosition sets a line's position attribute.
+// setPosition sets a line's position attribute, in place: the line is
+// otherwise as dangol writes it.
 func setPosition(t *testing.T, line []byte, pos uint64) []byte {
-	var m map[string]any
-	if err := json.Unmarshal(line, &m); err != nil {
+	e, err := export.Decode(line)
+	if err != nil {
 		t.Fatal(err)
 	}
-	m["position"] = strconv.FormatUint(pos, 10)
-	b, _ := json.Marshal(m)
-	return append(b, '\n')
+	return bytes.Replace(line, []byte(`"position":"`+e.Position.String()+`"`), []byte(`"position":"`+strconv.FormatUint(pos, 10)+`"`), 1)
 }
 
 // forgeLine rewrites the seal on line i with change, its hash recomputed.

@@ -192,7 +192,7 @@ func TestExportCommand(t *testing.T) {
 // names are in clear, every line still verifies, and the access record
 // names the auditor and the reason.
 func TestExportCommandClear(t *testing.T) {
-	dir, _ := exportData(t)
+	dir, sl := exportData(t)
 	path := filepath.Join(dir, "clear.jsonl")
 	for _, args := range [][]string{
 		{"--clear", "--staff", "U9"},
@@ -225,6 +225,12 @@ func TestExportCommandClear(t *testing.T) {
 	verifyFromStart(t, evs)
 	if !m.Clear || m.Reason != reason || !bytes.Contains(body, []byte(`"storeddata":"`)) || bytes.Count(body, []byte(`"name":"pii:v1:`)) > 0 {
 		t.Errorf("clear export: manifest %+v, personal fields not opened", m)
+	}
+	// Offline, it verifies, saying what the hash does not prove: the
+	// clear data beside each storeddata.
+	code, out, err := auditVerify(t, "--seal-hash", sl.Hash.String(), path)
+	if code != 0 || !strings.Contains(out, "lines hold their data in clear: the hash proves their storeddata") {
+		t.Errorf("dangol audit verify of the export in clear: exit %d %v\n%s", code, err, out)
 	}
 	reads := accessReads(t, dir)
 	if len(reads) != 1 || reads[0].StaffID != "U9" || reads[0].Role != "auditor" || reads[0].Action != "export_clear" ||
