@@ -112,6 +112,10 @@ func TestLoadKeyRefuses(t *testing.T) {
 	b := bytes.Clone(text)
 	b[10] ^= 1
 	os.WriteFile(altered, b, 0o600)
+	truncated := filepath.Join(dir, "truncated.key")
+	os.WriteFile(truncated, text[:len(text)/2], 0o600)
+	empty := filepath.Join(dir, "empty.key")
+	os.WriteFile(empty, nil, 0o600)
 	open := filepath.Join(dir, "open.key")
 	os.WriteFile(open, text, 0o644)
 	os.Chmod(open, 0o644)
@@ -122,6 +126,8 @@ func TestLoadKeyRefuses(t *testing.T) {
 	}{
 		{"another master key", path, "", masterKey(t, 2), "another master key"},
 		{"altered file", altered, "", masterKey(t, 1), "sealing key"},
+		{"truncated file", truncated, "", masterKey(t, 1), "is not a dangol sealing key"},
+		{"empty file", empty, "", masterKey(t, 1), "is not a dangol sealing key"},
 		{"file open to others", open, "", masterKey(t, 1), "chmod 600"},
 		{"bad environment value", path, "not base64!", masterKey(t, 1), EnvSealingKey},
 		{"short environment seed", path, base64.StdEncoding.EncodeToString([]byte("short")), masterKey(t, 1), EnvSealingKey},
