@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/dangol/dangol/events"
 )
@@ -39,12 +40,82 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := events.Strict(body, v); err != nil {
 		return err
 	}
+	// encoding/json takes the last of two equal keys, and matches keys to
+	// fields without regard to case: {"month": a, "Month": b} would be
+	// read as b, whatever a proxy, a log or a reviewer took it for.
+	if field, dup := duplicateKey(body); dup {
+		return events.InvalidField(field, "is given twice (keys are compared without regard to case)")
+	}
 	// encoding/json turns an unpaired surrogate escape into U+FFFD without
 	// a word: the stored text would differ from what the client sent.
 	if field, bad := loneSurrogate(body); bad {
 		return events.InvalidField(field, `holds an unpaired UTF-16 surrogate escape (\ud800-\udfff); send valid Unicode`)
 	}
 	return nil
+}
+
+// duplicateKey reports the path of the first key of raw (JSON that
+// encoding/json accepted) that repeats an earlier key of its object, as
+// encoding/json compares keys with fields: case-folded.
+func duplicateKey(raw []byte) (path string, found bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var walk func(at string) bool // false: stop (found, or malformed)
+	walk = func(at string) bool {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch t {
+		case json.Delim('{'):
+			keys := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				k, ok := kt.(string)
+				if err != nil || !ok {
+					return false
+				}
+				p := at // a key that may be anything is not echoed
+				if events.ValidID(k) {
+					p = join(at, k)
+				}
+				f := foldKey(k)
+				if keys[f] {
+					path, found = p, true
+					return false
+				}
+				keys[f] = true
+				if !walk(p) {
+					return false
+				}
+			}
+			_, err = dec.Token()
+			return err == nil
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if !walk(at + "[" + strconv.Itoa(i) + "]") {
+					return false
+				}
+			}
+			_, err = dec.Token()
+			return err == nil
+		}
+		return true
+	}
+	walk("")
+	return path, found
+}
+
+// foldKey maps each rune of k to the least of its case-folding orbit, so
+// that two keys are equal exactly when strings.EqualFold says so.
+func foldKey(k string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, k)
 }
 
 // readBytes is a request body already read by readBody.
