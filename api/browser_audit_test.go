@@ -131,6 +131,9 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 		b.waitPath("/audit/streams/customer-C1?a=2")
 		b.waitText("#au-changes", "consents[phone/marketing].granted")
 		b.waitText("#au-changes", "lastContactAt")
+		if !b.has("#au-diff-recorded") || !strings.Contains(b.text(`#au-changes tr[data-field="lastContactAt"]`), " KST") {
+			t.Errorf("%s: the customer's views compared do not say the look is recorded or show the contact's time in KST: %s", lang, b.text("#au-diff"))
+		}
 		b.checkAligned("#au-changes")
 		b.screen("audit-stream-diff")
 	}
