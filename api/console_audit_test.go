@@ -28,7 +28,7 @@ import (
 func auditBook(t *testing.T) (*stack, *eventstest.ManualClock) {
 	t.Helper()
 	clock := eventstest.NewManualClock(eventstest.Epoch.Add(-48 * time.Hour))
-	s := newStack(t, stackOptions{now: clock.Now})
+	s := newStack(t, stackOptions{now: clock.Now, sealEvery: 10_000}) // a setting as a bank's; the book never reaches it: only sealNow seals
 	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
 	s.must("S1", "POST", "/v1/customers/C1/assignment", map[string]any{"advisorId": "R1", "kind": "call_centre_rep"}, 201)
 	s.must("R1", "POST", "/v1/customers/C1/consents", map[string]any{"channel": "phone", "purpose": "marketing", "granted": true}, 201)
