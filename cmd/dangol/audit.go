@@ -391,7 +391,11 @@ func (c *offlineCheck) summary(w io.Writer, r seal.Report) {
 	fmt.Fprintf(w, "ok: %d events verified (leaves %d to %d, positions %s to %s), %d seals checked, verified through tree size %d\n",
 		c.lines, c.manifest.StartLeaf, c.manifest.StartLeaf+c.lines-1, c.first, c.last, r.Seals, r.VerifiedThrough)
 	if r.Unrooted > 0 {
-		fmt.Fprintf(w, "%d seals of a tree ending before the export's first leaf: signatures checked, roots not checkable here\n", r.Unrooted)
+		checked := "signatures checked"
+		if c.key == nil {
+			checked = "signatures not checked (no key)"
+		}
+		fmt.Fprintf(w, "%d seals of a tree ending before the export's first leaf: %s, roots not checkable here\n", r.Unrooted, checked)
 	}
 	if c.covering != nil {
 		fmt.Fprintf(w, "the manifest's covering seal (at position %s) is among them\n", c.covering.Position)

@@ -223,6 +223,27 @@ func TestAuditVerifyWithoutKey(t *testing.T) {
 	}
 }
 
+// TestAuditVerifySummaryUnrooted: seals whose tree ends before the
+// export's first leaf had their signatures checked only with a key; the
+// summary says which.
+func TestAuditVerifySummaryUnrooted(t *testing.T) {
+	key, _ := seal.NewKey("dangol.test", bytes.Repeat([]byte{3}, 32))
+	for _, tc := range []struct {
+		key  *seal.Key
+		want string
+	}{
+		{key, "1 seals of a tree ending before the export's first leaf: signatures checked, roots not checkable here"},
+		{nil, "1 seals of a tree ending before the export's first leaf: signatures not checked (no key), roots not checkable here"},
+	} {
+		var out bytes.Buffer
+		c := &offlineCheck{key: tc.key, anchor: &seal.Anchor{}, lines: 3}
+		c.summary(&out, seal.Report{Unrooted: 1, VerifiedThrough: 3})
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("key %v: summary\n%s\nwant %q", tc.key, out.String(), tc.want)
+		}
+	}
+}
+
 // TestAuditVerifyManifestPositions: the summary's positions are the
 // file's, not the manifest's word: a manifest whose fromPosition or
 // toPosition is not the file's first or last line fails, naming both.
