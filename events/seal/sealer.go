@@ -380,7 +380,10 @@ func (s *Sealer) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Events Check read into the tree count too: the first pass of the
+	// loop judges them, though following delivers only what came after.
 	arrived := make(chan struct{}, 1)
+	arrived <- struct{}{}
 	followed := make(chan error, 1)
 	go func() {
 		followed <- s.cfg.Tree.follow(ctx, s.cfg.Store, func(e *events.Envelope) {
