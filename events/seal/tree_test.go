@@ -3,6 +3,7 @@ package seal
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -375,4 +376,78 @@ func TestTreeTruncate(t *testing.T) {
 	if tr = openTree(t, dir); tr.Size() != 0 {
 		t.Fatalf("reopened at %d leaves after a cut to 0", tr.Size())
 	}
+}
+
+// TestTreeProofsWhileReset: proofs asked while the tree is emptied or cut
+// and rebuilt from other leaves (Check does so while the API serves
+// proofs) fail, or verify whole for one tree or the other: never hashes of
+// two trees, since each proof is one read under the lock.
+func TestTreeProofsWhileReset(t *testing.T) {
+	tr := openTree(t, t.TempDir())
+	const n, size, other = 700, 600, 100_000 // the other tree's leaves are synthetic(other+i)
+	appendSynthetic(t, tr, 0, n)
+	roots := map[int64]tlog.Hash{}
+	for _, base := range []int64{0, other} {
+		mem := &memTree{}
+		for i := int64(0); i < size; i++ {
+			mem.add(t, i, synthetic(base+i))
+		}
+		roots[base], _ = tlog.TreeHash(size, mem)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	var proved [2]int
+	for r := range 2 {
+		go func() {
+			for k := int64(0); ; k++ {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				leaf := (k * 7919) % size
+				p, err := tr.ProveRecord(leaf, size)
+				if err != nil {
+					continue // the tree is smaller than size just now
+				}
+				if tlog.CheckRecord(p, size, roots[0], leaf, LeafHash(synthetic(leaf))) != nil &&
+					tlog.CheckRecord(p, size, roots[other], leaf, LeafHash(synthetic(other+leaf))) != nil {
+					errs <- fmt.Errorf("the proof of leaf %d verifies in neither tree", leaf)
+					return
+				}
+				proved[r]++
+			}
+		}()
+	}
+	rebuild := func(base, from int64) {
+		for i := from; i < n; i++ {
+			e := synthetic(base + i)
+			e.Position = synthetic(i).Position
+			if err := tr.Append(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for round := range 20 {
+		base := int64(0)
+		if round%2 == 1 {
+			base = other
+		}
+		if err := tr.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		rebuild(base, 0)
+		if err := tr.truncate(size / 2); err != nil {
+			t.Fatal(err)
+		}
+		rebuild(base, size/2)
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("proofs checked: %v", proved)
 }
