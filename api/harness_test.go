@@ -55,6 +55,10 @@ type stackOptions struct {
 	readyLag    uint64       // /readyz fails while the read side is this far behind (default 1000)
 	logger      *slog.Logger // the server's logger (default: discarded)
 	sealEvery   int64        // the sealer seals after this many events (default stackSealEvery: only sealNow seals)
+	// sealInterval is the sealer's --seal-interval (default 0: off). Its
+	// ticker is the machine's (a quarter of it), so an hour never ticks in
+	// a test: only the status shows it.
+	sealInterval time.Duration
 
 	configure func(*api.Config) // adjusts the server's configuration last (e.g. the staging caps)
 	// consoleIdle is the console's session idle timeout (default the
@@ -312,7 +316,7 @@ func (s *stack) openSeals(mk pii.MasterKey) (*seal.Tree, *seal.Key) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.seals, err = seal.NewSealer(seal.Config{Store: s.store, Tree: tree, Key: key, Every: s.opt.sealEvery, Now: s.opt.now, Logger: s.opt.logger})
+	s.seals, err = seal.NewSealer(seal.Config{Store: s.store, Tree: tree, Key: key, Every: s.opt.sealEvery, Interval: s.opt.sealInterval, Now: s.opt.now, Logger: s.opt.logger})
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -81,6 +81,7 @@ type sealsView struct {
 	Unsealed  int64       // leaves of the tree the latest seal does not cover yet
 	Age       string      // the latest seal's age, in words
 	Interval  string      // the sealer's interval, in words ("" when off)
+	Overdue   bool        // events wait and the latest seal is older than twice the interval
 	Verified  bool        // a verification ran (/audit/verify)
 	Verify    verifyAnswer
 	VerifyAge string
@@ -99,6 +100,12 @@ func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 		}
 		if st.Seal != nil {
 			v.Unsealed = st.TreeSize - st.Seal.TreeSize
+			// The sealer seals within an interval (and a poll) of an
+			// event arriving: twice that is a sealer stopped or failing.
+			// The latest seal's own leaf is no reason to seal (the next
+			// seal covers it when other events come).
+			waiting := v.Unsealed - 1
+			v.Overdue = st.IntervalSeconds > 0 && waiting > 0 && st.AgeSeconds > 2*st.IntervalSeconds
 			if v.Recent, err = c.sealsBefore(r, s, st.Seal.Seq); err != nil {
 				return err
 			}
