@@ -528,3 +528,59 @@ func TestSealerEveryCountsWhatCheckRead(t *testing.T) {
 		return l != nil && l.TreeSize == 3
 	})
 }
+
+// TestSealerSaysUnsealedEventsChanged: the tree holds events after the
+// latest seal that the log no longer has (here: a copy of the log taken
+// before them, as a restore or a cut while stopped leaves it). No seal
+// proves them, so Check says so in the log, then reads the tree again
+// from the log past the seal, and sealing goes on over the log as it is.
+func TestSealerSaysUnsealedEventsChanged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := bolt.Open(filepath.Join(dir, "a.db"), bolt.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := openTree(t, filepath.Join(dir, "seals"))
+	appendN(t, store, "customer-1", 20)
+	if _, err := newSealer(t, Config{Store: store, Tree: tr}).SealNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	b, err := os.ReadFile(filepath.Join(dir, "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.db"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, err = bolt.Open(filepath.Join(dir, "a.db"), bolt.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	appendN(t, store, "customer-2", 5)
+	if err := tr.CatchUp(ctx, store); err != nil || tr.Size() != 26 {
+		t.Fatalf("catch up: %d leaves, %v", tr.Size(), err)
+	}
+
+	cut, err := bolt.Open(filepath.Join(dir, "b.db"), bolt.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cut.Close()
+	var logs bytes.Buffer
+	s := newSealer(t, Config{Store: cut, Tree: tr, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(logs.Bytes(), []byte("level=ERROR")) || !bytes.Contains(logs.Bytes(), []byte("events after the latest seal are no longer in the log")) {
+		t.Fatalf("the changed events were not reported: %s", logs.String())
+	}
+	checkTreeIsLog(t, tr, readLog(t, cut))
+	appendN(t, cut, "customer-3", 1)
+	if l, err := s.SealNow(ctx); err != nil || l.Seq != 1 || l.TreeSize != 22 {
+		t.Fatalf("seal after the check: %+v %v", l, err)
+	}
+	checkSeals(t, cut, s.cfg.Key)
+}
