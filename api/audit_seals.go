@@ -141,7 +141,7 @@ func (s *Server) getInclusionProof(w http.ResponseWriter, r *http.Request, p Pri
 	}
 	leaf, err := tree.Leaf(pos)
 	if events.ErrorCode(err) == events.NotFound {
-		return events.Errorf(events.NotFound, "no event at position %s", pos)
+		return s.notInTree(r, sl, pos)
 	}
 	if err != nil {
 		return err
@@ -190,6 +190,21 @@ func (s *Server) getConsistencyProof(w http.ResponseWriter, r *http.Request, p P
 	s.auditLog(r, p, "consistency proof", "from_seal", from.Seq, "to_seal", to.Seq)
 	writeJSON(w, http.StatusOK, consistencyProof{From: *from, To: *to, Proof: hexHashes(proof)})
 	return nil
+}
+
+// notInTree says why the tree holds no leaf at pos: an event of the log
+// after seal sl that the tree has not followed yet (the seal's own event,
+// just appended) is Invalid as any event after sl is; a position past the
+// log's head, or one no event holds, is NotFound.
+func (s *Server) notInTree(r *http.Request, sl *seal.Seal, pos events.Position) error {
+	head, err := s.Store.Head(r.Context())
+	if err != nil {
+		return err
+	}
+	if sl.ToPosition.Less(pos) && !head.Less(pos) {
+		return events.InvalidField("seal", "covers the log up to position %s, not position %s; ask a later seal", sl.ToPosition.String(), pos.String())
+	}
+	return events.Errorf(events.NotFound, "no event at position %s", pos)
 }
 
 // tree is the stored tree, or Unavailable when this server keeps none.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
+	"github.com/dangol/dangol/events/seal"
 )
 
 // The seals and proofs as an auditor checks them: from the API's JSON
@@ -383,5 +385,46 @@ func TestAuditSealsOff(t *testing.T) {
 		if a := s.req(who, "GET", path, nil); a.status != 503 || a.errCode() != "unavailable" || !bytes.Contains(a.raw, []byte("seal")) && !bytes.Contains(a.raw, []byte("tree")) {
 			t.Errorf("%s with sealing off: %d %s", path, a.status, a.raw)
 		}
+	}
+}
+
+// treeBehind is the server's tree as if it had not yet followed the log
+// past its first known leaves: the log's latest events are not in it yet.
+type treeBehind struct {
+	seal.Prover
+	known *atomic.Int64 // leaves the tree shows; 0: all of them
+}
+
+func (t treeBehind) Size() int64 {
+	if n := t.known.Load(); n > 0 {
+		return min(n, t.Prover.Size())
+	}
+	return t.Prover.Size()
+}
+
+func (t treeBehind) Leaf(pos events.Position) (int64, error) {
+	leaf, err := t.Prover.Leaf(pos)
+	if n := t.known.Load(); err == nil && n > 0 && leaf >= n {
+		return 0, events.Errorf(events.NotFound, "tree: no event at position %s", pos)
+	}
+	return leaf, err
+}
+
+// TestAuditProofAfterTheSeal: the proof of an event after the seal asked
+// is refused as the seal's (ask a later seal) whether or not the tree has
+// followed the log to that event yet: the seal's own event, right after
+// it is appended, is no "no such event".
+func TestAuditProofAfterTheSeal(t *testing.T) {
+	known := new(atomic.Int64)
+	s := newStack(t, stackOptions{configure: func(c *api.Config) { c.Tree = treeBehind{c.Tree, known} }})
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	sl := s.sealNow()
+	known.Store(sl.TreeSize) // the tree has not taken the seal's own event yet
+	a := s.req("U1", "GET", "/v1/audit/proofs/inclusion?position="+sl.Position.String()+"&seal=0", nil)
+	if a.status != 400 || a.errCode() != "invalid" || a.errDetails()["field"] != "seal" {
+		t.Errorf("the proof of seal 0's own event under seal 0, the tree behind: %d %s, want 400 invalid naming seal", a.status, a.raw)
+	}
+	if a := s.req("U1", "GET", "/v1/audit/proofs/inclusion?position="+events.At(sl.Position.Seq()+5).String(), nil); a.status != 404 {
+		t.Errorf("the proof of an event the log does not have: %d %s, want 404", a.status, a.raw)
 	}
 }
