@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 )
@@ -374,5 +375,27 @@ func TestConsoleAuditAccessPages(t *testing.T) {
 	}
 	if seen != total || total < 60 {
 		t.Errorf("the pages show %d entries, the month has %d of R1", seen, total)
+	}
+}
+
+// TestConsoleAuditExportNoSealer: a server that keeps no tree (sealing
+// off) still exports, as the API does: the builder opens on the whole log,
+// with no seal to cover it, and the download holds every event.
+func TestConsoleAuditExportNoSealer(t *testing.T) {
+	s := newStack(t, stackOptions{configure: func(c *api.Config) { c.Tree, c.SealKey = nil, nil }})
+	s.seedBook()
+	u := auditor(s)
+	a := u.mustStatus(u.get("/audit/export"), 200, "the export builder without a sealer")
+	if strings.Contains(a.body, `<code class="hash"`) {
+		t.Errorf("the builder names a covering seal on a server that does not seal")
+	}
+	a = u.mustStatus(u.get("/audit/export?from=&to="), 200, "a preview without a sealer")
+	want := len(s.logAll())
+	if m := countRe.FindStringSubmatch(a.body); m == nil || m[1] != strconv.Itoa(want) {
+		t.Errorf("the preview counts %v, the log holds %d events", m, want)
+	}
+	a = u.post("/audit/export", url.Values{"_csrf": {u.csrf}, "what": {"events"}})
+	if lines := exportLines(t, a.body); a.status != 200 || len(lines) != want {
+		t.Errorf("the download without a sealer: %d, %d lines, want %d", a.status, len(lines), want)
 	}
 }

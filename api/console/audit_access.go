@@ -67,7 +67,7 @@ type exportPreview struct {
 func (p *exportPreview) CountText() string { return groupDigits(strconv.FormatInt(p.Count, 10)) }
 
 // SealWhen is the covering seal's time in KST, to the second.
-func (p *exportPreview) SealWhen() string { return kstSecond(p.Seal.RecordedAt) }
+func (p *exportPreview) SealWhen() string { return kstSeconds(p.Seal.RecordedAt) }
 
 // previewOf reads the export's manifest m; its covering seal is a line of
 // the export, read back as the seal event it is.
@@ -137,15 +137,18 @@ func (c *Console) preview(r *http.Request, s *Session, p *exportPage) int {
 }
 
 // latestSeal is the newest seal (GET /v1/audit/seals/latest), nil if the
-// log has none.
+// log has none or this server keeps no tree (the API then serves no seal,
+// and exports all the same).
 func (c *Console) latestSeal(ctx context.Context, s *Session) (*seal.Seal, error) {
-	var st struct {
-		Seal *seal.Seal `json:"seal"`
-	}
-	if err := c.apiJSON(ctx, s, "/v1/audit/seals/latest", &st); err != nil {
+	var st sealStatus
+	switch err := c.apiJSON(ctx, s, "/v1/audit/seals/latest", &st); events.ErrorCode(err) {
+	case "":
+		return st.Seal, nil
+	case events.Unavailable:
+		return nil, nil
+	default:
 		return nil, err
 	}
-	return st.Seal, nil
 }
 
 // exportRefused shows err next to the input it is about (from_position,
@@ -335,7 +338,7 @@ type signOff struct {
 }
 
 // When is the sign-off's time in KST, to the second.
-func (so signOff) When() string { return kstSecond(so.At) }
+func (so signOff) When() string { return kstSeconds(so.At) }
 
 // accessEntry is one read of the record, its action in the page's
 // language.
@@ -345,10 +348,7 @@ type accessEntry struct {
 }
 
 // When is the entry's time in KST, to the second: reads come many a minute.
-func (e accessEntry) When() string { return kstSecond(e.At) }
-
-// kstSecond shows t in KST to the second, as the auditor's screens do.
-func kstSecond(t time.Time) string { return t.In(kst).Format(time.DateTime) }
+func (e accessEntry) When() string { return kstSeconds(e.At) }
 
 func (c *Console) getAccess(w http.ResponseWriter, r *http.Request, s *Session) error {
 	q := r.URL.Query()
