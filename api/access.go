@@ -183,16 +183,21 @@ func (a *accessRecorder) appendNow(ctx context.Context, r events.AccessRead) err
 	return nil
 }
 
-// run appends the queue every interval (never, if interval is negative:
-// then only full batches and FlushAccess do), and once more when ctx
-// ends, after which reads are appended as they are recorded.
-func (a *accessRecorder) run(ctx context.Context, interval time.Duration) {
-	var tick <-chan time.Time
-	if interval > 0 {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
+// flushTicks returns the ticks of a flush every interval (none if
+// interval is not positive) and the function that stops them.
+func flushTicks(interval time.Duration) (<-chan time.Time, func()) {
+	if interval <= 0 {
+		return nil, func() {}
 	}
+	t := time.NewTicker(interval)
+	return t.C, t.Stop
+}
+
+// run appends the queue at each tick (never, if tick is nil: then only
+// full batches and FlushAccess do), and once more when ctx ends, after
+// which reads are appended as they are recorded. Tests pass ticks of
+// their own, so that a flush happens exactly when they say.
+func (a *accessRecorder) run(ctx context.Context, tick <-chan time.Time) {
 	for {
 		select {
 		case <-ctx.Done():

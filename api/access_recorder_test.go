@@ -53,7 +53,7 @@ type recorderFixture struct {
 	clock *eventstest.ManualClock
 	srv   *Server
 	reg   *prometheus.Registry
-	logs  *strings.Builder
+	logs  *lockedWriter
 }
 
 func newRecorderFixture(t testing.TB) *recorderFixture {
@@ -64,17 +64,18 @@ func newRecorderFixture(t testing.TB) *recorderFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	f := &recorderFixture{t: t, store: &flakyStore{Store: raw}, clock: clock, reg: prometheus.NewRegistry(), logs: &strings.Builder{}}
-	log := slog.New(slog.NewTextHandler(&lockedWriter{b: f.logs}, nil))
+	f := &recorderFixture{t: t, store: &flakyStore{Store: raw}, clock: clock, reg: prometheus.NewRegistry(), logs: &lockedWriter{}}
+	log := slog.New(slog.NewTextHandler(f.logs, nil))
 	m := NewMetrics(f.reg)
 	f.srv = &Server{Config: Config{Store: f.store, Now: clock.Now, Logger: log, Metrics: m}}
 	f.srv.access = newAccessRecorder(f.store, log, m)
 	return f
 }
 
+// lockedWriter keeps what the recorder logs, from any goroutine.
 type lockedWriter struct {
 	mu sync.Mutex
-	b  *strings.Builder
+	b  strings.Builder
 }
 
 func (w *lockedWriter) Write(p []byte) (int, error) {
@@ -83,8 +84,11 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
+// logText is what the recorder logged so far.
 func (f *recorderFixture) logText() string {
-	return f.logs.String()
+	f.logs.mu.Lock()
+	defer f.logs.mu.Unlock()
+	return f.logs.b.String()
 }
 
 var rep1 = Principal{StaffID: "R1", Role: roleRep}
@@ -320,30 +324,56 @@ func TestAccessRecorderRefusesInvalid(t *testing.T) {
 	}
 }
 
-// TestAccessRecorderTimer: with an interval, the recorder appends on its
-// own (a tiny interval, polled with a generous bound), and a full batch
-// is appended without waiting for the timer.
+// appendSignal tells answered of each append the store has answered.
+type appendSignal struct {
+	Store
+	answered chan struct{}
+}
+
+func (a *appendSignal) Append(ctx context.Context, stream string, exp events.ExpectedVersion, evs ...events.Event) (events.AppendResult, error) {
+	res, err := a.Store.Append(ctx, stream, exp, evs...)
+	a.answered <- struct{}{}
+	return res, err
+}
+
+// runRecorder runs f's recorder with ticks until the test ends.
+func (f *recorderFixture) runRecorder(t *testing.T, ticks <-chan time.Time) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.srv.access.run(ctx, ticks) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// TestAccessRecorderTimer: the recorder appends what is queued at each
+// tick of its timer, and nothing before it. The ticks are the test's,
+// unbuffered: a tick is taken only when run waits for one, so the second
+// tick is taken once the first one's flush is done.
 func TestAccessRecorderTimer(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		interval time.Duration
-		n        int
-	}{{"interval", time.Millisecond, 3}, {"full batch", -1, events.MaxAccessReads}} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newRecorderFixture(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); f.srv.access.run(ctx, tc.interval) }()
-			defer func() { cancel(); <-done }()
-			f.read(rep1, 0, tc.n)
-			deadline := time.Now().Add(30 * time.Second)
-			for len(reads(f.stream("2026-11"))) < tc.n {
-				if time.Now().After(deadline) {
-					t.Fatalf("hang: %d of %d reads appended", len(reads(f.stream("2026-11"))), tc.n)
-				}
-				time.Sleep(time.Millisecond)
-			}
-		})
+	f := newRecorderFixture(t)
+	ticks := make(chan time.Time)
+	f.runRecorder(t, ticks)
+	f.read(rep1, 0, 3)
+	if got := reads(f.stream("2026-11")); len(got) != 0 {
+		t.Fatalf("%d reads appended before a tick", len(got))
+	}
+	ticks <- time.Time{}
+	ticks <- time.Time{} // the first tick's flush is over
+	if got := reads(f.stream("2026-11")); len(got) != 3 {
+		t.Errorf("%d reads appended at the tick, want 3", len(got))
+	}
+}
+
+// TestAccessRecorderFullBatch: a full batch is appended without waiting
+// for a timer (the recorder has none here, and nobody flushes).
+func TestAccessRecorderFullBatch(t *testing.T) {
+	f := newRecorderFixture(t)
+	signal := &appendSignal{Store: f.store, answered: make(chan struct{}, 1)}
+	f.srv.access.store = signal
+	f.runRecorder(t, nil)
+	f.read(rep1, 0, events.MaxAccessReads)
+	<-signal.answered
+	if got := reads(f.stream("2026-11")); len(got) != events.MaxAccessReads {
+		t.Errorf("%d reads appended, want the full batch of %d", len(got), events.MaxAccessReads)
 	}
 }
 
@@ -355,7 +385,7 @@ func TestAccessRecorderShutdown(t *testing.T) {
 	f := newRecorderFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); f.srv.access.run(ctx, -1) }()
+	go func() { defer close(done); f.srv.access.run(ctx, nil) }()
 	f.read(rep1, 1, 2)
 	cancel()
 	<-done
@@ -370,7 +400,7 @@ func TestAccessRecorderShutdown(t *testing.T) {
 	g := newRecorderFixture(t)
 	ctx, cancel = context.WithCancel(context.Background())
 	done = make(chan struct{})
-	go func() { defer close(done); g.srv.access.run(ctx, -1) }()
+	go func() { defer close(done); g.srv.access.run(ctx, nil) }()
 	g.read(rep1, 1, 2)
 	g.store.setDown(true)
 	cancel()
@@ -440,7 +470,9 @@ func BenchmarkRecordRead(b *testing.B) {
 		f := newRecorderFixture(b)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { defer close(done); f.srv.access.run(ctx, time.Second) }()
+		ticks, stop := flushTicks(time.Second)
+		defer stop()
+		go func() { defer close(done); f.srv.access.run(ctx, ticks) }()
 		b.ReportAllocs()
 		for i := range b.N {
 			f.srv.recordRead(r, rep1, "customer_view", "C"+strconv.Itoa(i%100000), "")

@@ -39,7 +39,8 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	swept, recorded := make(chan struct{}), make(chan struct{})
 	go func() { defer close(swept); s.sweepRecordings(ctx) }()
-	go func() { defer close(recorded); s.access.run(ctx, cmp.Or(s.AccessFlush, defaultAccessFlush)) }()
+	tick, stopTicks := flushTicks(cmp.Or(s.AccessFlush, defaultAccessFlush))
+	go func() { defer close(recorded); defer stopTicks(); s.access.run(ctx, tick) }()
 	defer func() { cancel(); <-swept; <-recorded }()
 	return s.hub.run(ctx)
 }
