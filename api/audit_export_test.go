@@ -29,8 +29,9 @@ type exportAnswer struct {
 	body    []byte
 }
 
-// export reads GET /v1/audit/export?query as the auditor, to the end.
-func (s *stack) export(query url.Values) exportAnswer {
+// exportResponse starts GET /v1/audit/export?query as the auditor and
+// returns the answer with its body unread; the caller closes it.
+func (s *stack) exportResponse(query url.Values) *http.Response {
 	s.t.Helper()
 	r, err := http.NewRequest("GET", s.base+"/v1/audit/export?"+query.Encode(), nil)
 	if err != nil {
@@ -41,6 +42,13 @@ func (s *stack) export(query url.Values) exportAnswer {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	return resp
+}
+
+// export reads GET /v1/audit/export?query as the auditor, to the end.
+func (s *stack) export(query url.Values) exportAnswer {
+	s.t.Helper()
+	resp := s.exportResponse(query)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -194,26 +202,28 @@ func TestAuditExportClear(t *testing.T) {
 		t.Errorf("clear manifest: %+v", m)
 	}
 
-	month := events.AccessMonth(s.now())
-	s.waitUntil("the clear export in the access record", func() bool {
-		for _, r := range s.accessReads(month) {
-			// Recorded before the first line, with the range (the
-			// manifest has the count): TestAuditExportClearRecordedFirst.
-			if r.Action == "export_clear" && r.StaffID == "U1" && r.Role == "auditor" && strings.Contains(r.Detail, reason) &&
-				strings.HasPrefix(r.Detail, "positions ") {
-				return true
-			}
-		}
-		return false
-	})
+	// Appended before the first line was sent (not queued), with the
+	// range (the manifest has the count): TestAuditExportClearRecordedFirst.
+	if got := clearExports(s.storedAccessReads(events.AccessMonth(s.now()))); len(got) != 1 || got[0].StaffID != "U1" ||
+		got[0].Role != "auditor" || !strings.Contains(got[0].Detail, reason) || !strings.HasPrefix(got[0].Detail, "positions ") {
+		t.Errorf("the clear export's entries in the access record: %+v, want one of U1 with the range and the reason", got)
+	}
 }
 
-// accessReads are the entries of month's access record, as stored.
+// accessReads are the entries of month's access record, its queue
+// appended first.
 func (s *stack) accessReads(month string) []events.AccessRead {
 	s.t.Helper()
 	if err := s.srv.FlushAccess(s.t.Context()); err != nil {
 		s.t.Fatal(err)
 	}
+	return s.storedAccessReads(month)
+}
+
+// storedAccessReads are the entries of month's access record in the
+// store, without appending its queue.
+func (s *stack) storedAccessReads(month string) []events.AccessRead {
+	s.t.Helper()
 	evs, err := s.store.ReadStream(s.t.Context(), events.AccessStream(month), 0, events.Forward, 1000)
 	if events.ErrorCode(err) == events.NotFound {
 		return nil
@@ -228,6 +238,17 @@ func (s *stack) accessReads(month string) []events.AccessRead {
 			s.t.Fatal(err)
 		}
 		out = append(out, d.Reads...)
+	}
+	return out
+}
+
+// clearExports are the export_clear entries of reads.
+func clearExports(reads []events.AccessRead) []events.AccessRead {
+	var out []events.AccessRead
+	for _, r := range reads {
+		if r.Action == "export_clear" {
+			out = append(out, r)
+		}
 	}
 	return out
 }
@@ -267,10 +288,8 @@ func TestAuditExportRefused(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range s.accessReads(events.AccessMonth(s.now())) {
-		if r.Action == "export_clear" {
-			t.Errorf("a refused export is in the access record: %+v", r)
-		}
+	if got := clearExports(s.accessReads(events.AccessMonth(s.now()))); len(got) != 0 {
+		t.Errorf("a refused export is in the access record: %+v", got)
 	}
 	// 3 to 500 characters, not bytes: 500 Hangul syllables are a reason.
 	if a := s.export(url.Values{"clear": {"true"}, "reason": {strings.Repeat("법", 500)}}); a.status != 200 {
@@ -310,14 +329,9 @@ func TestAuditExportCutShort(t *testing.T) {
 	if a.trailer.Get("Dangol-Count") != "" || a.trailer.Get("Dangol-Sha256") != "" {
 		t.Errorf("an export cut short has trailers %v", a.trailer)
 	}
-	s.waitUntil("the export cut short in the access record", func() bool {
-		for _, r := range s.accessReads(events.AccessMonth(s.now())) {
-			if r.Action == "export_clear" && strings.Contains(r.Detail, reason) {
-				return true
-			}
-		}
-		return false
-	})
+	if got := clearExports(s.storedAccessReads(events.AccessMonth(s.now()))); len(got) != 1 || !strings.Contains(got[0].Detail, reason) {
+		t.Errorf("the clear export cut short in the access record: %+v, want its entry with the reason", got)
+	}
 	// Before anything is sent, the failure is an ordinary error answer.
 	if m := s.req("U1", "GET", "/v1/audit/export", nil); m.status != 503 || m.errCode() != "unavailable" {
 		t.Errorf("export whose range cannot be read: %d %s", m.status, m.raw)

@@ -3,9 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -39,24 +37,6 @@ func TestAuditExportClearRecordedFirst(t *testing.T) {
 	s := newStack(t, stackOptions{configure: func(c *api.Config) { c.Store = accessAppendFails{c.Store, armed} }})
 	s.seedBook()
 	month := events.AccessMonth(s.now())
-	stored := func() []events.AccessRead { // as stored, without flushing the queue
-		evs, err := s.store.ReadStream(t.Context(), events.AccessStream(month), 0, events.Forward, 1000)
-		if events.ErrorCode(err) == events.NotFound {
-			return nil
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []events.AccessRead
-		for i := range evs {
-			var d events.PersonalDataRead
-			if err := json.Unmarshal(evs[i].Data, &d); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, d.Reads...)
-		}
-		return out
-	}
 
 	const reason = "Court order 2026-118"
 	armed.Store(true)
@@ -69,25 +49,12 @@ func TestAuditExportClearRecordedFirst(t *testing.T) {
 	}
 	armed.Store(false)
 
-	r, err := http.NewRequest("GET", s.base+"/v1/audit/export?"+url.Values{"clear": {"true"}, "reason": {reason}}.Encode(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header.Set("Authorization", "Bearer "+s.tok["U1"])
-	resp, err := s.client.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := s.exportResponse(url.Values{"clear": {"true"}, "reason": {reason}})
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("clear export: %d", resp.StatusCode)
 	}
-	var found []events.AccessRead
-	for _, e := range stored() {
-		if e.Action == "export_clear" {
-			found = append(found, e)
-		}
-	}
+	found := clearExports(s.storedAccessReads(month)) // as stored, the queue not appended
 	if len(found) != 1 || !strings.Contains(found[0].Detail, reason) || found[0].StaffID != "U1" {
 		t.Errorf("export_clear entries in the store as the export starts: %+v, want one with the reason", found)
 	}
@@ -97,13 +64,7 @@ func TestAuditExportClearRecordedFirst(t *testing.T) {
 	if resp.Trailer.Get("Dangol-Count") == "" {
 		t.Errorf("trailers %v", resp.Trailer)
 	}
-	n := 0
-	for _, e := range s.accessReads(month) {
-		if e.Action == "export_clear" {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := len(clearExports(s.accessReads(month))); n != 1 {
 		t.Errorf("%d export_clear entries after the export, want 1 (the refused export recorded none)", n)
 	}
 }
