@@ -141,13 +141,24 @@ func (c *Console) sealsBefore(r *http.Request, s *Session, last uint64) ([]seal.
 	if last >= recentSeals {
 		from = last - recentSeals + 1
 	}
+	seals, err := c.seals(r, s, from, recentSeals)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(seals)
+	return seals, nil
+}
+
+// seals returns up to limit seals from seal number from on, oldest first
+// (GET /v1/audit/seals).
+func (c *Console) seals(r *http.Request, s *Session, from uint64, limit int) ([]seal.Seal, error) {
 	var page struct {
 		Seals []seal.Seal `json:"seals"`
 	}
-	if err := c.apiJSON(r.Context(), s, "/v1/audit/seals?from_seal="+strconv.FormatUint(from, 10)+"&limit="+strconv.Itoa(recentSeals), &page); err != nil {
+	q := "from_seal=" + strconv.FormatUint(from, 10) + "&limit=" + strconv.Itoa(limit)
+	if err := c.apiJSON(r.Context(), s, "/v1/audit/seals?"+q, &page); err != nil {
 		return nil, err
 	}
-	slices.Reverse(page.Seals)
 	return page.Seals, nil
 }
 
@@ -205,22 +216,20 @@ func (c *Console) sealPage(w http.ResponseWriter, r *http.Request, s *Session) e
 	if err != nil {
 		return errNoPage
 	}
-	var page struct {
-		Seals []seal.Seal `json:"seals"`
-	}
-	if err := c.apiJSON(r.Context(), s, "/v1/audit/seals?from_seal="+strconv.FormatUint(n, 10)+"&limit=1", &page); err != nil {
+	seals, err := c.seals(r, s, n, 1)
+	if err != nil {
 		return err
 	}
-	if len(page.Seals) == 0 || page.Seals[0].Seq != n {
+	if len(seals) == 0 || seals[0].Seq != n {
 		return events.Errorf(events.NotFound, "no seal %d", n)
 	}
-	v := &sealView{Seal: page.Seals[0], Latest: n}
-	var st sealStatus
-	if err := c.apiJSON(r.Context(), s, "/v1/audit/seals/latest", &st); err != nil {
+	v := &sealView{Seal: seals[0], Latest: n}
+	latest, err := c.latestSeal(r.Context(), s)
+	if err != nil {
 		return err
 	}
-	if st.Seal != nil {
-		v.Latest = st.Seal.Seq
+	if latest != nil {
+		v.Latest = latest.Seq
 	}
 	for _, pair := range [][2]uint64{{n - 1, n}, {n, v.Latest}} {
 		if pair[0] >= pair[1] { // no seal before the first, none after the latest
