@@ -64,11 +64,14 @@ func TestFollowResumesAfterFallingBehind(t *testing.T) {
 }
 
 // TestFollowEndsWhenStoreCloses: a closed store ends Follow with its error.
+// The event is appended once Follow subscribed, and followed before the
+// store closes.
 func TestFollowEndsWhenStoreCloses(t *testing.T) {
-	store := openStore(t, eventstest.Clock(eventstest.Epoch))
+	store := &countSubscribe{Store: openStore(t, eventstest.Clock(eventstest.Epoch))}
 	tr := openTree(t, t.TempDir())
 	followed := make(chan error, 1)
 	go func() { followed <- tr.Follow(context.Background(), store) }()
+	eventually(t, "Follow to subscribe", func() bool { return store.subs.Load() == 1 })
 	appendN(t, store, "customer-1", 1)
 	eventually(t, "the tree to follow", func() bool { return tr.Size() == 1 })
 	store.Close()

@@ -59,6 +59,10 @@ type Sealer struct {
 	latest    *Seal
 	witnesses []WitnessStatus
 	mismatch  error // the tree does not match the latest seal even rebuilt
+
+	// tickHandled, if set, is called once Run has handled a tick: a test
+	// that injects ticks waits on it before looking at what the tick did.
+	tickHandled func()
 }
 
 // NewSealer returns a sealer of cfg. The error is Invalid when a part is
@@ -416,6 +420,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 			if s.cfg.Interval > 0 && s.pendingNow() > 0 && s.intervalPassed() {
 				s.sealLogged(ctx)
 			}
+			s.ticked()
 		}
 	}
 }
@@ -445,6 +450,13 @@ func (s *Sealer) poll(ctx context.Context) error {
 		if s.cfg.Every > 0 && pending >= s.cfg.Every || s.cfg.Interval > 0 && pending > 0 && s.intervalPassed() {
 			s.sealLogged(ctx)
 		}
+		s.ticked()
+	}
+}
+
+func (s *Sealer) ticked() {
+	if s.tickHandled != nil {
+		s.tickHandled()
 	}
 }
 

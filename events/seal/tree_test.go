@@ -3,6 +3,7 @@ package seal
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -294,36 +295,22 @@ func zero(t *testing.T, dir, name string, off int64) {
 func TestTreeReadersWhileAppending(t *testing.T) {
 	tr := openTree(t, t.TempDir())
 	const n = 40_000 // more than flushAt's worth of hashes
-	done := make(chan struct{})
-	errs := make(chan error, 2)
-	for r := 0; r < 2; r++ {
-		go func() {
-			for k := int64(0); ; k++ {
-				select {
-				case <-done:
-					errs <- nil
-					return
-				default:
-				}
-				size := tr.Size()
-				if size == 0 {
-					continue
-				}
-				leaf := (k * 7919) % size
-				root, err := tr.Root(size)
-				if err == nil {
-					var p tlog.RecordProof
-					if p, err = tr.ProveRecord(leaf, size); err == nil {
-						err = tlog.CheckRecord(p, size, root, leaf, LeafHash(synthetic(leaf)))
-					}
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
+	stop := readWhile(func(_ int, k int64) error {
+		size := tr.Size()
+		if size == 0 {
+			return nil
+		}
+		leaf := (k * 7919) % size
+		root, err := tr.Root(size)
+		if err != nil {
+			return err
+		}
+		p, err := tr.ProveRecord(leaf, size)
+		if err != nil {
+			return err
+		}
+		return tlog.CheckRecord(p, size, root, leaf, LeafHash(synthetic(leaf)))
+	})
 	for i := int64(0); i < n; i++ {
 		if err := tr.Append(synthetic(i)); err != nil {
 			t.Fatal(err)
@@ -334,11 +321,36 @@ func TestTreeReadersWhileAppending(t *testing.T) {
 			}
 		}
 	}
-	close(done)
-	for r := 0; r < 2; r++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readWhile runs read(r, k) for k = 0, 1, ... in each of two goroutines r
+// until the returned stop is called. stop waits for both and returns the
+// first error read returned, which also ended that goroutine.
+func readWhile(read func(r int, k int64) error) (stop func() error) {
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for r := range 2 {
+		go func() {
+			for k := int64(0); ; k++ {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if err := read(r, k); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	return func() error {
+		close(done)
+		return errors.Join(<-errs, <-errs)
 	}
 }
 
@@ -394,32 +406,20 @@ func TestTreeProofsWhileReset(t *testing.T) {
 		}
 		roots[base], _ = tlog.TreeHash(size, mem)
 	}
-	done := make(chan struct{})
-	errs := make(chan error, 2)
 	var proved [2]int
-	for r := range 2 {
-		go func() {
-			for k := int64(0); ; k++ {
-				select {
-				case <-done:
-					errs <- nil
-					return
-				default:
-				}
-				leaf := (k * 7919) % size
-				p, err := tr.ProveRecord(leaf, size)
-				if err != nil {
-					continue // the tree is smaller than size just now
-				}
-				if tlog.CheckRecord(p, size, roots[0], leaf, LeafHash(synthetic(leaf))) != nil &&
-					tlog.CheckRecord(p, size, roots[other], leaf, LeafHash(synthetic(other+leaf))) != nil {
-					errs <- fmt.Errorf("the proof of leaf %d verifies in neither tree", leaf)
-					return
-				}
-				proved[r]++
-			}
-		}()
-	}
+	stop := readWhile(func(r int, k int64) error {
+		leaf := (k * 7919) % size
+		p, err := tr.ProveRecord(leaf, size)
+		if err != nil {
+			return nil // the tree is smaller than size just now
+		}
+		if tlog.CheckRecord(p, size, roots[0], leaf, LeafHash(synthetic(leaf))) != nil &&
+			tlog.CheckRecord(p, size, roots[other], leaf, LeafHash(synthetic(other+leaf))) != nil {
+			return fmt.Errorf("the proof of leaf %d verifies in neither tree", leaf)
+		}
+		proved[r]++
+		return nil
+	})
 	rebuild := func(base, from int64) {
 		for i := from; i < n; i++ {
 			e := synthetic(base + i)
@@ -443,11 +443,8 @@ func TestTreeProofsWhileReset(t *testing.T) {
 		}
 		rebuild(base, size/2)
 	}
-	close(done)
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("proofs checked: %v", proved)
 }
