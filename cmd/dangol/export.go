@@ -326,7 +326,10 @@ func (o *output) commit() error {
 	if err := os.Rename(o.tmp, o.path); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	return syncDir(filepath.Dir(o.path))
+	if err := pii.SyncDir(filepath.Dir(o.path)); err != nil {
+		return fmt.Errorf("export: sync %s: %w", filepath.Dir(o.path), err)
+	}
+	return nil
 }
 
 // abort removes an export that was not committed.
@@ -355,16 +358,4 @@ func writeFileSynced(path string, b []byte) error {
 		return err
 	}
 	return o.commit()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("export: sync %s: %w", dir, err)
-	}
-	return nil
 }

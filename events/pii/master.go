@@ -265,14 +265,14 @@ func createKeyFile(path string) (MasterKey, error) {
 	// Remove the temporary name before the directory sync, so no second copy
 	// of the key survives a crash.
 	os.Remove(tmp)
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return fail("sync directory of", err)
 	}
 	return k, nil
 }
 
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
+// SyncDir makes a new directory entry durable.
+func SyncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

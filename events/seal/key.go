@@ -162,7 +162,7 @@ func createSealingKey(path string, master pii.MasterKey) ([]byte, error) {
 		return nil, ioError("install sealing key file", path, err)
 	}
 	os.Remove(tmp) // before the directory sync, so no second name survives a crash
-	if err := syncDir(dir); err != nil {
+	if err := pii.SyncDir(dir); err != nil {
 		return nil, ioError("sync directory of", path, err)
 	}
 	return seed, nil
@@ -191,17 +191,4 @@ func writeTemp(dir, pattern string, data []byte, perm os.FileMode) (string, erro
 		return "", err
 	}
 	return f.Name(), nil
-}
-
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

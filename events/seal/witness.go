@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/pii"
 )
 
 // Witness keeps a copy of each new checkpoint outside dangol's control.
@@ -52,7 +53,7 @@ func (w FileWitness) Witness(_ context.Context, signedNote []byte, _ int64) erro
 		os.Remove(tmp)
 		return witnessError("rename to "+w.Path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := pii.SyncDir(dir); err != nil {
 		return witnessError("sync directory "+dir, err)
 	}
 	return nil
