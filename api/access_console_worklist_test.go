@@ -3,17 +3,13 @@ package api_test
 import (
 	"slices"
 	"testing"
-
-	"github.com/dangol/dangol/events/eventstest"
 )
 
 // TestAccessRecordConsoleWorklist: the console's worklist names the book's
 // customers, so opening it (and each live refresh of its rows) is a read
 // in the record, as GET /v1/worklist is: one entry without a customer.
 func TestAccessRecordConsoleWorklist(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
-	s := newStack(t, stackOptions{now: clock.Now})
-	accessBook(s)
+	s, _ := accessStack(t, stackOptions{})
 	r1 := signIn(s, "R1")
 	r1.must("/", 200)
 	texts := entryTexts(s.accessPages("2026-11", nil))

@@ -1,11 +1,6 @@
 package api_test
 
-import (
-	"slices"
-	"testing"
-
-	"github.com/dangol/dangol/events/eventstest"
-)
+import "testing"
 
 // Reads of customers' personal data the access record missed, or did not
 // mark as outside the reader's book (issue 12's review).
@@ -17,9 +12,7 @@ import (
 // read another book's customer unseen through the feed. The whole log
 // (an auditor's) pushes every customer's data opened: an export in clear.
 func TestAccessRecordLiveFeed(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
-	s := newStack(t, stackOptions{now: clock.Now})
-	accessBook(s)
+	s, _ := accessStack(t, stackOptions{})
 	from := float64(0)
 	other := s.subscribe("R1", []string{"customer:C2"}, &from)
 	s.waitUntil("C2's history replayed to R1", func() bool { return len(other.received()) > 0 })
@@ -42,7 +35,5 @@ func TestAccessRecordLiveFeed(t *testing.T) {
 		"R1 rep api_read C1 live feed",
 		"R1 rep lookup C2 live feed",
 	}
-	if texts := entryTexts(s.accessPages("2026-11", nil)); !slices.Equal(texts, want) {
-		t.Errorf("entries\n got %q\nwant %q", texts, want)
-	}
+	s.expectEntries("2026-11", want...)
 }

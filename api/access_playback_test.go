@@ -3,8 +3,6 @@ package api_test
 import (
 	"slices"
 	"testing"
-
-	"github.com/dangol/dangol/events/eventstest"
 )
 
 // TestAccessRecordPlaybackOutsideBook: a rep playing the recording of a
@@ -12,9 +10,7 @@ import (
 // monthly check's outside_book), as their page would be; in their book,
 // and for a supervisor, a recording_play.
 func TestAccessRecordPlaybackOutsideBook(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
-	s := newStack(t, stackOptions{now: clock.Now})
-	accessBook(s)
+	s, _ := accessStack(t, stackOptions{})
 	theirs := s.upload("R2", []byte("RIFF-R2-call-audio"))
 	s.must("R2", "POST", "/v1/calls", newCall("K2", "C2", theirs, 18), 201)
 	mine := s.upload("R1", []byte("RIFF-R1-call-audio"))
@@ -33,9 +29,7 @@ func TestAccessRecordPlaybackOutsideBook(t *testing.T) {
 		"R1 rep recording_play C1 recording " + mine,
 		"R1 rep lookup C2 recording " + theirs,
 	}
-	if texts := entryTexts(s.accessPages("2026-11", nil)); !slices.Equal(texts, want) {
-		t.Errorf("entries\n got %q\nwant %q", texts, want)
-	}
+	s.expectEntries("2026-11", want...)
 	c := s.must("U1", "GET", "/v1/audit/access/check?month=2026-11", nil, 200)
 	for _, m := range c["staff"].([]any) {
 		if m := m.(map[string]any); m["staffId"] == "R1" && (m["outsideBook"] != float64(1) || !slices.Contains(asStringSlice(m["flags"]), "outside_book")) {

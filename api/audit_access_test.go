@@ -25,6 +25,17 @@ import (
 // 1 December in Seoul): its reads belong to November's record.
 var lastSecondOfNovember = time.Date(2026, 11, 30, 23, 59, 59, 0, time.UTC)
 
+// accessStack is a stack whose clock stands at lastSecondOfNovember (the
+// rest of opt kept), with accessBook's customers registered.
+func accessStack(t *testing.T, opt stackOptions) (*stack, *eventstest.ManualClock) {
+	t.Helper()
+	clock := eventstest.NewManualClock(lastSecondOfNovember)
+	opt.now = clock.Now
+	s := newStack(t, opt)
+	accessBook(s)
+	return s, clock
+}
+
 // accessBook registers C1 (R1's book), C2 (R2's) and C3 (no advisor),
 // with phones of their own.
 func accessBook(s *stack) {
@@ -80,15 +91,24 @@ func entryTexts(es []map[string]any) []string {
 	return out
 }
 
+// expectEntries fails the test unless month's entries, newest first, are
+// want (as entryText writes them), and returns them.
+func (s *stack) expectEntries(month string, want ...string) []map[string]any {
+	s.t.Helper()
+	got := s.accessPages(month, nil)
+	if texts := entryTexts(got); !slices.Equal(texts, want) {
+		s.t.Errorf("entries of %s\n got %q\nwant %q", month, texts, want)
+	}
+	return got
+}
+
 // TestAccessRecordReads: every read of a customer's personal data is in
 // the record with who, when (the server clock), where from, whose data
 // and what; a rep reaches a customer outside their book by id or whole
 // phone only, as a lookup, lists and searches by name their book only;
 // failed reads and a 304 record nothing.
 func TestAccessRecordReads(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
-	s := newStack(t, stackOptions{now: clock.Now})
-	accessBook(s)
+	s, _ := accessStack(t, stackOptions{})
 	digest := s.upload("R1", []byte("RIFF-access-audio"))
 	s.must("R1", "POST", "/v1/calls", newCall("K1", "C1", digest, 17), 201)
 	s.awaitApplied()
@@ -134,11 +154,10 @@ func TestAccessRecordReads(t *testing.T) {
 		t.Errorf("a supervisor by name: %v", got)
 	}
 
-	got := s.accessPages("2026-11", nil)
-	want := []string{ // newest first
+	got := s.expectEntries("2026-11", // newest first
 		"S1 supervisor search_hit C3",
 		"S1 supervisor list C3", "S1 supervisor list C2", "S1 supervisor list C1",
-		"S1 supervisor recording_play C1 recording " + digest,
+		"S1 supervisor recording_play C1 recording "+digest,
 		"R1 rep worklist  advisor R1, 1 customers",
 		"R1 rep search_hit C1",
 		"R1 rep lookup C3",
@@ -148,10 +167,7 @@ func TestAccessRecordReads(t *testing.T) {
 		"R1 rep lookup C2 timeline",
 		"R1 rep lookup C2",
 		"R1 rep customer_view C1", "R1 rep customer_view C1",
-	}
-	if texts := entryTexts(got); !slices.Equal(texts, want) {
-		t.Errorf("entries\n got %q\nwant %q", texts, want)
-	}
+	)
 	for _, e := range got {
 		if e["at"] != "2026-11-30T23:59:59Z" || e["from"] != "127.0.0.1" {
 			t.Errorf("entry %s at %v from %v, want the server's clock and the client's address", entryText(e), e["at"], e["from"])
@@ -195,9 +211,7 @@ func TestAccessRecordReads(t *testing.T) {
 // TestAccessRecordMonthBoundary: a read on the last second of November
 // (UTC) is in access-2026-11, one a second later in access-2026-12.
 func TestAccessRecordMonthBoundary(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
-	s := newStack(t, stackOptions{now: clock.Now})
-	accessBook(s)
+	s, clock := accessStack(t, stackOptions{})
 	s.must("R1", "GET", "/v1/customers/C1", nil, 200)
 	clock.Set(lastSecondOfNovember.Add(time.Second))
 	s.must("R1", "GET", "/v1/customers/C2", nil, 200)
@@ -216,9 +230,7 @@ func TestAccessRecordMonthBoundary(t *testing.T) {
 // TestAccessRecordShutdown: reads still queued when the server shuts down
 // are appended before it stops: the server that starts next finds them.
 func TestAccessRecordShutdown(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
-	s := newStack(t, stackOptions{now: clock.Now})
-	accessBook(s)
+	s, _ := accessStack(t, stackOptions{})
 	s.must("R1", "GET", "/v1/customers/C1", nil, 200)
 	s.must("P1", "GET", "/v1/customers/C3", nil, 200)
 	head := s.head()
@@ -230,9 +242,7 @@ func TestAccessRecordShutdown(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != "PersonalDataRead" || evs[0].Actor != events.System("access") {
 		t.Fatalf("after a restart access-2026-11 holds %v", evs)
 	}
-	if texts := entryTexts(s.accessPages("2026-11", nil)); !slices.Equal(texts, []string{"P1 private_banker lookup C3", "R1 rep customer_view C1"}) {
-		t.Errorf("entries after the restart: %q", texts)
-	}
+	s.expectEntries("2026-11", "P1 private_banker lookup C3", "R1 rep customer_view C1")
 }
 
 // accessBatch appends a batch of the record of month straight to the log,
@@ -431,9 +441,7 @@ func nilIfEmpty(s string) any {
 // member of the session; a page as of a date is recorded once, by the
 // API route it runs.
 func TestAccessRecordConsole(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
-	s := newStack(t, stackOptions{now: clock.Now})
-	accessBook(s)
+	s, _ := accessStack(t, stackOptions{})
 	r1, s1 := signIn(s, "R1"), signIn(s, "S1")
 	r1.must("/customers/C1", 200)
 	r1.must("/customers/C2", 200)
@@ -442,18 +450,14 @@ func TestAccessRecordConsole(t *testing.T) {
 	r1.mustSearch("Kim Minjun", 200)
 	r1.mustSearch("Park Jiwoo", 200) // R2's customer: not found by name
 	s1.mustSearch("Park Jiwoo", 200)
-	want := []string{
+	got := s.expectEntries("2026-11",
 		"S1 supervisor search_hit C2",
 		"R1 rep search_hit C1",
 		"R1 rep customer_view C1 as of 2026-11-30T23:59:59Z",
 		"R1 rep timeline_view C1",
 		"R1 rep lookup C2",
 		"R1 rep customer_view C1",
-	}
-	got := s.accessPages("2026-11", nil)
-	if texts := entryTexts(got); !slices.Equal(texts, want) {
-		t.Errorf("entries\n got %q\nwant %q", texts, want)
-	}
+	)
 	for _, e := range got {
 		if e["from"] != "127.0.0.1" {
 			t.Errorf("entry %s from %v, want the browser's address", entryText(e), e["from"])
@@ -465,10 +469,8 @@ func TestAccessRecordConsole(t *testing.T) {
 // is the client's from X-Forwarded-For; from anyone else the header is
 // ignored.
 func TestAccessRecordBehindProxy(t *testing.T) {
-	clock := eventstest.NewManualClock(lastSecondOfNovember)
 	proxy := netip.MustParsePrefix("127.0.0.0/8")
-	s := newStack(t, stackOptions{now: clock.Now, configure: func(c *api.Config) { c.TrustedProxies = []netip.Prefix{proxy} }})
-	accessBook(s)
+	s, _ := accessStack(t, stackOptions{configure: func(c *api.Config) { c.TrustedProxies = []netip.Prefix{proxy} }})
 	s.must("R1", "GET", "/v1/customers/C1", nil, 200, "X-Forwarded-For", "198.51.100.9, 127.0.0.2")
 	got := s.accessPages("2026-11", nil)
 	if len(got) != 1 || got[0]["from"] != "198.51.100.9" {
