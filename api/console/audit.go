@@ -25,6 +25,7 @@ import (
 // recentSeals is how many seals the seal page lists.
 const recentSeals = 20
 
+// auditRoutes registers the seal, log and stream screens, the auditor's alone.
 func (c *Console) auditRoutes() {
 	c.page("GET /audit", auditorRoles, c.sealsPage)
 	c.page("GET /audit/verify", auditorRoles, c.sealsPage) // the seal page with a verification of the log
@@ -87,6 +88,9 @@ type sealsView struct {
 	VerifyAge string
 }
 
+// sealsPage is the seal status (/audit): the latest seal, its witnesses,
+// the sealer's schedule and key, the recent seals, and at /audit/verify the
+// answer of GET /v1/audit/verify. A server without a tree shows sealing off.
 func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) error {
 	lang := language(r)
 	v := &sealsView{}
@@ -211,6 +215,10 @@ type inclusion struct {
 	Proof     []string        `json:"proof"`
 }
 
+// sealPage is one seal's page (/audit/seals/{seal}): its fields, its
+// consistency with the previous and the latest seal, and the inclusion
+// proof of the event at ?position= (by default the last it covers), or
+// why there is none next to the field. A seal that does not exist is 404.
 func (c *Console) sealPage(w http.ResponseWriter, r *http.Request, s *Session) error {
 	n, err := strconv.ParseUint(r.PathValue("seal"), 10, 63)
 	if err != nil {

@@ -34,6 +34,8 @@ var auditorRoles = []string{"auditor"}
 // accessPageSize is how many access entries a page of the record shows.
 const accessPageSize = 50
 
+// auditAccessRoutes registers the export builder and the access record,
+// the auditor's alone.
 func (c *Console) auditAccessRoutes() {
 	c.page("GET /audit/export", auditorRoles, c.getExport)
 	c.page("POST /audit/export", auditorRoles, c.postExport)
@@ -88,6 +90,9 @@ func previewOf(m *export.Manifest) (*exportPreview, error) {
 	return p, nil
 }
 
+// getExport is the export builder: by default the range the latest seal
+// covers, told from the seal; with ?from= or ?to= the preview of that range
+// from its manifest, or the API's refusal next to its input.
 func (c *Console) getExport(w http.ResponseWriter, r *http.Request, s *Session) error {
 	q := r.URL.Query()
 	p := &exportPage{Fields: map[string]string{}}
@@ -350,6 +355,9 @@ type accessEntry struct {
 // When is the entry's time in KST, to the second: reads come many a minute.
 func (e accessEntry) When() string { return kstSeconds(e.At) }
 
+// getAccess is the access record of ?month= (default last month), its
+// check and sign-off, and a page of its entries filtered by ?staff= and
+// ?customer= from ?cursor= on.
 func (c *Console) getAccess(w http.ResponseWriter, r *http.Request, s *Session) error {
 	q := r.URL.Query()
 	p := &accessPage{Month: q.Get("month"), Staff: strings.TrimSpace(q.Get("staff")), Customer: strings.TrimSpace(q.Get("customer")),

@@ -90,6 +90,9 @@ type logView struct {
 	Start         bool   // the page starts at the log's start
 }
 
+// logPage is the whole log (/audit/log), a page of auditPage events from
+// the position typed (?from=, included) or after a page's last (?after=);
+// a position that is none is said next to the field (400).
 func (c *Console) logPage(w http.ResponseWriter, r *http.Request, s *Session) error {
 	q := r.URL.Query()
 	v := &logView{From: strings.TrimSpace(q.Get("from"))}

@@ -72,6 +72,8 @@ type diffView struct {
 // fieldChange is a field whose value differs between two points ("" absent).
 type fieldChange struct{ Field, From, To string }
 
+// streamPicker is /audit/streams: the name typed (?stream=) opens its
+// stream's page; one that is no stream name is said next to the field.
 func (c *Console) streamPicker(w http.ResponseWriter, r *http.Request, s *Session) error {
 	name := strings.TrimSpace(r.URL.Query().Get("stream"))
 	if name == "" {
@@ -90,6 +92,11 @@ func (c *Console) streamPicker(w http.ResponseWriter, r *http.Request, s *Sessio
 // streamPick is the stream picker's data: the name typed and why it is not one.
 type streamPick struct{ Stream, Err string }
 
+// streamPage is a stream's page (/audit/streams/{stream}): a page of its
+// events from ?from=, each checked against the one before; the stream as of
+// a date or position (?asOf=, ?at=); or what changed between versions ?a=
+// and ?b=. Bad input is said next to its field (400); an unknown stream is
+// 404.
 func (c *Console) streamPage(w http.ResponseWriter, r *http.Request, s *Session) error {
 	q := r.URL.Query()
 	v := &streamView{Stream: r.PathValue("stream"), AsOfDate: strings.TrimSpace(q.Get("asOf")), AsOfPos: strings.TrimSpace(q.Get("at")),
@@ -214,6 +221,8 @@ func (v *streamView) setEvents(evs []events.Envelope, withPrev bool) {
 	}
 }
 
+// chainState is an event's chain cell: "ok" when it links to the one
+// before, "bad" when not.
 func chainState(ok bool) string {
 	if ok {
 		return "ok"
@@ -422,6 +431,7 @@ func (c *Console) fieldChanges(r *http.Request, s *Session, stream string, a, b 
 	return changes(before, sortedFields(at)), nil
 }
 
+// sortedFields lists m's fields by name.
 func sortedFields(m map[string]string) []viewField {
 	out := make([]viewField, 0, len(m))
 	for k, v := range m {
