@@ -529,7 +529,7 @@ func TestAuditVerifyServedExport(t *testing.T) {
 	dir := t.TempDir()
 	tok := map[string]string{"R1": staffAdd(t, dir, dirURL(t, dir), "R1", "rep"), "U1": staffAdd(t, dir, dirURL(t, dir), "U1", "auditor")}
 	witness := filepath.Join(dir, "witness.note")
-	addr, _, stop := serveCommand(t, dir, "--metrics-addr", "off", "--seal-every", "5", "--seal-interval", "0", "--witness-file", witness)
+	addr, _, stop := serveCommand(t, dir, "--metrics-addr", "off", "--seal-every", "7", "--seal-interval", "0", "--witness-file", witness)
 	defer stop()
 	s := clientOf(t, addr, tok)
 	waitOK(t, s.base+"/readyz")
@@ -537,12 +537,8 @@ func TestAuditVerifyServedExport(t *testing.T) {
 	for i := range 6 {
 		s.json("R1", "POST", "/v1/customers/C1/contacts", contact(fmt.Sprintf("call %d", i)), 201)
 	}
-	var latest map[string]any
-	waitUntil(t, "a seal", func() bool {
-		latest, _ = s.json("U1", "GET", "/v1/audit/seals/latest", nil, 200)["seal"].(map[string]any)
-		return latest != nil
-	})
-	waitUntil(t, "the witness file", func() bool { b, _ := os.ReadFile(witness); return string(b) == latest["checkpoint"] })
+	// The staff's six events and these seven: one seal, whenever it is made.
+	latest := waitForSeal(t, s, 0, witness)
 	vkey := s.json("", "GET", "/v1/audit/key", nil, 200)["verifierKey"].(string)
 
 	st, _, body := s.do("U1", "GET", "/v1/audit/export", nil)
