@@ -120,13 +120,32 @@ func ParseVerifierKey(vkey string) (*Key, error) {
 	return VerifyingKey(v.Name(), ed25519.PublicKey(raw[1:]))
 }
 
-func (k *Key) Name() string                { return k.name }
-func (k *Key) KeyHash() uint32             { return k.hash }
-func (k *Key) Public() ed25519.PublicKey   { return k.pub }
-func (k *Key) VerifierKey() string         { return k.vkey }
-func (k *Key) CanSign() bool               { return k.priv != nil }
-func (k *Key) String() string              { return fmt.Sprintf("sealing key %s+%08x", k.name, k.hash) }
-func (k *Key) GoString() string            { return k.String() }
+// Name returns the key's name, the origin of the checkpoints it signs
+// (note.Verifier and note.Signer).
+func (k *Key) Name() string { return k.name }
+
+// KeyHash returns the note key hash of the name and public key (note.Verifier
+// and note.Signer).
+func (k *Key) KeyHash() uint32 { return k.hash }
+
+// Public returns the Ed25519 public key.
+func (k *Key) Public() ed25519.PublicKey { return k.pub }
+
+// VerifierKey returns the public key in note's verifier key text, as
+// /v1/audit/key serves it and ParseVerifierKey reads it.
+func (k *Key) VerifierKey() string { return k.vkey }
+
+// CanSign reports whether the key holds its private half.
+func (k *Key) CanSign() bool { return k.priv != nil }
+
+// String names the key by its name and key hash, never its private half.
+func (k *Key) String() string { return fmt.Sprintf("sealing key %s+%08x", k.name, k.hash) }
+
+// GoString is String, so that %#v prints no private key either.
+func (k *Key) GoString() string { return k.String() }
+
+// Verify reports whether sig is the key's Ed25519 signature of msg
+// (note.Verifier).
 func (k *Key) Verify(msg, sig []byte) bool { return ed25519.Verify(k.pub, msg, sig) }
 
 // Sign signs msg (note.Signer).
