@@ -109,11 +109,7 @@ func (s *Server) getAuditSealsLatest(w http.ResponseWriter, r *http.Request, p P
 	if err != nil {
 		return err
 	}
-	res := latestSeal{Seal: latest, Witnesses: []seal.WitnessStatus{}, TreeSize: tree.Size()}
-	if latest != nil {
-		age := max(0, int64(s.now().Sub(latest.RecordedAt).Seconds()))
-		res.AgeSeconds = &age
-	}
+	res := latestSeal{Seal: latest, AgeSeconds: s.sealAge(latest), Witnesses: []seal.WitnessStatus{}, TreeSize: tree.Size()}
 	if s.SealStatus != nil {
 		st := s.SealStatus()
 		res.Every, res.IntervalSeconds = st.Every, int64(st.Interval.Seconds())
@@ -205,6 +201,17 @@ func (s *Server) notInTree(r *http.Request, sl *seal.Seal, pos events.Position) 
 		return events.InvalidField("seal", "covers the log up to position %s, not position %s; ask a later seal", sl.ToPosition.String(), pos.String())
 	}
 	return events.Errorf(events.NotFound, "no event at position %s", pos)
+}
+
+// sealAge returns the whole seconds since l was recorded, by the
+// server's clock: 0 if that clock reads earlier (set back since), nil
+// without a seal.
+func (s *Server) sealAge(l *seal.Seal) *int64 {
+	if l == nil {
+		return nil
+	}
+	age := max(0, int64(s.now().Sub(l.RecordedAt).Seconds()))
+	return &age
 }
 
 // tree is the stored tree, or Unavailable when this server keeps none.

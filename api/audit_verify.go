@@ -76,14 +76,10 @@ func (s *Server) getAuditVerify(w http.ResponseWriter, r *http.Request, p Princi
 	}
 	rep, err := v.Finish()
 	res := verifyResult{OK: err == nil, Checked: uint64(rep.Events), Head: rep.Head,
-		Seals: verifiedSeals{Checked: rep.Seals, Latest: latest, VerifiedThrough: rep.VerifiedThrough}}
+		Seals: verifiedSeals{Checked: rep.Seals, Latest: latest, AgeSeconds: s.sealAge(latest), VerifiedThrough: rep.VerifiedThrough}}
 	var f *seal.Failure
 	if errors.As(err, &f) {
 		res.FirstBad = &badEvent{Position: f.Position, Stream: f.Stream, Version: f.Version, ID: f.ID, Reason: f.Reason}
-	}
-	if latest != nil {
-		age := int64(s.now().Sub(latest.RecordedAt).Seconds())
-		res.Seals.AgeSeconds = &age
 	}
 	s.auditLog(r, p, "verify", "checked", res.Checked, "ok", res.OK, "seals", rep.Seals)
 	writeJSON(w, http.StatusOK, res)

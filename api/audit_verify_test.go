@@ -442,3 +442,20 @@ func cutTailSQL(t *testing.T, db *pgx.Conn, n int) {
 		WHERE e.stream = s.stream`)
 	sqlExec(t, db, `UPDATE dangol_log_head SET seq = (SELECT max(seq) FROM dangol_events)`)
 }
+
+// TestAuditSealAgeNeverNegative: with the server's clock set back behind
+// the latest seal's time (a clock corrected), the seal's age is 0 s in
+// the verification as in the seal status, never negative.
+func TestAuditSealAgeNeverNegative(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	s := newStack(t, stackOptions{now: clock.Now})
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	s.sealNow()
+	clock.Set(eventstest.Epoch.Add(-time.Minute))
+	if age := s.must("U1", "GET", "/v1/audit/verify", nil, 200)["seals"].(map[string]any)["ageSeconds"]; age != 0.0 {
+		t.Errorf("verify: the latest seal's age %v, want 0", age)
+	}
+	if age := s.must("U1", "GET", "/v1/audit/seals/latest", nil, 200)["ageSeconds"]; age != 0.0 {
+		t.Errorf("seals/latest: the latest seal's age %v, want 0", age)
+	}
+}
