@@ -15,6 +15,7 @@ import (
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
+	"github.com/dangol/dangol/events/seal"
 )
 
 // The auditor's seal, log and stream screens over real HTTP against the
@@ -434,5 +435,25 @@ func (s *stack) logAll() []events.Envelope {
 			return all
 		}
 		from = evs[len(evs)-1].Position
+	}
+}
+
+// TestConsoleAuditTreeBehind: a server whose tree has not yet read the
+// latest seal's events (another server sealed them a moment ago) shows no
+// negative count of events waiting, and no overdue warning.
+func TestConsoleAuditTreeBehind(t *testing.T) {
+	behind, err := seal.OpenTree(t.TempDir()) // a tree nothing ever feeds
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { behind.Close() })
+	s := newStack(t, stackOptions{configure: func(c *api.Config) { c.Tree = behind }})
+	u := signIn(s, "U1")
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	s.sealNow()
+	p := u.must("/audit", 200, "Accept-Language", "en")
+	got := regexp.MustCompile(`<p class="au-small" id="au-unsealed">([^<]*)</p>`).FindStringSubmatch(p.body)
+	if got == nil || !strings.Contains(got[1], "Events not sealed yet: 0 ") {
+		t.Errorf("the count of events waiting, with the tree behind the latest seal: %q", got)
 	}
 }

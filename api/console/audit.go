@@ -103,7 +103,9 @@ func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 			v.Interval = c.duration(lang, st.IntervalSeconds)
 		}
 		if st.Seal != nil {
-			v.Unsealed = st.TreeSize - st.Seal.TreeSize
+			// A tree behind the latest seal (another server sealed
+			// events this one has not read yet) has none waiting.
+			v.Unsealed = max(0, st.TreeSize-st.Seal.TreeSize)
 			// The sealer seals within an interval (and a poll) of an
 			// event arriving: twice that is a sealer stopped or failing.
 			// The latest seal's own leaf is no reason to seal (the next
