@@ -22,11 +22,11 @@ import (
 // prints each run, the median of the rounds' on/off throughput ratios and
 // the ratio of the totals: the overhead sealing adds to appends.
 func benchSealing(ctx context.Context, w io.Writer, s events.Store, dir string, every int64, poll time.Duration, rounds int, cfg bench.AppendConfig) error {
-	sealer, closeTree, err := benchSealer(s, dir, every, poll)
+	sealer, tree, err := benchSealer(s, dir, every, poll)
 	if err != nil {
 		return err
 	}
-	defer closeTree()
+	defer tree.Close()
 	fmt.Fprintf(w, "sealing overhead at %d writers, --seal-every %d, --seal-poll %s: %d rounds of a run with the sealer off, then on\n", cfg.Writers, every, poll, rounds)
 	var off, on float64
 	var ratios []float64
@@ -39,7 +39,7 @@ func benchSealing(ctx context.Context, w io.Writer, s events.Store, dir string, 
 		}
 		fmt.Fprintf(w, "  off %s\n", ro)
 		cfg.Prefix = fmt.Sprintf("S%don", round)
-		r, n, err := appendsSealing(ctx, s, sealer, cfg)
+		r, n, err := appendsSealing(ctx, s, sealer, tree, every, cfg)
 		if err != nil {
 			return err
 		}
@@ -59,8 +59,11 @@ func benchSealing(ctx context.Context, w io.Writer, s events.Store, dir string, 
 
 // appendsSealing runs the appends with the sealer running, caught up with
 // the log beforehand (outside the measurement), and returns how many seals
-// it appended meanwhile.
-func appendsSealing(ctx context.Context, s events.Store, sealer *seal.Sealer, cfg bench.AppendConfig) (bench.AppendReport, int, error) {
+// the run's events brought: after the appends (again outside the
+// measurement) it waits for the sealer to follow them all and seal what
+// every calls for, so that the count does not depend on whether the
+// sealer kept up by the time the last append returned.
+func appendsSealing(ctx context.Context, s events.Store, sealer *seal.Sealer, tree *seal.Tree, every int64, cfg bench.AppendConfig) (bench.AppendReport, int, error) {
 	if err := sealer.Check(ctx); err != nil {
 		return bench.AppendReport{}, 0, err
 	}
@@ -69,12 +72,51 @@ func appendsSealing(ctx context.Context, s events.Store, sealer *seal.Sealer, cf
 	done := make(chan error, 1)
 	go func() { done <- sealer.Run(runCtx) }()
 	r, err := bench.Appends(ctx, s, cfg)
+	if err == nil {
+		err = awaitSeals(ctx, s, sealer, tree, every, done)
+	}
 	stop()
 	if rerr := <-done; err == nil && rerr != nil && runCtx.Err() == nil {
 		err = rerr
 	}
 	return r, sealCount(sealer) - before, err
 }
+
+// awaitSeals waits until tree holds the log up to its head and fewer than
+// every events are unsealed, or until the sealer's Run ends (its error,
+// put back on done) or ctx does. A sealer still behind after
+// awaitSealsHang is an error: a failed seal is tried again only when an
+// event arrives, and none will.
+func awaitSeals(ctx context.Context, s events.Store, sealer *seal.Sealer, tree *seal.Tree, every int64, done chan error) error {
+	hang := time.After(awaitSealsHang)
+	for {
+		head, err := s.Head(ctx)
+		if err != nil {
+			return err
+		}
+		unsealed := tree.Size()
+		if l := sealer.Status().Latest; l != nil {
+			unsealed -= l.TreeSize + 1 // the tree holds the seal once it holds the head
+		}
+		if tree.Last() == head && unsealed < every {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-done:
+			done <- err
+			return err
+		case <-hang:
+			return fmt.Errorf("bench: the sealer did not seal the run's events within %s (tree at %d leaves, log head %s)", awaitSealsHang, tree.Size(), head)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// awaitSealsHang bounds awaitSeals: far longer than a sealer takes to
+// follow a run.
+const awaitSealsHang = time.Minute
 
 func sealCount(s *seal.Sealer) int {
 	if l := s.Status().Latest; l != nil {
@@ -83,8 +125,9 @@ func sealCount(s *seal.Sealer) int {
 	return 0
 }
 
-// benchSealer returns a sealer over a new tree in dir with a throwaway key.
-func benchSealer(s events.Store, dir string, every int64, poll time.Duration) (*seal.Sealer, func() error, error) {
+// benchSealer returns a sealer over a new tree in dir, which it returns
+// too, with a throwaway key.
+func benchSealer(s events.Store, dir string, every int64, poll time.Duration) (*seal.Sealer, *seal.Tree, error) {
 	tree, err := seal.OpenTree(dir)
 	if err != nil {
 		return nil, nil, err
@@ -101,5 +144,5 @@ func benchSealer(s events.Store, dir string, every int64, poll time.Duration) (*
 		tree.Close()
 		return nil, nil, err
 	}
-	return sealer, tree.Close, nil
+	return sealer, tree, nil
 }
