@@ -98,11 +98,17 @@ func (s *Server) recordRead(r *http.Request, p Principal, action, customerID, de
 // blocks on the store. An entry the catalog would refuse (a malformed id)
 // is dropped, logged without its values, and counted.
 func (s *Server) RecordRead(ctx context.Context, p Principal, from netip.Addr, action, customerID, detail string) {
+	s.access.add(ctx, s.accessRead(p, from, action, customerID, detail))
+}
+
+// accessRead is the entry of a read by p from the client address from,
+// now by the server's clock.
+func (s *Server) accessRead(p Principal, from netip.Addr, action, customerID, detail string) events.AccessRead {
 	a := events.AccessRead{StaffID: p.StaffID, Role: p.Role, At: s.now(), CustomerID: customerID, Action: action, Detail: detail}
 	if from.IsValid() {
 		a.From = from.Unmap().WithZone("").String()
 	}
-	s.access.add(ctx, a)
+	return a
 }
 
 // recordReadNow appends the entry of a read by p to the access record
@@ -111,11 +117,7 @@ func (s *Server) RecordRead(ctx context.Context, p Principal, from netip.Addr, a
 // store's error if the entry could not be appended; the caller then sends
 // nothing.
 func (s *Server) recordReadNow(r *http.Request, p Principal, action, customerID, detail string) error {
-	a := events.AccessRead{StaffID: p.StaffID, Role: p.Role, At: s.now(), CustomerID: customerID, Action: action, Detail: detail}
-	if from := s.clientOf(r); from.IsValid() {
-		a.From = from.Unmap().WithZone("").String()
-	}
-	return s.access.appendNow(r.Context(), a)
+	return s.access.appendNow(r.Context(), s.accessRead(p, s.clientOf(r), action, customerID, detail))
 }
 
 // FlushAccess appends every queued read of the access record now, and
@@ -532,9 +534,10 @@ func (b *Blobs) customersOf(digest string) []string {
 }
 
 // recordPlay records a playback of the recording of digest for each
-// customer whose call it is (a lookup outside a book-bound reader's book). A player's later range requests (seeking)
-// are the same playback: only a request from the start is recorded. A
-// staged upload no call names yet has no customer, and is not recorded.
+// customer whose call it is (a lookup outside a book-bound reader's
+// book). A player's later range requests (seeking) are the same
+// playback: only a request from the start is recorded. A staged upload
+// no call names yet has no customer, and is not recorded.
 func (s *Server) recordPlay(r *http.Request, p Principal, digest string) {
 	if rg := r.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=0-") {
 		return

@@ -12,6 +12,10 @@ func (s *Server) auditLog(r *http.Request, p Principal, what string, attrs ...an
 	s.Logger.Info("audit read", append([]any{"staff", p.StaffID, "read", what}, attrs...)...)
 }
 
+// auditLimit reads the limit of a page of an auditor's route: 100 by
+// default, 1 to 1000; Invalid naming limit otherwise.
+func auditLimit(r *http.Request) (int, error) { return intParam(r, "limit", 100, 1, 1000) }
+
 func (s *Server) getAuditStream(w http.ResponseWriter, r *http.Request, p Principal) error {
 	stream := r.PathValue("stream")
 	if !events.ValidStream(stream) {
@@ -21,7 +25,7 @@ func (s *Server) getAuditStream(w http.ResponseWriter, r *http.Request, p Princi
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", 100, 1, 1000)
+	limit, err := auditLimit(r)
 	if err != nil {
 		return err
 	}
@@ -43,7 +47,7 @@ func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return events.InvalidField("from_position", "must be a log position")
 	}
-	limit, err := intParam(r, "limit", 100, 1, 1000)
+	limit, err := auditLimit(r)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func (s *Server) getAccess(w http.ResponseWriter, r *http.Request, p Principal) 
 	if customer != "" && !events.ValidID(customer) {
 		return events.InvalidField("customer", "must be a customer id")
 	}
-	limit, err := intParam(r, "limit", 100, 1, 1000)
+	limit, err := auditLimit(r)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func (s *Server) getAuditSeals(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", 100, 1, 1000)
+	limit, err := auditLimit(r)
 	if err != nil {
 		return err
 	}

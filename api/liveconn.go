@@ -297,9 +297,9 @@ func (s *Server) WaitLive(ctx context.Context) {
 // feed pushes that customer's events, and a replay from a position their
 // history, as a timeline does; a rep's or private banker's subscription to
 // a customer outside their book is a lookup. An advisor's topic pushes
-// their book: one worklist entry naming the advisor. The whole log (an auditor's
-// topic) pushes every customer's data in clear: an export in clear, one
-// entry without a customer, from where it starts.
+// their book: one worklist entry naming the advisor. The whole log (an
+// auditor's topic) pushes every customer's data in clear: an export in
+// clear, one entry without a customer, from where it starts.
 func (s *Server) recordLive(r *http.Request, p Principal, topics []string, from *events.Position) {
 	seen := map[string]bool{}
 	for _, t := range topics {
