@@ -31,9 +31,11 @@ func TestAccessRecordPlaybackOutsideBook(t *testing.T) {
 	}
 	s.expectEntries("2026-11", want...)
 	c := s.must("U1", "GET", "/v1/audit/access/check?month=2026-11", nil, 200)
-	for _, m := range c["staff"].([]any) {
-		if m := m.(map[string]any); m["staffId"] == "R1" && (m["outsideBook"] != float64(1) || !slices.Contains(asStringSlice(m["flags"]), "outside_book")) {
-			t.Errorf("R1's check: %v, want 1 customer outside the book, flagged", m)
-		}
+	i := slices.IndexFunc(c["staff"].([]any), func(m any) bool { return m.(map[string]any)["staffId"] == "R1" })
+	if i < 0 {
+		t.Fatalf("R1 is not in the check: %v", c)
+	}
+	if m := c["staff"].([]any)[i].(map[string]any); m["outsideBook"] != float64(1) || !slices.Contains(asStringSlice(m["flags"]), "outside_book") {
+		t.Errorf("R1's check: %v, want 1 customer outside the book, flagged", m)
 	}
 }

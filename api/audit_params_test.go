@@ -10,6 +10,7 @@ func TestAuditParamsOnce(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	s.seedBook()
 	s.sealNow()
+	s.must("R1", "GET", "/v1/customers/C101", nil, 200) // a read queued: a flush would append it
 	head := s.head()
 	for _, c := range []struct{ path, field string }{
 		{"/v1/audit/access?month=2026-11&month=2026-10", "month"},
