@@ -355,27 +355,27 @@ func (m *monthTallies) add(reads []events.AccessRead) {
 // months before it for what is usual.
 func (s *Server) accessCheck(ctx context.Context, month string) (AccessCheck, error) {
 	c := AccessCheck{Month: month, Staff: []StaffAccess{}}
-	t := &s.access.tallies
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now, err := t.tallyMonth(ctx, s.Store, month)
+	tallies := &s.access.tallies
+	tallies.mu.Lock()
+	defer tallies.mu.Unlock()
+	checked, err := tallies.tallyMonth(ctx, s.Store, month)
 	if err != nil {
 		return c, err
 	}
 	start, _ := events.MonthStart(month)
 	history := map[string][]int{} // distinct customers per earlier month with reads
 	for i := 1; i <= historyMonths; i++ {
-		before, err := t.tallyMonth(ctx, s.Store, events.AccessMonth(start.AddDate(0, -i, 0)))
+		before, err := tallies.tallyMonth(ctx, s.Store, events.AccessMonth(start.AddDate(0, -i, 0)))
 		if err != nil {
 			return c, err
 		}
-		for id, t := range before {
-			history[id] = append(history[id], len(t.customers))
+		for id, tally := range before {
+			history[id] = append(history[id], len(tally.customers))
 		}
 	}
-	for id, t := range now {
-		m := StaffAccess{StaffID: id, Name: s.staffName(ctx, id), Role: t.role, Reads: t.reads, Customers: len(t.customers),
-			Usual: usual(history[id]), OutsideBook: len(t.outside), Lookups: t.lookups, ExportsInClear: t.exports, Flags: []string{}}
+	for id, tally := range checked {
+		m := StaffAccess{StaffID: id, Name: s.staffName(ctx, id), Role: tally.role, Reads: tally.reads, Customers: len(tally.customers),
+			Usual: usual(history[id]), OutsideBook: len(tally.outside), Lookups: tally.lookups, ExportsInClear: tally.exports, Flags: []string{}}
 		m.Flags = checkFlags(m, len(history[id]) > 0)
 		if len(m.Flags) > 0 {
 			c.Flagged++
@@ -388,6 +388,7 @@ func (s *Server) accessCheck(ctx context.Context, month string) (AccessCheck, er
 	return c, nil
 }
 
+// flaggedFirst orders a member with a flag before one without.
 func flaggedFirst(a, b StaffAccess) int {
 	switch fa, fb := len(a.Flags) > 0, len(b.Flags) > 0; {
 	case fa && !fb:

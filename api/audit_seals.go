@@ -71,6 +71,9 @@ func (s *Server) getAuditKey(w http.ResponseWriter, r *http.Request) {
 		PublicKey: base64.StdEncoding.EncodeToString(k.Public()), VerifierKey: k.VerifierKey()})
 }
 
+// getAuditSeals handles GET /v1/audit/seals?from_seal=&limit=: the seals
+// oldest first from seal number from_seal, and the number of the next
+// page's first while the page is full. Unavailable with sealing off.
 func (s *Server) getAuditSeals(w http.ResponseWriter, r *http.Request, p Principal) error {
 	if _, err := s.tree(); err != nil {
 		return err
@@ -100,6 +103,9 @@ func (s *Server) getAuditSeals(w http.ResponseWriter, r *http.Request, p Princip
 	return nil
 }
 
+// getAuditSealsLatest handles GET /v1/audit/seals/latest: the latest seal
+// (null before the first), its age, the witnesses, the sealer's settings
+// and the stored tree's size. Unavailable with sealing off.
 func (s *Server) getAuditSealsLatest(w http.ResponseWriter, r *http.Request, p Principal) error {
 	tree, err := s.tree()
 	if err != nil {
@@ -122,6 +128,10 @@ func (s *Server) getAuditSealsLatest(w http.ResponseWriter, r *http.Request, p P
 	return nil
 }
 
+// getInclusionProof handles GET /v1/audit/proofs/inclusion?position=&seal=:
+// the proof that the event at position is a leaf of the tree seal (the
+// latest if absent) signs. Invalid for an event after that seal, NotFound
+// without such an event or seal.
 func (s *Server) getInclusionProof(w http.ResponseWriter, r *http.Request, p Principal) error {
 	tree, err := s.tree()
 	if err != nil {
@@ -160,6 +170,9 @@ func (s *Server) getInclusionProof(w http.ResponseWriter, r *http.Request, p Pri
 	return nil
 }
 
+// getConsistencyProof handles GET /v1/audit/proofs/consistency?from_seal=
+// &to_seal=: the proof that to_seal's tree (the latest if absent) extends
+// from_seal's. Invalid if from_seal is missing or after to_seal.
 func (s *Server) getConsistencyProof(w http.ResponseWriter, r *http.Request, p Principal) error {
 	tree, err := s.tree()
 	if err != nil {
