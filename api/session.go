@@ -68,7 +68,7 @@ type Dispatched struct {
 // header and body as a client would send them, and returns its answer. ctx
 // should be the console request's: its cancellation and values carry over.
 func (s *Server) Dispatch(ctx context.Context, p Principal, method, path string, header http.Header, body []byte) Dispatched {
-	r, rec, err := dispatchRequest(ctx, p, method, path, header, body) // export_console.go
+	r, rec, err := dispatchRequest(ctx, p, method, path, header, body) // dispatch.go
 	if err != nil {
 		return Dispatched{Status: http.StatusBadRequest, Err: err}
 	}
