@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -21,7 +22,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 		limit = 1000
 	}
 	var out []events.Envelope
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		h := tx.Bucket(bucketHeads).Get([]byte(stream))
 		if h == nil {
 			return events.Errorf(events.NotFound, "stream %s not found", stream)
@@ -105,7 +106,7 @@ func (s *Store) Scan(ctx context.Context, from events.Position, fn func(*events.
 	if err := s.alive(ctx); err != nil {
 		return err
 	}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
 		n := 0
 		// Records are copied out of the mmap into shared 1 MiB arenas: one
@@ -133,6 +134,17 @@ func (s *Store) Scan(ctx context.Context, from events.Position, fn func(*events.
 	})
 	if err == errStop {
 		return nil
+	}
+	return err
+}
+
+// view runs fn in a read transaction. A read that lost the race with Close
+// (alive said open, then the file closed) is ErrClosed, as a read after
+// Close is, not bbolt's "database not open".
+func (s *Store) view(fn func(*bbolt.Tx) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+		return events.ErrClosed
 	}
 	return err
 }
