@@ -18,6 +18,7 @@ type verifyResult struct {
 	Seals    verifiedSeals   `json:"seals"`
 }
 
+// badEvent is the first event the verification found wrong, and why.
 type badEvent struct {
 	Position events.Position `json:"position"`
 	Stream   string          `json:"stream"`
@@ -86,6 +87,8 @@ func (s *Server) getAuditVerify(w http.ResponseWriter, r *http.Request, p Princi
 	return nil
 }
 
+// isFailure reports whether err is a finding about the log (a
+// seal.Failure), which the answer reports, not a failure to read it.
 func isFailure(err error) bool {
 	var f *seal.Failure
 	return errors.As(err, &f)
