@@ -129,18 +129,23 @@ func TestAccessMonths(t *testing.T) {
 	}
 }
 
-// TestPersonalDataReadFitsAnEvent: a full batch of the longest entries
-// is too big for one event (so is one of ordinary entries, ~130 bytes
-// each), which is why the recorder splits a batch by its encoded size too
-// (api/access.go).
-func TestPersonalDataReadFitsAnEvent(t *testing.T) {
-	long := events.AccessRead{StaffID: rep("S", 64), Role: "private_banker", At: time.Date(2026, 11, 30, 23, 59, 59, 123456789, time.UTC),
-		From: "2001:db8:1234:5678:9abc:def0:1234:5678", CustomerID: rep("C", 64), Action: "recording_play", Detail: rep("d", 700)}
-	d := &events.PersonalDataRead{}
-	for range events.MaxAccessReads {
-		d.Reads = append(d.Reads, long)
-	}
-	if _, err := events.Encode(d); err == nil || !strings.Contains(err.Error(), "exceeds") {
-		t.Errorf("500 of the longest entries: %v, want too big", err)
+// TestPersonalDataReadFullBatchTooBig: a full batch of the longest
+// entries is too big for one event, and so is one of ordinary entries
+// (~136 bytes each, the server's clock to the nanosecond), which is why
+// the recorder splits a batch by its encoded size too (api/access.go).
+func TestPersonalDataReadFullBatchTooBig(t *testing.T) {
+	at := time.Date(2026, 11, 30, 23, 59, 59, 123456789, time.UTC)
+	for name, r := range map[string]events.AccessRead{
+		"the longest": {StaffID: rep("S", 64), Role: "private_banker", At: at, From: "2001:db8:1234:5678:9abc:def0:1234:5678",
+			CustomerID: rep("C", 64), Action: "recording_play", Detail: rep("d", 700)},
+		"ordinary": {StaffID: "R017", Role: "rep", At: at, From: "203.0.113.7", CustomerID: "C1001", Action: "customer_view"},
+	} {
+		d := &events.PersonalDataRead{}
+		for range events.MaxAccessReads {
+			d.Reads = append(d.Reads, r)
+		}
+		if _, err := events.Encode(d); err == nil || !strings.Contains(err.Error(), "exceeds") {
+			t.Errorf("%d of %s entries: %v, want too big", events.MaxAccessReads, name, err)
+		}
 	}
 }
