@@ -139,7 +139,7 @@ func benchSealer(s events.Store, dir string, every int64, poll time.Duration) (*
 		tree.Close()
 		return nil, nil, err
 	}
-	sealer, err := seal.NewSealer(seal.Config{Store: s, Tree: tree, Key: key, Every: every, Poll: poll, Logger: slog.New(slog.DiscardHandler)})
+	sealer, err := seal.NewSealer(seal.Config{Store: s, Tree: tree, Key: key, Every: every, Poll: poll, SyncEvery: treeSyncEvery, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tree.Close()
 		return nil, nil, err

@@ -51,6 +51,12 @@ func (f *sealFlags) check() error {
 	return nil
 }
 
+// treeSyncEvery is how often the sealer fsyncs the Merkle tree (before a
+// seal, when the last fsync is this old; otherwise the seal only flushes
+// it to the files): each fsync stalls the store's own on the same disk,
+// which every appender waits for (seal.Config.SyncEvery).
+const treeSyncEvery = 10 * time.Second
+
 // defaultOrigin is --seal-origin's default, also for a serveConfig built
 // in code.
 const defaultOrigin = "dangol"
@@ -124,7 +130,7 @@ func (s *sealing) open(f sealFlags, sf storeFlags, store events.Store, master pi
 		return err
 	}
 	s.sealer, err = seal.NewSealer(seal.Config{Store: store, Tree: s.tree, Key: s.key, Every: f.every, Interval: f.interval,
-		Poll: f.poll, Now: now, Witnesses: f.witnesses(), Logger: logger})
+		Poll: f.poll, SyncEvery: treeSyncEvery, Now: now, Witnesses: f.witnesses(), Logger: logger})
 	return err
 }
 

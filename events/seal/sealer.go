@@ -37,6 +37,14 @@ type Config struct {
 	// poll rather than one per commit, which is what following costs the
 	// appenders on PostgreSQL. Every is then judged at each poll.
 	Poll time.Duration
+	// SyncEvery, if above zero, fsyncs the tree before a seal only when
+	// the last fsync is at least this old (judged with Now), and flushes
+	// it to the files otherwise; zero fsyncs before every seal. The tree
+	// is derived data: a machine crash that loses its unsynced tail costs
+	// a re-read from the log at start (Check), never a wrong seal. An
+	// fsync competes with the store's own on the same disk, which every
+	// appender then waits for.
+	SyncEvery time.Duration
 }
 
 // maxAttempts bounds SealNow's retries after losing a race to another
@@ -53,7 +61,8 @@ type Sealer struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu sync.Mutex // serialises sealing
+	mu     sync.Mutex // serialises sealing
+	synced time.Time  // when syncTree last fsynced the tree (guarded by mu)
 
 	smu       sync.RWMutex // guards the fields below
 	latest    *Seal
@@ -279,7 +288,7 @@ func (s *Sealer) sealOnce(ctx context.Context) (*Seal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Tree.Sync(); err != nil {
+	if err := s.syncTree(); err != nil {
 		return nil, err
 	}
 	expected := events.NoStream
@@ -494,6 +503,21 @@ func (s *Sealer) intervalPassed() bool {
 	}
 	s.smu.RUnlock()
 	return s.cfg.Now().Sub(since) >= s.cfg.Interval
+}
+
+// syncTree makes the tree durable before a seal as SyncEvery says: an
+// fsync, or only a flush to the files while the last fsync is recent. The
+// caller holds s.mu.
+func (s *Sealer) syncTree() error {
+	now := s.cfg.Now()
+	if s.cfg.SyncEvery > 0 && !s.synced.IsZero() && now.Sub(s.synced) < s.cfg.SyncEvery {
+		return s.cfg.Tree.Flush()
+	}
+	if err := s.cfg.Tree.Sync(); err != nil {
+		return err
+	}
+	s.synced = now
+	return nil
 }
 
 func (s *Sealer) sealLogged(ctx context.Context) {

@@ -605,3 +605,29 @@ func TestSealerSaysUnsealedEventsChanged(t *testing.T) {
 	}
 	checkSeals(t, cut, s.cfg.Key)
 }
+
+// TestSealerSyncEvery: with SyncEvery, a seal between fsyncs still writes
+// every leaf it covers to the tree's files (a crash of the process keeps
+// them), and the tree it signs is the log's.
+func TestSealerSyncEvery(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	store := openStore(t, clock.Now)
+	dir := t.TempDir()
+	s := newSealer(t, Config{Store: store, Tree: openTree(t, dir), Now: clock.Now, SyncEvery: time.Hour})
+	for round := range 3 {
+		appendN(t, store, fmt.Sprintf("customer-%d", round), 3)
+		l, err := s.SealNow(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(dir, LeavesFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Size() / leafSize; got < l.TreeSize {
+			t.Fatalf("round %d: %d leaves in the file, the seal covers %d", round, got, l.TreeSize)
+		}
+		clock.Set(clock.Now().Add(time.Minute))
+	}
+	checkSeals(t, store, s.cfg.Key)
+}

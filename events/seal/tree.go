@@ -223,6 +223,16 @@ func (t *Tree) flush() error {
 	return nil
 }
 
+// Flush writes every leaf appended so far to the files, without waiting
+// for stable storage: a crash of the process keeps them (the operating
+// system holds the writes), a crash of the machine may not. Errors are
+// Internal.
+func (t *Tree) Flush() error {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	return t.flush()
+}
+
 // Sync writes every leaf appended so far to stable storage. Errors are
 // Internal.
 func (t *Tree) Sync() error {
