@@ -15,8 +15,8 @@ import (
 // auditor needs to check, with tlog and the public key alone, that an event
 // is in a sealed log and that a later seal extends an earlier one.
 
-// auditKey is the answer of GET /v1/audit/key.
-type auditKey struct {
+// AuditKey is the answer of GET /v1/audit/key.
+type AuditKey struct {
 	Name        string `json:"name"`        // the checkpoints' origin and the note key's name
 	Algorithm   string `json:"algorithm"`   // always "ed25519"
 	PublicKey   string `json:"publicKey"`   // standard base64 of the 32-byte Ed25519 public key
@@ -29,8 +29,8 @@ type sealsPage struct {
 	NextFromSeal *uint64     `json:"nextFromSeal,omitempty"`
 }
 
-// latestSeal is the answer of GET /v1/audit/seals/latest.
-type latestSeal struct {
+// LatestSeal is the answer of GET /v1/audit/seals/latest.
+type LatestSeal struct {
 	Seal            *seal.Seal           `json:"seal"`       // nil before the first seal
 	AgeSeconds      *int64               `json:"ageSeconds"` // whole seconds since it was recorded; nil without a seal
 	Witnesses       []seal.WitnessStatus `json:"witnesses"`
@@ -39,8 +39,8 @@ type latestSeal struct {
 	TreeSize        int64                `json:"treeSize"`        // leaves in this server's stored tree now
 }
 
-// inclusionProof is the answer of GET /v1/audit/proofs/inclusion.
-type inclusionProof struct {
+// InclusionProof is the answer of GET /v1/audit/proofs/inclusion.
+type InclusionProof struct {
 	Position  events.Position `json:"position"`
 	Stream    string          `json:"stream"`
 	Version   uint64          `json:"version"`
@@ -51,8 +51,8 @@ type inclusionProof struct {
 	Proof     []string        `json:"proof"` // hex of tlog.RecordProof(leafIndex, seal.treeSize)
 }
 
-// consistencyProof is the answer of GET /v1/audit/proofs/consistency.
-type consistencyProof struct {
+// ConsistencyProof is the answer of GET /v1/audit/proofs/consistency.
+type ConsistencyProof struct {
 	From  seal.Seal `json:"from"`
 	To    seal.Seal `json:"to"`
 	Proof []string  `json:"proof"` // hex of tlog.TreeProof(from.treeSize, to.treeSize)
@@ -67,7 +67,7 @@ func (s *Server) getAuditKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, events.Errorf(events.Unavailable, "this server has no sealing key"))
 		return
 	}
-	writeJSON(w, http.StatusOK, auditKey{Name: k.Name(), Algorithm: "ed25519",
+	writeJSON(w, http.StatusOK, AuditKey{Name: k.Name(), Algorithm: "ed25519",
 		PublicKey: base64.StdEncoding.EncodeToString(k.Public()), VerifierKey: k.VerifierKey()})
 }
 
@@ -115,7 +115,7 @@ func (s *Server) getAuditSealsLatest(w http.ResponseWriter, r *http.Request, p P
 	if err != nil {
 		return err
 	}
-	res := latestSeal{Seal: latest, AgeSeconds: s.sealAge(latest), Witnesses: []seal.WitnessStatus{}, TreeSize: tree.Size()}
+	res := LatestSeal{Seal: latest, AgeSeconds: s.sealAge(latest), Witnesses: []seal.WitnessStatus{}, TreeSize: tree.Size()}
 	if s.SealStatus != nil {
 		st := s.SealStatus()
 		res.Every, res.IntervalSeconds = st.Every, int64(st.Interval.Seconds())
@@ -165,7 +165,7 @@ func (s *Server) getInclusionProof(w http.ResponseWriter, r *http.Request, p Pri
 	}
 	s.auditLog(r, p, "inclusion proof", "position", pos.String(), "seal", sl.Seq)
 	lh := seal.LeafHash(e)
-	writeJSON(w, http.StatusOK, inclusionProof{Position: e.Position, Stream: e.Stream, Version: e.Version, Hash: e.Hash,
+	writeJSON(w, http.StatusOK, InclusionProof{Position: e.Position, Stream: e.Stream, Version: e.Version, Hash: e.Hash,
 		LeafIndex: leaf, LeafHash: hex.EncodeToString(lh[:]), Seal: *sl, Proof: hexHashes(proof)})
 	return nil
 }
@@ -197,7 +197,7 @@ func (s *Server) getConsistencyProof(w http.ResponseWriter, r *http.Request, p P
 		return err
 	}
 	s.auditLog(r, p, "consistency proof", "from_seal", from.Seq, "to_seal", to.Seq)
-	writeJSON(w, http.StatusOK, consistencyProof{From: *from, To: *to, Proof: hexHashes(proof)})
+	writeJSON(w, http.StatusOK, ConsistencyProof{From: *from, To: *to, Proof: hexHashes(proof)})
 	return nil
 }
 

@@ -9,17 +9,17 @@ import (
 	"github.com/dangol/dangol/events/seal"
 )
 
-// verifyResult is the answer of GET /v1/audit/verify.
-type verifyResult struct {
+// VerifyResult is the answer of GET /v1/audit/verify.
+type VerifyResult struct {
 	OK       bool            `json:"ok"`
 	Checked  uint64          `json:"checked"`
 	Head     events.Position `json:"head"`
-	FirstBad *badEvent       `json:"firstBad"`
-	Seals    verifiedSeals   `json:"seals"`
+	FirstBad *BadEvent       `json:"firstBad"`
+	Seals    VerifiedSeals   `json:"seals"`
 }
 
-// badEvent is the first event the verification found wrong, and why.
-type badEvent struct {
+// BadEvent is the first event the verification found wrong, and why.
+type BadEvent struct {
 	Position events.Position `json:"position"`
 	Stream   string          `json:"stream"`
 	Version  uint64          `json:"version"`
@@ -27,8 +27,8 @@ type badEvent struct {
 	Reason   string          `json:"reason"`
 }
 
-// verifiedSeals is what GET /v1/audit/verify says of the seals.
-type verifiedSeals struct {
+// VerifiedSeals is what GET /v1/audit/verify says of the seals.
+type VerifiedSeals struct {
 	Checked         int        `json:"checked"`         // seals whose root (and signatures, with the server's key) verified
 	Latest          *seal.Seal `json:"latest"`          // the newest seal in the ledger stream; nil before the first
 	AgeSeconds      *int64     `json:"ageSeconds"`      // whole seconds since it was recorded, by the server's clock
@@ -76,11 +76,11 @@ func (s *Server) getAuditVerify(w http.ResponseWriter, r *http.Request, p Princi
 		return err
 	}
 	rep, err := v.Finish()
-	res := verifyResult{OK: err == nil, Checked: uint64(rep.Events), Head: rep.Head,
-		Seals: verifiedSeals{Checked: rep.Seals, Latest: latest, AgeSeconds: s.sealAge(latest), VerifiedThrough: rep.VerifiedThrough}}
+	res := VerifyResult{OK: err == nil, Checked: uint64(rep.Events), Head: rep.Head,
+		Seals: VerifiedSeals{Checked: rep.Seals, Latest: latest, AgeSeconds: s.sealAge(latest), VerifiedThrough: rep.VerifiedThrough}}
 	var f *seal.Failure
 	if errors.As(err, &f) {
-		res.FirstBad = &badEvent{Position: f.Position, Stream: f.Stream, Version: f.Version, ID: f.ID, Reason: f.Reason}
+		res.FirstBad = &BadEvent{Position: f.Position, Stream: f.Stream, Version: f.Version, ID: f.ID, Reason: f.Reason}
 	}
 	s.auditLog(r, p, "verify", "checked", res.Checked, "ok", res.OK, "seals", rep.Seals)
 	writeJSON(w, http.StatusOK, res)

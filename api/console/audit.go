@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/seal"
 )
@@ -35,56 +36,18 @@ func (c *Console) auditRoutes() {
 	c.page("GET /audit/streams/{stream}", auditorRoles, c.streamPage)
 }
 
-// sealStatus is the answer of GET /v1/audit/seals/latest.
-type sealStatus struct {
-	Seal            *seal.Seal           `json:"seal"`
-	AgeSeconds      float64              `json:"ageSeconds"`
-	Witnesses       []seal.WitnessStatus `json:"witnesses"`
-	Every           int64                `json:"every"`
-	IntervalSeconds float64              `json:"intervalSeconds"`
-	TreeSize        int64                `json:"treeSize"`
-}
-
-// sealKey is the answer of GET /v1/audit/key.
-type sealKey struct {
-	Name        string `json:"name"`
-	Algorithm   string `json:"algorithm"`
-	PublicKey   string `json:"publicKey"`
-	VerifierKey string `json:"verifierKey"`
-}
-
-// verifyAnswer is the answer of GET /v1/audit/verify.
-type verifyAnswer struct {
-	OK       bool            `json:"ok"`
-	Checked  uint64          `json:"checked"`
-	Head     events.Position `json:"head"`
-	FirstBad *struct {
-		Position events.Position `json:"position"`
-		Stream   string          `json:"stream"`
-		Version  uint64          `json:"version"`
-		ID       string          `json:"id"`
-		Reason   string          `json:"reason"`
-	} `json:"firstBad"`
-	Seals *struct {
-		Checked         int64      `json:"checked"`
-		Latest          *seal.Seal `json:"latest"`
-		AgeSeconds      float64    `json:"ageSeconds"`
-		VerifiedThrough int64      `json:"verifiedThrough"`
-	} `json:"seals"`
-}
-
 // sealsView is the seal page's data.
 type sealsView struct {
 	auditFormat
-	Status    *sealStatus // nil: this server does not seal (keeps no tree)
-	Key       *sealKey    // nil: no sealing key
-	Recent    []seal.Seal // newest first
-	Unsealed  int64       // leaves of the tree the latest seal does not cover yet
-	Age       string      // the latest seal's age, in words
-	Interval  string      // the sealer's interval, in words ("" when off)
-	Overdue   bool        // events wait and the latest seal is older than twice the interval
-	Verified  bool        // a verification ran (/audit/verify)
-	Verify    verifyAnswer
+	Status    *api.LatestSeal // nil: this server does not seal (keeps no tree)
+	Key       *api.AuditKey   // nil: no sealing key
+	Recent    []seal.Seal     // newest first
+	Unsealed  int64           // leaves of the tree the latest seal does not cover yet
+	Age       string          // the latest seal's age, in words
+	Interval  string          // the sealer's interval, in words ("" when off)
+	Overdue   bool            // events wait and the latest seal is older than twice the interval
+	Verified  bool            // a verification ran (/audit/verify)
+	Verify    api.VerifyResult
 	VerifyAge string
 }
 
@@ -94,13 +57,13 @@ type sealsView struct {
 func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) error {
 	lang := language(r)
 	v := &sealsView{}
-	var st sealStatus
+	var st api.LatestSeal
 	switch err := c.apiJSON(r.Context(), s, "/v1/audit/seals/latest", &st); events.ErrorCode(err) {
 	case "":
 		v.Status = &st
-		v.Age = c.duration(lang, st.AgeSeconds)
+		v.Age = c.duration(lang, seconds(st.AgeSeconds))
 		if st.IntervalSeconds > 0 {
-			v.Interval = c.duration(lang, st.IntervalSeconds)
+			v.Interval = c.duration(lang, float64(st.IntervalSeconds))
 		}
 		if st.Seal != nil {
 			// A tree behind the latest seal (another server sealed
@@ -111,7 +74,7 @@ func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 			// The latest seal's own leaf is no reason to seal (the next
 			// seal covers it when other events come).
 			waiting := v.Unsealed - 1
-			v.Overdue = st.IntervalSeconds > 0 && waiting > 0 && st.AgeSeconds > 2*st.IntervalSeconds
+			v.Overdue = st.IntervalSeconds > 0 && waiting > 0 && seconds(st.AgeSeconds) > 2*float64(st.IntervalSeconds)
 			if v.Recent, err = c.sealsBefore(r, s, st.Seal.Seq); err != nil {
 				return err
 			}
@@ -120,7 +83,7 @@ func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 	default:
 		return err
 	}
-	var key sealKey
+	var key api.AuditKey
 	switch err := c.apiJSON(r.Context(), s, "/v1/audit/key", &key); events.ErrorCode(err) {
 	case "":
 		v.Key = &key
@@ -133,8 +96,8 @@ func (c *Console) sealsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 			return err
 		}
 		v.Verified = true
-		if v.Verify.Seals != nil && v.Verify.Seals.Latest != nil {
-			v.VerifyAge = c.duration(lang, v.Verify.Seals.AgeSeconds)
+		if v.Verify.Seals.Latest != nil {
+			v.VerifyAge = c.duration(lang, seconds(v.Verify.Seals.AgeSeconds))
 		}
 	}
 	c.render(w, r, http.StatusOK, "audit_seals", "audit.seals.title", v)
@@ -169,6 +132,15 @@ func (c *Console) seals(r *http.Request, s *Session, from uint64, limit int) ([]
 }
 
 // duration says secs in words, in whole seconds, minutes, hours or days.
+// seconds is an age the API gives in whole seconds (nil: none) as
+// duration takes it.
+func seconds(n *int64) float64 {
+	if n == nil {
+		return 0
+	}
+	return float64(*n)
+}
+
 func (c *Console) duration(lang string, secs float64) string {
 	d := time.Duration(secs * float64(time.Second))
 	switch {
@@ -190,31 +162,12 @@ type sealView struct {
 	// Consistency proves this seal's tree an extension of the previous
 	// seal's, and the latest seal's an extension of this one's (where there
 	// are such seals).
-	Consistency []*consistency
+	Consistency []*api.ConsistencyProof
 	// Inclusion is the proof of the event at Position under this seal;
 	// PositionErr says why there is none.
 	Position    string
-	Inclusion   *inclusion
+	Inclusion   *api.InclusionProof
 	PositionErr string
-}
-
-// consistency is the answer of GET /v1/audit/proofs/consistency.
-type consistency struct {
-	From  seal.Seal `json:"from"`
-	To    seal.Seal `json:"to"`
-	Proof []string  `json:"proof"`
-}
-
-// inclusion is the answer of GET /v1/audit/proofs/inclusion.
-type inclusion struct {
-	Position  events.Position `json:"position"`
-	Stream    string          `json:"stream"`
-	Version   uint64          `json:"version"`
-	Hash      string          `json:"hash"`
-	LeafIndex int64           `json:"leafIndex"`
-	LeafHash  string          `json:"leafHash"`
-	Seal      seal.Seal       `json:"seal"`
-	Proof     []string        `json:"proof"`
 }
 
 // sealPage is one seal's page (/audit/seals/{seal}): its fields, its
@@ -255,7 +208,7 @@ func (c *Console) sealPage(w http.ResponseWriter, r *http.Request, s *Session) e
 	if v.Position == "" {
 		v.Position = v.Seal.ToPosition.String()
 	}
-	var inc inclusion
+	var inc api.InclusionProof
 	q := url.Values{"position": {v.Position}, "seal": {strconv.FormatUint(n, 10)}}
 	switch err := c.apiJSON(r.Context(), s, "/v1/audit/proofs/inclusion?"+q.Encode(), &inc); events.ErrorCode(err) {
 	case "":
@@ -270,8 +223,8 @@ func (c *Console) sealPage(w http.ResponseWriter, r *http.Request, s *Session) e
 }
 
 // consistency asks for the proof that seal to's tree extends seal from's.
-func (c *Console) consistency(r *http.Request, s *Session, from, to uint64) (*consistency, error) {
-	var p consistency
+func (c *Console) consistency(r *http.Request, s *Session, from, to uint64) (*api.ConsistencyProof, error) {
+	var p api.ConsistencyProof
 	q := "from_seal=" + strconv.FormatUint(from, 10) + "&to_seal=" + strconv.FormatUint(to, 10)
 	if err := c.apiJSON(r.Context(), s, "/v1/audit/proofs/consistency?"+q, &p); err != nil {
 		return nil, err

@@ -145,7 +145,7 @@ func (c *Console) preview(r *http.Request, s *Session, p *exportPage) int {
 // log has none or this server keeps no tree (the API then serves no seal,
 // and exports all the same).
 func (c *Console) latestSeal(ctx context.Context, s *Session) (*seal.Seal, error) {
-	var st sealStatus
+	var st api.LatestSeal
 	switch err := c.apiJSON(ctx, s, "/v1/audit/seals/latest", &st); events.ErrorCode(err) {
 	case "":
 		return st.Seal, nil

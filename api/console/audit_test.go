@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/pii"
@@ -130,7 +131,7 @@ func TestAuditVerifyShowsFirstBad(t *testing.T) {
 // there, when (KST) and its last error.
 func TestAuditWitnesses(t *testing.T) {
 	c := New(Config{Secret: make([]byte, 32)})
-	v := &sealsView{Status: &sealStatus{TreeSize: 9, Witnesses: []seal.WitnessStatus{
+	v := &sealsView{Status: &api.LatestSeal{TreeSize: 9, Witnesses: []seal.WitnessStatus{
 		{Kind: "file", Target: "/var/lib/dangol/checkpoint", TreeSize: 8, At: eventstest.Epoch},
 		{Kind: "url", Target: "https://witness.example/add", TreeSize: 5, At: eventstest.Epoch.Add(-time.Hour), LastError: "POST: 503 Service Unavailable"},
 	}}}
