@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -550,4 +551,11 @@ func (s *Server) recordPlay(r *http.Request, p Principal, digest string) {
 		// check flags it as it does a customer page.
 		s.recordRead(r, p, ReadAction(p, s.advisorOf(r, p, id), "recording_play"), id, "recording "+digest)
 	}
+}
+
+// WorklistReadDetail is the detail of a worklist read in the access
+// record (one entry, no customer: the book is the advisor's): the API's
+// GET /v1/worklist and the console's worklist page say it alike.
+func WorklistReadDetail(advisor string, customers int) string {
+	return fmt.Sprintf("advisor %s, %d customers", advisor, customers)
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -249,7 +248,7 @@ func (s *Server) getWorklist(w http.ResponseWriter, r *http.Request, p Principal
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"advisor": advisor, "items": items})
-	s.recordRead(r, p, "worklist", "", fmt.Sprintf("advisor %s, %d customers", advisor, len(items)))
+	s.recordRead(r, p, "worklist", "", WorklistReadDetail(advisor, len(items)))
 	return nil
 }
 

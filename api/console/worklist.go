@@ -2,7 +2,6 @@ package console
 
 import (
 	"cmp"
-	"fmt"
 	"html/template"
 	"maps"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
 )
@@ -189,7 +189,7 @@ func (c *Console) worklist(w http.ResponseWriter, r *http.Request, s *Session) e
 	}
 	// The rows name the book's customers: a read for the access record,
 	// as GET /v1/worklist records it (one entry, no customer).
-	c.API.RecordRead(r.Context(), s.Principal(), c.clientAddr(r), "worklist", "", fmt.Sprintf("advisor %s, %d customers", s.StaffID, len(items)))
+	c.API.RecordRead(r.Context(), s.Principal(), c.clientAddr(r), "worklist", "", api.WorklistReadDetail(s.StaffID, len(items)))
 	p := c.buildWorklist(lang, items, f, now)
 	p.LiveTopics, p.LiveFrom = "advisor:"+s.StaffID, from
 	if fragment {
