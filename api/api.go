@@ -66,6 +66,10 @@ type Config struct {
 	AccessFlush    time.Duration
 	TrustedProxies []netip.Prefix
 
+	// DisputeWindow is how long after a review its rep may dispute it
+	// (default events.DisputeWindow, 14 days; serve --dispute-window).
+	DisputeWindow time.Duration
+
 	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
 	MaxRecordingBytes int64 // audio uploads (default 256 MiB)
 

@@ -59,9 +59,13 @@ func (d *CallRecorded) Validate() error {
 }
 
 // CallSelectedForReview records why a call is reviewed.
+// A selection by the sampler names the sampling plan version that chose
+// it (0: the server's built-in plan, before any SamplingPlanPublished); a
+// supervisor's own request names none.
 type CallSelectedForReview struct {
 	Reason       string `json:"reason"`
 	SupervisorID string `json:"supervisorId,omitempty"`
+	PlanVersion  int    `json:"planVersion,omitempty"`
 }
 
 // EventType returns "CallSelectedForReview".
@@ -72,16 +76,24 @@ func (d *CallSelectedForReview) Validate() error {
 	c := check{}
 	c.enum("reason", &d.Reason, SelectionReasons...)
 	c.id("supervisorId", &d.SupervisorID, false)
+	c.rangeInt("planVersion", int64(d.PlanVersion), 0, 1<<30)
 	return c.errOrNil()
 }
 
-// ReviewItem is one scored criterion of a review form: score out of max,
-// counted with weight in the total.
+// ReviewItem is one scored criterion of a review: score out of max,
+// counted with weight in the total. A review on a published form copies
+// itemId, criterion (the item's label), weight, max and critical from the
+// form's version; na marks an item the form lets be N/A (score absent),
+// which leaves the weighting. Reviews from before forms were versioned
+// have no itemId.
 type ReviewItem struct {
+	ItemID    string `json:"itemId,omitempty"`
 	Criterion string `json:"criterion"`
 	Weight    int    `json:"weight"` // 1..100
 	Score     *int   `json:"score"`  // 0..max; a pointer, so that a missing score is not read as 0
 	Max       int    `json:"max"`    // 1..100
+	Critical  bool   `json:"critical,omitempty"`
+	NA        bool   `json:"na,omitempty"`
 	Comment   string `json:"comment,omitempty"`
 }
 
@@ -89,62 +101,56 @@ type ReviewItem struct {
 // unique in the log (the API uses a ULID); CoachingAcknowledged and
 // CoachingFollowedUp refer to it. followUpDue is the review time plus one
 // calendar month (AddOneMonth).
+// atSec is the second of the recording the point is about (follow-ups
+// play from there), itemId the form item it is about; both optional.
 type CoachingPointRaised struct {
 	PointID     string    `json:"pointId"`
 	Criterion   string    `json:"criterion"`
 	Note        string    `json:"note"`
 	FollowUpDue time.Time `json:"followUpDue"`
+	AtSec       *int      `json:"atSec,omitempty"`
+	ItemID      string    `json:"itemId,omitempty"`
 }
 
 // CallReviewed is a supervisor's scored review with its coaching points.
+// The n-th CallReviewed of a call stream is the call's evaluation n; one
+// with supersedes (the number of the evaluation it replaces, the latest)
+// is a re-score, which leaves the earlier evaluation readable as
+// superseded; disputeId names the dispute whose resolution re-scored it.
+// formVersion is the version of the published form the items were scored
+// on (0 only in reviews from before forms were versioned).
 type CallReviewed struct {
 	ReviewerID     string                `json:"reviewerId"`
 	FormID         string                `json:"formId"`
+	FormVersion    int                   `json:"formVersion,omitempty"`
 	Items          []ReviewItem          `json:"items"`
 	Total          float64               `json:"total"`
+	CriticalFailed bool                  `json:"criticalFailed,omitempty"`
 	CoachingPoints []CoachingPointRaised `json:"coachingPoints,omitempty"`
+	Supersedes     int                   `json:"supersedes,omitempty"`
+	DisputeID      string                `json:"disputeId,omitempty"`
 }
 
 // EventType returns "CallReviewed".
 func (*CallReviewed) EventType() string { return "CallReviewed" }
 
 // Validate checks the catalog rules, including that total is within 0.05 of
-// ReviewTotal(items), and then sets total to exactly ReviewTotal(items).
-// Errors are Invalid naming the field ("items[1].score").
+// ReviewTotal(items) and criticalFailed is CriticalFailed(items), and then
+// sets total to exactly ReviewTotal(items). Errors are Invalid naming the
+// field ("items[1].score").
 func (d *CallReviewed) Validate() error {
 	c := check{}
 	c.id("reviewerId", &d.ReviewerID, true)
 	c.id("formId", &d.FormID, true)
-	if len(d.Items) == 0 {
-		c.fail("items", "is required (1 to 50 entries)")
+	c.rangeInt("formVersion", int64(d.FormVersion), 0, 1<<30)
+	c.rangeInt("supersedes", int64(d.Supersedes), 0, 1000)
+	c.id("disputeId", &d.DisputeID, false)
+	if d.DisputeID != "" && d.Supersedes == 0 {
+		c.fail("supersedes", "is required with disputeId (a re-score names the evaluation it replaces)")
 	}
-	if len(d.Items) > 50 {
-		c.fail("items", "must have at most 50 entries")
-		return c.errOrNil()
-	}
-	for i := range d.Items {
-		it := &d.Items[i]
-		at := "items[" + itoa(i) + "]."
-		c.line(at+"criterion", &it.Criterion, maxName, true)
-		c.nonZero(at+"weight", int64(it.Weight))
-		c.rangeInt(at+"weight", int64(it.Weight), 1, 100)
-		c.nonZero(at+"max", int64(it.Max))
-		c.rangeInt(at+"max", int64(it.Max), 1, 100)
-		c.present(at+"score", it.Score != nil)
-		if it.Score != nil {
-			c.rangeInt(at+"score", int64(*it.Score), 0, int64(it.Max))
-		}
-		c.text(at+"comment", &it.Comment, maxText, false)
-	}
+	c.reviewItems(d.Items)
 	if c.err == nil {
-		// The tolerance absorbs a client's own float rounding; what is
-		// stored is always the server's figure, so totals compare exactly.
-		want := ReviewTotal(d.Items)
-		if math.Abs(d.Total-want) > 0.05+1e-9 {
-			c.fail("total", "must be the weighted score of the items, %.1f", want)
-		} else {
-			d.Total = want
-		}
+		c.total(&d.Total, &d.CriticalFailed, d.Items)
 	}
 	if len(d.CoachingPoints) > 20 {
 		c.fail("coachingPoints", "must have at most 20 entries")
@@ -162,17 +168,86 @@ func (d *CallReviewed) Validate() error {
 		c.line(at+"criterion", &p.Criterion, maxName, true)
 		c.text(at+"note", &p.Note, maxText, true)
 		c.time(at+"followUpDue", &p.FollowUpDue, true)
+		if p.AtSec != nil {
+			c.rangeInt(at+"atSec", int64(*p.AtSec), 0, 86400)
+		}
+		c.id(at+"itemId", &p.ItemID, false)
 	}
 	return c.errOrNil()
 }
 
+// reviewItems checks the items of a review or a calibration score.
+func (c *check) reviewItems(items []ReviewItem) {
+	if len(items) == 0 {
+		c.fail("items", "is required (1 to %d entries)", MaxFormItems)
+	}
+	if len(items) > MaxFormItems {
+		c.fail("items", "must have at most %d entries", MaxFormItems)
+		return
+	}
+	for i := range items {
+		it := &items[i]
+		at := "items[" + itoa(i) + "]."
+		c.id(at+"itemId", &it.ItemID, false)
+		c.line(at+"criterion", &it.Criterion, maxName, true)
+		c.nonZero(at+"weight", int64(it.Weight))
+		c.rangeInt(at+"weight", int64(it.Weight), 1, 100)
+		c.nonZero(at+"max", int64(it.Max))
+		c.rangeInt(at+"max", int64(it.Max), 1, 100)
+		if it.Critical && it.Max != 1 {
+			c.fail(at+"max", "must be 1 for a critical item (pass or fail)")
+		}
+		switch {
+		case it.NA && it.Score != nil:
+			c.fail(at+"score", "must be absent when the item is N/A")
+		case !it.NA:
+			c.present(at+"score", it.Score != nil)
+			if it.Score != nil {
+				c.rangeInt(at+"score", int64(*it.Score), 0, int64(it.Max))
+			}
+		}
+		c.text(at+"comment", &it.Comment, maxText, false)
+	}
+}
+
+// total checks a client's total and criticalFailed against the server's
+// figures and sets them to those.
+func (c *check) total(total *float64, failed *bool, items []ReviewItem) {
+	// The tolerance absorbs a client's own float rounding; what is
+	// stored is always the server's figure, so totals compare exactly.
+	want := ReviewTotal(items)
+	if math.Abs(*total-want) > 0.05+1e-9 {
+		c.fail("total", "must be the weighted score of the items, %.1f", want)
+		return
+	}
+	if *failed && !CriticalFailed(items) {
+		c.fail("criticalFailed", "must be false: no critical item scored 0")
+		return
+	}
+	*total, *failed = want, CriticalFailed(items)
+}
+
+// CriticalFailed reports whether a critical item of items scored 0.
+func CriticalFailed(items []ReviewItem) bool {
+	for _, it := range items {
+		if it.Critical && !it.NA && it.Score != nil && *it.Score == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // ReviewTotal returns the weighted score of a review in 0..100, rounded to
-// one decimal: sum(weight × score/max) / sum(weight) × 100. Items without a
-// score or with max ≤ 0 are left out; no items score 0.
+// one decimal: sum(weight × score/max) / sum(weight) × 100. Items marked
+// N/A, without a score or with max ≤ 0 are left out; no items score 0, and
+// so does a review whose critical item scored 0 (CriticalFailed).
 func ReviewTotal(items []ReviewItem) float64 {
+	if CriticalFailed(items) {
+		return 0
+	}
 	var sum, weights float64
 	for _, it := range items {
-		if it.Max <= 0 || it.Score == nil {
+		if it.Max <= 0 || it.Score == nil || it.NA {
 			continue
 		}
 		sum += float64(it.Weight) * float64(*it.Score) / float64(it.Max)

@@ -28,8 +28,12 @@ type CallView struct {
 	DurationSec int              `json:"durationSec"`
 	Recording   events.Recording `json:"recording"`
 	Selection   *Selection       `json:"selection,omitempty"`
-	Review      *Review          `json:"review,omitempty"`
-	Version     uint64           `json:"version"`
+	// Review is the latest evaluation (what reports use); Evaluations
+	// holds every one, superseded ones included, oldest first.
+	Review      *Review   `json:"review,omitempty"`
+	Evaluations []Review  `json:"evaluations"`
+	Disputes    []Dispute `json:"disputes"`
+	Version     uint64    `json:"version"`
 }
 
 // Selection says why and when a call was selected for review.
@@ -40,14 +44,24 @@ type Selection struct {
 	By           string    `json:"by"`
 }
 
-// Review is a supervisor's scored review of a call.
+// Review is a supervisor's scored review of a call: one evaluation.
 type Review struct {
+	Evaluation     int                 `json:"evaluation"` // 1-based, in log order
 	ReviewerID     string              `json:"reviewerId"`
 	FormID         string              `json:"formId"`
+	FormVersion    int                 `json:"formVersion,omitempty"`
 	Items          []events.ReviewItem `json:"items"`
 	Total          float64             `json:"total"`
+	CriticalFailed bool                `json:"criticalFailed"`
 	ReviewedAt     time.Time           `json:"reviewedAt"`
 	CoachingPoints []string            `json:"coachingPointIds"`
+	Supersedes     int                 `json:"supersedes,omitempty"`
+	DisputeID      string              `json:"disputeId,omitempty"`
+	// SupersededAt is when a later evaluation replaced this one.
+	SupersededAt   *time.Time `json:"supersededAt,omitempty"`
+	SupersededBy   int        `json:"supersededBy,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledgedAt,omitempty"`
+	AckComment     string     `json:"ackComment,omitempty"`
 }
 
 // Coaching point statuses.
@@ -66,6 +80,9 @@ type CoachingPoint struct {
 	ReviewerID   string           `json:"reviewerId"`
 	Criterion    string           `json:"criterion"`
 	Note         string           `json:"note"`
+	AtSec        *int             `json:"atSec,omitempty"`
+	ItemID       string           `json:"itemId,omitempty"`
+	Evaluation   int              `json:"evaluation,omitempty"` // the evaluation that raised it
 	Status       string           `json:"status"`
 	FollowUpDue  time.Time        `json:"followUpDue"`
 	Overdue      bool             `json:"overdue"`
@@ -90,6 +107,11 @@ type ReviewScore struct {
 	RepID string
 	At    time.Time
 	Total float64
+	// CallID and Evaluation let the report use each call's latest
+	// evaluation only; CriticalFailed counts failed reviews.
+	CallID         string `json:",omitempty"`
+	Evaluation     int    `json:",omitempty"`
+	CriticalFailed bool   `json:",omitempty"`
 }
 
 // NewCalls returns an empty calls read model.

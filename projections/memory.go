@@ -184,3 +184,43 @@ func (m *Memory) SignInPolicy(_ context.Context) (p SignInPolicy, err error) {
 	m.view(func() { p = m.Staff.Policy() })
 	return p, nil
 }
+
+// Evaluations returns the reviewed calls matching f (Queries.Evaluations).
+func (m *Memory) Evaluations(_ context.Context, f EvaluationFilter) (vs []CallView, err error) {
+	return nil, events.Errorf(events.Internal, "evaluations: not built yet") // TODO(qa-projections)
+}
+
+// Disputes returns the disputes matching f (Queries.Disputes).
+func (m *Memory) Disputes(_ context.Context, f DisputeFilter) (ds []Dispute, err error) {
+	return nil, events.Errorf(events.Internal, "disputes: not built yet") // TODO(qa-projections)
+}
+
+// Dispute returns one dispute; NotFound if unknown.
+func (m *Memory) Dispute(_ context.Context, id string) (d Dispute, err error) {
+	return d, notFound("dispute") // TODO(qa-projections)
+}
+
+// ScorecardForm returns a form's version (0: latest); NotFound if unknown.
+func (m *Memory) ScorecardForm(_ context.Context, id string, version int) (f ScorecardForm, err error) {
+	return f, notFound("scorecard form") // TODO(qa-projections)
+}
+
+// ScorecardForms returns the latest version of every form.
+func (m *Memory) ScorecardForms(_ context.Context) (fs []ScorecardForm, err error) {
+	return []ScorecardForm{}, nil // TODO(qa-projections)
+}
+
+// SamplingPlans returns the sampling plan's versions, newest first.
+func (m *Memory) SamplingPlans(_ context.Context) (ps []SamplingPlan, err error) {
+	return []SamplingPlan{}, nil // TODO(qa-projections)
+}
+
+// Calibration returns one calibration session; NotFound if unknown.
+func (m *Memory) Calibration(_ context.Context, id string) (cs CalibrationSession, err error) {
+	return cs, notFound("calibration session") // TODO(qa-projections)
+}
+
+// Calibrations returns the sessions matching f.
+func (m *Memory) Calibrations(_ context.Context, f CalibrationFilter) (css []CalibrationSession, err error) {
+	return []CalibrationSession{}, nil // TODO(qa-projections)
+}

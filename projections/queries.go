@@ -63,8 +63,31 @@ type Queries interface {
 	// Report returns the named report at now, one of ReportNames: "tiers"
 	// a TierReport, "pitches" a map[string][]Conversion, "qa" a []QAScore,
 	// "coaching" a CoachingReport, "freshness" a []Freshness, "requests" a
-	// []RequestWeek. NotFound for any other name.
+	// []RequestWeek, "calibration" a []CalibrationDistance. NotFound for
+	// any other name.
 	Report(ctx context.Context, name string, now time.Time) (any, error)
+	// Evaluations returns the reviewed calls matching f, latest evaluation
+	// newest first (then by call id), with every evaluation and dispute.
+	Evaluations(ctx context.Context, f EvaluationFilter) ([]CallView, error)
+	// Disputes returns the disputes matching f, oldest raised first (then
+	// by id).
+	Disputes(ctx context.Context, f DisputeFilter) ([]Dispute, error)
+	// Dispute returns dispute id; NotFound if no rep raised it.
+	Dispute(ctx context.Context, id string) (Dispute, error)
+	// ScorecardForm returns version of form id (0: its latest); NotFound
+	// if the form or that version was never published.
+	ScorecardForm(ctx context.Context, id string, version int) (ScorecardForm, error)
+	// ScorecardForms returns the latest version of every form, by id.
+	ScorecardForms(ctx context.Context) ([]ScorecardForm, error)
+	// SamplingPlans returns every published version of the sampling plan,
+	// newest first; empty before the first.
+	SamplingPlans(ctx context.Context) ([]SamplingPlan, error)
+	// Calibration returns session id with every score (the caller hides
+	// what an open session must not show); NotFound if never opened.
+	Calibration(ctx context.Context, id string) (CalibrationSession, error)
+	// Calibrations returns the sessions matching f, newest opened first
+	// (then by id).
+	Calibrations(ctx context.Context, f CalibrationFilter) ([]CalibrationSession, error)
 	// StaffMember returns staff member id; NotFound if never registered.
 	StaffMember(ctx context.Context, id string) (StaffMember, error)
 	// Token returns the record of bearer token or session id (see
@@ -81,4 +104,4 @@ type Queries interface {
 }
 
 // ReportNames are the reports Queries.Report serves.
-var ReportNames = []string{"tiers", "pitches", "qa", "coaching", "freshness", "requests"}
+var ReportNames = []string{"tiers", "pitches", "qa", "coaching", "freshness", "requests", "calibration"}

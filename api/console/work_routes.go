@@ -18,6 +18,11 @@ func (c *Console) workRoutes() {
 	c.customerRoutes()
 	c.auditRoutes()       // audit.go: log, streams, seals
 	c.auditAccessRoutes() // audit_access.go: export builder, access record
+	c.qaRoutes()          // qa.go: the QA queue, the call page, disputes, forms, the sampling plan
+	c.calibrationRoutes() // qa_calibration.go: calibration sessions
+	c.myQARoutes()        // qa_mine.go: the rep's evaluations and coaching points
+	c.followUpRoutes()    // qa_followup.go: the centre head's follow-ups and team
+	c.reportRoutes()      // reports.go: the six reports and calibration, as pages and CSV
 	c.mux.HandleFunc("GET /lang/{lang}", c.switchLanguage)
 }
 

@@ -34,6 +34,12 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, s *Session) error
 	case slices.Contains(adminRoles, s.Role):
 		http.Redirect(w, r, "/admin/staff", http.StatusSeeOther)
 		return nil
+	case s.Role == "supervisor":
+		http.Redirect(w, r, "/qa", http.StatusSeeOther)
+		return nil
+	case s.Role == "centre_head":
+		http.Redirect(w, r, "/coaching", http.StatusSeeOther)
+		return nil
 	}
 	c.render(w, r, http.StatusOK, "worklist", "work.home.title", worklistPage{Elsewhere: true})
 	return nil
