@@ -205,14 +205,32 @@ func newCall(id, customer, digest string, size int) map[string]any {
 
 func newReview(points ...string) map[string]any {
 	var cps []map[string]any
-	for _, p := range points {
-		cps = append(cps, map[string]any{"criterion": p, "note": p + ": 다음 통화에서 개선"})
+	for i, p := range points {
+		cps = append(cps, map[string]any{"criterion": p, "note": p + ": 다음 통화에서 개선", "atSec": 83 + i})
 	}
 	return map[string]any{"formId": "F1",
-		"items": []map[string]any{{"criterion": "greeting", "weight": 1, "score": 3, "max": 5},
-			{"criterion": "needs", "weight": 3, "score": 4, "max": 5, "comment": "좋음"}},
+		"items": []map[string]any{{"itemId": "greeting", "score": 3},
+			{"itemId": "needs", "score": 4, "comment": "좋음"}, {"itemId": "disclosure", "score": 1},
+			{"itemId": "closing", "na": true}},
 		"coachingPoints": cps}
 }
+
+// stdForm is the body that publishes the tests' scorecard form F1 (PUT
+// /v1/qa/forms/F1 as S1, before the first review): greeting (weight 1, of
+// 5), needs (3, of 5), disclosure (critical: 2, pass or fail) and closing
+// (1, of 5, may be N/A). newReview scores it 3, 4, pass, N/A: a total of
+// (1×3/5 + 3×4/5 + 2×1) / 6 × 100 = 83.3.
+func stdForm() map[string]any {
+	return map[string]any{"name": "표준 평가표",
+		"items": []map[string]any{
+			{"itemId": "greeting", "label": "인사", "weight": 1, "max": 5},
+			{"itemId": "needs", "label": "니즈 파악", "weight": 3, "max": 5},
+			{"itemId": "disclosure", "label": "필수 고지", "weight": 2, "max": 1, "critical": true},
+			{"itemId": "closing", "label": "마무리", "weight": 1, "max": 5, "naAllowed": true}}}
+}
+
+// publishForm publishes stdForm as F1 (version 1 on a fresh stack).
+func (s *stack) publishForm() { s.must("S1", "PUT", "/v1/qa/forms/F1", stdForm(), 201) }
 
 // withField returns a copy of b with k set to v.
 func withField(b map[string]any, k string, v any) map[string]any {
