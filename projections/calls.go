@@ -14,6 +14,7 @@ type Calls struct {
 	byID     map[string]*CallView
 	points   map[string]*CoachingPoint
 	queue    map[string]struct{} // call ids selected and not yet reviewed
+	disputes map[string]string   // dispute id → call id
 	reviews  []ReviewScore       // every review, in log order, for the QA report
 	followUp []FollowUpResult    // every follow-up check, in log order
 }
@@ -116,7 +117,8 @@ type ReviewScore struct {
 
 // NewCalls returns an empty calls read model.
 func NewCalls() *Calls {
-	return &Calls{byID: map[string]*CallView{}, points: map[string]*CoachingPoint{}, queue: map[string]struct{}{}}
+	return &Calls{byID: map[string]*CallView{}, points: map[string]*CoachingPoint{}, queue: map[string]struct{}{},
+		disputes: map[string]string{}}
 }
 
 // Name returns "calls".
@@ -148,18 +150,18 @@ func (cs *Calls) Apply(e Event) {
 			}
 		}
 	case *events.CallReviewed:
-		// A review that raises no point lists none: [] as the API documents, not null.
-		rv := &Review{ReviewerID: d.ReviewerID, FormID: d.FormID, Items: d.Items, Total: d.Total, ReviewedAt: e.RecordedAt,
-			CoachingPoints: []string{}}
-		for _, p := range d.CoachingPoints {
-			cs.points[p.PointID] = &CoachingPoint{ID: p.PointID, CallID: c.ID, RepID: c.StaffID, ReviewerID: d.ReviewerID,
-				Criterion: p.Criterion, Note: p.Note, Status: StatusOpen, FollowUpDue: p.FollowUpDue, RaisedAt: e.RecordedAt,
-				History: []FollowUpResult{}}
-			rv.CoachingPoints = append(rv.CoachingPoints, p.PointID)
-		}
-		c.Review = rv
+		cs.review(c, d, e.RecordedAt)
 		delete(cs.queue, id)
-		cs.reviews = append(cs.reviews, ReviewScore{RepID: c.StaffID, At: e.RecordedAt, Total: d.Total})
+	case *events.ReviewAcknowledged:
+		c.acknowledge(d, e.RecordedAt)
+	case *events.ReviewDisputed:
+		if _, dup := cs.disputes[d.DisputeID]; !dup {
+			cs.disputes[d.DisputeID] = c.ID
+			c.Disputes = append(c.Disputes, Dispute{ID: d.DisputeID, CallID: c.ID, Evaluation: d.Evaluation, RepID: d.RepID,
+				Reason: d.Reason, RaisedAt: e.RecordedAt, Status: DisputeOpen})
+		}
+	case *events.DisputeResolved:
+		c.resolve(d, e.RecordedAt)
 	case *events.CoachingAcknowledged:
 		if p := cs.points[d.PointID]; p != nil {
 			at := e.RecordedAt
@@ -188,7 +190,7 @@ func (cs *Calls) Call(id string) (CallView, bool) {
 	if c == nil {
 		return CallView{}, false
 	}
-	return *c, true
+	return c.copyOut(), true
 }
 
 // Point returns the coaching point with id, with overdue computed at now.

@@ -22,13 +22,14 @@ type Memory struct {
 	Calls     *Calls
 	Counters  *Counters
 	Staff     *Staff
+	QA        *QA
 	Search    *Search // nil without a search index (WithSearchIndex)
 	runner    *Runner
 }
 
 // NewMemory returns empty read models, configured by opts.
 func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff()}
+	m := &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff(), QA: NewQA()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -37,7 +38,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 
 // Projections returns the read models for a Runner.
 func (m *Memory) Projections() []Projection {
-	ps := []Projection{m.Staff, m.Customers, m.Calls, m.Counters}
+	ps := []Projection{m.Staff, m.Customers, m.Calls, m.Counters, m.QA}
 	if m.Search != nil {
 		ps = append(ps, m.Search) // after Customers, whose state it reads
 	}
@@ -146,6 +147,8 @@ func (m *Memory) Report(_ context.Context, name string, now time.Time) (r any, e
 			r = m.Customers.FreshnessReport(now)
 		case "requests":
 			r = m.Counters.RequestReport()
+		case "calibration":
+			r = m.QA.CalibrationReport()
 		default:
 			err = notFound("report")
 		}
@@ -187,40 +190,60 @@ func (m *Memory) SignInPolicy(_ context.Context) (p SignInPolicy, err error) {
 
 // Evaluations returns the reviewed calls matching f (Queries.Evaluations).
 func (m *Memory) Evaluations(_ context.Context, f EvaluationFilter) (vs []CallView, err error) {
-	return nil, events.Errorf(events.Internal, "evaluations: not built yet") // TODO(qa-projections)
+	m.view(func() { vs = m.Calls.Evaluations(f) })
+	return vs, nil
 }
 
 // Disputes returns the disputes matching f (Queries.Disputes).
 func (m *Memory) Disputes(_ context.Context, f DisputeFilter) (ds []Dispute, err error) {
-	return nil, events.Errorf(events.Internal, "disputes: not built yet") // TODO(qa-projections)
+	m.view(func() { ds = m.Calls.Disputes(f) })
+	return ds, nil
 }
 
 // Dispute returns one dispute; NotFound if unknown.
 func (m *Memory) Dispute(_ context.Context, id string) (d Dispute, err error) {
-	return d, notFound("dispute") // TODO(qa-projections)
+	ok := false
+	m.view(func() { d, ok = m.Calls.Dispute(id) })
+	if !ok {
+		return d, notFound("dispute")
+	}
+	return d, nil
 }
 
 // ScorecardForm returns a form's version (0: latest); NotFound if unknown.
 func (m *Memory) ScorecardForm(_ context.Context, id string, version int) (f ScorecardForm, err error) {
-	return f, notFound("scorecard form") // TODO(qa-projections)
+	ok := false
+	m.view(func() { f, ok = m.QA.Form(id, version) })
+	if !ok {
+		return f, notFound("scorecard form")
+	}
+	return f, nil
 }
 
 // ScorecardForms returns the latest version of every form.
 func (m *Memory) ScorecardForms(_ context.Context) (fs []ScorecardForm, err error) {
-	return []ScorecardForm{}, nil // TODO(qa-projections)
+	m.view(func() { fs = m.QA.Forms() })
+	return fs, nil
 }
 
 // SamplingPlans returns the sampling plan's versions, newest first.
 func (m *Memory) SamplingPlans(_ context.Context) (ps []SamplingPlan, err error) {
-	return []SamplingPlan{}, nil // TODO(qa-projections)
+	m.view(func() { ps = m.QA.Plans() })
+	return ps, nil
 }
 
 // Calibration returns one calibration session; NotFound if unknown.
 func (m *Memory) Calibration(_ context.Context, id string) (cs CalibrationSession, err error) {
-	return cs, notFound("calibration session") // TODO(qa-projections)
+	ok := false
+	m.view(func() { cs, ok = m.QA.Calibration(id) })
+	if !ok {
+		return cs, notFound("calibration session")
+	}
+	return cs, nil
 }
 
 // Calibrations returns the sessions matching f.
 func (m *Memory) Calibrations(_ context.Context, f CalibrationFilter) (css []CalibrationSession, err error) {
-	return []CalibrationSession{}, nil // TODO(qa-projections)
+	m.view(func() { css = m.QA.Calibrations(f) })
+	return css, nil
 }

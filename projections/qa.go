@@ -1,6 +1,11 @@
 package projections
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -150,4 +155,190 @@ type EvaluationFilter struct {
 	Rep      string // the call's rep
 	Reviewer string // the latest evaluation's reviewer
 	Disputed bool   // only calls with an open dispute
+}
+
+// NewQA returns an empty QA read model.
+func NewQA() *QA {
+	return &QA{forms: map[string][]ScorecardForm{}, calibrations: map[string]*CalibrationSession{}}
+}
+
+// Name returns "qa".
+func (*QA) Name() string { return "qa" }
+
+// Apply folds scorecard forms, sampling plans and calibration sessions.
+func (q *QA) Apply(e Event) {
+	switch d := e.Data.(type) {
+	case *events.ScorecardFormPublished:
+		q.publishForm(d, e)
+	case *events.SamplingPlanPublished:
+		q.plans = append(q.plans, SamplingPlan{Version: d.Version, NewRepCalls: d.NewRepCalls, PerRepWeek: d.PerRepWeek,
+			LongCallSec: d.LongCallSec, ComplaintDays: d.ComplaintDays, Note: d.Note, PublishedAt: e.RecordedAt,
+			PublishedBy: strings.Clone(e.Actor.ID)}) // the actor id shares a read buffer
+	case *events.CalibrationOpened:
+		if q.calibrations[d.SessionID] != nil {
+			return
+		}
+		q.calibrations[d.SessionID] = &CalibrationSession{ID: d.SessionID, CallID: d.CallID, FormID: d.FormID,
+			FormVersion: d.FormVersion, OpenerID: d.OpenerID, OpenedAt: e.RecordedAt, Note: d.Note, Evaluators: d.Evaluators,
+			Scored: []string{}, Status: CalibrationOpen, Scores: []CalibrationScore{}, Items: []ItemSpread{}, Version: e.Version}
+		q.order = append(q.order, d.SessionID)
+	case *events.CalibrationScored:
+		if s := q.calibrations[d.SessionID]; s != nil {
+			s.Version = e.Version
+			s.score(d, e.RecordedAt)
+		}
+	case *events.CalibrationClosed:
+		if s := q.calibrations[d.SessionID]; s != nil {
+			s.Version = e.Version
+			if s.Status == CalibrationOpen {
+				at := e.RecordedAt
+				s.Status, s.ClosedAt, s.CloserID, s.CloseNote = CalibrationClosed, &at, d.CloserID, d.Note
+				s.close(q.form(s.FormID, s.FormVersion))
+			}
+		}
+	}
+}
+
+// publishForm folds one version of a form. Versions arrive in order (the
+// version is the stream version); a repeated version is ignored.
+func (q *QA) publishForm(d *events.ScorecardFormPublished, e Event) {
+	vs := q.forms[d.FormID]
+	if d.Version != len(vs)+1 {
+		return
+	}
+	q.forms[d.FormID] = append(vs, ScorecardForm{ID: d.FormID, Version: d.Version, Name: d.Name, Items: d.Items, Note: d.Note,
+		PublishedAt: e.RecordedAt, PublishedBy: strings.Clone(e.Actor.ID)})
+}
+
+// form returns version of form id (0: the latest), or nil.
+func (q *QA) form(id string, version int) *ScorecardForm {
+	vs := q.forms[id]
+	if version == 0 {
+		version = len(vs)
+	}
+	if version < 1 || version > len(vs) {
+		return nil
+	}
+	return &vs[version-1]
+}
+
+// Form returns version of form id (0: its latest), with Latest set, or
+// false if the form or that version was never published.
+func (q *QA) Form(id string, version int) (ScorecardForm, bool) {
+	f := q.form(id, version)
+	if f == nil {
+		return ScorecardForm{}, false
+	}
+	out := *f
+	out.Latest = len(q.forms[id])
+	return out, true
+}
+
+// Forms returns the latest version of every form, by id.
+func (q *QA) Forms() []ScorecardForm {
+	out := make([]ScorecardForm, 0, len(q.forms))
+	for id := range q.forms {
+		f, _ := q.Form(id, 0)
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b ScorecardForm) int { return cmpString(a.ID, b.ID) })
+	return out
+}
+
+// Plans returns every published version of the sampling plan, newest
+// first; empty before the first.
+func (q *QA) Plans() []SamplingPlan {
+	out := slices.Clone(q.plans)
+	slices.Reverse(out)
+	if out == nil {
+		out = []SamplingPlan{}
+	}
+	return out
+}
+
+// Calibration returns session id with every score, or false if it was
+// never opened.
+func (q *QA) Calibration(id string) (CalibrationSession, bool) {
+	s := q.calibrations[id]
+	if s == nil {
+		return CalibrationSession{}, false
+	}
+	return s.copyOut(), true
+}
+
+// Calibrations returns the sessions matching f, newest opened first (then
+// by id).
+func (q *QA) Calibrations(f CalibrationFilter) []CalibrationSession {
+	out := []CalibrationSession{}
+	for _, id := range q.order {
+		s := q.calibrations[id]
+		if f.Status != "" && s.Status != f.Status || f.Evaluator != "" && !slices.Contains(s.Evaluators, f.Evaluator) {
+			continue
+		}
+		out = append(out, s.copyOut())
+	}
+	slices.SortStableFunc(out, func(a, b CalibrationSession) int {
+		if c := b.OpenedAt.Compare(a.OpenedAt); c != 0 {
+			return c
+		}
+		return cmpString(a.ID, b.ID)
+	})
+	return out
+}
+
+// copyOut returns a copy that shares no slice the fold appends to.
+func (s *CalibrationSession) copyOut() CalibrationSession {
+	v := *s
+	v.Evaluators, v.Scored, v.Scores = slices.Clone(s.Evaluators), slices.Clone(s.Scored), slices.Clone(s.Scores)
+	v.Items = slices.Clone(s.Items)
+	return v
+}
+
+// qaState is the JSON form of the QA read model.
+type qaState struct {
+	Forms        []ScorecardForm      `json:"forms"`        // by id, then version
+	Plans        []SamplingPlan       `json:"plans"`        // version 1 first
+	Calibrations []CalibrationSession `json:"calibrations"` // in log order
+}
+
+// MarshalJSON encodes the read model whole, for a read store that keeps it
+// as one aggregate (RestoreQA decodes it). Equal states encode to equal
+// bytes.
+func (q *QA) MarshalJSON() ([]byte, error) {
+	s := qaState{Forms: []ScorecardForm{}, Plans: q.plans, Calibrations: make([]CalibrationSession, 0, len(q.order))}
+	ids := slices.Sorted(maps.Keys(q.forms))
+	for _, id := range ids {
+		s.Forms = append(s.Forms, q.forms[id]...)
+	}
+	if s.Plans == nil {
+		s.Plans = []SamplingPlan{}
+	}
+	for _, id := range q.order {
+		s.Calibrations = append(s.Calibrations, *q.calibrations[id])
+	}
+	return json.Marshal(s)
+}
+
+// RestoreQA returns the QA read model MarshalJSON encoded; it errs on
+// anything else.
+func RestoreQA(b []byte) (*QA, error) {
+	var s qaState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("qa state: %w", err)
+	}
+	q := NewQA()
+	for _, f := range s.Forms {
+		if f.Version != len(q.forms[f.ID])+1 {
+			return nil, fmt.Errorf("qa state: form %s version %d out of order", f.ID, f.Version)
+		}
+		f.Latest = 0
+		q.forms[f.ID] = append(q.forms[f.ID], f)
+	}
+	q.plans = s.Plans
+	for i := range s.Calibrations {
+		c := &s.Calibrations[i]
+		q.calibrations[c.ID] = c
+		q.order = append(q.order, c.ID)
+	}
+	return q, nil
 }

@@ -269,14 +269,18 @@ type QAScore struct {
 	Average float64 `json:"averageTotal"`
 	Min     float64 `json:"min"`
 	Max     float64 `json:"max"`
+	// CriticalFailed counts the reviews that failed a critical item.
+	CriticalFailed int `json:"criticalFailed"`
 }
 
-// QAReport returns review scores per rep per calendar month (UTC), by rep then month.
+// QAReport returns review scores per rep per calendar month (UTC), by rep
+// then month. Each call counts once, with its latest evaluation (in the
+// month of that evaluation): a re-score replaces the score it supersedes.
 func (cs *Calls) QAReport() []QAScore {
 	type key struct{ rep, month string }
 	acc := map[key]*QAScore{}
 	sums := map[key]float64{}
-	for _, r := range cs.reviews {
+	for _, r := range latestReviews(cs.reviews) {
 		k := key{r.RepID, r.At.UTC().Format("2006-01")}
 		s := acc[k]
 		if s == nil {
@@ -286,6 +290,9 @@ func (cs *Calls) QAReport() []QAScore {
 		s.Reviews++
 		sums[k] += r.Total
 		s.Min, s.Max = math.Min(s.Min, r.Total), math.Max(s.Max, r.Total)
+		if r.CriticalFailed {
+			s.CriticalFailed++
+		}
 	}
 	out := make([]QAScore, 0, len(acc))
 	for k, s := range acc {
@@ -294,16 +301,32 @@ func (cs *Calls) QAReport() []QAScore {
 	}
 	slices.SortFunc(out, func(a, b QAScore) int {
 		if a.RepID != b.RepID {
-			if a.RepID < b.RepID {
-				return -1
-			}
-			return 1
+			return cmpString(a.RepID, b.RepID)
 		}
-		if a.Month < b.Month {
-			return -1
-		}
-		return 1
+		return cmpString(a.Month, b.Month)
 	})
+	return out
+}
+
+// latestReviews returns, of reviews in log order, each call's latest
+// evaluation; entries without a call id (kept by a read store from before
+// evaluations were numbered) each count.
+func latestReviews(reviews []ReviewScore) []ReviewScore {
+	latest := map[string]int{} // call id → index of its latest evaluation
+	for i, r := range reviews {
+		if r.CallID == "" {
+			continue
+		}
+		if j, ok := latest[r.CallID]; !ok || reviews[j].Evaluation <= r.Evaluation {
+			latest[r.CallID] = i
+		}
+	}
+	out := make([]ReviewScore, 0, len(reviews))
+	for i, r := range reviews {
+		if r.CallID == "" || latest[r.CallID] == i {
+			out = append(out, r)
+		}
+	}
 	return out
 }
 

@@ -171,6 +171,9 @@ func RestoreCalls(calls []CallView, queued []string, points []CoachingPoint, rev
 	cs := NewCalls()
 	for _, v := range calls {
 		cs.byID[v.ID] = &v
+		for _, d := range v.Disputes {
+			cs.disputes[d.ID] = v.ID
+		}
 	}
 	for _, id := range queued {
 		if cs.byID[id] != nil {

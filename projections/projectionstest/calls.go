@@ -30,7 +30,8 @@ func testCall(t *testing.T, f *fixture) {
 	v, err := rs.Call(t.Context(), "K2")
 	ok(t, "Call(K2)", err)
 	same(t, "Call(K2), neither selected nor reviewed", v, projections.CallView{ID: "K2", CustomerID: "C1", StaffID: "R02",
-		Direction: "outbound", StartedAt: T0.Add(-5 * time.Minute), DurationSec: 30, Recording: recording(32)})
+		Direction: "outbound", StartedAt: T0.Add(-5 * time.Minute), DurationSec: 30, Recording: recording(32),
+		Evaluations: []projections.Review{}, Disputes: []projections.Dispute{}})
 
 	f.as("S01", "supervisor").at(hours(1)).add(k1, &events.CallSelectedForReview{Reason: "requested", SupervisorID: "S01"})
 	f.as("S02", "supervisor").at(hours(2)).add(k1, &events.CallSelectedForReview{Reason: "complaint"})
@@ -44,11 +45,12 @@ func testCall(t *testing.T, f *fixture) {
 	rs = f.sync()
 	v, err = rs.Call(t.Context(), "K1")
 	ok(t, "Call(K1)", err)
+	k1Review := projections.Review{Evaluation: 1, ReviewerID: "S01", FormID: "F1", Items: items, Total: events.ReviewTotal(items),
+		ReviewedAt: hours(3), CoachingPoints: []string{"P1", "P2"}}
 	same(t, "Call(K1), selected twice and reviewed", v, projections.CallView{ID: "K1", CustomerID: "C1", StaffID: "R01",
 		Direction: "outbound", StartedAt: T0.Add(-10 * time.Minute), DurationSec: 600, Recording: recording(602),
 		Selection: &projections.Selection{Reason: "requested", SupervisorID: "S01", SelectedAt: hours(1), By: "S01"},
-		Review: &projections.Review{ReviewerID: "S01", FormID: "F1", Items: items, Total: events.ReviewTotal(items),
-			ReviewedAt: hours(3), CoachingPoints: []string{"P1", "P2"}},
+		Review: &k1Review, Evaluations: []projections.Review{k1Review}, Disputes: []projections.Dispute{},
 		Version: last.Version})
 	if v.Version != 3 {
 		t.Errorf("Call(K1).Version = %d after four events, want 3", v.Version)
@@ -60,7 +62,7 @@ func testCall(t *testing.T, f *fixture) {
 	v, err = rs.Call(t.Context(), "K2")
 	ok(t, "Call(K2)", err)
 	items = review("S01", 5).Items
-	same(t, "Call(K2), reviewed without coaching points", v.Review, &projections.Review{ReviewerID: "S01", FormID: "F1",
+	same(t, "Call(K2), reviewed without coaching points", v.Review, &projections.Review{Evaluation: 1, ReviewerID: "S01", FormID: "F1",
 		Items: items, Total: 100, ReviewedAt: hours(4), CoachingPoints: []string{}})
 }
 
@@ -140,12 +142,12 @@ func testCoaching(t *testing.T, f *fixture) {
 
 	ackAt := hours(2)
 	pa1 := projections.CoachingPoint{ID: "PA1", CallID: "KA", RepID: "R01", ReviewerID: "S01", Criterion: "accuracy", Note: "check the rate sheet",
-		Status: projections.StatusAcknowledged, FollowUpDue: dueA1, RaisedAt: T0, Acknowledged: &ackAt, History: []projections.FollowUpResult{}}
+		Evaluation: 1, Status: projections.StatusAcknowledged, FollowUpDue: dueA1, RaisedAt: T0, Acknowledged: &ackAt, History: []projections.FollowUpResult{}}
 	pa2 := projections.CoachingPoint{ID: "PA2", CallID: "KA", RepID: "R01", ReviewerID: "S01", Criterion: "empathy", Note: "let the customer finish",
-		Status: projections.StatusImproved, FollowUpDue: dueA2, RaisedAt: T0,
+		Evaluation: 1, Status: projections.StatusImproved, FollowUpDue: dueA2, RaisedAt: T0,
 		History: []projections.FollowUpResult{{PointID: "PA2", CheckerID: "H01", Outcome: "improved", At: checkA2}}}
 	pb1 := projections.CoachingPoint{ID: "PB1", CallID: "KB", RepID: "R02", ReviewerID: "S02", Criterion: "compliance", Note: "read the disclosure",
-		Status: projections.StatusNotImproved, FollowUpDue: nextB1, RaisedAt: hours(1),
+		Evaluation: 1, Status: projections.StatusNotImproved, FollowUpDue: nextB1, RaisedAt: hours(1),
 		History: []projections.FollowUpResult{{PointID: "PB1", CheckerID: "H02", Outcome: "not_improved", Note: "still skips it", At: checkB1, NextDue: nextB1}}}
 	now := T0.AddDate(0, 0, 35) // PA1 is overdue; PA2 is done; PB1's next check is not due
 	overdue := func(p projections.CoachingPoint) projections.CoachingPoint { p.Overdue = true; return p }
