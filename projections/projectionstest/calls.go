@@ -50,7 +50,7 @@ func testCall(t *testing.T, f *fixture) {
 	same(t, "Call(K1), selected twice and reviewed", v, projections.CallView{ID: "K1", CustomerID: "C1", StaffID: "R01",
 		Direction: "outbound", StartedAt: T0.Add(-10 * time.Minute), DurationSec: 600, Recording: recording(602),
 		Selection: &projections.Selection{Reason: "requested", SupervisorID: "S01", SelectedAt: hours(1), By: "S01"},
-		Review: &k1Review, Evaluations: []projections.Review{k1Review}, Disputes: []projections.Dispute{},
+		Review:    &k1Review, Evaluations: []projections.Review{k1Review}, Disputes: []projections.Dispute{},
 		Version: last.Version})
 	if v.Version != 3 {
 		t.Errorf("Call(K1).Version = %d after four events, want 3", v.Version)
