@@ -157,6 +157,10 @@ func (d *CallReviewed) Validate() error {
 		return c.errOrNil()
 	}
 	seen := map[string]bool{}
+	items := map[string]bool{}
+	for _, it := range d.Items {
+		items[it.ItemID] = it.ItemID != ""
+	}
 	for i := range d.CoachingPoints {
 		p := &d.CoachingPoints[i]
 		at := "coachingPoints[" + itoa(i) + "]."
@@ -172,6 +176,9 @@ func (d *CallReviewed) Validate() error {
 			c.rangeInt(at+"atSec", int64(*p.AtSec), 0, 86400)
 		}
 		c.id(at+"itemId", &p.ItemID, false)
+		if p.ItemID != "" && !items[p.ItemID] {
+			c.fail(at+"itemId", "must be the itemId of one of the review's items")
+		}
 	}
 	return c.errOrNil()
 }
@@ -185,10 +192,15 @@ func (c *check) reviewItems(items []ReviewItem) {
 		c.fail("items", "must have at most %d entries", MaxFormItems)
 		return
 	}
+	ids := make([]string, len(items))
 	for i := range items {
 		it := &items[i]
 		at := "items[" + itoa(i) + "]."
+		before := c.err
 		c.id(at+"itemId", &it.ItemID, false)
+		if ids[i] = it.ItemID; c.err == before && it.ItemID != "" {
+			c.distinct(at+"itemId", ids, i)
+		}
 		c.line(at+"criterion", &it.Criterion, maxName, true)
 		c.nonZero(at+"weight", int64(it.Weight))
 		c.rangeInt(at+"weight", int64(it.Weight), 1, 100)

@@ -20,6 +20,8 @@ const (
 	zeros     = "0000000000000000000000000000000000000000000000000000000000000000"
 	sig       = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=="
 	pointID   = "01JDQ8Z6M3V9K2X7R4T5Y6W8N0"
+	disputeID = "01JDQ8Z6M3V9K2X7R4T5Y6W8N2"
+	sessionID = "01JDQ8Z6M3V9K2X7R4T5Y6W8N3"
 	tokenHash = "3c469e9d6c5875d37a43f353d4f88e61fcf812c66eee3457465a40b0da4153e0"
 	phc       = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
 )
@@ -50,13 +52,14 @@ var examples = map[string]string{
 
 	"CallRecorded": `{"callId":"CALL-8812","customerId":"C1001","staffId":"R017","direction":"outbound",` +
 		`"startedAt":"2026-11-25T00:30:00Z","durationSec":312,"recording":{"sha256":"` + sha + `","contentType":"audio/mpeg","bytes":4992000}}`,
-	"CallSelectedForReview": `{"reason":"random_sample","supervisorId":"SUP02"}`,
-	"CallReviewed": `{"reviewerId":"SUP02","formId":"QA-2026","items":[` +
-		`{"criterion":"greeting","weight":20,"score":4,"max":5,"comment":"warm"},` +
-		`{"criterion":"accuracy","weight":50,"score":9,"max":10},` +
-		`{"criterion":"closing","weight":30,"score":3,"max":5,"comment":"no summary of next steps"}],"total":79,` +
+	"CallSelectedForReview": `{"reason":"random_sample","supervisorId":"SUP02","planVersion":2}`,
+	"CallReviewed": `{"reviewerId":"SUP02","formId":"QA-2026","formVersion":2,"items":[` +
+		`{"itemId":"greeting","criterion":"greeting","weight":20,"score":4,"max":5,"comment":"warm"},` +
+		`{"itemId":"accuracy","criterion":"accuracy","weight":50,"score":9,"max":10},` +
+		`{"itemId":"closing","criterion":"closing","weight":30,"score":3,"max":5,"comment":"no summary of next steps"},` +
+		`{"itemId":"complaint","criterion":"complaint handling","weight":10,"score":null,"max":5,"na":true}],"total":79,` +
 		`"coachingPoints":[{"pointId":"` + pointID + `","criterion":"closing","note":"summarise next steps before hanging up",` +
-		`"followUpDue":"2026-12-25T09:00:00Z"}]}`,
+		`"followUpDue":"2026-12-25T09:00:00Z","atSec":281,"itemId":"closing"}],"supersedes":1,"disputeId":"` + disputeID + `"}`,
 	"CoachingAcknowledged": `{"pointId":"` + pointID + `","staffId":"R017","comment":"will do"}`,
 	"CoachingFollowedUp": `{"pointId":"` + pointID + `","checkerId":"CH01","outcome":"not_improved","note":"still no summary",` +
 		`"nextFollowUpDue":"2027-01-25T09:00:00Z"}`,
@@ -91,6 +94,26 @@ var examples = map[string]string{
 		`{"staffId":"R017","role":"rep","at":"2026-11-30T23:59:59.9Z","action":"worklist","detail":"advisor R017, 600 customers"}]}`,
 	"AccessCheckSignedOff": `{"month":"2026-11","flagged":1,"note":"R017's lookups were inbound callers (checked with the call log)"}`,
 
+	"ScorecardFormPublished": `{"formId":"QA-2026","version":2,"name":"Call quality 2026","items":[` +
+		`{"itemId":"greeting","label":"Greeting","weight":20,"max":5},` +
+		`{"itemId":"complaint","label":"Complaint handling","weight":10,"max":5,"naAllowed":true},` +
+		`{"itemId":"disclosure","label":"Risk disclosure read","weight":10,"max":1,"critical":true}],` +
+		`"note":"risk disclosure is critical from December"}`,
+	"SamplingPlanPublished": `{"version":2,"newRepCalls":10,"perRepWeek":3,"longCallSec":900,"complaintDays":3,"note":"three a week from December"}`,
+	"ReviewAcknowledged":    `{"evaluation":1,"repId":"R017","comment":"understood, will summarise"}`,
+	"ReviewDisputed": `{"disputeId":"` + disputeID + `","evaluation":1,"repId":"R017",` +
+		`"reason":"the disclosure was read at 02:10"}`,
+	"DisputeResolved": `{"disputeId":"` + disputeID + `","resolverId":"SUP02","resolution":"rescored",` +
+		`"note":"disclosure confirmed at 02:10","evaluation":2}`,
+	"CalibrationOpened": `{"sessionId":"` + sessionID + `","callId":"CALL-8812","formId":"QA-2026","formVersion":2,` +
+		`"openerId":"CH01","evaluators":["SUP02","SUP03","CH01"],"note":"December calibration"}`,
+	"CalibrationScored": `{"sessionId":"` + sessionID + `","evaluatorId":"SUP03","items":[` +
+		`{"itemId":"greeting","criterion":"Greeting","weight":20,"score":4,"max":5},` +
+		`{"itemId":"complaint","criterion":"Complaint handling","weight":10,"score":null,"max":5,"na":true},` +
+		`{"itemId":"disclosure","criterion":"Risk disclosure read","weight":10,"score":0,"max":1,"critical":true,` +
+		`"comment":"not heard"}],"total":0,"criticalFailed":true}`,
+	"CalibrationClosed": `{"sessionId":"` + sessionID + `","closerId":"CH01","note":"closing is where we differ"}`,
+
 	testUpcastType: `{"title":"hello","count":2}`,
 }
 
@@ -114,6 +137,13 @@ var catalogSignIn = []string{
 // catalogAccess are the types of the access record (issue 12,
 // events/access.go).
 var catalogAccess = []string{"AccessCheckSignedOff", "PersonalDataRead"}
+
+// catalogQA are the types of quality assurance beyond the review (issue 11,
+// events/qa.go).
+var catalogQA = []string{
+	"CalibrationClosed", "CalibrationOpened", "CalibrationScored", "DisputeResolved", "ReviewAcknowledged",
+	"ReviewDisputed", "SamplingPlanPublished", "ScorecardFormPublished",
+}
 
 // catalogTypes returns the registered types without the test-only ones.
 func catalogTypes() []string {
@@ -139,7 +169,7 @@ func mustEncode(t testing.TB, d events.Data) []byte {
 }
 
 func TestEveryTypeHasAnExample(t *testing.T) {
-	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn, catalogAccess)))
+	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn, catalogAccess, catalogQA)))
 	if got := catalogTypes(); !slices.Equal(got, want) {
 		t.Errorf("registered types\n got %q\nwant %q", got, want)
 	}
@@ -236,6 +266,8 @@ func TestNormalisation(t *testing.T) {
 		{"media type parameters", "CallRecorded", "recording.contentType", "audio/ogg;  Codecs=opus", "audio/ogg; codecs=opus"},
 		{"total set to the computed one", "CallReviewed", "total", json.Number("79.04"), json.Number("79")},
 		{"total within tolerance below", "CallReviewed", "total", json.Number("78.95"), json.Number("79")},
+		{"criticalFailed set to the computed one", "CalibrationScored", "criticalFailed", del, true},
+		{"a calibration total set to the computed one", "CalibrationScored", "total", json.Number("0.04"), json.Number("0")},
 		{"position pair given as the number it is", "LedgerSealed", "toPosition", "1000/1000", json.Number("1000")},
 		{"trimmed map value", "ProfileChanged", "changes.email", "  minji@example.com\t", "minji@example.com"},
 	} {
@@ -303,7 +335,33 @@ func TestParseValid(t *testing.T) {
 		{"CallSelectedForReview", "supervisorId", del},
 		{"CallReviewed", "coachingPoints", del},
 		{"CallReviewed", "items[0].comment", del},
-		{"CallReviewed", "items", []any{reviewItem("single", 100, 79, 100)}}, // total 79 still
+		{"CallReviewed", "items", []any{map[string]any{"itemId": "closing", "criterion": "single", "weight": 100, "score": 79, "max": 100}}}, // total 79 still
+		{"CallSelectedForReview", "planVersion", del}, // a supervisor's request, or the built-in plan
+		{"CallReviewed", "formVersion", del},          // a review from before forms were versioned
+		{"CallReviewed", "items[0].itemId", del},
+		{"CallReviewed", "coachingPoints[0].atSec", del},
+		{"CallReviewed", "coachingPoints[0].atSec", num("0")},
+		{"CallReviewed", "coachingPoints[0].itemId", del},
+		{"CallReviewed", "disputeId", del}, // a supervisor's own correction
+		{"ScorecardFormPublished", "note", del},
+		{"ScorecardFormPublished", "items", []any{formItem("only")}},
+		{"ScorecardFormPublished", "items", list(50, func(i int) any { return formItem(fmt.Sprint("i", i)) })},
+		{"ScorecardFormPublished", "items[2].naAllowed", true}, // a critical item may be N/A
+		{"SamplingPlanPublished", "note", del},
+		{"SamplingPlanPublished", "newRepCalls", num("0")}, // a rule set to 0 is off
+		{"SamplingPlanPublished", "perRepWeek", num("100")},
+		{"SamplingPlanPublished", "longCallSec", num("0")},
+		{"SamplingPlanPublished", "longCallSec", num("60")},
+		{"SamplingPlanPublished", "longCallSec", num("86400")},
+		{"SamplingPlanPublished", "complaintDays", num("0")},
+		{"SamplingPlanPublished", "complaintDays", num("30")},
+		{"ReviewAcknowledged", "comment", del},
+		{"DisputeResolved", "evaluation", num("1000")},
+		{"CalibrationOpened", "note", del},
+		{"CalibrationOpened", "evaluators", []any{"SUP02", "SUP03"}},
+		{"CalibrationOpened", "evaluators", list(20, func(i int) any { return fmt.Sprint("S", i) })},
+		{"CalibrationScored", "total", del}, // a missing total reads 0, which a failed critical item scores
+		{"CalibrationClosed", "note", del},
 		{"CoachingAcknowledged", "comment", del},
 		{"CoachingFollowedUp", "note", del},
 		{"StaffRegistered", "branchIds", del},
@@ -352,6 +410,10 @@ func TestParseValid(t *testing.T) {
 		}
 	})
 	t.Run("CampaignClosed/empty", func(t *testing.T) { mustParse(t, "CampaignClosed", []byte(`{}`)) })
+	t.Run("DisputeResolved/upheld without an evaluation", func(t *testing.T) {
+		raw := mutate(t, string(mutate(t, examples["DisputeResolved"], "resolution", "upheld")), "evaluation", del)
+		mustParse(t, "DisputeResolved", raw)
+	})
 	t.Run("CustomerRegistered/only required fields", func(t *testing.T) {
 		mustParse(t, "CustomerRegistered", []byte(`{"customerId":"C1","name":"Kim","branchId":"B1","source":{"system":"crm"}}`))
 	})
@@ -372,6 +434,10 @@ func num(s string) json.Number { return json.Number(s) }
 
 func reviewItem(criterion string, weight, score, max int) map[string]any {
 	return map[string]any{"criterion": criterion, "weight": weight, "score": score, "max": max}
+}
+
+func formItem(id string) map[string]any {
+	return map[string]any{"itemId": id, "label": id, "weight": 1, "max": 1}
 }
 
 func point(id string) map[string]any {
@@ -600,6 +666,7 @@ var invalidCases = []invalid{
 	{"CallSelectedForReview", "reason", del, ""},
 	{"CallSelectedForReview", "reason", "boredom", ""},
 	{"CallSelectedForReview", "supervisorId", "SUP 02", ""},
+	{"CallSelectedForReview", "planVersion", num("-1"), ""},
 
 	// CallReviewed
 	{"CallReviewed", "reviewerId", del, ""},
@@ -637,6 +704,21 @@ var invalidCases = []invalid{
 	{"CallReviewed", "coachingPoints[0].note", rep("n", 2001), ""},
 	{"CallReviewed", "coachingPoints[0].followUpDue", del, ""},
 	{"CallReviewed", "coachingPoints[0].followUpDue", "2300-01-01T00:00:00Z", ""},
+	{"CallReviewed", "formVersion", num("-1"), ""},
+	{"CallReviewed", "items[0].itemId", "greet ing", ""},
+	{"CallReviewed", "items[1].itemId", "greeting", ""}, // appears twice
+	{"CallReviewed", "items[0].critical", true, "items[0].max"},
+	{"CallReviewed", "items[3].score", num("2"), ""},         // an N/A item has no score
+	{"CallReviewed", "items[3].na", false, "items[3].score"}, // then it needs one
+	{"CallReviewed", "criticalFailed", true, ""},             // no critical item scored 0
+	{"CallReviewed", "coachingPoints[0].atSec", num("-1"), ""},
+	{"CallReviewed", "coachingPoints[0].atSec", num("86401"), ""},
+	{"CallReviewed", "coachingPoints[0].itemId", "clo sing", ""},
+	{"CallReviewed", "coachingPoints[0].itemId", "opening", ""}, // not an item of the review
+	{"CallReviewed", "supersedes", del, ""},                     // required with disputeId
+	{"CallReviewed", "supersedes", num("-1"), ""},
+	{"CallReviewed", "supersedes", num("1001"), ""},
+	{"CallReviewed", "disputeId", "D 1", ""},
 
 	// CoachingAcknowledged
 	{"CoachingAcknowledged", "pointId", del, ""},
@@ -804,6 +886,114 @@ var invalidCases = []invalid{
 	{"LedgerSealed", "signature", sig[:44], ""},                          // 32 bytes
 	{"LedgerSealed", "signature", strings.TrimRight(sig, "="), ""},       // unpadded
 	{"LedgerSealed", "signature", strings.ReplaceAll(sig, "+", "-"), ""}, // base64url
+
+	// ScorecardFormPublished
+	{"ScorecardFormPublished", "formId", del, ""},
+	{"ScorecardFormPublished", "formId", "QA 2026", ""},
+	{"ScorecardFormPublished", "version", del, ""},
+	{"ScorecardFormPublished", "version", num("0"), ""},
+	{"ScorecardFormPublished", "version", num("-1"), ""},
+	{"ScorecardFormPublished", "name", del, ""},
+	{"ScorecardFormPublished", "name", rep("n", 201), ""},
+	{"ScorecardFormPublished", "name", "Call\nquality", ""},
+	{"ScorecardFormPublished", "note", rep("n", 2001), ""},
+	{"ScorecardFormPublished", "items", del, ""},
+	{"ScorecardFormPublished", "items", []any{}, ""},
+	{"ScorecardFormPublished", "items", list(51, func(i int) any { return formItem(fmt.Sprint("i", i)) }), ""},
+	{"ScorecardFormPublished", "items[0].itemId", del, ""},
+	{"ScorecardFormPublished", "items[0].itemId", "greet ing", ""},
+	{"ScorecardFormPublished", "items[2].itemId", "greeting", ""}, // appears twice
+	{"ScorecardFormPublished", "items[1].label", del, ""},
+	{"ScorecardFormPublished", "items[1].label", rep("l", 201), ""},
+	{"ScorecardFormPublished", "items[1].label", "a\tb", ""},
+	{"ScorecardFormPublished", "items[1].weight", del, ""},
+	{"ScorecardFormPublished", "items[1].weight", num("0"), ""},
+	{"ScorecardFormPublished", "items[1].weight", num("101"), ""},
+	{"ScorecardFormPublished", "items[1].max", del, ""},
+	{"ScorecardFormPublished", "items[1].max", num("-1"), ""},
+	{"ScorecardFormPublished", "items[1].max", num("101"), ""},
+	{"ScorecardFormPublished", "items[2].max", num("2"), ""},              // a critical item is pass or fail
+	{"ScorecardFormPublished", "items[0].critical", true, "items[0].max"}, // max 5
+
+	// SamplingPlanPublished
+	{"SamplingPlanPublished", "version", del, ""},
+	{"SamplingPlanPublished", "version", num("0"), ""},
+	{"SamplingPlanPublished", "newRepCalls", num("-1"), ""},
+	{"SamplingPlanPublished", "newRepCalls", num("1001"), ""},
+	{"SamplingPlanPublished", "perRepWeek", num("-1"), ""},
+	{"SamplingPlanPublished", "perRepWeek", num("101"), ""},
+	{"SamplingPlanPublished", "longCallSec", num("-1"), ""},
+	{"SamplingPlanPublished", "longCallSec", num("59"), ""},
+	{"SamplingPlanPublished", "longCallSec", num("86401"), ""},
+	{"SamplingPlanPublished", "complaintDays", num("-1"), ""},
+	{"SamplingPlanPublished", "complaintDays", num("31"), ""},
+	{"SamplingPlanPublished", "note", rep("n", 2001), ""},
+	{"SamplingPlanPublished", "note", "bell\u0007", ""},
+
+	// ReviewAcknowledged
+	{"ReviewAcknowledged", "evaluation", del, ""},
+	{"ReviewAcknowledged", "evaluation", num("0"), ""},
+	{"ReviewAcknowledged", "evaluation", num("1001"), ""},
+	{"ReviewAcknowledged", "repId", del, ""},
+	{"ReviewAcknowledged", "repId", "R 017", ""},
+	{"ReviewAcknowledged", "comment", rep("c", 2001), ""},
+
+	// ReviewDisputed
+	{"ReviewDisputed", "disputeId", del, ""},
+	{"ReviewDisputed", "disputeId", "D 1", ""},
+	{"ReviewDisputed", "evaluation", del, ""},
+	{"ReviewDisputed", "evaluation", num("-1"), ""},
+	{"ReviewDisputed", "evaluation", num("1001"), ""},
+	{"ReviewDisputed", "repId", del, ""},
+	{"ReviewDisputed", "reason", del, ""},
+	{"ReviewDisputed", "reason", " \n ", ""},
+	{"ReviewDisputed", "reason", rep("r", 2001), ""},
+
+	// DisputeResolved
+	{"DisputeResolved", "disputeId", del, ""},
+	{"DisputeResolved", "disputeId", "D/1", ""},
+	{"DisputeResolved", "resolverId", del, ""},
+	{"DisputeResolved", "resolution", del, ""},
+	{"DisputeResolved", "resolution", "overturned", ""},
+	{"DisputeResolved", "note", del, ""},
+	{"DisputeResolved", "note", rep("n", 2001), ""},
+	{"DisputeResolved", "evaluation", del, ""},                // rescored names the new evaluation
+	{"DisputeResolved", "evaluation", num("1"), ""},           // the first evaluation supersedes nothing
+	{"DisputeResolved", "resolution", "upheld", "evaluation"}, // must be absent when upheld
+
+	// CalibrationOpened
+	{"CalibrationOpened", "sessionId", del, ""},
+	{"CalibrationOpened", "sessionId", "S 1", ""},
+	{"CalibrationOpened", "callId", del, ""},
+	{"CalibrationOpened", "formId", del, ""},
+	{"CalibrationOpened", "formVersion", del, ""},
+	{"CalibrationOpened", "formVersion", num("-1"), ""},
+	{"CalibrationOpened", "openerId", del, ""},
+	{"CalibrationOpened", "evaluators", del, ""},
+	{"CalibrationOpened", "evaluators", []any{}, ""},
+	{"CalibrationOpened", "evaluators", []any{"SUP02"}, ""},
+	{"CalibrationOpened", "evaluators[2]", "SUP02", ""}, // appears twice
+	{"CalibrationOpened", "evaluators[1]", "SUP 03", ""},
+	{"CalibrationOpened", "evaluators", list(21, func(i int) any { return fmt.Sprint("S", i) }), ""},
+	{"CalibrationOpened", "note", rep("n", 2001), ""},
+
+	// CalibrationScored
+	{"CalibrationScored", "sessionId", del, ""},
+	{"CalibrationScored", "evaluatorId", del, ""},
+	{"CalibrationScored", "evaluatorId", "SUP 03", ""},
+	{"CalibrationScored", "items", del, ""},
+	{"CalibrationScored", "items", []any{}, ""},
+	{"CalibrationScored", "items[0].score", num("6"), ""},
+	{"CalibrationScored", "items[1].score", num("1"), ""}, // N/A
+	{"CalibrationScored", "items[2].max", num("2"), ""},   // critical
+	{"CalibrationScored", "items[2].score", num("1"), "total"},
+	{"CalibrationScored", "total", num("5"), ""},
+
+	// CalibrationClosed
+	{"CalibrationClosed", "sessionId", del, ""},
+	{"CalibrationClosed", "closerId", del, ""},
+	{"CalibrationClosed", "closerId", "CH 01", ""},
+	{"CalibrationClosed", "note", rep("n", 2001), ""},
 }
 
 // TestParseInvalid breaks every rule of every type, one at a time, and

@@ -220,6 +220,9 @@ func (d *DisputeResolved) Validate() error {
 	return c.errOrNil()
 }
 
+// MaxEvaluators bounds a calibration session's evaluators.
+const MaxEvaluators = 20
+
 // CalibrationOpened opens a calibration session on a call, on
 // calibration-<sessionId>: every evaluator scores the call on the form's
 // version, blind to the others' scores until the session is closed.
@@ -229,7 +232,7 @@ type CalibrationOpened struct {
 	FormID      string   `json:"formId"`
 	FormVersion int      `json:"formVersion"`
 	OpenerID    string   `json:"openerId"`
-	Evaluators  []string `json:"evaluators"` // 2..20 distinct staff ids
+	Evaluators  []string `json:"evaluators"` // 2..MaxEvaluators distinct staff ids
 	Note        string   `json:"note,omitempty"`
 }
 
@@ -245,10 +248,13 @@ func (d *CalibrationOpened) Validate() error {
 	c.nonZero("formVersion", int64(d.FormVersion))
 	c.rangeInt("formVersion", int64(d.FormVersion), 1, 1<<30)
 	c.id("openerId", &d.OpenerID, true)
-	if len(d.Evaluators) < 2 {
+	switch len(d.Evaluators) {
+	case 0:
+		c.fail("evaluators", "is required (2 to %d staff ids)", MaxEvaluators)
+	case 1:
 		c.fail("evaluators", "must name at least 2 evaluators")
 	}
-	c.ids("evaluators", d.Evaluators, 20)
+	c.ids("evaluators", d.Evaluators, MaxEvaluators)
 	c.text("note", &d.Note, maxText, false)
 	return c.errOrNil()
 }
