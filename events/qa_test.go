@@ -126,7 +126,9 @@ type scored struct{ events.CalibrationScored }
 
 func (s *scored) result() (float64, bool) { return s.Total, s.CriticalFailed }
 
-func clone(items []events.ReviewItem) []events.ReviewItem { return append([]events.ReviewItem(nil), items...) }
+func clone(items []events.ReviewItem) []events.ReviewItem {
+	return append([]events.ReviewItem(nil), items...)
+}
 
 // TestCallReviewedPointItems: a coaching point's itemId names one of the
 // review's items; a review from before forms were versioned has none to
