@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -223,7 +224,11 @@ func (s *Store) Worklist(ctx context.Context, advisor string, now time.Time, opt
 
 // Call returns a call with its review; NotFound if unknown.
 func (s *Store) Call(ctx context.Context, id string) (projections.CallView, error) {
-	return one[projections.CallView](ctx, s, "call", "SELECT state FROM rm_calls WHERE id = $1", id)
+	cs, err := s.callRows(ctx, "call", "SELECT state FROM rm_calls WHERE id = $1", id)
+	if err != nil || len(cs) == 0 {
+		return projections.CallView{}, cmp.Or(err, notFound("call"))
+	}
+	return cs[0], nil
 }
 
 // QAQueue returns the calls awaiting review, oldest first.

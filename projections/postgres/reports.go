@@ -34,6 +34,12 @@ func (s *Store) Report(ctx context.Context, name string, now time.Time) (any, er
 		return s.coachingReport(ctx, now)
 	case "freshness":
 		return s.freshnessReport(ctx, now)
+	case "calibration":
+		q, err := s.qa(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return q.CalibrationReport(), nil
 	}
 	return nil, notFound("report")
 }

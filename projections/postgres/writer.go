@@ -24,6 +24,7 @@ type dirty struct {
 	customers, calls, points, staff, tokens, advisors map[string]struct{}
 	aggregates                                        bool
 	policy                                            bool // the sign-in policy
+	qa                                                bool // the QA aggregate (forms, plans, calibrations)
 }
 
 func newDirty() *dirty {
@@ -37,6 +38,7 @@ func (d *dirty) reset() {
 	d.staff, d.tokens, d.advisors = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
 	d.aggregates = false
 	d.policy = false
+	d.qa = false
 }
 
 // Name returns "postgres-dirty".
@@ -54,6 +56,9 @@ func (d *dirty) Apply(e projections.Event) {
 		d.staff[strings.Clone(id)] = struct{}{}
 	case events.CategorySettings:
 		d.policy = d.policy || e.Stream == events.SignInSettingsStream
+		d.qa = d.qa || e.Stream == events.SamplingSettingsStream
+	case events.CategoryQAForm, events.CategoryCalibration:
+		d.qa = true
 	}
 	switch x := e.Data.(type) {
 	case *events.CallRecorded: // the customer's timeline
@@ -109,6 +114,8 @@ type writer struct {
 	search  *searchRows
 	// briefsMissing: some customer row lacks its brief (briefs.go)
 	briefsMissing bool
+	// qaMissing: some call, point or review row lacks its evaluations (qa.go)
+	qaMissing bool
 }
 
 // newWriter reads the checkpoint and the logs' lengths from the tables conn
@@ -123,6 +130,9 @@ func newWriter(ctx context.Context, conn *pgx.Conn, schema string, cipher RowCip
 		return nil, err
 	}
 	if w.briefsMissing, err = briefsMissing(ctx, conn); err != nil {
+		return nil, err
+	}
+	if w.qaMissing, err = qaMissing(ctx, conn); err != nil {
 		return nil, err
 	}
 	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM rm_reviews), (SELECT count(*) FROM rm_followups)").
@@ -147,10 +157,16 @@ func (w *writer) Commit(ctx context.Context, pos events.Position) error {
 			if err := w.fillBriefs(ctx); err != nil {
 				return err
 			}
+			if err := w.fillQA(ctx); err != nil {
+				return err
+			}
 		}
 		return w.searchReplayed(ctx, pos)
 	}
 	if err := w.fillBriefs(ctx); err != nil {
+		return err
+	}
+	if err := w.fillQA(ctx); err != nil {
 		return err
 	}
 	b, err := w.batch(ctx)
@@ -200,7 +216,7 @@ func (w *writer) write(ctx context.Context, pos events.Position, b *pgx.Batch) e
 func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
 	customers := func(b *pgx.Batch) error { return w.customers(ctx, b) }
-	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.searchTerms} {
+	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.qaAggregate, w.searchTerms} {
 		if err := add(b); err != nil {
 			return nil, fmt.Errorf("read models: encode: %w", err)
 		}
@@ -285,11 +301,16 @@ func (w *writer) advisors(b *pgx.Batch) error {
 	return nil
 }
 
-func (w *writer) calls(b *pgx.Batch) error {
+func (w *writer) calls(b *pgx.Batch) error { return w.callRows(b, sortedKeys(w.dirty.calls)) }
+
+// callRows queues the upsert of calls ids from the folds (those they hold)
+// with the columns the queries filter on.
+func (w *writer) callRows(b *pgx.Batch, callIDs []string) error {
 	var ids, sups []string
 	var queued []bool
 	var states [][]byte
-	for _, id := range sortedKeys(w.dirty.calls) {
+	var qa callQA
+	for _, id := range callIDs {
 		v, q, ok := w.mem.Calls.CallRecord(id)
 		if !ok {
 			continue
@@ -302,22 +323,33 @@ func (w *writer) calls(b *pgx.Batch) error {
 		if v.Selection != nil {
 			sup = v.Selection.SupervisorID
 		}
+		if err := qa.add(v); err != nil {
+			return err
+		}
 		ids, sups, queued, states = append(ids, id), append(sups, sup), append(queued, q), append(states, js)
 	}
 	if len(ids) > 0 {
-		b.Queue(`INSERT INTO rm_calls (id, supervisor_id, queued, state)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::jsonb[])
-			ON CONFLICT (id) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id, queued = EXCLUDED.queued, state = EXCLUDED.state`,
-			ids, sups, queued, states)
+		b.Queue(`INSERT INTO rm_calls (id, supervisor_id, queued, state, rep_id, reviewer_id, reviewed_at, open_dispute, dispute_ids)
+			SELECT u.id, u.sup, u.queued, u.state, u.rep, u.reviewer, u.reviewed, u.open, ARRAY(SELECT jsonb_array_elements_text(u.disputes))
+			FROM unnest($1::text[], $2::text[], $3::bool[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[], $9::jsonb[])
+				AS u(id, sup, queued, state, rep, reviewer, reviewed, open, disputes)
+			ON CONFLICT (id) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id, queued = EXCLUDED.queued, state = EXCLUDED.state,
+				rep_id = EXCLUDED.rep_id, reviewer_id = EXCLUDED.reviewer_id, reviewed_at = EXCLUDED.reviewed_at,
+				open_dispute = EXCLUDED.open_dispute, dispute_ids = EXCLUDED.dispute_ids`,
+			ids, sups, queued, states, qa.reps, qa.reviewers, qa.reviewed, qa.open, qa.disputes)
 	}
 	return nil
 }
 
-func (w *writer) points(b *pgx.Batch) error {
+func (w *writer) points(b *pgx.Batch) error { return w.pointRows(b, sortedKeys(w.dirty.points)) }
+
+// pointRows queues the upsert of coaching points ids from the folds (those
+// they hold).
+func (w *writer) pointRows(b *pgx.Batch, pointIDs []string) error {
 	var ids, reps, statuses, checkers []string
 	var due []time.Time
 	var states [][]byte
-	for _, id := range sortedKeys(w.dirty.points) {
+	for _, id := range pointIDs {
 		p, ok := w.mem.Calls.PointRecord(id)
 		if !ok {
 			continue
@@ -388,7 +420,12 @@ func (w *writer) aggregates(b *pgx.Batch) error {
 	if err != nil {
 		return err
 	}
-	b.Queue(`INSERT INTO rm_aggregates (name, state) VALUES ($1, $2::jsonb)
-		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state`, aggCounters, js)
+	aggregate(b, aggCounters, js)
 	return nil
+}
+
+// aggregate queues the upsert of the rm_aggregates row name.
+func aggregate(b *pgx.Batch, name string, js []byte) {
+	b.Queue(`INSERT INTO rm_aggregates (name, state) VALUES ($1, $2::jsonb)
+		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state`, name, js)
 }
