@@ -15,12 +15,15 @@ import (
 	"github.com/dangol/dangol/events"
 )
 
-// SamplerPolicy is the documented QA sampling policy (docs/qa-sampling.md).
-// A call is selected for review when:
+// SamplerPolicy is the server's built-in QA sampling plan (version 0, in
+// force until the first SamplingPlanPublished) and the time zone of the
+// sampler's days and weeks (docs/qa-sampling.md). Under a plan, a call is
+// selected for review when:
 //   - new_rep: it is one of the first NewRepCalls calls its rep ever recorded;
-//   - long_call: it lasted at least LongCallSec seconds;
-//   - complaint: its customer logged a complaint contact on the same day
-//     (in Location), before or after the call;
+//   - long_call: it lasted at least LongCallSec seconds (0: off);
+//   - complaint: its customer logged a complaint contact within
+//     ComplaintDays−1 days (in Location) before or after the call's day
+//     (1: the same day; 0: off), before or after the call in the log;
 //   - random_sample: it is among the PerRepWeek calls of its rep in the ISO
 //     week it started in (in Location) with the lowest SHA-256 of the call
 //     id, drawn when the log reaches the next week; a call recorded after
@@ -29,18 +32,30 @@ import (
 //     PerRepWeek, and gets exactly that many once it holds that many
 //     eligible calls, however late they arrive.
 //
-// Every rule is a function of the log alone, so replay decides the same.
+// The plan that judges a call is the one in force where its CallRecorded
+// is in the log; the weekly draw takes the plan in force when the log
+// reaches the next week. Every selection names that plan's version
+// (CallSelectedForReview.planVersion). Every rule and every plan is a
+// function of the log alone, so replay decides the same.
 type SamplerPolicy struct {
-	NewRepCalls int
-	LongCallSec int
-	PerRepWeek  int
-	Location    *time.Location
+	NewRepCalls   int
+	LongCallSec   int
+	PerRepWeek    int
+	ComplaintDays int
+	Location      *time.Location
 }
 
 // DefaultSamplerPolicy: first 5 calls, calls of 15 minutes or more, 3 random
-// calls per rep per week, days in Korea Standard Time.
+// calls per rep per week, complaints of the same day, days in Korea
+// Standard Time.
 func DefaultSamplerPolicy() SamplerPolicy {
-	return SamplerPolicy{NewRepCalls: 5, LongCallSec: 900, PerRepWeek: 3, Location: time.FixedZone("KST", 9*3600)}
+	return SamplerPolicy{NewRepCalls: 5, LongCallSec: 900, PerRepWeek: 3, ComplaintDays: 1, Location: time.FixedZone("KST", 9*3600)}
+}
+
+// Plan returns the policy's rules as the built-in sampling plan, version 0
+// (what GET /v1/qa/sampling-plan serves before any plan was published).
+func (p SamplerPolicy) Plan() SamplingPlan {
+	return SamplingPlan{NewRepCalls: p.NewRepCalls, PerRepWeek: p.PerRepWeek, LongCallSec: p.LongCallSec, ComplaintDays: p.ComplaintDays}
 }
 
 // Sampler is the reactor that decides CallSelectedForReview. Like every
@@ -50,17 +65,26 @@ type Sampler struct {
 	policy SamplerPolicy
 	store  Appender // for Flush only
 
+	plan      events.SamplingPlanPublished        // the plan in force (version 0: the policy's)
+	widest    int                                 // the largest complaintDays of any plan so far
 	repCalls  map[string]int                      // rep → calls recorded
 	selected  map[string]bool                     // call ids with a selection in the log
 	pending   map[string]pendingSelection         // decided, not yet seen in the log
 	handed    map[string]bool                     // handed out by Due, not yet seen
 	due       dueQueue                            // call ids for Due to look at
-	dayCalls  map[string][]sampledCall            // customer|day → calls that day
-	complaint map[string]bool                     // customer|day → a complaint was logged
+	dayCalls  map[dayKey][]sampledCall            // customer's day → calls that day
+	complaint map[dayKey]bool                     // customer's day → a complaint was logged
 	pools     map[string]map[string][]sampledCall // open ISO week → rep → calls
 	drawn     map[string]int                      // drawn ISO week|rep → random samples decided
 	pruneAt   int                                 // dayCalls is pruned when it grows past this
 	prunes    int                                 // how many times it was (for tests)
+}
+
+// dayKey is a customer's calendar day in the policy's Location, as days
+// since 1970-01-01.
+type dayKey struct {
+	customer string
+	day      int64
 }
 
 type sampledCall struct {
@@ -69,10 +93,13 @@ type sampledCall struct {
 	call  ulid.ULID // the CallRecorded event's id
 	cause ulid.ULID
 	at    time.Time
+	plan  int // the version of the plan in force at its CallRecorded
+	days  int // that plan's complaintDays
 }
 
 type pendingSelection struct {
 	reason string
+	plan   int       // the version of the plan that chose it
 	call   ulid.ULID // the decision's event id derives from it: one per call
 	cause  ulid.ULID
 	at     time.Time
@@ -84,9 +111,12 @@ func NewSampler(p SamplerPolicy, store Appender) *Sampler {
 	if p.Location == nil {
 		p.Location = time.UTC
 	}
-	return &Sampler{policy: p, store: store, repCalls: map[string]int{}, selected: map[string]bool{},
-		pending: map[string]pendingSelection{}, handed: map[string]bool{}, dayCalls: map[string][]sampledCall{},
-		complaint: map[string]bool{}, pools: map[string]map[string][]sampledCall{}, drawn: map[string]int{}, pruneAt: 4096}
+	builtIn := events.SamplingPlanPublished{NewRepCalls: p.NewRepCalls, PerRepWeek: p.PerRepWeek, LongCallSec: p.LongCallSec,
+		ComplaintDays: p.ComplaintDays}
+	return &Sampler{policy: p, store: store, plan: builtIn, widest: p.ComplaintDays, repCalls: map[string]int{},
+		selected: map[string]bool{}, pending: map[string]pendingSelection{}, handed: map[string]bool{},
+		dayCalls: map[dayKey][]sampledCall{}, complaint: map[dayKey]bool{}, pools: map[string]map[string][]sampledCall{},
+		drawn: map[string]int{}, pruneAt: 4096}
 }
 
 // Name returns "sampler".
@@ -102,48 +132,26 @@ func isoWeekOf(t time.Time, loc *time.Location) string {
 	return fmt.Sprintf("%04d-W%02d", y, w)
 }
 
-// Apply folds calls, complaints and selections into the sampler's decisions.
+// dayOf returns t's calendar day in the policy's Location.
+func (s *Sampler) dayOf(t time.Time) int64 {
+	y, m, d := t.In(s.policy.Location).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// Apply folds plans, calls, complaints and selections into the sampler's
+// decisions.
 func (s *Sampler) Apply(e Event) {
 	s.closeWeeks(e.RecordedAt)
 	switch d := e.Data.(type) {
+	case *events.SamplingPlanPublished:
+		s.plan = *d
+		s.plan.Note = ""
+		s.widest = max(s.widest, d.ComplaintDays)
 	case *events.CallRecorded:
-		c := sampledCall{id: d.CallID, hash: callHash(d.CallID), call: e.ID, cause: e.ID, at: e.RecordedAt}
-		s.repCalls[d.StaffID]++
-		day := d.CustomerID + "|" + d.StartedAt.In(s.policy.Location).Format(time.DateOnly)
-		s.dayCalls[day] = append(s.dayCalls[day], c)
-		switch {
-		case s.repCalls[d.StaffID] <= s.policy.NewRepCalls:
-			s.decide(c, "new_rep")
-		case s.policy.LongCallSec > 0 && d.DurationSec >= s.policy.LongCallSec:
-			s.decide(c, "long_call")
-		case s.complaint[day]:
-			s.decide(c, "complaint")
-		default:
-			week := isoWeekOf(d.StartedAt, s.policy.Location)
-			if week < isoWeekOf(e.RecordedAt, s.policy.Location) {
-				// Its week was drawn already (or had no call to draw):
-				// it fills the rep-week's sample up to PerRepWeek.
-				if k := week + "|" + d.StaffID; s.drawn[k] < s.policy.PerRepWeek {
-					s.decide(c, "random_sample")
-					s.drawn[k]++
-				}
-				return
-			}
-			if s.pools[week] == nil {
-				s.pools[week] = map[string][]sampledCall{}
-			}
-			s.pools[week][d.StaffID] = append(s.pools[week][d.StaffID], c)
-		}
+		s.record(e, d)
 	case *events.ContactLogged:
-		if d.Purpose != "complaint" {
-			return
-		}
-		_, customer := events.StreamID(e.Stream)
-		day := customer + "|" + d.OccurredAt.In(s.policy.Location).Format(time.DateOnly)
-		s.complaint[day] = true
-		for _, c := range s.dayCalls[day] {
-			c.cause, c.at = e.ID, e.RecordedAt
-			s.decide(c, "complaint")
+		if d.Purpose == "complaint" {
+			s.complain(e, d)
 		}
 	case *events.CallSelectedForReview:
 		_, id := events.StreamID(e.Stream)
@@ -158,6 +166,65 @@ func (s *Sampler) Apply(e Event) {
 	}
 }
 
+// record judges a call by the plan in force.
+func (s *Sampler) record(e Event, d *events.CallRecorded) {
+	p := s.plan
+	c := sampledCall{id: d.CallID, hash: callHash(d.CallID), call: e.ID, cause: e.ID, at: e.RecordedAt, plan: p.Version, days: p.ComplaintDays}
+	s.repCalls[d.StaffID]++
+	day := dayKey{d.CustomerID, s.dayOf(d.StartedAt)}
+	s.dayCalls[day] = append(s.dayCalls[day], c)
+	switch {
+	case s.repCalls[d.StaffID] <= p.NewRepCalls:
+		s.decide(c, "new_rep", p.Version)
+	case p.LongCallSec > 0 && d.DurationSec >= p.LongCallSec:
+		s.decide(c, "long_call", p.Version)
+	case s.complainedNear(day, p.ComplaintDays):
+		s.decide(c, "complaint", p.Version)
+	default:
+		week := isoWeekOf(d.StartedAt, s.policy.Location)
+		if week < isoWeekOf(e.RecordedAt, s.policy.Location) {
+			// Its week was drawn already (or had no call to draw):
+			// it fills the rep-week's sample up to its plan's K.
+			if k := week + "|" + d.StaffID; s.drawn[k] < p.PerRepWeek {
+				s.decide(c, "random_sample", p.Version)
+				s.drawn[k]++
+			}
+			return
+		}
+		if s.pools[week] == nil {
+			s.pools[week] = map[string][]sampledCall{}
+		}
+		s.pools[week][d.StaffID] = append(s.pools[week][d.StaffID], c)
+	}
+}
+
+// complainedNear reports whether the customer of day logged a complaint
+// within days−1 days of it.
+func (s *Sampler) complainedNear(day dayKey, days int) bool {
+	for k := 1 - days; k < days; k++ {
+		if s.complaint[dayKey{day.customer, day.day + int64(k)}] {
+			return true
+		}
+	}
+	return false
+}
+
+// complain selects the customer's calls near the complaint's day, each by
+// the complaintDays of the plan it was recorded under.
+func (s *Sampler) complain(e Event, d *events.ContactLogged) {
+	_, customer := events.StreamID(e.Stream)
+	day := dayKey{strings.Clone(customer), s.dayOf(d.OccurredAt)}
+	s.complaint[day] = true
+	for k := 1 - s.widest; k < s.widest; k++ {
+		for _, c := range s.dayCalls[dayKey{day.customer, day.day + int64(k)}] {
+			if k < c.days && -k < c.days {
+				c.cause, c.at = e.ID, e.RecordedAt
+				s.decide(c, "complaint", c.plan)
+			}
+		}
+	}
+}
+
 // decided reports whether the call is selected in the log or decided for
 // another reason and not yet appended: both count, so the draw sees the same
 // calls whether or not a selection has come back through the log yet.
@@ -166,18 +233,20 @@ func (s *Sampler) decided(id string) bool {
 	return ok || s.selected[id]
 }
 
-func (s *Sampler) decide(c sampledCall, reason string) {
+func (s *Sampler) decide(c sampledCall, reason string, plan int) {
 	if s.decided(c.id) {
 		return
 	}
-	s.pending[c.id] = pendingSelection{reason: reason, call: c.call, cause: c.cause, at: c.at}
+	s.pending[c.id] = pendingSelection{reason: reason, plan: plan, call: c.call, cause: c.cause, at: c.at}
 	s.due.push(c.id)
 }
 
-// closeWeeks draws the random samples of every week before now's week and
-// forgets per-day state older than a week.
+// closeWeeks draws the random samples of every week before now's week,
+// under the plan in force, and forgets per-day state older than the widest
+// complaint window needs.
 func (s *Sampler) closeWeeks(now time.Time) {
 	current := isoWeekOf(now, s.policy.Location)
+	k, version := s.plan.PerRepWeek, s.plan.Version
 	for week, reps := range s.pools {
 		if week >= current {
 			continue
@@ -195,25 +264,31 @@ func (s *Sampler) closeWeeks(now time.Time) {
 				}
 				return 1
 			})
-			k := week + "|" + rep
+			rw := week + "|" + rep
 			for _, c := range calls {
-				if s.drawn[k] == s.policy.PerRepWeek {
+				if s.drawn[rw] >= k {
 					break
 				}
 				if !s.decided(c.id) {
-					s.decide(c, "random_sample")
-					s.drawn[k]++
+					s.decide(c, "random_sample", version)
+					s.drawn[rw]++
 				}
 			}
 		}
 		delete(s.pools, week)
 	}
 	if len(s.dayCalls) > s.pruneAt {
-		cutoff := now.In(s.policy.Location).AddDate(0, 0, -2).Format(time.DateOnly)
-		for k := range s.dayCalls {
-			if k[len(k)-10:] < cutoff {
-				delete(s.dayCalls, k)
-				delete(s.complaint, k)
+		// A complaint of today can select calls widest−1 days back, and
+		// one logged a day late still finds them.
+		cutoff := s.dayOf(now) - int64(max(2, s.widest+1))
+		for dk := range s.dayCalls {
+			if dk.day < cutoff {
+				delete(s.dayCalls, dk)
+			}
+		}
+		for dk := range s.complaint {
+			if dk.day < cutoff {
+				delete(s.complaint, dk)
 			}
 		}
 		// When the last days alone hold more customer-days than the
@@ -254,7 +329,7 @@ func (s *Sampler) Due(max int) []Decision {
 			continue // selected by someone else meanwhile, or handed out
 		}
 		s.handed[id] = true
-		out = append(out, Decision{Stream: events.CallStream(id), Data: &events.CallSelectedForReview{Reason: p.reason},
+		out = append(out, Decision{Stream: events.CallStream(id), Data: &events.CallSelectedForReview{Reason: p.reason, PlanVersion: p.plan},
 			Meta: events.Meta{ID: DerivedID("sampler", p.call, p.at), Actor: events.System("sampler"), CausationID: p.cause.String()}})
 	}
 	return out

@@ -39,7 +39,7 @@ func (l *samplerLog) selectionsOf() map[string][]string {
 // stream.)
 func TestSamplerComplaintAfterSeveralCalls(t *testing.T) {
 	l := newSamplerLog(t, leadNow)
-	pol := projections.SamplerPolicy{NewRepCalls: 0, LongCallSec: 900, PerRepWeek: 3}
+	pol := projections.SamplerPolicy{NewRepCalls: 0, LongCallSec: 900, PerRepWeek: 3, ComplaintDays: 1}
 	sm := projections.NewSampler(pol, l.store)
 	var pos events.Position
 	l.call("X1", "R1", leadNow.Add(-2*time.Hour))

@@ -22,6 +22,7 @@ type samplerLog struct {
 	store *bolt.Store
 	clock *eventstest.ManualClock
 	week  map[string]string // call id → "ISO week|rep" it started in
+	plans int               // sampling plan versions published
 }
 
 func newSamplerLog(t *testing.T, now time.Time) *samplerLog {
