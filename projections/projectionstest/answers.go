@@ -62,6 +62,7 @@ func Generate(tb testing.TB, log events.Store, n int, end time.Time) {
 		Direction: "inbound", StartedAt: end.Add(-time.Hour), DurationSec: 61,
 		Recording: events.Recording{SHA256: hash(9), ContentType: "audio/wav", Bytes: 10}},
 		&events.CallSelectedForReview{Reason: "requested"})
+	generateQA(add, end)
 }
 
 // Fold folds the whole of log into a fresh projections.Memory, directly
@@ -93,6 +94,7 @@ func readAll(tb testing.TB, log projections.Source) []events.Envelope {
 // IDs are the ids a log names, by kind, for asking every query.
 type IDs struct {
 	customers, calls, points, staff, tokens, advisors, supervisors []string
+	disputes, forms, sessions                                      []string
 }
 
 // LogIDs returns the ids log names.
@@ -115,6 +117,10 @@ func LogIDs(tb testing.TB, log projections.Source) IDs {
 			add(&out.calls, id)
 		case events.CategoryStaff:
 			add(&out.staff, id)
+		case events.CategoryQAForm:
+			add(&out.forms, id)
+		case events.CategoryCalibration:
+			add(&out.sessions, id)
 		}
 		d, _ := events.Decode(&e)
 		switch x := d.(type) {
@@ -125,6 +131,12 @@ func LogIDs(tb testing.TB, log projections.Source) IDs {
 			add(&out.supervisors, x.ReviewerID)
 		case *events.CallSelectedForReview:
 			add(&out.supervisors, x.SupervisorID)
+		case *events.ReviewDisputed:
+			add(&out.disputes, x.DisputeID)
+		case *events.CalibrationOpened:
+			for _, ev := range x.Evaluators {
+				add(&out.supervisors, ev)
+			}
 		case *events.TokenIssued:
 			add(&out.tokens, x.TokenID)
 		case *events.SignedIn:
@@ -199,6 +211,7 @@ func Answers(tb testing.TB, q projections.Queries, x IDs, now time.Time) []strin
 		v, err := q.Coaching(ctx, f, now)
 		put("coaching "+describeCoaching(f), v, err)
 	}
+	qaAnswers(ctx, q, x, put)
 	for _, name := range append(slices.Clone(projections.ReportNames), unknown...) {
 		v, err := q.Report(ctx, name, now)
 		put("report "+name, v, err)

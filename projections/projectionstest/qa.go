@@ -1,7 +1,10 @@
 package projectionstest
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -428,3 +431,91 @@ func ftoa(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
 
 func boolString(b bool) string { return strconv.FormatBool(b) }
+
+// generateQA appends, through add, the quality assurance a generated bank
+// may lack: two versions of a form, a sampling plan, a call reviewed,
+// acknowledged, disputed and re-scored, another disputed and still open,
+// and calibrations closed and open.
+func generateQA(add func(string, ...events.Data), end time.Time) {
+	add(events.QAFormStream("GF1"),
+		&events.ScorecardFormPublished{FormID: "GF1", Version: 1, Name: "Generated form", Items: formItems},
+		&events.ScorecardFormPublished{FormID: "GF1", Version: 2, Name: "Generated form", Items: formItems[:3], Note: "no empathy"})
+	add(events.SamplingSettingsStream, &events.SamplingPlanPublished{Version: 1, NewRepCalls: 5, PerRepWeek: 2, ComplaintDays: 2})
+	first := formReview("S901", 1, []int{4, 2, 0, -1}, events.CoachingPointRaised{PointID: "GP1", Criterion: "Disclosure read",
+		Note: "read it", FollowUpDue: events.AddOneMonth(end), AtSec: ptr(30), ItemID: "disclosure"})
+	first.FormID = "GF1"
+	second := formReview("S902", 1, []int{4, 2, 1, -1})
+	second.FormID, second.Supersedes, second.DisputeID = "GF1", 1, "GD1"
+	rec := func(id string) *events.CallRecorded {
+		return &events.CallRecorded{CallID: id, CustomerID: "C0000004", StaffID: "R002", Direction: "outbound",
+			StartedAt: end.Add(-2 * time.Hour), DurationSec: 120, Recording: events.Recording{SHA256: hash(10), ContentType: "audio/wav", Bytes: 10}}
+	}
+	add(events.CallStream("KX2"), rec("KX2"), first,
+		&events.ReviewAcknowledged{Evaluation: 1, RepID: "R002", Comment: "seen"},
+		&events.ReviewDisputed{DisputeID: "GD1", Evaluation: 1, RepID: "R002", Reason: "it was read"},
+		second, &events.DisputeResolved{DisputeID: "GD1", ResolverID: "S902", Resolution: "rescored", Note: "right", Evaluation: 2})
+	third := formReview("S901", 1, []int{5, 5, 1, 5})
+	third.FormID = "GF1"
+	add(events.CallStream("KX3"), rec("KX3"), third, &events.ReviewDisputed{DisputeID: "GD2", Evaluation: 1, RepID: "R002", Reason: "why"})
+	for i, id := range []string{"GC1", "GC2"} {
+		ds := []events.Data{&events.CalibrationOpened{SessionID: id, CallID: "KX2", FormID: "GF1", FormVersion: 1, OpenerID: "S901",
+			Evaluators: []string{"S901", "S902", "S903"}}}
+		for j, ev := range []string{"S901", "S902", "S903"}[:2+i] {
+			items := scored(5-j, 4, 1, j-1)
+			ds = append(ds, &events.CalibrationScored{SessionID: id, EvaluatorID: ev, Items: items, Total: events.ReviewTotal(items)})
+		}
+		if i == 0 {
+			ds = append(ds, &events.CalibrationClosed{SessionID: id, CloserID: "S901"})
+		}
+		add(events.CalibrationStream(id), ds...)
+	}
+}
+
+// qaAnswers adds, through put, the answers of the quality assurance
+// queries: evaluations and disputes under a set of filters, every dispute,
+// form version and session x names (and unknown ones), every list.
+func qaAnswers(ctx context.Context, q projections.Queries, x IDs, put func(string, any, error)) {
+	unknown := []string{"nope", ""}
+	filters := []projections.EvaluationFilter{{}, {Disputed: true}}
+	for _, id := range append(slices.Clone(x.advisors), "R002") {
+		filters = append(filters, projections.EvaluationFilter{Rep: id})
+	}
+	for _, id := range x.supervisors {
+		filters = append(filters, projections.EvaluationFilter{Reviewer: id})
+	}
+	for _, f := range filters {
+		v, err := q.Evaluations(ctx, f)
+		put(fmt.Sprintf("evaluations %+v", f), v, err)
+	}
+	for _, f := range []projections.DisputeFilter{{}, {Status: projections.DisputeOpen}, {Status: projections.DisputeRescored},
+		{Status: projections.DisputeUpheld}, {Rep: "R002"}, {Rep: "R000", Status: projections.DisputeOpen}} {
+		v, err := q.Disputes(ctx, f)
+		put(fmt.Sprintf("disputes %+v", f), v, err)
+	}
+	for _, id := range append(slices.Clone(x.disputes), unknown...) {
+		v, err := q.Dispute(ctx, id)
+		put("dispute "+id, v, err)
+	}
+	forms, err := q.ScorecardForms(ctx)
+	put("forms", forms, err)
+	for _, id := range append(slices.Clone(x.forms), unknown...) {
+		for v := range 4 {
+			f, err := q.ScorecardForm(ctx, id, v)
+			put(fmt.Sprintf("form %s v%d", id, v), f, err)
+		}
+	}
+	plans, err := q.SamplingPlans(ctx)
+	put("plans", plans, err)
+	for _, id := range append(slices.Clone(x.sessions), unknown...) {
+		v, err := q.Calibration(ctx, id)
+		put("calibration "+id, v, err)
+	}
+	cfs := []projections.CalibrationFilter{{}, {Status: projections.CalibrationOpen}, {Status: projections.CalibrationClosed}}
+	for _, id := range x.supervisors {
+		cfs = append(cfs, projections.CalibrationFilter{Evaluator: id})
+	}
+	for _, f := range cfs {
+		v, err := q.Calibrations(ctx, f)
+		put(fmt.Sprintf("calibrations %+v", f), v, err)
+	}
+}
