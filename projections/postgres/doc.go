@@ -9,10 +9,13 @@
 // elected writer runs them in memory, exactly as projections.Memory does,
 // and a dirty tracker notes which entities each event may have touched
 // (customer, call, coaching point, staff member, token or session,
-// advisor, the counters, the sign-in policy). After every batch the projections.Runner calls Commit, which
+// advisor, the counters, the sign-in policy, the QA aggregate of scorecard
+// forms, sampling plans and calibration sessions). After every batch the projections.Runner calls Commit, which
 // writes those entities' current fold state as JSONB rows — plus the
 // columns queries filter on (advisor, tier, profit, the instant the data
 // goes stale, queue and supervisor, rep, status, due date, last checker;
+// for calls, their rep, latest reviewer and review time, open dispute and
+// dispute ids: qa.go;
 // for staff members, what their JSON leaves out: staff.go; for customers,
 // their brief, what the worklist and the lists read: briefs.go) —
 // and the checkpoint row, in one transaction; append-only review scores and
@@ -23,8 +26,9 @@
 //
 // Each query loads the rows it needs in one statement (one snapshot),
 // decodes them into the read-model types (projections.RestoreCustomers,
-// RestoreCalls, Counters) and runs the very query method Memory runs, so
-// answers — stale and overdue flags computed at read time from now —
+// RestoreCalls, RestoreQA, Counters) and runs the very query method
+// Memory runs, so answers — stale and overdue flags computed at read time
+// from now —
 // are the same. SQL only narrows which rows are loaded. The worklist and
 // the customer list load each customer's brief rather than its whole
 // state (a 600-customer book would otherwise decode 600 timelines).
@@ -68,8 +72,15 @@
 // them the old way and the writer fills them in once its folds hold the
 // tables' checkpoint, in transactions that leave it where it is (as 0004's
 // search index is written); a trigger clears a brief that a writer of an
-// older release rewrites the state under. A change of what a fold makes
-// of past events needs a Rebuild instead.
+// older release rewrites the state under. 0006 (quality assurance) does
+// both: it sets the calls' new columns from their state (rep, latest
+// reviewer and review time; no dispute, since none could be raised
+// before it), and since a call's earlier reviews are not in its row, the
+// writer rewrites the calls, coaching points and review scores whose
+// state lacks the evaluations from its folds, the row's JSON telling
+// which are left; the queries read such a call whatever its columns say,
+// its one known review as its one evaluation (qa.go). A change of what a
+// fold makes of past events needs a Rebuild instead.
 //
 // # Rebuild
 //
