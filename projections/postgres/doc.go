@@ -28,10 +28,10 @@
 // decodes them into the read-model types (projections.RestoreCustomers,
 // RestoreCalls, RestoreQA, Counters) and runs the very query method
 // Memory runs, so answers — stale and overdue flags computed at read time
-// from now —
-// are the same. SQL only narrows which rows are loaded. The worklist and
-// the customer list load each customer's brief rather than its whole
-// state (a 600-customer book would otherwise decode 600 timelines).
+// from now — are the same. SQL only narrows which rows are loaded. The
+// worklist and the customer list load each customer's brief rather than
+// its whole state (a 600-customer book would otherwise decode 600
+// timelines).
 //
 // # One writer, many readers
 //
