@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -125,10 +126,7 @@ func (q *QA) CalibrationReport() []CalibrationDistance {
 		out = append(out, *d)
 	}
 	slices.SortFunc(out, func(a, b CalibrationDistance) int {
-		if a.EvaluatorID != b.EvaluatorID {
-			return cmpString(a.EvaluatorID, b.EvaluatorID)
-		}
-		return cmpString(a.Month, b.Month)
+		return cmp.Or(cmp.Compare(a.EvaluatorID, b.EvaluatorID), cmp.Compare(a.Month, b.Month))
 	})
 	return out
 }

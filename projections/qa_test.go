@@ -9,6 +9,7 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
+	"github.com/dangol/dangol/projections/projectionstest"
 )
 
 // The projectionstest suite holds the QA queries' answers; these tests hold
@@ -50,16 +51,7 @@ var qaItems = []events.FormItem{
 
 // qaScored scores qaItems; -1 marks N/A.
 func qaScored(scores ...int) []events.ReviewItem {
-	out := make([]events.ReviewItem, len(qaItems))
-	for i, it := range qaItems {
-		out[i] = events.ReviewItem{ItemID: it.ItemID, Criterion: it.Label, Weight: it.Weight, Max: it.Max, Critical: it.Critical}
-		if scores[i] < 0 {
-			out[i].NA = true
-		} else {
-			out[i].Score = pint(scores[i])
-		}
-	}
-	return out
+	return projectionstest.ScoreItems(qaItems, scores...)
 }
 
 // qaEvents returns a log of every QA event type: a form's two versions,

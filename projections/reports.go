@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -299,12 +300,7 @@ func (cs *Calls) QAReport() []QAScore {
 		s.Average = math.Round(sums[k]/float64(s.Reviews)*10) / 10
 		out = append(out, *s)
 	}
-	slices.SortFunc(out, func(a, b QAScore) int {
-		if a.RepID != b.RepID {
-			return cmpString(a.RepID, b.RepID)
-		}
-		return cmpString(a.Month, b.Month)
-	})
+	slices.SortFunc(out, func(a, b QAScore) int { return cmp.Or(cmp.Compare(a.RepID, b.RepID), cmp.Compare(a.Month, b.Month)) })
 	return out
 }
 

@@ -33,9 +33,14 @@ func publishForm(f *fixture, id string, version int, name string, items []events
 
 // scored returns formItems scored with scores in form order; -1 marks an
 // item N/A.
-func scored(scores ...int) []events.ReviewItem {
-	out := make([]events.ReviewItem, len(formItems))
-	for i, it := range formItems {
+func scored(scores ...int) []events.ReviewItem { return ScoreItems(formItems, scores...) }
+
+// ScoreItems returns the review items of form's items scored with scores,
+// in form order (criterion the item's label); a score of -1 marks the item
+// N/A.
+func ScoreItems(form []events.FormItem, scores ...int) []events.ReviewItem {
+	out := make([]events.ReviewItem, len(form))
+	for i, it := range form {
 		out[i] = events.ReviewItem{ItemID: it.ItemID, Criterion: it.Label, Weight: it.Weight, Max: it.Max, Critical: it.Critical}
 		if scores[i] < 0 {
 			out[i].NA = true
