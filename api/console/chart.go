@@ -29,12 +29,14 @@ type ChartSeries struct {
 }
 
 // ChartOptions are a chart's title (its accessible name), the unit of its
-// values ("%", "점", ""), and the fixed top of its value axis (0: from the
-// data).
+// values ("%", "점", ""), the fixed top of its value axis (0: from the
+// data), and the labels of its category axis in order (nil: the first
+// series' labels; series whose labels differ, like evaluators' months).
 type ChartOptions struct {
-	Title string
-	Unit  string
-	Max   float64
+	Title  string
+	Unit   string
+	Max    float64
+	Labels []string
 }
 
 // ChartXY is a point of a curve over a numeric axis.
@@ -66,9 +68,10 @@ const (
 )
 
 // barChart draws series as grouped vertical bars, one group per label of
-// the first series (a later series' value for a label it lacks is no bar).
+// the axis (o.Labels or the first series'; a series' value for a label
+// not on it is no bar).
 func barChart(o ChartOptions, series ...ChartSeries) template.HTML {
-	labels := axisLabels(series)
+	labels := axisLabels(o, series)
 	if len(labels) == 0 {
 		return emptyChart(o)
 	}
@@ -100,10 +103,11 @@ func barChart(o ChartOptions, series ...ChartSeries) template.HTML {
 	return p.done()
 }
 
-// lineChart draws series as lines over the labels of the first series
-// (months, weeks); a label a series lacks breaks its line there.
+// lineChart draws series as lines over the labels of the axis (o.Labels
+// or the first series': months, weeks); a label a series lacks breaks its
+// line there.
 func lineChart(o ChartOptions, series ...ChartSeries) template.HTML {
-	labels := axisLabels(series)
+	labels := axisLabels(o, series)
 	if len(labels) == 0 {
 		return emptyChart(o)
 	}
@@ -350,9 +354,12 @@ func emptyChart(o ChartOptions) template.HTML {
 		num(fontSize) + `"><title>` + esc(o.Title) + `</title><text x="` + num(chartW/2) + `" y="34" text-anchor="middle" fill="` + mutedColour + `">—</text></svg>`)
 }
 
-// axisLabels are the labels of the first series with points, in order,
-// each once.
-func axisLabels(series []ChartSeries) []string {
+// axisLabels are o.Labels, or else the labels of the first series with
+// points, in order, each once.
+func axisLabels(o ChartOptions, series []ChartSeries) []string {
+	if o.Labels != nil {
+		return o.Labels
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range series {

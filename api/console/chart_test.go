@@ -278,3 +278,17 @@ func TestFormatValue(t *testing.T) {
 		}
 	}
 }
+
+func TestLineChartLabelsGiven(t *testing.T) {
+	o := ChartOptions{Title: "distance", Labels: []string{"2026-09", "2026-10", "2026-11"}}
+	a := ChartSeries{Name: "S1", Points: pts("2026-11", 4)}
+	b := ChartSeries{Name: "S2", Points: pts("2026-09", 2, "2026-10", 3)}
+	n := parseChart(t, lineChart(o, a, b), o.Title)
+	if got := strings.Join(n.texts("label"), " "); got != "2026-09 2026-10 2026-11" {
+		t.Errorf("axis %q, want the given labels", got)
+	}
+	groups := n.all("g", "series")
+	if x1, x2 := groups[0].all("circle", "")[0].num(t, "cx"), groups[1].all("circle", "")[1].num(t, "cx"); x1 <= x2 {
+		t.Errorf("S1's November (x=%v) is not right of S2's October (x=%v)", x1, x2)
+	}
+}
