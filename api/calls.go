@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
@@ -75,18 +77,32 @@ func (s *Server) postSelection(w http.ResponseWriter, r *http.Request, p Princip
 	if d.SupervisorID == "" {
 		d.SupervisorID = p.StaffID
 	}
+	d.PlanVersion = 0 // a supervisor's own request names no sampling plan
 	return s.appendData(w, r, p, events.CallStream(id), events.StreamExists, "", "call", &d)
 }
 
-// reviewRequest is the body of POST /v1/calls/{id}/reviews: the server
-// computes the total and each coaching point's id and due date.
+// reviewRequest is the body of POST /v1/calls/{id}/reviews: the items as
+// scored on a published form's version (formVersion 0 or absent: the
+// latest). The server computes the total, criticalFailed and each coaching
+// point's id and due date. A call already reviewed takes a correction
+// only: supersedes names its latest evaluation.
 type reviewRequest struct {
-	FormID         string              `json:"formId"`
-	Items          []events.ReviewItem `json:"items"`
-	CoachingPoints []struct {
-		Criterion string `json:"criterion"`
-		Note      string `json:"note"`
-	} `json:"coachingPoints"`
+	FormID         string       `json:"formId"`
+	FormVersion    int          `json:"formVersion"`
+	Items          []scoreInput `json:"items"`
+	CoachingPoints []pointInput `json:"coachingPoints"`
+	Supersedes     int          `json:"supersedes"`
+}
+
+// pointInput is a coaching point as a reviewer raises it: a note, the
+// second of the recording it is about and the form item it is about, both
+// optional; criterion defaults to the item's label (required without an
+// item).
+type pointInput struct {
+	Note      string `json:"note"`
+	AtSec     *int   `json:"atSec"`
+	ItemID    string `json:"itemId"`
+	Criterion string `json:"criterion"`
 }
 
 func (s *Server) postReview(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -98,16 +114,101 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request, p Principal)
 	if err := s.readBody(w, r, &req); err != nil {
 		return err
 	}
-	now := s.now()
-	d := events.CallReviewed{ReviewerID: p.StaffID, FormID: req.FormID, Items: req.Items, Total: events.ReviewTotal(req.Items)}
-	for _, cp := range req.CoachingPoints {
-		d.CoachingPoints = append(d.CoachingPoints, events.CoachingPointRaised{PointID: events.NewID().String(),
-			Criterion: cp.Criterion, Note: cp.Note, FollowUpDue: events.AddOneMonth(now)})
-	}
-	if _, err := s.Queries.Call(r.Context(), id); err != nil {
+	c, err := s.Queries.Call(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	return s.appendData(w, r, p, events.CallStream(id), events.StreamExists, "", "call", &d)
+	if err := correctable(c, req.Supersedes); err != nil {
+		// A retry of the review that made the call's latest evaluation
+		// gets the first answer.
+		if done, rerr := s.answerRetry(w, r, p, events.CallStream(id)); done || rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	d, err := s.scoredReview(r.Context(), c, p, req.FormID, req.FormVersion, req.Items, req.CoachingPoints)
+	if err != nil {
+		return err
+	}
+	d.Supersedes = req.Supersedes
+	return s.appendData(w, r, p, events.CallStream(id), events.Exact(c.Version), "", "call", d)
+}
+
+// correctable checks that a review of c superseding evaluation n (0: none)
+// may be appended: a first review supersedes nothing, a later one the
+// latest evaluation, and none while a dispute is open (its resolution
+// re-scores).
+func correctable(c projections.CallView, n int) error {
+	latest := len(c.Evaluations)
+	switch {
+	case latest == 0 && n != 0:
+		return events.InvalidField("supersedes", "call %s has no evaluation to supersede", c.ID)
+	case latest > 0 && n != latest:
+		return events.InvalidField("supersedes", "must be %d: call %s is reviewed, and a correction supersedes its latest evaluation", latest, c.ID)
+	}
+	if d, open := openDispute(c); open {
+		return events.InvalidField("supersedes", "evaluation %d is disputed: resolve dispute %s instead", d.Evaluation, d.ID)
+	}
+	return nil
+}
+
+// openDispute returns the dispute of c still open, if there is one.
+func openDispute(c projections.CallView) (projections.Dispute, bool) {
+	for _, d := range c.Disputes {
+		if d.Status == projections.DisputeOpen {
+			return d, true
+		}
+	}
+	return projections.Dispute{}, false
+}
+
+// scoredReview returns the CallReviewed of p's scores in on version of
+// form formID (0: the latest) for call c, with the server's total,
+// criticalFailed and coaching points due one month from now. Errors are
+// Invalid naming the request's field.
+func (s *Server) scoredReview(ctx context.Context, c projections.CallView, p Principal, formID string, version int,
+	in []scoreInput, points []pointInput) (*events.CallReviewed, error) {
+	f, err := s.publishedForm(ctx, formID, version)
+	if err != nil {
+		return nil, err
+	}
+	items, err := scoredItems(f, in)
+	if err != nil {
+		return nil, err
+	}
+	d := &events.CallReviewed{ReviewerID: p.StaffID, FormID: f.ID, FormVersion: f.Version, Items: items,
+		Total: events.ReviewTotal(items), CriticalFailed: events.CriticalFailed(items)}
+	due := events.AddOneMonth(s.now())
+	for i, cp := range points {
+		pt, err := raisedPoint(f, c, i, cp)
+		if err != nil {
+			return nil, err
+		}
+		pt.FollowUpDue = due
+		d.CoachingPoints = append(d.CoachingPoints, pt)
+	}
+	return d, nil
+}
+
+// raisedPoint returns coaching point i of a review of c on form f, with a
+// new id: its item must be one of the form's, its second within the call.
+func raisedPoint(f projections.ScorecardForm, c projections.CallView, i int, cp pointInput) (events.CoachingPointRaised, error) {
+	field := "coachingPoints[" + strconv.Itoa(i) + "]."
+	pt := events.CoachingPointRaised{PointID: events.NewID().String(), Criterion: cp.Criterion, Note: cp.Note,
+		AtSec: cp.AtSec, ItemID: cp.ItemID}
+	if cp.ItemID != "" {
+		fi := formItemIndex(f, cp.ItemID)
+		if fi < 0 {
+			return pt, events.InvalidField(field+"itemId", "form %s version %d has no item %q", f.ID, f.Version, cp.ItemID)
+		}
+		if pt.Criterion == "" {
+			pt.Criterion = f.Items[fi].Label
+		}
+	}
+	if cp.AtSec != nil && (*cp.AtSec < 0 || *cp.AtSec > c.DurationSec) {
+		return pt, events.InvalidField(field+"atSec", "must be between 0 and %d, the call's length in seconds", c.DurationSec)
+	}
+	return pt, nil
 }
 
 func (s *Server) postAcknowledgement(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -202,15 +303,10 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request, p Principal) e
 
 func (s *Server) getCoaching(w http.ResponseWriter, r *http.Request, p Principal) error {
 	q := r.URL.Query()
-	f := projections.CoachingFilter{Rep: q.Get("rep"), Status: q.Get("status"), Checker: q.Get("checker")}
-	if p.Role == roleRep || p.Role == rolePB {
-		if f.Rep != "" && f.Rep != p.StaffID {
-			return forbidden("reps see their own coaching points")
-		}
-		f.Rep = p.StaffID
-	}
-	if f.Rep != "" && !events.ValidID(f.Rep) {
-		return events.InvalidField("rep", "must be a staff id")
+	f := projections.CoachingFilter{Status: q.Get("status"), Checker: q.Get("checker")}
+	var err error
+	if f.Rep, err = repScope(p, q.Get("rep")); err != nil {
+		return err
 	}
 	if f.Status != "" && !contains([]string{projections.StatusOpen, projections.StatusAcknowledged,
 		projections.StatusImproved, projections.StatusNotImproved}, f.Status) {

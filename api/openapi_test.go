@@ -267,6 +267,11 @@ func TestOpenAPISchemas(t *testing.T) {
 		"POST /v1/staff/{id}/second-factor/reset":     "ReasonRequest",
 		"PUT /v1/signin-policy":                       "SecondFactorPolicySet",
 		"POST /v1/audit/access/check/sign-off":        "SignOffRequest",
+
+		// An evaluation's acknowledgement and dispute, a dispute's resolution.
+		"POST /v1/calls/{id}/evaluations/{n}/acknowledgement": "EvaluationAckRequest",
+		"POST /v1/calls/{id}/evaluations/{n}/dispute":         "DisputeRequest",
+		"POST /v1/qa/disputes/{id}/resolution":                "ResolutionRequest",
 	}
 	// The success answer of the routes whose handler writes a Go type.
 	answers := map[string]string{
@@ -335,6 +340,12 @@ func TestOpenAPISchemas(t *testing.T) {
 		"ReviewItem":            events.ReviewItem{},
 		"ReviewedItem":          events.ReviewItem{},
 		"ReviewRequest":         reviewRequest{},
+		"ScoreInput":            scoreInput{},
+		"CoachingPointRequest":  pointInput{},
+		"EvaluationAckRequest":  ackRequest{},
+		"DisputeRequest":        disputeRequest{},
+		"ResolutionRequest":     resolutionRequest{},
+		"Dispute":               projections.Dispute{},
 		"CoachingAcknowledged":  events.CoachingAcknowledged{},
 		"FollowUpRequest":       followUpRequest{},
 		"StaffRegistered":       events.StaffRegistered{},
@@ -392,7 +403,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	// end against real answers (cmd/dangol's serve tests).
 	mapAnswers := []string{"Position", "CustomerPage", "TimelinePage", "Worklist", "CallDetail", "QueuePage", "CoachingPage",
 		"Report", "PitchReport", "QAReport", "FreshnessReport", "RequestReport", "AuditStream", "AuditLog",
-		"RecordingStored", "TokenIssuedResult", "CoachingPointRequest", "SetupCodeIssued", "AccessPage"}
+		"RecordingStored", "TokenIssuedResult", "SetupCodeIssued", "AccessPage", "DisputeRaised", "EvaluationsPage", "DisputesPage"}
 	for name := range doc.Components.Schemas {
 		if _, ok := types[name]; !ok && !slices.Contains(mapAnswers, name) {
 			t.Errorf("schema %s is neither tied to a Go type nor listed as a map answer", name)
