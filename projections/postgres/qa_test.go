@@ -17,6 +17,7 @@ import (
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections"
 	"github.com/dangol/dangol/projections/postgres"
+	"github.com/dangol/dangol/projections/projectionstest"
 )
 
 // qaT0 is the first instant of the QA tests' logs.
@@ -69,13 +70,7 @@ var qaForm = []events.FormItem{
 
 // scored returns qaForm's items scored greet, acc, disc; close N/A.
 func scored(greet, acc, disc int) []events.ReviewItem {
-	its := []events.ReviewItem{}
-	for i, s := range []int{greet, acc, disc} {
-		f := qaForm[i]
-		its = append(its, events.ReviewItem{ItemID: f.ItemID, Criterion: f.Label, Weight: f.Weight, Score: score(s), Max: f.Max,
-			Critical: f.Critical})
-	}
-	return append(its, events.ReviewItem{ItemID: "close", Criterion: "Closing", Weight: 1, Max: 5, NA: true})
+	return projectionstest.ScoreItems(qaForm, greet, acc, disc, -1)
 }
 
 // reviewed returns a review by reviewer on F1 version 2.
@@ -102,18 +97,18 @@ func qaFirstHalf(l *qaLog) {
 		Note: "closing, N/A allowed"})
 	l.add(events.SamplingSettingsStream, "H1", &events.SamplingPlanPublished{Version: 1, NewRepCalls: 5, PerRepWeek: 2,
 		LongCallSec: 900, ComplaintDays: 3})
-	l.add(events.CallStream("K1"), "R1", call("K1", "R1"))
+	l.add(events.CallStream("K1"), "R000", call("K1", "R000"))
 	l.add(events.CallStream("K1"), "S1", &events.CallSelectedForReview{Reason: "random_sample", PlanVersion: 1})
 	l.add(events.CallStream("K1"), "S1", reviewed("S1", scored(4, 2, 1), point("P1", 83, "acc"), point("P2", 10, "")))
-	l.add(events.CallStream("K1"), "R1", &events.ReviewAcknowledged{Evaluation: 1, RepID: "R1", Comment: "noted"})
-	l.add(events.CallStream("K1"), "R1", &events.ReviewDisputed{DisputeID: "D1", Evaluation: 1, RepID: "R1", Reason: "the rate was right"})
-	l.add(events.CallStream("K2"), "R2", call("K2", "R2"))
+	l.add(events.CallStream("K1"), "R000", &events.ReviewAcknowledged{Evaluation: 1, RepID: "R000", Comment: "noted"})
+	l.add(events.CallStream("K1"), "R000", &events.ReviewDisputed{DisputeID: "D1", Evaluation: 1, RepID: "R000", Reason: "the rate was right"})
+	l.add(events.CallStream("K2"), "R002", call("K2", "R002"))
 	l.add(events.CallStream("K2"), "S2", reviewed("S2", scored(5, 5, 0)))
-	l.add(events.CallStream("K2"), "R2", &events.ReviewDisputed{DisputeID: "D2", Evaluation: 1, RepID: "R2", Reason: "it was disclosed"})
-	l.add(events.CallStream("K3"), "R1", call("K3", "R1"))
+	l.add(events.CallStream("K2"), "R002", &events.ReviewDisputed{DisputeID: "D2", Evaluation: 1, RepID: "R002", Reason: "it was disclosed"})
+	l.add(events.CallStream("K3"), "R000", call("K3", "R000"))
 	l.add(events.CallStream("K3"), "S1", reviewed("S1", scored(3, 3, 1), point("P3", 0, "greet")))
-	l.add(events.CallStream("K3"), "R1", &events.ReviewDisputed{DisputeID: "D3", Evaluation: 1, RepID: "R1", Reason: "too low"})
-	l.add(events.CallStream("K4"), "R2", call("K4", "R2"))
+	l.add(events.CallStream("K3"), "R000", &events.ReviewDisputed{DisputeID: "D3", Evaluation: 1, RepID: "R000", Reason: "too low"})
+	l.add(events.CallStream("K4"), "R002", call("K4", "R002"))
 	l.add(events.CallStream("K4"), "S1", &events.CallSelectedForReview{Reason: "long_call", SupervisorID: "S1", PlanVersion: 1})
 	l.add(events.CalibrationStream("CAL1"), "S1", &events.CalibrationOpened{SessionID: "CAL1", CallID: "K1", FormID: "F1",
 		FormVersion: 2, OpenerID: "S1", Evaluators: []string{"S1", "S2", "H1"}, Note: "monthly"})
@@ -146,79 +141,13 @@ func qaSecondHalf(l *qaLog) {
 		Items: scored(5, 5, 1)[:3], Total: events.ReviewTotal(scored(5, 5, 1)[:3])})
 }
 
-// qaAnswers returns the answers of every QA query, for a set of filters
-// and ids, as lines of JSON (errors by code and message).
-func qaAnswers(t testing.TB, q projections.Queries, now time.Time) []string {
-	t.Helper()
-	ctx := context.Background()
-	var out []string
-	put := func(what string, v any, err error) {
-		if err != nil {
-			out = append(out, fmt.Sprintf("%s: error %s: %v", what, events.ErrorCode(err), err))
-			return
-		}
-		b, jerr := json.Marshal(v)
-		if jerr != nil {
-			t.Fatal(jerr)
-		}
-		out = append(out, what+": "+string(b))
-	}
-	for _, f := range []projections.EvaluationFilter{{}, {Rep: "R1"}, {Rep: "R2"}, {Reviewer: "S1"}, {Reviewer: "S2"},
-		{Disputed: true}, {Rep: "R1", Disputed: true}, {Rep: "R2", Reviewer: "S2", Disputed: true}, {Rep: "nope"}} {
-		v, err := q.Evaluations(ctx, f)
-		put(fmt.Sprintf("evaluations %+v", f), v, err)
-	}
-	for _, f := range []projections.DisputeFilter{{}, {Status: "open"}, {Status: "upheld"}, {Status: "rescored"}, {Rep: "R1"},
-		{Rep: "R2", Status: "open"}, {Rep: "R1", Status: "open"}, {Status: "nope"}} {
-		v, err := q.Disputes(ctx, f)
-		put(fmt.Sprintf("disputes %+v", f), v, err)
-	}
-	for _, id := range []string{"D1", "D2", "D3", "nope", ""} {
-		v, err := q.Dispute(ctx, id)
-		put("dispute "+id, v, err)
-	}
-	for _, id := range []string{"F1", "F2", "nope", ""} {
-		for _, n := range []int{0, 1, 2, 3} {
-			v, err := q.ScorecardForm(ctx, id, n)
-			put(fmt.Sprintf("form %s v%d", id, n), v, err)
-		}
-	}
-	forms, err := q.ScorecardForms(ctx)
-	put("forms", forms, err)
-	plans, err := q.SamplingPlans(ctx)
-	put("plans", plans, err)
-	for _, id := range []string{"CAL1", "CAL2", "nope", ""} {
-		v, err := q.Calibration(ctx, id)
-		put("calibration "+id, v, err)
-	}
-	for _, f := range []projections.CalibrationFilter{{}, {Evaluator: "S1"}, {Evaluator: "H1"}, {Status: "open"},
-		{Status: "closed", Evaluator: "S2"}, {Evaluator: "nope"}} {
-		v, err := q.Calibrations(ctx, f)
-		put(fmt.Sprintf("calibrations %+v", f), v, err)
-	}
-	for _, name := range []string{"qa", "calibration", "coaching"} {
-		v, err := q.Report(ctx, name, now)
-		put("report "+name, v, err)
-	}
-	for _, id := range []string{"K1", "K2", "K3", "K4", "K5"} {
-		v, err := q.Call(ctx, id)
-		put("call "+id, v, err)
-	}
-	for _, id := range []string{"P1", "P2", "P3", "P4", "P5"} {
-		v, err := q.CoachingPoint(ctx, id, now)
-		put("point "+id, v, err)
-	}
-	return out
-}
-
-// sameQA compares the read store's QA answers and every other answer with
-// the reference fold's at now.
+// sameQA compares every answer of the read store (the QA queries under
+// the filters and for the ids projectionstest.Answers asks) with the
+// reference fold's at now.
 func sameQA(t testing.TB, st projections.Queries, log events.Store, now time.Time) {
 	t.Helper()
-	ref := memory(t, log)
-	sameAnswers(t, qaAnswers(t, ref, now), qaAnswers(t, st, now))
 	x := logIDs(t, log)
-	sameAnswers(t, render(t, ref, x, now), render(t, st, x, now))
+	sameAnswers(t, render(t, memory(t, log), x, now), render(t, st, x, now))
 }
 
 // TestQAQueries holds the store's answers to the QA queries to the
@@ -278,15 +207,9 @@ func checkColumns(t testing.TB, url string) {
 // its search path, closed when t ends.
 func connect(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	if _, err := conn.Exec(context.Background(), "SET search_path TO "+postgres.DefaultSchema); err != nil {
-		t.Fatal(err)
-	}
-	return conn
+	c := conn(t, url)
+	exec(t, c, "SET search_path TO "+postgres.DefaultSchema)
+	return c
 }
 
 // exec runs each statement on conn.
@@ -345,14 +268,14 @@ func TestMigration0006(t *testing.T) {
 	oldPoint := func(id string) events.CoachingPointRaised {
 		return events.CoachingPointRaised{PointID: id, Criterion: "accuracy", Note: "check", FollowUpDue: events.AddOneMonth(qaT0)}
 	}
-	l.add(events.CallStream("K1"), "R1", call("K1", "R1"))
+	l.add(events.CallStream("K1"), "R000", call("K1", "R000"))
 	l.add(events.CallStream("K1"), "S1", old("S1", 3, oldPoint("P1")))
-	l.add(events.CallStream("K2"), "R2", call("K2", "R2"))
+	l.add(events.CallStream("K2"), "R002", call("K2", "R002"))
 	l.add(events.CallStream("K2"), "S1", &events.CallSelectedForReview{Reason: "random_sample"})
 	l.add(events.CallStream("K2"), "S1", old("S1", 2, oldPoint("P2")))
 	l.add(events.CallStream("K2"), "S2", old("S2", 5, oldPoint("P3")))
 	l.add(events.CallStream("K2"), "H1", &events.CoachingFollowedUp{PointID: "P2", CheckerID: "H1", Outcome: "improved"})
-	l.add(events.CallStream("K3"), "R1", call("K3", "R1"))
+	l.add(events.CallStream("K3"), "R000", call("K3", "R000"))
 	l.add(events.CallStream("K3"), "S2", &events.CallSelectedForReview{Reason: "requested", SupervisorID: "S2"})
 	now := qaT0.AddDate(0, 0, 1)
 
@@ -378,7 +301,7 @@ func TestMigration0006(t *testing.T) {
 		t.Errorf("0006's columns of the earlier release's rows:\n%q\nthe writer's:\n%q", got, written)
 	}
 	ref := memory(t, l.s)
-	for _, f := range []projections.EvaluationFilter{{}, {Rep: "R1"}, {Rep: "R2"}, {Reviewer: "S1"}, {Reviewer: "S2"}, {Disputed: true}} {
+	for _, f := range []projections.EvaluationFilter{{}, {Rep: "R000"}, {Rep: "R002"}, {Reviewer: "S1"}, {Reviewer: "S2"}, {Disputed: true}} {
 		want, err := ref.Evaluations(t.Context(), f)
 		ok(t, err)
 		got, err := reader.Evaluations(t.Context(), f)
@@ -417,7 +340,7 @@ func TestMigration0006(t *testing.T) {
 	}
 
 	// And follows this release's events.
-	l.add(events.CallStream("K2"), "R2", &events.ReviewDisputed{DisputeID: "D1", Evaluation: 2, RepID: "R2", Reason: "fair?"})
+	l.add(events.CallStream("K2"), "R002", &events.ReviewDisputed{DisputeID: "D1", Evaluation: 2, RepID: "R002", Reason: "fair?"})
 	l.add(events.CallStream("K1"), "S2", &events.CallReviewed{ReviewerID: "S2", FormID: "F-old",
 		Items: old("S2", 4).Items, Total: 80, Supersedes: 1})
 	waitHead(t, w, l.s)
