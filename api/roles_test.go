@@ -46,6 +46,9 @@ var roleMatrix = []struct {
 	{"POST", "/v1/staff/{id}/deactivation", "/v1/staff/NOSTAFF/deactivation", "{}", "admin"},
 	{"POST", "/v1/staff/{id}/second-factor/reset", "/v1/staff/NOSTAFF/second-factor/reset", "{}", "admin"},
 	{"PUT", "/v1/signin-policy", "/v1/signin-policy", `{"roles":["nobody"]}`, "admin"}, // not a role: 400
+	{"PUT", "/v1/qa/forms/{id}", "/v1/qa/forms/F1", "{}", "supervisor centre_head"},    // no name: 400
+	{"GET", "/v1/qa/forms", "/v1/qa/forms", nil, "rep private_banker supervisor centre_head auditor"},
+	{"GET", "/v1/qa/forms/{id}", "/v1/qa/forms/NOFORM", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/customers/{id}", "/v1/customers/C1", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/customers/{id}/timeline", "/v1/customers/C1/timeline", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/customers", "/v1/customers", nil, "rep private_banker supervisor centre_head auditor"},
@@ -54,6 +57,13 @@ var roleMatrix = []struct {
 	{"GET", "/v1/calls/{id}", "/v1/calls/K1", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/recordings/{sha256}", "/v1/recordings/", nil, "rep private_banker supervisor centre_head auditor"}, // digest appended
 	{"GET", "/v1/qa/queue", "/v1/qa/queue", nil, "supervisor centre_head auditor"},
+	{"GET", "/v1/qa/sampling-plan", "/v1/qa/sampling-plan", nil, "supervisor centre_head auditor"},
+	{"PUT", "/v1/qa/sampling-plan", "/v1/qa/sampling-plan", "{}", "supervisor centre_head"}, // no rules: 400
+	{"GET", "/v1/qa/calibrations", "/v1/qa/calibrations", nil, "supervisor centre_head auditor"},
+	{"POST", "/v1/qa/calibrations", "/v1/qa/calibrations", "{}", "supervisor centre_head"}, // no call: 400
+	{"GET", "/v1/qa/calibrations/{id}", "/v1/qa/calibrations/NOSESSION", nil, "supervisor centre_head auditor"},
+	{"POST", "/v1/qa/calibrations/{id}/scores", "/v1/qa/calibrations/NOSESSION/scores", "{}", "supervisor centre_head"},
+	{"POST", "/v1/qa/calibrations/{id}/closure", "/v1/qa/calibrations/NOSESSION/closure", "{}", "supervisor centre_head"},
 	{"GET", "/v1/coaching", "/v1/coaching", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/reports/{name}", "/v1/reports/tiers", nil, "supervisor centre_head auditor"},
 	{"GET", "/v1/audit/streams/{stream}", "/v1/audit/streams/customer-C1", nil, "auditor"},

@@ -56,8 +56,9 @@ type FormItem struct {
 }
 
 // ScorecardFormPublished publishes version of a scorecard form, on
-// qaform-<formId>: version equals the event's stream version (1 for the
-// first). Reviews name the form and the version they were scored on; a
+// qaform-<formId>: version n is the stream's n-th event (1 for the first;
+// the store numbers a stream's events from 0, so its stream version is
+// n−1). Reviews name the form and the version they were scored on; a
 // change publishes the next version and never alters a review made on an
 // earlier one.
 type ScorecardFormPublished struct {
@@ -110,11 +111,11 @@ func (d *ScorecardFormPublished) Validate() error {
 }
 
 // SamplingPlanPublished publishes version of the QA sampling plan, on
-// SamplingSettingsStream (version equals the stream version). The sampler
-// applies to each call the plan in force where the call is in the log, and
-// every selection it makes names that plan's version
-// (CallSelectedForReview.planVersion); before the first plan it applies the
-// server's built-in plan, version 0. A rule set to 0 is off.
+// SamplingSettingsStream (version n is the stream's n-th event, at stream
+// version n−1). The sampler applies to each call the plan in force where
+// the call is in the log, and every selection it makes names that plan's
+// version (CallSelectedForReview.planVersion); before the first plan it
+// applies the server's built-in plan, version 0. A rule set to 0 is off.
 type SamplingPlanPublished struct {
 	Version       int    `json:"version"`
 	NewRepCalls   int    `json:"newRepCalls"`   // the first N calls of every rep (0..1000)
