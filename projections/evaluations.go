@@ -116,9 +116,9 @@ func (cs *Calls) Evaluations(f EvaluationFilter) []CallView {
 // id) (Queries.Disputes).
 func (cs *Calls) Disputes(f DisputeFilter) []Dispute {
 	out := []Dispute{}
-	for id, call := range cs.disputes {
+	for id := range cs.disputes {
 		d, ok := cs.Dispute(id)
-		if !ok || call == "" || f.Status != "" && d.Status != f.Status || f.Rep != "" && d.RepID != f.Rep {
+		if !ok || f.Status != "" && d.Status != f.Status || f.Rep != "" && d.RepID != f.Rep {
 			continue
 		}
 		out = append(out, d)
