@@ -221,7 +221,9 @@ func TestConsoleReports(t *testing.T) {
 	}
 }
 
-func weekName(y, w int) string { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") + "-W" + twoDigit(w) }
+func weekName(y, w int) string {
+	return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") + "-W" + twoDigit(w)
+}
 
 func twoDigit(n int) string { return string([]byte{byte('0' + n/10), byte('0' + n%10)}) }
 
