@@ -62,15 +62,15 @@ func (s *stack) rhHead() events.Position {
 	return p
 }
 
-// rhCall records call id of rep R1 with customer C1 on audio at the
-// clock's time and, once the sampler has selected it, reviews it as S1
-// with review.
-func (s *stack) rhCall(id string, audio []byte, review map[string]any) {
+// rhCall records call id of rep (R1 with customer C1, R2 with C2) on
+// audio at the clock's time and, once the sampler has selected it,
+// reviews it as S1 with review.
+func (s *stack) rhCall(rep, id string, audio []byte, review map[string]any) {
 	s.t.Helper()
-	digest := s.upload("R1", audio)
-	call := newCall(id, "C1", digest, len(audio))
+	digest := s.upload(rep, audio)
+	call := newCall(id, "C"+rep[1:], digest, len(audio))
 	call["startedAt"] = s.now().Add(-5 * time.Minute).Format(time.RFC3339)
-	s.must("R1", "POST", "/v1/calls", call, 201)
+	s.must(rep, "POST", "/v1/calls", call, 201)
 	s.waitUntil(id+" selected for review", func() bool { // the sampler's append comes first
 		for _, q := range s.must("S1", "GET", "/v1/qa/queue", nil, 200)["items"].([]any) {
 			if q.(map[string]any)["callId"] == id {
@@ -83,11 +83,11 @@ func (s *stack) rhCall(id string, audio []byte, review map[string]any) {
 	s.awaitApplied()
 }
 
-// rhPoints returns R1's coaching points by call id then criterion.
+// rhPoints returns every coaching point by call id then criterion.
 func (s *stack) rhPoints() map[string]map[string]any {
 	s.t.Helper()
 	out := map[string]map[string]any{}
-	for _, p := range s.must("H1", "GET", "/v1/coaching?rep=R1", nil, 200)["items"].([]any) {
+	for _, p := range s.must("H1", "GET", "/v1/coaching", nil, 200)["items"].([]any) {
 		pm := p.(map[string]any)
 		out[pm["callId"].(string)+"/"+pm["criterion"].(string)] = pm
 	}
@@ -110,13 +110,23 @@ func (s *stack) rhPoints() map[string]map[string]any {
 // the same screens in English.
 func TestBrowserQARepAndHead(t *testing.T) {
 	requireBrowser(t)
-	clock := eventstest.NewManualClock(eventstest.Epoch) // Wed 2026-11-25 09:00 UTC (18:00 KST)
+	// The team's history first: a call of R2 reviewed in October, its
+	// point found improved in November.
+	clock := eventstest.NewManualClock(eventstest.Epoch.AddDate(0, 0, -36))
 	s := newStack(t, stackOptions{now: clock.Now})
 	s.publishForm()
-	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
-	s.must("S1", "POST", "/v1/customers/C1/assignment", map[string]any{"advisorId": "R1", "kind": "call_centre_rep"}, 201)
+	for _, rep := range []string{"R1", "R2"} {
+		c := "C" + rep[1:]
+		s.must(rep, "POST", "/v1/customers", newCustomer(c), 201)
+		s.must("S1", "POST", "/v1/customers/"+c+"/assignment", map[string]any{"advisorId": rep, "kind": "call_centre_rep"}, 201)
+	}
 	audio := rhWAV(120)
-	s.rhCall("K1", audio, rhFailedReview())
+	s.rhCall("R2", "K0", audio[:len(audio)-16000], withField(newReview("니즈 확인 질문"), "items", rhFailedReview()["items"]))
+	clock.Set(eventstest.Epoch.AddDate(0, 0, -5))
+	s.must("H1", "POST", "/v1/coaching/"+s.rhPoints()["K0/니즈 확인 질문"]["id"].(string)+"/follow-up", map[string]any{"outcome": "improved", "note": "질문 순서 좋아짐"}, 201)
+
+	clock.Set(eventstest.Epoch) // Wed 2026-11-25 09:00 UTC (18:00 KST)
+	s.rhCall("R1", "K1", audio, rhFailedReview())
 	clock.Set(eventstest.Epoch.Add(time.Hour))
 	for _, id := range []string{"R1", "H1"} {
 		s.givePassword(id, map[string]string{"R1": "rep", "H1": "centre_head"}[id], testPassword)
@@ -227,7 +237,7 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	// A second call two days later: its point falls due in the week the
 	// first one's is overdue.
 	clock.Set(eventstest.Epoch.Add(48 * time.Hour))
-	s.rhCall("K2", audio[:len(audio)-8000], newReview("경청"))
+	s.rhCall("R1", "K2", audio[:len(audio)-8000], newReview("경청"))
 
 	// Fifteen days after the re-score the window has closed.
 	clock.Set(eventstest.Epoch.Add(time.Hour + 15*24*time.Hour))
@@ -298,8 +308,14 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	if n := eval[int](h, `document.querySelectorAll("main svg[role=img]").length`); n != 3 {
 		t.Errorf("%d charts on the team page, want 3", n)
 	}
-	if !h.has(`#team-qa-table tr[data-rep="R1"][data-month="2026-11"]`) || !h.has(`#team-rate-table tr[data-rep="R1"]`) {
-		t.Errorf("the team tables lack R1:\n%s", h.text("main"))
+	for _, sel := range []string{`#team-qa-table tr[data-rep="R1"][data-month="2026-11"]`, `#team-qa-table tr[data-rep="R2"][data-month="2026-10"]`,
+		`#team-rate-table tr[data-rep="R1"]`, `#team-rate-table tr[data-rep="R2"]`, `#team-month-table tr[data-month="2026-11"]`, `#team-month-table tr[data-month="2026-12"]`} {
+		if !h.has(sel) {
+			t.Errorf("the team page lacks %s:\n%s", sel, h.text("main"))
+		}
+	}
+	if got := h.text(`#team-rate-table tr[data-rep="R2"] td:last-child`); got != "100.0%" {
+		t.Errorf("R2's improvement rate shows %q, want 100.0%%", got)
 	}
 	h.screen("qa-team")
 	h.open("/me/evaluations")
