@@ -56,9 +56,6 @@ func (d *dirty) Apply(e projections.Event) {
 		d.staff[strings.Clone(id)] = struct{}{}
 	case events.CategorySettings:
 		d.policy = d.policy || e.Stream == events.SignInSettingsStream
-		d.qa = d.qa || e.Stream == events.SamplingSettingsStream
-	case events.CategoryQAForm, events.CategoryCalibration:
-		d.qa = true
 	}
 	switch x := e.Data.(type) {
 	case *events.CallRecorded: // the customer's timeline
@@ -83,6 +80,9 @@ func (d *dirty) Apply(e projections.Event) {
 		d.advisors[x.AdvisorID] = struct{}{}
 	case *events.ProductPitched, *events.CustomerRequestNoted:
 		d.aggregates = true
+	case *events.ScorecardFormPublished, *events.SamplingPlanPublished, *events.CalibrationOpened, *events.CalibrationScored,
+		*events.CalibrationClosed: // what projections.QA folds, whatever the stream
+		d.qa = true
 	}
 }
 
