@@ -114,24 +114,17 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request, p Principal)
 	if err := s.readBody(w, r, &req); err != nil {
 		return err
 	}
-	c, err := s.Queries.Call(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if err := correctable(c, req.Supersedes); err != nil {
-		// A retry of the review that made the call's latest evaluation
-		// gets the first answer.
-		if done, rerr := s.answerRetry(w, r, p, events.CallStream(id)); done || rerr != nil {
-			return rerr
+	return s.callWrite(w, r, p, id, nil, func(c projections.CallView) ([]events.Data, error) {
+		if err := correctable(c, req.Supersedes); err != nil {
+			return nil, err
 		}
-		return err
-	}
-	d, err := s.scoredReview(r.Context(), c, p, req.FormID, req.FormVersion, req.Items, req.CoachingPoints)
-	if err != nil {
-		return err
-	}
-	d.Supersedes = req.Supersedes
-	return s.appendData(w, r, p, events.CallStream(id), events.Exact(c.Version), "", "call", d)
+		d, err := s.scoredReview(r.Context(), c, p, req.FormID, req.FormVersion, req.Items, req.CoachingPoints)
+		if err != nil {
+			return nil, err
+		}
+		d.Supersedes = req.Supersedes
+		return []events.Data{d}, nil
+	})
 }
 
 // correctable checks that a review of c superseding evaluation n (0: none)

@@ -19,6 +19,7 @@ func TestCoachingScenario(t *testing.T) {
 	s := newStack(t, stackOptions{newRepCalls: 1})
 	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
 	s.must("S1", "POST", "/v1/customers/C1/assignment", map[string]any{"advisorId": "R1", "kind": "call_centre_rep"}, 201)
+	s.publishForm()
 	from := s.head()
 	feed, _, err := s.dialLive("S1", []string{"coaching"}, &from)
 	if err != nil {

@@ -11,13 +11,14 @@ import (
 )
 
 // inputFixture is the state the bad-input and retry tests write against:
-// customers C1 (R1's) and C8, call K1 by R1 reviewed with two coaching
-// points, a spare token of R2's.
+// customers C1 (R1's) and C8, form F1, calls K1, K3 and K4 by R1 reviewed
+// on it (K1 with two coaching points, K3 disputed), a spare token of R2's.
 type inputFixture struct {
-	digest string
-	size   int
-	points []string
-	token  string // a token id of R2's
+	digest  string
+	size    int
+	points  []string
+	dispute string // K3's open dispute
+	token   string // a token id of R2's
 }
 
 func setupInputs(t *testing.T, s *stack) inputFixture {
@@ -28,11 +29,17 @@ func setupInputs(t *testing.T, s *stack) inputFixture {
 	s.must("S1", "POST", "/v1/customers/C1/assignment", map[string]any{"advisorId": "R1", "kind": "call_centre_rep"}, 201)
 	audio := bytes.Repeat([]byte("RIFFdata"), 64)
 	f.digest, f.size = s.upload("R1", audio), len(audio)
-	s.must("R1", "POST", "/v1/calls", newCall("K1", "C1", f.digest, f.size), 201)
-	s.waitUntil("the sampler selects K1", func() bool {
-		return len(s.must("S1", "GET", "/v1/qa/queue", nil, 200)["items"].([]any)) == 1
+	for _, id := range []string{"K1", "K3", "K4"} {
+		s.must("R1", "POST", "/v1/calls", newCall(id, "C1", f.digest, f.size), 201)
+	}
+	s.waitUntil("the sampler selects K1, K3 and K4", func() bool {
+		return len(s.must("S1", "GET", "/v1/qa/queue", nil, 200)["items"].([]any)) == 3
 	})
+	s.publishForm()
 	s.must("S1", "POST", "/v1/calls/K1/reviews", newReview("greeting", "closing"), 201)
+	s.must("S1", "POST", "/v1/calls/K3/reviews", newReview(), 201)
+	s.must("S1", "POST", "/v1/calls/K4/reviews", newReview(), 201)
+	f.dispute = s.must("R1", "POST", "/v1/calls/K3/evaluations/1/dispute", map[string]any{"reason": "다시 들어 주세요"}, 201)["disputeId"].(string)
 	for _, p := range s.must("R1", "GET", "/v1/coaching", nil, 200)["items"].([]any) {
 		f.points = append(f.points, p.(map[string]any)["id"].(string))
 	}
@@ -68,6 +75,7 @@ type badInput struct {
 
 func writeEndpoints(f inputFixture) []writeEndpoint {
 	call := newCall("K2", "C1", f.digest, f.size)
+	correction := withField(newReview("needs"), "supersedes", 1)
 	return []writeEndpoint{
 		{name: "register customer", who: "R1", method: "POST", path: "/v1/customers", body: newCustomer("C9"),
 			required: "name", wrongType: map[string]any{"name": 5}, duplicateBody: newCustomer("C1"),
@@ -125,8 +133,27 @@ func writeEndpoints(f inputFixture) []writeEndpoint {
 			extra: []badInput{{name: "bad reason", body: map[string]any{"reason": "whim"}, status: 400, code: "invalid"}}},
 		{name: "review", who: "S1", method: "POST", path: "/v1/calls/K1/reviews", badIDPath: "/v1/calls/K%201/reviews",
 			unknownPath: "/v1/calls/NOPE/reviews", stream: "call-K1",
-			body: newReview("needs"), required: "formId", wrongType: map[string]any{"items": "all good"},
-			extra: []badInput{{name: "score above max", body: withField(newReview(), "items", []map[string]any{{"criterion": "x", "weight": 1, "score": 9, "max": 5}}), status: 400, code: "invalid"}}},
+			body: correction, required: "formId", wrongType: map[string]any{"items": "all good"},
+			extra: []badInput{
+				{name: "score above max", body: withField(correction, "items", scores("greeting", 9)), status: 400, code: "invalid"},
+				{name: "not superseding", body: without(correction, "supersedes"), status: 400, code: "invalid"},
+			}},
+		{name: "evaluation acknowledgement", who: "R1", method: "POST", path: "/v1/calls/K4/evaluations/1/acknowledgement",
+			badIDPath: "/v1/calls/K%204/evaluations/1/acknowledgement", unknownPath: "/v1/calls/K4/evaluations/2/acknowledgement",
+			stream: "call-K4", body: map[string]any{"comment": "확인"}, wrongType: map[string]any{"comment": true},
+			extra: []badInput{{name: "not an evaluation number", path: "/v1/calls/K4/evaluations/x/acknowledgement", body: map[string]any{}, status: 400, code: "invalid"}}},
+		{name: "dispute", who: "R1", method: "POST", path: "/v1/calls/K4/evaluations/1/dispute",
+			badIDPath: "/v1/calls/K%204/evaluations/1/dispute", unknownPath: "/v1/calls/NOPE/evaluations/1/dispute", stream: "call-K4",
+			body: map[string]any{"reason": "고지는 했습니다"}, required: "reason", wrongType: map[string]any{"reason": 1},
+			extra: []badInput{{name: "a disputed call", path: "/v1/calls/K3/evaluations/1/dispute", body: map[string]any{"reason": "또"}, status: 400, code: "invalid"}}},
+		{name: "resolution", who: "S1", method: "POST", path: "/v1/qa/disputes/" + f.dispute + "/resolution",
+			badIDPath: "/v1/qa/disputes/D%201/resolution", unknownPath: "/v1/qa/disputes/NOPE/resolution", stream: "call-K3",
+			body: map[string]any{"resolution": "upheld", "note": "유지"}, required: "note", wrongType: map[string]any{"note": 1},
+			extra: []badInput{
+				{name: "bad resolution", body: map[string]any{"resolution": "withdrawn", "note": "n"}, status: 400, code: "invalid"},
+				{name: "upheld with items", body: map[string]any{"resolution": "upheld", "note": "n", "items": scores()}, status: 400, code: "invalid"},
+				{name: "rescored without items", body: map[string]any{"resolution": "rescored", "note": "n"}, status: 400, code: "invalid"},
+			}},
 		{name: "acknowledgement", who: "R1", method: "POST", path: "/v1/coaching/" + f.points[0] + "/acknowledgement",
 			badIDPath: "/v1/coaching/P%201/acknowledgement", unknownPath: "/v1/coaching/NOPE/acknowledgement", stream: "call-K1",
 			body: map[string]any{"comment": "네"}, wrongType: map[string]any{"comment": 1}},

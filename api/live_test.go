@@ -87,6 +87,7 @@ func TestLive(t *testing.T) {
 	s.must("H1", "POST", "/v1/customers/C2/assignment", map[string]any{"advisorId": "P1", "kind": "private_banker"}, 201)
 	audio := []byte("RIFF-live-test-audio")
 	digest := s.upload("R1", audio)
+	s.publishForm()
 	start := s.head()
 
 	subs := []*liveSub{

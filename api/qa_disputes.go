@@ -2,10 +2,12 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,36 +45,38 @@ type resolutionRequest struct {
 
 func (s *Server) postEvaluationAck(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var req ackRequest
-	c, ev, err := s.ownEvaluation(w, r, p, &req)
+	id, n, err := s.evaluationRequest(w, r, &req)
 	if err != nil {
 		return err
 	}
-	stream := events.CallStream(c.ID)
-	if ev.AcknowledgedAt != nil {
-		if done, err := s.answerRetry(w, r, p, stream); done || err != nil {
-			return err
+	return s.callWrite(w, r, p, id, nil, func(c projections.CallView) ([]events.Data, error) {
+		ev, err := ownEvaluation(c, n, p)
+		if err != nil {
+			return nil, err
 		}
-		return events.InvalidField("n", "evaluation %d is already acknowledged", ev.Evaluation)
-	}
-	d := &events.ReviewAcknowledged{Evaluation: ev.Evaluation, RepID: p.StaffID, Comment: req.Comment}
-	return s.appendData(w, r, p, stream, events.Exact(c.Version), "", "call", d)
+		if ev.AcknowledgedAt != nil {
+			return nil, events.InvalidField("n", "evaluation %d is already acknowledged", n)
+		}
+		return []events.Data{&events.ReviewAcknowledged{Evaluation: n, RepID: p.StaffID, Comment: req.Comment}}, nil
+	})
 }
 
 func (s *Server) postDispute(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var req disputeRequest
-	c, ev, err := s.ownEvaluation(w, r, p, &req)
+	id, n, err := s.evaluationRequest(w, r, &req)
 	if err != nil {
 		return err
 	}
-	stream := events.CallStream(c.ID)
-	if err := s.disputable(c, ev); err != nil {
-		if done, rerr := s.replay(w, r, p, stream, disputeAnswer); done || rerr != nil {
-			return rerr
+	return s.callWrite(w, r, p, id, disputeAnswer, func(c projections.CallView) ([]events.Data, error) {
+		ev, err := ownEvaluation(c, n, p)
+		if err != nil {
+			return nil, err
 		}
-		return err
-	}
-	d := &events.ReviewDisputed{DisputeID: events.NewID().String(), Evaluation: ev.Evaluation, RepID: p.StaffID, Reason: req.Reason}
-	return s.appendEvents(w, r, p, stream, events.Exact(c.Version), disputeAnswer, d)
+		if err := s.disputable(c, ev); err != nil {
+			return nil, err
+		}
+		return []events.Data{&events.ReviewDisputed{DisputeID: events.NewID().String(), Evaluation: n, RepID: p.StaffID, Reason: req.Reason}}, nil
+	})
 }
 
 // disputeAnswer is what a dispute answers beside the append: its id.
@@ -83,32 +87,30 @@ func disputeAnswer(last events.Data) map[string]any {
 	return nil
 }
 
-// ownEvaluation reads the body into v and returns the call and the
-// evaluation the path /v1/calls/{id}/evaluations/{n} names: NotFound if
-// either does not exist, Forbidden unless the call is the caller's own.
-func (s *Server) ownEvaluation(w http.ResponseWriter, r *http.Request, p Principal, v any) (projections.CallView, projections.Review, error) {
-	var c projections.CallView
+// evaluationRequest returns the call id and evaluation number of the path
+// /v1/calls/{id}/evaluations/{n} and reads the body into v.
+func (s *Server) evaluationRequest(w http.ResponseWriter, r *http.Request, v any) (string, int, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return c, projections.Review{}, err
+		return "", 0, err
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || strconv.Itoa(n) != r.PathValue("n") {
-		return c, projections.Review{}, events.InvalidField("n", "must be an evaluation's number (1 for the call's first)")
+		return "", 0, events.InvalidField("n", "must be an evaluation's number (1 for the call's first)")
 	}
-	if err := s.readBody(w, r, v); err != nil {
-		return c, projections.Review{}, err
-	}
-	if c, err = s.Queries.Call(r.Context(), id); err != nil {
-		return c, projections.Review{}, err
-	}
+	return id, n, s.readBody(w, r, v)
+}
+
+// ownEvaluation returns evaluation n of c: NotFound if c has none, Forbidden
+// unless c is p's own call.
+func ownEvaluation(c projections.CallView, n int, p Principal) (projections.Review, error) {
 	if n > len(c.Evaluations) {
-		return c, projections.Review{}, events.Errorf(events.NotFound, "call %s has no evaluation %d", id, n)
+		return projections.Review{}, events.Errorf(events.NotFound, "call %s has no evaluation %d", c.ID, n)
 	}
 	if c.StaffID != p.StaffID {
-		return c, projections.Review{}, forbidden("only the call's rep may acknowledge or dispute its evaluations")
+		return projections.Review{}, forbidden("only the call's rep may acknowledge or dispute its evaluations")
 	}
-	return c, c.Evaluations[n-1], nil
+	return c.Evaluations[n-1], nil
 }
 
 // disputable checks that ev may be disputed now: it is c's latest
@@ -143,40 +145,45 @@ func (s *Server) postResolution(w http.ResponseWriter, r *http.Request, p Princi
 	if err != nil {
 		return err
 	}
-	c, err := s.Queries.Call(r.Context(), dp.CallID)
-	if err != nil {
-		return err
+	return s.callWrite(w, r, p, dp.CallID, nil, func(c projections.CallView) ([]events.Data, error) {
+		return s.resolution(r.Context(), c, id, p, req)
+	})
+}
+
+// resolution returns what resolving dispute id of c as req says appends:
+// DisputeResolved, after the re-score's CallReviewed for rescored.
+func (s *Server) resolution(ctx context.Context, c projections.CallView, id string, p Principal, req resolutionRequest) ([]events.Data, error) {
+	i := slices.IndexFunc(c.Disputes, func(d projections.Dispute) bool { return d.ID == id })
+	if i < 0 {
+		return nil, events.Errorf(events.NotFound, "dispute %s not found", id)
 	}
-	stream := events.CallStream(c.ID)
-	if dp.Status != projections.DisputeOpen {
-		if done, err := s.replay(w, r, p, stream, nil); done || err != nil {
-			return err
-		}
-		return events.InvalidField("id", "dispute %s is already resolved: %s", dp.ID, dp.Status)
+	if dp := c.Disputes[i]; dp.Status != projections.DisputeOpen {
+		return nil, events.InvalidField("id", "dispute %s is already resolved: %s", id, dp.Status)
 	}
-	res := &events.DisputeResolved{DisputeID: dp.ID, ResolverID: p.StaffID, Resolution: req.Resolution, Note: req.Note}
+	dp := c.Disputes[i]
+	res := &events.DisputeResolved{DisputeID: id, ResolverID: p.StaffID, Resolution: req.Resolution, Note: req.Note}
 	if req.Resolution == projections.DisputeRescored {
 		res.Evaluation = len(c.Evaluations) + 1
 	}
 	if err := res.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if res.Resolution == projections.DisputeUpheld {
 		if len(req.Items) > 0 {
-			return events.InvalidField("items", "must be absent when the dispute is upheld")
+			return nil, events.InvalidField("items", "must be absent when the dispute is upheld")
 		}
 		if len(req.CoachingPoints) > 0 {
-			return events.InvalidField("coachingPoints", "must be absent when the dispute is upheld")
+			return nil, events.InvalidField("coachingPoints", "must be absent when the dispute is upheld")
 		}
-		return s.appendEvents(w, r, p, stream, events.Exact(c.Version), nil, res)
+		return []events.Data{res}, nil
 	}
 	ev := c.Evaluations[dp.Evaluation-1]
-	d, err := s.scoredReview(r.Context(), c, p, ev.FormID, ev.FormVersion, req.Items, req.CoachingPoints)
+	d, err := s.scoredReview(ctx, c, p, ev.FormID, ev.FormVersion, req.Items, req.CoachingPoints)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	d.Supersedes, d.DisputeID = dp.Evaluation, dp.ID
-	return s.appendEvents(w, r, p, stream, events.Exact(c.Version), nil, d, res)
+	d.Supersedes, d.DisputeID = dp.Evaluation, id
+	return []events.Data{d, res}, nil
 }
 
 func (s *Server) getEvaluations(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -236,6 +243,46 @@ func repScope(p Principal, rep string) (string, error) {
 		return "", events.InvalidField("rep", "must be a staff id")
 	}
 	return rep, nil
+}
+
+// callWrite appends to call id's stream the events build makes of the
+// call as the read side has it, expecting the version read (If-Match
+// overrides it). An append that lost a race with another append to the
+// call (the sampler's selection, an acknowledgement) reads the call again
+// and builds again, so that build's checks hold against the events the
+// append follows. When build refuses the request as invalid, a retry of a
+// request that already did the work gets the first answer.
+func (s *Server) callWrite(w http.ResponseWriter, r *http.Request, p Principal, id string, extra extraFunc,
+	build func(c projections.CallView) ([]events.Data, error)) error {
+	stream := events.CallStream(id)
+	for attempt := 0; ; attempt++ {
+		c, err := s.Queries.Call(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		ds, err := build(c)
+		if events.ErrorCode(err) == events.Invalid {
+			if done, rerr := s.replay(w, r, p, stream, extra); done || rerr != nil {
+				return rerr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		err = s.appendEvents(w, r, p, stream, events.Exact(c.Version), extra, ds...)
+		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
+			return err
+		}
+		s.catchUp(r.Context(), stream)
+	}
+}
+
+// catchUp waits briefly for the read side to apply the last event of
+// stream.
+func (s *Server) catchUp(ctx context.Context, stream string) {
+	if last, err := s.Store.ReadStream(ctx, stream, events.LastVersion, events.Backward, 1); err == nil && len(last) == 1 {
+		s.settle(ctx, last[0].Position)
+	}
 }
 
 // extraFunc returns the fields a write answers beside the append result,

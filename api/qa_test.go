@@ -54,7 +54,8 @@ func TestQA(t *testing.T) {
 		t.Fatalf("selection reasons %v", reasonOf)
 	}
 
-	// Review, acknowledgement, follow-up.
+	// Review on the published form, acknowledgement, follow-up.
+	s.publishForm()
 	rev := s.must("S1", "POST", "/v1/calls/K2/reviews", newReview("greeting", "closing"), 201)
 	if rev["stream"] != "call-K2" {
 		t.Fatalf("review %v", rev)
@@ -62,7 +63,7 @@ func TestQA(t *testing.T) {
 	k2 = s.must("R1", "GET", "/v1/calls/K2", nil, 200)
 	review := k2["call"].(map[string]any)["review"].(map[string]any)
 	pts := k2["coachingPoints"].([]any)
-	if review["total"] != 75.0 || review["reviewerId"] != "S1" || len(pts) != 2 {
+	if review["total"] != 83.3 || review["reviewerId"] != "S1" || review["formVersion"] != 1.0 || len(pts) != 2 {
 		t.Fatalf("reviewed call %v", k2)
 	}
 	if q := s.must("S1", "GET", "/v1/qa/queue", nil, 200)["items"].([]any); len(q) != 2 {

@@ -37,6 +37,9 @@ var roleMatrix = []struct {
 	{"POST", "/v1/calls", "/v1/calls", "{}", "rep private_banker admin"},
 	{"POST", "/v1/calls/{id}/selection", "/v1/calls/NOCALL/selection", "{}", "supervisor"},
 	{"POST", "/v1/calls/{id}/reviews", "/v1/calls/NOCALL/reviews", "{}", "supervisor"},
+	{"POST", "/v1/calls/{id}/evaluations/{n}/acknowledgement", "/v1/calls/NOCALL/evaluations/1/acknowledgement", "{}", "rep private_banker"},
+	{"POST", "/v1/calls/{id}/evaluations/{n}/dispute", "/v1/calls/NOCALL/evaluations/1/dispute", "{}", "rep private_banker"},
+	{"POST", "/v1/qa/disputes/{id}/resolution", "/v1/qa/disputes/NODISPUTE/resolution", "{}", "supervisor"},
 	{"POST", "/v1/coaching/{pointId}/acknowledgement", "/v1/coaching/NOPOINT/acknowledgement", "{}", "rep private_banker"},
 	{"POST", "/v1/coaching/{pointId}/follow-up", "/v1/coaching/NOPOINT/follow-up", "{}", "centre_head"},
 	{"POST", "/v1/staff", "/v1/staff", "{}", "admin"},
@@ -57,6 +60,8 @@ var roleMatrix = []struct {
 	{"GET", "/v1/calls/{id}", "/v1/calls/K1", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/recordings/{sha256}", "/v1/recordings/", nil, "rep private_banker supervisor centre_head auditor"}, // digest appended
 	{"GET", "/v1/qa/queue", "/v1/qa/queue", nil, "supervisor centre_head auditor"},
+	{"GET", "/v1/qa/evaluations", "/v1/qa/evaluations", nil, "rep private_banker supervisor centre_head auditor"},
+	{"GET", "/v1/qa/disputes", "/v1/qa/disputes", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/qa/sampling-plan", "/v1/qa/sampling-plan", nil, "supervisor centre_head auditor"},
 	{"PUT", "/v1/qa/sampling-plan", "/v1/qa/sampling-plan", "{}", "supervisor centre_head"}, // no rules: 400
 	{"GET", "/v1/qa/calibrations", "/v1/qa/calibrations", nil, "supervisor centre_head auditor"},
@@ -174,6 +179,7 @@ func TestRoleMatrix(t *testing.T) {
 		t.Fatalf("access_token on a read: %d %s", a.status, a.raw)
 	}
 	// Another rep may not acknowledge a point about R1 (the point's rep, not the role).
+	s.publishForm()
 	s.must("S1", "POST", "/v1/calls/K1/reviews", newReview("greeting"), 201)
 	pt := s.must("R1", "GET", "/v1/coaching", nil, 200)["items"].([]any)[0].(map[string]any)["id"].(string)
 	for _, who := range []string{"R2", "P1"} {
