@@ -218,15 +218,16 @@ type conds struct {
 }
 
 // add appends cond, whose "$?" stands for v.
-func (w *conds) add(cond string, v ...any) {
+func (c *conds) add(cond string, v ...any) {
 	for _, x := range v {
-		w.args = append(w.args, x)
-		cond = strings.Replace(cond, "$?", "$"+strconv.Itoa(len(w.args)), 1)
+		c.args = append(c.args, x)
+		cond = strings.Replace(cond, "$?", "$"+strconv.Itoa(len(c.args)), 1)
 	}
-	w.conds = append(w.conds, cond)
+	c.conds = append(c.conds, cond)
 }
 
-func (w *conds) String() string { return strings.Join(w.conds, " AND ") }
+// String returns the conjunction.
+func (c *conds) String() string { return strings.Join(c.conds, " AND ") }
 
 // Evaluations returns the reviewed calls matching f, from the rows the
 // columns select and those of an earlier release.
@@ -255,8 +256,7 @@ func (s *Store) Disputes(ctx context.Context, f projections.DisputeFilter) ([]pr
 	w := &conds{}
 	w.add("cardinality(dispute_ids) > 0")
 	if f.Rep != "" {
-		// the rep who raised a dispute is the call's
-		w.add("rep_id = $?", f.Rep)
+		w.add("state->'disputes' @> jsonb_build_array(jsonb_build_object('repId', $?::text))", f.Rep)
 	}
 	if f.Status == projections.DisputeOpen {
 		w.add("open_dispute")

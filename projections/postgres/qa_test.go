@@ -135,6 +135,9 @@ func qaSecondHalf(l *qaLog) {
 	l.add(events.CalibrationStream("CAL1"), "H1", &events.CalibrationScored{SessionID: "CAL1", EvaluatorID: "H1",
 		Items: scored(5, 4, 0), Total: events.ReviewTotal(scored(5, 4, 0)), CriticalFailed: true})
 	l.add(events.CalibrationStream("CAL1"), "H1", &events.CalibrationClosed{SessionID: "CAL1", CloserID: "H1", Note: "discuss disclosure"})
+	// A dispute the API would refuse (not the call's rep, no evaluation):
+	// the fold keeps it, and so must the tables.
+	l.add(events.CallStream("K4"), "R000", &events.ReviewDisputed{DisputeID: "D4", Evaluation: 1, RepID: "R000", Reason: "mine"})
 	l.add(events.CalibrationStream("CAL2"), "S2", &events.CalibrationOpened{SessionID: "CAL2", CallID: "K2", FormID: "F1",
 		FormVersion: 1, OpenerID: "S2", Evaluators: []string{"S1", "S2"}})
 	l.add(events.CalibrationStream("CAL2"), "S1", &events.CalibrationScored{SessionID: "CAL2", EvaluatorID: "S1",
