@@ -21,6 +21,7 @@ UPDATE rm_calls SET
 CREATE INDEX rm_calls_rep ON rm_calls (rep_id) WHERE reviewed_at IS NOT NULL;
 CREATE INDEX rm_calls_reviewer ON rm_calls (reviewer_id) WHERE reviewed_at IS NOT NULL;
 CREATE INDEX rm_calls_disputed ON rm_calls (id) WHERE cardinality(dispute_ids) > 0;
+CREATE INDEX rm_calls_open_dispute ON rm_calls (id) WHERE open_dispute;
 CREATE INDEX rm_calls_dispute_ids ON rm_calls USING gin (dispute_ids);
 -- The state of a row written before this migration (or since by a writer
 -- of an earlier release) lacks the evaluations: the queries read such rows
