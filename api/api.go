@@ -70,6 +70,11 @@ type Config struct {
 	// (default events.DisputeWindow, 14 days; serve --dispute-window).
 	DisputeWindow time.Duration
 
+	// BuiltInPlan is the QA sampling plan the server's sampler applies
+	// before any was published (version 0; serve fills it from its
+	// --sample-* flags): GET /v1/qa/sampling-plan's current plan until then.
+	BuiltInPlan projections.SamplingPlan
+
 	MaxBodyBytes      int64 // JSON bodies (default 64 KiB)
 	MaxRecordingBytes int64 // audio uploads (default 256 MiB)
 

@@ -252,7 +252,7 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 		Search: s.search, Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
 		Tree: s.seals.tree, SealKey: s.seals.key, SealStatus: s.seals.sealer.Status,
 		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, BuiltInPlan: cfg.sampler.policy().Plan()})
 	// The web console at "/": its sessions open the live feed too.
 	s.console = console.New(console.Config{API: s.api, Store: s.store, Queries: s.queries, Progress: s.runner, Search: s.search,
 		Logger: s.logger, Now: now, Secret: master.Derive("console"), SecureCookies: cfg.console.secureCookies,
