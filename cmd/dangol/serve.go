@@ -38,6 +38,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	readyLag        uint64
 	maxBody         int64
+	disputeWindow   time.Duration
 	readStore       string
 	sampler         samplerFlags
 	seal            sealFlags
@@ -71,6 +72,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.Uint64Var(&c.readyLag, "ready-max-lag", 1000, "/readyz fails while the read models are more than this many events behind")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", 64<<10, "largest JSON request body")
+	fs.DurationVar(&c.disputeWindow, "dispute-window", events.DisputeWindow, "how long after a review its rep may dispute it (by the server's clock)")
 	fs.StringVar(&c.readStore, "read-store", "", "where the read models live: memory (rebuilt by replay at start), or postgres (tables in the --postgres-url database, shared by every server; the default with --store postgres)")
 	c.sampler.register(fs)
 	c.seal.register(fs, true)
@@ -213,6 +215,9 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	if cc := cfg.console; cc.idle < 0 || cc.max < 0 || cc.idle > 0 && cc.max > 0 && cc.idle > cc.max {
 		return fmt.Errorf("--session-idle and --session-max must not be negative, the idle timeout at most the maximum (got %s and %s)", cc.idle, cc.max)
 	}
+	if cfg.disputeWindow < 0 {
+		return fmt.Errorf("--dispute-window must not be negative (got %s)", cfg.disputeWindow)
+	}
 	proxies, err := cfg.console.proxies()
 	if err != nil {
 		return err
@@ -250,7 +255,7 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	}
 	s.api = api.New(api.Config{Store: s.store, Queries: s.queries, Progress: s.runner, Sealer: s.sealer, Blobs: blobs, Logger: s.logger,
 		Search: s.search, Metrics: api.NewMetrics(reg), Live: api.NewLiveMetrics(reg), MaxBodyBytes: cfg.maxBody, Now: now,
-		Tree: s.seals.tree, SealKey: s.seals.key, SealStatus: s.seals.sealer.Status,
+		Tree: s.seals.tree, SealKey: s.seals.key, SealStatus: s.seals.sealer.Status, DisputeWindow: cfg.disputeWindow,
 		StagingTTL: cfg.staging.ttl, StagingMaxUploads: cfg.staging.maxUploads, StagingMaxBytes: cfg.staging.maxBytes,
 		TrustedProxies: proxies, BuiltInPlan: cfg.sampler.policy().Plan()})
 	// The web console at "/": its sessions open the live feed too.
