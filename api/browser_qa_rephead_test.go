@@ -97,8 +97,9 @@ func (s *stack) rhPoints() map[string]map[string]any {
 // TestBrowserQARepAndHead is the rep's and the centre head's part of the
 // QA lifecycle, on the stack's manual clock: a call of rep R1 is reviewed
 // with its critical item failed and a point at 01:23; the rep sees it on
-// "my evaluations", cannot dispute without a reason (nothing appended),
-// acknowledges it and disputes it, all by keyboard; the supervisor
+// "my evaluations", cannot dispute without a reason nor acknowledge with
+// a comment too long (nothing appended), acknowledges it and disputes it,
+// all by keyboard; the supervisor
 // re-scores it and the rep sees the new evaluation with the old one still
 // readable; "my coaching" plays the call from 01:23; fifteen days later
 // the window has closed. A month later the centre head finds the point
@@ -163,9 +164,22 @@ func TestBrowserQARepAndHead(t *testing.T) {
 		t.Errorf("a refused dispute moved the head from %v to %v", head, got)
 	}
 
-	// Acknowledge with a comment, by keyboard.
+	// A comment over 2,000 characters (past the field's maxlength, as a
+	// script could send it): refused at its field, nothing appended.
+	eval[bool](b, `(() => { const e = document.querySelector("#ack-K1-1-comment"); e.removeAttribute("maxlength"); e.value = "가".repeat(2001); return true; })()`)
 	b.tabTo("#ack-K1-1-comment", 60)
-	b.press("고지 누락 확인했습니다")
+	b.press(kb.Tab)
+	b.navigate(chromedp.KeyEvent(kb.Enter))
+	if !b.has("#ack-K1-1-msg") || !b.has("#ack-K1-1-comment[aria-invalid=true]") {
+		t.Errorf("the long comment is not refused at its field:\n%s", b.text("#call-K1"))
+	}
+	b.takeProblems() // the refusal's own 400
+	if got := s.rhHead(); got != head {
+		t.Errorf("a refused acknowledgement moved the head from %v to %v", head, got)
+	}
+
+	// Acknowledge with a comment, by keyboard.
+	b.fill("#ack-K1-1-comment", "고지 누락 확인했습니다")
 	b.press(kb.Tab)
 	b.navigate(chromedp.KeyEvent(kb.Enter))
 	b.waitPath("/me/evaluations?")
