@@ -121,7 +121,7 @@ type SamplingPlanPublished struct {
 	NewRepCalls   int    `json:"newRepCalls"`   // the first N calls of every rep (0..1000)
 	PerRepWeek    int    `json:"perRepWeek"`    // K random calls per rep per ISO week (0..100)
 	LongCallSec   int    `json:"longCallSec"`   // calls at least this long (0, or 60..86400)
-	ComplaintDays int    `json:"complaintDays"` // calls within N days of the customer's complaint (0..30; 1 = the same day)
+	ComplaintDays int    `json:"complaintDays"` // the customer's calls within N−1 days before or after a complaint's day (0..30; 1 = the same day)
 	Note          string `json:"note,omitempty"`
 }
 

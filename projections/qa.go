@@ -199,8 +199,9 @@ func (q *QA) Apply(e Event) {
 	}
 }
 
-// publishForm folds one version of a form. Versions arrive in order (the
-// version is the stream version); a repeated version is ignored.
+// publishForm folds one version of a form. Versions arrive in order
+// (version n is the n-th event of the form's stream); a repeated or
+// skipped version is ignored.
 func (q *QA) publishForm(d *events.ScorecardFormPublished, e Event) {
 	vs := q.forms[d.FormID]
 	if d.Version != len(vs)+1 {
@@ -319,17 +320,23 @@ func (q *QA) MarshalJSON() ([]byte, error) {
 	return json.Marshal(s)
 }
 
-// RestoreQA returns the QA read model MarshalJSON encoded; it errs on
-// anything else.
+// RestoreQA returns the QA read model MarshalJSON encoded. It errs on what
+// MarshalJSON never writes: other JSON, a missing list (forms, plans,
+// calibrations; null included), a form or session without an id, a form's
+// versions out of order, a session twice or with a status other than open
+// or closed.
 func RestoreQA(b []byte) (*QA, error) {
 	var s qaState
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("qa state: %w", err)
 	}
+	if s.Forms == nil || s.Plans == nil || s.Calibrations == nil {
+		return nil, fmt.Errorf("qa state: forms, plans and calibrations are required")
+	}
 	q := NewQA()
 	for _, f := range s.Forms {
-		if f.Version != len(q.forms[f.ID])+1 {
-			return nil, fmt.Errorf("qa state: form %s version %d out of order", f.ID, f.Version)
+		if f.ID == "" || f.Version != len(q.forms[f.ID])+1 {
+			return nil, fmt.Errorf("qa state: form %q version %d out of order", f.ID, f.Version)
 		}
 		f.Latest = 0
 		q.forms[f.ID] = append(q.forms[f.ID], f)
@@ -337,6 +344,12 @@ func RestoreQA(b []byte) (*QA, error) {
 	q.plans = s.Plans
 	for i := range s.Calibrations {
 		c := &s.Calibrations[i]
+		switch {
+		case c.ID == "" || q.calibrations[c.ID] != nil:
+			return nil, fmt.Errorf("qa state: calibration session %q without an id or twice", c.ID)
+		case c.Status != CalibrationOpen && c.Status != CalibrationClosed:
+			return nil, fmt.Errorf("qa state: calibration session %s has status %q", c.ID, c.Status)
+		}
 		q.calibrations[c.ID] = c
 		q.order = append(q.order, c.ID)
 	}

@@ -184,11 +184,24 @@ func TestQARestore(t *testing.T) {
 // TestRestoreQARefusesBadInput expects an error, not a half-built
 // aggregate, for what MarshalJSON never writes.
 func TestRestoreQARefusesBadInput(t *testing.T) {
-	for _, in := range []string{``, `{`, `[]`, `{"forms":{}}`, `{"forms":[{"id":"F1","version":2}]}`,
-		`{"forms":[{"id":"F1","version":1},{"id":"F1","version":1}]}`} {
+	session := func(id, status string) string {
+		return `{"id":"` + id + `","status":"` + status + `","evaluators":[],"scored":[],"scores":[],"items":[]}`
+	}
+	for _, in := range []string{``, `{`, `[]`, `null`, `{}`, `{"forms":{}}`, `{"forms":[{"id":"F1","version":2}]}`,
+		`{"forms":[{"id":"F1","version":1},{"id":"F1","version":1}]}`,
+		`{"forms":[],"plans":[]}`, `{"forms":[],"calibrations":[]}`, `{"plans":[],"calibrations":[]}`,
+		`{"forms":[{"id":"","version":1}],"plans":[],"calibrations":[]}`,
+		`{"forms":[],"plans":[],"calibrations":[` + session("", "open") + `]}`,
+		`{"forms":[],"plans":[],"calibrations":[` + session("CS1", "open") + `,` + session("CS1", "closed") + `]}`,
+		`{"forms":[],"plans":[],"calibrations":[` + session("CS1", "") + `]}`,
+		`{"forms":[],"plans":[],"calibrations":[` + session("CS1", "done") + `]}`} {
 		if q, err := projections.RestoreQA([]byte(in)); err == nil {
 			t.Errorf("RestoreQA(%s) = %v, want an error", in, q)
 		}
+	}
+	if _, err := projections.RestoreQA([]byte(`{"forms":[],"plans":[],"calibrations":[` + session("CS1", "open") + `,` +
+		session("CS2", "closed") + `]}`)); err != nil {
+		t.Errorf("RestoreQA of two sessions: %v", err)
 	}
 }
 

@@ -131,7 +131,7 @@ func testReports(t *testing.T, f *fixture) {
 		}
 		same(t, "Report("+name+")", got, want)
 	}
-	if len(projections.ReportNames) != 7 { // the seventh, calibration, is testCalibrationReport's
+	if len(projections.ReportNames) != 7 { // the seventh, calibration, is testCalibration's
 		t.Errorf("ReportNames = %v; this test expects seven reports", projections.ReportNames)
 	}
 }
