@@ -101,7 +101,7 @@ func (s *stack) rhPoints() map[string]map[string]any {
 // a comment too long (nothing appended), acknowledges it and disputes it,
 // all by keyboard; the supervisor
 // re-scores it and the rep sees the new evaluation with the old one still
-// readable; "my coaching" plays the call from 01:23; fifteen days later
+// readable; "my coaching" opens the call page playing from 01:23; fifteen days later
 // the window has closed. A month later the centre head finds the point
 // overdue (and another call's due this week), listens from 01:23 in the
 // embedded player, cannot record a check without an outcome (nothing
@@ -238,6 +238,14 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	}
 	b.waitText(row+" a.mine-play", "01:23")
 	b.screen("qa-mycoaching")
+	// The link opens the call page, its player starting at 01:23.
+	b.click(row + " a.mine-play")
+	b.waitPath("/qa/calls/K1?t=83")
+	if got := eval[string](b, `(() => { const p = document.querySelector("[data-player]"); return p ? p.dataset.start : "(no player)"; })()`); got != "83" {
+		t.Errorf("the call page's player starts at %s, want 83", got)
+	}
+	b.takeProblems() // the call page is checked by its own test
+	b.open("/me/coaching")
 	b.tabTo(row+" button[type=submit]", 80)
 	b.navigate(chromedp.KeyEvent(kb.Enter))
 	b.waitPath("/me/coaching?done=acknowledged")
