@@ -261,8 +261,9 @@ func (d *CalibrationOpened) Validate() error {
 }
 
 // CalibrationScored is one evaluator's score in an open session (one per
-// evaluator): items as a review's, from the session's form version, with
-// total and criticalFailed computed as a review's.
+// evaluator): items as a review's, from the session's form version (so
+// each names its itemId, which the session's per-item spread goes by),
+// with total and criticalFailed computed as a review's.
 type CalibrationScored struct {
 	SessionID      string       `json:"sessionId"`
 	EvaluatorID    string       `json:"evaluatorId"`
@@ -274,13 +275,17 @@ type CalibrationScored struct {
 // EventType returns "CalibrationScored".
 func (*CalibrationScored) EventType() string { return "CalibrationScored" }
 
-// Validate checks the catalog rules, the items as CallReviewed's, and sets
-// total and criticalFailed to the server's figures.
+// Validate checks the catalog rules, the items as CallReviewed's but each
+// with its itemId, and sets total and criticalFailed to the server's
+// figures.
 func (d *CalibrationScored) Validate() error {
 	c := check{}
 	c.id("sessionId", &d.SessionID, true)
 	c.id("evaluatorId", &d.EvaluatorID, true)
 	c.reviewItems(d.Items)
+	for i := range d.Items[:min(len(d.Items), MaxFormItems)] {
+		c.id("items["+itoa(i)+"].itemId", &d.Items[i].ItemID, true)
+	}
 	if c.err == nil {
 		c.total(&d.Total, &d.CriticalFailed, d.Items)
 	}

@@ -189,3 +189,18 @@ func TestDisputeWindow(t *testing.T) {
 		t.Errorf("a review of %v may be disputed until %v, want two weeks later", reviewed, got)
 	}
 }
+
+// TestCalibrationScoredItemIDs: a calibration score is always made on a
+// published form version, whose items have ids, and the session's
+// per-item spread finds each score by its item id; an item without one
+// (which only reviews from before forms were versioned may have) is
+// refused rather than read as N/A.
+func TestCalibrationScoredItemIDs(t *testing.T) {
+	d := &events.CalibrationScored{SessionID: "S1", EvaluatorID: "SUP1", Total: 100, Items: []events.ReviewItem{
+		item("greeting", 1, 1, 1), {Criterion: "closing", Weight: 1, Score: score(1), Max: 1}}}
+	assertInvalid(t, d.Validate(), "items[1].itemId")
+	d.Items[1].ItemID = "closing"
+	if err := d.Validate(); err != nil {
+		t.Errorf("with item ids: %v", err)
+	}
+}
