@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -254,4 +255,49 @@ func TestReviewBadInputs(t *testing.T) {
 	if v := s.callView("S1", "K1"); len(v["evaluations"].([]any)) != 1 {
 		t.Fatalf("evaluations %v", v["evaluations"])
 	}
+}
+
+// TestReviewRaces: of racing first reviews of a call one is appended and
+// the others are refused as invalid (the call is reviewed by then); a
+// review racing the call's selections is appended all the same.
+func TestReviewRaces(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.qaCalls("K1", "K2")
+	s.publishForm()
+	status := make([]int, 8)
+	var wg sync.WaitGroup
+	for i := range status {
+		wg.Go(func() {
+			a, err := s.send("S1", "POST", "/v1/calls/K1/reviews", newReview())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			status[i] = a.status
+			if a.status != 201 && (a.status != 400 || a.errDetails()["field"] != "supersedes") {
+				t.Errorf("a racing review: %d %s", a.status, a.raw)
+			}
+		})
+	}
+	wg.Wait()
+	if n := slices.Index(status, 201); n < 0 || slices.Index(status[n+1:], 201) >= 0 {
+		t.Errorf("racing reviews answered %v, want one 201", status)
+	}
+	if evs := s.callView("S1", "K1")["evaluations"].([]any); len(evs) != 1 {
+		t.Errorf("racing reviews made %d evaluations", len(evs))
+	}
+
+	for i := range 4 {
+		wg.Go(func() {
+			if a, err := s.send("S1", "POST", "/v1/calls/K2/selection", map[string]any{"reason": "requested"}); err != nil || a.status != 201 {
+				t.Errorf("selection %d: %v %d %s", i, err, a.status, a.raw)
+			}
+		})
+	}
+	wg.Go(func() {
+		if a, err := s.send("S1", "POST", "/v1/calls/K2/reviews", newReview()); err != nil || a.status != 201 {
+			t.Errorf("a review racing selections: %v %d %s", err, a.status, a.raw)
+		}
+	})
+	wg.Wait()
 }
