@@ -355,6 +355,22 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	he.open("/coaching?point=" + p2["id"].(string))
 	he.screen("qa-followups")
 	he.tabletShot("qa-followups")
+	// Another head closes the point meanwhile: this check is refused above
+	// the lists, nothing appended.
+	s.must("H1", "POST", "/v1/coaching/"+p2["id"].(string)+"/follow-up", map[string]any{"outcome": "improved", "note": "경청 좋아짐"}, 201)
+	s.awaitApplied()
+	head = s.rhHead()
+	he.tabTo("#fu-improved", 80)
+	he.press(" ")
+	he.tabTo("#fu-submit", 5)
+	he.navigate(chromedp.KeyEvent(kb.Enter))
+	if !he.has("#fu-error") || he.has("#fu-point") {
+		t.Errorf("a check of a point closed meanwhile is not refused above the lists:\n%s", he.text("main"))
+	}
+	he.takeProblems() // the refusal's own 400
+	if got := s.rhHead(); got != head {
+		t.Errorf("a refused check moved the head from %v to %v", head, got)
+	}
 	he.open("/team")
 	he.screen("qa-team")
 }

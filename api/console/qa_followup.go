@@ -42,6 +42,7 @@ type followUpPage struct {
 	Selected           *followUpView // the point open beside the list (nil: none)
 	Done               string        // a catalog key: the check just recorded
 	DoneRep, DoneDue   string        // whose point, and when it is due again (not improved)
+	Error              string        // a refused check of a point no longer listed (closed meanwhile)
 }
 
 // fuList is one of the page's two lists.
@@ -109,8 +110,9 @@ func (c *Console) followUps(w http.ResponseWriter, r *http.Request, s *Session) 
 }
 
 // renderFollowUps shows the week's and the overdue follow-ups with point
-// pick open (the first overdue, else the first of the week, when pick is
-// not in the lists); refused is a refused check of that point shown again.
+// pick open (when pick is not in the lists: the first overdue, else the
+// first of the week); refused is a refused check of that point, shown at
+// its form, or above the lists when the point is no longer listed.
 func (c *Console) renderFollowUps(w http.ResponseWriter, r *http.Request, s *Session, status int, p followUpPage, pick string, refused *followUpView) error {
 	now := c.now()
 	p.WeekStart, p.WeekEnd = kstWeek(now)
@@ -139,7 +141,7 @@ func (c *Console) renderFollowUps(w http.ResponseWriter, r *http.Request, s *Ses
 			return err
 		}
 	}
-	if chosen == nil && p.Done == "" {
+	if chosen == nil && p.Done == "" && refused == nil {
 		if len(p.Overdue) > 0 {
 			chosen = &p.Overdue[0]
 		} else if len(p.ThisWeek) > 0 {
@@ -155,6 +157,8 @@ func (c *Console) renderFollowUps(w http.ResponseWriter, r *http.Request, s *Ses
 			v.Outcome, v.Note, v.Err, v.NoteErr = refused.Outcome, refused.Note, refused.Err, refused.NoteErr
 		}
 		p.Selected = v
+	} else if refused != nil {
+		p.Error = cmp.Or(refused.Err, refused.NoteErr)
 	}
 	c.render(w, r, status, "qa_followups", "fu.title", p)
 	return nil

@@ -40,6 +40,7 @@ type myEvalPage struct {
 	Window   int    // the dispute window in days
 	Done     string // a catalog key: what was just done
 	DoneCall string // on which call
+	Error    string // a refusal whose form the page no longer offers (the window closed meanwhile)
 }
 
 // evalCall is one reviewed call of the rep: its evaluations and disputes.
@@ -196,15 +197,19 @@ func (c *Console) renderMyEvaluations(w http.ResponseWriter, r *http.Request, s 
 			ev.CanDispute = current && i == len(cv.Evaluations)-1 && ec.Open == nil && now.Before(ev.DisputeUntil)
 			ev.AckKey, ev.DisputeKey = newKey(), newKey()
 			if refused != nil && refused.call == cv.ID && refused.n == ev.Evaluation {
-				if refused.kind == "dispute" {
+				switch {
+				case refused.kind == "dispute" && ev.CanDispute:
 					ev.Reason, ev.DisputeErr = refused.text, refused.err
-				} else {
+				case refused.kind != "dispute" && ev.CanAck:
 					ev.Comment, ev.AckErr = refused.text, refused.err
 				}
 			}
 			ec.Evals = append(ec.Evals, ev)
 		}
 		p.Calls = append(p.Calls, ec)
+	}
+	if refused != nil && !fieldRefused(p.Calls) {
+		p.Error = refused.err
 	}
 	slices.SortFunc(p.Calls, func(a, b evalCall) int {
 		if c := b.Evals[0].ReviewedAt.Compare(a.Evals[0].ReviewedAt); c != 0 {
@@ -214,6 +219,18 @@ func (c *Console) renderMyEvaluations(w http.ResponseWriter, r *http.Request, s 
 	})
 	c.render(w, r, status, "qa_mine", "mine.title", p)
 	return nil
+}
+
+// fieldRefused reports whether a refusal is shown at its form's field.
+func fieldRefused(calls []evalCall) bool {
+	for _, ec := range calls {
+		for _, ev := range ec.Evals {
+			if ev.AckErr != "" || ev.DisputeErr != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // disputeWindow is the API's dispute window.
