@@ -88,7 +88,7 @@ func reportsBook(t *testing.T) *stack {
 
 var (
 	factRe    = regexp.MustCompile(`<div><dt>([^<]+)</dt><dd>([^<]*)</dd></div>`)
-	repRowRe  = regexp.MustCompile(`(?s)<tr><th scope="row">([^<]*)</th>(.*?)</tr>`)
+	repRowRe  = regexp.MustCompile(`(?s)<tr><th scope="row"[^>]*>([^<]*)</th>(.*?)</tr>`)
 	repCellRe = regexp.MustCompile(`<td[^>]*>([^<]*)</td>`)
 )
 
@@ -183,9 +183,6 @@ func TestConsoleReports(t *testing.T) {
 	}
 	if f := qa.facts(); f["Reviews"] != "2" || f["Average score"] != "83.3" {
 		t.Errorf("qa facts %v", f)
-	}
-	if ko := h.must("/reports/qa", 200); !strings.Contains(ko.body, "83.3점") {
-		t.Error("the Korean QA page does not write scores in 점")
 	}
 
 	coaching := h.must("/reports/coaching", 200, en...)

@@ -94,7 +94,7 @@ func barChart(o ChartOptions, series ...ChartSeries) template.HTML {
 			p.b.WriteString(`<rect x="` + num(x+0.5) + `" y="` + num(math.Min(y0, p.y(0)-0.5)) + `" width="` + num(barW-1) +
 				`" height="` + num(h) + `"><title>` + esc(markTitle(s.Name, l, v, o.Unit, len(series))) + `</title></rect>`)
 			if showValues {
-				p.text(x+barW/2, y0-3, "middle", inkColour, formatValue(v, o.Unit), "value")
+				p.value(x+barW/2, y0-3, "middle", formatValue(v, o.Unit))
 			}
 		}
 		p.b.WriteString(`</g>`)
@@ -163,7 +163,7 @@ func lineChart(o ChartOptions, series ...ChartSeries) template.HTML {
 			p.b.WriteString(`<circle cx="` + num(x) + `" cy="` + num(y) + `" r="3.5" stroke="#fff" stroke-width="1"><title>` +
 				esc(markTitle(s.Name, l, v, o.Unit, len(series))) + `</title></circle>`)
 			if showValues {
-				p.text(x, y-7, "middle", inkColour, formatValue(v, o.Unit), "value")
+				p.value(x, y-7, "middle", formatValue(v, o.Unit))
 			}
 		}
 		p.b.WriteString(`</g>`)
@@ -208,7 +208,7 @@ func concentrationChart(o ChartOptions, xName, curve, even string, pts []ChartXY
 		label := formatValue(q.X, "%") + " → " + formatValue(q.Y, "%")
 		p.b.WriteString(`<circle cx="` + num(x(q.X)) + `" cy="` + num(p.y(q.Y)) + `" r="3.5" stroke="#fff" stroke-width="1"><title>` +
 			esc(label) + `</title></circle>`)
-		p.text(x(q.X)+5, p.y(q.Y)-6, "start", inkColour, formatValue(q.Y, "%"), "value")
+		p.value(x(q.X)+5, p.y(q.Y)-6, "start", formatValue(q.Y, "%"))
 	}
 	p.b.WriteString(`</g>`)
 	p.legend([]string{curve, even}, []int{0, 6})
@@ -224,7 +224,11 @@ type plot struct {
 	left, top    float64 // the plot area's corner
 	w, h         float64
 	names        []string // the legend's names (more than one series)
+	labels       []box    // the value labels drawn so far
 }
+
+// box is where a label is drawn: its centre and half its size.
+type box struct{ x, y, hw, hh float64 }
 
 // newPlot starts a chart of series over labels: its svg element, title and
 // value axis.
@@ -320,6 +324,24 @@ func (p *plot) legend(names []string, colours []int) {
 		x += 16 + float64(textWidth(n))*charW + 18
 	}
 	p.b.WriteString(`</g>`)
+}
+
+// value draws a mark's value label s at (x, y), unless it would overlap
+// one drawn before (the mark's tooltip and the page's table have it).
+func (p *plot) value(x, y float64, anchor, s string) {
+	hw := float64(textWidth(s)) * charW / 2
+	cx := x
+	if anchor == "start" {
+		cx += hw
+	}
+	b := box{cx, y - fontSize/2, hw, fontSize / 2}
+	for _, o := range p.labels {
+		if math.Abs(o.x-b.x) < o.hw+b.hw && math.Abs(o.y-b.y) < o.hh+b.hh {
+			return
+		}
+	}
+	p.labels = append(p.labels, b)
+	p.text(x, y, anchor, inkColour, s, "value")
 }
 
 // text draws s at (x, y) anchored at anchor, in colour, with class cls.

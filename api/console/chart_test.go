@@ -292,3 +292,15 @@ func TestLineChartLabelsGiven(t *testing.T) {
 		t.Errorf("S1's November (x=%v) is not right of S2's October (x=%v)", x1, x2)
 	}
 }
+
+func TestChartValuesDoNotOverlap(t *testing.T) {
+	a := ChartSeries{Name: "H1", Points: []ChartPoint{{Label: "2026-11", Value: 1.7}}}
+	b := ChartSeries{Name: "S1", Points: []ChartPoint{{Label: "2026-11", Value: 1.6}}}
+	n := parseChart(t, lineChart(ChartOptions{Title: "distance"}, a, b), "distance")
+	if got := n.texts("value"); len(got) != 1 || got[0] != "1.7" {
+		t.Errorf("value labels %q: two labels over one another, want the first only", got)
+	}
+	if len(n.all("circle", "series")) != 2 {
+		t.Error("a point is missing")
+	}
+}

@@ -220,7 +220,7 @@ type calibrationView struct {
 	Done    string              // a catalog key: what was just done
 
 	// While open.
-	Evaluator bool       // the signed-in member is an evaluator
+	Evaluator bool // the signed-in member is an evaluator
 	Mine      *projections.CalibrationScore
 	Card      []cardItem // the scorecard to score on (an evaluator who has not scored)
 	CardKey   string
@@ -335,7 +335,6 @@ func (c *Console) openSessionView(v *calibrationView, s *Session) {
 // total and distance, each item's spread, and their charts.
 func (c *Console) closedSessionView(r *http.Request, v *calibrationView, names map[string]string) {
 	lang := language(r)
-	unit := c.cat.text(lang, "rep.unit.score")
 	var dist ChartSeries
 	for _, sc := range v.Session.Scores {
 		row := calibrationScoreRow{CalibrationScore: sc, Name: nameOr(names, sc.EvaluatorID)}
@@ -360,7 +359,7 @@ func (c *Console) closedSessionView(r *http.Request, v *calibrationView, names m
 	}
 	t1, t2 := c.cat.text(lang, "cal.chart.distance"), c.cat.text(lang, "cal.chart.spread")
 	v.Charts = []figure{
-		{Title: t1, SVG: barChart(ChartOptions{Title: t1, Unit: unit}, dist)},
+		{Title: t1, SVG: barChart(ChartOptions{Title: t1}, dist)},
 		{Title: t2, SVG: barChart(ChartOptions{Title: t2, Max: 100}, spread)},
 	}
 }

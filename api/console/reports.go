@@ -278,9 +278,6 @@ func (rb *reportBuilder) table(id, key string, cols ...string) *table {
 
 func (t *table) add(cells ...cell) { t.Rows = append(t.Rows, cells) }
 
-// scoreUnit is the unit of QA scores in the page's language.
-func (rb *reportBuilder) scoreUnit() string { return rb.t("rep.unit.score") }
-
 // The cells of the tables.
 
 func intCell(n int) cell { return cell{groupDigits(strconv.Itoa(n)), strconv.Itoa(n)} }
@@ -393,7 +390,6 @@ func ratioOf(a, b int) float64 {
 }
 
 func (rb *reportBuilder) qa(d []projections.QAScore) {
-	unit := rb.scoreUnit()
 	type month struct {
 		sum     float64
 		reviews int
@@ -415,25 +411,25 @@ func (rb *reportBuilder) qa(d []projections.QAScore) {
 		reviews, critical, sum = reviews+s.Reviews, critical+s.CriticalFailed, sum+s.Average*float64(s.Reviews)
 		reps[s.RepID] = true
 		latest = max(latest, s.Month)
-		tab.add(textCell(rb.person(s.RepID)), textCell(s.Month), intCell(s.Reviews), decimalCell(s.Average, unit),
-			decimalCell(s.Min, unit), decimalCell(s.Max, unit), intCell(s.CriticalFailed))
+		tab.add(textCell(rb.person(s.RepID)), textCell(s.Month), intCell(s.Reviews), decimalCell(s.Average, ""),
+			decimalCell(s.Min, ""), decimalCell(s.Max, ""), intCell(s.CriticalFailed))
 	}
 	rb.fact("rep.qa.reviews", groupDigits(strconv.Itoa(reviews)))
 	rb.fact("rep.qa.reps", strconv.Itoa(len(reps)))
-	rb.fact("rep.qa.average", decimalCell(sum/math.Max(1, float64(reviews)), unit).Text)
+	rb.fact("rep.qa.average", decimalCell(sum/math.Max(1, float64(reviews)), "").Text)
 	rb.fact("rep.qa.criticalFailed", groupDigits(strconv.Itoa(critical)))
 	var trend ChartSeries
 	for _, k := range sortedKeys(months) {
 		trend.Points = append(trend.Points, ChartPoint{Label: k, Value: months[k].sum / float64(months[k].reviews)})
 	}
-	rb.line(ChartOptions{Title: rb.t("rep.qa.trend"), Unit: unit, Max: 100}, trend)
+	rb.line(ChartOptions{Title: rb.t("rep.qa.trend"), Max: 100}, trend)
 	var bars ChartSeries
 	for _, s := range d {
 		if s.Month == latest {
 			bars.Points = append(bars.Points, ChartPoint{Label: rb.person(s.RepID), Value: s.Average})
 		}
 	}
-	rb.bar(ChartOptions{Title: rb.t("rep.qa.byRep", latest), Unit: unit, Max: 100}, bars)
+	rb.bar(ChartOptions{Title: rb.t("rep.qa.byRep", latest), Max: 100}, bars)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -567,7 +563,6 @@ func (rb *reportBuilder) category(cat string) string {
 }
 
 func (rb *reportBuilder) calibration(d []projections.CalibrationDistance) {
-	unit := rb.scoreUnit()
 	byEval := map[string]*ChartSeries{}
 	var order []string
 	months := map[string]bool{}
@@ -585,16 +580,16 @@ func (rb *reportBuilder) calibration(d []projections.CalibrationDistance) {
 		months[cd.Month] = true
 		sessions += cd.Sessions
 		sum += cd.MeanDistance * float64(cd.Sessions)
-		tab.add(textCell(rb.person(cd.EvaluatorID)), textCell(cd.Month), intCell(cd.Sessions), decimalCell(cd.MeanDistance, unit))
+		tab.add(textCell(rb.person(cd.EvaluatorID)), textCell(cd.Month), intCell(cd.Sessions), decimalCell(cd.MeanDistance, ""))
 	}
 	rb.fact("rep.calibration.evaluators", strconv.Itoa(len(order)))
 	rb.fact("rep.calibration.scores", groupDigits(strconv.Itoa(sessions)))
-	rb.fact("rep.calibration.meanDistance", decimalCell(sum/math.Max(1, float64(sessions)), unit).Text)
+	rb.fact("rep.calibration.meanDistance", decimalCell(sum/math.Max(1, float64(sessions)), "").Text)
 	// Every evaluator's line over every month (a month without a session
 	// of theirs breaks their line).
 	series := make([]ChartSeries, len(order))
 	for i, id := range order {
 		series[i] = *byEval[id]
 	}
-	rb.line(ChartOptions{Title: rb.t("rep.calibration.chart"), Unit: unit, Labels: sortedKeys(months)}, series...)
+	rb.line(ChartOptions{Title: rb.t("rep.calibration.chart"), Labels: sortedKeys(months)}, series...)
 }
