@@ -5,4 +5,6 @@ package console
 // points, every evaluation and dispute), the disputes to resolve
 // (/qa/disputes), the scorecard forms (/qa/forms) and the sampling plan
 // (/qa/sampling).
-func (c *Console) qaRoutes() {}
+func (c *Console) qaRoutes() {
+	c.qaSamplingRoutes() // qa_sampling.go: the sampling plan and its editor
+}
