@@ -216,8 +216,9 @@ func (c *Console) serveStatic() http.Handler {
 // csp allows the console's own origin only: no inline script, no inline
 // style, no plugin, no framing, forms posting to itself, WebSockets to
 // itself ('self' covers ws: and wss: of the same host in current browsers),
-// images also as data: URIs (the TOTP enrolment's QR code).
-const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+// images also as data: URIs (the TOTP enrolment's QR code), audio from
+// itself (the call player's recordings, /recordings/…).
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; " +
 	"font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
 // secureHeaders sets the headers a bank's security review checks on every
