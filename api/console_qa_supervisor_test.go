@@ -34,4 +34,3 @@ func TestConsoleQARecording(t *testing.T) {
 		}
 	}
 }
-

@@ -44,7 +44,7 @@ func (c *Console) qaRoutes() {
 	c.page("GET /recordings/{sha256}", callPageRoles, c.getRecording)
 	c.page("GET /qa/disputes", supervisorRoles, c.disputesPage)
 	c.page("POST /qa/disputes/{id}/resolution", supervisorRoles, c.postResolution)
-	c.qaFormRoutes() // qa_forms.go: the scorecard forms and their editor
+	c.qaFormRoutes()     // qa_forms.go: the scorecard forms and their editor
 	c.qaSamplingRoutes() // qa_sampling.go: the sampling plan and its editor
 }
 
@@ -871,4 +871,3 @@ func (c *Console) postUphold(w http.ResponseWriter, r *http.Request, s *Session,
 	}
 	return c.renderDisputes(w, r, s, status, disputesPage{Status: projections.DisputeOpen, Statuses: disputeStatuses}, id, note, c.cat.errorText(language(r), err))
 }
-
