@@ -287,6 +287,9 @@ func TestBrowserQARepAndHead(t *testing.T) {
 		t.Errorf("the player plays %q", src)
 	}
 	h.waitText("#fu-moment", "01:23")
+	if !h.has(`#fu-point [data-mark="` + p1["id"].(string) + `"][data-sec="83"]`) {
+		t.Errorf("the point is not marked at 01:23 on the player")
+	}
 	h.screen("qa-followups")
 
 	// No outcome: refused, nothing appended.

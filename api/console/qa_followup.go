@@ -183,7 +183,8 @@ func (c *Console) doneNotice(r *http.Request, s *Session, p *followUpPage, id st
 }
 
 // followUpView reads the point's call and builds its player, starting at
-// the point's moment, with the call's points marked on the waveform.
+// the point's moment, with the point and the call's latest evaluation's
+// points marked on the waveform.
 func (c *Console) followUpView(r *http.Request, s *Session, pt pointRow, names *staffNames) (*followUpView, error) {
 	var got struct {
 		Call   projections.CallView        `json:"call"`
@@ -196,9 +197,11 @@ func (c *Console) followUpView(r *http.Request, s *Session, pt pointRow, names *
 	if pt.AtSec != nil {
 		start = *pt.AtSec
 	}
+	// The point itself is marked even when a re-score (which raised
+	// points of its own, or none) superseded the evaluation that raised it.
 	var marks []playerMark
-	for _, o := range got.Points {
-		if o.AtSec != nil {
+	for _, o := range append([]projections.CoachingPoint{pt.CoachingPoint}, got.Points...) {
+		if o.AtSec != nil && !slices.ContainsFunc(marks, func(m playerMark) bool { return m.ID == o.ID }) {
 			marks = append(marks, playerMark{Sec: *o.AtSec, Label: o.Criterion, ID: o.ID})
 		}
 	}
