@@ -31,6 +31,7 @@ func TestEvaluationAcknowledgement(t *testing.T) {
 	s.publishForm()
 	ack := "/v1/calls/K1/evaluations/1/acknowledgement"
 	s.refuse("R1", "POST", ack, map[string]any{}, 404, "not_found") // not reviewed yet
+	s.refuse("R2", "POST", ack, map[string]any{}, 403, "forbidden") // not R2's call, reviewed or not
 	s.must("S1", "POST", "/v1/calls/K1/reviews", newReview(), 201)
 	for _, who := range []string{"P1", "R2"} {
 		s.refuse(who, "POST", ack, map[string]any{}, 403, "forbidden") // not their call

@@ -101,14 +101,14 @@ func (s *Server) evaluationRequest(w http.ResponseWriter, r *http.Request, v any
 	return id, n, s.readBody(w, r, v)
 }
 
-// ownEvaluation returns evaluation n of c: NotFound if c has none, Forbidden
-// unless c is p's own call.
+// ownEvaluation returns evaluation n of c: Forbidden unless c is p's own
+// call (whatever its evaluations), NotFound if c has no evaluation n.
 func ownEvaluation(c projections.CallView, n int, p Principal) (projections.Review, error) {
-	if n > len(c.Evaluations) {
-		return projections.Review{}, events.Errorf(events.NotFound, "call %s has no evaluation %d", c.ID, n)
-	}
 	if c.StaffID != p.StaffID {
 		return projections.Review{}, forbidden("only the call's rep may acknowledge or dispute its evaluations")
+	}
+	if n > len(c.Evaluations) {
+		return projections.Review{}, events.Errorf(events.NotFound, "call %s has no evaluation %d", c.ID, n)
 	}
 	return c.Evaluations[n-1], nil
 }
