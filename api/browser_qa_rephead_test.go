@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -94,6 +96,22 @@ func (s *stack) rhPoints() map[string]map[string]any {
 	return out
 }
 
+// rhPost submits a form of fields to action from b's page, with the
+// page's CSRF token, as a form the page does not offer would be, and
+// waits for the answer's page.
+func (b *browser) rhPost(action string, fields map[string]string) {
+	b.t.Helper()
+	list, err := json.Marshal(fields)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.navigate(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.createElement("form");
+		f.method = "post"; f.action = %q;
+		const fields = Object.assign({_csrf: document.querySelector("meta[name=csrf-token]").content}, %s);
+		for (const [k, v] of Object.entries(fields)) { const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i); }
+		document.body.appendChild(f); f.submit(); })()`, action, list)))
+}
+
 // TestBrowserQARepAndHead is the rep's and the centre head's part of the
 // QA lifecycle, on the stack's manual clock: a call of rep R1 is reviewed
 // with its critical item failed and a point at 01:23; the rep sees it on
@@ -107,7 +125,8 @@ func (s *stack) rhPoints() map[string]map[string]any {
 // embedded player, cannot record a check without an outcome (nothing
 // appended), marks it not improved with a note, and the point re-opens
 // due a month later; the team page charts the QA scores and the
-// improvement rate. Each role is refused the other's screens. Korean, then
+// improvement rate. Each role is refused the other's screens and writes
+// (nothing appended). Korean, then
 // the same screens in English.
 func TestBrowserQARepAndHead(t *testing.T) {
 	requireBrowser(t)
@@ -252,9 +271,16 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	if s.rhPoints()["K1/필수 고지"]["status"] != "acknowledged" {
 		t.Errorf("the point was not acknowledged")
 	}
-	// The centre head's screens are not the rep's.
+	// The centre head's screens are not the rep's, nor the check.
 	b.open("/coaching")
 	b.waitText("main", "403")
+	head = s.rhHead()
+	b.rhPost("/coaching/"+p1["id"].(string)+"/follow-up", map[string]string{"outcome": "improved"})
+	b.waitText("main", "403")
+	b.takeProblems() // the refusal's own 403
+	if got := s.rhHead(); got != head {
+		t.Errorf("a rep's follow-up moved the head from %v to %v", head, got)
+	}
 
 	// A second call two days later: its point falls due in the week the
 	// first one's is overdue.
@@ -345,6 +371,13 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	h.screen("qa-team")
 	h.open("/me/evaluations")
 	h.waitText("main", "403")
+	head = s.rhHead()
+	h.rhPost("/me/evaluations/K1/2/dispute", map[string]string{"reason": "센터장의 이의"})
+	h.waitText("main", "403")
+	h.takeProblems() // the refusal's own 403
+	if got := s.rhHead(); got != head {
+		t.Errorf("a centre head's dispute moved the head from %v to %v", head, got)
+	}
 
 	// The same screens in English.
 	be := s.newBrowser("rep R1 (en)", "en")
