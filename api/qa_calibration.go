@@ -171,14 +171,11 @@ func (s *Server) postCalibrationScore(w http.ResponseWriter, r *http.Request, p 
 		return forbidden("only the session's evaluators may score it")
 	}
 	stream := events.CalibrationStream(c.ID)
-	if c.Status != projections.CalibrationOpen || slices.Contains(c.Scored, p.StaffID) {
-		if done, err := s.answerRetry(w, r, p, stream); done || err != nil {
-			return err
-		}
-		if c.Status != projections.CalibrationOpen {
-			return events.InvalidField("id", "the calibration session is closed")
-		}
-		return events.InvalidField("id", "you have scored this session already")
+	switch {
+	case c.Status != projections.CalibrationOpen:
+		return s.retryOr(w, r, p, stream, events.InvalidField("id", "the calibration session is closed"))
+	case slices.Contains(c.Scored, p.StaffID):
+		return s.retryOr(w, r, p, stream, events.InvalidField("id", "you have scored this session already"))
 	}
 	form, err := s.publishedForm(r.Context(), c.FormID, c.FormVersion)
 	if err != nil {
@@ -215,14 +212,21 @@ func (s *Server) postCalibrationClosure(w http.ResponseWriter, r *http.Request, 
 	}
 	stream := events.CalibrationStream(c.ID)
 	if c.Status != projections.CalibrationOpen {
-		if done, err := s.answerRetry(w, r, p, stream); done || err != nil {
-			return err
-		}
-		return events.InvalidField("id", "the calibration session is closed")
+		return s.retryOr(w, r, p, stream, events.InvalidField("id", "the calibration session is closed"))
 	}
 	if len(c.Scores) < 2 {
 		return events.InvalidField("id", "the session has %d scores; it closes with at least 2", len(c.Scores))
 	}
 	d := &events.CalibrationClosed{SessionID: c.ID, CloserID: p.StaffID, Note: req.Note}
 	return s.appendData(w, r, p, stream, events.Exact(c.Version), "", "calibration session", d)
+}
+
+// retryOr answers a retry of the request whose work is already in stream
+// with the first answer (answerRetry), and refuses any other request
+// with refusal.
+func (s *Server) retryOr(w http.ResponseWriter, r *http.Request, p Principal, stream string, refusal error) error {
+	if done, err := s.answerRetry(w, r, p, stream); done || err != nil {
+		return err
+	}
+	return refusal
 }

@@ -53,12 +53,7 @@ func TestSamplerComplaintAfterSeveralCalls(t *testing.T) {
 			t.Errorf("call %s: selections %v, want [complaint]", id, got[id])
 		}
 	}
-	again := projections.NewSampler(pol, l.store)
-	var from events.Position
-	l.drive(again, &from, false)
-	if p := again.Pending(); len(p) != 0 {
-		t.Fatalf("after a restart the sampler would append again: %v", p)
-	}
+	l.restartAppendsNothing(pol)
 }
 
 // TestSamplerManualSelectionAfterDraw: a supervisor selects by hand a call

@@ -133,12 +133,7 @@ func TestSamplerPlanVersions(t *testing.T) {
 	l.drive(sm, &pos, true)
 	l.expectChosen(pol, map[string]string{"A1": "new_rep@0", "A3": "long_call@0", "B1": "new_rep@1", "B2": "new_rep@1", "B3": "long_call@2"})
 
-	again := projections.NewSampler(pol, l.store)
-	var from events.Position
-	l.drive(again, &from, false)
-	if p := again.Pending(); len(p) != 0 {
-		t.Fatalf("after a restart the sampler would append again: %v", p)
-	}
+	l.restartAppendsNothing(pol)
 }
 
 // TestSamplerPlanAtDraw: the weekly random draw takes K and the version

@@ -71,6 +71,18 @@ func (l *samplerLog) drive(sm *projections.Sampler, from *events.Position, flush
 	}
 }
 
+// restartAppendsNothing folds the whole log into a fresh sampler, as a
+// restart does, and fails if it would append anything.
+func (l *samplerLog) restartAppendsNothing(pol projections.SamplerPolicy) {
+	l.t.Helper()
+	again := projections.NewSampler(pol, l.store)
+	var from events.Position
+	l.drive(again, &from, false)
+	if p := again.Pending(); len(p) != 0 {
+		l.t.Fatalf("after a restart the sampler would append again: %v", p)
+	}
+}
+
 // selections counts the log's CallSelectedForReview by reason, and the
 // random samples per rep-week.
 func (l *samplerLog) selections() (byReason map[string]int, random map[string]int) {

@@ -13,13 +13,11 @@ import (
 	"github.com/dangol/dangol/projections"
 )
 
-// The sampling plan screen (docs/console.md, "The sampling plan"): the plan
-// in force with its rules in words, every version with what it changed,
-// and an editor of the next version. Publishing runs PUT
-// /v1/qa/sampling-plan as the member with If-Match the version the draft
-// started from, so it appends what the API appends, after the same
-// checks; a version published meanwhile is a conflict shown with the
-// draft kept. Enter in a field checks the draft without publishing.
+// The sampling plan screen (docs/console.md, "The sampling plan"): the
+// rules in force, in words; each version beside the one before it, what
+// changed highlighted; the next version's editor, which writes through
+// PUT /v1/qa/sampling-plan (putVersion) and keeps a stale draft on a
+// conflict. Enter in a field only checks the draft.
 
 // samplingRoles may open the screen and publish (the API's QA leads).
 var samplingRoles = []string{"supervisor", "centre_head"}
@@ -179,7 +177,7 @@ func (c *Console) postSamplingPlan(w http.ResponseWriter, r *http.Request, s *Se
 	case err == nil && op == "check":
 		err = d.check(body)
 	case err == nil:
-		if err = c.publishPlan(r, s, d.Base, body); err == nil {
+		if err = c.putVersion(r, s, "/v1/qa/sampling-plan", d.Base, body); err == nil {
 			http.Redirect(w, r, "/qa/sampling?done=published", http.StatusSeeOther)
 			return nil
 		}
@@ -223,9 +221,11 @@ func (c *Console) refusePlan(r *http.Request, v *samplingView, d *planDraft, err
 	return http.StatusBadRequest, nil
 }
 
-// publishPlan runs PUT /v1/qa/sampling-plan as s with If-Match base (the
-// version the draft started from; 0: none published) and the form's key.
-func (c *Console) publishPlan(r *http.Request, s *Session, base int, body map[string]any) error {
+// putVersion runs the API's PUT of a versioned setting (the sampling plan,
+// a scorecard form) at path as s: body as JSON, If-Match base (the version
+// the draft started from; 0: none yet) and the form's _key as the
+// Idempotency-Key. It returns the API's refusal.
+func (c *Console) putVersion(r *http.Request, s *Session, path string, base int, body any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -234,7 +234,7 @@ func (c *Console) publishPlan(r *http.Request, s *Session, base int, body map[st
 	if k := r.PostFormValue("_key"); k != "" {
 		h.Set("Idempotency-Key", k)
 	}
-	d := c.API.Dispatch(r.Context(), s.Principal(), http.MethodPut, "/v1/qa/sampling-plan", h, b)
+	d := c.API.Dispatch(r.Context(), s.Principal(), http.MethodPut, path, h, b)
 	if d.Err == nil && d.Status != http.StatusCreated {
 		return events.Errorf(events.Internal, "the API answered %d", d.Status)
 	}
