@@ -30,13 +30,24 @@ type ChartSeries struct {
 
 // ChartOptions are a chart's title (its accessible name), the unit of its
 // values ("%", "점", ""), the fixed top of its value axis (0: from the
-// data), and the labels of its category axis in order (nil: the first
-// series' labels; series whose labels differ, like evaluators' months).
+// data), the labels of its category axis in order (nil: the first
+// series' labels; series whose labels differ, like evaluators' months),
+// and the width it is drawn for in CSS pixels (0: 640; a chart in a
+// narrow column is drawn narrower, so that its text keeps its size).
 type ChartOptions struct {
 	Title  string
 	Unit   string
 	Max    float64
 	Labels []string
+	Width  float64
+}
+
+// width is the chart's viewBox width.
+func (o ChartOptions) width() float64 {
+	if o.Width <= 0 {
+		return chartW
+	}
+	return max(o.Width, 240)
 }
 
 // ChartXY is a point of a curve over a numeric axis.
@@ -47,7 +58,7 @@ type ChartXY struct {
 // The chart's geometry, in viewBox units (the SVG scales to its box; text
 // keeps these proportions).
 const (
-	chartW     = 640.0
+	chartW     = 640.0 // the default width
 	chartH     = 240.0
 	chartTop   = 14.0
 	chartRight = 12.0
@@ -255,9 +266,9 @@ func newPlot(o ChartOptions, series []ChartSeries, labels []string) *plot {
 			p.names = append(p.names, s.Name)
 		}
 	}
-	p.w = chartW - p.left - chartRight
+	p.w = o.width() - p.left - chartRight
 	p.h = chartH - p.top - chartBot
-	p.b.WriteString(`<svg class="chart" role="img" aria-label="` + esc(o.Title) + `" viewBox="0 0 ` + num(chartW) + ` ` + num(chartH) +
+	p.b.WriteString(`<svg class="chart" role="img" aria-label="` + esc(o.Title) + `" viewBox="0 0 ` + num(o.width()) + ` ` + num(chartH) +
 		`" xmlns="http://www.w3.org/2000/svg" font-size="` + num(fontSize) + `"><title>` + esc(o.Title) + `</title>`)
 	return p
 }
@@ -372,8 +383,8 @@ func (p *plot) done() template.HTML {
 
 // emptyChart is a chart with no figures: its title and a dash.
 func emptyChart(o ChartOptions) template.HTML {
-	return template.HTML(`<svg class="chart empty" role="img" aria-label="` + esc(o.Title) + `" viewBox="0 0 ` + num(chartW) + ` 60" xmlns="http://www.w3.org/2000/svg" font-size="` +
-		num(fontSize) + `"><title>` + esc(o.Title) + `</title><text x="` + num(chartW/2) + `" y="34" text-anchor="middle" fill="` + mutedColour + `">—</text></svg>`)
+	return template.HTML(`<svg class="chart empty" role="img" aria-label="` + esc(o.Title) + `" viewBox="0 0 ` + num(o.width()) + ` 60" xmlns="http://www.w3.org/2000/svg" font-size="` +
+		num(fontSize) + `"><title>` + esc(o.Title) + `</title><text x="` + num(o.width()/2) + `" y="34" text-anchor="middle" fill="` + mutedColour + `">—</text></svg>`)
 }
 
 // axisLabels are o.Labels, or else the labels of the first series with

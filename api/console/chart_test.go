@@ -304,3 +304,15 @@ func TestChartValuesDoNotOverlap(t *testing.T) {
 		t.Error("a point is missing")
 	}
 }
+
+func TestChartWidth(t *testing.T) {
+	n := parseChart(t, barChart(ChartOptions{Title: "narrow", Width: 400}, ChartSeries{Points: pts("a", 1, "b", 2)}), "narrow")
+	if vb := n.attr("viewBox"); vb != "0 0 400 240" {
+		t.Errorf("viewBox %q, want 400 wide", vb)
+	}
+	for _, l := range n.all("line", "grid") {
+		if l.num(t, "x2") > 400 {
+			t.Errorf("a gridline runs past the chart's width: x2=%v", l.num(t, "x2"))
+		}
+	}
+}

@@ -258,6 +258,9 @@ type spreadRow struct {
 	Wide  bool     // the scores lie wideSpread or more apart
 }
 
+// sideChart is the width of the charts beside a closed session's tables.
+const sideChart = 400
+
 // wideSpread is the spread (in points of 100) a closed session marks for
 // the team to talk about.
 const wideSpread = 25
@@ -359,8 +362,8 @@ func (c *Console) closedSessionView(r *http.Request, v *calibrationView, names m
 	}
 	t1, t2 := c.cat.text(lang, "cal.chart.distance"), c.cat.text(lang, "cal.chart.spread")
 	v.Charts = []figure{
-		{Title: t1, SVG: barChart(ChartOptions{Title: t1}, dist)},
-		{Title: t2, SVG: barChart(ChartOptions{Title: t2, Max: 100}, spread)},
+		{Title: t1, SVG: barChart(ChartOptions{Title: t1, Width: sideChart}, dist)},
+		{Title: t2, SVG: barChart(ChartOptions{Title: t2, Max: 100, Width: sideChart}, spread)},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"math"
 	"net/http"
@@ -509,7 +510,7 @@ func (rb *reportBuilder) requests(d []projections.RequestWeek) {
 	}
 	cats := sortedKeys(totals)
 	slices.SortStableFunc(cats, func(a, b string) int { return totals[b] - totals[a] })
-	weeks := sortedKeys(counts)
+	weeks := everyWeek(sortedKeys(counts))
 	rb.fact("rep.requests.requests", groupDigits(strconv.Itoa(all)))
 	rb.fact("rep.requests.categories", strconv.Itoa(len(cats)))
 	rb.fact("rep.requests.weeks", strconv.Itoa(len(weeks)))
@@ -555,6 +556,37 @@ func (rb *reportBuilder) requests(d []projections.RequestWeek) {
 		}
 		tab.add(append(row, intCell(sum))...)
 	}
+}
+
+// everyWeek is the ISO weeks from the first of weeks (sorted, "2026-W07")
+// to the last, those without requests too: a quiet week is a zero, not a
+// week left out of the axis. A name it cannot read leaves weeks as given.
+func everyWeek(weeks []string) []string {
+	if len(weeks) < 2 {
+		return weeks
+	}
+	first, ok1 := weekMonday(weeks[0])
+	last, ok2 := weekMonday(weeks[len(weeks)-1])
+	if !ok1 || !ok2 {
+		return weeks
+	}
+	var out []string
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 7) {
+		y, w := d.ISOWeek()
+		out = append(out, fmt.Sprintf("%04d-W%02d", y, w))
+	}
+	return out
+}
+
+// weekMonday is the Monday of ISO week name ("2026-W07").
+func weekMonday(name string) (time.Time, bool) {
+	var y, w int
+	if n, err := fmt.Sscanf(name, "%4d-W%2d", &y, &w); n != 2 || err != nil || w < 1 || w > 53 {
+		return time.Time{}, false
+	}
+	jan4 := time.Date(y, 1, 4, 0, 0, 0, 0, time.UTC) // always in week 1
+	monday := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
+	return monday.AddDate(0, 0, 7*(w-1)), true
 }
 
 // category is a request category as shown ("uncategorised" translated).
