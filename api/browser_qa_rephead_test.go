@@ -96,6 +96,28 @@ func (s *stack) rhPoints() map[string]map[string]any {
 	return out
 }
 
+// rhRefused runs submit, a submission the test expects refused, and fails
+// the test if it moved the log's head; the refusal's own 4xx is not one of
+// b's page errors.
+func (s *stack) rhRefused(b *browser, what string, submit func()) {
+	s.t.Helper()
+	head := s.rhHead()
+	submit()
+	b.takeProblems()
+	if got := s.rhHead(); got != head {
+		s.t.Errorf("%s moved the head from %v to %v", what, head, got)
+	}
+}
+
+// rhSubmitAfter tabs to the field sel, then on to its form's button, and
+// presses Enter, waiting for the answer's page.
+func (b *browser) rhSubmitAfter(sel string) {
+	b.t.Helper()
+	b.tabTo(sel, 80)
+	b.press(kb.Tab)
+	b.navigate(chromedp.KeyEvent(kb.Enter))
+}
+
 // rhPost submits a form of fields to action from b's page, with the
 // page's CSRF token, as a form the page does not offer would be, and
 // waits for the answer's page.
@@ -171,30 +193,17 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	b.screen("qa-mine")
 
 	// A dispute without a reason: refused at its field, nothing appended.
-	head := s.rhHead()
-	b.tabTo("#dispute-K1-1-reason", 60)
-	b.press(kb.Tab)
-	b.navigate(chromedp.KeyEvent(kb.Enter))
+	s.rhRefused(b, "a dispute without a reason", func() { b.rhSubmitAfter("#dispute-K1-1-reason") })
 	if !b.has("#dispute-K1-1-msg") || !b.has("#dispute-K1-1-reason[aria-invalid=true]") {
 		t.Errorf("the empty reason is not marked invalid:\n%s", b.text("#call-K1"))
-	}
-	b.takeProblems() // the refusal's own 400
-	if got := s.rhHead(); got != head {
-		t.Errorf("a refused dispute moved the head from %v to %v", head, got)
 	}
 
 	// A comment over 2,000 characters (past the field's maxlength, as a
 	// script could send it): refused at its field, nothing appended.
 	eval[bool](b, `(() => { const e = document.querySelector("#ack-K1-1-comment"); e.removeAttribute("maxlength"); e.value = "가".repeat(2001); return true; })()`)
-	b.tabTo("#ack-K1-1-comment", 60)
-	b.press(kb.Tab)
-	b.navigate(chromedp.KeyEvent(kb.Enter))
+	s.rhRefused(b, "an acknowledgement with a comment too long", func() { b.rhSubmitAfter("#ack-K1-1-comment") })
 	if !b.has("#ack-K1-1-msg") || !b.has("#ack-K1-1-comment[aria-invalid=true]") {
 		t.Errorf("the long comment is not refused at its field:\n%s", b.text("#call-K1"))
-	}
-	b.takeProblems() // the refusal's own 400
-	if got := s.rhHead(); got != head {
-		t.Errorf("a refused acknowledgement moved the head from %v to %v", head, got)
 	}
 
 	// Acknowledge with a comment, by keyboard.
@@ -274,13 +283,10 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	// The centre head's screens are not the rep's, nor the check.
 	b.open("/coaching")
 	b.waitText("main", "403")
-	head = s.rhHead()
-	b.rhPost("/coaching/"+p1["id"].(string)+"/follow-up", map[string]string{"outcome": "improved"})
+	s.rhRefused(b, "a rep's follow-up", func() {
+		b.rhPost("/coaching/"+p1["id"].(string)+"/follow-up", map[string]string{"outcome": "improved"})
+	})
 	b.waitText("main", "403")
-	b.takeProblems() // the refusal's own 403
-	if got := s.rhHead(); got != head {
-		t.Errorf("a rep's follow-up moved the head from %v to %v", head, got)
-	}
 
 	// A second call two days later: its point falls due in the week the
 	// first one's is overdue.
@@ -319,17 +325,11 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	h.screen("qa-followups")
 
 	// No outcome: refused, nothing appended.
-	head = s.rhHead()
 	h.tabTo("#fu-note", 80)
 	h.press("아직 고지 순서가 늦음")
-	h.tabTo("#fu-submit", 5)
-	h.navigate(chromedp.KeyEvent(kb.Enter))
+	s.rhRefused(h, "a check without an outcome", func() { h.rhSubmitAfter("#fu-note") })
 	if !h.has("#fu-err") {
 		t.Errorf("a check without an outcome is not refused at the outcome:\n%s", h.text("#fu-point"))
-	}
-	h.takeProblems() // the refusal's own 400
-	if got := s.rhHead(); got != head {
-		t.Errorf("a check without an outcome moved the head from %v to %v", head, got)
 	}
 	if got := eval[string](h, `document.querySelector('#fu-note').value`); got != "아직 고지 순서가 늦음" {
 		t.Errorf("the refused note was not kept: %q", got)
@@ -371,13 +371,10 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	h.screen("qa-team")
 	h.open("/me/evaluations")
 	h.waitText("main", "403")
-	head = s.rhHead()
-	h.rhPost("/me/evaluations/K1/2/dispute", map[string]string{"reason": "센터장의 이의"})
+	s.rhRefused(h, "a centre head's dispute", func() {
+		h.rhPost("/me/evaluations/K1/2/dispute", map[string]string{"reason": "센터장의 이의"})
+	})
 	h.waitText("main", "403")
-	h.takeProblems() // the refusal's own 403
-	if got := s.rhHead(); got != head {
-		t.Errorf("a centre head's dispute moved the head from %v to %v", head, got)
-	}
 
 	// The same screens in English.
 	be := s.newBrowser("rep R1 (en)", "en")
@@ -395,17 +392,11 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	// the lists, nothing appended.
 	s.must("H1", "POST", "/v1/coaching/"+p2["id"].(string)+"/follow-up", map[string]any{"outcome": "improved", "note": "경청 좋아짐"}, 201)
 	s.awaitApplied()
-	head = s.rhHead()
 	he.tabTo("#fu-improved", 80)
 	he.press(" ")
-	he.tabTo("#fu-submit", 5)
-	he.navigate(chromedp.KeyEvent(kb.Enter))
+	s.rhRefused(he, "a check of a point closed meanwhile", func() { he.rhSubmitAfter("#fu-note") })
 	if !he.has("#fu-error") || he.has("#fu-point") {
 		t.Errorf("a check of a point closed meanwhile is not refused above the lists:\n%s", he.text("main"))
-	}
-	he.takeProblems() // the refusal's own 400
-	if got := s.rhHead(); got != head {
-		t.Errorf("a refused check moved the head from %v to %v", head, got)
 	}
 	he.open("/team")
 	he.screen("qa-team")
