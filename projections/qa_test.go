@@ -305,3 +305,66 @@ func TestEvaluationsOfOldLogs(t *testing.T) {
 		t.Errorf("QA report of scores without call ids: %s, want %s", mustJSON(t, got), mustJSON(t, want))
 	}
 }
+
+// TestQAFoldIgnoresWhatTheAPIRefuses folds events Validate accepts but the
+// API never appends: a form version repeated or skipped, a second
+// ReviewDisputed with a dispute id already used, a review superseding its
+// own number or a later one. The fold keeps what came first and marks
+// nothing superseded.
+func TestQAFoldIgnoresWhatTheAPIRefuses(t *testing.T) {
+	l := newQALog(t)
+	k1, k2, form := events.CallStream("K1"), events.CallStream("K2"), events.QAFormStream("F1")
+	rec := func(id string) *events.CallRecorded {
+		return &events.CallRecorded{CallID: id, CustomerID: "C1", StaffID: "R1", Direction: "inbound", StartedAt: qaT0,
+			DurationSec: 60, Recording: events.Recording{SHA256: strings.Repeat("c", 64), ContentType: "audio/wav", Bytes: 10}}
+	}
+	review := func(supersedes int) *events.CallReviewed {
+		items := qaScored(4, 1, -1)
+		return &events.CallReviewed{ReviewerID: "S1", FormID: "F1", FormVersion: 1, Items: items, Total: events.ReviewTotal(items),
+			Supersedes: supersedes}
+	}
+	m := projections.NewMemory()
+	fold(m, []projections.Event{
+		l.event(form, "S1", &events.ScorecardFormPublished{FormID: "F1", Version: 1, Name: "First", Items: qaItems}),
+		l.event(form, "S1", &events.ScorecardFormPublished{FormID: "F1", Version: 1, Name: "Repeated", Items: qaItems[:1]}),
+		l.event(form, "S1", &events.ScorecardFormPublished{FormID: "F1", Version: 3, Name: "Skipped", Items: qaItems[:1]}),
+		l.event(k1, "R1", rec("K1")), l.event(k2, "R1", rec("K2")),
+		l.event(k1, "S1", review(1)), // supersedes itself
+		l.event(k1, "S1", review(5)), // supersedes one to come
+		l.event(k1, "R1", &events.ReviewDisputed{DisputeID: "D1", Evaluation: 2, RepID: "R1", Reason: "first"}),
+		l.event(k1, "R1", &events.ReviewDisputed{DisputeID: "D1", Evaluation: 1, RepID: "R1", Reason: "again"}),
+		l.event(k2, "S1", review(0)),
+		l.event(k2, "R1", &events.ReviewDisputed{DisputeID: "D1", Evaluation: 1, RepID: "R1", Reason: "elsewhere"}),
+	})
+	ctx := t.Context()
+	if f, err := m.ScorecardForm(ctx, "F1", 0); err != nil || f.Version != 1 || f.Name != "First" || f.Latest != 1 || len(f.Items) != 3 {
+		t.Errorf("F1: %s (%v), want version 1 as first published, the only one", mustJSON(t, f), err)
+	}
+	call, _ := m.Call(ctx, "K1")
+	if len(call.Evaluations) != 2 || call.Evaluations[0].SupersededBy != 0 || call.Evaluations[0].SupersededAt != nil ||
+		call.Evaluations[1].SupersededBy != 0 || call.Review.Evaluation != 2 {
+		t.Errorf("K1: %s, want two evaluations, none superseded", mustJSON(t, call))
+	}
+	if len(call.Disputes) != 1 || call.Disputes[0].Reason != "first" {
+		t.Errorf("K1's disputes: %s, want the first D1 only", mustJSON(t, call.Disputes))
+	}
+	if other, _ := m.Call(ctx, "K2"); len(other.Disputes) != 0 {
+		t.Errorf("K2's disputes: %s, want none (D1 is K1's)", mustJSON(t, other.Disputes))
+	}
+	if d, err := m.Dispute(ctx, "D1"); err != nil || d.CallID != "K1" || d.Reason != "first" {
+		t.Errorf("D1: %s (%v), want K1's first", mustJSON(t, d), err)
+	}
+}
+
+// TestRestoredCallsFindDisputes: a read store's calls, restored, answer
+// Dispute and Disputes by the disputes their rows hold.
+func TestRestoredCallsFindDisputes(t *testing.T) {
+	d := projections.Dispute{ID: "D1", CallID: "K1", Evaluation: 1, RepID: "R1", Reason: "why", RaisedAt: qaT0, Status: projections.DisputeOpen}
+	cs := projections.RestoreCalls([]projections.CallView{{ID: "K1", StaffID: "R1", Disputes: []projections.Dispute{d}}}, nil, nil, nil, nil)
+	if got, ok := cs.Dispute("D1"); !ok || got.Reason != "why" {
+		t.Errorf("Dispute(D1) = %v, %v", got, ok)
+	}
+	if got := cs.Disputes(projections.DisputeFilter{Status: projections.DisputeOpen}); len(got) != 1 || got[0].ID != "D1" {
+		t.Errorf("Disputes(open) = %v", got)
+	}
+}

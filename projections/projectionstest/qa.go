@@ -342,7 +342,9 @@ func testCalibration(t *testing.T, f *fixture) {
 	same(t, "Calibration(CS1), closed", got, closed)
 
 	// April: CS3 (S01 100, S02 90: distances 5) and CS4 (S01 100, H01 96:
-	// distances 2; S02 never scored), closed; CS2 stays open.
+	// distances 2; S02 never scored), closed; CS2 stays open. CS5, opened
+	// and scored in March (S01 100, S02 90), closes in April: it counts in
+	// April, the month it closed.
 	april := T0.AddDate(0, 1, 0)
 	session := func(id string, at time.Time, evaluators ...string) string {
 		s := events.CalibrationStream(id)
@@ -352,6 +354,9 @@ func testCalibration(t *testing.T, f *fixture) {
 	}
 	cs2 := session("CS2", hours(7), "S01", "S02")
 	score(cs2, "S01", hours(8), 5, 5, 1, 5)
+	cs5 := session("CS5", hours(9), "S01", "S02")
+	score(cs5, "S01", hours(9), 5, 5, 1, 5)
+	score(cs5, "S02", hours(10), 5, 5, 1, 2)
 	cs3 := session("CS3", april, "S01", "S02")
 	score(cs3, "S01", april, 5, 5, 1, 5)
 	score(cs3, "S02", april, 5, 5, 1, 2)
@@ -360,6 +365,7 @@ func testCalibration(t *testing.T, f *fixture) {
 	score(cs4, "S01", april.Add(time.Hour), 5, 5, 1, 5)
 	score(cs4, "H01", april.Add(time.Hour), 4, 5, 1, -1)
 	f.as("H01", "centre_head").at(april.Add(2*time.Hour)).add(cs4, &events.CalibrationClosed{SessionID: "CS4", CloserID: "H01"})
+	f.at(april.Add(3*time.Hour)).add(cs5, &events.CalibrationClosed{SessionID: "CS5", CloserID: "H01"})
 	rs = f.sync()
 
 	ids := func(ss []projections.CalibrationSession) []string {
@@ -373,10 +379,12 @@ func testCalibration(t *testing.T, f *fixture) {
 		f    projections.CalibrationFilter
 		want []string
 	}{
-		{projections.CalibrationFilter{}, []string{"CS3 closed consensus=95", "CS4 closed consensus=98", "CS2 open consensus=0", "CS1 closed consensus=57.8"}},
+		{projections.CalibrationFilter{}, []string{"CS3 closed consensus=95", "CS4 closed consensus=98", "CS5 closed consensus=95",
+			"CS2 open consensus=0", "CS1 closed consensus=57.8"}},
 		{projections.CalibrationFilter{Status: projections.CalibrationOpen}, []string{"CS2 open consensus=0"}},
 		{projections.CalibrationFilter{Status: projections.CalibrationClosed, Evaluator: "H01"}, []string{"CS4 closed consensus=98", "CS1 closed consensus=57.8"}},
-		{projections.CalibrationFilter{Evaluator: "S02"}, []string{"CS3 closed consensus=95", "CS4 closed consensus=98", "CS2 open consensus=0", "CS1 closed consensus=57.8"}},
+		{projections.CalibrationFilter{Evaluator: "S02"}, []string{"CS3 closed consensus=95", "CS4 closed consensus=98", "CS5 closed consensus=95",
+			"CS2 open consensus=0", "CS1 closed consensus=57.8"}},
 		{projections.CalibrationFilter{Evaluator: "S09"}, []string{}},
 	} {
 		got, err := rs.Calibrations(ctx, tc.f)
@@ -385,8 +393,8 @@ func testCalibration(t *testing.T, f *fixture) {
 	}
 	all, err := rs.Calibrations(ctx, projections.CalibrationFilter{})
 	ok(t, "Calibrations", err)
-	if len(all) == 4 {
-		same(t, "Calibrations()[3], the whole session", all[3], closed)
+	if len(all) == 5 {
+		same(t, "Calibrations()[4], the whole session", all[4], closed)
 	}
 
 	r, err := rs.Report(ctx, "calibration", april)
@@ -395,9 +403,9 @@ func testCalibration(t *testing.T, f *fixture) {
 		{EvaluatorID: "H01", Month: "2030-03", Sessions: 1, MeanDistance: 57.8},
 		{EvaluatorID: "H01", Month: "2030-04", Sessions: 1, MeanDistance: 2},
 		{EvaluatorID: "S01", Month: "2030-03", Sessions: 1, MeanDistance: 38.9},
-		{EvaluatorID: "S01", Month: "2030-04", Sessions: 2, MeanDistance: 3.5},
+		{EvaluatorID: "S01", Month: "2030-04", Sessions: 3, MeanDistance: 4},
 		{EvaluatorID: "S02", Month: "2030-03", Sessions: 1, MeanDistance: 18.9},
-		{EvaluatorID: "S02", Month: "2030-04", Sessions: 1, MeanDistance: 5},
+		{EvaluatorID: "S02", Month: "2030-04", Sessions: 2, MeanDistance: 5},
 	})
 }
 
