@@ -212,7 +212,7 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	b.navigate(chromedp.KeyEvent(kb.Enter))
 	b.waitPath("/me/evaluations?")
 	b.waitText("#mine-done", "K1")
-	if !b.has(k1 + " [data-acknowledged]") || b.has("#ack-K1-1") {
+	if !b.has(k1+" [data-acknowledged]") || b.has("#ack-K1-1") {
 		t.Errorf("after the acknowledgement:\n%s", b.text("#call-K1"))
 	}
 	// Dispute with a reason.
