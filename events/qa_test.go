@@ -62,6 +62,8 @@ func TestReviewTotalNAAndCritical(t *testing.T) {
 		{"a failed critical item among N/A", []events.ReviewItem{na("a", 1, 5), critical("c", 1, 0)}, 0, true},
 		{"a critical item marked N/A does not fail it", []events.ReviewItem{item("a", 1, 1, 1),
 			{ItemID: "c", Criterion: "c", Weight: 1, Max: 1, Critical: true, NA: true}}, 100, false},
+		{"a critical item marked N/A does not fail it, even with a stray 0", []events.ReviewItem{item("a", 1, 1, 1),
+			{ItemID: "c", Criterion: "c", Weight: 1, Score: score(0), Max: 1, Critical: true, NA: true}}, 100, false},
 		{"a critical item without a score does not fail it", []events.ReviewItem{item("a", 1, 1, 1),
 			{ItemID: "c", Criterion: "c", Weight: 1, Max: 1, Critical: true}}, 100, false},
 		{"a zero on an item that is not critical", []events.ReviewItem{item("a", 1, 0, 1), critical("c", 1, 1)}, 50, false},
