@@ -368,3 +368,34 @@ func TestRestoredCallsFindDisputes(t *testing.T) {
 		t.Errorf("Disputes(open) = %v", got)
 	}
 }
+
+// TestQARestoreAtEveryEvent restores the aggregate after each event of
+// the QA log and folds the rest into it: the answers are the uncut
+// fold's, whether a session was open, half scored or closed at the cut.
+func TestQARestoreAtEveryEvent(t *testing.T) {
+	evs := qaEvents(newQALog(t))
+	ref := projections.NewMemory()
+	fold(ref, evs)
+	want := qaAnswers(t, ref)
+	for cut := range len(evs) + 1 {
+		m := projections.NewMemory()
+		fold(m, evs[:cut])
+		b, err := m.QA.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := projections.RestoreQA(b)
+		if err != nil {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+		for _, e := range evs[cut:] {
+			m.Staff.Apply(e)
+			m.Calls.Apply(e)
+			q.Apply(e)
+		}
+		m.QA = q
+		if got := qaAnswers(t, m); got != want {
+			t.Errorf("restored after %d events:\n got %s\nwant %s", cut, got, want)
+		}
+	}
+}
