@@ -339,7 +339,6 @@ func TestOpenAPISchemas(t *testing.T) {
 		"RecordingRef":              events.Recording{},
 		"CallRecorded":              events.CallRecorded{},
 		"CallSelectedForReview":     events.CallSelectedForReview{},
-		"ReviewItem":                events.ReviewItem{},
 		"ReviewedItem":              events.ReviewItem{},
 		"ReviewRequest":             reviewRequest{},
 		"ScoreInput":                scoreInput{},
