@@ -95,7 +95,7 @@ func TestConsoleCalibration(t *testing.T) {
 
 	head = s.rhHead()
 	if p := s1.post(page+"/scores", calForm("3", "", "1", "na", ""), en...); p.status != http.StatusBadRequest ||
-		!strings.Contains(p.body, `<fieldset class="qa-item invalid" id="item-needs">`) {
+		!strings.Contains(p.body, `<fieldset class="qa-item invalid" id="item-needs"`) {
 		t.Errorf("a score without needs: %d, the message not at the item:\n%.3000s", p.status, p.body)
 	}
 	if s.rhHead() != head {

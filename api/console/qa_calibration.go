@@ -367,6 +367,20 @@ func (c *Console) closedSessionView(r *http.Request, v *calibrationView, names m
 	}
 }
 
+// scoreItemsView is the dot of the "scoreitems" partial: a scorecard's
+// items and the page's language.
+type scoreItemsView struct {
+	Items []cardItem
+	v     view
+}
+
+// T is the page's message key.
+func (s scoreItemsView) T(key string, args ...any) string { return s.v.T(key, args...) }
+
+func init() {
+	funcs["scoreItems"] = func(v view, items []cardItem) scoreItemsView { return scoreItemsView{Items: items, v: v} }
+}
+
 // Fmt writes a total or a distance to one decimal, as the reports do.
 func (*calibrationView) Fmt(x float64) string { return formatValue(x, "") }
 

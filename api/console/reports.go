@@ -180,48 +180,30 @@ func (rb *reportBuilder) build(name string, data json.RawMessage) (*report, erro
 	var err error
 	switch name {
 	case "tiers":
-		var d projections.TierReport
-		if err = decodeReport(data, &d); err == nil {
-			rb.tiers(d)
-		}
+		err = layOut(data, rb.tiers)
 	case "pitches":
-		var d map[string][]projections.Conversion
-		if err = decodeReport(data, &d); err == nil {
-			rb.pitches(d)
-		}
+		err = layOut(data, rb.pitches)
 	case "qa":
-		var d []projections.QAScore
-		if err = decodeReport(data, &d); err == nil {
-			rb.qa(d)
-		}
+		err = layOut(data, rb.qa)
 	case "coaching":
-		var d projections.CoachingReport
-		if err = decodeReport(data, &d); err == nil {
-			rb.coaching(d)
-		}
+		err = layOut(data, rb.coaching)
 	case "freshness":
-		var d []projections.Freshness
-		if err = decodeReport(data, &d); err == nil {
-			rb.freshness(d)
-		}
+		err = layOut(data, rb.freshness)
 	case "requests":
-		var d []projections.RequestWeek
-		if err = decodeReport(data, &d); err == nil {
-			rb.requests(d)
-		}
+		err = layOut(data, rb.requests)
 	case "calibration":
-		var d []projections.CalibrationDistance
-		if err = decodeReport(data, &d); err == nil {
-			rb.calibration(d)
-		}
+		err = layOut(data, rb.calibration)
 	}
 	return &rb.rep, err
 }
 
-func decodeReport(data json.RawMessage, v any) error {
-	if err := json.Unmarshal(data, v); err != nil {
+// layOut decodes data as a T and lays it out with page.
+func layOut[T any](data json.RawMessage, page func(T)) error {
+	var d T
+	if err := json.Unmarshal(data, &d); err != nil {
 		return &events.Error{Code: events.Internal, Message: "decode the report", Err: err}
 	}
+	page(d)
 	return nil
 }
 
@@ -391,24 +373,12 @@ func ratioOf(a, b int) float64 {
 }
 
 func (rb *reportBuilder) qa(d []projections.QAScore) {
-	type month struct {
-		sum     float64
-		reviews int
-	}
-	months := map[string]*month{}
 	reps := map[string]bool{}
 	reviews, critical, latest := 0, 0, ""
 	var sum float64
 	tab := rb.table("qa", "rep.qa.table", "rep.col.rep", "rep.col.month", "rep.col.reviews#", "rep.col.average#", "rep.col.min#",
 		"rep.col.max#", "rep.col.criticalFailed#")
 	for _, s := range d {
-		m := months[s.Month]
-		if m == nil {
-			m = &month{}
-			months[s.Month] = m
-		}
-		m.sum += s.Average * float64(s.Reviews)
-		m.reviews += s.Reviews
 		reviews, critical, sum = reviews+s.Reviews, critical+s.CriticalFailed, sum+s.Average*float64(s.Reviews)
 		reps[s.RepID] = true
 		latest = max(latest, s.Month)
@@ -419,11 +389,7 @@ func (rb *reportBuilder) qa(d []projections.QAScore) {
 	rb.fact("rep.qa.reps", strconv.Itoa(len(reps)))
 	rb.fact("rep.qa.average", decimalCell(sum/math.Max(1, float64(reviews)), "").Text)
 	rb.fact("rep.qa.criticalFailed", groupDigits(strconv.Itoa(critical)))
-	var trend ChartSeries
-	for _, k := range sortedKeys(months) {
-		trend.Points = append(trend.Points, ChartPoint{Label: k, Value: months[k].sum / float64(months[k].reviews)})
-	}
-	rb.line(ChartOptions{Title: rb.t("rep.qa.trend"), Max: 100}, trend)
+	rb.line(ChartOptions{Title: rb.t("rep.qa.trend"), Max: 100}, ChartSeries{Points: monthlyAverage(d)})
 	var bars ChartSeries
 	for _, s := range d {
 		if s.Month == latest {
@@ -431,6 +397,30 @@ func (rb *reportBuilder) qa(d []projections.QAScore) {
 		}
 	}
 	rb.bar(ChartOptions{Title: rb.t("rep.qa.byRep", latest), Max: 100}, bars)
+}
+
+// monthlyAverage is the centre's average score per month of the QA report
+// rows, each rep's average weighted by their reviews, months in order.
+func monthlyAverage(rows []projections.QAScore) []ChartPoint {
+	type month struct {
+		sum     float64
+		reviews int
+	}
+	months := map[string]*month{}
+	for _, q := range rows {
+		m := months[q.Month]
+		if m == nil {
+			m = &month{}
+			months[q.Month] = m
+		}
+		m.sum += q.Average * float64(q.Reviews)
+		m.reviews += q.Reviews
+	}
+	var out []ChartPoint
+	for _, k := range sortedKeys(months) {
+		out = append(out, ChartPoint{Label: k, Value: months[k].sum / float64(max(1, months[k].reviews))})
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {
