@@ -326,6 +326,9 @@ func (c *Console) refuseDraft(r *http.Request, v *formView, d *formDraft, err er
 		return 0, err
 	case ee.Code == events.Conflict:
 		v.Conflict, d.Base = v.Latest, v.Latest
+		if v.Latest == 0 { // a draft of a version the form never had
+			v.Error = c.cat.errorText(lang, err)
+		}
 		return http.StatusConflict, nil
 	case ee.Code != events.Invalid:
 		return 0, err
