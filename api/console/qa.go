@@ -331,7 +331,7 @@ var callDone = map[string]string{
 // evaluation newest first with the superseded ones marked, and the
 // call's disputes.
 func (c *Console) callPage(w http.ResponseWriter, r *http.Request, s *Session) error {
-	p, err := c.callData(r, s)
+	p, err := c.callData(r, s, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -343,9 +343,9 @@ func (c *Console) callPage(w http.ResponseWriter, r *http.Request, s *Session) e
 	return nil
 }
 
-// callData reads what the call page shows (the scorecard empty).
-func (c *Console) callData(r *http.Request, s *Session) (*callPage, error) {
-	call, err := c.callFor(r, s, r.PathValue("id"))
+// callData reads what call id's page shows (the scorecard empty).
+func (c *Console) callData(r *http.Request, s *Session, id string) (*callPage, error) {
+	call, err := c.callFor(r, s, id)
 	if err != nil {
 		return nil, err
 	}
@@ -461,7 +461,8 @@ type cardPoint struct {
 // dispute otherwise none (it is resolved, not corrected); on a reviewed
 // call a correction of the latest evaluation on its form version; on a
 // call not reviewed a first review on ?form= (or the first form) at its
-// latest version.
+// latest version. A posted scorecard names its form, version and the
+// evaluation it supersedes itself.
 func (c *Console) chooseCard(r *http.Request, s *Session, p *callPage) error {
 	card := &scorecard{Key: newKey()}
 	id, version := "", 0
@@ -491,10 +492,21 @@ func (c *Console) chooseCard(r *http.Request, s *Session, p *callPage) error {
 		}
 		id = p.Forms[0].ID
 		for _, f := range p.Forms {
-			if f.ID == r.URL.Query().Get("form") || f.ID == r.PostFormValue("formId") {
+			if f.ID == r.URL.Query().Get("form") {
 				id = f.ID
 			}
 		}
+	}
+	if r.Method == http.MethodPost && card.Dispute == nil {
+		// A submitted scorecard is what its page showed: a resubmission
+		// after the first was saved is the same request (idempotent), and
+		// one overtaken by another's correction is refused, not re-aimed.
+		id = r.PostFormValue("formId")
+		version, _ = strconv.Atoi(r.PostFormValue("formVersion"))
+		card.Supersedes, _ = strconv.Atoi(r.PostFormValue("supersedes"))
+	}
+	if !events.ValidID(id) {
+		return events.InvalidField("formId", "must be a form id")
 	}
 	q := url.Values{}
 	if version > 0 {
@@ -661,7 +673,7 @@ func (c *Console) cardPoints(lang string, card *scorecard) ([]pointInput, []int,
 // correction with supersedes). A refusal shows the page again with the
 // scores and points as typed and the message at its item or point.
 func (c *Console) postReview(w http.ResponseWriter, r *http.Request, s *Session) error {
-	p, err := c.callData(r, s)
+	p, err := c.callData(r, s, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -820,7 +832,7 @@ func (c *Console) renderDisputes(w http.ResponseWriter, r *http.Request, s *Sess
 // postResolution resolves dispute {id}: resolution=upheld with a note
 // (from the disputes page or the call page), or rescored with the
 // scorecard on the disputed evaluation's form version (from the call
-// page, ?dispute=), through POST /v1/qa/disputes/{id}/resolution.
+// page, ?dispute=; the form names its call), through POST /v1/qa/disputes/{id}/resolution.
 func (c *Console) postResolution(w http.ResponseWriter, r *http.Request, s *Session) error {
 	id := r.PathValue("id")
 	if !events.ValidID(id) {
@@ -829,7 +841,7 @@ func (c *Console) postResolution(w http.ResponseWriter, r *http.Request, s *Sess
 	if r.PostFormValue("resolution") == "upheld" {
 		return c.postUphold(w, r, s, id)
 	}
-	p, err := c.callData(r, s)
+	p, err := c.callData(r, s, r.PostFormValue("call"))
 	if err != nil {
 		return err
 	}
