@@ -108,6 +108,16 @@ func TestConsoleCalibration(t *testing.T) {
 	if strings.Contains(p.body, `id="cal-scorecard"`) || !strings.Contains(p.body, "S1의 비밀 의견") || !strings.Contains(p.body, "total 83.3") {
 		t.Errorf("after scoring S1 does not see their own score (83.3) instead of the scorecard:\n%.3000s", p.body)
 	}
+	// Closing with one score: refused (the API wants two), the message at
+	// the note, nothing appended.
+	head = s.rhHead()
+	if p := s1.post(page+"/closure", url.Values{"_key": {newKeyForTest()}, "note": {"너무 이름"}}, en...); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `id="cal-close-msg" role="alert">`) {
+		t.Errorf("closing with one score: %d, no message:\n%.3000s", p.status, p.section("cal-close"))
+	}
+	if s.rhHead() != head {
+		t.Error("a refused closure was appended")
+	}
 	hp := h1.must(page, 200, en...)
 	if strings.Contains(hp.body, "S1의 비밀 의견") || strings.Contains(hp.body, "83.3") {
 		t.Error("H1 sees S1's score while the session is open")
@@ -118,11 +128,15 @@ func TestConsoleCalibration(t *testing.T) {
 	if p := h1.post(page+"/scores", calForm("5", "2", "1", "5", ""), en...); p.status != http.StatusSeeOther {
 		t.Fatalf("H1's score: %d\n%.2000s", p.status, p.body)
 	}
+	head = s.rhHead()
 	if sp := s2.must(page, 200, en...); strings.Contains(sp.body, `id="cal-close-form"`) || !strings.Contains(sp.body, `id="cal-scorecard"`) {
 		t.Error("S2, an evaluator who did not open the session, is offered to close it, or not to score")
 	}
 	if p := s2.post(page+"/closure", url.Values{"_key": {newKeyForTest()}}, en...); p.status < 400 {
 		t.Errorf("S2 closed the session: %d", p.status)
+	}
+	if s.rhHead() != head {
+		t.Errorf("S2's refused closure appended: the head moved from %v to %v", head, s.rhHead())
 	}
 
 	if !strings.Contains(s1.must(page, 200, en...).body, `id="cal-close-form"`) {
