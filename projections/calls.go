@@ -38,9 +38,13 @@ type CallView struct {
 }
 
 // Selection says why and when a call was selected for review.
+//
+// PlanVersion is the sampling plan version that chose the call (0: the
+// server's built-in plan); absent for a supervisor's own request.
 type Selection struct {
 	Reason       string    `json:"reason"`
 	SupervisorID string    `json:"supervisorId,omitempty"`
+	PlanVersion  *int      `json:"planVersion,omitempty"`
 	SelectedAt   time.Time `json:"selectedAt"`
 	By           string    `json:"by"`
 }
@@ -144,7 +148,12 @@ func (cs *Calls) Apply(e Event) {
 	switch d := e.Data.(type) {
 	case *events.CallSelectedForReview:
 		if c.Selection == nil {
-			c.Selection = &Selection{Reason: d.Reason, SupervisorID: d.SupervisorID, SelectedAt: e.RecordedAt, By: strings.Clone(e.Actor.ID)}
+			c.Selection = &Selection{Reason: d.Reason, SupervisorID: d.SupervisorID, SelectedAt: e.RecordedAt,
+				By: strings.Clone(e.Actor.ID)}
+			if d.Reason != "requested" {
+				v := d.PlanVersion
+				c.Selection.PlanVersion = &v
+			}
 			if c.Review == nil {
 				cs.queue[c.ID] = struct{}{}
 			}
@@ -219,6 +228,7 @@ type QueueItem struct {
 	CustomerID   string    `json:"customerId"`
 	Reason       string    `json:"reason"`
 	SupervisorID string    `json:"supervisorId,omitempty"`
+	PlanVersion  *int      `json:"planVersion,omitempty"` // as Selection's
 	SelectedAt   time.Time `json:"selectedAt"`
 	StartedAt    time.Time `json:"startedAt"`
 	DurationSec  int       `json:"durationSec"`
@@ -234,7 +244,7 @@ func (cs *Calls) Queue(supervisor string) []QueueItem {
 		if supervisor != "" && s.SupervisorID != "" && s.SupervisorID != supervisor {
 			continue
 		}
-		out = append(out, QueueItem{CallID: id, StaffID: c.StaffID, CustomerID: c.CustomerID, Reason: s.Reason,
+		out = append(out, QueueItem{CallID: id, StaffID: c.StaffID, CustomerID: c.CustomerID, Reason: s.Reason, PlanVersion: s.PlanVersion,
 			SupervisorID: s.SupervisorID, SelectedAt: s.SelectedAt, StartedAt: c.StartedAt, DurationSec: c.DurationSec})
 	}
 	slices.SortFunc(out, func(a, b QueueItem) int {

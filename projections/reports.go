@@ -275,8 +275,9 @@ type QAScore struct {
 }
 
 // QAReport returns review scores per rep per calendar month (UTC), by rep
-// then month. Each call counts once, with its latest evaluation (in the
-// month of that evaluation): a re-score replaces the score it supersedes.
+// then month. Each call counts once, with its latest evaluation, in the
+// month it was first evaluated: a re-score replaces the score it
+// supersedes in that month.
 func (cs *Calls) QAReport() []QAScore {
 	type key struct{ rep, month string }
 	acc := map[key]*QAScore{}
@@ -305,10 +306,13 @@ func (cs *Calls) QAReport() []QAScore {
 }
 
 // latestReviews returns, of reviews in log order, each call's latest
-// evaluation; entries without a call id (kept by a read store from before
-// evaluations were numbered) each count.
+// evaluation, dated when the call was first evaluated: a re-score corrects
+// the month the call was scored in rather than moving the call to the
+// month of the re-score. Entries without a call id (kept by a read store
+// from before evaluations were numbered) each count.
 func latestReviews(reviews []ReviewScore) []ReviewScore {
-	latest := map[string]int{} // call id → index of its latest evaluation
+	latest := map[string]int{}      // call id → index of its latest evaluation
+	first := map[string]time.Time{} // call id → when it was first evaluated
 	for i, r := range reviews {
 		if r.CallID == "" {
 			continue
@@ -316,10 +320,16 @@ func latestReviews(reviews []ReviewScore) []ReviewScore {
 		if j, ok := latest[r.CallID]; !ok || reviews[j].Evaluation <= r.Evaluation {
 			latest[r.CallID] = i
 		}
+		if t, ok := first[r.CallID]; !ok || r.At.Before(t) {
+			first[r.CallID] = r.At
+		}
 	}
 	out := make([]ReviewScore, 0, len(reviews))
 	for i, r := range reviews {
 		if r.CallID == "" || latest[r.CallID] == i {
+			if r.CallID != "" {
+				r.At = first[r.CallID]
+			}
 			out = append(out, r)
 		}
 	}

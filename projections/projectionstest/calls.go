@@ -77,8 +77,14 @@ func testQAQueue(t *testing.T, f *fixture) {
 		}
 		recordCall(f, id, "C"+id, staff, T0.Add(-time.Hour), 60)
 	}
+	// The sampler's selections name the plan version that chose them
+	// (here the call's number: Q3 by plan 3); a request names none.
 	sel := func(call, reason, supervisor string, at time.Time) {
-		f.at(at).add(events.CallStream(call), &events.CallSelectedForReview{Reason: reason, SupervisorID: supervisor})
+		d := &events.CallSelectedForReview{Reason: reason, SupervisorID: supervisor}
+		if reason != "requested" {
+			d.PlanVersion = int(call[1] - '0')
+		}
+		f.at(at).add(events.CallStream(call), d)
 	}
 	f.as("system:sampler", "")
 	sel("Q4", "long_call", "S02", T0.Add(30*time.Minute))
@@ -95,8 +101,13 @@ func testQAQueue(t *testing.T, f *fixture) {
 	rs := f.sync()
 
 	item := func(call, staff, reason, supervisor string, selected time.Time) projections.QueueItem {
-		return projections.QueueItem{CallID: call, StaffID: staff, CustomerID: "C" + call, Reason: reason, SupervisorID: supervisor,
+		it := projections.QueueItem{CallID: call, StaffID: staff, CustomerID: "C" + call, Reason: reason, SupervisorID: supervisor,
 			SelectedAt: selected, StartedAt: T0.Add(-time.Hour), DurationSec: 60}
+		if reason != "requested" {
+			v := int(call[1] - '0')
+			it.PlanVersion = &v
+		}
+		return it
 	}
 	q4 := item("Q4", "R02", "long_call", "S02", T0.Add(30*time.Minute))
 	q1 := item("Q1", "R01", "requested", "S01", hours(1))
