@@ -135,9 +135,10 @@ type CallReviewed struct {
 func (*CallReviewed) EventType() string { return "CallReviewed" }
 
 // Validate checks the catalog rules, including that total is within 0.05 of
-// ReviewTotal(items) and criticalFailed is CriticalFailed(items), and then
-// sets total to exactly ReviewTotal(items). Errors are Invalid naming the
-// field ("items[1].score").
+// ReviewTotal(items) and that criticalFailed claims no failure the items do
+// not have, and then sets total and criticalFailed to the server's figures
+// (a critical item scored 0 sets criticalFailed even when the client left
+// it out). Errors are Invalid naming the field ("items[1].score").
 func (d *CallReviewed) Validate() error {
 	c := check{}
 	c.id("reviewerId", &d.ReviewerID, true)
