@@ -145,38 +145,41 @@ func (g *gen) customer(ctx context.Context, i int) error {
 }
 
 // calls makes one recorded call a month for a potential VIP; a fifth of
-// them are reviewed with a coaching point, acknowledged and followed up.
+// them are reviewed on the form version in force, with a coaching point
+// at a second of the call that is acknowledged and followed up, and what
+// may follow a review (afterReview: the rep's acknowledgement, a dispute,
+// a correction).
 func (g *gen) calls(ctx context.Context, i int, customer, rep string, begin, end time.Time) error {
 	r := g.rng("call", i)
 	for m := range g.cfg.Months {
 		callID := fmt.Sprintf("K%07d%02d", i+1, m)
 		s := &stream{rng: r}
+		var es entries
 		started := begin.AddDate(0, m, r.IntN(28)).Add(time.Duration(9+r.IntN(8)) * time.Hour)
 		dur := 60 + r.IntN(1200)
 		repActor := events.Actor{ID: rep, Role: "rep"}
-		s.add(&events.CallRecorded{CallID: callID, CustomerID: customer, StaffID: rep, Direction: pick(r, events.CallDirections),
+		es.add(&events.CallRecorded{CallID: callID, CustomerID: customer, StaffID: rep, Direction: pick(r, events.CallDirections),
 			StartedAt: started, DurationSec: dur, Recording: events.Recording{SHA256: fmt.Sprintf("%064x", uint64(i)*100+uint64(m)),
 				ContentType: "audio/wav", Bytes: int64(dur) * 16000}}, started, repActor, nil)
 		if r.IntN(5) == 0 {
 			sup := events.Actor{ID: fmt.Sprintf("S%02d", (i%g.st.Reps)/10), Role: "supervisor"}
 			reviewed := started.AddDate(0, 0, 2)
-			s.add(&events.CallSelectedForReview{Reason: "random_sample", SupervisorID: sup.ID}, started.Add(time.Hour), events.System("sampler"), nil)
-			items := []events.ReviewItem{{Criterion: "greeting", Weight: 1, Score: ptr(3 + r.IntN(3)), Max: 5},
-				{Criterion: "needs_analysis", Weight: 2, Score: ptr(2 + r.IntN(4)), Max: 5}}
+			es.add(&events.CallSelectedForReview{Reason: "random_sample", SupervisorID: sup.ID}, started.Add(time.Hour), events.System("sampler"), nil)
 			point := fmt.Sprintf("PT%s", callID)
-			due := events.AddOneMonth(reviewed)
-			s.add(&events.CallReviewed{ReviewerID: sup.ID, FormID: "QA-2026", Items: items, Total: events.ReviewTotal(items),
-				CoachingPoints: []events.CoachingPointRaised{{PointID: point, Criterion: "needs_analysis", Note: "고객 니즈 질문 보강", FollowUpDue: due}}},
-				reviewed, sup, nil)
-			s.add(&events.CoachingAcknowledged{PointID: point, StaffID: rep}, reviewed.AddDate(0, 0, 1), repActor, nil)
-			if due.Before(end) {
+			review := g.reviewOf(r, sup.ID, reviewed, dur, point)
+			es.add(review, reviewed, sup, nil)
+			g.reviewed(callID)
+			es.add(&events.CoachingAcknowledged{PointID: point, StaffID: rep}, reviewed.AddDate(0, 0, 1), repActor, nil)
+			if due := review.CoachingPoints[0].FollowUpDue; due.Before(end) {
 				f := &events.CoachingFollowedUp{PointID: point, CheckerID: "X0", Outcome: "improved"}
 				if r.IntN(10) < 4 {
 					f.Outcome, f.NextFollowUpDue = "not_improved", events.AddOneMonth(due)
 				}
-				s.add(f, due, events.Actor{ID: "X0", Role: "centre_head"}, nil)
+				es.add(f, due, events.Actor{ID: "X0", Role: "centre_head"}, nil)
 			}
+			g.afterReview(&es, r, callID, dur, reviewed, repActor, sup)
 		}
+		es.appendTo(s)
 		if err := g.flush(ctx, events.CallStream(callID), s); err != nil {
 			return err
 		}

@@ -80,6 +80,9 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 	if err := g.staff(ctx); err != nil {
 		return st, err
 	}
+	if err := g.forms(ctx); err != nil {
+		return st, err
+	}
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	var first error
@@ -109,6 +112,9 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 	if first == nil {
 		first = ctx.Err()
 	}
+	if first == nil {
+		first = g.calibration(ctx)
+	}
 	return st, first
 }
 
@@ -117,6 +123,8 @@ type gen struct {
 	sink Sink
 	st   *Stats
 	mu   sync.Mutex
+	// reviewedCalls are the ids of the calls reviewed (guarded by mu).
+	reviewedCalls []string
 }
 
 // stream collects one stream's events, with deterministic ids.
@@ -239,7 +247,7 @@ func (g *gen) staff(ctx context.Context) error {
 		}
 		k++
 	}
-	for i := range max(1, g.st.Reps/10) {
+	for i := range max(2, g.st.Reps/10) { // two at least: a calibration has three evaluators
 		if err := add(k, fmt.Sprintf("S%02d", i), koreanName(g.rng("sup", i)), "supervisor", nil); err != nil {
 			return err
 		}

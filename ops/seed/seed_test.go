@@ -107,6 +107,65 @@ func TestShapeOfTheBank(t *testing.T) {
 	}
 	t.Logf("%d events, %d streams, %d reps, %d PBs, tiers %v, top-7%% share %.3f", stats.Events, stats.Streams,
 		stats.Reps, stats.PrivateBankers, tr.ByTier, tr.Concentration[0].Share)
+	checkQA(t, m)
+}
+
+// checkQA checks the quality assurance the bank holds: the form's two
+// versions, reviews on each in the new shape (item ids, a critical item,
+// N/A, points at a second of their call), disputes of every status, a
+// re-score that answers no dispute, and a closed calibration of three
+// evaluators.
+func checkQA(t *testing.T, m *projections.Memory) {
+	t.Helper()
+	if f, ok := m.QA.Form("QA-2026", 0); !ok || f.Version != 2 || len(f.Items) != 4 || !f.Items[2].Critical || !f.Items[3].NAAllowed {
+		t.Fatalf("the form's latest version: %+v", f)
+	}
+	if f, ok := m.QA.Form("QA-2026", 1); !ok || len(f.Items) != 3 {
+		t.Fatalf("the form's version 1: %+v", f)
+	}
+	versions, failed, na, corrections, points := map[int]int{}, 0, 0, 0, 0
+	for _, c := range m.Calls.Evaluations(projections.EvaluationFilter{}) {
+		for _, ev := range c.Evaluations {
+			versions[ev.FormVersion]++
+			if ev.CriticalFailed {
+				failed++
+			}
+			for _, it := range ev.Items {
+				if it.ItemID == "" {
+					t.Fatalf("%s: an item without its id: %+v", c.ID, it)
+				}
+				if it.NA {
+					na++
+				}
+			}
+			if ev.Supersedes > 0 && ev.DisputeID == "" {
+				corrections++
+			}
+		}
+	}
+	for _, p := range m.Calls.Coaching(projections.CoachingFilter{}, end) {
+		if p.AtSec != nil && p.ItemID == "needs_analysis" {
+			points++
+		}
+	}
+	status := map[string]int{}
+	for _, d := range m.Calls.Disputes(projections.DisputeFilter{}) {
+		status[d.Status]++
+	}
+	t.Logf("evaluations by form version %v, %d failed a critical item, %d items N/A, %d corrections, disputes %v, %d points at a second",
+		versions, failed, na, corrections, status, points)
+	if versions[1] == 0 || versions[2] == 0 || versions[0] != 0 || failed == 0 || na == 0 || corrections == 0 || points == 0 {
+		t.Errorf("the reviews do not exercise the new shape")
+	}
+	for _, st := range []string{projections.DisputeOpen, projections.DisputeUpheld, projections.DisputeRescored} {
+		if status[st] == 0 {
+			t.Errorf("no dispute %s", st)
+		}
+	}
+	cs := m.QA.Calibrations(projections.CalibrationFilter{Status: projections.CalibrationClosed})
+	if len(cs) != 1 || len(cs[0].Scores) != 3 || len(cs[0].Evaluators) != 3 || len(cs[0].Items) != 3 && len(cs[0].Items) != 4 {
+		t.Fatalf("closed calibrations: %+v", cs)
+	}
 }
 
 // TestCoherentTimes checks the times of every customer stream: the
