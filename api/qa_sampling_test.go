@@ -87,6 +87,17 @@ func TestSamplingPlan(t *testing.T) {
 	if sel := s.selectionOf("K2"); sel["reason"] != "long_call" || sel["planVersion"] != 2.0 {
 		t.Fatalf("K2 selected %v; want long_call under version 2", sel)
 	}
+	s.awaitApplied()
+	if sel := s.must("S1", "GET", "/v1/calls/K2", nil, 200)["call"].(map[string]any)["selection"].(map[string]any); sel["planVersion"] != 2.0 {
+		t.Errorf("the read side's selection of K2 %v; want planVersion 2", sel)
+	}
+	plans := map[string]any{}
+	for _, it := range s.must("S1", "GET", "/v1/qa/queue", nil, 200)["items"].([]any) {
+		plans[it.(map[string]any)["callId"].(string)] = it.(map[string]any)["planVersion"]
+	}
+	if plans["K1"] != 0.0 || plans["K2"] != 2.0 {
+		t.Errorf("the queue's plan versions %v; want K1 0 (the built-in plan), K2 2", plans)
+	}
 
 	// A restart replays the same log: no selection twice, the plans the same.
 	s = s.restart()
