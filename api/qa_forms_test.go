@@ -349,3 +349,40 @@ func TestFormRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestFormNewVersionLeavesReviews: a review names the version it was
+// scored on; publishing the next version changes neither it nor that
+// version, and a review without formVersion is scored on the new latest.
+func TestFormNewVersionLeavesReviews(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.publishForm()
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	s.recordCall("R1", "K1", "C1", 120)
+	s.recordCall("R1", "K2", "C1", 120)
+	s.must("S1", "POST", "/v1/calls/K1/reviews", newReview(), 201)
+	s.must("H1", "PUT", "/v1/qa/forms/F1", formV2(), 201)
+	review := func(id string) map[string]any {
+		return s.must("S1", "GET", "/v1/calls/"+id, nil, 200)["call"].(map[string]any)["review"].(map[string]any)
+	}
+	first := review("K1")
+	if first["formVersion"] != 1.0 || first["total"] != 83.3 || len(first["items"].([]any)) != 4 {
+		t.Errorf("the review on version 1 after version 2: %v", first)
+	}
+	if v1 := s.must("S1", "GET", "/v1/qa/forms/F1?version=1", nil, 200); fmt.Sprint(v1["items"]) != fmt.Sprint(formItems(stdForm())) {
+		t.Errorf("version 1 after version 2: %v", v1["items"])
+	}
+	// Version 2 has no closing: a review of it on the latest is refused,
+	// naming the item, and appends nothing.
+	head := s.head()
+	if a := s.req("S1", "POST", "/v1/calls/K2/reviews", newReview()); a.status != 400 || a.errDetails()["field"] != "items[3].itemId" {
+		t.Errorf("a review naming closing on version 2: %d %s", a.status, a.raw)
+	}
+	if got := s.head(); got != head {
+		t.Errorf("the refused review appended")
+	}
+	onV1 := withField(newReview(), "formVersion", 1)
+	s.must("S1", "POST", "/v1/calls/K2/reviews", onV1, 201)
+	if r := review("K2"); r["formVersion"] != 1.0 {
+		t.Errorf("a review asked on version 1: %v", r)
+	}
+}
