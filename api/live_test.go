@@ -45,11 +45,17 @@ func (m *topicModel) topics(e map[string]any) []string {
 	switch cat {
 	case "customer":
 		customer = id
+	case "qaform", "calibration":
+		ts = append(ts, "qa")
+	case "settings":
+		if id == "qa-sampling" {
+			ts = append(ts, "qa")
+		}
 	case "call":
 		customer = m.callCustomer[id]
 		ts = append(ts, "rep:"+m.callRep[id])
 		switch e["type"] {
-		case "CallRecorded", "CallSelectedForReview":
+		case "CallRecorded", "CallSelectedForReview", "ReviewAcknowledged", "ReviewDisputed", "DisputeResolved":
 			ts = append(ts, "qa")
 		case "CallReviewed":
 			ts = append(ts, "qa")
@@ -144,6 +150,11 @@ func TestLive(t *testing.T) {
 					}
 					pt := a.body["coachingPoints"].([]any)[0].(map[string]any)["id"].(string)
 					post(rep, "/v1/coaching/"+pt+"/acknowledgement", map[string]any{"comment": "확인"})
+					if i == 0 {
+						post(rep, "/v1/calls/"+id+"/evaluations/1/acknowledgement", map[string]any{})
+					} else {
+						post(rep, "/v1/calls/"+id+"/evaluations/1/dispute", map[string]any{"reason": "고지는 했습니다"})
+					}
 				}
 				return
 			}
@@ -191,8 +202,10 @@ func TestLive(t *testing.T) {
 		}
 		return n == calls
 	})
-	if len(log)-int(start) != 16*10+calls*4 {
-		t.Fatalf("the log has %d new events, want %d", len(log)-int(start), 16*10+calls*4)
+	// Per call: recorded, selected, reviewed, its point acknowledged, and
+	// its evaluation acknowledged or disputed.
+	if len(log)-int(start) != 16*10+calls*5 {
+		t.Fatalf("the log has %d new events, want %d", len(log)-int(start), 16*10+calls*5)
 	}
 	model := newTopicModel(log)
 

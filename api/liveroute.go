@@ -9,7 +9,9 @@ import (
 
 // Live topics: "log" for every event, "customer:<id>" and "advisor:<id>"
 // for customer events and calls, "rep:<id>" for a rep's calls and coaching,
-// "qa" for call recording, selection and review, "coaching" for reviews
+// "qa" for call recording, selection, review, its acknowledgement and
+// disputes, scorecard forms, the sampling plan and calibration sessions,
+// "coaching" for reviews
 // with coaching points and coaching events.
 //
 // An event's advisor topic names the customer's advisor as of that event,
@@ -184,11 +186,19 @@ func (s *Server) message(ctx context.Context, env *events.Envelope, rt *router, 
 	switch cat {
 	case events.CategoryCustomer:
 		customer = id
+	case events.CategoryQAForm, events.CategoryCalibration:
+		msg.Topics = append(msg.Topics, "qa")
+	case events.CategorySettings:
+		if env.Stream == events.SamplingSettingsStream {
+			msg.Topics = append(msg.Topics, "qa")
+		}
 	case events.CategoryCall:
 		// By type, so that what does not depend on the data holds when it
 		// cannot be opened.
 		switch env.Type {
-		case (*events.CallRecorded)(nil).EventType(), (*events.CallSelectedForReview)(nil).EventType():
+		case (*events.CallRecorded)(nil).EventType(), (*events.CallSelectedForReview)(nil).EventType(),
+			(*events.ReviewAcknowledged)(nil).EventType(), (*events.ReviewDisputed)(nil).EventType(),
+			(*events.DisputeResolved)(nil).EventType():
 			msg.Topics = append(msg.Topics, "qa")
 		case (*events.CallReviewed)(nil).EventType():
 			msg.Topics = append(msg.Topics, "qa")
