@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -178,9 +179,9 @@ func TestBrowserQAPlayer(t *testing.T) {
 		v := eval[string](sup, `document.querySelector("input[name='pt.at']").value`)
 		return v == "00:15", "it holds " + v
 	})
-	if !sup.matchesFocus("textarea[name='pt.note']") {
-		t.Errorf("after the click the focus is on %s, want the point's note", sup.focused())
-	}
+	sup.poll("the click to open the point's note", func() (bool, string) {
+		return sup.matchesFocus("textarea[name='pt.note']"), "the focus is on " + sup.focused()
+	})
 	if p := sup.player(); math.Abs(p.Time-15) > 0.01 {
 		t.Errorf("the click did not seek to 15 s: %v", p.Time)
 	}
@@ -202,4 +203,161 @@ func TestBrowserQAPlayer(t *testing.T) {
 	if st := awaitEval[int](own, `fetch("/qa/calls/K1").then(r => r.status)`); st != 200 {
 		t.Errorf("the call's own rep: the call page answered %d", st)
 	}
+}
+
+// total is the scorecard's live total and whether it says a critical
+// item failed.
+func (b *browser) total() (string, bool) {
+	b.t.Helper()
+	v := eval[[]any](b, `[document.getElementById("qa-total").textContent, !document.getElementById("qa-failed").hidden]`)
+	return v[0].(string), v[1].(bool)
+}
+
+// TestBrowserQASupervisor: a supervisor lands on the queue, opens the call
+// by keyboard, sets a coaching point at a second with the player's keys,
+// scores every item by keyboard while the total follows as the server
+// computes it (N/A out of the weighting, a failed critical item 0), saves
+// with Ctrl+Enter, corrects the evaluation (the first stays, superseded),
+// re-scores a dispute on the call page and upholds another on the
+// disputes page.
+func TestBrowserQASupervisor(t *testing.T) {
+	requireBrowser(t)
+	s, _ := qaFixture(t)
+
+	sup := s.newBrowser("supervisor S1", "ko")
+	sup.signIn("S1", testPassword, "")
+	sup.open("/")
+	sup.waitPath("/qa")
+	if !sup.has(`#qa-queue tr[data-call="K1"] [data-reason="new_rep"]`) {
+		t.Fatalf("the queue lacks K1: %s", eval[string](sup, "document.querySelector(\"main\").innerHTML"))
+	}
+	sup.checkAligned("#qa-queue")
+	sup.screen("qa-queue")
+	sup.tabTo(`#qa-queue a[href="/qa/calls/K1"]`, 40)
+	sup.navigate(chromedp.KeyEvent(kb.Enter))
+	sup.waitPath("/qa/calls/K1")
+	sup.poll("the waveform", func() (bool, string) { p := sup.player(); return p.Wave == "drawn", fmt.Sprintf("%+v", p) })
+
+	// The point: to the waveform, 10 s on, m; its note and item.
+	sup.tabTo(".pl-canvas", 60)
+	sup.press(kb.ArrowRight)
+	sup.press(kb.ArrowRight)
+	sup.press("m")
+	sup.poll("m to open the point's note", func() (bool, string) {
+		return sup.matchesFocus("textarea[name='pt.note']"), "the focus is on " + sup.focused()
+	})
+	if at := eval[string](sup, `document.querySelector("input[name='pt.at']").value`); at != "00:10" {
+		t.Errorf("m at 10 s set the point's moment %q", at)
+	}
+	const note = "고객 니즈를 먼저 물어보기"
+	sup.press(note)
+	sup.press(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))
+	sup.chooseByKeys("needs")
+
+	// The scores, by keyboard: each group's first choice is its highest.
+	if tot, _ := sup.total(); tot != "—" {
+		t.Errorf("the total before any score: %q", tot)
+	}
+	sup.tabTo(`input[name="score.greeting"]`, 80)
+	sup.press(" ")
+	sup.press(kb.ArrowRight)
+	sup.press(kb.ArrowRight) // 5 → 3
+	sup.tabTo(`input[name="score.needs"]`, 3)
+	sup.press(" ")
+	sup.press(kb.ArrowRight) // 4
+	sup.tabTo(`input[name="score.disclosure"]`, 3)
+	sup.press(" ")           // pass
+	sup.press(kb.ArrowRight) // fail
+	if _, failed := sup.total(); !failed {
+		t.Errorf("a critical item failed, the scorecard does not say so")
+	}
+	sup.press(kb.ArrowLeft) // pass again
+	if _, failed := sup.total(); failed {
+		t.Errorf("the critical item passes again, the scorecard still says it failed")
+	}
+	sup.tabTo(`input[name="score.closing"]`, 3)
+	sup.press(" ")
+	for range 6 { // 5 4 3 2 1 0 N/A
+		sup.press(kb.ArrowRight)
+	}
+	if tot, failed := sup.total(); tot != "83.3" || failed {
+		t.Errorf("the live total of 3, 4, pass, N/A: %q (failed %v), the server's is 83.3", tot, failed)
+	}
+	sup.screen("qa-call-scoring")
+	before := len(s.streamLog("call-K1"))
+	sup.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	sup.waitPath("/qa/calls/K1?done=reviewed")
+	log := s.streamLog("call-K1")
+	if len(log) != before+1 || log[len(log)-1].Type != "CallReviewed" {
+		t.Fatalf("the scorecard appended %d events", len(log)-before)
+	}
+	ev := s.openedData(&log[len(log)-1])
+	pt := ev["coachingPoints"].([]any)[0].(map[string]any)
+	if ev["total"] != 83.3 || pt["atSec"] != 10.0 || pt["itemId"] != "needs" || pt["note"] != note {
+		t.Errorf("CallReviewed %v", ev)
+	}
+	sup.waitText("#eval-1", "83.3")
+	if !sup.has(`.pl-marks .pl-seek[data-sec="10"]`) || !sup.has(`#eval-1 a[data-seek="10"]`) {
+		t.Errorf("the point at 00:10 is not on the player nor on the evaluation")
+	}
+	sup.do(chromedp.Click(chromedp.CSS(`#eval-1 a[data-seek="10"]`), chromedp.NodeVisible))
+	if p := sup.player(); p.Time != 10 || strings.Contains(sup.path(), "t=10") {
+		t.Errorf("▶ 00:10 did not play from there in place: at %v, %s", p.Time, sup.path())
+	}
+
+	// The correction: greeting 3 → 5 (90.0); evaluation 1 stays, superseded.
+	sup.do(chromedp.Click(chromedp.CSS(`input[name="score.greeting"][value="5"]`), chromedp.NodeVisible))
+	if tot, _ := sup.total(); tot != "90.0" {
+		t.Errorf("the correction's live total %q, want 90.0", tot)
+	}
+	sup.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	sup.waitPath("/qa/calls/K1?done=reviewed")
+	sup.waitText("#eval-2", "90.0")
+	if !sup.has("#eval-1.superseded") || sup.has("#eval-2.superseded") {
+		t.Errorf("evaluation 1 is not shown superseded by evaluation 2")
+	}
+	sup.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("evaluations").scrollIntoView()`))
+	sup.screen("qa-call")
+	sup.tabletShot("qa-call")
+
+	// A dispute re-scored on the call page: disclosure failed, total 0.
+	d := s.must("R1", "POST", "/v1/calls/K1/evaluations/2/dispute", map[string]any{"reason": "고지는 통화 끝에 했습니다"}, 201)["disputeId"].(string)
+	s.awaitApplied()
+	sup.open("/qa/disputes")
+	sup.waitText("#d-"+d, "고지는 통화 끝에 했습니다")
+	sup.screen("qa-disputes")
+	sup.click("#d-" + d + " a.button")
+	sup.waitPath("/qa/calls/K1?dispute=" + d)
+	sup.do(chromedp.Click(chromedp.CSS(`input[name="score.disclosure"][value="0"]`), chromedp.NodeVisible))
+	if tot, failed := sup.total(); tot != "0.0" || !failed {
+		t.Errorf("a failed critical item's live total %q (failed %v), the server's is 0.0", tot, failed)
+	}
+	sup.fill("#qa-note", "녹취 확인: 필수 고지 누락")
+	sup.screen("qa-rescore")
+	sup.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	sup.waitPath("/qa/calls/K1?done=rescored")
+	sup.waitText("#eval-3", "0.0")
+	if !sup.has("#eval-2.superseded") || !sup.has(`#disputes li#d-`+d) {
+		t.Errorf("after the re-score evaluation 2 is not superseded, or the dispute not listed")
+	}
+
+	// Another dispute, upheld on the disputes page with a note.
+	d = s.must("R1", "POST", "/v1/calls/K1/evaluations/3/dispute", map[string]any{"reason": "재검토 부탁드립니다"}, 201)["disputeId"].(string)
+	s.awaitApplied()
+	sup.open("/qa/disputes")
+	sup.fill("#note-"+d, "재채점 결과 유지")
+	sup.click("#d-" + d + " .qa-uphold button")
+	sup.waitPath("/qa/disputes?call=K1&done=upheld")
+	log = s.streamLog("call-K1")
+	if e := s.openedData(&log[len(log)-1]); e["resolution"] != "upheld" || e["disputeId"] != d {
+		t.Errorf("the uphold appended %v", e)
+	}
+	sup.open("/qa/disputes?status=all")
+	sup.screen("qa-disputes-all")
+
+	en := s.newBrowser("supervisor S1 (en)", "en")
+	en.signIn("S1", testPassword, "")
+	en.open("/qa/calls/K1?t=10")
+	en.poll("the waveform", func() (bool, string) { p := en.player(); return p.Wave == "drawn", fmt.Sprintf("%+v", p) })
+	en.screen("qa-call")
 }

@@ -194,8 +194,12 @@ func TestConsoleQADisputes(t *testing.T) {
 		t.Errorf("a resubmitted uphold appended again")
 	}
 	log := s.streamLog("call-K1")
-	if ev := s.openedData(&log[len(log)-1]); log[len(log)-1].Type != "DisputeResolved" || ev["resolution"] != "upheld" || ev["disputeId"] != d1 {
+	if ev := s.openedData(&log[len(log)-1]); log[len(log)-1].Type != "DisputeResolved" || ev["resolution"] != "upheld" || ev["disputeId"] != d1 || ev["note"] != "녹취 확인: 고지 누락" {
 		t.Fatalf("the uphold appended %s %v", log[len(log)-1].Type, ev)
+	}
+
+	if all := sup.get("/qa/disputes?status=all"); !strings.Contains(all.body, "녹취 확인: 고지 누락") {
+		t.Errorf("the resolved dispute's note is not shown")
 	}
 
 	// A second dispute, re-scored on the call page.
@@ -226,7 +230,7 @@ func TestConsoleQADisputes(t *testing.T) {
 	if log[n-2].Type != "CallReviewed" || rev["supersedes"] != 1.0 || rev["disputeId"] != d2 || rev["total"] != 0.0 || rev["criticalFailed"] != true {
 		t.Errorf("the re-score appended %s %v", log[n-2].Type, rev)
 	}
-	if log[n-1].Type != "DisputeResolved" || res["resolution"] != "rescored" || res["evaluation"] != 2.0 {
+	if log[n-1].Type != "DisputeResolved" || res["resolution"] != "rescored" || res["evaluation"] != 2.0 || res["note"] != "필수 고지 누락 확인, 재채점" {
 		t.Errorf("the re-score's resolution %s %v", log[n-1].Type, res)
 	}
 	page = sup.get("/qa/calls/K1")

@@ -362,7 +362,7 @@ func (c *Console) callData(r *http.Request, s *Session, id string) (*callPage, e
 		for _, pt := range points {
 			if pt.Evaluation == ev.Evaluation || (pt.Evaluation == 0 && b.Current) {
 				b.Points = append(b.Points, callPoint{pt})
-				if pt.AtSec != nil && b.Current {
+				if pt.AtSec != nil {
 					marks = append(marks, playerMark{Sec: *pt.AtSec, Label: pt.Criterion, ID: pt.ID})
 				}
 			}
@@ -772,11 +772,12 @@ type disputesPage struct {
 // uphold form.
 type disputeView struct {
 	disputeRow
-	Eval    *projections.Review
-	Total   string
-	Key     string
-	Note    string // the uphold note as typed (refused)
-	NoteErr string
+	Eval     *projections.Review
+	Reviewer string // the disputed evaluation's reviewer's name
+	Total    string
+	Key      string
+	Typed    string // the uphold note as typed (refused)
+	NoteErr  string
 }
 
 var disputeStatuses = []string{projections.DisputeOpen, projections.DisputeUpheld, projections.DisputeRescored, "all"}
@@ -817,11 +818,12 @@ func (c *Console) renderDisputes(w http.ResponseWriter, r *http.Request, s *Sess
 			for i := range a.Call.Evaluations {
 				if ev := &a.Call.Evaluations[i]; ev.Evaluation == d.Evaluation {
 					v.Eval, v.Total = ev, strconv.FormatFloat(ev.Total, 'f', 1, 64)
+					v.Reviewer = cmpName(names, ev.ReviewerID)
 				}
 			}
 		}
 		if d.ID == refusedID {
-			v.Note, v.NoteErr = note, msg
+			v.Typed, v.NoteErr = note, msg
 		}
 		p.Rows = append(p.Rows, v)
 	}

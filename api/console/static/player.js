@@ -225,7 +225,7 @@
     var shown = document.querySelector("[data-point-at-shown]");
     if (shown) shown.textContent = clock(sec);
     var note = document.querySelector("[data-point-note]");
-    if (note) note.focus();
+    if (note) setTimeout(function () { note.focus(); }, 0); // after the key that asked (m), not typed into it
   };
 
   // setExtra draws more marks (seconds), e.g. the points a page has not saved yet.

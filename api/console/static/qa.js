@@ -91,7 +91,8 @@
       e.preventDefault();
       var row = pointRow();
       row.querySelector("input[name='pt.at']").value = e.detail.clock;
-      row.querySelector("textarea").focus();
+      // After the key that asked (m) is done, so that it is not typed into the note.
+      setTimeout(function () { row.querySelector("textarea").focus(); }, 0);
       marks();
     });
     card.addEventListener("keydown", function (e) {
