@@ -194,12 +194,13 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 		}
 		return s.sealer.OpenEnvelope(ctx, e)
 	}
+	policy := projections.DefaultSamplerPolicy()
+	policy.NewRepCalls, policy.LongCallSec, policy.PerRepWeek = opt.newRepCalls, opt.longCallSec, opt.perRepWeek
 	reactors := func() []projections.Reactor {
 		if opt.noReactors {
 			return nil
 		}
-		p := projections.DefaultSamplerPolicy()
-		p.NewRepCalls, p.LongCallSec, p.PerRepWeek = opt.newRepCalls, opt.longCallSec, opt.perRepWeek
+		p := policy
 		return []projections.Reactor{projections.NewSampler(p, s.store), projections.NewSegmenter(projections.DefaultTierRule(), s.store)}
 	}
 	// As in serve: the search index is keyed by the master key.
@@ -219,7 +220,7 @@ func openStack(t *testing.T, dir, url string, master []byte, tok, tokIDs map[str
 	tree, sealKey := s.openSeals(mk)
 	cfg := api.Config{Store: s.store, Queries: side, Progress: side, Sealer: s.sealer, Blobs: blobs, Logger: opt.logger,
 		Metrics: api.NewMetrics(s.reg), Live: api.NewLiveMetrics(s.reg), MaxBodyBytes: opt.maxBody, Now: opt.now, Search: search,
-		Tree: tree, SealKey: sealKey, SealStatus: s.seals.Status,
+		Tree: tree, SealKey: sealKey, SealStatus: s.seals.Status, BuiltInPlan: policy.Plan(),
 		// The access record is appended when a batch is full, when the
 		// auditor reads it, and at shutdown, never on a timer: a test's
 		// "nothing appended" cannot meet a flush of the reads before it.
