@@ -266,9 +266,9 @@ func TestBrowserQALifecycle(t *testing.T) {
 		v := eval[string](sup, `document.querySelector("input[name='pt.at']").value`)
 		return v == "01:23", "it holds " + v
 	})
-	if !sup.matchesFocus("textarea[name='pt.note']") {
-		t.Errorf("after the click the focus is on %s, want the point's note", sup.focused())
-	}
+	sup.poll("the focus on the point's note after the click", func() (bool, string) {
+		return sup.matchesFocus("textarea[name='pt.note']"), "the focus is on " + sup.focused()
+	})
 	sup.press("상품 설명 뒤 원금 손실 가능성을 반드시 고지")
 	sup.do(chromedp.Focus(chromedp.CSS("select[name='pt.item']")))
 	sup.chooseByKeys("disclosure")
@@ -349,6 +349,7 @@ func TestBrowserQALifecycle(t *testing.T) {
 	if got := sup.text("#qa-total"); got != "83.3" {
 		t.Errorf("the re-score's live total shows %q, want 83.3", got)
 	}
+	sup.fill("#comment-disclosure", "02:10에 고지함")
 	sup.fill("#qa-note", "후반 2:10 고지 확인, 재채점")
 	head = s.rhHead()
 	sup.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
@@ -368,6 +369,13 @@ func TestBrowserQALifecycle(t *testing.T) {
 	}
 	sup.waitText("#d-"+disputeID, "재채점")
 	sup.screen("qa-lifecycle-rescored")
+	// The rep sees the new evaluation, and the old one still readable.
+	rep.open("/me/evaluations")
+	if k1v2 := `#call-K1 .mine-eval[data-evaluation="2"]`; !rep.has(k1v2) || !strings.Contains(rep.text(k1v2+" .mine-total"), "83.3") ||
+		!rep.has(`#call-K1 details.mine-old[data-evaluation="1"]`) {
+		t.Errorf("the rep does not see evaluation 2 current and 1 superseded:\n%s", rep.text("#call-K1"))
+	}
+	rep.waitText(`#call-K1 [data-status="rescored"]`, "재채점")
 
 	// ── a month on: the centre head's follow-up ──
 	pts := s.must("H1", "GET", "/v1/coaching", nil, 200)["items"].([]any)
@@ -505,7 +513,7 @@ func TestBrowserQALifecycle(t *testing.T) {
 			}
 		}
 		b.scoreByKeys(scores[id]...)
-		b.fill("#comment-greeting", comments[id])
+		b.fill("#comment-disclosure", comments[id])
 		if id == "H2" {
 			b.screen("qa-lifecycle-calibration-blind")
 		}
