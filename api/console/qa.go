@@ -187,16 +187,14 @@ func (c *Console) callFor(r *http.Request, s *Session, id string) (projections.C
 
 // ── the queue ────────────────────────────────────────────────────────────
 
-// queueRow is one call of the queue (GET /v1/qa/queue). PlanVersion is the
-// sampling plan that selected it (nil: the read side does not say).
+// queueRow is one call of the queue (GET /v1/qa/queue).
 type queueRow struct {
 	projections.QueueItem
-	PlanVersion *int   `json:"planVersion"`
-	Rep         string `json:"-"` // the rep's name
-	Age         string `json:"-"` // since the selection, in words
+	Rep string `json:"-"` // the rep's name
+	Age string `json:"-"` // since the selection, in words
 }
 
-// Plan is the selecting plan's version, -1 when not known.
+// Plan is the selecting plan's version, -1 for a supervisor's request.
 func (q queueRow) Plan() int {
 	if q.PlanVersion == nil {
 		return -1
