@@ -312,16 +312,14 @@ func TestBrowserQALifecycle(t *testing.T) {
 	rep.screen("qa-lifecycle-rep")
 	head = s.rhHead()
 	rep.fill("#ack-K1-1-comment", "고지 누락 확인했습니다")
-	rep.press(kb.Tab)
-	rep.navigate(chromedp.KeyEvent(kb.Enter))
+	rep.rhSubmitAfter("#ack-K1-1-comment") // Tab to the button, Enter
 	rep.waitPath("/me/evaluations?")
 	if !rep.has(k1 + " [data-acknowledged]") {
 		t.Errorf("the acknowledgement is not shown:\n%s", rep.text("#call-K1"))
 	}
 	rep.tabTo("#dispute-K1-1-reason", 80)
 	rep.press("고지는 통화 후반 2분 10초에 했습니다")
-	rep.press(kb.Tab)
-	rep.navigate(chromedp.KeyEvent(kb.Enter))
+	rep.rhSubmitAfter("#dispute-K1-1-reason")
 	rep.waitPath("/me/evaluations?")
 	rep.waitText(`#call-K1 [data-dispute][data-status="open"]`, "2분 10초")
 	evs = lcExpect(t, "the rep's acknowledgement and dispute", s.lcSince(head), "ReviewAcknowledged", "ReviewDisputed")
@@ -437,6 +435,15 @@ func TestBrowserQALifecycle(t *testing.T) {
 		t.Errorf("the re-opened point is still listed this week")
 	}
 	h.screen("qa-lifecycle-followed-up")
+	// The rep's coaching shows it open again, due then, still at 01:23.
+	rep.signIn("R1", testPassword, "") // a month on, the console's session has ended
+	rep.open("/me/coaching")
+	mine := "#point-" + pointID
+	rep.waitText(mine, next.In(time.FixedZone("KST", 9*3600)).Format(time.DateOnly))
+	if got := eval[string](rep, `document.querySelector('`+mine+`').dataset.status`); got != "not_improved" {
+		t.Errorf("the rep's coaching shows the point %q, want not_improved", got)
+	}
+	rep.waitText(mine+" a.mine-play", "01:23")
 
 	// ── calibration: three evaluators, blind ──
 	clock.Set(due.Add(2 * time.Hour))
