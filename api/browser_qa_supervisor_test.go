@@ -87,6 +87,8 @@ type playerState struct {
 	Rate    float64 `json:"rate"`    // its playbackRate
 	Speed   string  `json:"speed"`   // the speed control's value
 	Inked   int     `json:"inked"`   // canvas pixels not blank
+	Quiet   int     `json:"quiet"`   // inked pixels of the column at 1.5 s (silence in testWAV)
+	Loud    int     `json:"loud"`    // and at 3.5 s (its loudest tone)
 	Shown   string  `json:"shown"`   // the time shown
 	Native  bool    `json:"native"`  // the browser's own controls shown
 	Paused  bool    `json:"paused"`  // the audio element's paused
@@ -98,8 +100,20 @@ func (b *browser) player() playerState {
 	return eval[playerState](b, `(() => { const el = document.querySelector("[data-player]"), a = el.querySelector("audio"), c = el.querySelector("canvas");
 		const g = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let inked = 0;
 		for (let i = 3; i < g.length; i += 4) if (g[i] > 0) inked++;
+		const column = f => { const x = Math.floor(c.width * f); let n = 0; for (let y = 0; y < c.height; y++) if (g[(y * c.width + x) * 4 + 3] > 0) n++; return n; };
+		const quiet = column(1.5 / 20), loud = column(3.5 / 20);
 		return {wave: el.dataset.wave || "", state: el.dataset.state || "", time: a.currentTime, rate: a.playbackRate, speed: el.querySelector(".pl-speed").value,
-			inked, shown: el.querySelector(".pl-now").textContent, native: a.controls && getComputedStyle(a).display !== "none", paused: a.paused, seconds: a.duration || 0}; })()`)
+			inked, quiet, loud, shown: el.querySelector(".pl-now").textContent, native: a.controls && getComputedStyle(a).display !== "none", paused: a.paused, seconds: a.duration || 0}; })()`)
+}
+
+// waitWave waits until the player has drawn the waveform from the decoded
+// audio: testWAV's loudest second tall, its silence a line.
+func (b *browser) waitWave() {
+	b.t.Helper()
+	b.poll("the waveform drawn from the decoded audio", func() (bool, string) {
+		p := b.player()
+		return p.Wave == "drawn" && p.Loud > 4*max(p.Quiet, 1), fmt.Sprintf("%+v", p)
+	})
 }
 
 // TestBrowserQAPlayer: the call page's player decodes the recording into
@@ -116,10 +130,7 @@ func TestBrowserQAPlayer(t *testing.T) {
 	sup.open("/")
 	sup.waitPath("/qa") // supervisors land on the queue
 	sup.open("/qa/calls/K1?t=5")
-	sup.poll("the waveform drawn from the decoded audio", func() (bool, string) {
-		p := sup.player()
-		return p.Wave == "drawn" && p.Inked > 0, fmt.Sprintf("%+v", p)
-	})
+	sup.waitWave()
 	p := sup.player()
 	if p.Native {
 		t.Errorf("the browser's own controls still show with the player running")
@@ -227,7 +238,7 @@ func TestBrowserQASupervisor(t *testing.T) {
 	sup := s.newBrowser("supervisor S1", "ko")
 	sup.signIn("S1", testPassword, "")
 	sup.open("/")
-	sup.waitPath("/qa")
+	sup.waitPath("/qa") // supervisors land on the queue
 	if !sup.has(`#qa-queue tr[data-call="K1"] [data-reason="new_rep"]`) {
 		t.Fatalf("the queue lacks K1: %s", eval[string](sup, "document.querySelector(\"main\").innerHTML"))
 	}
@@ -236,7 +247,7 @@ func TestBrowserQASupervisor(t *testing.T) {
 	sup.tabTo(`#qa-queue a[href="/qa/calls/K1"]`, 40)
 	sup.navigate(chromedp.KeyEvent(kb.Enter))
 	sup.waitPath("/qa/calls/K1")
-	sup.poll("the waveform", func() (bool, string) { p := sup.player(); return p.Wave == "drawn", fmt.Sprintf("%+v", p) })
+	sup.waitWave()
 
 	// The point: to the waveform, 10 s on, m; its note and item.
 	sup.tabTo(".pl-canvas", 60)
@@ -358,6 +369,6 @@ func TestBrowserQASupervisor(t *testing.T) {
 	en := s.newBrowser("supervisor S1 (en)", "en")
 	en.signIn("S1", testPassword, "")
 	en.open("/qa/calls/K1?t=10")
-	en.poll("the waveform", func() (bool, string) { p := en.player(); return p.Wave == "drawn", fmt.Sprintf("%+v", p) })
+	en.waitWave()
 	en.screen("qa-call")
 }
