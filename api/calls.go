@@ -266,6 +266,11 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err != nil {
 		return err
 	}
+	if (p.Role == roleRep || p.Role == rolePB) && c.StaffID != p.StaffID {
+		// Another rep's evaluations, disputes and coaching are not theirs
+		// to read; the call is answered as one that does not exist.
+		return events.Errorf(events.NotFound, "call %s not found", id)
+	}
 	pts := []projections.CoachingPoint{}
 	if c.Review != nil {
 		for _, pid := range c.Review.CoachingPoints {

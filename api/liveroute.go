@@ -295,6 +295,11 @@ func (c *client) filter(msg liveMsg) (liveMsg, bool) {
 		return msg, false
 	}
 	msg.Topics = topics
+	if sc, ok := msg.Data.(*events.CalibrationScored); ok && !c.topics["log"] {
+		// A calibration is scored blind: the qa topic, which evaluators
+		// read, says who scored, never what (the log topic is auditors').
+		msg.Data = map[string]string{"sessionId": sc.SessionID, "evaluatorId": sc.EvaluatorID}
+	}
 	return msg, true
 }
 
