@@ -388,14 +388,12 @@ func (c *Console) callPoints(r *http.Request, s *Session, call projections.CallV
 	if len(call.Evaluations) == 0 {
 		return nil, nil
 	}
-	var list struct {
-		Items []projections.CoachingPoint `json:"items"`
-	}
-	if err := c.apiJSON(r.Context(), s, "/v1/coaching?"+url.Values{"rep": {call.StaffID}}.Encode(), &list); err != nil {
+	all, err := c.coachingPoints(r, s, url.Values{"rep": {call.StaffID}}.Encode())
+	if err != nil {
 		return nil, err
 	}
 	var out []projections.CoachingPoint
-	for _, pt := range list.Items {
+	for _, pt := range all {
 		if pt.CallID == call.ID {
 			out = append(out, pt)
 		}
