@@ -132,6 +132,15 @@ func TestConsoleQAReview(t *testing.T) {
 		}
 	}
 
+	// The queue: the QA readers; the disputes: supervisors.
+	for who, want := range map[string][2]int{"H1": {200, 403}, "U1": {200, 403}, "R1": {403, 403}} {
+		u := newWebUser(s)
+		u.login(who, testPassword, "")
+		if q, d := u.get("/qa"), u.get("/qa/disputes"); q.status != want[0] || d.status != want[1] {
+			t.Errorf("%s: the queue answered %d, the disputes %d, want %v", who, q.status, d.status, want)
+		}
+	}
+
 	// Who may score: only supervisors; others see the page without a scorecard.
 	for _, who := range []string{"H1", "U1", "R1"} {
 		u := newWebUser(s)
