@@ -106,6 +106,17 @@ func (b *browser) player() playerState {
 			inked, quiet, loud, shown: el.querySelector(".pl-now").textContent, native: a.controls && getComputedStyle(a).display !== "none", paused: a.paused, seconds: a.duration || 0}; })()`)
 }
 
+// supervisorOnQueue signs S1 in in a browser of lang and opens the start
+// page: a supervisor lands on the queue.
+func (s *stack) supervisorOnQueue(lang string) *browser {
+	s.t.Helper()
+	b := s.newBrowser("supervisor S1 ("+lang+")", lang)
+	b.signIn("S1", testPassword, "")
+	b.open("/")
+	b.waitPath("/qa")
+	return b
+}
+
 // waitWave waits until the player has drawn the waveform from the decoded
 // audio: testWAV's loudest second tall, its silence a line.
 func (b *browser) waitWave() {
@@ -125,10 +136,7 @@ func TestBrowserQAPlayer(t *testing.T) {
 	requireBrowser(t)
 	s, digest := qaFixture(t)
 
-	sup := s.newBrowser("supervisor S1", "en")
-	sup.signIn("S1", testPassword, "")
-	sup.open("/")
-	sup.waitPath("/qa") // supervisors land on the queue
+	sup := s.supervisorOnQueue("en")
 	sup.open("/qa/calls/K1?t=5")
 	sup.waitWave()
 	p := sup.player()
@@ -235,10 +243,7 @@ func TestBrowserQASupervisor(t *testing.T) {
 	requireBrowser(t)
 	s, _ := qaFixture(t)
 
-	sup := s.newBrowser("supervisor S1", "ko")
-	sup.signIn("S1", testPassword, "")
-	sup.open("/")
-	sup.waitPath("/qa") // supervisors land on the queue
+	sup := s.supervisorOnQueue("ko")
 	if !sup.has(`#qa-queue tr[data-call="K1"] [data-reason="new_rep"]`) {
 		t.Fatalf("the queue lacks K1: %s", eval[string](sup, "document.querySelector(\"main\").innerHTML"))
 	}
