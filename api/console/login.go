@@ -172,6 +172,10 @@ func startPage(role string) string {
 		return "/admin/staff"
 	case "auditor":
 		return "/audit"
+	case "supervisor":
+		return "/qa"
+	case "centre_head":
+		return "/coaching"
 	}
 	return "/account"
 }
