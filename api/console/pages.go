@@ -31,6 +31,7 @@ var funcs = template.FuncMap{
 	"amount":    formatAmount,
 	"join":      strings.Join,
 	"hasPrefix": strings.HasPrefix,
+	"clock":     qaClock, // a call's second as mm:ss (qa.go)
 	"add":       func(a, b int) int { return a + b },
 	"has": func(list []string, v string) bool {
 		for _, x := range list {
