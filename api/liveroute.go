@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/dangol/dangol/events"
@@ -137,7 +138,7 @@ func (rt *router) call(ctx context.Context, id string) (callRoute, error) {
 	if r, ok := rt.calls[id]; ok {
 		return r, nil
 	}
-	evs, err := rt.store.ReadStream(ctx, events.CallStream(id), 1, events.Forward, 1)
+	evs, err := rt.store.ReadStream(ctx, events.CallStream(id), 0, events.Forward, 1)
 	if err != nil {
 		return callRoute{}, err
 	}
@@ -285,6 +286,9 @@ func (c *client) route(msg liveMsg) (m liveMsg, deliver, fail bool) {
 
 // filter returns msg with only the client's topics, and whether any matched.
 func (c *client) filter(msg liveMsg) (liveMsg, bool) {
+	if c.othersQA(msg) {
+		return msg, false
+	}
 	var topics []string
 	for _, t := range msg.Topics {
 		if c.topics[t] {
@@ -301,6 +305,20 @@ func (c *client) filter(msg liveMsg) (liveMsg, bool) {
 		msg.Data = map[string]string{"sessionId": sc.SessionID, "evaluatorId": sc.EvaluatorID}
 	}
 	return msg, true
+}
+
+// othersQA reports whether msg is the QA of another rep's call (its
+// selection, reviews, acknowledgements, disputes, coaching) and c a rep's
+// or private banker's: their customer and advisor topics carry only the
+// recording of such a call, as GET /v1/calls/{id} shows them none of it.
+func (c *client) othersQA(msg liveMsg) bool {
+	if c.p.Role != roleRep && c.p.Role != rolePB {
+		return false
+	}
+	if cat, _ := events.StreamID(msg.Stream); cat != events.CategoryCall || msg.Type == (*events.CallRecorded)(nil).EventType() {
+		return false
+	}
+	return !slices.Contains(msg.Topics, "rep:"+c.p.StaffID)
 }
 
 // mayRead reports whether a principal may subscribe to topic.

@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,6 +57,52 @@ func TestCallOfAnotherRep(t *testing.T) {
 	for _, who := range []string{"R2", "P1"} {
 		if a := s.req(who, "GET", "/v1/calls/K1", nil); a.status != 404 || a.errCode() != "not_found" || strings.Contains(string(a.raw), "다시") {
 			t.Errorf("%s read R1's call: %d %s", who, a.status, a.raw)
+		}
+	}
+}
+
+// TestLiveOthersQA: a rep subscribed to a customer, or to the advisor
+// topic of a customer they advise, receives the recording of another
+// rep's call of that customer but none of its QA: the review's scores
+// and coaching, the other rep's dispute and its reason.
+func TestLiveOthersQA(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.publishForm()
+	s.qaCalls("K1")
+	zero := 0.0
+	r2 := s.subscribe("R2", []string{"customer:C1"}, &zero)
+	p1 := s.subscribe("P1", []string{"customer:C1"}, &zero)
+	own := s.subscribe("R1", []string{"customer:C1"}, &zero)
+	audio := []byte("RIFF-qa-call-K2")
+	s.must("P1", "POST", "/v1/calls", newCall("K2", "C1", s.upload("P1", audio), len(audio)), 201) // P1's call of R1's customer
+	s.must("S1", "POST", "/v1/calls/K1/reviews", newReview("greeting"), 201)
+	s.must("S1", "POST", "/v1/calls/K2/reviews", newReview("greeting"), 201)
+	s.must("R1", "POST", "/v1/calls/K1/evaluations/1/dispute", map[string]any{"reason": "다시 들어 주세요"}, 201)
+	s.must("R1", "POST", "/v1/customers/C1/contacts", newContact("마지막"), 201)
+	types := func(l *liveSub) (out []string) {
+		for _, m := range l.received() {
+			out = append(out, m["stream"].(string)+" "+m["type"].(string))
+		}
+		return out
+	}
+	for _, l := range []*liveSub{r2, p1, own} {
+		s.waitUntil(l.who+" receives the last contact", func() bool {
+			return slices.ContainsFunc(types(l), func(ty string) bool { return strings.HasSuffix(ty, "ContactLogged") })
+		})
+	}
+	for l, want := range map[*liveSub]string{
+		r2:  "[call-K1 CallRecorded call-K2 CallRecorded]",
+		p1:  "[call-K1 CallRecorded call-K2 CallRecorded call-K2 CallReviewed]",
+		own: "[call-K1 CallRecorded call-K2 CallRecorded call-K1 CallReviewed call-K1 ReviewDisputed]",
+	} {
+		var calls []string
+		for _, ty := range types(l) {
+			if strings.HasPrefix(ty, "call-") {
+				calls = append(calls, ty)
+			}
+		}
+		if got := fmt.Sprint(calls); got != want {
+			t.Errorf("%s on customer:C1 received %s, want %s", l.who, got, want)
 		}
 	}
 }
