@@ -34,6 +34,9 @@ var (
 	heads       = []string{roleCentreHead}
 	coachees    = []string{roleRep, rolePB}
 	reporters   = []string{roleSupervisor, roleCentreHead, roleAuditor}
+	// qaLeads change what QA runs on: scorecard forms, the sampling plan,
+	// calibration sessions (and are the evaluators these may have).
+	qaLeads = []string{roleSupervisor, roleCentreHead}
 )
 
 // liveRoute is the one route that takes a token in the URL: browsers cannot

@@ -158,9 +158,11 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, p Principal, str
 		for k := 1; i+k < len(evs) && evs[i+k].ID == keyedID(opt.id, k); k++ {
 			res.EventIDs = append([]string{evs[i+k].ID.String()}, res.EventIDs...)
 		}
-		last, err := s.decoder()(r.Context(), &evs[i])
-		if err != nil {
-			return false, err
+		var last events.Data
+		if extra != nil {
+			if last, err = s.decoder()(r.Context(), &evs[i]); err != nil {
+				return false, err
+			}
 		}
 		answerWith(w, res, extra, last)
 		return true, nil

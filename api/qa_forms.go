@@ -14,9 +14,6 @@ import (
 // the form's next version (ScorecardFormPublished on qaform-<id>, whose
 // stream version is the form version).
 
-// formEditors may publish a scorecard form's next version.
-var formEditors = []string{roleSupervisor, roleCentreHead}
-
 // formRequest is the body of PUT /v1/qa/forms/{id}: the whole new version.
 type formRequest struct {
 	Name  string            `json:"name"`

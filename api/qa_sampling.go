@@ -8,10 +8,6 @@ import (
 	"github.com/dangol/dangol/projections"
 )
 
-// qaLeads may change what QA runs on: the sampling plan, calibration
-// sessions.
-var qaLeads = []string{roleSupervisor, roleCentreHead}
-
 // samplingPlanAnswer is the body of GET /v1/qa/sampling-plan.
 type samplingPlanAnswer struct {
 	Current  projections.SamplingPlan   `json:"current"`

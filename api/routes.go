@@ -83,7 +83,7 @@ func (s *Server) routes(h func(pattern string, roles []string, f handlerFunc)) {
 	h("POST /v1/qa/calibrations", qaLeads, s.postCalibration)
 	h("POST /v1/qa/calibrations/{id}/scores", qaLeads, s.postCalibrationScore)
 	h("POST /v1/qa/calibrations/{id}/closure", qaLeads, s.postCalibrationClosure)
-	h("PUT /v1/qa/forms/{id}", formEditors, s.putForm)
+	h("PUT /v1/qa/forms/{id}", qaLeads, s.putForm)
 
 	h("GET /v1/customers/{id}", readers, s.getCustomer)
 	h("GET /v1/customers/{id}/timeline", readers, s.getTimeline)

@@ -149,30 +149,10 @@ func answerEvent(w http.ResponseWriter, e *events.Envelope) {
 // it did; a key that names an event of another request is a conflict.
 // Handlers call it where the state the first request changed would now
 // refuse the request, so that a retry still gets the first answer. It
-// hashes the whole body, so it suits data with no personal fields only.
+// hashes the whole body, so it suits data with no personal fields only
+// (replay, with nothing answered beside the append result).
 func (s *Server) answerRetry(w http.ResponseWriter, r *http.Request, p Principal, stream string) (bool, error) {
-	opt, err := parseWriteOptions(r, events.Any)
-	if err != nil || opt.id == ([16]byte{}) {
-		return false, err
-	}
-	evs, err := s.Store.ReadStream(r.Context(), stream, events.LastVersion, events.Backward, 1000)
-	if err != nil {
-		return false, err
-	}
-	for i := range evs {
-		if evs[i].ID != opt.id {
-			continue
-		}
-		if same, err := s.sameRequest(r.Context(), &evs[i], bind(opt.id, p, r, nil)); err != nil || !same {
-			if err == nil {
-				err = s.keyReused(r.Context(), stream)
-			}
-			return false, err
-		}
-		answerEvent(w, &evs[i])
-		return true, nil
-	}
-	return false, nil
+	return s.replay(w, r, p, stream, nil)
 }
 
 // appendOnce appends d to stream (as appendData) unless the stream already

@@ -20,17 +20,18 @@ import (
 // through GET /v1/qa/calibrations (which hides the others' scores while a
 // session is open), writes through its POST routes (c.dispatch).
 
-// calibrationRoles open, score and close calibration sessions.
-var calibrationRoles = []string{"supervisor", "centre_head"}
+// qaLeadRoles open, score and close calibration sessions, edit the
+// scorecard forms and the sampling plan (the API's QA leads).
+var qaLeadRoles = []string{"supervisor", "centre_head"}
 
 // calibrationRoutes registers the calibration sessions
 // (/qa/calibrations, /qa/calibrations/{id}).
 func (c *Console) calibrationRoutes() {
-	c.page("GET /qa/calibrations", calibrationRoles, c.calibrationsPage)
-	c.page("POST /qa/calibrations", calibrationRoles, c.postCalibration)
-	c.page("GET /qa/calibrations/{id}", calibrationRoles, c.calibrationPage)
-	c.page("POST /qa/calibrations/{id}/scores", calibrationRoles, c.postCalibrationScore)
-	c.page("POST /qa/calibrations/{id}/closure", calibrationRoles, c.postCalibrationClosure)
+	c.page("GET /qa/calibrations", qaLeadRoles, c.calibrationsPage)
+	c.page("POST /qa/calibrations", qaLeadRoles, c.postCalibration)
+	c.page("GET /qa/calibrations/{id}", qaLeadRoles, c.calibrationPage)
+	c.page("POST /qa/calibrations/{id}/scores", qaLeadRoles, c.postCalibrationScore)
+	c.page("POST /qa/calibrations/{id}/closure", qaLeadRoles, c.postCalibrationClosure)
 }
 
 // ── the list and the form that opens a session ───────────────────────────

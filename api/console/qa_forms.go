@@ -26,14 +26,11 @@ import (
 // checks; a version published meanwhile is a conflict shown with the
 // draft kept.
 
-// formRoles may open and edit the forms (the API's form editors).
-var formRoles = []string{"supervisor", "centre_head"}
-
 // qaFormRoutes registers the scorecard forms screen.
 func (c *Console) qaFormRoutes() {
-	c.page("GET /qa/forms", formRoles, c.formsPage)
-	c.page("GET /qa/forms/{id}", formRoles, c.formPage)
-	c.page("POST /qa/forms/{id}", formRoles, c.postForm)
+	c.page("GET /qa/forms", qaLeadRoles, c.formsPage)
+	c.page("GET /qa/forms/{id}", qaLeadRoles, c.formPage)
+	c.page("POST /qa/forms/{id}", qaLeadRoles, c.postForm)
 }
 
 // formsView is the data of /qa/forms.

@@ -19,13 +19,10 @@ import (
 // PUT /v1/qa/sampling-plan (putVersion) and keeps a stale draft on a
 // conflict. Enter in a field only checks the draft.
 
-// samplingRoles may open the screen and publish (the API's QA leads).
-var samplingRoles = []string{"supervisor", "centre_head"}
-
 // qaSamplingRoutes registers the sampling plan screen.
 func (c *Console) qaSamplingRoutes() {
-	c.page("GET /qa/sampling", samplingRoles, c.samplingPage)
-	c.page("POST /qa/sampling", samplingRoles, c.postSamplingPlan)
+	c.page("GET /qa/sampling", qaLeadRoles, c.samplingPage)
+	c.page("POST /qa/sampling", qaLeadRoles, c.postSamplingPlan)
 }
 
 // planFields are the rules of a plan, in the editor's order.
