@@ -254,9 +254,12 @@ func newPlot(o ChartOptions, series []ChartSeries, labels []string) *plot {
 		}
 	}
 	p.lo, p.hi, p.step = niceAxis(lo, hi)
+	if p.step < 1 && o.Max <= 0 && wholeValues(series) { // counts: no gridline at half a customer
+		p.lo, p.hi, p.step = math.Floor(lo), math.Max(math.Ceil(hi), math.Floor(lo)+1), 1
+	}
 	widest := 0
 	for v := p.lo; v <= p.hi+p.step/2; v += p.step {
-		widest = max(widest, textWidth(formatValue(v, o.Unit)))
+		widest = max(widest, textWidth(p.tick(v)))
 	}
 	p.left = float64(widest)*charW + 10
 	p.top = chartTop
@@ -298,7 +301,7 @@ func (p *plot) grid(labels bool) {
 		p.b.WriteString(`<line x1="` + num(p.left) + `" y1="` + num(y) + `" x2="` + num(p.left+p.w) + `" y2="` + num(y) +
 			`" stroke="` + colour + `" stroke-width="1"/>`)
 		if labels {
-			p.text(p.left-6, y+4, "end", mutedColour, formatValue(v, p.o.Unit), "tick")
+			p.text(p.left-6, y+4, "end", mutedColour, p.tick(v), "tick")
 		}
 	}
 	p.b.WriteString(`</g>`)
@@ -437,6 +440,27 @@ func niceAxis(lo, hi float64) (float64, float64, float64) {
 		}
 	}
 	return math.Floor(lo/step) * step, math.Ceil(hi/step-1e-9) * step, step
+}
+
+// wholeValues tells whether every point of series is a whole number.
+func wholeValues(series []ChartSeries) bool {
+	for _, s := range series {
+		for _, pt := range s.Points {
+			if pt.Value != math.Trunc(pt.Value) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// tick is the value axis's label at v: as formatValue, with two decimals
+// where the step has them (0.25, not 0.3, at the gridline of 0.25).
+func (p *plot) tick(v float64) string {
+	if s := p.step * 10; s == math.Trunc(s) {
+		return formatValue(v, p.o.Unit)
+	}
+	return strings.Replace(strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64), "-", "−", 1) + p.o.Unit
 }
 
 // markTitle is a bar's or a point's tooltip: "series · label: value"

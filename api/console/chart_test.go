@@ -85,7 +85,11 @@ func parseChart(t *testing.T, h template.HTML, title string) svgNode {
 func pts(kv ...any) []ChartPoint {
 	var out []ChartPoint
 	for i := 0; i < len(kv); i += 2 {
-		out = append(out, ChartPoint{Label: kv[i].(string), Value: float64(kv[i+1].(int))})
+		v, ok := kv[i+1].(float64)
+		if !ok {
+			v = float64(kv[i+1].(int))
+		}
+		out = append(out, ChartPoint{Label: kv[i].(string), Value: v})
 	}
 	return out
 }
@@ -261,6 +265,7 @@ func TestNiceAxis(t *testing.T) {
 		{0, 100, 0, 100, 25},
 		{0, 7, 0, 8, 2},
 		{0, 0, 0, 1, 0.25},
+		{0, 9, 0, 10, 2.5},
 		{-50, 100, -50, 100, 50},
 		{0, 1234567, 0, 1500000, 500000},
 	} {
@@ -268,6 +273,25 @@ func TestNiceAxis(t *testing.T) {
 		if lo != c.wantLo || hi != c.wantHi || step != c.wantStep {
 			t.Errorf("niceAxis(%v, %v) = %v, %v, %v; want %v, %v, %v", c.lo, c.hi, lo, hi, step, c.wantLo, c.wantHi, c.wantStep)
 		}
+	}
+}
+
+// TestChartCountTicks: a chart of counts (whole numbers) has whole ticks; a
+// chart of one point each had gridlines at 0.25 and 0.75 labelled 0.3 and 0.8.
+func TestChartCountTicks(t *testing.T) {
+	o := ChartOptions{Title: "points by status"}
+	n := parseChart(t, barChart(o, ChartSeries{Points: pts("open", 0, "improved", 1)}), o.Title)
+	if got := strings.Join(n.texts("tick"), " "); got != "0 1" {
+		t.Errorf("ticks %q, want 0 1", got)
+	}
+	n = parseChart(t, lineChart(o, ChartSeries{Points: pts("W1", 1, "W2", 0, "W3", 2)}), o.Title)
+	if got := strings.Join(n.texts("tick"), " "); got != "0 1 2" {
+		t.Errorf("ticks %q, want 0 1 2", got)
+	}
+	o = ChartOptions{Title: "distance"}
+	n = parseChart(t, barChart(o, ChartSeries{Points: pts("S1", 0.4, "H1", 0.9)}), o.Title)
+	if got := strings.Join(n.texts("tick"), " "); got != "0 0.25 0.5 0.75 1" {
+		t.Errorf("ticks %q, want 0 0.25 0.5 0.75 1 (the values the gridlines are at)", got)
 	}
 }
 
