@@ -362,7 +362,7 @@ func TestBrowserQALifecycle(t *testing.T) {
 	if got := sup.text("#eval-2 .qa-total"); got != "83.3" || sup.has("#eval-2.superseded") {
 		t.Errorf("evaluation 2 shows %q (superseded: %v), want the current 83.3", got, sup.has("#eval-2.superseded"))
 	}
-	if !sup.has("#eval-1.superseded") || sup.text("#eval-1 .qa-total") != "0.0" || !strings.Contains(sup.text("#eval-1 h3"), "평가 2로 대체됨") {
+	if !sup.has("#eval-1.superseded") || sup.text("#eval-1 .qa-total") != "0.0" || !strings.Contains(sup.text("#eval-1 h3"), "평가 2(으)로 대체됨") {
 		t.Errorf("evaluation 1 is not shown superseded by 2:\n%s", sup.text("#eval-1"))
 	}
 	sup.waitText("#d-"+disputeID, "재채점")

@@ -1,7 +1,8 @@
 // dangol console: the call player (templates/_player.html). Without this
 // script the recording plays in the browser's own controls; with it the
 // player draws the waveform from the decoded audio (Web Audio
-// decodeAudioData on the fetched bytes), plays 1×–2×, takes keyboard
+// decodeAudioData on the bytes fetched once more, whole, beside the audio
+// element's Range requests; playback does not wait for it), plays 1×–2×, takes keyboard
 // shortcuts, draws the coaching points on the waveform, and, where the page
 // adds points (data-add-points), a click on the waveform or "m" asks for a
 // point at that second: the player dispatches "player:point" (detail.sec)
@@ -10,13 +11,18 @@
 // and focuses [data-point-note].
 //
 // Keys (outside text fields): space or k play/pause, ←/→ 5 s, shift+←/→
-// 1 s, [ and ] slower/faster, m a coaching point at the current second.
+// 1 s, [ and ] slower/faster, m a coaching point at the current second;
+// on the focused waveform also Home and End.
 // With several players on a page, the keys drive the one last used (the
 // first until then).
 "use strict";
 (function () {
   if (window.dangolPlayer) return; // the partial may be on a page more than once
   var SPEEDS = [1, 1.25, 1.5, 1.75, 2];
+  // BUCKETS is how finely the decoded audio is kept for the waveform: the
+  // decoded samples (a 20-minute call at 8 kHz: 9.6 million floats, 38 MB a
+  // channel) are reduced to this once and let go.
+  var BUCKETS = 4096;
   var players = [];
   var active = null;
 
@@ -40,7 +46,8 @@
     this.status = el.querySelector(".pl-status");
     this.duration = Number(el.dataset.duration) || 0;
     this.addPoints = el.hasAttribute("data-add-points");
-    this.peaks = null;     // [min, max] per canvas column, from the decoded audio
+    this.base = null;      // [min, max] per BUCKETS-th of the recording, from the decoded audio
+    this.peaks = null;     // [min, max] per canvas column, from base
     this.extra = [];       // seconds the page marks besides the points listed (pending points)
     this.marks = Array.prototype.map.call(el.querySelectorAll(".pl-seek"), function (b) { return Number(b.dataset.sec); });
     this.hover = -1;
@@ -101,7 +108,7 @@
       var ctx = window.OfflineAudioContext ? new OfflineAudioContext(1, 1, 8000) : new AC();
       return new Promise(function (ok, fail) { ctx.decodeAudioData(buf, ok, fail); });
     }).then(function (audio) {
-      p.decoded = audio;
+      p.base = reduce(audio, Math.min(BUCKETS, audio.length));
       if (!isFinite(p.audio.duration) || !(p.audio.duration > 0)) p.duration = audio.duration;
       p.el.dataset.wave = "drawn";
       p.draw();
@@ -114,22 +121,38 @@
     this.draw();
   };
 
-  // peaksFor reduces the decoded audio to a [min, max] pair per column.
-  Player.prototype.peaksFor = function (cols) {
-    if (!this.decoded) return null;
-    if (this.peaks && this.peaks.length === cols) return this.peaks;
-    var ch = this.decoded.numberOfChannels, n = this.decoded.length, out = new Array(cols);
+  // reduce keeps the decoded audio as a [min, max] pair per bucket (of n),
+  // over every channel.
+  function reduce(audio, n) {
+    var ch = audio.numberOfChannels, len = audio.length, out = new Array(n);
     var data = [];
-    for (var k = 0; k < ch; k++) data.push(this.decoded.getChannelData(k));
-    for (var i = 0; i < cols; i++) {
-      var from = Math.floor(i * n / cols), to = Math.max(from + 1, Math.floor((i + 1) * n / cols));
+    for (var k = 0; k < ch; k++) data.push(audio.getChannelData(k));
+    for (var i = 0; i < n; i++) {
+      var from = Math.floor(i * len / n), to = Math.max(from + 1, Math.floor((i + 1) * len / n));
       var lo = 0, hi = 0;
-      for (var j = from; j < to && j < n; j++) {
+      for (var j = from; j < to && j < len; j++) {
         for (k = 0; k < ch; k++) {
           var v = data[k][j];
           if (v < lo) lo = v;
           if (v > hi) hi = v;
         }
+      }
+      out[i] = [lo, hi];
+    }
+    return out;
+  }
+
+  // peaksFor reduces the kept buckets to a [min, max] pair per column.
+  Player.prototype.peaksFor = function (cols) {
+    if (!this.base) return null;
+    if (this.peaks && this.peaks.length === cols) return this.peaks;
+    var b = this.base, n = b.length, out = new Array(cols);
+    for (var i = 0; i < cols; i++) {
+      var from = Math.min(n - 1, Math.floor(i * n / cols)), to = Math.max(from + 1, Math.floor((i + 1) * n / cols));
+      var lo = 0, hi = 0;
+      for (var j = from; j < to && j < n; j++) {
+        if (b[j][0] < lo) lo = b[j][0];
+        if (b[j][1] > hi) hi = b[j][1];
       }
       out[i] = [lo, hi];
     }
@@ -240,7 +263,7 @@
   document.addEventListener("keydown", function (e) {
     var p = active || players[0];
     if (!p || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
-    var onControl = e.target && /^(BUTTON|A)$/.test(e.target.tagName);
+    var onControl = e.target && /^(BUTTON|A|SUMMARY)$/.test(e.target.tagName);
     switch (e.key) {
       case " ":
         if (onControl) return; // the focused button's own action
@@ -248,6 +271,9 @@
       case "k": case "K": p.toggle(); break;
       case "ArrowLeft": p.skip(e.shiftKey ? -1 : -5); break;
       case "ArrowRight": p.skip(e.shiftKey ? 1 : 5); break;
+      case "Home": case "End": // the waveform is a slider: its ends
+        if (e.target !== p.canvas) return;
+        p.seek(e.key === "Home" ? 0 : p.duration); break;
       case "[": p.rate(-1); break;
       case "]": p.rate(1); break;
       case "m": case "M":

@@ -71,8 +71,9 @@
     if (!player || !player.dangolPlayer) return;
     var secs = [];
     rows().forEach(function (r) {
-      var v = r.querySelector("input[name='pt.at']").value.trim(), m = /^(?:(\d+):)?(\d+)$/.exec(v);
-      if (m) secs.push((Number(m[1] || 0)) * 60 + Number(m[2]));
+      var v = r.querySelector("input[name='pt.at']").value.trim();
+      // as the server reads it (parseClock): seconds, mm:ss or h:mm:ss
+      if (/^\d+(:\d\d){0,2}$/.test(v)) secs.push(v.split(":").reduce(function (t, n) { return t * 60 + Number(n); }, 0));
     });
     player.dangolPlayer.setExtra(secs);
   }
