@@ -43,12 +43,34 @@ func (s *Server) callWrite(w http.ResponseWriter, r *http.Request, p Principal, 
 		if err != nil {
 			return err
 		}
+		if err := ifMatchAhead(r, stream, c.Version); err != nil {
+			// build checked an older call than the append would follow.
+			if attempt == 4 {
+				return err
+			}
+			s.catchUp(r.Context(), stream)
+			continue
+		}
 		err = s.appendEvents(w, r, p, stream, events.Exact(c.Version), extra, ds...)
 		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
 			return err
 		}
 		s.catchUp(r.Context(), stream)
 	}
+}
+
+// ifMatchAhead returns a conflict when r's If-Match names a version of
+// stream after read, the version its checks were made on: the read side
+// has not reached it, and an append expecting it would follow events no
+// check saw.
+func ifMatchAhead(r *http.Request, stream string, read uint64) error {
+	opt, err := parseWriteOptions(r, events.Any)
+	if v, exact := opt.expected.IsExact(); err == nil && opt.ifMatch && exact && v > read {
+		e := events.Errorf(events.Conflict, "%s is at version %d here, not yet %d: try again", stream, read, v)
+		e.Stream, e.ActualVersion = stream, int64(read)
+		return e
+	}
+	return nil
 }
 
 // catchUp waits briefly for the read side to apply the last event of

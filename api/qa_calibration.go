@@ -187,6 +187,9 @@ func (s *Server) postCalibrationScore(w http.ResponseWriter, r *http.Request, p 
 	}
 	d := &events.CalibrationScored{SessionID: c.ID, EvaluatorID: p.StaffID, Items: items, Total: events.ReviewTotal(items),
 		CriticalFailed: events.CriticalFailed(items)}
+	if err := ifMatchAhead(r, stream, c.Version); err != nil {
+		return err
+	}
 	return s.appendData(w, r, p, stream, events.Exact(c.Version), "", "calibration session", d)
 }
 
@@ -218,6 +221,9 @@ func (s *Server) postCalibrationClosure(w http.ResponseWriter, r *http.Request, 
 		return events.InvalidField("id", "the session has %d scores; it closes with at least 2", len(c.Scores))
 	}
 	d := &events.CalibrationClosed{SessionID: c.ID, CloserID: p.StaffID, Note: req.Note}
+	if err := ifMatchAhead(r, stream, c.Version); err != nil {
+		return err
+	}
 	return s.appendData(w, r, p, stream, events.Exact(c.Version), "", "calibration session", d)
 }
 

@@ -7,13 +7,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
 )
 
 // calibrationStack is a stack with scorecard form F1, call K1 of R1, and
 // two more supervisors: S2 and S4 (S3 was one, and is deactivated).
-func calibrationStack(t *testing.T) *stack {
-	s := newStack(t, stackOptions{noReactors: true})
+func calibrationStack(t *testing.T) *stack { return calibrationStackWith(t, nil) }
+
+// calibrationStackWith is calibrationStack with the server's configuration
+// adjusted by configure.
+func calibrationStackWith(t *testing.T, configure func(*api.Config)) *stack {
+	s := newStack(t, stackOptions{noReactors: true, configure: configure})
 	s.publishForm()
 	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
 	audio := []byte("RIFF-calibration-audio")

@@ -1,11 +1,16 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/projections"
 )
 
 // TestCalibrationBlindLive: while a session is open, the live feed's qa
@@ -105,4 +110,90 @@ func TestLiveOthersQA(t *testing.T) {
 			t.Errorf("%s on customer:C1 received %s, want %s", l.who, got, want)
 		}
 	}
+}
+
+// laggingCalls is a read side whose calls and calibration sessions stand
+// still once frozen: what a
+// server whose read side lags behind the log (another server appended)
+// reads.
+type laggingCalls struct {
+	projections.Queries
+	mu       sync.Mutex
+	frozen   map[string]projections.CallView // nil: not frozen
+	sessions map[string]projections.CalibrationSession
+}
+
+func (q *laggingCalls) Call(ctx context.Context, id string) (projections.CallView, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if c, ok := q.frozen[id]; ok {
+		return c, nil
+	}
+	c, err := q.Queries.Call(ctx, id)
+	if err == nil && q.frozen != nil {
+		q.frozen[id] = c
+	}
+	return c, err
+}
+
+func (q *laggingCalls) Calibration(ctx context.Context, id string) (projections.CalibrationSession, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if c, ok := q.sessions[id]; ok {
+		return c, nil
+	}
+	c, err := q.Queries.Calibration(ctx, id)
+	if err == nil && q.frozen != nil {
+		q.sessions[id] = c
+	}
+	return c, err
+}
+
+func (q *laggingCalls) freeze() {
+	q.sessions = map[string]projections.CalibrationSession{}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.frozen = map[string]projections.CallView{}
+}
+
+// TestCallWriteIfMatchAhead: a QA write's checks hold against the call
+// version its append follows even when If-Match names a version the read
+// side has not reached: a second resolution of a dispute, sent with the
+// ETag of the first, is refused (409) while the read side still shows the
+// dispute open, and nothing is appended.
+func TestCallWriteIfMatchAhead(t *testing.T) {
+	lag := &laggingCalls{}
+	s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) {
+		lag.Queries = c.Queries
+		c.Queries = lag
+	}})
+	s.publishForm()
+	s.qaCalls("K1")
+	dp := s.disputed("K1")
+	lag.freeze()
+	s.callView("S1", "K1") // the dispute open, as frozen
+	first := s.must("S1", "POST", "/v1/qa/disputes/"+dp+"/resolution", map[string]any{"resolution": "upheld", "note": "기준대로"}, 201)
+	etag := fmt.Sprintf(`"%v"`, first["version"])
+	s.refuse("S1", "POST", "/v1/qa/disputes/"+dp+"/resolution", map[string]any{"resolution": "upheld", "note": "두 번째"}, 409, "conflict",
+		"If-Match", etag)
+}
+
+// TestCalibrationIfMatchAhead: as TestCallWriteIfMatchAhead for a
+// calibration session: a second score of one evaluator, sent with the
+// ETag of their first while the read side lags, is refused (409) and
+// appends nothing.
+func TestCalibrationIfMatchAhead(t *testing.T) {
+	lag := &laggingCalls{}
+	s := calibrationStackWith(t, func(c *api.Config) {
+		lag.Queries = c.Queries
+		c.Queries = lag
+	})
+	id := s.must("S1", "POST", "/v1/qa/calibrations",
+		map[string]any{"callId": "K1", "formId": "F1", "evaluators": []string{"S2", "S1"}}, 201)["sessionId"].(string)
+	s.must("S2", "POST", "/v1/qa/calibrations/"+id+"/scores", calScore(5, 5, 1, -1), 201)
+	lag.freeze()
+	s.session("S1", id) // S2 has scored, S1 not, as frozen
+	first := s.must("S1", "POST", "/v1/qa/calibrations/"+id+"/scores", calScore(3, 4, 1, 2), 201)
+	etag := fmt.Sprintf(`"%v"`, first["version"])
+	s.refuse("S1", "POST", "/v1/qa/calibrations/"+id+"/scores", calScore(5, 5, 1, 5), 409, "conflict", "If-Match", etag)
 }
