@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -196,4 +198,34 @@ func TestCalibrationIfMatchAhead(t *testing.T) {
 	first := s.must("S1", "POST", "/v1/qa/calibrations/"+id+"/scores", calScore(3, 4, 1, 2), 201)
 	etag := fmt.Sprintf(`"%v"`, first["version"])
 	s.refuse("S1", "POST", "/v1/qa/calibrations/"+id+"/scores", calScore(5, 5, 1, 5), 409, "conflict", "If-Match", etag)
+}
+
+// TestRetriesAfterLaterWrites: a retry of a QA write gets its first answer
+// and appends nothing even after later writes changed what the request
+// would now do: a dispute retried once it is upheld (it would otherwise
+// open a second dispute), a first review retried after its correction.
+func TestRetriesAfterLaterWrites(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.publishForm()
+	s.qaCalls("K1")
+	review := events.NewID().String()
+	firstReview := s.req("S1", "POST", "/v1/calls/K1/reviews", newReview("greeting"), "Idempotency-Key", review)
+	key := events.NewID().String()
+	reason := map[string]any{"reason": "다시 들어 주세요"}
+	first := s.req("R1", "POST", "/v1/calls/K1/evaluations/1/dispute", reason, "Idempotency-Key", key)
+	if first.status != 201 {
+		t.Fatalf("dispute: %d %s", first.status, first.raw)
+	}
+	s.must("S1", "POST", "/v1/qa/disputes/"+first.body["disputeId"].(string)+"/resolution", map[string]any{"resolution": "upheld", "note": "기준대로"}, 201)
+	head := s.head()
+	if again := s.req("R1", "POST", "/v1/calls/K1/evaluations/1/dispute", reason, "Idempotency-Key", key); again.status != 201 || !bytes.Equal(again.raw, first.raw) {
+		t.Errorf("the dispute retried after its resolution: %d %s, first %s", again.status, again.raw, first.raw)
+	}
+	s.must("S1", "POST", "/v1/calls/K1/reviews", withField(newReview(), "supersedes", 1), 201)
+	if again := s.req("S1", "POST", "/v1/calls/K1/reviews", newReview("greeting"), "Idempotency-Key", review); again.status != 201 || !bytes.Equal(again.raw, firstReview.raw) {
+		t.Errorf("the first review retried after a correction: %d %s, first %s", again.status, again.raw, firstReview.raw)
+	}
+	if evs := s.appendedSince(head); len(evs) != 1 {
+		t.Errorf("the retries appended: %v", evs)
+	}
 }
