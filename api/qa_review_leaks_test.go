@@ -229,3 +229,61 @@ func TestRetriesAfterLaterWrites(t *testing.T) {
 		t.Errorf("the retries appended: %v", evs)
 	}
 }
+
+// TestDisputeRaces: of racing resolutions of one dispute (upheld and
+// re-scored) and corrections of its evaluation, exactly one lands: one
+// resolution, at most one new evaluation; and of racing disputes of one
+// evaluation, one.
+func TestDisputeRaces(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.publishForm()
+	s.qaCalls("K1", "K2")
+	id := s.disputed("K1")
+	path := "/v1/qa/disputes/" + id + "/resolution"
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	landed := 0
+	send := func(path string, body any) {
+		a, err := s.send("S1", "POST", path, body)
+		switch {
+		case err != nil:
+			t.Error(err)
+		case a.status == 201:
+			mu.Lock()
+			landed++
+			mu.Unlock()
+		case a.status != 400 && a.status != 409:
+			t.Errorf("POST %s racing: %d %s", path, a.status, a.raw)
+		}
+	}
+	for i := range 3 {
+		wg.Go(func() { send(path, map[string]any{"resolution": "upheld", "note": fmt.Sprint("유지 ", i)}) })
+		wg.Go(func() {
+			send(path, map[string]any{"resolution": "rescored", "note": fmt.Sprint("재채점 ", i), "items": scores("needs", 5)})
+		})
+		wg.Go(func() { send("/v1/calls/K1/reviews", withField(newReview(), "supersedes", 1)) })
+	}
+	wg.Wait()
+	c := s.callView("S1", "K1")
+	ds := c["disputes"].([]any)
+	if landed != 1 || len(ds) != 1 || ds[0].(map[string]any)["status"] == "open" || len(c["evaluations"].([]any)) > 2 {
+		t.Errorf("%d racing writes landed; disputes %v, %d evaluations", landed, ds, len(c["evaluations"].([]any)))
+	}
+
+	s.must("S1", "POST", "/v1/calls/K2/reviews", newReview(), 201)
+	status := make([]int, 6)
+	for i := range status {
+		wg.Go(func() {
+			a, err := s.send("R1", "POST", "/v1/calls/K2/evaluations/1/dispute", map[string]any{"reason": fmt.Sprint("이의 ", i)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			status[i] = a.status
+		})
+	}
+	wg.Wait()
+	if ds := s.callView("R1", "K2")["disputes"].([]any); len(ds) != 1 || slices.Index(status, 201) < 0 || slices.Index(status[slices.Index(status, 201)+1:], 201) >= 0 {
+		t.Errorf("racing disputes answered %v: disputes %v", status, ds)
+	}
+}
