@@ -190,6 +190,16 @@ func TestBrowserQAPlayer(t *testing.T) {
 		p := sup.player()
 		return p.State == "paused" && p.Paused, fmt.Sprintf("%+v", p)
 	})
+	// The focused waveform is a slider: Home and End go to its ends.
+	sup.do(chromedp.Focus(chromedp.CSS(".pl-canvas")))
+	sup.press(kb.End)
+	if p := sup.player(); p.Time != 20 {
+		t.Errorf("End on the waveform: %v, want 20", p.Time)
+	}
+	sup.press(kb.Home)
+	if p := sup.player(); p.Time != 0 {
+		t.Errorf("Home on the waveform: %v, want 0", p.Time)
+	}
 
 	// A click at three quarters of the waveform: the point's moment, 00:15.
 	box := eval[[]float64](sup, `(() => { const r = document.querySelector(".pl-canvas").getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
@@ -205,6 +215,13 @@ func TestBrowserQAPlayer(t *testing.T) {
 		t.Errorf("the click did not seek to 15 s: %v", p.Time)
 	}
 	sup.screen("qa-player")
+
+	// A recording the console refuses says so (not "the recording plays").
+	sup.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(".pl-audio").src = "/recordings/`+strings.Repeat("0", 64)+`?call=K1"`))
+	sup.poll("the failed recording said", func() (bool, string) {
+		s := eval[string](sup, `document.querySelector(".pl-status").textContent`)
+		return s == "The recording could not be loaded.", "the status says " + s
+	})
 
 	// Another rep: no call page, no recording.
 	other := s.newBrowser("rep R2", "ko")

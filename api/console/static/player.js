@@ -71,6 +71,8 @@
     a.addEventListener("play", function () { p.playing(true); });
     a.addEventListener("pause", function () { p.playing(false); });
     a.addEventListener("ended", function () { p.playing(false); });
+    // A recording that cannot be had (gone, refused) says so, not "it plays".
+    a.addEventListener("error", function () { p.failed = true; p.status.textContent = p.el.dataset.textError || ""; });
     this.playBtn.addEventListener("click", function () { p.use(); p.toggle(); });
     this.el.querySelector(".pl-back").addEventListener("click", function () { p.use(); p.skip(-5); });
     this.el.querySelector(".pl-fwd").addEventListener("click", function () { p.use(); p.skip(5); });
@@ -100,7 +102,7 @@
     var p = this, AC = window.AudioContext || window.webkitAudioContext;
     if (!AC || !window.fetch) { p.noWave(); return; }
     fetch(this.el.dataset.src, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) throw new Error("recording " + r.status);
+      if (!r.ok) { p.failed = true; throw new Error("recording " + r.status); }
       return r.arrayBuffer();
     }).then(function (buf) {
       // An OfflineAudioContext decodes without an output device and
@@ -117,7 +119,7 @@
 
   Player.prototype.noWave = function () {
     this.el.dataset.wave = "none";
-    this.status.textContent = this.el.dataset.textNowave || "";
+    this.status.textContent = (this.failed ? this.el.dataset.textError : this.el.dataset.textNowave) || "";
     this.draw();
   };
 
