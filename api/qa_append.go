@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"maps"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/dangol/dangol/events"
@@ -199,9 +197,5 @@ func answerWith(w http.ResponseWriter, res events.AppendResult, extra extraFunc,
 		answerAppended(w, res)
 		return
 	}
-	w.Header().Set("ETag", `"`+strconv.FormatUint(res.Version, 10)+`"`)
-	w.Header().Set("Location", "/v1/audit/streams/"+res.Stream)
-	answer := map[string]any{"stream": res.Stream, "version": res.Version, "position": res.Position, "eventIds": res.EventIDs}
-	maps.Copy(answer, extra(last))
-	writeJSON(w, http.StatusCreated, answer)
+	answerCreated(w, res, "/v1/audit/streams/"+res.Stream, extra(last))
 }

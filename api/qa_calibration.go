@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -85,9 +86,7 @@ func (s *Server) checkEvaluators(ctx context.Context, ids []string) error {
 // answerCreated answers 201 with an append's result and the fields of extra.
 func answerCreated(w http.ResponseWriter, res events.AppendResult, location string, extra map[string]any) {
 	answer := map[string]any{"stream": res.Stream, "version": res.Version, "position": res.Position, "eventIds": res.EventIDs}
-	for k, v := range extra {
-		answer[k] = v
-	}
+	maps.Copy(answer, extra)
 	w.Header().Set("ETag", `"`+strconv.FormatUint(res.Version, 10)+`"`)
 	w.Header().Set("Location", location)
 	writeJSON(w, http.StatusCreated, answer)

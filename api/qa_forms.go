@@ -48,9 +48,7 @@ func (s *Server) putForm(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", `"`+strconv.FormatUint(res.Version, 10)+`"`)
-	w.Header().Set("Location", "/v1/qa/forms/"+id)
-	writeJSON(w, http.StatusCreated, res)
+	answerCreated(w, res, "/v1/qa/forms/"+id, nil)
 	return nil
 }
 

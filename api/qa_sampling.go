@@ -81,9 +81,7 @@ func (s *Server) putSamplingPlan(w http.ResponseWriter, r *http.Request, p Princ
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", `"`+strconv.FormatUint(res.Version, 10)+`"`)
-	w.Header().Set("Location", "/v1/qa/sampling-plan")
-	writeJSON(w, http.StatusCreated, res)
+	answerCreated(w, res, "/v1/qa/sampling-plan", nil)
 	return nil
 }
 
