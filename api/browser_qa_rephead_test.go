@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -353,11 +354,27 @@ func TestBrowserQARepAndHead(t *testing.T) {
 		t.Errorf("the re-opened point is still listed overdue")
 	}
 
-	// The team.
+	// The team, with one closed calibration of K1 by S1 and H1: 83.3 and 0,
+	// a consensus of 41.7, distances 41.6 and 41.7.
+	cal := s.must("S1", "POST", "/v1/qa/calibrations", map[string]any{"callId": "K1", "formId": "F1", "evaluators": []string{"S1", "H1"}}, 201)
+	session := cal["sessionId"].(string)
+	items := newReview()["items"]
+	s.must("S1", "POST", "/v1/qa/calibrations/"+session+"/scores", map[string]any{"items": items}, 201)
+	failed := slices.Clone(items.([]map[string]any))
+	failed[2] = map[string]any{"itemId": "disclosure", "score": 0}
+	s.must("H1", "POST", "/v1/qa/calibrations/"+session+"/scores", map[string]any{"items": failed}, 201)
+	s.must("S1", "POST", "/v1/qa/calibrations/"+session+"/closure", map[string]any{}, 201)
 	h.click(`nav a[href="/team"]`)
 	h.waitPath("/team")
-	if n := eval[int](h, `document.querySelectorAll("main svg[role=img]").length`); n != 3 {
-		t.Errorf("%d charts on the team page, want 3", n)
+	if n := eval[int](h, `document.querySelectorAll("main svg[role=img]").length`); n != 4 {
+		t.Errorf("%d charts on the team page, want 4", n)
+	}
+	month := s.now().UTC().Format("2006-01")
+	for ev, want := range map[string]string{"S1": "41.6", "H1": "41.7"} {
+		sel := `#team-cal-table tr[data-evaluator="` + ev + `"][data-month="` + month + `"]`
+		if got := h.text(sel + " td:last-child"); got != want {
+			t.Errorf("%s's mean distance from the consensus shows %q, want %s", ev, got, want)
+		}
 	}
 	for _, sel := range []string{`#team-qa-table tr[data-rep="R1"][data-month="2026-11"]`, `#team-qa-table tr[data-rep="R2"][data-month="2026-10"]`,
 		`#team-rate-table tr[data-rep="R1"]`, `#team-rate-table tr[data-rep="R2"]`, `#team-month-table tr[data-month="2026-11"]`, `#team-month-table tr[data-month="2026-12"]`} {

@@ -249,6 +249,8 @@ func (c *Console) postFollowUp(w http.ResponseWriter, r *http.Request, s *Sessio
 // teamPage is /team's data: the charts and their figures.
 type teamPage struct {
 	QAChart, RateChart, MonthChart template.HTML
+	CalChart                       template.HTML
+	Cal                            []calRow
 	QA                             []qaRow
 	Coaching                       projections.CoachingReport
 	Reps                           []repRate
@@ -259,6 +261,12 @@ type teamPage struct {
 type qaRow struct {
 	projections.QAScore
 	Rep string
+}
+
+// calRow is one evaluator's mean distance from the consensus in a month.
+type calRow struct {
+	projections.CalibrationDistance
+	Evaluator string
 }
 
 // repRate is one rep's coaching outcomes, named.
@@ -294,12 +302,23 @@ func (c *Console) team(w http.ResponseWriter, r *http.Request, s *Session) error
 	if err := c.apiJSON(r.Context(), s, "/v1/reports/coaching", &coaching); err != nil {
 		return err
 	}
+	var calibration struct {
+		Data []projections.CalibrationDistance `json:"data"`
+	}
+	if err := c.apiJSON(r.Context(), s, "/v1/reports/calibration", &calibration); err != nil {
+		return err
+	}
 	points, err := c.coachingPoints(r, s, "")
 	if err != nil {
 		return err
 	}
 	names := c.staffNames(language(r))
 	p := teamPage{Coaching: coaching.Data}
+	for _, cd := range calibration.Data {
+		p.Cal = append(p.Cal, calRow{CalibrationDistance: cd, Evaluator: names.name(r.Context(), cd.EvaluatorID)})
+	}
+	p.CalChart = lineChart(ChartOptions{Title: c.cat.text(lang, "fu.team.cal.chart"), Unit: c.cat.text(lang, "fu.team.unit.score"),
+		Labels: calMonths(p.Cal)}, calSeries(p.Cal)...)
 	for _, q := range qa.Data {
 		p.QA = append(p.QA, qaRow{QAScore: q, Rep: names.name(r.Context(), q.RepID)})
 	}
@@ -388,6 +407,29 @@ func monthlyRates(points []projections.CoachingPoint) []monthRate {
 		a := acc[m]
 		a.Rate = float64(a.Improved) / float64(a.Checks) * 100
 		out = append(out, *a)
+	}
+	return out
+}
+
+// calMonths are the months of the calibration chart's axis, in order.
+func calMonths(rows []calRow) []string {
+	seen := map[string]bool{}
+	for _, cr := range rows {
+		seen[cr.Month] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// calSeries is one line per evaluator over the months they had a closed
+// session in (the report's order: by evaluator, then month).
+func calSeries(rows []calRow) []ChartSeries {
+	var out []ChartSeries
+	for _, cr := range rows {
+		if len(out) == 0 || out[len(out)-1].Name != cr.Evaluator {
+			out = append(out, ChartSeries{Name: cr.Evaluator})
+		}
+		last := &out[len(out)-1]
+		last.Points = append(last.Points, ChartPoint{Label: cr.Month, Value: cr.MeanDistance})
 	}
 	return out
 }
