@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -158,38 +159,33 @@ type scoreRequest struct {
 // session, while it is open, once. A retry of the request that scored gets
 // its first answer.
 func (s *Server) postCalibrationScore(w http.ResponseWriter, r *http.Request, p Principal) error {
-	c, err := s.calibration(r)
-	if err != nil {
+	if _, err := s.calibration(r); err != nil {
 		return err
 	}
 	var req scoreRequest
 	if err := s.readBody(w, r, &req); err != nil {
 		return err
 	}
-	if !slices.Contains(c.Evaluators, p.StaffID) {
-		return forbidden("only the session's evaluators may score it")
-	}
-	stream := events.CalibrationStream(c.ID)
-	switch {
-	case c.Status != projections.CalibrationOpen:
-		return s.retryOr(w, r, p, stream, events.InvalidField("id", "the calibration session is closed"))
-	case slices.Contains(c.Scored, p.StaffID):
-		return s.retryOr(w, r, p, stream, events.InvalidField("id", "you have scored this session already"))
-	}
-	form, err := s.publishedForm(r.Context(), c.FormID, c.FormVersion)
-	if err != nil {
-		return err
-	}
-	items, err := scoredItems(form, req.Items)
-	if err != nil {
-		return err
-	}
-	d := &events.CalibrationScored{SessionID: c.ID, EvaluatorID: p.StaffID, Items: items, Total: events.ReviewTotal(items),
-		CriticalFailed: events.CriticalFailed(items)}
-	if err := ifMatchAhead(r, stream, c.Version); err != nil {
-		return err
-	}
-	return s.appendData(w, r, p, stream, events.Exact(c.Version), "", "calibration session", d)
+	return s.sessionWrite(w, r, p, func(c projections.CalibrationSession) (events.Data, error) {
+		switch {
+		case !slices.Contains(c.Evaluators, p.StaffID):
+			return nil, forbidden("only the session's evaluators may score it")
+		case c.Status != projections.CalibrationOpen:
+			return nil, events.InvalidField("id", "the calibration session is closed")
+		case slices.Contains(c.Scored, p.StaffID):
+			return nil, events.InvalidField("id", "you have scored this session already")
+		}
+		form, err := s.publishedForm(r.Context(), c.FormID, c.FormVersion)
+		if err != nil {
+			return nil, err
+		}
+		items, err := scoredItems(form, req.Items)
+		if err != nil {
+			return nil, err
+		}
+		return &events.CalibrationScored{SessionID: c.ID, EvaluatorID: p.StaffID, Items: items, Total: events.ReviewTotal(items),
+			CriticalFailed: events.CriticalFailed(items)}, nil
+	})
 }
 
 // closureRequest is the body of POST /v1/qa/calibrations/{id}/closure.
@@ -201,29 +197,62 @@ type closureRequest struct {
 // opener or a centre head. A retry of the request that closed it gets its
 // first answer.
 func (s *Server) postCalibrationClosure(w http.ResponseWriter, r *http.Request, p Principal) error {
-	c, err := s.calibration(r)
-	if err != nil {
+	if _, err := s.calibration(r); err != nil {
 		return err
 	}
 	var req closureRequest
 	if err := s.readBody(w, r, &req); err != nil {
 		return err
 	}
-	if p.StaffID != c.OpenerID && p.Role != roleCentreHead {
-		return forbidden("only the session's opener or a centre head may close it")
+	return s.sessionWrite(w, r, p, func(c projections.CalibrationSession) (events.Data, error) {
+		switch {
+		case p.StaffID != c.OpenerID && p.Role != roleCentreHead:
+			return nil, forbidden("only the session's opener or a centre head may close it")
+		case c.Status != projections.CalibrationOpen:
+			return nil, events.InvalidField("id", "the calibration session is closed")
+		case len(c.Scores) < 2:
+			return nil, events.InvalidField("id", "the session has %d scores; it closes with at least 2", len(c.Scores))
+		}
+		return &events.CalibrationClosed{SessionID: c.ID, CloserID: p.StaffID, Note: req.Note}, nil
+	})
+}
+
+// sessionWrite appends to the path's calibration session the event build
+// makes of the session as read, expecting the version read, as callWrite
+// does for a call: an append that lost a race with another (an evaluator
+// scoring at the same moment) reads the session again and builds again,
+// so that build's checks hold against the events it follows; when build
+// refuses the request as invalid, a retry of the request that did the
+// work gets the first answer.
+func (s *Server) sessionWrite(w http.ResponseWriter, r *http.Request, p Principal,
+	build func(c projections.CalibrationSession) (events.Data, error)) error {
+	for attempt := 0; ; attempt++ {
+		c, err := s.calibration(r)
+		if err != nil {
+			return err
+		}
+		stream := events.CalibrationStream(c.ID)
+		d, err := build(c)
+		if events.ErrorCode(err) == events.Invalid {
+			return s.retryOr(w, r, p, stream, err)
+		}
+		if err != nil {
+			return err
+		}
+		if err := ifMatchAhead(r, stream, c.Version); err != nil {
+			// build checked an older session than the append would follow.
+			if attempt == 4 {
+				return err
+			}
+			s.catchUp(r.Context(), stream)
+			continue
+		}
+		err = s.appendData(w, r, p, stream, events.Exact(c.Version), "", "calibration session", d)
+		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
+			return err
+		}
+		s.catchUp(r.Context(), stream)
 	}
-	stream := events.CalibrationStream(c.ID)
-	if c.Status != projections.CalibrationOpen {
-		return s.retryOr(w, r, p, stream, events.InvalidField("id", "the calibration session is closed"))
-	}
-	if len(c.Scores) < 2 {
-		return events.InvalidField("id", "the session has %d scores; it closes with at least 2", len(c.Scores))
-	}
-	d := &events.CalibrationClosed{SessionID: c.ID, CloserID: p.StaffID, Note: req.Note}
-	if err := ifMatchAhead(r, stream, c.Version); err != nil {
-		return err
-	}
-	return s.appendData(w, r, p, stream, events.Exact(c.Version), "", "calibration session", d)
 }
 
 // retryOr answers a retry of the request whose work is already in stream

@@ -287,3 +287,36 @@ func TestDisputeRaces(t *testing.T) {
 		t.Errorf("racing disputes answered %v: disputes %v", status, ds)
 	}
 }
+
+// TestCalibrationScoresRace: evaluators scoring a session at the same
+// moment all land (one's append is no reason to refuse another's score);
+// one evaluator's racing scores land once.
+func TestCalibrationScoresRace(t *testing.T) {
+	s := calibrationStack(t)
+	id := s.must("S1", "POST", "/v1/qa/calibrations",
+		map[string]any{"callId": "K1", "formId": "F1", "evaluators": []string{"S1", "S2", "S4", "H1"}}, 201)["sessionId"].(string)
+	var wg sync.WaitGroup
+	status := map[string][]int{}
+	var mu sync.Mutex
+	for _, who := range []string{"S1", "S2", "S4", "H1", "H1", "H1"} {
+		wg.Go(func() {
+			a, err := s.send(who, "POST", "/v1/qa/calibrations/"+id+"/scores", calScore(5, 4, 1, 3))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			status[who] = append(status[who], a.status)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for who, st := range status {
+		if slices.Index(st, 201) < 0 || slices.Index(st[slices.Index(st, 201)+1:], 201) >= 0 {
+			t.Errorf("%s's racing scores answered %v, want one 201", who, st)
+		}
+	}
+	if sess, raw := s.session("U1", id); len(sess["scored"].([]any)) != 4 {
+		t.Errorf("racing scores: %s", raw)
+	}
+}
