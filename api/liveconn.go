@@ -60,6 +60,27 @@ func reasonOf(code int) string {
 	return "shutdown"
 }
 
+// stillValid checks r's credential again once the read side holds the log
+// up to at, where the client attached. The upgrade checked it before the
+// subscribe message; a sign-out, revocation or deactivation the hub
+// dispatched between that check and the attach kicked no one, since the
+// client was not attached yet, and it is not replayed to the client as a
+// kick either. A read side that cannot be reached or does not catch up
+// within the bound leaves the upgrade's check standing: the hub kicks on
+// every later end.
+func (s *Server) stillValid(ctx context.Context, r *http.Request, at events.Position) bool {
+	if s.Progress != nil {
+		ctx, cancel := context.WithTimeout(ctx, minPositionWait)
+		err := s.Progress.WaitFor(ctx, at)
+		cancel()
+		if err != nil {
+			return true
+		}
+	}
+	_, err := s.authenticate(r)
+	return err == nil || unavailable(err)
+}
+
 // runLive serves one subscription until it ends, and returns why.
 func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) string {
 	ctx := r.Context()
@@ -124,6 +145,10 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 		return "shutdown"
 	}
 	defer s.hub.detach(c)
+	if !s.stillValid(ctx, r, at) {
+		closeWith(closeEnded, "your session or token has ended; sign in again")
+		return reasonOf(closeEnded)
+	}
 	s.recordLive(r, p, sub.Subscribe, sub.FromPosition)
 
 	ctx, cancel := context.WithCancel(ctx)
