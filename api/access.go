@@ -539,12 +539,21 @@ func (b *Blobs) customersOf(digest string) []string {
 // book). A player's later range requests (seeking) are the same
 // playback: only a request from the start is recorded. A staged upload
 // no call names yet has no customer, and is not recorded.
+//
+// A player fetches a recording from the start twice (the console's call
+// page: the audio element's first range and the waveform's whole file), so
+// a fetch from the start by the same member within playbackWindow of the
+// last one recorded is that same playback: every member's playback is
+// recorded at least once a minute, never twice for one page.
 func (s *Server) recordPlay(r *http.Request, p Principal, digest string) {
 	if rg := r.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=0-") {
 		return
 	}
 	if st := recordOf(r); st != nil && st.status >= 300 {
 		return // 304: nothing was sent
+	}
+	if !s.plays.first(p.StaffID+" "+digest, s.now()) {
+		return
 	}
 	for _, id := range s.Blobs.customersOf(digest) {
 		// Outside a rep's or private banker's book, a lookup: the monthly
@@ -558,4 +567,38 @@ func (s *Server) recordPlay(r *http.Request, p Principal, digest string) {
 // GET /v1/worklist and the console's worklist page say it alike.
 func WorklistReadDetail(advisor string, customers int) string {
 	return fmt.Sprintf("advisor %s, %d customers", advisor, customers)
+}
+
+// playbackWindow is how long fetches of one recording from the start by
+// one member count as one playback in the access record.
+const playbackWindow = time.Minute
+
+// playbacks remembers when each member's playback of each recording was
+// last recorded, for playbackWindow.
+type playbacks struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// first reports whether a playback of key at now is a new one (none was
+// recorded in the window before it), and if so remembers it. Entries past
+// the window are dropped as the map grows.
+func (pb *playbacks) first(key string, now time.Time) bool {
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	if pb.last == nil {
+		pb.last = map[string]time.Time{}
+	}
+	if t, ok := pb.last[key]; ok && now.Sub(t) < playbackWindow && !now.Before(t) {
+		return false
+	}
+	if len(pb.last) >= 4096 {
+		for k, t := range pb.last {
+			if now.Sub(t) >= playbackWindow || now.Before(t) {
+				delete(pb.last, k)
+			}
+		}
+	}
+	pb.last[key] = now
+	return true
 }

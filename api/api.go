@@ -102,6 +102,7 @@ type Server struct {
 	sessions SessionAuthenticator
 	hub      *hub
 	access   *accessRecorder // access.go
+	plays    playbacks       // access.go: recordPlay's window
 	live     *LiveMetrics
 	mux      *http.ServeMux
 
