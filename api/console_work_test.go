@@ -422,7 +422,13 @@ func TestConsoleWorkRoles(t *testing.T) {
 			t.Errorf("%s: %s", who, p.body)
 		}
 	}
-	for _, who := range []string{"S1", "H1", "U1"} {
+	// Supervisors and centre heads go on to their day's work.
+	for who, page := range map[string]string{"S1": "/qa", "H1": "/coaching"} {
+		if a := signIn(s, who).get("/"); a.status != 303 || a.header.Get("Location") != page {
+			t.Errorf("%s: %d %v, want 303 to %s", who, a.status, a.header, page)
+		}
+	}
+	for _, who := range []string{"U1"} {
 		p := signIn(s, who).must("/", 200, "Accept-Language", "en")
 		if !strings.Contains(p.body, `id="home"`) || strings.Contains(p.body, `id="worklist"`) || strings.Contains(p.body, "data-live-topics") ||
 			!strings.Contains(p.body, `href="/search"`) {
