@@ -217,7 +217,7 @@ func TestBrowserQAPlayer(t *testing.T) {
 	sup.screen("qa-player")
 
 	// A recording the console refuses says so (not "the recording plays").
-	sup.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(".pl-audio").src = "/recordings/`+strings.Repeat("0", 64)+`?call=K1"`))
+	sup.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(".pl-audio").src = "/recordings/` + strings.Repeat("0", 64) + `?call=K1"`))
 	sup.poll("the failed recording said", func() (bool, string) {
 		s := eval[string](sup, `document.querySelector(".pl-status").textContent`)
 		return s == "The recording could not be loaded.", "the status says " + s

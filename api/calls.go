@@ -271,9 +271,15 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, p Principal) er
 		// to read; the call is answered as one that does not exist.
 		return events.Errorf(events.NotFound, "call %s not found", id)
 	}
+	// Every evaluation's points: a re-score supersedes a score, not the
+	// moments of the call its points are about.
+	evals := c.Evaluations
+	if len(evals) == 0 && c.Review != nil {
+		evals = []projections.Review{*c.Review} // a read store row from before evaluations were kept
+	}
 	pts := []projections.CoachingPoint{}
-	if c.Review != nil {
-		for _, pid := range c.Review.CoachingPoints {
+	for _, ev := range evals {
+		for _, pid := range ev.CoachingPoints {
 			if pt, err := s.Queries.CoachingPoint(r.Context(), pid, s.now()); err == nil {
 				pts = append(pts, pt)
 			}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -281,6 +282,15 @@ func TestDisputeRescored(t *testing.T) {
 	}
 	if d := c["disputes"].([]any)[0].(map[string]any); d["status"] != "rescored" || d["newEvaluation"] != 2.0 {
 		t.Errorf("dispute %v", d)
+	}
+	// The call's coaching points are those of every evaluation: the
+	// point at 01:23 of the disputed one is still to be followed up.
+	var at []float64
+	for _, p := range s.must("R1", "GET", "/v1/calls/K1", nil, 200)["coachingPoints"].([]any) {
+		at = append(at, p.(map[string]any)["atSec"].(float64))
+	}
+	if !slices.Equal(at, []float64{83, 12}) {
+		t.Errorf("the call's coaching points are at %v s, want [83 12] (evaluation 1's, then 2's)", at)
 	}
 	// The re-score may itself be disputed, within its own window.
 	s.must("R1", "POST", "/v1/calls/K1/evaluations/2/dispute", map[string]any{"reason": "아직도"}, 201)
