@@ -385,6 +385,15 @@ func TestBrowserQARepAndHead(t *testing.T) {
 	if got := h.text(`#team-rate-table tr[data-rep="R2"] td:last-child`); got != "100.0%" {
 		t.Errorf("R2's improvement rate shows %q, want 100.0%%", got)
 	}
+	// R1's coaching plan, from the team page: the points to work on with
+	// their due dates, read only, and the rate.
+	h.click(`#team-rate-table tr[data-rep="R1"] a`)
+	h.waitPath("/team/reps/R1")
+	if !h.has(`#open-table tr[data-point]`) || h.has(`#open-table form`) || !h.has(`#plan-counts`) {
+		t.Errorf("R1's coaching plan:\n%s", h.text("main"))
+	}
+	h.screen("qa-plan")
+	h.open("/team")
 	h.screen("qa-team")
 	h.open("/me/evaluations")
 	h.waitText("main", "403")

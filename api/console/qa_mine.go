@@ -32,6 +32,7 @@ func (c *Console) myQARoutes() {
 	c.page("POST /me/evaluations/{call}/{n}/dispute", advisorRoles, c.postEvaluationAnswer("dispute"))
 	c.page("GET /me/coaching", advisorRoles, c.myCoaching)
 	c.page("POST /me/coaching/{point}/acknowledgement", advisorRoles, c.postPointAck)
+	c.page("GET /team/reps/{rep}", qaLeadRoles, c.repPlan)
 }
 
 // myEvalPage is /me/evaluations' data.
@@ -284,11 +285,72 @@ func (c *Console) postEvaluationAnswer(kind string) pageFunc {
 	}
 }
 
-// myCoachingPage is /me/coaching's data.
+// myCoachingPage is /me/coaching's data, and a rep's coaching plan
+// (/team/reps/{rep}) for supervisors and centre heads: the same lists, read
+// only, with the rep's improvement rate.
 type myCoachingPage struct {
 	Open, Closed []pointRow // awaiting their check (earliest due first); improved
 	Done         bool       // a point was just acknowledged
 	DoneID       string
+	Of           string // the plan's rep, named (a plan, not the rep's own page)
+	Overdue      int
+	Rate         *projections.RepCoaching // the rep's checks and improvement rate, nil before any check
+}
+
+// Pct shows a rate (0..1) as a percentage to one decimal.
+func (myCoachingPage) Pct(rate float64) string {
+	return strconv.FormatFloat(rate*100, 'f', 1, 64) + "%"
+}
+
+// repPlan is rep {rep}'s coaching plan: their open points with due dates
+// and overdue ones marked, the improved ones, and their improvement rate,
+// read through GET /v1/coaching and the coaching report.
+func (c *Console) repPlan(w http.ResponseWriter, r *http.Request, s *Session) error {
+	rep := r.PathValue("rep")
+	if !events.ValidID(rep) {
+		return errNoPage
+	}
+	points, err := c.coachingPoints(r, s, "rep="+url.QueryEscape(rep))
+	if err != nil {
+		return err
+	}
+	var report struct {
+		Data projections.CoachingReport `json:"data"`
+	}
+	if err := c.apiJSON(r.Context(), s, "/v1/reports/coaching", &report); err != nil {
+		return err
+	}
+	p := myCoachingPage{Of: c.staffNames(language(r)).name(r.Context(), rep)}
+	for i := range report.Data.ByRep {
+		if rc := report.Data.ByRep[i]; rc.RepID == rep {
+			p.Rate = &rc
+		}
+	}
+	p.split(points, "", "")
+	for _, row := range p.Open {
+		if row.Overdue {
+			p.Overdue++
+		}
+	}
+	c.render(w, r, http.StatusOK, "qa_mycoaching", "mine.plan.title", p)
+	return nil
+}
+
+// split sorts points into p's open and closed lists, with refusedErr at
+// the acknowledgement form of point refusedID.
+func (p *myCoachingPage) split(points []projections.CoachingPoint, refusedID, refusedErr string) {
+	for _, pt := range points {
+		row := pointRow{CoachingPoint: pt, AckKey: newKey()}
+		if pt.ID == refusedID {
+			row.AckErr = refusedErr
+		}
+		if row.Open() {
+			p.Open = append(p.Open, row)
+		} else {
+			p.Closed = append(p.Closed, row)
+		}
+	}
+	slices.SortFunc(p.Closed, func(a, b pointRow) int { return b.RaisedAt.Compare(a.RaisedAt) })
 }
 
 func (c *Console) myCoaching(w http.ResponseWriter, r *http.Request, s *Session) error {
@@ -307,18 +369,7 @@ func (c *Console) renderMyCoaching(w http.ResponseWriter, r *http.Request, s *Se
 	if err != nil {
 		return err
 	}
-	for _, pt := range points {
-		row := pointRow{CoachingPoint: pt, AckKey: newKey()}
-		if pt.ID == refusedID {
-			row.AckErr = refusedErr
-		}
-		if row.Open() {
-			p.Open = append(p.Open, row)
-		} else {
-			p.Closed = append(p.Closed, row)
-		}
-	}
-	slices.SortFunc(p.Closed, func(a, b pointRow) int { return b.RaisedAt.Compare(a.RaisedAt) })
+	p.split(points, refusedID, refusedErr)
 	c.render(w, r, status, "qa_mycoaching", "mine.coaching.title", p)
 	return nil
 }
