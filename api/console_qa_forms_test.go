@@ -108,6 +108,10 @@ func TestConsoleQAForms(t *testing.T) {
 	if got := s.logEvents(head); len(got) != 1 || got[0]["actor"].(map[string]any)["id"] != "S1" {
 		t.Errorf("the log got %v", got)
 	}
+	// Who published it is shown by name, not by staff id.
+	if l := sup.mustStatus(sup.get("/qa/forms"), 200, "the list"); !strings.Contains(l.body, "<td>Supervisor One</td>") || strings.Contains(l.body, "<td>S1</td>") {
+		t.Errorf("the list does not name the publisher:\n%s", l.body)
+	}
 	// The API reads it as the console published it.
 	f := s.must("S1", "GET", "/v1/qa/forms/F1", nil, 200)
 	if items := f["items"].([]any); len(items) != 2 || items[1].(map[string]any)["critical"] != true {

@@ -190,8 +190,9 @@ func (c *Console) callFor(r *http.Request, s *Session, id string) (projections.C
 // queueRow is one call of the queue (GET /v1/qa/queue).
 type queueRow struct {
 	projections.QueueItem
-	Rep string `json:"-"` // the rep's name
-	Age string `json:"-"` // since the selection, in words
+	Rep        string `json:"-"` // the rep's name
+	Supervisor string `json:"-"` // the assigned supervisor's name, "" for none
+	Age        string `json:"-"` // since the selection, in words
 }
 
 // Plan is the selecting plan's version, -1 for a supervisor's request.
@@ -223,6 +224,9 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, s *Session) 
 	for i := range q.Items {
 		row := &q.Items[i]
 		row.Rep = cmpName(names, row.StaffID)
+		if row.SupervisorID != "" {
+			row.Supervisor = cmpName(names, row.SupervisorID)
+		}
 		row.Age = c.duration(lang, now.Sub(row.SelectedAt).Seconds())
 	}
 	c.render(w, r, http.StatusOK, "qa_queue", "qa.queue.title", queuePage{Rows: q.Items})

@@ -103,7 +103,9 @@ func (c *Console) formsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 	if err := c.apiJSON(r.Context(), s, "/v1/qa/forms", &list); err != nil {
 		return err
 	}
+	names := c.qaNames(r)
 	for _, f := range list.Items {
+		f.PublishedBy = cmpName(names, f.PublishedBy) // shown by name
 		v.Forms = append(v.Forms, formRow{ScorecardForm: f, Critical: criticalItems(f.Items)})
 	}
 	status := http.StatusOK
@@ -165,6 +167,10 @@ func (c *Console) formVersions(r *http.Request, s *Session, id string, want int)
 	shown := cmp.Or(want, v.Latest)
 	if shown > v.Latest {
 		return v, errNoPage
+	}
+	names := c.qaNames(r)
+	for i := range v.Versions {
+		v.Versions[i].PublishedBy = cmpName(names, v.Versions[i].PublishedBy) // shown by name
 	}
 	v.Shown = &v.Versions[v.Latest-shown]
 	for _, it := range v.Shown.Items {

@@ -82,8 +82,10 @@ func (c *Console) samplingVersions(r *http.Request, s *Session) (samplingView, e
 		return samplingView{}, err
 	}
 	v := samplingView{Current: planRow{SamplingPlan: a.Current}}
+	names := c.qaNames(r)
 	for i, p := range a.Versions {
 		row := planRow{SamplingPlan: p, Changed: map[string]bool{}}
+		row.PublishedBy = cmpName(names, p.PublishedBy) // shown by name
 		if i+1 < len(a.Versions) {
 			row.Changed = planChanges(a.Versions[i+1], p)
 		}
