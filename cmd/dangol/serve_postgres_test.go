@@ -51,7 +51,13 @@ func TestServeTwoServersOneDatabase(t *testing.T) {
 	for name, f := range map[string]*feed{"server B": onB, "server A": onA} {
 		var got []any
 		for len(got) < 3 {
-			got = append(got, f.next(t)["position"])
+			// The auditor's own subscriptions are in the access record
+			// (PersonalDataRead on access-<month>), appended when its
+			// batch is flushed, between the writes or not: only the
+			// customers' events are the writes'.
+			if m := f.next(t); strings.HasPrefix(fmt.Sprint(m["stream"]), "customer-") {
+				got = append(got, m["position"])
+			}
 		}
 		if fmt.Sprint(got) != fmt.Sprint([]any{p1, p2, p3}) {
 			t.Fatalf("%s's live feed positions %v, want %v %v %v", name, got, p1, p2, p3)
