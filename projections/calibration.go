@@ -97,7 +97,7 @@ func findItem(items []events.ReviewItem, item events.FormItem) (events.ReviewIte
 	return events.ReviewItem{}, false
 }
 
-// CalibrationReport returns, per evaluator per calendar month (UTC) in
+// CalibrationReport returns, per evaluator per calendar month (KST) in
 // which sessions closed, how many closed sessions they scored and their
 // mean distance from the consensus (one decimal); by evaluator, then
 // month.
@@ -110,7 +110,7 @@ func (q *QA) CalibrationReport() []CalibrationDistance {
 		if s.Status != CalibrationClosed || s.ClosedAt == nil {
 			continue
 		}
-		month := s.ClosedAt.UTC().Format("2006-01")
+		month := reportMonth(*s.ClosedAt)
 		for _, sc := range s.Scores {
 			k := key{sc.EvaluatorID, month}
 			if acc[k] == nil {

@@ -51,10 +51,20 @@ func (c *Counters) Apply(e Event) {
 		if cat == "" {
 			cat = "uncategorised"
 		}
-		y, w := e.RecordedAt.ISOWeek()
+		y, w := e.RecordedAt.In(reportZone).ISOWeek()
 		c.requests[requestKey{isoWeek(y, w), cat}]++
 	}
 }
+
+// reportZone is the time zone of the reports' months and ISO weeks: Korea
+// Standard Time (a fixed +09:00), the zone of the sampler's days and of
+// every time the product shows, so that a call reviewed at 08:00 KST on
+// the 1st counts in that month, not the previous one. It is
+// DefaultSamplerPolicy's Location, not a zone of its own.
+var reportZone = DefaultSamplerPolicy().Location
+
+// reportMonth is t's calendar month in reportZone ("2030-04").
+func reportMonth(t time.Time) string { return t.In(reportZone).Format("2006-01") }
 
 func isoWeek(y, w int) string {
 	return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") + "-W" + twoDigits(w)
@@ -117,7 +127,8 @@ type RequestWeek struct {
 	Count    int    `json:"count"`
 }
 
-// RequestReport returns requests per category per ISO week, newest week first.
+// RequestReport returns requests per category per ISO week (KST, of
+// recordedAt), newest week first.
 func (c *Counters) RequestReport() []RequestWeek {
 	out := make([]RequestWeek, 0, len(c.requests))
 	for k, n := range c.requests {
@@ -274,7 +285,7 @@ type QAScore struct {
 	CriticalFailed int `json:"criticalFailed"`
 }
 
-// QAReport returns review scores per rep per calendar month (UTC), by rep
+// QAReport returns review scores per rep per calendar month (KST), by rep
 // then month. Each call counts once, with its latest evaluation, in the
 // month it was first evaluated: a re-score replaces the score it
 // supersedes in that month.
@@ -283,7 +294,7 @@ func (cs *Calls) QAReport() []QAScore {
 	acc := map[key]*QAScore{}
 	sums := map[key]float64{}
 	for _, r := range latestReviews(cs.reviews) {
-		k := key{r.RepID, r.At.UTC().Format("2006-01")}
+		k := key{r.RepID, reportMonth(r.At)}
 		s := acc[k]
 		if s == nil {
 			s = &QAScore{RepID: r.RepID, Month: k.month, Min: r.Total, Max: r.Total}

@@ -275,7 +275,7 @@ type repRate struct {
 	Rep string
 }
 
-// monthRate is the team's coaching checks of a month (UTC, as the reports).
+// monthRate is the team's coaching checks of a month (KST, as the reports).
 type monthRate struct {
 	Month            string
 	Checks, Improved int
@@ -384,13 +384,13 @@ func qaSeries(rows []qaRow, all string) []ChartSeries {
 	return out
 }
 
-// monthlyRates counts the team's checks per UTC month of the check, from
+// monthlyRates counts the team's checks per KST month of the check, from
 // every point's history: how many, how many improved, the rate in percent.
 func monthlyRates(points []projections.CoachingPoint) []monthRate {
 	acc := map[string]*monthRate{}
 	for _, p := range points {
 		for _, h := range p.History {
-			m := h.At.UTC().Format("2006-01")
+			m := h.At.In(kst).Format("2006-01")
 			a := acc[m]
 			if a == nil {
 				a = &monthRate{Month: m}

@@ -1,8 +1,11 @@
 package console
 
 import (
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/dangol/dangol/projections"
 )
 
 // TestKSTWeek: the follow-ups' week is the KST week, Monday 00:00 to the
@@ -25,5 +28,28 @@ func TestKSTWeek(t *testing.T) {
 		if !start.Equal(c.start) || !end.Equal(c.start.AddDate(0, 0, 7)) {
 			t.Errorf("kstWeek(%v) = %v .. %v, want %v .. %v", c.at, start, end, c.start, c.start.AddDate(0, 0, 7))
 		}
+	}
+}
+
+// TestMonthlyRatesKST: the team page counts a check in its KST month, as
+// the reports: 23:30 UTC on 31 March is 08:30 KST on 1 April, 14:59 UTC
+// on 31 March still 23:59 KST that day.
+func TestMonthlyRatesKST(t *testing.T) {
+	check := func(at time.Time, outcome string) projections.FollowUpResult {
+		return projections.FollowUpResult{PointID: "P1", Outcome: outcome, At: at}
+	}
+	points := []projections.CoachingPoint{
+		{ID: "P1", History: []projections.FollowUpResult{
+			check(time.Date(2030, 3, 31, 14, 59, 0, 0, time.UTC), projections.StatusNotImproved), // 23:59 KST, March
+			check(time.Date(2030, 3, 31, 23, 30, 0, 0, time.UTC), projections.StatusImproved),    // 08:30 KST, April
+		}},
+		{ID: "P2", History: []projections.FollowUpResult{
+			check(time.Date(2030, 4, 30, 15, 0, 0, 0, time.UTC), projections.StatusImproved), // 00:00 KST 1 May
+		}},
+	}
+	want := []monthRate{{Month: "2030-03", Checks: 1, Improved: 0, Rate: 0}, {Month: "2030-04", Checks: 1, Improved: 1, Rate: 100},
+		{Month: "2030-05", Checks: 1, Improved: 1, Rate: 100}}
+	if got := monthlyRates(points); !reflect.DeepEqual(got, want) {
+		t.Errorf("monthlyRates = %+v, want %+v", got, want)
 	}
 }

@@ -8,6 +8,16 @@ import (
 	"github.com/dangol/dangol/projections"
 )
 
+// The reports' months and weeks are Korea Standard Time (+09:00): these
+// instants are all Sunday 31 March 2030 in UTC, but lastMarchKST is 23:59
+// KST that day (March, ISO week 13) and firstAprilKST and mondayKST are
+// Monday 1 April KST, 08:30 and 05:00 (April, ISO week 14).
+var (
+	lastMarchKST  = time.Date(2030, 3, 31, 14, 59, 0, 0, time.UTC)
+	firstAprilKST = time.Date(2030, 3, 31, 23, 30, 0, 0, time.UTC)
+	mondayKST     = time.Date(2030, 3, 31, 20, 0, 0, 0, time.UTC)
+)
+
 func recordCall(f *fixture, id, customer, staff string, started time.Time, dur int) events.AppendResult {
 	return f.add(events.CallStream(id), &events.CallRecorded{CallID: id, CustomerID: customer, StaffID: staff, Direction: "outbound",
 		StartedAt: started, DurationSec: dur, Recording: recording(len(id) + dur)})

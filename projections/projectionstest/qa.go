@@ -274,6 +274,23 @@ func testEvaluations(t *testing.T, f *fixture) {
 		{RepID: "R01", Month: "2030-03", Reviews: 3, Average: round1((c3.Review.Total + 60) / 3), Min: 0, Max: c3.Review.Total, CriticalFailed: 1},
 		{RepID: "R02", Month: "2030-03", Reviews: 2, Average: 80, Min: 60, Max: 100},
 	})
+
+	// Months are KST: E6, reviewed at 23:59 KST on 31 March, counts in
+	// March; E7, reviewed at 08:30 KST on 1 April (23:30 UTC on 31 March),
+	// in April.
+	recordCall(f, "E6", "C6", "R02", lastMarchKST.Add(-time.Hour), 300)
+	recordCall(f, "E7", "C7", "R02", firstAprilKST.Add(-time.Hour), 300)
+	e6, e7 := formReview("S01", 1, []int{5, 4, 1, 5}), formReview("S01", 1, []int{4, 4, 1, 4})
+	f.as("S01", "supervisor").at(lastMarchKST).add(events.CallStream("E6"), e6)
+	f.at(firstAprilKST).add(events.CallStream("E7"), e7)
+	rs = f.sync()
+	r, err = rs.Report(ctx, "qa", firstAprilKST)
+	ok(t, "Report(qa)", err)
+	same(t, "Report(qa), KST months", r, []projections.QAScore{
+		{RepID: "R01", Month: "2030-03", Reviews: 3, Average: round1((c3.Review.Total + 60) / 3), Min: 0, Max: c3.Review.Total, CriticalFailed: 1},
+		{RepID: "R02", Month: "2030-03", Reviews: 3, Average: round1((160 + e6.Total) / 3), Min: 60, Max: 100},
+		{RepID: "R02", Month: "2030-04", Reviews: 1, Average: e7.Total, Min: e7.Total, Max: e7.Total},
+	})
 }
 
 // testCalibration opens sessions for three and two evaluators, scores
@@ -396,13 +413,27 @@ func testCalibration(t *testing.T, f *fixture) {
 		same(t, "Calibrations()[4], the whole session", all[4], closed)
 	}
 
+	// CS6 (S01 100, H01 96: distances 2), opened and scored on 31 March,
+	// closes at 08:30 KST on 1 April (23:30 UTC on 31 March): it counts in
+	// April, the KST month it closed.
+	cs6 := session("CS6", lastMarchKST, "S01", "H01")
+	score(cs6, "S01", lastMarchKST, 5, 5, 1, 5)
+	score(cs6, "H01", lastMarchKST, 4, 5, 1, -1)
+	f.as("H01", "centre_head").at(firstAprilKST).add(cs6, &events.CalibrationClosed{SessionID: "CS6", CloserID: "H01"})
+	rs = f.sync()
+	s6, err := rs.Calibration(ctx, "CS6")
+	ok(t, "Calibration(CS6)", err)
+	if s6.Consensus != 98 || len(s6.Scores) != 2 || s6.Scores[0].Distance != 2 || s6.Scores[1].Distance != 2 {
+		t.Fatalf("CS6: consensus %v, scores %+v; the suite expects 98 and distances 2", s6.Consensus, s6.Scores)
+	}
+
 	r, err := rs.Report(ctx, "calibration", april)
 	ok(t, "Report(calibration)", err)
 	same(t, "Report(calibration)", r, []projections.CalibrationDistance{
 		{EvaluatorID: "H01", Month: "2030-03", Sessions: 1, MeanDistance: 57.8},
-		{EvaluatorID: "H01", Month: "2030-04", Sessions: 1, MeanDistance: 2},
+		{EvaluatorID: "H01", Month: "2030-04", Sessions: 2, MeanDistance: 2},
 		{EvaluatorID: "S01", Month: "2030-03", Sessions: 1, MeanDistance: 38.9},
-		{EvaluatorID: "S01", Month: "2030-04", Sessions: 3, MeanDistance: 4},
+		{EvaluatorID: "S01", Month: "2030-04", Sessions: 4, MeanDistance: 3.5}, // (5 + 2 + 5 + 2) / 4
 		{EvaluatorID: "S02", Month: "2030-03", Sessions: 1, MeanDistance: 18.9},
 		{EvaluatorID: "S02", Month: "2030-04", Sessions: 2, MeanDistance: 5},
 	})

@@ -70,8 +70,10 @@ func testReports(t *testing.T, f *fixture) {
 	f.as("H01", "centre_head")
 	days(6)
 	check("QP3", "QA4", "H01", "not_improved", 36)
-	f.as("R01", "rep").at(T0.AddDate(0, 0, 6).Add(14 * time.Hour)) // Sunday 23:00, still week 10
+	f.as("R01", "rep").at(T0.AddDate(0, 0, 6).Add(5 * time.Hour)) // Sunday 23:00 KST (14:00 UTC), still week 10
 	request(t1, "fees")
+	f.at(T0.AddDate(0, 0, 6).Add(14 * time.Hour)) // Monday 08:00 KST, Sunday 23:00 UTC: week 11
+	request(t2, "atm-hours")
 	// Week 11.
 	days(7)
 	request(t1, "atm-hours")
@@ -79,6 +81,8 @@ func testReports(t *testing.T, f *fixture) {
 	f.as("H01", "centre_head")
 	days(11)
 	check("QP2", "QA1", "H01", "improved", 0)
+	f.as("R01", "rep").at(mondayKST) // Monday 1 April 05:00 KST, Sunday in UTC: week 14, not 13
+	request(t2, "fees")
 	f.as("S01", "supervisor")
 	days(28) // 2030-04-01
 	reviewed("QA3", "R01", "S01", 5)
@@ -121,7 +125,8 @@ func testReports(t *testing.T, f *fixture) {
 			ByRep: []projections.RepCoaching{{RepID: "R01", Checks: 1, Improved: 1, Rate: 1}, {RepID: "R02", Checks: 2, Improved: 1, Rate: 0.5}}},
 		"freshness": []projections.Freshness{{AdvisorID: "R02", Customers: 0, Stale: 0, FreshRate: 0},
 			{AdvisorID: "R01", Customers: 3, Stale: 2, FreshRate: 0.3333}, {AdvisorID: "PB01", Customers: 2, Stale: 0, FreshRate: 1}},
-		"requests": []projections.RequestWeek{{Week: "2030-W11", Category: "atm-hours", Count: 1}, {Week: "2030-W11", Category: "fees", Count: 1},
+		"requests": []projections.RequestWeek{{Week: "2030-W14", Category: "fees", Count: 1},
+			{Week: "2030-W11", Category: "atm-hours", Count: 2}, {Week: "2030-W11", Category: "fees", Count: 1},
 			{Week: "2030-W10", Category: "fees", Count: 3}, {Week: "2030-W10", Category: "uncategorised", Count: 1}},
 	} {
 		got, err := rs.Report(t.Context(), name, now)
