@@ -203,13 +203,7 @@ func (c *check) reviewItems(items []ReviewItem) {
 			c.distinct(at+"itemId", ids, i)
 		}
 		c.line(at+"criterion", &it.Criterion, maxName, true)
-		c.nonZero(at+"weight", int64(it.Weight))
-		c.rangeInt(at+"weight", int64(it.Weight), 1, 100)
-		c.nonZero(at+"max", int64(it.Max))
-		c.rangeInt(at+"max", int64(it.Max), 1, 100)
-		if it.Critical && it.Max != 1 {
-			c.fail(at+"max", "must be 1 for a critical item (pass or fail)")
-		}
+		c.itemScale(at, it.Weight, it.Max, it.Critical)
 		switch {
 		case it.NA && it.Score != nil:
 			c.fail(at+"score", "must be absent when the item is N/A")
@@ -220,6 +214,18 @@ func (c *check) reviewItems(items []ReviewItem) {
 			}
 		}
 		c.text(at+"comment", &it.Comment, maxText, false)
+	}
+}
+
+// itemScale checks the weight, max and critical flag of the item of a
+// form or a review at field prefix at.
+func (c *check) itemScale(at string, weight, max int, critical bool) {
+	c.nonZero(at+"weight", int64(weight))
+	c.rangeInt(at+"weight", int64(weight), 1, 100)
+	c.nonZero(at+"max", int64(max))
+	c.rangeInt(at+"max", int64(max), 1, 100)
+	if critical && max != 1 {
+		c.fail(at+"max", "must be 1 for a critical item (pass or fail)")
 	}
 }
 

@@ -99,13 +99,7 @@ func (d *ScorecardFormPublished) Validate() error {
 			c.distinct(at+"itemId", ids, i)
 		}
 		c.line(at+"label", &it.Label, maxName, true)
-		c.nonZero(at+"weight", int64(it.Weight))
-		c.rangeInt(at+"weight", int64(it.Weight), 1, 100)
-		c.nonZero(at+"max", int64(it.Max))
-		c.rangeInt(at+"max", int64(it.Max), 1, 100)
-		if it.Critical && it.Max != 1 {
-			c.fail(at+"max", "must be 1 for a critical item (pass or fail)")
-		}
+		c.itemScale(at, it.Weight, it.Max, it.Critical)
 	}
 	return c.errOrNil()
 }

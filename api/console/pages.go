@@ -31,7 +31,8 @@ var funcs = template.FuncMap{
 	"amount":    formatAmount,
 	"join":      strings.Join,
 	"hasPrefix": strings.HasPrefix,
-	"clock":     qaClock, // a call's second as mm:ss (qa.go)
+	"clock":     qaClock,                                                                              // a call's second as mm:ss (qa.go)
+	"pct":       func(rate float64) string { return strconv.FormatFloat(rate*100, 'f', 1, 64) + "%" }, // a rate 0..1
 	"add":       func(a, b int) int { return a + b },
 	"has": func(list []string, v string) bool {
 		for _, x := range list {

@@ -220,7 +220,7 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, s *Session) 
 	if err := c.apiJSON(r.Context(), s, "/v1/qa/queue", &q); err != nil {
 		return err
 	}
-	names, lang, now := c.qaNames(r), language(r), c.now()
+	names, lang, now := c.staffNameMap(r), language(r), c.now()
 	for i := range q.Items {
 		row := &q.Items[i]
 		row.Rep = cmpName(names, row.StaffID)
@@ -231,18 +231,6 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, s *Session) 
 	}
 	c.render(w, r, http.StatusOK, "qa_queue", "qa.queue.title", queuePage{Rows: q.Items})
 	return nil
-}
-
-// qaNames maps staff ids to names (empty when the list cannot be read:
-// the screens then show ids).
-func (c *Console) qaNames(r *http.Request) map[string]string {
-	names := map[string]string{}
-	if list, err := c.Queries.StaffList(r.Context()); err == nil {
-		for _, m := range list {
-			names[m.ID] = m.Name
-		}
-	}
-	return names
 }
 
 // cmpName is id's name, or id.
@@ -351,7 +339,7 @@ func (c *Console) callData(r *http.Request, s *Session, id string) (*callPage, e
 	if err != nil {
 		return nil, err
 	}
-	names := c.qaNames(r)
+	names := c.staffNameMap(r)
 	p := &callPage{Call: call, Rep: cmpName(names, call.StaffID)}
 	points, err := c.callPoints(r, s, call)
 	if err != nil {
@@ -810,7 +798,7 @@ func (c *Console) renderDisputes(w http.ResponseWriter, r *http.Request, s *Sess
 	if err := c.apiJSON(r.Context(), s, path, &list); err != nil {
 		return err
 	}
-	names := c.qaNames(r)
+	names := c.staffNameMap(r)
 	for _, d := range list.Items {
 		v := disputeView{disputeRow: disputeRow{Dispute: d, Rep: cmpName(names, d.RepID), Resolver: cmpName(names, d.ResolverID)}, Key: newKey()}
 		var a callAnswer

@@ -282,9 +282,6 @@ type monthRate struct {
 	Rate             float64 // percent
 }
 
-// Pct shows a rate (0..1) as a percentage to one decimal.
-func (teamPage) Pct(rate float64) string { return strconv.FormatFloat(rate*100, 'f', 1, 64) + "%" }
-
 // Score shows a QA score to one decimal.
 func (teamPage) Score(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 

@@ -103,7 +103,7 @@ func (c *Console) formsPage(w http.ResponseWriter, r *http.Request, s *Session) 
 	if err := c.apiJSON(r.Context(), s, "/v1/qa/forms", &list); err != nil {
 		return err
 	}
-	names := c.qaNames(r)
+	names := c.staffNameMap(r)
 	for _, f := range list.Items {
 		f.PublishedBy = cmpName(names, f.PublishedBy) // shown by name
 		v.Forms = append(v.Forms, formRow{ScorecardForm: f, Critical: criticalItems(f.Items)})
@@ -168,7 +168,7 @@ func (c *Console) formVersions(r *http.Request, s *Session, id string, want int)
 	if shown > v.Latest {
 		return v, errNoPage
 	}
-	names := c.qaNames(r)
+	names := c.staffNameMap(r)
 	for i := range v.Versions {
 		v.Versions[i].PublishedBy = cmpName(names, v.Versions[i].PublishedBy) // shown by name
 	}

@@ -297,11 +297,6 @@ type myCoachingPage struct {
 	Rate         *projections.RepCoaching // the rep's checks and improvement rate, nil before any check
 }
 
-// Pct shows a rate (0..1) as a percentage to one decimal.
-func (myCoachingPage) Pct(rate float64) string {
-	return strconv.FormatFloat(rate*100, 'f', 1, 64) + "%"
-}
-
 // repPlan is rep {rep}'s coaching plan: their open points with due dates
 // and overdue ones marked, the improved ones, and their improvement rate,
 // read through GET /v1/coaching and the coaching report.

@@ -82,7 +82,7 @@ func (c *Console) samplingVersions(r *http.Request, s *Session) (samplingView, e
 		return samplingView{}, err
 	}
 	v := samplingView{Current: planRow{SamplingPlan: a.Current}}
-	names := c.qaNames(r)
+	names := c.staffNameMap(r)
 	for i, p := range a.Versions {
 		row := planRow{SamplingPlan: p, Changed: map[string]bool{}}
 		row.PublishedBy = cmpName(names, p.PublishedBy) // shown by name
