@@ -369,22 +369,7 @@ func rowField(field string) (int, string, bool) {
 // publishForm runs PUT /v1/qa/forms/{id} as s with If-Match base (the
 // version the draft started from; 0: a new form) and the form's key.
 func (c *Console) publishForm(r *http.Request, s *Session, id string, base int, body formBody) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	h := http.Header{"Content-Type": {"application/json"}, "If-Match": {`"` + strconv.Itoa(base) + `"`}}
-	if k := r.PostFormValue("_key"); k != "" {
-		h.Set("Idempotency-Key", k)
-	}
-	d := c.API.Dispatch(r.Context(), s.Principal(), http.MethodPut, "/v1/qa/forms/"+url.PathEscape(id), h, b)
-	if d.Err != nil {
-		return d.Err
-	}
-	if d.Status != http.StatusCreated {
-		return events.Errorf(events.Internal, "the API answered %d", d.Status)
-	}
-	return nil
+	return c.putVersion(r, s, "/v1/qa/forms/"+url.PathEscape(id), base, body) // qa_sampling.go
 }
 
 // formBody is the body of PUT /v1/qa/forms/{id}.
