@@ -18,6 +18,7 @@ import (
 func TestLiveEndedBeforeAttach(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	token, _ := s.addStaff("R9", "Rep Nine", "rep", s.now().Add(24*time.Hour))
+	s.awaitApplied() // the token is known to the read side (PostgreSQL's lags)
 	watch := s.subscribe("U1", []string{"log"}, nil)
 
 	// R9's upgrade is authenticated; the subscribe message waits.
