@@ -23,7 +23,9 @@ var (
 	Tiers = []string{"vip", "potential_vip", "general"}
 
 	// Roles are the staff roles of StaffRegistered and StaffRoleChanged.
-	Roles = []string{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin"}
+	// A marketer launches, amends and closes campaigns and reads their
+	// outcomes; they read no customer's personal data.
+	Roles = []string{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin", "marketer"}
 
 	// LifeEventKinds are the values of LifeEventRecorded.kind and
 	// CampaignLaunched.criteria.lifeEvents.

@@ -361,13 +361,26 @@ func (d *ContactLogged) Validate() error {
 func (d *ContactLogged) EachPersonal(f func(string, *string)) { f("summary", &d.Summary) }
 
 // ProductPitched records a pitch and its outcome.
+//
+// A pitch for a campaign (campaignId) or with purpose "marketing" is gated
+// by consent (docs/campaigns.md): the customer's marketing consent for the
+// channel (ConsentChannelFor; for channels without one, marketing consent
+// on some channel) must be granted when it is appended, and the server
+// records the consent it relied on in consentChannel ("" for a channel
+// without one: then the latest grant in force) and consentVersion (the
+// customer stream version of that ConsentChanged). A purpose of "service"
+// (the customer asked) is not gated; nor, for the events of earlier
+// releases, is a pitch naming neither purpose nor campaign.
 type ProductPitched struct {
-	Product    string `json:"product"` // product code, id syntax
-	Channel    string `json:"channel"`
-	Outcome    string `json:"outcome"`
-	Reason     string `json:"reason,omitempty"` // personal (free text about the customer)
-	CampaignID string `json:"campaignId,omitempty"`
-	FollowUpOn string `json:"followUpOn,omitempty"` // YYYY-MM-DD
+	Product        string `json:"product"` // product code, id syntax
+	Channel        string `json:"channel"`
+	Outcome        string `json:"outcome"`
+	Reason         string `json:"reason,omitempty"` // personal (free text about the customer)
+	CampaignID     string `json:"campaignId,omitempty"`
+	FollowUpOn     string `json:"followUpOn,omitempty"` // YYYY-MM-DD
+	Purpose        string `json:"purpose,omitempty"`    // ConsentPurposes; a campaign pitch is marketing
+	ConsentChannel string `json:"consentChannel,omitempty"`
+	ConsentVersion uint64 `json:"consentVersion,omitempty"`
 	// OccurredAt is when the pitch was made, if it was entered later
 	// (schema 2); zero means when it was recorded.
 	OccurredAt time.Time `json:"occurredAt,omitzero"`
@@ -386,8 +399,21 @@ func (d *ProductPitched) Validate() error {
 	c.id("campaignId", &d.CampaignID, false)
 	c.day("followUpOn", &d.FollowUpOn, false)
 	c.time("occurredAt", &d.OccurredAt, false)
+	if d.Purpose != "" {
+		c.enum("purpose", &d.Purpose, ConsentPurposes...)
+	}
+	if c.err == nil && d.CampaignID != "" && d.Purpose == "service" {
+		c.fail("purpose", "must be marketing for a campaign's pitch")
+	}
+	if d.ConsentChannel != "" {
+		c.enum("consentChannel", &d.ConsentChannel, ConsentChannels...)
+	}
 	return c.errOrNil()
 }
+
+// Gated reports whether the pitch needs marketing consent: it is for a
+// campaign or its purpose is marketing.
+func (d *ProductPitched) Gated() bool { return d.CampaignID != "" || d.Purpose == "marketing" }
 
 // Occurred returns when the pitch was made, or zero if it was not
 // reported; NewEvent copies it into the envelope's occurredAt.

@@ -35,8 +35,9 @@ type customer struct {
 	tier, tierRule                      string
 	tierDeposit, tierProfit             int64
 	advisorID, advisorKind              string
-	consent                             uint16 // bit per (channel, purpose) granted; see consentBit
-	consentSet                          uint16 // bit per (channel, purpose) ever stated
+	consent                             uint16   // bit per (channel, purpose) granted; see consentBit
+	consentSet                          uint16   // bit per (channel, purpose) ever stated
+	consentVer                          []uint64 // per consentBit index: stream version of the ConsentChanged that set it; nil until one did
 	holdings                            []Holding
 	fin                                 *Financials
 	life                                []LifeEvent
@@ -101,6 +102,7 @@ func (cs *Customers) Apply(e Event) {
 	case *events.ConsentChanged:
 		bit := consentBit(d.Channel, d.Purpose)
 		c.consentSet |= bit
+		c.setConsentVersion(bit, e.Version)
 		if d.Granted != nil && *d.Granted {
 			c.consent |= bit
 		} else {
@@ -232,6 +234,31 @@ func (c *customer) addTimeline(t TimelineEntry) {
 
 var consentChannels = []string{"phone", "sms", "email", "post"}
 var consentPurposes = []string{"marketing", "service"}
+
+// setConsentVersion notes that the ConsentChanged at stream version v set
+// the consent of bit.
+func (c *customer) setConsentVersion(bit uint16, v uint64) {
+	if c.consentVer == nil {
+		c.consentVer = make([]uint64, len(consentChannels)*len(consentPurposes))
+	}
+	for i := range c.consentVer {
+		if bit == 1<<i {
+			c.consentVer[i] = v
+		}
+	}
+}
+
+// consentVersion returns the stream version of the ConsentChanged that last
+// set the consent of bit, or 0 if none did (or the record was written by a
+// release that did not keep it).
+func (c *customer) consentVersion(bit uint16) uint64 {
+	for i, v := range c.consentVer {
+		if bit == 1<<i {
+			return v
+		}
+	}
+	return 0
+}
 
 func consentBit(channel, purpose string) uint16 {
 	ci := slices.Index(consentChannels, channel)

@@ -55,6 +55,10 @@ type Consent struct {
 	Channel string `json:"channel"`
 	Purpose string `json:"purpose"`
 	Granted bool   `json:"granted"`
+	// Version is the customer stream version of the ConsentChanged that
+	// set it (what a gated pitch records as the consent it relied on); 0
+	// on a PostgreSQL row an earlier release wrote, until it is rewritten.
+	Version uint64 `json:"version,omitempty"`
 }
 
 // Holding is a product the customer holds.
@@ -153,7 +157,7 @@ func (c *customer) view(now time.Time) CustomerView {
 			bit := consentBit(ch, p)
 			if c.consentSet&bit != 0 {
 				granted := c.consent&bit != 0
-				v.Consents = append(v.Consents, Consent{Channel: ch, Purpose: p, Granted: granted})
+				v.Consents = append(v.Consents, Consent{Channel: ch, Purpose: p, Granted: granted, Version: c.consentVersion(bit)})
 				if p == "marketing" && granted {
 					marketing = true
 				}

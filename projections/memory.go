@@ -23,13 +23,17 @@ type Memory struct {
 	Counters  *Counters
 	Staff     *Staff
 	QA        *QA
+	Marketing *Campaigns
+	Tiers     *TierMigration
 	Search    *Search // nil without a search index (WithSearchIndex)
 	runner    *Runner
 }
 
 // NewMemory returns empty read models, configured by opts.
 func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff(), QA: NewQA()}
+	m := &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff(), QA: NewQA(),
+		Tiers: NewTierMigration()}
+	m.Marketing = NewCampaigns(m.Customers)
 	for _, o := range opts {
 		o(m)
 	}
@@ -38,7 +42,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 
 // Projections returns the read models for a Runner.
 func (m *Memory) Projections() []Projection {
-	ps := []Projection{m.Staff, m.Customers, m.Calls, m.Counters, m.QA}
+	ps := []Projection{m.Staff, m.Customers, m.Calls, m.Counters, m.QA, m.Marketing, m.Tiers} // Campaigns after Customers, whose state it reads
 	if m.Search != nil {
 		ps = append(ps, m.Search) // after Customers, whose state it reads
 	}
@@ -95,7 +99,10 @@ func (m *Memory) FindCustomers(_ context.Context, terms []string, limit int, now
 
 // Worklist returns the advisor's worklist at now.
 func (m *Memory) Worklist(_ context.Context, advisor string, now time.Time, opt WorklistOptions) (items []WorkItem, err error) {
-	m.view(func() { items = m.Customers.Worklist(advisor, now, opt) })
+	m.view(func() {
+		items = m.Customers.Worklist(advisor, now, opt)
+		m.addCampaignReasons(items, now)
+	})
 	return items, nil
 }
 
@@ -149,6 +156,8 @@ func (m *Memory) Report(_ context.Context, name string, now time.Time) (r any, e
 			r = m.Counters.RequestReport()
 		case "calibration":
 			r = m.QA.CalibrationReport()
+		case "tier-migration":
+			r = m.Tiers.Report()
 		default:
 			err = notFound("report")
 		}
@@ -246,4 +255,78 @@ func (m *Memory) Calibration(_ context.Context, id string) (cs CalibrationSessio
 func (m *Memory) Calibrations(_ context.Context, f CalibrationFilter) (css []CalibrationSession, err error) {
 	m.view(func() { css = m.QA.Calibrations(f) })
 	return css, nil
+}
+
+// addCampaignReasons adds the campaign reasons to a worklist's items; the
+// caller holds the view.
+func (m *Memory) addCampaignReasons(items []WorkItem, now time.Time) {
+	if len(items) == 0 {
+		return
+	}
+	{
+		ids := make([]string, len(items))
+		for i, it := range items {
+			ids[i] = it.CustomerID
+		}
+		targets := m.Marketing.CustomerTargets(ids)
+		byID := map[string]Campaign{}
+		for _, t := range targets {
+			if _, ok := byID[t.CampaignID]; !ok {
+				byID[t.CampaignID], _ = m.Marketing.Campaign(t.CampaignID, now)
+			}
+		}
+		AddCampaignReasons(items, targets, byID, now)
+	}
+}
+
+// Campaign returns a campaign at now; NotFound if never launched.
+func (m *Memory) Campaign(_ context.Context, id string, now time.Time) (c Campaign, err error) {
+	var ok bool
+	m.view(func() { c, ok = m.Marketing.Campaign(id, now) })
+	if !ok {
+		return Campaign{}, notFound("campaign")
+	}
+	return c, nil
+}
+
+// Campaigns returns the campaigns matching f at now.
+func (m *Memory) Campaigns(_ context.Context, f CampaignFilter, now time.Time) (cs []Campaign, err error) {
+	m.view(func() { cs = m.Marketing.List(f, now) })
+	return cs, nil
+}
+
+// CampaignTargets returns a page of a campaign's targets; NotFound if never launched.
+func (m *Memory) CampaignTargets(_ context.Context, id string, f TargetFilter) (ts []CampaignTarget, next string, err error) {
+	var ok bool
+	m.view(func() { ts, next, ok = m.Marketing.Targets(id, f) })
+	if !ok {
+		return nil, "", notFound("campaign")
+	}
+	return ts, next, nil
+}
+
+// CampaignPreview returns what d would select now.
+func (m *Memory) CampaignPreview(_ context.Context, d *events.CampaignLaunched, now time.Time) (p CampaignPreview, err error) {
+	m.view(func() { p = m.Marketing.Preview(d, now) })
+	return p, nil
+}
+
+// CampaignReport returns a campaign's outcome at now; NotFound if never launched.
+func (m *Memory) CampaignReport(_ context.Context, id string, now time.Time) (r CampaignReport, err error) {
+	var ok bool
+	m.view(func() { r, ok = m.Marketing.Report(id, now) })
+	if !ok {
+		return CampaignReport{}, notFound("campaign")
+	}
+	return r, nil
+}
+
+// CampaignTarget returns a customer's entry on a campaign's list; NotFound if none.
+func (m *Memory) CampaignTarget(_ context.Context, id, customer string) (t CampaignTarget, err error) {
+	var ok bool
+	m.view(func() { t, ok = m.Marketing.Target(id, customer) })
+	if !ok {
+		return CampaignTarget{}, notFound("campaign target")
+	}
+	return t, nil
 }

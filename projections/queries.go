@@ -3,6 +3,8 @@ package projections
 import (
 	"context"
 	"time"
+
+	"github.com/dangol/dangol/events"
 )
 
 // Queries is the read side's contract: what the API asks of a read store.
@@ -63,8 +65,8 @@ type Queries interface {
 	// Report returns the named report at now, one of ReportNames: "tiers"
 	// a TierReport, "pitches" a map[string][]Conversion, "qa" a []QAScore,
 	// "coaching" a CoachingReport, "freshness" a []Freshness, "requests" a
-	// []RequestWeek, "calibration" a []CalibrationDistance. NotFound for
-	// any other name.
+	// []RequestWeek, "calibration" a []CalibrationDistance, "tier-migration"
+	// a []TierMonth. NotFound for any other name.
 	Report(ctx context.Context, name string, now time.Time) (any, error)
 	// Evaluations returns the reviewed calls matching f, latest evaluation
 	// newest first (then by call id), with every evaluation and dispute.
@@ -88,6 +90,27 @@ type Queries interface {
 	// Calibrations returns the sessions matching f, newest opened first
 	// (then by id).
 	Calibrations(ctx context.Context, f CalibrationFilter) ([]CalibrationSession, error)
+	// Campaign returns campaign id with its status at now; NotFound if
+	// never launched.
+	Campaign(ctx context.Context, id string, now time.Time) (Campaign, error)
+	// Campaigns returns the campaigns matching f at now, newest launched
+	// first (then by id).
+	Campaigns(ctx context.Context, f CampaignFilter, now time.Time) ([]Campaign, error)
+	// CampaignTargets returns campaign id's targets matching f, by
+	// customer id, and the cursor of the next page ("" at the end);
+	// NotFound if never launched.
+	CampaignTargets(ctx context.Context, id string, f TargetFilter) ([]CampaignTarget, string, error)
+	// CampaignTarget returns customer's entry on campaign id's list
+	// (removed ones included); NotFound if the campaign was never launched
+	// or the customer never joined it.
+	CampaignTarget(ctx context.Context, id, customer string) (CampaignTarget, error)
+	// CampaignPreview returns what d's criteria, channel and hold-out
+	// would select now (d need not be valid beyond its criteria and
+	// channel: the builder asks while it is being filled in).
+	CampaignPreview(ctx context.Context, d *events.CampaignLaunched, now time.Time) (CampaignPreview, error)
+	// CampaignReport returns campaign id's funnel and lift at now;
+	// NotFound if never launched.
+	CampaignReport(ctx context.Context, id string, now time.Time) (CampaignReport, error)
 	// StaffMember returns staff member id; NotFound if never registered.
 	StaffMember(ctx context.Context, id string) (StaffMember, error)
 	// Token returns the record of bearer token or session id (see
@@ -104,4 +127,4 @@ type Queries interface {
 }
 
 // ReportNames are the reports Queries.Report serves.
-var ReportNames = []string{"tiers", "pitches", "qa", "coaching", "freshness", "requests", "calibration"}
+var ReportNames = []string{"tiers", "pitches", "qa", "coaching", "freshness", "requests", "calibration", "tier-migration"}

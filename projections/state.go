@@ -64,6 +64,7 @@ type customerState struct {
 	AdvisorKind  string          `json:"advisorKind,omitempty"`
 	Consent      uint16          `json:"consent,omitempty"`
 	ConsentSet   uint16          `json:"consentSet,omitempty"`
+	ConsentVer   []uint64        `json:"consentVersions,omitempty"`
 	Holdings     []Holding       `json:"holdings,omitempty"`
 	Fin          *Financials     `json:"financials,omitempty"`
 	Life         []LifeEvent     `json:"life,omitempty"`
@@ -85,7 +86,7 @@ func (r CustomerRecord) MarshalJSON() ([]byte, error) {
 	c := r.c
 	return json.Marshal(customerState{ID: c.id, BranchID: c.branchID, Name: c.name, BirthDate: c.birthDate, Phone: c.phone,
 		Email: c.email, Addr: c.addr, Tier: c.tier, TierRule: c.tierRule, TierDeposit: c.tierDeposit, TierProfit: c.tierProfit,
-		AdvisorID: c.advisorID, AdvisorKind: c.advisorKind, Consent: c.consent, ConsentSet: c.consentSet,
+		AdvisorID: c.advisorID, AdvisorKind: c.advisorKind, Consent: c.consent, ConsentSet: c.consentSet, ConsentVer: c.consentVer,
 		Holdings: c.holdings, Fin: c.fin, Life: c.life, RegisteredAt: c.registeredAt, VerifiedAt: c.verifiedAt,
 		ContactAt: c.contactAt, Timeline: c.timeline, Pitches: c.pitches, Requests: c.requests, Erased: c.erased,
 		Version: c.version})
@@ -99,7 +100,7 @@ func (r *CustomerRecord) UnmarshalJSON(b []byte) error {
 	}
 	r.c = &customer{id: s.ID, branchID: s.BranchID, name: s.Name, birthDate: s.BirthDate, phone: s.Phone, email: s.Email,
 		addr: s.Addr, tier: s.Tier, tierRule: s.TierRule, tierDeposit: s.TierDeposit, tierProfit: s.TierProfit,
-		advisorID: s.AdvisorID, advisorKind: s.AdvisorKind, consent: s.Consent, consentSet: s.ConsentSet,
+		advisorID: s.AdvisorID, advisorKind: s.AdvisorKind, consent: s.Consent, consentSet: s.ConsentSet, consentVer: s.ConsentVer,
 		holdings: s.Holdings, fin: s.Fin, life: s.Life, registeredAt: s.RegisteredAt, verifiedAt: s.VerifiedAt,
 		contactAt: s.ContactAt, timeline: s.Timeline, pitches: s.Pitches, requests: s.Requests, erased: s.Erased,
 		version: s.Version}

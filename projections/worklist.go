@@ -9,6 +9,11 @@ import (
 type WorklistOptions struct {
 	LifeEventWithinDays int // a life event expected within this many days (default 60)
 	NoContactDays       int // no contact for this many days (default 90)
+	// VIPRiskPercent: a VIP whose private banker this is and whose deposit
+	// balance fell by more than this percentage over three months (the
+	// latest FinancialsReported against the latest one at least three
+	// calendar months older) is at risk (default 20).
+	VIPRiskPercent int
 }
 
 func (o *WorklistOptions) defaults() {
@@ -18,6 +23,9 @@ func (o *WorklistOptions) defaults() {
 	if o.NoContactDays <= 0 {
 		o.NoContactDays = 90
 	}
+	if o.VIPRiskPercent <= 0 {
+		o.VIPRiskPercent = 20
+	}
 }
 
 // Reasons a customer is on the worklist now.
@@ -26,6 +34,7 @@ const (
 	ReasonLifeEvent     = "life_event_soon"
 	ReasonPitchFollowUp = "pitch_follow_up_due"
 	ReasonNoContact     = "no_recent_contact"
+	ReasonVIPAtRisk     = "vip_at_risk" // detail "balance -25% since 2026-08-31"; see WorklistOptions.VIPRiskPercent
 )
 
 // WorkItem is one customer in an advisor's book with the reasons to call.
