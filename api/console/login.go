@@ -176,6 +176,8 @@ func startPage(role string) string {
 		return "/qa"
 	case "centre_head":
 		return "/coaching"
+	case "marketer":
+		return "/campaigns"
 	}
 	return "/account"
 }

@@ -28,7 +28,7 @@ var (
 	advisorRoles = []string{"rep", "private_banker"}
 	readerRoles  = []string{"rep", "private_banker", "supervisor", "centre_head", "auditor"}
 	adminRoles   = []string{"admin"}
-	everyone     = []string{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin"}
+	everyone     = []string{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin", "marketer"}
 )
 
 func (c *Console) routes() {

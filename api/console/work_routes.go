@@ -23,6 +23,8 @@ func (c *Console) workRoutes() {
 	c.myQARoutes()        // qa_mine.go: the rep's evaluations and coaching points
 	c.followUpRoutes()    // qa_followup.go: the centre head's follow-ups and team
 	c.reportRoutes()      // reports.go: the six reports and calibration, as pages and CSV
+	c.campaignRoutes()    // campaigns.go: the campaign list, builder, page and targets
+	c.outcomeRoutes()     // campaign_outcome.go: funnel and lift, the tier migration matrix
 	c.mux.HandleFunc("GET /lang/{lang}", c.switchLanguage)
 }
 
