@@ -86,8 +86,9 @@ func testCustomerView(t *testing.T, f *fixture) {
 		Address: "1 Sejong-daero, Seoul", BranchID: "B01", Tier: "vip",
 		TierBasis: &projections.TierBasis{DepositBalance: 150_000_000, ProfitContribution: 2_400_000, Rule: "top 7% by profit"},
 		Advisor:   &projections.Advisor{ID: "PB01", Kind: "private_banker"},
-		Consents: []projections.Consent{{Channel: "phone", Purpose: "marketing", Granted: true},
-			{Channel: "sms", Purpose: "marketing", Granted: false}, {Channel: "email", Purpose: "service", Granted: false}},
+		// Version: the stream version of the ConsentChanged that last set each.
+		Consents: []projections.Consent{{Channel: "phone", Purpose: "marketing", Granted: true, Version: 3},
+			{Channel: "sms", Purpose: "marketing", Granted: false, Version: 6}, {Channel: "email", Purpose: "service", Granted: false, Version: 4}},
 		DoNotContact: false,
 		Holdings:     []projections.Holding{{Product: "deposit-1y", AccountRef: "ACC-1"}, {Product: "card-x", AccountRef: "ACC-3"}},
 		Financials:   &projections.Financials{AsOf: "2030-02-28", DepositBalance: 150_000_000, ProfitContribution: 2_400_000, Currency: "KRW"},
@@ -141,7 +142,7 @@ func testErasure(t *testing.T, f *fixture) {
 	want := projections.CustomerView{
 		ID: "C2", Version: erased.Version, Name: projections.Erased, BranchID: "B02", Erased: true,
 		Advisor:      &projections.Advisor{ID: "R01", Kind: "call_centre_rep"},
-		Consents:     []projections.Consent{{Channel: "post", Purpose: "service", Granted: true}},
+		Consents:     []projections.Consent{{Channel: "post", Purpose: "service", Granted: true, Version: 1}},
 		DoNotContact: true, Holdings: []projections.Holding{},
 		LifeEvents:   []projections.LifeEvent{{Kind: "birth", ExpectedOn: "2030-06-01", RecordedAt: T0}},
 		RegisteredAt: T0, LastContact: hours(1),

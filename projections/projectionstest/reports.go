@@ -136,7 +136,7 @@ func testReports(t *testing.T, f *fixture) {
 		}
 		same(t, "Report("+name+")", got, want)
 	}
-	if len(projections.ReportNames) != 7 { // the seventh, calibration, is testCalibration's
-		t.Errorf("ReportNames = %v; this test expects seven reports", projections.ReportNames)
+	if len(projections.ReportNames) != 8 { // calibration is testCalibration's, tier-migration the campaign cases'
+		t.Errorf("ReportNames = %v; this test expects eight reports", projections.ReportNames)
 	}
 }
