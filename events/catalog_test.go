@@ -46,7 +46,8 @@ var examples = map[string]string{
 	"ContactLogged": `{"channel":"phone_outbound","purpose":"advice","summary":"asked about wedding loans; call back in May",` +
 		`"occurredAt":"2026-11-25T00:30:00Z","durationSec":312,"staffId":"R017","callId":"CALL-8812"}`,
 	"ProductPitched": `{"product":"LOAN-WED","channel":"phone_outbound","outcome":"considering","reason":"wants to compare rates",` +
-		`"campaignId":"CMP-WED-2027","followUpOn":"2026-12-10","occurredAt":"2026-11-25T00:35:00Z"}`,
+		`"campaignId":"CMP-WED-2027","followUpOn":"2026-12-10","purpose":"marketing","consentChannel":"phone","consentVersion":4,` +
+		`"occurredAt":"2026-11-25T00:35:00Z"}`,
 	"CustomerRequestNoted": `{"text":"would like Saturday opening at the Jongno branch","category":"branch-hours","occurredAt":"2026-11-20T02:00:00Z"}`,
 	"PersonalDataErased":   `{"reason":"erasure request (PIPA art. 36)","requestedBy":"customer"}`,
 
@@ -81,8 +82,11 @@ var examples = map[string]string{
 	"SecondFactorPolicySet": `{"roles":["admin","private_banker"]}`,
 
 	"CampaignLaunched": `{"campaignId":"CMP-WED-2027","name":"Wedding season 2027","product":"LOAN-WED",` +
-		`"criteria":{"tiers":["potential_vip","vip"],"lifeEvents":["child_wedding"],"notHolding":["LOAN-WED"],"branchIds":["B01","B02"]},` +
-		`"channel":"phone_outbound","startsOn":"2027-01-10","endsOn":"2027-04-30"}`,
+		`"criteria":{"tiers":["potential_vip","vip"],"lifeEvents":["child_wedding"],"lifeEventWithinDays":120,"notHolding":["LOAN-WED"],` +
+		`"branchIds":["B01","B02"],"minBalance":50000000,"noContactDays":30},` +
+		`"channel":"phone_outbound","startsOn":"2027-01-10","endsOn":"2027-04-30","holdOutPercent":10,"attributionDays":45}`,
+	"CampaignAmended": `{"name":"Wedding season 2027 (Seoul)","criteria":{"tiers":["vip"],"lifeEvents":["child_wedding","marriage"],` +
+		`"lifeEventWithinDays":90,"branchIds":["B01"],"minBalance":0},"endsOn":"2027-05-31","reason":"extended a month; Seoul branches only"}`,
 	"CampaignClosed": `{"reason":"season over"}`,
 
 	"LedgerSealed": `{"fromPosition":1,"toPosition":1000,"count":1000,"merkleRoot":"` + merkle + `","prevSealHash":"` + zeros +
@@ -145,6 +149,10 @@ var catalogQA = []string{
 	"ReviewDisputed", "SamplingPlanPublished", "ScorecardFormPublished",
 }
 
+// catalogCampaigns are the types added for target marketing (issue 13,
+// events/campaign.go).
+var catalogCampaigns = []string{"CampaignAmended"}
+
 // catalogTypes returns the registered types without the test-only ones.
 func catalogTypes() []string {
 	return slices.DeleteFunc(events.Types(), func(n string) bool { return n == testUpcastType })
@@ -169,7 +177,7 @@ func mustEncode(t testing.TB, d events.Data) []byte {
 }
 
 func TestEveryTypeHasAnExample(t *testing.T) {
-	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn, catalogAccess, catalogQA)))
+	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn, catalogAccess, catalogQA, catalogCampaigns)))
 	if got := catalogTypes(); !slices.Equal(got, want) {
 		t.Errorf("registered types\n got %q\nwant %q", got, want)
 	}
@@ -328,6 +336,10 @@ func TestParseValid(t *testing.T) {
 		{"ProductPitched", "occurredAt", "0001-01-01T00:00:00Z"}, // Go's zero time counts as missing
 		{"ProductPitched", "occurredAt", "1900-01-01T00:00:00Z"},
 		{"ProductPitched", "occurredAt", "2200-12-31T23:59:59.999999999Z"},
+		{"ProductPitched", "purpose", del}, // a pitch of an earlier release
+		{"ProductPitched", "consentChannel", del},
+		{"ProductPitched", "consentVersion", del},
+		{"ProductPitched", "channel", "branch"}, // consentChannel is phone: the fields are independent
 		{"CustomerRequestNoted", "category", del},
 		{"CustomerRequestNoted", "occurredAt", del},
 		{"CallRecorded", "durationSec", json.Number("1")},
@@ -380,10 +392,22 @@ func TestParseValid(t *testing.T) {
 		{"SecondFactorPolicySet", "roles", []any{}},
 		{"SecondFactorPolicySet", "roles", del},
 		{"SecondFactorPolicySet", "roles", nil},
-		{"SecondFactorPolicySet", "roles", []any{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin"}},
+		{"SecondFactorPolicySet", "roles", []any{"rep", "private_banker", "supervisor", "centre_head", "auditor", "admin", "marketer"}},
 		{"CampaignLaunched", "endsOn", del},
 		{"CampaignLaunched", "endsOn", "2027-01-10"}, // a one-day campaign
 		{"CampaignLaunched", "criteria", map[string]any{}},
+		{"CampaignLaunched", "criteria.lifeEventWithinDays", del}, // any life event of the kinds, whenever expected
+		{"CampaignLaunched", "criteria.lifeEventWithinDays", num("366")},
+		{"CampaignLaunched", "criteria.minBalance", num("0")},
+		{"CampaignLaunched", "criteria.minBalance", num("1000000000000000")},
+		{"CampaignLaunched", "criteria.noContactDays", num("366")},
+		{"CampaignLaunched", "holdOutPercent", num("50")},
+		{"CampaignLaunched", "holdOutPercent", del},
+		{"CampaignLaunched", "attributionDays", del}, // the default, 30
+		{"CampaignLaunched", "attributionDays", num("365")},
+		{"CampaignAmended", "endsOn", del},
+		{"CampaignAmended", "reason", del},
+		{"CampaignAmended", "criteria", map[string]any{}},
 		{"CampaignClosed", "reason", del},
 		{"LedgerSealed", "signature", del},
 		{"LedgerSealed", "toPosition", json.Number("1")}, // a seal of one event
@@ -619,6 +643,10 @@ var invalidCases = []invalid{
 	{"ProductPitched", "occurredAt", "2201-01-01T00:00:00Z", ""},
 	{"ProductPitched", "occurredAt", "yesterday", ""},
 	{"ProductPitched", "occurredAt", "2026-11-25", ""},
+	{"ProductPitched", "purpose", "sales", ""},
+	{"ProductPitched", "purpose", "service", ""}, // the example names a campaign
+	{"ProductPitched", "consentChannel", "branch", ""},
+	{"ProductPitched", "consentChannel", "Phone", ""},
 
 	// CustomerRequestNoted
 	{"CustomerRequestNoted", "text", del, ""},
@@ -835,7 +863,7 @@ var invalidCases = []invalid{
 	{"SecondFactorPolicySet", "roles[0]", "root", ""},
 	{"SecondFactorPolicySet", "roles[1]", "admin", ""},
 	{"SecondFactorPolicySet", "roles[0]", "", ""},
-	{"SecondFactorPolicySet", "roles", list(7, func(int) any { return "rep" }), ""},
+	{"SecondFactorPolicySet", "roles", list(len(events.Roles)+1, func(int) any { return "rep" }), ""},
 
 	// CampaignLaunched
 	{"CampaignLaunched", "campaignId", del, ""},
@@ -861,6 +889,31 @@ var invalidCases = []invalid{
 	{"CampaignLaunched", "startsOn", "2027-13-01", ""},
 	{"CampaignLaunched", "endsOn", "2027-01-09", ""}, // before startsOn
 	{"CampaignLaunched", "endsOn", "someday", ""},
+	{"CampaignLaunched", "criteria.lifeEventWithinDays", num("367"), ""},
+	{"CampaignLaunched", "criteria.lifeEventWithinDays", num("-1"), ""},
+	{"CampaignLaunched", "criteria", map[string]any{"lifeEventWithinDays": 30}, "criteria.lifeEventWithinDays"},
+	{"CampaignLaunched", "criteria.minBalance", num("-1"), ""},
+	{"CampaignLaunched", "criteria.noContactDays", num("367"), ""},
+	{"CampaignLaunched", "criteria.noContactDays", num("-1"), ""},
+	{"CampaignLaunched", "holdOutPercent", num("51"), ""},
+	{"CampaignLaunched", "holdOutPercent", num("-1"), ""},
+	{"CampaignLaunched", "attributionDays", num("366"), ""},
+	{"CampaignLaunched", "attributionDays", num("-1"), ""},
+
+	// CampaignAmended
+	{"CampaignAmended", "name", del, ""},
+	{"CampaignAmended", "name", rep("n", 201), ""},
+	{"CampaignAmended", "criteria", del, ""},
+	{"CampaignAmended", "criteria", nil, ""},
+	{"CampaignAmended", "criteria.tiers[0]", "gold", ""},
+	{"CampaignAmended", "criteria.lifeEvents[1]", "child_wedding", ""}, // appears twice
+	{"CampaignAmended", "criteria.lifeEventWithinDays", num("367"), ""},
+	{"CampaignAmended", "criteria.lifeEvents", []any{}, "criteria.lifeEventWithinDays"}, // an empty list restricts nothing
+	{"CampaignAmended", "criteria.branchIds[0]", "B 01", ""},
+	{"CampaignAmended", "criteria.minBalance", num("-1"), ""},
+	{"CampaignAmended", "endsOn", "2027-02-30", ""},
+	{"CampaignAmended", "reason", rep("r", 501), ""},
+	{"CampaignAmended", "reason", "a\nb", ""},
 
 	// CampaignClosed
 	{"CampaignClosed", "reason", rep("r", 501), ""},
