@@ -18,6 +18,9 @@ const (
 	roleCentreHead = "centre_head"
 	roleAuditor    = "auditor"
 	roleAdmin      = "admin"
+	// roleMarketer launches, amends and closes campaigns and reads their
+	// target lists and outcomes; it reads no customer's personal data.
+	roleMarketer = "marketer"
 )
 
 // Role sets of the endpoints.
@@ -37,6 +40,19 @@ var (
 	// qaLeads change what QA runs on: scorecard forms, the sampling plan,
 	// calibration sessions (and are the evaluators these may have).
 	qaLeads = []string{roleSupervisor, roleCentreHead}
+	// campaigners launch, amend and close campaigns and preview criteria.
+	campaigners = []string{roleCentreHead, roleMarketer}
+	// campaignReaders read campaigns (the advisors: what their worklists
+	// are asked to pitch).
+	campaignReaders = []string{roleCentreHead, roleMarketer, roleAuditor, roleSupervisor, roleRep, rolePB}
+	// targetReaders read a campaign's target list; reps and private
+	// bankers their own book's part of it only.
+	targetReaders = []string{roleCentreHead, roleMarketer, roleAuditor, roleRep, rolePB}
+	// campaignReporters read a campaign's outcome.
+	campaignReporters = []string{roleCentreHead, roleMarketer, roleAuditor}
+	// reportReaders read GET /v1/reports/{name}: the reporters every
+	// report, a marketer the tier migration only (getNamedReport).
+	reportReaders = []string{roleSupervisor, roleCentreHead, roleAuditor, roleMarketer}
 )
 
 // liveRoute is the one route that takes a token in the URL: browsers cannot

@@ -42,6 +42,7 @@ const hang = 30 * time.Second
 var serveStaff = []struct{ id, name, role string }{
 	{"R1", "Rep One", "rep"}, {"P1", "Banker One", "private_banker"}, {"S1", "Supervisor One", "supervisor"},
 	{"H1", "Head One", "centre_head"}, {"U1", "Auditor One", "auditor"}, {"R2", "Rep Two", "rep"},
+	{"M1", "Marketer One", "marketer"},
 }
 
 // stackOptions configure newStack; the zero value is the default stack.

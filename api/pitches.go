@@ -1,0 +1,149 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
+)
+
+// postPitch handles POST /v1/customers/{id}/pitches. A gated pitch (for a
+// campaign, or of purpose marketing: events.ProductPitched.Gated) needs the
+// customer's marketing consent for its channel when it is appended
+// (docs/campaigns.md); the server records the consent it relied on. The
+// append expects the customer's version the check read, so a consent
+// withdrawn meanwhile (appended, not yet read) makes it conflict; the
+// check is then made again on the customer as it now stands. An ungated
+// pitch is appended as any other interaction.
+func (s *Server) postPitch(w http.ResponseWriter, r *http.Request, p Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var d events.ProductPitched
+	if err := s.readBody(w, r, &d); err != nil {
+		return err
+	}
+	if err := serverSet(&d); err != nil {
+		return err
+	}
+	if d.CampaignID != "" && d.Purpose == "" {
+		d.Purpose = "marketing"
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if err := events.CheckOccurred(&d, s.now()); err != nil {
+		return err // an interaction dated in the future
+	}
+	stream := events.CustomerStream(id)
+	if !d.Gated() {
+		return s.appendData(w, r, p, stream, events.StreamExists, id, "customer", &d)
+	}
+	for attempt := 0; ; attempt++ {
+		c, err := s.Queries.Customer(r.Context(), id, s.now())
+		if err != nil {
+			return err
+		}
+		if err := s.checkPitch(r, c, &d); err != nil {
+			return err
+		}
+		if err := ifMatchAhead(r, stream, c.Version); err != nil {
+			return err // the read side has not seen the version the caller has
+		}
+		// d is built anew from the body each attempt: sealing works in place.
+		attemptData := d
+		err = s.appendData(w, r, p, stream, events.Exact(c.Version), id, "customer", &attemptData)
+		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
+			return err
+		}
+		s.catchUp(r.Context(), stream)
+	}
+}
+
+// serverSet refuses a client's consentChannel or consentVersion: the
+// server records what it checked.
+func serverSet(d *events.ProductPitched) error {
+	switch {
+	case d.ConsentChannel != "":
+		return events.InvalidField("consentChannel", "is set by the server")
+	case d.ConsentVersion != 0:
+		return events.InvalidField("consentVersion", "is set by the server")
+	}
+	return nil
+}
+
+// checkPitch checks gated pitch d against customer c as read (consent,
+// and for a campaign's pitch the campaign and c's place on its list) and
+// records in d the consent it relied on.
+func (s *Server) checkPitch(r *http.Request, c projections.CustomerView, d *events.ProductPitched) error {
+	if c.Erased {
+		return events.InvalidField("channel", "the customer's personal data was erased")
+	}
+	ch, version, err := consentFor(c, d.Channel)
+	if err != nil {
+		return err
+	}
+	if d.CampaignID != "" {
+		if err := s.checkCampaignPitch(r, c.ID, d); err != nil {
+			return err
+		}
+	}
+	d.ConsentChannel, d.ConsentVersion = ch, version
+	return nil
+}
+
+// consentFor returns the marketing consent a pitch over contact channel
+// ch relies on: the grant for its consent channel, or for a channel
+// without one (events.ConsentChannelFor) the latest marketing grant in
+// force; Invalid on channel naming the consent missing.
+func consentFor(c projections.CustomerView, ch string) (string, uint64, error) {
+	if c.DoNotContact {
+		return "", 0, events.InvalidField("channel", "the customer is do-not-contact")
+	}
+	want := events.ConsentChannelFor(ch)
+	var latest uint64
+	for _, g := range c.Consents {
+		if g.Purpose != "marketing" || !g.Granted {
+			continue
+		}
+		if want != "" && g.Channel == want {
+			return want, g.Version, nil
+		}
+		latest = max(latest, g.Version)
+	}
+	if want == "" {
+		return "", latest, nil
+	}
+	return "", 0, events.InvalidField("channel", "needs the customer's marketing consent by %s", want)
+}
+
+// checkCampaignPitch refuses a campaign's pitch unless the campaign is
+// running, pitches d's product and has customer on its target group's
+// list.
+func (s *Server) checkCampaignPitch(r *http.Request, customer string, d *events.ProductPitched) error {
+	c, err := s.Queries.Campaign(r.Context(), d.CampaignID, s.now())
+	if events.ErrorCode(err) == events.NotFound {
+		return events.InvalidField("campaignId", "no campaign %s was launched", d.CampaignID)
+	}
+	if err != nil {
+		return err
+	}
+	if c.Status != projections.CampaignRunning {
+		return events.InvalidField("campaignId", "campaign %s is %s, not running", c.ID, c.Status)
+	}
+	if d.Product != c.Product {
+		return events.InvalidField("product", "must be %s, campaign %s's product", c.Product, c.ID)
+	}
+	t, err := s.Queries.CampaignTarget(r.Context(), c.ID, customer)
+	switch {
+	case events.ErrorCode(err) == events.NotFound || err == nil && !t.RemovedAt.IsZero():
+		return events.InvalidField("campaignId", "the customer is not on campaign %s's target list", c.ID)
+	case err != nil:
+		return err
+	case t.Group == projections.GroupHoldOut:
+		return events.InvalidField("campaignId", "the customer is in campaign %s's hold-out group, which is not contacted", c.ID)
+	}
+	return nil
+}
