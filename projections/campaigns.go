@@ -1,6 +1,9 @@
 package projections
 
 import (
+	"container/heap"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -24,21 +27,385 @@ import (
 // again (consent granted again) rejoins.
 type Campaigns struct {
 	customers *Customers
-	// TODO(fold): campaigns by id, their targets, the time-driven
-	// re-evaluation queue, the log's time.
+	byID      map[string]*campaign
+	now       int64 // the log's time: the latest recordedAt applied (unix ns)
+	onChange  func(campaignID, customerID string)
+	sortMu    sync.Mutex // queries sort target ids lazily, concurrently under the runner's read lock
+}
+
+// campaign is one campaign's fold state.
+type campaign struct {
+	Campaign             // Status unset: it is a function of the query's now
+	m          *matcher  // the current criteria and channel
+	start, end int64     // ns: the start of startsOn, the end of endsOn (0: open-ended), KST
+	window     int64     // attribution window, ns
+	targets    map[string]*target
+	slab       []target // targets are allocated in blocks: a launch may take a million
+	sorted     []string // target ids in order, rebuilt lazily (sortedIDs)
+	due        dueHeap
+	pending    map[string]int64 // customer id → the instant they are due (ns)
+	changed    bool             // the campaign changed in this Apply
+}
+
+// target is one customer on a campaign's list; instants are unix ns, 0
+// unset.
+type target struct {
+	id                    string
+	holdOut               bool
+	reason, removedReason string
+	snap                  snapshot
+	joinedAt, removedAt   int64
+	contactedAt           int64
+	pitchedAt, lastPitch  int64
+	acceptedAt, openedAt  int64
+	outcome, pitchChannel string
 }
 
 // NewCampaigns returns an empty campaign read model over customers' state.
-func NewCampaigns(customers *Customers) *Campaigns { return &Campaigns{customers: customers} }
+func NewCampaigns(customers *Customers) *Campaigns {
+	return &Campaigns{customers: customers, byID: map[string]*campaign{}}
+}
+
+// OnChange sets f to be called during Apply for what the event changed:
+// f(campaignID, customerID) once for every target whose entry
+// (CampaignTarget: joined, rejoined, removed, progress, or the customer's
+// advisor) changed, as it changes, and f(campaignID, "") once at the end of
+// the Apply for every campaign whose Campaign (its definition or counts)
+// or report changed — which is every campaign named in the first form too.
+// A campaign's Status is not a change: it is computed at the query's now
+// (Campaign.StatusAt). f runs on the runner's goroutine, inside Apply; it
+// must not call back into the Campaigns. Set it before the first Apply;
+// nil stops the calls.
+func (cm *Campaigns) OnChange(f func(campaignID, customerID string)) { cm.onChange = f }
 
 // Name returns "campaigns".
 func (*Campaigns) Name() string { return "campaigns" }
 
 // Apply folds CampaignLaunched, CampaignAmended and CampaignClosed, and the
 // customer events that may make a customer join, leave or progress in a
-// campaign (after Customers has applied them).
+// campaign (after Customers has applied them). First the log's time moves
+// to e's recordedAt, and customers whose time criteria came true by then
+// are judged again (JoinedTime).
 func (cm *Campaigns) Apply(e Event) {
-	// TODO(fold)
+	if t := e.RecordedAt.UnixNano(); t > cm.now {
+		cm.now = t
+	}
+	cm.runDue()
+	cat, id := events.StreamID(e.Stream)
+	switch cat {
+	case "campaign":
+		cm.applyCampaign(id, e)
+	case "customer":
+		if c := cm.customers.byID[id]; c != nil {
+			cm.applyCustomer(c, e)
+		}
+	}
+	cm.flush()
+}
+
+// flush reports the campaigns this Apply changed.
+func (cm *Campaigns) flush() {
+	for _, k := range cm.byID {
+		if k.changed {
+			k.changed = false
+			if cm.onChange != nil {
+				cm.onChange(k.ID, "")
+			}
+		}
+	}
+}
+
+// touched notes that t's entry on k's list changed.
+func (cm *Campaigns) touched(k *campaign, t *target) {
+	k.changed = true
+	if cm.onChange != nil {
+		cm.onChange(k.ID, t.id)
+	}
+}
+
+// runDue judges again the customers whose time criteria came true by the
+// log's time, in every campaign still taking customers.
+func (cm *Campaigns) runDue() {
+	for _, k := range cm.byID {
+		if len(k.due) == 0 || k.due[0].at > cm.now {
+			continue
+		}
+		if !k.joinable(cm.now) {
+			k.dropQueue()
+			continue
+		}
+		for {
+			id, ok := k.popDue(cm.now)
+			if !ok {
+				break
+			}
+			if c := cm.customers.byID[id]; c != nil {
+				cm.judge(k, c, JoinedTime, false)
+			}
+		}
+	}
+}
+
+// joinable reports whether k takes new targets at t (ns): not closed, not
+// past the end of endsOn.
+func (k *campaign) joinable(t int64) bool {
+	return k.ClosedAt.IsZero() && (k.end == 0 || t < k.end)
+}
+
+func (cm *Campaigns) applyCampaign(id string, e Event) {
+	switch d := e.Data.(type) {
+	case *events.CampaignLaunched:
+		if cm.byID[id] != nil {
+			return // the API appends a launch with NoStream
+		}
+		k := newCampaign(d, e)
+		cm.byID[k.ID] = k
+		cm.judgeEveryone(k, JoinedAtLaunch)
+	case *events.CampaignAmended:
+		if k := cm.byID[id]; k != nil {
+			cm.amend(k, d, e)
+		}
+	case *events.CampaignClosed:
+		if k := cm.byID[id]; k != nil && k.ClosedAt.IsZero() {
+			k.ClosedAt, k.ClosedBy, k.CloseReason = e.RecordedAt, strings.Clone(e.Actor.ID), d.Reason
+			k.Version, k.changed = e.Version, true
+			k.dropQueue()
+		}
+	}
+}
+
+func newCampaign(d *events.CampaignLaunched, e Event) *campaign {
+	cr := d.Criteria
+	if cr == nil {
+		cr = &events.CampaignCriteria{}
+	}
+	k := &campaign{Campaign: Campaign{ID: d.CampaignID, Name: d.Name, Product: d.Product, Channel: d.Channel,
+		ConsentChannel: events.ConsentChannelFor(d.Channel), Criteria: *cr, StartsOn: d.StartsOn, EndsOn: d.EndsOn,
+		HoldOutPercent: d.HoldOutPercent, AttributionDays: int(d.Attribution() / day), Version: e.Version,
+		LaunchedAt: e.RecordedAt, LaunchedBy: strings.Clone(e.Actor.ID)},
+		m: newMatcher(cr, d.Channel), window: int64(d.Attribution()), targets: map[string]*target{},
+		pending: map[string]int64{}, changed: true}
+	k.start, _ = kstDayStart(d.StartsOn)
+	k.setEnd(d.EndsOn)
+	return k
+}
+
+// setEnd sets the end of endsOn (the start of the next KST day).
+func (k *campaign) setEnd(endsOn string) {
+	k.EndsOn, k.end = endsOn, 0
+	if s, ok := kstDayStart(endsOn); ok {
+		k.end = time.Unix(0, s).In(reportZone).AddDate(0, 0, 1).UnixNano()
+	}
+}
+
+// judgeEveryone judges every customer for k, as at launch or after an
+// amendment, and builds its queue anew.
+func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
+	k.dropQueue()
+	if !k.joinable(cm.now) {
+		return
+	}
+	for _, c := range cm.customers.byID {
+		cm.judge(k, c, reason, true)
+	}
+	heap.Init(&k.due)
+}
+
+// amend replaces k's name, criteria and end; targets not matching any
+// more and not contacted leave, customers now matching join.
+func (cm *Campaigns) amend(k *campaign, d *events.CampaignAmended, e Event) {
+	cr := d.Criteria
+	if cr == nil {
+		cr = &events.CampaignCriteria{}
+	}
+	k.Name, k.Criteria, k.m = d.Name, *cr, newMatcher(cr, k.Channel)
+	k.setEnd(d.EndsOn)
+	k.Amendments++
+	k.AmendedAt, k.Version, k.changed = e.RecordedAt, e.Version, true
+	for _, t := range k.targets {
+		if t.removedAt != 0 || t.contactedAt != 0 || t.pitchedAt != 0 {
+			continue
+		}
+		c := cm.customers.byID[t.id]
+		if _, ok := k.m.fits(c, cm.now); !ok || k.m.consent(c) != consentOK {
+			cm.remove(k, t, RemovedAmended)
+		}
+	}
+	cm.judgeEveryone(k, JoinedAmended)
+}
+
+// judge makes c join k (or rejoin it) for reason if they match at the
+// log's time and k takes customers; if they do not match yet but will by
+// time alone, it queues them.
+func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bool) {
+	t := k.targets[c.id]
+	if t != nil && t.removedAt == 0 {
+		return
+	}
+	if !k.joinable(cm.now) {
+		return
+	}
+	if life, ok := k.m.fits(c, cm.now); ok && k.m.consent(c) == consentOK {
+		delete(k.pending, c.id)
+		cm.join(k, t, c, reason, life)
+		return
+	}
+	if at := k.m.nextDue(c, cm.now, k.end); at != 0 {
+		k.schedule(c.id, at, launching)
+	}
+}
+
+// join puts c on k's list (t: their earlier, removed entry, or nil).
+func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, life int) {
+	if t == nil {
+		if len(k.slab) == cap(k.slab) {
+			k.slab = make([]target, 0, min(4096, max(64, len(k.targets))))
+		}
+		k.slab = append(k.slab, target{id: c.id, holdOut: events.InHoldOut(k.ID, c.id, k.HoldOutPercent)})
+		t = &k.slab[len(k.slab)-1]
+		k.targets[c.id] = t
+	} else {
+		t.removedAt, t.removedReason = 0, ""
+		k.Removed--
+	}
+	t.reason, t.joinedAt, t.snap = reason, cm.now, takeSnapshot(k.m.cr, c, life)
+	if t.holdOut {
+		k.HoldOut++
+	} else {
+		k.Targets++
+	}
+	cm.touched(k, t)
+}
+
+// remove takes t off k's list for reason.
+func (cm *Campaigns) remove(k *campaign, t *target, reason string) {
+	t.removedAt, t.removedReason = cm.now, reason
+	if t.holdOut {
+		k.HoldOut--
+	} else {
+		k.Targets--
+	}
+	k.Removed++
+	cm.touched(k, t)
+}
+
+// applyCustomer folds a customer event (the customer's state already
+// updated by Customers) into every campaign.
+func (cm *Campaigns) applyCustomer(c *customer, e Event) {
+	reason := ""
+	switch d := e.Data.(type) {
+	case *events.CustomerRegistered:
+		reason = JoinedRegistered
+	case *events.LifeEventRecorded:
+		reason = JoinedLifeEvent
+	case *events.TierAssigned:
+		reason = JoinedTier
+	case *events.FinancialsReported:
+		reason = JoinedFinancials
+	case *events.ProductHoldingChanged:
+		reason = JoinedHolding
+		if d.Change == "opened" {
+			cm.opened(c, d.Product, e.RecordedAt.UnixNano())
+		}
+	case *events.ConsentChanged:
+		reason = JoinedConsent
+		cm.barred(c)
+	case *events.PersonalDataErased:
+		cm.barred(c)
+	case *events.ContactLogged:
+		cm.contacted(c, d.OccurredAt.UnixNano())
+	case *events.ProductPitched:
+		cm.pitched(c, d, When(e.Envelope).UnixNano())
+	case *events.AdvisorAssigned:
+		cm.eachTarget(c, func(k *campaign, t *target) { cm.touched(k, t) })
+	}
+	if reason == "" {
+		return
+	}
+	for _, k := range cm.byID {
+		cm.judge(k, c, reason, false)
+	}
+}
+
+// eachTarget calls f for c's entry in every campaign they joined.
+func (cm *Campaigns) eachTarget(c *customer, f func(*campaign, *target)) {
+	for _, k := range cm.byID {
+		if t := k.targets[c.id]; t != nil {
+			f(k, t)
+		}
+	}
+}
+
+// barred removes c from every list they may not be on any more: erased,
+// do-not-contact, or without consent for the campaign's channel.
+func (cm *Campaigns) barred(c *customer) {
+	cm.eachTarget(c, func(k *campaign, t *target) {
+		if t.removedAt != 0 {
+			return
+		}
+		switch {
+		case c.erased:
+			cm.remove(k, t, RemovedErased)
+		case k.m.consent(c) == consentDNC:
+			cm.remove(k, t, RemovedDNC)
+		case k.m.consent(c) == consentMissing:
+			cm.remove(k, t, RemovedConsent)
+		}
+	})
+}
+
+// contacted notes a contact at (ns) in every campaign c joined before it.
+func (cm *Campaigns) contacted(c *customer, at int64) {
+	cm.eachTarget(c, func(k *campaign, t *target) {
+		if at >= t.joinedAt && (t.contactedAt == 0 || at < t.contactedAt) {
+			t.contactedAt = at
+			cm.touched(k, t)
+		}
+	})
+}
+
+// pitched notes a pitch made at (ns): progress in the campaign it names,
+// and an acceptance in every campaign of its product whose attribution
+// window holds it.
+func (cm *Campaigns) pitched(c *customer, d *events.ProductPitched, at int64) {
+	cm.eachTarget(c, func(k *campaign, t *target) {
+		changed := false
+		if d.CampaignID == k.ID {
+			if t.pitchedAt == 0 || at < t.pitchedAt {
+				t.pitchedAt = at
+			}
+			if at >= t.lastPitch { // the latest made, not the latest entered
+				t.lastPitch, t.outcome, t.pitchChannel = at, d.Outcome, d.Channel
+			}
+			if t.contactedAt == 0 || at < t.contactedAt {
+				t.contactedAt = at
+			}
+			changed = true
+		}
+		if d.Product == k.Product && d.Outcome == "accepted" && k.inWindow(t, at) && (t.acceptedAt == 0 || at < t.acceptedAt) {
+			t.acceptedAt, changed = at, true
+		}
+		if changed {
+			cm.touched(k, t)
+		}
+	})
+}
+
+// opened notes an opening of product recorded at (ns) in every campaign
+// of the product whose attribution window holds it.
+func (cm *Campaigns) opened(c *customer, product string, at int64) {
+	cm.eachTarget(c, func(k *campaign, t *target) {
+		if product == k.Product && k.inWindow(t, at) && (t.openedAt == 0 || at < t.openedAt) {
+			t.openedAt = at
+			cm.touched(k, t)
+		}
+	})
+}
+
+// inWindow reports whether at (ns) is in t's attribution window, both ends
+// included.
+func (k *campaign) inWindow(t *target, at int64) bool {
+	return at >= t.joinedAt && at <= t.joinedAt+k.window
 }
 
 // Campaign statuses at a time (Campaign.Status).
@@ -215,60 +582,4 @@ type CampaignReport struct {
 	ByBranch  []FunnelRow    `json:"byBranch"`
 	ByChannel []FunnelRow    `json:"byChannel"`
 	Lift      *CampaignLift  `json:"lift,omitempty"`
-}
-
-// Campaign returns campaign id with its status at now, or false.
-func (cm *Campaigns) Campaign(id string, now time.Time) (Campaign, bool) {
-	return Campaign{}, false // TODO(fold)
-}
-
-// List returns the campaigns matching f at now, newest launched first
-// (then by id).
-func (cm *Campaigns) List(f CampaignFilter, now time.Time) []Campaign {
-	return []Campaign{} // TODO(fold)
-}
-
-// Targets returns campaign id's targets matching f by customer id, and the
-// cursor of the next page ("" at the end); false if no such campaign.
-func (cm *Campaigns) Targets(id string, f TargetFilter) ([]CampaignTarget, string, bool) {
-	return []CampaignTarget{}, "", false // TODO(fold)
-}
-
-// Target returns customer's entry on campaign id's list (removed ones
-// included), or false if they never joined it.
-func (cm *Campaigns) Target(id, customer string) (CampaignTarget, bool) {
-	return CampaignTarget{}, false // TODO(fold)
-}
-
-// CustomerTargets returns the active targets (not removed) of the given
-// customers in every campaign, by campaign id then customer id: what the
-// worklist's campaign reason is decided by.
-func (cm *Campaigns) CustomerTargets(customerIDs []string) []CampaignTarget {
-	return []CampaignTarget{} // TODO(fold)
-}
-
-// Preview returns what d's criteria, channel and hold-out would select
-// among the customers as they stand, judged at now.
-func (cm *Campaigns) Preview(d *events.CampaignLaunched, now time.Time) CampaignPreview {
-	return CampaignPreview{ByTier: map[string]int{}} // TODO(fold)
-}
-
-// Report returns campaign id's outcome at now, or false.
-func (cm *Campaigns) Report(id string, now time.Time) (CampaignReport, bool) {
-	return CampaignReport{}, false // TODO(fold)
-}
-
-// ReasonCampaign is the worklist reason of a campaign's target; its detail
-// is "campaign: <name>".
-const ReasonCampaign = "campaign"
-
-// AddCampaignReasons adds ReasonCampaign (with the detail "campaign:
-// <name>") to the items of customers who are active targets in the target
-// group of a campaign running at now and not done with it (no campaign
-// pitch accepted or declined, the product not opened); campaigns maps the
-// targets' campaign ids to the campaigns. Memory's and PostgreSQL's
-// worklists both call it, so they answer alike. It then sorts items again
-// as Worklist does (more reasons first, then by customer id).
-func AddCampaignReasons(items []WorkItem, targets []CampaignTarget, campaigns map[string]Campaign, now time.Time) {
-	// TODO(fold)
 }

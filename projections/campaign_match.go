@@ -1,0 +1,315 @@
+package projections
+
+import (
+	"container/heap"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// This file decides whether a customer matches a campaign's criteria at an
+// instant of the log, and when a customer who does not match yet will come
+// to by time alone (the re-evaluation queue).
+
+const day = 24 * time.Hour
+
+// matcher is a campaign's criteria and channel, compiled for judging a
+// million customers quickly. It caches the KST day of the last instant it
+// judged at, so it must not be shared between goroutines: Apply keeps one
+// per campaign, Preview compiles its own.
+type matcher struct {
+	cr        *events.CampaignCriteria
+	branches  map[string]struct{} // nil: any branch
+	noContact int64               // ns; 0: no such criterion
+	ccBit     uint16              // marketing consent bit of the channel; 0: some channel will do
+
+	cacheDay        int64 // KST day number the strings below are for
+	today, lifeLast string
+}
+
+func newMatcher(cr *events.CampaignCriteria, channel string) *matcher {
+	if cr == nil {
+		cr = &events.CampaignCriteria{}
+	}
+	m := &matcher{cr: cr, noContact: int64(cr.NoContactDays) * int64(day), cacheDay: -1}
+	if len(cr.BranchIDs) > 0 {
+		m.branches = make(map[string]struct{}, len(cr.BranchIDs))
+		for _, b := range cr.BranchIDs {
+			m.branches[b] = struct{}{}
+		}
+	}
+	if cc := events.ConsentChannelFor(channel); cc != "" {
+		m.ccBit = consentBit(cc, "marketing")
+	}
+	return m
+}
+
+// timed reports whether a criterion depends on time, so that a customer
+// who does not match now may match later without an event of theirs.
+func (m *matcher) timed() bool { return m.noContact > 0 || m.cr.LifeEventWithinDays > 0 }
+
+// kstDay returns the number of the KST calendar day holding t (ns).
+func kstDay(t int64) int64 {
+	const offset = 9 * int64(time.Hour)
+	d := (t + offset) / int64(day)
+	if (t+offset)%int64(day) < 0 {
+		d--
+	}
+	return d
+}
+
+// kstDayStart returns the instant (ns) day YYYY-MM-DD begins in KST, and
+// false for a malformed day.
+func kstDayStart(s string) (int64, bool) {
+	t, err := time.ParseInLocation(time.DateOnly, s, reportZone)
+	if err != nil {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+// window returns today and the last day of the life event window at t, as
+// YYYY-MM-DD in KST.
+func (m *matcher) window(t int64) (string, string) {
+	if d := kstDay(t); d != m.cacheDay {
+		kt := time.Unix(0, t).In(reportZone)
+		m.cacheDay = d
+		m.today = kt.Format(time.DateOnly)
+		m.lifeLast = kt.AddDate(0, 0, m.cr.LifeEventWithinDays).Format(time.DateOnly)
+	}
+	return m.today, m.lifeLast
+}
+
+// fits reports whether c meets the criteria at t (ns), consent aside, and
+// the index in c.life of the life event it matched by (-1 if no life
+// event criterion). Erased customers never fit.
+func (m *matcher) fits(c *customer, t int64) (int, bool) {
+	cr := m.cr
+	if c.erased || !m.fitsStatic(c) {
+		return -1, false
+	}
+	if m.noContact > 0 && c.contactAt != 0 && c.contactAt*int64(time.Second)+m.noContact >= t {
+		return -1, false
+	}
+	if len(cr.LifeEvents) == 0 {
+		return -1, true
+	}
+	var today, last string
+	if cr.LifeEventWithinDays > 0 {
+		today, last = m.window(t)
+	}
+	for i, l := range c.life {
+		if !slices.Contains(cr.LifeEvents, l.Kind) {
+			continue
+		}
+		if cr.LifeEventWithinDays == 0 || (l.ExpectedOn != "" && l.ExpectedOn >= today && l.ExpectedOn <= last) {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// fitsStatic checks the criteria that do not depend on time.
+func (m *matcher) fitsStatic(c *customer) bool {
+	cr := m.cr
+	if len(cr.Tiers) > 0 && !slices.Contains(cr.Tiers, c.tier) {
+		return false
+	}
+	if m.branches != nil {
+		if _, ok := m.branches[c.branchID]; !ok {
+			return false
+		}
+	}
+	if cr.MinBalance != nil && (c.fin == nil || c.fin.DepositBalance < *cr.MinBalance) {
+		return false
+	}
+	for _, h := range c.holdings {
+		if slices.Contains(cr.NotHolding, h.Product) {
+			return false
+		}
+	}
+	return true
+}
+
+// Consent verdicts of a customer who fits a campaign's criteria.
+const (
+	consentOK = iota
+	consentMissing
+	consentDNC
+)
+
+// consent judges c's consents for the campaign's channel.
+func (m *matcher) consent(c *customer) int {
+	if m.ccBit != 0 && c.consent&m.ccBit != 0 {
+		return consentOK
+	}
+	if c.view0DoNotContact() {
+		return consentDNC
+	}
+	if m.ccBit != 0 {
+		return consentMissing
+	}
+	return consentOK
+}
+
+// nextDue returns the first instant after t (ns) and before end (0: no
+// end) at which c, as they stand, would match by time alone (no contact
+// for N days elapsing, a life event entering its window), or 0 if none.
+func (m *matcher) nextDue(c *customer, t, end int64) int64 {
+	if !m.timed() || c.erased || m.consent(c) != consentOK || !m.fitsStatic(c) {
+		return 0
+	}
+	var at []int64
+	if m.noContact > 0 && c.contactAt != 0 {
+		at = append(at, c.contactAt*int64(time.Second)+m.noContact+1)
+	}
+	if n := m.cr.LifeEventWithinDays; n > 0 {
+		for _, l := range c.life {
+			if l.ExpectedOn == "" || !slices.Contains(m.cr.LifeEvents, l.Kind) {
+				continue
+			}
+			if s, ok := kstDayStart(l.ExpectedOn); ok {
+				at = append(at, time.Unix(0, s).In(reportZone).AddDate(0, 0, -n).UnixNano())
+			}
+		}
+	}
+	slices.Sort(at)
+	for _, a := range at {
+		if a <= t || (end != 0 && a >= end) {
+			continue
+		}
+		if _, ok := m.fits(c, a); ok {
+			return a
+		}
+	}
+	return 0
+}
+
+// matched renders what c matched by, one entry per set criterion of cr
+// (CampaignTarget.Matched), from the values noted when they joined.
+func (s *snapshot) matched(cr *events.CampaignCriteria) []string {
+	out := []string{}
+	if cr == nil {
+		return out
+	}
+	if len(cr.Tiers) > 0 {
+		out = append(out, "tier:"+s.tier)
+	}
+	if len(cr.LifeEvents) > 0 {
+		v := "lifeEvent:" + s.lifeKind
+		if s.lifeOn != "" {
+			v += ":" + s.lifeOn
+		}
+		out = append(out, v)
+	}
+	if len(cr.NotHolding) > 0 {
+		out = append(out, "notHolding:"+strings.Join(cr.NotHolding, ","))
+	}
+	if len(cr.BranchIDs) > 0 {
+		out = append(out, "branch:"+s.branch)
+	}
+	if cr.MinBalance != nil {
+		out = append(out, "balance:"+strconv.FormatInt(s.balance, 10))
+	}
+	if cr.NoContactDays > 0 {
+		v := "noContactSince:never"
+		if s.contactAt != 0 {
+			v = "noContactSince:" + time.Unix(s.contactAt, 0).In(reportZone).Format(time.DateOnly)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// snapshot is what a target matched by when they joined, kept compact: a
+// million targets must fit.
+type snapshot struct {
+	cr                             *events.CampaignCriteria // the criteria they joined under
+	tier, lifeKind, lifeOn, branch string
+	balance, contactAt             int64
+}
+
+func takeSnapshot(cr *events.CampaignCriteria, c *customer, life int) snapshot {
+	s := snapshot{cr: cr, tier: c.tier, branch: c.branchID, contactAt: c.contactAt}
+	if life >= 0 {
+		s.lifeKind, s.lifeOn = c.life[life].Kind, c.life[life].ExpectedOn
+	}
+	if c.fin != nil {
+		s.balance = c.fin.DepositBalance
+	}
+	return s
+}
+
+// dueEntry is one customer to judge again at an instant (ns).
+type dueEntry struct {
+	at int64
+	id string
+}
+
+// dueHeap is a campaign's re-evaluation queue, a min-heap by instant (then
+// customer id, so that the order is a function of the log).
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].id < h[j].id
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// schedule queues customer id to be judged again at at (ns); only the
+// latest instant scheduled for a customer counts (pending), earlier
+// entries are skipped when popped.
+func (k *campaign) schedule(id string, at int64, launching bool) {
+	if k.pending[id] == at {
+		return
+	}
+	k.pending[id] = at
+	if launching { // heap.Init once the launch is judged: linear
+		k.due = append(k.due, dueEntry{at, id})
+		return
+	}
+	heap.Push(&k.due, dueEntry{at, id})
+}
+
+// popDue returns the next customer due at or before t (ns), skipping
+// entries a later schedule replaced.
+func (k *campaign) popDue(t int64) (string, bool) {
+	for len(k.due) > 0 && k.due[0].at <= t {
+		e := heap.Pop(&k.due).(dueEntry)
+		if k.pending[e.id] == e.at {
+			delete(k.pending, e.id)
+			return e.id, true
+		}
+	}
+	return "", false
+}
+
+// dropQueue forgets the queue: the campaign takes no one new any more.
+func (k *campaign) dropQueue() { k.due, k.pending = nil, map[string]int64{} }
+
+// sortedIDs returns the ids of the campaign's targets in order, sorted
+// again after joins; the caller holds the Campaigns' sort lock.
+func (k *campaign) sortedIDs() []string {
+	if len(k.sorted) != len(k.targets) {
+		k.sorted = k.sorted[:0]
+		for id := range k.targets {
+			k.sorted = append(k.sorted, id)
+		}
+		sort.Strings(k.sorted)
+	}
+	return k.sorted
+}
