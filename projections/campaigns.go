@@ -35,10 +35,10 @@ type Campaigns struct {
 
 // campaign is one campaign's fold state.
 type campaign struct {
-	Campaign             // Status unset: it is a function of the query's now
-	m          *matcher  // the current criteria and channel
-	start, end int64     // ns: the start of startsOn, the end of endsOn (0: open-ended), KST
-	window     int64     // attribution window, ns
+	Campaign            // Status unset: it is a function of the query's now
+	m          *matcher // the current criteria and channel
+	start, end int64    // ns: the start of startsOn, the end of endsOn (0: open-ended), KST
+	window     int64    // attribution window, ns
 	targets    map[string]*target
 	slab       []target // targets are allocated in blocks: a launch may take a million
 	sorted     []string // target ids in order, rebuilt lazily (sortedIDs)
