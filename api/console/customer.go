@@ -178,6 +178,7 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 			f.N = i + 1
 			p.Forms = append(p.Forms, f)
 		}
+		c.formChoices(ctx, id, now, p.Forms) // forms.go: the pitch form's campaigns
 	}
 	return p, nil
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"slices"
@@ -52,6 +53,9 @@ type input struct {
 	values   []string // select and checks: the allowed values, in order
 	api      string   // the body field it fills, if not name
 	required bool     // marked required (the API decides)
+	// choices names a select's choices that depend on the customer and
+	// the moment (form.choices), as "campaigns": then values is unused.
+	choices string
 }
 
 // formSpec is one write form of the customer page.
@@ -83,7 +87,11 @@ var formSpecs = []*formSpec{
 		{name: "channel", kind: inSelect, enum: "cust.channel.", values: events.Channels, required: true},
 		{name: "occurredAt", kind: inDateTime},
 		{name: "followUpOn", kind: inDate},
-		{name: "campaignId", kind: inText},
+		// A marketing pitch, or one for a campaign, needs the customer's
+		// marketing consent for its channel: the API refuses it otherwise,
+		// naming the consent, next to the channel.
+		{name: "purpose", kind: inSelect, enum: "cust.consentPurpose.", values: events.ConsentPurposes},
+		{name: "campaign", kind: inSelect, api: "campaignId", choices: choicesCampaigns},
 		{name: "reason", kind: inTextarea},
 	}, body: pitchBody},
 	{kind: "lifeEvent", path: "life-events", event: "LifeEventRecorded", inputs: []input{
@@ -226,7 +234,7 @@ func contactBody(v url.Values, now time.Time) (events.Data, error) {
 
 func pitchBody(v url.Values, now time.Time) (events.Data, error) {
 	d := &events.ProductPitched{Product: v.Get("product"), Channel: v.Get("channel"), Outcome: v.Get("outcome"),
-		Reason: v.Get("reason"), CampaignID: v.Get("campaignId"), FollowUpOn: v.Get("followUpOn")}
+		Reason: v.Get("reason"), CampaignID: v.Get("campaign"), FollowUpOn: v.Get("followUpOn"), Purpose: v.Get("purpose")}
 	var err error
 	d.OccurredAt, err = submittedTime(v, "occurredAt", now)
 	return d, err
@@ -358,4 +366,42 @@ func rebase(vals url.Values, v *projections.CustomerView) (clashes []string) {
 		vals.Set(wasPrefix+fld, cur)
 	}
 	return clashes
+}
+
+// choicesCampaigns are the campaigns a pitch to the customer may be for.
+const choicesCampaigns = "campaigns"
+
+// formChoices gives the forms their choices that depend on customer and
+// now: the pitch form's campaigns.
+func (c *Console) formChoices(ctx context.Context, customer string, now time.Time, forms []*form) {
+	var campaigns []option
+	for _, f := range forms {
+		if f.Kind != "pitch" {
+			continue
+		}
+		if campaigns == nil {
+			campaigns = c.campaignChoices(ctx, customer, now)
+		}
+		f.choices = map[string][]option{choicesCampaigns: campaigns}
+	}
+}
+
+// campaignChoices are the campaigns running at now whose target group
+// customer is on (not removed), as "name · product": the API refuses a
+// pitch for any other (a hold-out member, a campaign closed). None if the
+// read side cannot say.
+func (c *Console) campaignChoices(ctx context.Context, customer string, now time.Time) []option {
+	out := []option{}
+	list, err := c.Queries.Campaigns(ctx, projections.CampaignFilter{Status: projections.CampaignRunning}, now)
+	if err != nil {
+		return out
+	}
+	for _, cp := range list {
+		t, err := c.Queries.CampaignTarget(ctx, cp.ID, customer)
+		if err != nil || t.Group != projections.GroupTarget || !t.RemovedAt.IsZero() {
+			continue
+		}
+		out = append(out, option{Value: cp.ID, Label: cp.Name + " · " + cp.Product})
+	}
+	return out
 }

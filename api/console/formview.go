@@ -29,6 +29,9 @@ type form struct {
 	Saved bool
 	vals  url.Values
 	msgs  map[string]string // input name → translated message
+	// choices are the choices of its inputs that have them (input.choices):
+	// they depend on the customer and the moment (formChoices).
+	choices map[string][]option
 	lang  string
 	cat   *catalogs
 	// fields and tmpl keep the inputs rendered the same on every page
@@ -127,7 +130,10 @@ func (f *form) Fields() []field {
 		} else if in.kind == inDateTime {
 			fl.Hint = f.cat.text(f.lang, "cust.hint.now") // left as it is, the time of saving (submittedTime)
 		}
-		if in.kind == inSelect || in.kind == inChecks {
+		if in.choices != "" {
+			fl.Choose = f.cat.text(f.lang, "cust.choose")
+			fl.Options = f.choicesOf(in)
+		} else if in.kind == inSelect || in.kind == inChecks {
 			fl.Choose = f.cat.text(f.lang, "cust.choose")
 			chosen := f.vals[in.name]
 			for _, v := range in.values {
@@ -138,6 +144,24 @@ func (f *form) Fields() []field {
 			fl = field{HTML: h}
 		}
 		out = append(out, fl)
+	}
+	return out
+}
+
+// choicesOf are input in's choices with the chosen one selected; a value
+// chosen that is no longer a choice (the campaign closed since the page)
+// stays, by its value, so that the user sees what they sent.
+func (f *form) choicesOf(in *input) []option {
+	chosen := f.vals.Get(in.name)
+	var out []option
+	found := chosen == ""
+	for _, o := range f.choices[in.choices] {
+		o.Selected = o.Value == chosen
+		found = found || o.Selected
+		out = append(out, o)
+	}
+	if !found {
+		out = append(out, option{Value: chosen, Label: chosen, Selected: true})
 	}
 	return out
 }

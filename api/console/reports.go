@@ -25,8 +25,22 @@ import (
 // for Excel. Each page reads GET /v1/reports/{name} in process as the
 // signed-in member (apiJSON), so the API's roles apply.
 
-// reportRoles may read the reports (the API's reporters).
-var reportRoles = []string{"supervisor", "centre_head", "auditor"}
+// reportRoles may read the reports (the API's reporters, and the marketer
+// the tier migration: marketerReports).
+var reportRoles = []string{"supervisor", "centre_head", "auditor", "marketer"}
+
+// marketerReports are the reports a marketer may read (GET
+// /v1/reports/{name} serves them no other): the tier migration, which
+// names no customer.
+var marketerReports = []string{"tier-migration"}
+
+// reportNames are the reports role may read, in the index's order.
+func reportNames(role string) []string {
+	if role == "marketer" {
+		return marketerReports
+	}
+	return projections.ReportNames
+}
 
 // reportRoutes registers the reports (/reports, /reports/{name}, and
 // /reports/{name}.csv): each as a printable page with its charts and as CSV.
@@ -45,11 +59,16 @@ type reportAnswer struct {
 // report is one report's page: what the template and the CSV show.
 type report struct {
 	Name   string
-	Names  []string // every report, for the strip of links
+	Names  []string // every report the member may read, for the strip of links
 	At     time.Time
+	CSV    string // the path of its CSV: /reports/{name}.csv
 	Facts  []fact
 	Charts []figure
 	Tables []*table
+	// Month is the month the page shows ("2027-03", the tier migration's
+	// ?month=), carried by its CSV links; Matrix that month's matrix.
+	Month  string
+	Matrix *tierMatrix
 }
 
 // figure is a chart with its title shown above it.
@@ -81,7 +100,7 @@ type cell struct{ Text, CSV string }
 
 // reportsIndex lists the reports.
 func (c *Console) reportsIndex(w http.ResponseWriter, r *http.Request, s *Session) error {
-	c.render(w, r, http.StatusOK, "reports", "rep.title", projections.ReportNames)
+	c.render(w, r, http.StatusOK, "reports", "rep.title", reportNames(s.Role))
 	return nil
 }
 
@@ -92,6 +111,10 @@ func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *Session)
 	if !slices.Contains(projections.ReportNames, name) {
 		return errNoPage
 	}
+	names := reportNames(s.Role)
+	if !slices.Contains(names, name) {
+		return events.Errorf("forbidden", "your role may not open this page")
+	}
 	var ans reportAnswer
 	if err := c.apiJSON(r.Context(), s, "/v1/reports/"+url.PathEscape(name), &ans); err != nil {
 		return err
@@ -101,7 +124,7 @@ func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *Session)
 	if err != nil {
 		return err
 	}
-	rep.Name, rep.Names, rep.At = name, projections.ReportNames, ans.At
+	rep.Name, rep.Names, rep.At, rep.CSV = name, names, ans.At, "/reports/"+name+".csv"
 	if asCSV {
 		return writeCSV(w, rep, r.URL.Query().Get("table"))
 	}
@@ -173,6 +196,7 @@ type reportBuilder struct {
 	lang  string
 	names map[string]string
 	rep   report
+	err   error // a page that cannot be laid out (the tier migration of a month without figures)
 }
 
 // build decodes data as report name's and lays out its page.
@@ -193,6 +217,11 @@ func (rb *reportBuilder) build(name string, data json.RawMessage) (*report, erro
 		err = layOut(data, rb.requests)
 	case "calibration":
 		err = layOut(data, rb.calibration)
+	case "tier-migration":
+		err = layOut(data, rb.tierMigration)
+	}
+	if err == nil {
+		err = rb.err
 	}
 	return &rb.rep, err
 }

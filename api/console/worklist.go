@@ -60,7 +60,8 @@ type worklistFilter struct {
 // workTierNone filters the customers not yet segmented.
 const workTierNone = "none"
 
-var worklistReasons = []string{projections.ReasonStale, projections.ReasonLifeEvent, projections.ReasonPitchFollowUp, projections.ReasonNoContact}
+var worklistReasons = []string{projections.ReasonStale, projections.ReasonLifeEvent, projections.ReasonPitchFollowUp, projections.ReasonNoContact,
+	projections.ReasonCampaign, projections.ReasonVIPAtRisk}
 
 // parseWorklistFilter reads q; a value it does not know names its
 // parameter in bad (and nothing is shown but the error).
@@ -304,6 +305,8 @@ func (c *Console) buildWorklist(lang string, items []projections.WorkItem, f wor
 					days := int(now.Sub(it.LastContact) / (24 * time.Hour))
 					row.Tags = append(row.Tags, workTag{reason, t("work.tag.no_contact", days), workReasonClass[reason]})
 				}
+			case projections.ReasonCampaign, projections.ReasonVIPAtRisk: // worklist_rows.go
+				row.Tags = append(row.Tags, outcomeTags(reason, it.Details, t)...)
 			default:
 				row.Tags = append(row.Tags, workTag{reason, reason, ""})
 			}
@@ -319,6 +322,8 @@ var workReasonClass = map[string]string{
 	projections.ReasonLifeEvent:     "ok",
 	projections.ReasonPitchFollowUp: "info",
 	projections.ReasonNoContact:     "",
+	projections.ReasonCampaign:      "campaign",
+	projections.ReasonVIPAtRisk:     "bad",
 }
 
 // workDetails are a WorkItem's details: "<kind> on <date>" for a life
@@ -330,6 +335,9 @@ type workDetail struct{ what, on string }
 func parseWorkDetails(ds []string) workDetails {
 	var out workDetails
 	for _, d := range ds {
+		if outcomeDetail(d) { // a campaign's name may hold " on "
+			continue
+		}
 		if what, on, ok := strings.Cut(d, " follow-up on "); ok {
 			out.followUps = append(out.followUps, workDetail{what, on})
 		} else if what, on, ok := strings.Cut(d, " on "); ok {

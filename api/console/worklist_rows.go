@@ -4,6 +4,8 @@ import (
 	"html/template"
 	"net/url"
 	"strings"
+
+	"github.com/dangol/dangol/projections"
 )
 
 // The worklist's rows are written here rather than by html/template: a
@@ -95,4 +97,41 @@ func escapeHTML(b *strings.Builder, s string) {
 		last = i + 1
 	}
 	b.WriteString(s[last:])
+}
+
+// The details of the reasons of target marketing (projections.Worklist,
+// AddCampaignReasons): "campaign: <name>" and "balance -25% since
+// 2026-08-31".
+const (
+	campaignDetail = "campaign: "
+	balanceDetail  = "balance "
+)
+
+// outcomeDetail reports whether detail is a campaign's or a VIP at risk's.
+func outcomeDetail(detail string) bool {
+	return strings.HasPrefix(detail, campaignDetail) || strings.HasPrefix(detail, balanceDetail)
+}
+
+// outcomeTags are the tags of reason (a campaign or a VIP at risk) from
+// the item's details, in the page's language t: one per campaign the
+// customer is a target of, one for the fall of a VIP's balance.
+func outcomeTags(reason string, details []string, t func(string, ...any) string) []workTag {
+	var tags []workTag
+	for _, d := range details {
+		switch reason {
+		case projections.ReasonCampaign:
+			if name, ok := strings.CutPrefix(d, campaignDetail); ok {
+				tags = append(tags, workTag{reason, t("out.work.campaign", name), workReasonClass[reason]})
+			}
+		case projections.ReasonVIPAtRisk:
+			if rest, ok := strings.CutPrefix(d, balanceDetail); ok {
+				pct, since, _ := strings.Cut(rest, " since ")
+				tags = append(tags, workTag{reason, t("out.work.vipRisk", pct, since), workReasonClass[reason]})
+			}
+		}
+	}
+	if len(tags) == 0 { // a reason without its detail still shows
+		tags = append(tags, workTag{reason, t("work.reason." + reason), workReasonClass[reason]})
+	}
+	return tags
 }
