@@ -32,8 +32,8 @@ type form struct {
 	// choices are the choices of its inputs that have them (input.choices):
 	// they depend on the customer and the moment (formChoices).
 	choices map[string][]option
-	lang  string
-	cat   *catalogs
+	lang    string
+	cat     *catalogs
 	// fields and tmpl keep the inputs rendered the same on every page
 	// (fieldcache.go); nil renders each one with the page.
 	fields *fieldCache
