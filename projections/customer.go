@@ -40,6 +40,7 @@ type customer struct {
 	consentVer                          []uint64 // per consentBit index: stream version of the ConsentChanged that set it; nil until one did
 	holdings                            []Holding
 	fin                                 *Financials
+	balances                            []balancePoint // the reports VIP at risk compares, by asOf; see vip_risk.go
 	life                                []LifeEvent
 	registeredAt, verifiedAt, contactAt int64 // unix seconds
 	timeline                            []TimelineEntry
@@ -115,6 +116,7 @@ func (cs *Customers) Apply(e Event) {
 		}
 	case *events.FinancialsReported:
 		c.fin = &Financials{AsOf: d.AsOf, DepositBalance: deref(d.DepositBalance), ProfitContribution: deref(d.ProfitContribution), Currency: d.Currency}
+		c.addBalance(d.AsOf, deref(d.DepositBalance))
 	case *events.TierAssigned:
 		c.tier, c.tierRule = d.Tier, d.Basis.Rule
 		c.tierDeposit, c.tierProfit = deref(d.Basis.DepositBalance), deref(d.Basis.ProfitContribution)

@@ -8,9 +8,10 @@ import (
 
 // A customer's brief is the part of its fold state that the worklist and
 // the customer lists read (Customers.Worklist, List and Summaries): the
-// id, branch, name, tier, advisor, consents, stream version, the instants
-// of registration, verification and last contact, and of the life events
-// and last pitches only what a reason to call is decided by. A Customers
+// id, branch, name, tier, advisor and its kind, consents, stream version,
+// the instants of registration, verification and last contact, of the life
+// events and last pitches only what a reason to call is decided by, and
+// the deposit balances VIP at risk compares (vip_risk.go). A Customers
 // read model restored from briefs (RestoreCustomers) answers those three
 // queries exactly as one restored from whole records. Every other query
 // needs the whole record.
@@ -24,13 +25,16 @@ import (
 // added here (and the version raised); TestBriefAnswersAsTheRecord
 // compares the answers on a generated bank.
 
-// briefVersion is the first byte of a brief's binary form.
-const briefVersion = 1
+// briefVersion is the first byte of a brief's binary form. Version 2
+// added the advisor's kind and the balances after the pitches; a version 1
+// brief still decodes, to a record without them (so without VIP at risk
+// until its brief is written again).
+const briefVersion = 2
 
 // MarshalBrief returns the record's brief in its binary form.
 func (r CustomerRecord) MarshalBrief() []byte {
 	c := r.c
-	b := make([]byte, 0, 96+len(c.name)+32*len(c.life)+48*len(c.pitches))
+	b := make([]byte, 0, 112+len(c.name)+32*len(c.life)+48*len(c.pitches)+12*len(c.balances))
 	b = append(b, briefVersion)
 	for _, s := range []string{c.id, c.branchID, c.name, c.tier, c.advisorID} {
 		b = appendString(b, s)
@@ -48,6 +52,11 @@ func (r CustomerRecord) MarshalBrief() []byte {
 	for _, p := range c.pitches {
 		b = appendString(appendString(appendString(b, p.Product), p.Outcome), p.FollowUpOn)
 	}
+	b = appendString(b, c.advisorKind)
+	b = binary.AppendUvarint(b, uint64(len(c.balances)))
+	for _, p := range c.balances {
+		b = binary.AppendVarint(binary.AppendVarint(b, int64(p.day)), p.balance)
+	}
 	return b
 }
 
@@ -57,9 +66,9 @@ func appendString(b []byte, s string) []byte {
 
 // UnmarshalBrief replaces r with the brief MarshalBrief encoded: a record
 // holding only the brief's fields. A brief that is cut short, has bytes
-// left over or another version is an error.
+// left over or a version other than 1 and 2 is an error.
 func (r *CustomerRecord) UnmarshalBrief(b []byte) error {
-	if len(b) == 0 || b[0] != briefVersion {
+	if len(b) == 0 || b[0] != 1 && b[0] != briefVersion {
 		return errors.New("customer brief: unknown version")
 	}
 	// One string holds every field's bytes: the fields are slices of it
@@ -83,6 +92,10 @@ func (r *CustomerRecord) UnmarshalBrief(b []byte) error {
 		for i := range c.pitches {
 			c.pitches[i] = PitchOutcome{Product: d.string(), Outcome: d.string(), FollowUpOn: d.string()}
 		}
+	}
+	if b[0] >= 2 {
+		c.advisorKind = d.string()
+		c.balances = d.balances()
 	}
 	switch {
 	case d.err != nil:
@@ -144,6 +157,24 @@ func (d *briefDecoder) string() string {
 	at := len(d.all) - len(d.b)
 	d.b = d.b[n:]
 	return d.all[at : at+int(n)]
+}
+
+// balances reads the balances of a version 2 brief: a day and an amount
+// each, days that fit in 32 bits.
+func (d *briefDecoder) balances() []balancePoint {
+	n := d.count(2)
+	if n == 0 {
+		return nil
+	}
+	ps := make([]balancePoint, n)
+	for i := range ps {
+		day := d.varint()
+		if day != int64(int32(day)) && d.err == nil {
+			d.err = errors.New("customer brief: balance day out of range")
+		}
+		ps[i] = balancePoint{day: int32(day), balance: d.varint()}
+	}
+	return ps
 }
 
 // count reads the length of a list whose entries hold fields strings

@@ -93,7 +93,7 @@ func TestBriefAnswersAsTheRecord(t *testing.T) {
 	reasons := map[string]int{}
 	stale := []bool{true, false}
 	for _, now := range []time.Time{end, end.AddDate(0, -3, 0), end.Add(-45 * 24 * time.Hour).Add(time.Nanosecond), end.AddDate(0, 0, 40), end.AddDate(0, 3, 0)} {
-		for _, opt := range []projections.WorklistOptions{{}, {LifeEventWithinDays: 120, NoContactDays: 20}, {LifeEventWithinDays: 1, NoContactDays: 400}} {
+		for _, opt := range []projections.WorklistOptions{{}, {LifeEventWithinDays: 120, NoContactDays: 20, VIPRiskPercent: 5}, {LifeEventWithinDays: 1, NoContactDays: 400, VIPRiskPercent: 60}} {
 			for _, a := range advisors {
 				want := fromWhole.Worklist(a, now, opt)
 				for _, it := range want {
@@ -124,7 +124,7 @@ func TestBriefAnswersAsTheRecord(t *testing.T) {
 			t.Errorf("Summaries at %s from briefs differ:\n%s\nwant\n%s", now, got, want)
 		}
 	}
-	for _, r := range []string{projections.ReasonStale, projections.ReasonLifeEvent, projections.ReasonPitchFollowUp, projections.ReasonNoContact} {
+	for _, r := range []string{projections.ReasonStale, projections.ReasonLifeEvent, projections.ReasonPitchFollowUp, projections.ReasonNoContact, projections.ReasonVIPAtRisk} {
 		if reasons[r] == 0 {
 			t.Errorf("no worklist item has reason %s: the bank does not exercise it (%v)", r, reasons)
 		}
@@ -134,9 +134,10 @@ func TestBriefAnswersAsTheRecord(t *testing.T) {
 	}
 }
 
-// addReasons puts the generated bank's customers into four books and gives
-// them life events and pitches dated around end, so that every reason to
-// call, and its absence, occurs at the clocks the test asks at.
+// addReasons puts the generated bank's customers into four books (a sixth
+// of them, VIPs, with B4 as private banker) and gives them life events,
+// pitches and balances dated around end, so that every reason to call, and
+// its absence, occurs at the clocks the test asks at.
 func addReasons(t *testing.T, s events.Store, end time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -153,6 +154,9 @@ func addReasons(t *testing.T, s events.Store, end time.Time) {
 	on := func(days int) string { return end.AddDate(0, 0, days).Format(time.DateOnly) }
 	for i, id := range ids {
 		ds := []events.Data{&events.AdvisorAssigned{AdvisorID: fmt.Sprintf("B%d", i%4), Kind: "call_centre_rep"}}
+		if i%6 == 5 {
+			ds = vipBalances(i, end)
+		}
 		if i%3 == 0 {
 			ds = append(ds, &events.LifeEventRecorded{Kind: events.LifeEventKinds[i%len(events.LifeEventKinds)], ExpectedOn: on(i%150 - 30), Note: "note"},
 				&events.LifeEventRecorded{Kind: "other"})
@@ -179,6 +183,24 @@ func addReasons(t *testing.T, s events.Store, end time.Time) {
 	}
 }
 
+// vipBalances makes customer i a VIP of private banker B4 with month-end
+// balances up to the month before end that fall by i%60 percent over
+// three months (some by 2 or 3 percent, many by more than 20).
+func vipBalances(i int, end time.Time) []events.Data {
+	ds := []events.Data{&events.AdvisorAssigned{AdvisorID: "B4", Kind: "private_banker"},
+		&events.TierAssigned{Tier: "vip", Basis: events.TierBasis{DepositBalance: i64(1), ProfitContribution: i64(1), Rule: "test"}}}
+	start := int64(200_000_000 + i)
+	for m := range 5 {
+		asOf := time.Date(end.Year(), end.Month()-time.Month(4-m), 0, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+		bal := start
+		if m >= 3 {
+			bal = start - start*int64(i%60)/100*int64(m-2)/2
+		}
+		ds = append(ds, &events.FinancialsReported{AsOf: asOf, DepositBalance: i64(bal), ProfitContribution: i64(1), Currency: "KRW"})
+	}
+	return ds
+}
+
 // TestUnmarshalBriefRefusesBadInput: a brief cut short at any byte, with a
 // byte left over, of another version, or with a list longer than its
 // bytes is an error, and leaves the record as it was.
@@ -193,9 +215,12 @@ func TestUnmarshalBriefRefusesBadInput(t *testing.T) {
 	good := r.MarshalBrief()
 	bad := map[string][]byte{
 		"empty":                        {},
-		"another version":              append([]byte{2}, good[1:]...),
+		"another version":              append([]byte{3}, good[1:]...),
+		"version 0":                    append([]byte{0}, good[1:]...),
 		"a byte left over":             append(bytes.Clone(good), 0),
-		"a list longer than its bytes": append(bytes.Clone(good[:len(good)-1-len("2030-02-01")-1-len("considering")-1-len("loan")-1]), 0xff, 0xff, 0x03),
+		"a list longer than its bytes": append(bytes.Clone(good[:len(good)-2-1-len("2030-02-01")-1-len("considering")-1-len("loan")-1]), 0xff, 0xff, 0x03),
+		"more balances than bytes":     append(bytes.Clone(good[:len(good)-1]), 0xff, 0x01, 0x02, 0x02),
+		"a balance's day out of range":  append(bytes.Clone(good[:len(good)-1]), 0x01, 0x80, 0x80, 0x80, 0x80, 0x20, 0x02),
 	}
 	for i := 1; i < len(good); i++ {
 		bad[fmt.Sprintf("cut to %d bytes", i)] = good[:i]

@@ -67,6 +67,7 @@ type customerState struct {
 	ConsentVer   []uint64        `json:"consentVersions,omitempty"`
 	Holdings     []Holding       `json:"holdings,omitempty"`
 	Fin          *Financials     `json:"financials,omitempty"`
+	Balances     []balanceJSON   `json:"balances,omitempty"` // the reports VIP at risk compares
 	Life         []LifeEvent     `json:"life,omitempty"`
 	RegisteredAt int64           `json:"registeredAt"`
 	VerifiedAt   int64           `json:"verifiedAt,omitempty"`
@@ -87,7 +88,7 @@ func (r CustomerRecord) MarshalJSON() ([]byte, error) {
 	return json.Marshal(customerState{ID: c.id, BranchID: c.branchID, Name: c.name, BirthDate: c.birthDate, Phone: c.phone,
 		Email: c.email, Addr: c.addr, Tier: c.tier, TierRule: c.tierRule, TierDeposit: c.tierDeposit, TierProfit: c.tierProfit,
 		AdvisorID: c.advisorID, AdvisorKind: c.advisorKind, Consent: c.consent, ConsentSet: c.consentSet, ConsentVer: c.consentVer,
-		Holdings: c.holdings, Fin: c.fin, Life: c.life, RegisteredAt: c.registeredAt, VerifiedAt: c.verifiedAt,
+		Holdings: c.holdings, Fin: c.fin, Balances: c.balancesJSON(), Life: c.life, RegisteredAt: c.registeredAt, VerifiedAt: c.verifiedAt,
 		ContactAt: c.contactAt, Timeline: c.timeline, Pitches: c.pitches, Requests: c.requests, Erased: c.erased,
 		Version: c.version})
 }
@@ -104,6 +105,7 @@ func (r *CustomerRecord) UnmarshalJSON(b []byte) error {
 		holdings: s.Holdings, fin: s.Fin, life: s.Life, registeredAt: s.RegisteredAt, verifiedAt: s.VerifiedAt,
 		contactAt: s.ContactAt, timeline: s.Timeline, pitches: s.Pitches, requests: s.Requests, erased: s.Erased,
 		version: s.Version}
+	r.c.setBalancesJSON(s.Balances)
 	return nil
 }
 

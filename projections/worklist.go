@@ -81,6 +81,10 @@ func (cs *Customers) Worklist(advisorID string, now time.Time, opt WorklistOptio
 		if c.contactAt < noContactBefore {
 			it.Reasons = append(it.Reasons, ReasonNoContact)
 		}
+		if detail, ok := c.vipAtRisk(opt.VIPRiskPercent); ok {
+			it.Reasons = append(it.Reasons, ReasonVIPAtRisk)
+			it.Details = append(it.Details, detail)
+		}
 		it.DoNotContact = c.view0DoNotContact()
 		items = append(items, it)
 	}
