@@ -50,9 +50,9 @@ var (
 	targetReaders = []string{roleCentreHead, roleMarketer, roleAuditor, roleRep, rolePB}
 	// campaignReporters read a campaign's outcome.
 	campaignReporters = []string{roleCentreHead, roleMarketer, roleAuditor}
-	// reportReaders read GET /v1/reports/{name}: the reporters every
-	// report, a marketer the tier migration only (getNamedReport).
-	reportReaders = []string{roleSupervisor, roleCentreHead, roleAuditor, roleMarketer}
+	// tierReaders read the tier migration report: the reporters and the
+	// marketers.
+	tierReaders = []string{roleSupervisor, roleCentreHead, roleAuditor, roleMarketer}
 )
 
 // liveRoute is the one route that takes a token in the URL: browsers cannot

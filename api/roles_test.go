@@ -11,6 +11,7 @@ import (
 // roleStaff is the staff member the matrix uses for each role.
 var roleStaff = []struct{ role, id string }{
 	{"rep", "R1"}, {"private_banker", "P1"}, {"supervisor", "S1"}, {"centre_head", "H1"}, {"auditor", "U1"}, {"admin", "A001"},
+	{"marketer", "M1"},
 }
 
 // roleMatrix is who may call each route, written out from shared/API.md
@@ -71,6 +72,15 @@ var roleMatrix = []struct {
 	{"POST", "/v1/qa/calibrations/{id}/closure", "/v1/qa/calibrations/NOSESSION/closure", "{}", "supervisor centre_head"},
 	{"GET", "/v1/coaching", "/v1/coaching", nil, "rep private_banker supervisor centre_head auditor"},
 	{"GET", "/v1/reports/{name}", "/v1/reports/tiers", nil, "supervisor centre_head auditor"},
+	{"GET", "/v1/reports/tier-migration", "/v1/reports/tier-migration", nil, "supervisor centre_head auditor marketer"},
+	{"GET", "/v1/reports/campaigns/{id}", "/v1/reports/campaigns/NOCAMPAIGN", nil, "centre_head marketer auditor"},
+	{"POST", "/v1/campaigns", "/v1/campaigns", "{}", "centre_head marketer"},                 // no criteria: 400
+	{"POST", "/v1/campaigns/preview", "/v1/campaigns/preview", "{}", "centre_head marketer"}, // no criteria: 400
+	{"POST", "/v1/campaigns/{id}/amendments", "/v1/campaigns/NOCAMPAIGN/amendments", "{}", "centre_head marketer"},
+	{"POST", "/v1/campaigns/{id}/closure", "/v1/campaigns/NOCAMPAIGN/closure", "{}", "centre_head marketer"},
+	{"GET", "/v1/campaigns", "/v1/campaigns", nil, "rep private_banker supervisor centre_head auditor marketer"},
+	{"GET", "/v1/campaigns/{id}", "/v1/campaigns/NOCAMPAIGN", nil, "rep private_banker supervisor centre_head auditor marketer"},
+	{"GET", "/v1/campaigns/{id}/targets", "/v1/campaigns/NOCAMPAIGN/targets", nil, "rep private_banker centre_head auditor marketer"},
 	{"GET", "/v1/audit/streams/{stream}", "/v1/audit/streams/customer-C1", nil, "auditor"},
 	{"GET", "/v1/audit/log", "/v1/audit/log", nil, "auditor"},
 	{"GET", "/v1/audit/verify", "/v1/audit/verify", nil, "auditor"},
@@ -83,9 +93,9 @@ var roleMatrix = []struct {
 	{"GET", "/v1/audit/access", "/v1/audit/access", nil, "auditor"},                                 // no month: 400, nothing flushed
 	{"GET", "/v1/audit/access/check", "/v1/audit/access/check", nil, "auditor"},                     // no month: 400
 	{"POST", "/v1/audit/access/check/sign-off", "/v1/audit/access/check/sign-off", "{}", "auditor"}, // no month: 400
-	{"GET", "/v1/audit/key", "/v1/audit/key", nil, "rep private_banker supervisor centre_head auditor admin none"},
+	{"GET", "/v1/audit/key", "/v1/audit/key", nil, "rep private_banker supervisor centre_head auditor admin marketer none"},
 	{"GET", "/v1/live", "/v1/live", nil, "rep private_banker supervisor centre_head auditor"}, // not a handshake: 400
-	{"GET", "/v1/openapi.json", "/v1/openapi.json", nil, "rep private_banker supervisor centre_head auditor admin none"},
+	{"GET", "/v1/openapi.json", "/v1/openapi.json", nil, "rep private_banker supervisor centre_head auditor admin marketer none"},
 }
 
 // TestRoleMatrix: every route × every role is allowed or 403 as the
