@@ -212,14 +212,21 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 }
 
 // Worklist returns the advisor's worklist at now, from the book's
-// customer briefs (briefs.go).
+// customer briefs (briefs.go), with the campaign reasons of their active
+// targets (campaigns.go), read by a second statement: a target row
+// written after the briefs were read names a customer of the book all the
+// same, or none.
 func (s *Store) Worklist(ctx context.Context, advisor string, now time.Time, opt projections.WorklistOptions) ([]projections.WorkItem, error) {
 	recs, err := s.briefRows(ctx, "worklist",
 		"SELECT "+briefCols+" FROM rm_customers WHERE advisor_id = $1 AND advisor_id <> ''", advisor)
 	if err != nil {
 		return nil, err
 	}
-	return projections.RestoreCustomers(recs).Worklist(advisor, now, opt), nil
+	items := projections.RestoreCustomers(recs).Worklist(advisor, now, opt)
+	if err := s.campaignReasons(ctx, items, now); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 // Call returns a call with its review; NotFound if unknown.

@@ -40,6 +40,8 @@ func (s *Store) Report(ctx context.Context, name string, now time.Time) (any, er
 			return nil, err
 		}
 		return q.CalibrationReport(), nil
+	case "tier-migration":
+		return s.tierMigration(ctx)
 	}
 	return nil, notFound("report")
 }

@@ -25,6 +25,12 @@ type dirty struct {
 	aggregates                                        bool
 	policy                                            bool // the sign-in policy
 	qa                                                bool // the QA aggregate (forms, plans, calibrations)
+	// campaigns and targets ((campaign, customer) pairs) the campaign fold
+	// said changed (changed, its OnChange hook); tiers: the tier
+	// migration report
+	campaigns map[string]struct{}
+	targets   map[[2]string]struct{}
+	tiers     bool
 }
 
 func newDirty() *dirty {
@@ -39,6 +45,7 @@ func (d *dirty) reset() {
 	d.aggregates = false
 	d.policy = false
 	d.qa = false
+	d.campaigns, d.targets, d.tiers = map[string]struct{}{}, map[[2]string]struct{}{}, false
 }
 
 // Name returns "postgres-dirty".
@@ -80,6 +87,8 @@ func (d *dirty) Apply(e projections.Event) {
 		d.advisors[x.AdvisorID] = struct{}{}
 	case *events.ProductPitched, *events.CustomerRequestNoted:
 		d.aggregates = true
+	case *events.TierAssigned:
+		d.tiers = true
 	case *events.ScorecardFormPublished, *events.SamplingPlanPublished, *events.CalibrationOpened, *events.CalibrationScored,
 		*events.CalibrationClosed: // what projections.QA folds, whatever the stream
 		d.qa = true
@@ -116,6 +125,8 @@ type writer struct {
 	briefsMissing bool
 	// qaMissing: some call, point or review row lacks its evaluations (qa.go)
 	qaMissing bool
+	// campaignsMissing: the campaign rows may be missing (campaigns.go)
+	campaignsMissing bool
 }
 
 // newWriter reads the checkpoint and the logs' lengths from the tables conn
@@ -135,6 +146,10 @@ func newWriter(ctx context.Context, conn *pgx.Conn, schema string, cipher RowCip
 	if w.qaMissing, err = qaMissing(ctx, conn); err != nil {
 		return nil, err
 	}
+	if w.campaignsMissing, err = campaignsMissing(ctx, conn); err != nil {
+		return nil, err
+	}
+	w.mem.Marketing.OnChange(w.dirty.changed)
 	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM rm_reviews), (SELECT count(*) FROM rm_followups)").
 		Scan(&w.reviews, &w.follows); err != nil {
 		return nil, unavailable("read models: log lengths", err)
@@ -160,6 +175,9 @@ func (w *writer) Commit(ctx context.Context, pos events.Position) error {
 			if err := w.fillQA(ctx); err != nil {
 				return err
 			}
+			if err := w.fillCampaigns(ctx); err != nil {
+				return err
+			}
 		}
 		return w.searchReplayed(ctx, pos)
 	}
@@ -169,6 +187,9 @@ func (w *writer) Commit(ctx context.Context, pos events.Position) error {
 	if err := w.fillQA(ctx); err != nil {
 		return err
 	}
+	if w.campaignsMissing { // the batch's own commit writes them all
+		w.everyCampaign()
+	}
 	b, err := w.batch(ctx)
 	if err != nil {
 		return err
@@ -177,6 +198,7 @@ func (w *writer) Commit(ctx context.Context, pos events.Position) error {
 		return &commitError{err}
 	}
 	w.last = pos
+	w.campaignsMissing = false
 	w.reviews, w.follows = len(w.mem.Calls.Reviews()), len(w.mem.Calls.FollowUps())
 	w.dirty.reset()
 	if w.onLast != nil {
@@ -216,7 +238,8 @@ func (w *writer) write(ctx context.Context, pos events.Position, b *pgx.Batch) e
 func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
 	customers := func(b *pgx.Batch) error { return w.customers(ctx, b) }
-	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.qaAggregate, w.searchTerms} {
+	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.qaAggregate,
+		w.campaignRows, w.targetRows, w.tierAggregate, w.searchTerms} {
 		if err := add(b); err != nil {
 			return nil, fmt.Errorf("read models: encode: %w", err)
 		}

@@ -95,6 +95,7 @@ func readAll(tb testing.TB, log projections.Source) []events.Envelope {
 type IDs struct {
 	customers, calls, points, staff, tokens, advisors, supervisors []string
 	disputes, forms, sessions                                      []string
+	campaigns                                                      []string
 }
 
 // LogIDs returns the ids log names.
@@ -121,6 +122,8 @@ func LogIDs(tb testing.TB, log projections.Source) IDs {
 			add(&out.forms, id)
 		case events.CategoryCalibration:
 			add(&out.sessions, id)
+		case events.CategoryCampaign:
+			add(&out.campaigns, id)
 		}
 		d, _ := events.Decode(&e)
 		switch x := d.(type) {
@@ -212,6 +215,7 @@ func Answers(tb testing.TB, q projections.Queries, x IDs, now time.Time) []strin
 		put("coaching "+describeCoaching(f), v, err)
 	}
 	qaAnswers(ctx, q, x, put)
+	campaignAnswers(ctx, q, x.campaigns, x.customers, nil, now, put) // the worklists are asked above
 	for _, name := range append(slices.Clone(projections.ReportNames), unknown...) {
 		v, err := q.Report(ctx, name, now)
 		put("report "+name, v, err)
