@@ -28,6 +28,7 @@ type TierMigration struct {
 	from     map[string]uint8
 	months   []tierMatrix // oldest first; the last is the current month
 	last     time.Time    // the latest recordedAt folded
+	next     time.Time    // when the month after the current one begins
 	restored bool         // by RestoreTierMigration: answers Report only
 }
 
@@ -76,7 +77,12 @@ func (tm *TierMigration) Apply(e Event) {
 	if e.RecordedAt.After(tm.last) {
 		tm.last = e.RecordedAt
 	}
-	m := tm.current(reportMonth(tm.last))
+	if len(tm.months) == 0 || !tm.last.Before(tm.next) {
+		tm.current(reportMonth(tm.last))
+		t := tm.last.In(reportZone)
+		tm.next = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, reportZone)
+	}
+	m := &tm.months[len(tm.months)-1]
 	held, known := tm.tiers[id]
 	if !known {
 		id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
@@ -103,13 +109,13 @@ func (s *tierSum) add(customers int, profit int64) {
 	s.profit += profit
 }
 
-// current returns the matrix of month, first closing the months before it:
-// each month after the last one folded starts with every tiered customer
-// on the diagonal, where the previous month left them.
-func (tm *TierMigration) current(month string) *tierMatrix {
+// current makes month the current one, first closing the months before
+// it: each month after the last one folded starts with every tiered
+// customer on the diagonal, where the previous month left them.
+func (tm *TierMigration) current(month string) {
 	if len(tm.months) == 0 {
 		tm.months = append(tm.months, tierMatrix{month: month})
-		return &tm.months[0]
+		return
 	}
 	for tm.months[len(tm.months)-1].month < month {
 		prev := &tm.months[len(tm.months)-1]
@@ -122,7 +128,6 @@ func (tm *TierMigration) current(month string) *tierMatrix {
 		tm.months = append(tm.months, next)
 		clear(tm.from)
 	}
-	return &tm.months[len(tm.months)-1]
 }
 
 // nextMonth returns the month after month ("2027-12" → "2028-01").

@@ -194,3 +194,26 @@ func TestRestoreTierMigrationRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTierMigrationApply folds TierAssigned over 100,000 customers,
+// a new month every 100,000 assignments: the cost of one assignment, the
+// closing of months included.
+func BenchmarkTierMigrationApply(b *testing.B) {
+	const customers = 100_000
+	ids := make([]string, customers)
+	for i := range ids {
+		ids[i] = events.CustomerStream(string(rune('A'+i%26)) + time.Duration(i).String())
+	}
+	tiers := []*events.TierAssigned{tierAssigned("general", 1), tierAssigned("potential_vip", 5), tierAssigned("vip", 20)}
+	env := &events.Envelope{RecordedAt: kst(2027, 1, 1)}
+	tm := projections.NewTierMigration()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		env.Stream = ids[i%customers]
+		if i%customers == 0 {
+			env.RecordedAt = env.RecordedAt.AddDate(0, 1, 0)
+		}
+		tm.Apply(projections.Event{Envelope: env, Data: tiers[(i*7+i/customers)%3]})
+	}
+	b.ReportMetric(float64(len(tm.Report())), "months")
+}
