@@ -220,7 +220,7 @@ func TestUnmarshalBriefRefusesBadInput(t *testing.T) {
 		"a byte left over":             append(bytes.Clone(good), 0),
 		"a list longer than its bytes": append(bytes.Clone(good[:len(good)-2-1-len("2030-02-01")-1-len("considering")-1-len("loan")-1]), 0xff, 0xff, 0x03),
 		"more balances than bytes":     append(bytes.Clone(good[:len(good)-1]), 0xff, 0x01, 0x02, 0x02),
-		"a balance's day out of range":  append(bytes.Clone(good[:len(good)-1]), 0x01, 0x80, 0x80, 0x80, 0x80, 0x20, 0x02),
+		"a balance's day out of range": append(bytes.Clone(good[:len(good)-1]), 0x01, 0x80, 0x80, 0x80, 0x80, 0x20, 0x02),
 	}
 	for i := 1; i < len(good); i++ {
 		bad[fmt.Sprintf("cut to %d bytes", i)] = good[:i]
