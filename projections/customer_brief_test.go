@@ -253,6 +253,10 @@ func FuzzUnmarshalBrief(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(r.MarshalBrief())
+	if err := json.Unmarshal([]byte(`{"id":"V1","tier":"vip","advisorKind":"private_banker","balances":[{"asOf":"2026-08-31","depositBalance":9},{"asOf":"2026-11-30","depositBalance":1}]}`), &r); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(r.MarshalBrief())
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got projections.CustomerRecord
