@@ -104,7 +104,7 @@ func TestCampaignWrites(t *testing.T) {
 	s.refuse("H1", "POST", "/v1/campaigns", launch("CMP1"), 409, "conflict") // the id is taken
 
 	c := s.req("R1", "GET", "/v1/campaigns/CMP1", nil)
-	if c.status != 200 || c.body["status"] != "running" || c.body["launchedBy"] != "M1" || c.header.Get("ETag") != `"1"` ||
+	if c.status != 200 || c.body["status"] != "running" || c.body["launchedBy"] != "M1" || c.header.Get("ETag") != `"0"` ||
 		c.body["attributionDays"] != float64(30) || c.body["consentChannel"] != "phone" {
 		t.Fatalf("GET the campaign: %d %v %s", c.status, c.header.Get("ETag"), c.raw)
 	}
@@ -149,15 +149,15 @@ func TestCampaignWrites(t *testing.T) {
 	// Amendments: If-Match of the current version, ahead, stale.
 	amend := map[string]any{"name": "결혼 시즌 대출 (연장)", "criteria": map[string]any{"branchIds": []string{"B001", "B002"}},
 		"endsOn": "2027-01-31", "reason": "연장"}
-	a := s.must("H1", "POST", "/v1/campaigns/CMP1/amendments", amend, 201, "If-Match", `"1"`)
-	if a["version"] != float64(2) {
+	a := s.must("H1", "POST", "/v1/campaigns/CMP1/amendments", amend, 201, "If-Match", `"0"`)
+	if a["version"] != float64(1) {
 		t.Errorf("amendment: %v", a)
 	}
 	if c := s.must("M1", "GET", "/v1/campaigns/CMP1", nil, 200); c["name"] != "결혼 시즌 대출 (연장)" || c["endsOn"] != "2027-01-31" || c["amendments"] != float64(1) {
 		t.Errorf("amended campaign: %v", c)
 	}
 	s.refuse("M1", "POST", "/v1/campaigns/CMP1/amendments", amend, 409, "conflict", "If-Match", `"9"`) // ahead of the read side
-	s.refuse("M1", "POST", "/v1/campaigns/CMP1/amendments", amend, 409, "conflict", "If-Match", `"1"`) // stale
+	s.refuse("M1", "POST", "/v1/campaigns/CMP1/amendments", amend, 409, "conflict", "If-Match", `"0"`) // stale
 	badAmend := map[string]map[string]any{
 		"no name":           without(amend, "name"),
 		"no criteria":       without(amend, "criteria"),
@@ -271,6 +271,7 @@ func TestCampaignTargetsWorklist(t *testing.T) {
 	s := newStack(t, stackOptions{noReactors: true})
 	s.campaignBook(bookEntry{"C1", "R1", true}, bookEntry{"C2", "R1", false}, bookEntry{"C3", "R2", true})
 	s.grant("R1", "C2", "email", true) // marketing consent, but not by phone
+	s.grant("R1", "C1", "email", true) // so that withdrawing by phone leaves C1 contactable
 	s.must("M1", "POST", "/v1/campaigns", launch("CMP1"), 201)
 	name := "campaign: 결혼 시즌 대출 CMP1"
 

@@ -174,7 +174,7 @@ func TestCampaignPitch(t *testing.T) {
 	if h := s.head(); h != head {
 		t.Errorf("the retry appended %v", s.appendedSince(head))
 	}
-	tg := s.must("M1", "GET", "/v1/campaigns/CMPH/targets?group=target", nil, 200)["items"].([]any)[0].(map[string]any)
+	tg := s.must("M1", "GET", "/v1/campaigns/CMPH/targets?group=target&status=active", nil, 200)["items"].([]any)[0].(map[string]any)
 	if tg["customerId"] != inTarget || tg["outcome"] != "accepted" || tg["pitchedAt"] == nil || tg["pitchChannel"] != "phone_outbound" {
 		t.Errorf("the target's progress: %v", tg)
 	}
