@@ -59,7 +59,11 @@ func (g *gen) customer(ctx context.Context, i int) error {
 		Address:   fmt.Sprintf("%s %d", pick(r, cities), 1+r.IntN(300)), BranchID: branch,
 		Source: events.Source{System: "core-banking", Ref: fmt.Sprintf("CIF%09d", i+1)}}, reg, core, seal)
 	granted := r.IntN(3) > 0
-	s.add(&events.ConsentChanged{Channel: pick(r, events.ConsentChannels), Purpose: "marketing", Granted: &granted}, reg, core, nil)
+	consent := pick(r, events.ConsentChannels)
+	s.add(&events.ConsentChanged{Channel: consent, Purpose: "marketing", Granted: &granted}, reg, core, nil)
+	if !granted {
+		consent = ""
+	}
 	actor := events.Actor{ID: advisor, Role: map[string]string{"private_banker": "private_banker", "call_centre_rep": "rep"}[kind]}
 	if advisor != "" {
 		s.add(&events.AdvisorAssigned{AdvisorID: advisor, Kind: kind, BranchID: branch}, reg, events.System("seed"), nil)
@@ -77,7 +81,8 @@ func (g *gen) customer(ctx context.Context, i int) error {
 		d := deposit
 		after.add(&events.FinancialsReported{AsOf: asOf.Format(time.DateOnly), DepositBalance: &d, ProfitContribution: &p, Currency: "KRW"}, asOf, core, nil)
 	}
-	if tier != "general" || r.IntN(4) == 0 {
+	tiered := tier != "general" || r.IntN(4) == 0
+	if tiered {
 		d, p := deposit, profit
 		after.add(&events.TierAssigned{Tier: tier, Basis: events.TierBasis{DepositBalance: &d, ProfitContribution: &p, Rule: "seed"}},
 			end.AddDate(0, 0, -1), events.System("segmentation"), nil)
@@ -119,8 +124,10 @@ func (g *gen) customer(ctx context.Context, i int) error {
 		}
 		after.add(pp, t, actor, seal)
 	}
+	life := ""
 	if r.IntN(10) == 0 {
-		after.add(&events.LifeEventRecorded{Kind: pick(r, events.LifeEventKinds), ExpectedOn: end.AddDate(0, 1+r.IntN(5), r.IntN(28)).Format(time.DateOnly),
+		life = pick(r, events.LifeEventKinds)
+		after.add(&events.LifeEventRecorded{Kind: life, ExpectedOn: end.AddDate(0, 1+r.IntN(5), r.IntN(28)).Format(time.DateOnly),
 			Note: "자녀 결혼 예정"}, at(), actor, seal)
 	}
 	if r.IntN(20) == 0 {
@@ -134,10 +141,19 @@ func (g *gen) customer(ctx context.Context, i int) error {
 	if r.IntN(8) == 0 {
 		after.late(r, "ContactLogged", end)
 	}
+	p := &profile{id: id, branch: branch, advisor: actor, top: top, consent: consent, life: life, deposit: deposit, profit: profit, seal: seal}
+	if tiered {
+		p.tier = tier
+	}
+	mr := g.rng("marketing", i)
+	g.historyOpenings(mr, p, &after, at)
 	after.appendTo(s)
-	if err := g.flush(ctx, events.CustomerStream(id), s); err != nil {
+	if err := g.flush(ctx, events.CustomerStream(id), events.NoStream, s); err != nil {
 		return err
 	}
+	p.version = uint64(len(s.evs) - 1)
+	g.plan(mr, p)
+	g.keep(p)
 	if tier == "potential_vip" {
 		return g.calls(ctx, i, id, advisor, begin, end)
 	}
@@ -180,7 +196,7 @@ func (g *gen) calls(ctx context.Context, i int, customer, rep string, begin, end
 			g.afterReview(&es, r, callID, dur, reviewed, repActor, sup)
 		}
 		es.appendTo(s)
-		if err := g.flush(ctx, events.CallStream(callID), s); err != nil {
+		if err := g.flush(ctx, events.CallStream(callID), events.NoStream, s); err != nil {
 			return err
 		}
 	}

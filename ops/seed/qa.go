@@ -42,7 +42,7 @@ func (g *gen) forms(ctx context.Context) error {
 		g.cfg.End.AddDate(0, -g.cfg.Months-1, 0), by, nil)
 	s.add(&events.ScorecardFormPublished{FormID: formID, Version: 2, Name: "통화 품질 평가표", Items: formV2,
 		Note: "마무리 항목 추가 (해당 없음 허용)"}, g.formV2At(), by, nil)
-	return g.flush(ctx, events.QAFormStream(formID), s)
+	return g.flush(ctx, events.QAFormStream(formID), events.NoStream, s)
 }
 
 // formAt returns the version of the form in force at t and its items.
@@ -152,5 +152,5 @@ func (g *gen) calibration(ctx context.Context) error {
 			CriticalFailed: events.CriticalFailed(items)}, opened.Add(time.Duration(i+1)*time.Hour), ev, nil)
 	}
 	s.add(&events.CalibrationClosed{SessionID: id, CloserID: head.ID, Note: "니즈 파악 기준 차이 논의"}, opened.AddDate(0, 0, 1), head, nil)
-	return g.flush(ctx, events.CalibrationStream(id), s)
+	return g.flush(ctx, events.CalibrationStream(id), events.NoStream, s)
 }

@@ -34,6 +34,12 @@ type Config struct {
 	Seal func(customerID string) func(events.Personal) error
 	// Progress, if set, is called with the customers done so far.
 	Progress func(done int)
+	// Phase, if set, is called before each phase of the campaigns that
+	// follows the customers' history (PhaseLaunch, PhaseActivity,
+	// PhaseAmend, PhaseLater), so that a test whose store clock it moves
+	// records them on different days (docs/campaigns.md); without it
+	// everything is recorded as it is appended.
+	Phase func(name string)
 }
 
 // Stats tell what was generated.
@@ -83,27 +89,47 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 	if err := g.forms(ctx); err != nil {
 		return st, err
 	}
-	var next, done atomic.Int64
+	var done atomic.Int64
+	err := g.parallel(ctx, n, func(i int) error {
+		if err := g.customer(ctx, i); err != nil {
+			return err
+		}
+		if d := done.Add(1); cfg.Progress != nil && d%10000 == 0 {
+			cfg.Progress(int(d))
+		}
+		return nil
+	})
+	if err == nil {
+		err = g.calibration(ctx)
+	}
+	if err == nil {
+		g.sortProfiles()
+		err = g.marketing(ctx)
+	}
+	return st, err
+}
+
+// parallel calls f for 0..n-1 from the configured number of workers and
+// returns the first error (or the context's).
+func (g *gen) parallel(ctx context.Context, n int, f func(i int) error) error {
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	var first error
 	var mu sync.Mutex
-	for range cfg.Workers {
+	for range g.cfg.Workers {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				if err := g.customer(ctx, i); err != nil {
+				if err := f(i); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
 					}
 					mu.Unlock()
 					return
-				}
-				if d := done.Add(1); cfg.Progress != nil && d%10000 == 0 {
-					cfg.Progress(int(d))
 				}
 			}
 		})
@@ -112,10 +138,7 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 	if first == nil {
 		first = ctx.Err()
 	}
-	if first == nil {
-		first = g.calibration(ctx)
-	}
-	return st, first
+	return first
 }
 
 type gen struct {
@@ -125,6 +148,9 @@ type gen struct {
 	mu   sync.Mutex
 	// reviewedCalls are the ids of the calls reviewed (guarded by mu).
 	reviewedCalls []string
+	// profiles are the customers with campaign activity planned (guarded
+	// by mu while the customers are generated).
+	profiles []*profile
 }
 
 // stream collects one stream's events, with deterministic ids.
@@ -197,14 +223,15 @@ func (es entries) appendTo(s *stream) {
 	}
 }
 
-func (g *gen) flush(ctx context.Context, name string, s *stream) error {
+// flush appends s's events to stream name, expecting the version given.
+func (g *gen) flush(ctx context.Context, name string, expected events.ExpectedVersion, s *stream) error {
 	if s.err != nil {
 		return s.err
 	}
 	if len(s.evs) == 0 {
 		return nil
 	}
-	if _, err := g.sink.Append(ctx, name, events.NoStream, s.evs...); err != nil {
+	if _, err := g.sink.Append(ctx, name, expected, s.evs...); err != nil {
 		return fmt.Errorf("seed: %s: %w", name, err)
 	}
 	g.mu.Lock()
@@ -228,7 +255,7 @@ func (g *gen) staff(ctx context.Context) error {
 	add := func(i int, id, name, role string, branchIDs []string) error {
 		s := &stream{rng: g.rng("staff", i)}
 		s.add(&events.StaffRegistered{StaffID: id, Name: name, Role: role, BranchIDs: branchIDs}, start, sys, nil)
-		return g.flush(ctx, events.StaffStream(id), s)
+		return g.flush(ctx, events.StaffStream(id), events.NoStream, s)
 	}
 	k := 0
 	for i := range g.st.Reps {
@@ -258,7 +285,7 @@ func (g *gen) staff(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return add(k+3, marketer.ID, koreanName(g.rng("marketer", 0)), marketer.Role, nil)
 }
 
 func koreanName(r *rand.Rand) string {

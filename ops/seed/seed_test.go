@@ -183,7 +183,7 @@ func TestCoherentTimes(t *testing.T) {
 		at       time.Time
 		followUp string
 	}
-	var late, callBacks, interactions int
+	var late, callBacks, interactions, rounds int
 	var registered time.Time
 	var prev time.Time // when the previous event of the stream was entered
 	var pitches map[string][]pitched
@@ -199,6 +199,17 @@ func TestCoherentTimes(t *testing.T) {
 		entered := time.UnixMilli(int64(e.ID.Time())).UTC() // the seed dates an id when the event is entered
 		if e.Version == 0 {
 			registered, prev, pitches = entered, entered, map[string][]pitched{}
+			continue
+		}
+		if !entered.Before(end) {
+			// The campaigns' rounds, appended after every history (so
+			// interleaved with other streams): pitches made as they are
+			// recorded (no occurredAt), so that they fall in the
+			// attribution window of a target who joined in the log.
+			if p, ok := d.(*events.ProductPitched); ok && (!p.OccurredAt.IsZero() || p.FollowUpOn != "") {
+				t.Fatalf("%s@%d: a campaign round's pitch says when it was made: %+v", e.Stream, e.Version, p)
+			}
+			rounds++
 			continue
 		}
 		if entered.Before(prev) {
@@ -238,8 +249,9 @@ func TestCoherentTimes(t *testing.T) {
 			pitches[p.Product] = append(pitches[p.Product], pitched{at, p.FollowUpOn})
 		}
 	}
-	t.Logf("%d interactions, %d contacts entered late, %d call backs on the follow-up day", interactions, late, callBacks)
-	if late == 0 || callBacks == 0 {
+	t.Logf("%d interactions, %d contacts entered late, %d call backs on the follow-up day, %d events of the campaigns' rounds",
+		interactions, late, callBacks, rounds)
+	if late == 0 || callBacks == 0 || rounds == 0 {
 		t.Errorf("%d late contacts, %d call backs: the generated bank does not exercise the timeline's order", late, callBacks)
 	}
 }
