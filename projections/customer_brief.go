@@ -31,6 +31,12 @@ import (
 // until its brief is written again).
 const briefVersion = 2
 
+// CurrentBrief reports whether b is a brief of the version MarshalBrief
+// writes. A read store rewrites older ones, and the whole records written
+// with them, from its folds: a record of an earlier release keeps no
+// balances, so it shows no VIP at risk until it is written again.
+func CurrentBrief(b []byte) bool { return len(b) > 0 && b[0] == briefVersion }
+
 // MarshalBrief returns the record's brief in its binary form.
 func (r CustomerRecord) MarshalBrief() []byte {
 	c := r.c

@@ -229,7 +229,8 @@ func TestRecordOfAnEarlierReleaseKeepsItsFinancials(t *testing.T) {
 }
 
 // TestBriefVersion1StillDecodes: a brief of version 1 (no advisor kind, no
-// balances) decodes to the record it held; version 2 carries both.
+// balances) decodes to the record it held, and is not current; version 2
+// carries both.
 func TestBriefVersion1StillDecodes(t *testing.T) {
 	var r projections.CustomerRecord
 	whole := `{"id":"V1","branchId":"B1","name":"Kim","tier":"vip","advisorId":"PB1","registeredAt":100,"version":3,
@@ -242,6 +243,9 @@ func TestBriefVersion1StillDecodes(t *testing.T) {
 		t.Fatalf("brief %x: not version 2 ending in an empty kind and no balances", v2)
 	}
 	v1 := append([]byte{1}, v2[1:len(v2)-2]...)
+	if !projections.CurrentBrief(v2) || projections.CurrentBrief(v1) || projections.CurrentBrief(nil) {
+		t.Fatalf("CurrentBrief: version 2 %v, version 1 %v, empty %v", projections.CurrentBrief(v2), projections.CurrentBrief(v1), projections.CurrentBrief(nil))
+	}
 	var got projections.CustomerRecord
 	if err := got.UnmarshalBrief(v1); err != nil {
 		t.Fatalf("version 1 brief %x: %v", v1, err)
