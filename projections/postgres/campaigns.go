@@ -173,30 +173,14 @@ func (w *writer) targetRows(b *pgx.Batch) error {
 // tierAggregate queues the tier migration report's row if the batch
 // touched it.
 func (w *writer) tierAggregate(b *pgx.Batch) error {
-	if !w.dirty.tiers {
-		return nil
-	}
-	js, err := json.Marshal(w.mem.Tiers)
-	if err != nil {
-		return err
-	}
-	aggregate(b, aggTiers, js)
-	return nil
+	return aggregate(b, w.dirty.tiers, aggTiers, w.mem.Tiers)
 }
 
 // tierMigration loads the tier migration report: empty before its row.
 func (s *Store) tierMigration(ctx context.Context) ([]projections.TierMonth, error) {
-	var js []byte
-	err := s.retry(ctx, func() error {
-		err := s.pool.QueryRow(ctx, "SELECT state FROM rm_aggregates WHERE name = $1", aggTiers).Scan(&js)
-		if errors.Is(err, pgx.ErrNoRows) {
-			js = nil
-			return nil
-		}
-		return err
-	})
+	js, err := s.aggregateRow(ctx, aggTiers)
 	if err != nil {
-		return nil, unavailable("read models: tier migration", err)
+		return nil, err
 	}
 	if js == nil {
 		return projections.NewTierMigration().Report(), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,36 +152,57 @@ func waitTierRow(t testing.TB, db *pgx.Conn, deadline time.Time) {
 	}
 }
 
-// campaignBank appends n customers to s, a third of them VIPs, most with
-// marketing consent by phone, with financials, a contact and a holding
-// each: what a preview's criteria read, without the generated bank's
-// timelines (a bank of 100,000 builds in seconds).
-func campaignBank(b testing.TB, s events.Store, n int) {
+// campaignBank returns an embedded event store of n customers, a third
+// of them VIPs, 90% with marketing consent by phone, with financials, a
+// contact and a holding each: what a preview's criteria read, without the
+// generated bank's timelines.
+func campaignBank(b testing.TB, n int) *bolt.Store {
 	b.Helper()
+	s, err := bolt.Open(b.TempDir()+"/events.db", bolt.Options{Now: func() time.Time { return seedEnd }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
 	ctx := context.Background()
 	tiers := []string{"general", "potential_vip", "vip"}
-	batch := make([]events.Event, 0, 6)
-	for i := range n {
-		id := fmt.Sprintf("P%07d", i)
-		batch = batch[:0]
-		for _, d := range []events.Data{
-			&events.CustomerRegistered{CustomerID: id, Name: "Customer " + id, BranchID: fmt.Sprintf("B%02d", i%20), Source: events.Source{System: "core"}},
-			&events.TierAssigned{Tier: tiers[i%3], Basis: events.TierBasis{DepositBalance: ptrTo(int64(i)), ProfitContribution: ptrTo(int64(i)), Rule: "bench"}},
-			&events.ConsentChanged{Channel: "phone", Purpose: "marketing", Granted: ptrTo(i%10 != 0)},
-			&events.FinancialsReported{AsOf: "2026-10-31", DepositBalance: ptrTo(int64(i) * 1000), ProfitContribution: ptrTo(int64(i)), Currency: "KRW"},
-			&events.ContactLogged{Channel: "branch", Purpose: "advice", OccurredAt: seedEnd.AddDate(0, 0, -i%200), StaffID: "R01"},
-			&events.ProductHoldingChanged{Product: fmt.Sprintf("P-%d", i%7), AccountRef: "A" + id, Change: "opened"},
-		} {
-			e, err := events.NewEvent(d, events.Meta{Actor: events.Actor{ID: "X2", Role: "admin"}})
-			if err != nil {
-				b.Fatal(err)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 { // concurrent appends share the store's group commits
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				id := fmt.Sprintf("P%07d", i)
+				var batch []events.Event
+				for _, d := range []events.Data{
+					&events.CustomerRegistered{CustomerID: id, Name: "Customer " + id, BranchID: fmt.Sprintf("B%02d", i%20), Source: events.Source{System: "core"}},
+					&events.TierAssigned{Tier: tiers[i%3], Basis: events.TierBasis{DepositBalance: ptrTo(int64(i)), ProfitContribution: ptrTo(int64(i)), Rule: "bench"}},
+					&events.ConsentChanged{Channel: "phone", Purpose: "marketing", Granted: ptrTo(i%10 != 0)},
+					&events.FinancialsReported{AsOf: "2026-10-31", DepositBalance: ptrTo(int64(i) * 1000), ProfitContribution: ptrTo(int64(i)), Currency: "KRW"},
+					&events.ContactLogged{Channel: "branch", Purpose: "advice", OccurredAt: seedEnd.AddDate(0, 0, -i%200), StaffID: "R01"},
+					&events.ProductHoldingChanged{Product: fmt.Sprintf("P-%d", i%7), AccountRef: "A" + id, Change: "opened"},
+				} {
+					e, err := events.NewEvent(d, events.Meta{Actor: events.Actor{ID: "X2", Role: "admin"}})
+					if err == nil {
+						batch = append(batch, e)
+					} else {
+						errs <- err
+						return
+					}
+				}
+				if _, err := s.Append(ctx, events.CustomerStream(id), events.NoStream, batch...); err != nil {
+					errs <- err
+					return
+				}
 			}
-			batch = append(batch, e)
-		}
-		if _, err := s.Append(ctx, events.CustomerStream(id), events.NoStream, batch...); err != nil {
-			b.Fatal(err)
-		}
+		}()
 	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return s
 }
 
 // BenchmarkCampaignPreview measures CampaignPreview (the builder's live
@@ -192,12 +214,7 @@ func campaignBank(b testing.TB, s events.Store, n int) {
 //	DANGOL_BENCH_CUSTOMERS=100000 go test -run '^$' -bench CampaignPreview -benchtime 5x ./projections/postgres/
 func BenchmarkCampaignPreview(b *testing.B) {
 	n := envInt("DANGOL_BENCH_CUSTOMERS", 2000)
-	s, err := bolt.Open(b.TempDir()+"/events.db", bolt.Options{Now: func() time.Time { return seedEnd }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	campaignBank(b, s, n)
+	s := campaignBank(b, n)
 	ctx := context.Background()
 	cipher, _ := testCipher(b)
 	for _, sealed := range []bool{false, true} {
@@ -221,6 +238,7 @@ func BenchmarkCampaignPreview(b *testing.B) {
 			d := &events.CampaignLaunched{CampaignID: "BENCH", Criteria: &tc.cr, Channel: "phone_outbound", HoldOutPercent: 10}
 			b.Run(name+"/"+tc.what, func(b *testing.B) {
 				var p projections.CampaignPreview
+				var err error
 				for b.Loop() {
 					if p, err = st.CampaignPreview(ctx, d, seedEnd); err != nil {
 						b.Fatal(err)
@@ -234,4 +252,37 @@ func BenchmarkCampaignPreview(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkCampaignLaunch measures a launch on PostgreSQL: from the
+// append of a CampaignLaunched over $DANGOL_BENCH_CUSTOMERS customers
+// (default 2,000; 90% of them targets) until the writer has committed the
+// campaign, its report and every target row.
+//
+//	DANGOL_BENCH_CUSTOMERS=100000 go test -run '^$' -bench CampaignLaunch -benchtime 3x ./projections/postgres/
+func BenchmarkCampaignLaunch(b *testing.B) {
+	n := envInt("DANGOL_BENCH_CUSTOMERS", 2000)
+	s := campaignBank(b, n)
+	ctx := context.Background()
+	url := pgtest.Database(b)
+	if _, err := postgres.Rebuild(ctx, url, postgres.Log{Source: s, Decode: decode}, postgres.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	st := openStore(b, url, postgres.Options{})
+	run(b, st, s)
+	waitHead(b, st, s)
+	launched := 0
+	for b.Loop() {
+		launched++
+		id := fmt.Sprintf("BENCH%d", launched)
+		appendData(b, s, events.CampaignStream(id), &events.CampaignLaunched{CampaignID: id, Name: "bench", Product: "LOAN-A",
+			Criteria: &events.CampaignCriteria{}, Channel: "phone_outbound", StartsOn: seedEnd.Format(time.DateOnly), HoldOutPercent: 10})
+		waitHead(b, st, s)
+	}
+	c, err := st.Campaign(ctx, fmt.Sprintf("BENCH%d", launched), seedEnd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n), "customers")
+	b.ReportMetric(float64(c.Targets+c.HoldOut), "targets")
 }

@@ -10,14 +10,20 @@
 // and a dirty tracker notes which entities each event may have touched
 // (customer, call, coaching point, staff member, token or session,
 // advisor, the counters, the sign-in policy, the QA aggregate of scorecard
-// forms, sampling plans and calibration sessions). After every batch the projections.Runner calls Commit, which
+// forms, sampling plans and calibration sessions, the tier migration
+// report; for campaigns, the fold itself says which campaigns and targets
+// changed, through projections.Campaigns.OnChange, since the log's time
+// passing a criterion's instant changes targets no event names). After
+// every batch the projections.Runner calls Commit, which
 // writes those entities' current fold state as JSONB rows — plus the
 // columns queries filter on (advisor, tier, profit, the instant the data
 // goes stale, queue and supervisor, rep, status, due date, last checker;
 // for calls, their rep, latest reviewer and review time, open dispute and
 // dispute ids: qa.go;
 // for staff members, what their JSON leaves out: staff.go; for customers,
-// their brief, what the worklist and the lists read: briefs.go) —
+// their brief, what the worklist and the lists read: briefs.go; for
+// campaign targets, advisor, group and whether still on the list, and
+// each campaign's report beside it: campaigns.go) —
 // and the checkpoint row, in one transaction; append-only review scores and
 // follow-up checks are appended past the rows already stored. The SQL never
 // computes state.
@@ -79,7 +85,11 @@
 // writer rewrites the calls, coaching points and review scores whose
 // state lacks the evaluations from its folds, the row's JSON telling
 // which are left; the queries read such a call whatever its columns say,
-// its one known review as its one evaluation (qa.go). A change of what a
+// its one known review as its one evaluation (qa.go). 0007 (campaigns)
+// creates empty tables: a writer that finds no tier migration row writes
+// every campaign, target and that row from its folds once they hold the
+// checkpoint (campaigns.go); until then a campaign launched under an
+// earlier release is not found. A change of what a
 // fold makes of past events needs a Rebuild instead.
 //
 // # Rebuild

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,17 +69,7 @@ func (c *callQA) add(v projections.CallView) error {
 }
 
 // qaAggregate queues the QA aggregate's row if the batch touched it.
-func (w *writer) qaAggregate(b *pgx.Batch) error {
-	if !w.dirty.qa {
-		return nil
-	}
-	js, err := json.Marshal(w.mem.QA)
-	if err != nil {
-		return err
-	}
-	aggregate(b, aggQA, js)
-	return nil
-}
+func (w *writer) qaAggregate(b *pgx.Batch) error { return aggregate(b, w.dirty.qa, aggQA, w.mem.QA) }
 
 // qaMissing reports whether some call, coaching point or review score row
 // lacks what 0006's release adds to its state.
@@ -283,17 +272,9 @@ func (s *Store) Dispute(ctx context.Context, id string) (projections.Dispute, er
 
 // qa loads the QA aggregate: empty before its first event.
 func (s *Store) qa(ctx context.Context) (*projections.QA, error) {
-	var js []byte
-	err := s.retry(ctx, func() error {
-		err := s.pool.QueryRow(ctx, "SELECT state FROM rm_aggregates WHERE name = $1", aggQA).Scan(&js)
-		if errors.Is(err, pgx.ErrNoRows) {
-			js = nil
-			return nil
-		}
-		return err
-	})
+	js, err := s.aggregateRow(ctx, aggQA)
 	if err != nil {
-		return nil, unavailable("read models: qa", err)
+		return nil, err
 	}
 	if js == nil {
 		return projections.NewQA(), nil

@@ -436,19 +436,38 @@ func (w *writer) logs(b *pgx.Batch) error {
 const aggCounters = "counters"
 
 func (w *writer) aggregates(b *pgx.Batch) error {
-	if !w.dirty.aggregates {
+	return aggregate(b, w.dirty.aggregates, aggCounters, w.mem.Counters)
+}
+
+// aggregate queues the upsert of the rm_aggregates row name holding v, if
+// the batch touched it (dirty).
+func aggregate(b *pgx.Batch, dirty bool, name string, v any) error {
+	if !dirty {
 		return nil
 	}
-	js, err := json.Marshal(w.mem.Counters)
+	js, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	aggregate(b, aggCounters, js)
+	b.Queue(`INSERT INTO rm_aggregates (name, state) VALUES ($1, $2::jsonb)
+		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state`, name, js)
 	return nil
 }
 
-// aggregate queues the upsert of the rm_aggregates row name.
-func aggregate(b *pgx.Batch, name string, js []byte) {
-	b.Queue(`INSERT INTO rm_aggregates (name, state) VALUES ($1, $2::jsonb)
-		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state`, name, js)
+// aggregateRow returns the state of the rm_aggregates row name, or nil if
+// there is none.
+func (s *Store) aggregateRow(ctx context.Context, name string) ([]byte, error) {
+	var js []byte
+	err := s.retry(ctx, func() error {
+		err := s.pool.QueryRow(ctx, "SELECT state FROM rm_aggregates WHERE name = $1", name).Scan(&js)
+		if errors.Is(err, pgx.ErrNoRows) {
+			js = nil
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, unavailable("read models: "+name, err)
+	}
+	return js, nil
 }

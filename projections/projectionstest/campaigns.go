@@ -141,6 +141,14 @@ func (w *campaignWorld) build() {
 	f.sync()
 }
 
+// buildCampaigns builds the campaign world's log in f and returns it with
+// the read store, synced.
+func buildCampaigns(f *fixture) (*campaignWorld, ReadStore) {
+	w := &campaignWorld{f: f}
+	w.build()
+	return w, f.sync()
+}
+
 // day3 is the query's now of the running campaigns: 2030-03-06 10:00 UTC.
 var day3 = T0.AddDate(0, 0, 2).Add(time.Hour)
 
@@ -148,9 +156,7 @@ var day3 = T0.AddDate(0, 0, 2).Add(time.Hour)
 // several nows, the list by status, and NotFound for an unknown campaign.
 func testCampaigns(t *testing.T, f *fixture) {
 	ctx := t.Context()
-	w := &campaignWorld{f: f}
-	w.build()
-	rs := f.sync()
+	w, rs := buildCampaigns(f)
 
 	c, err := rs.Campaign(ctx, w.c, day3)
 	ok(t, "Campaign", err)
@@ -250,9 +256,7 @@ func notFound(t *testing.T, what string, err error) {
 // group, who left and why, each filter and page of the list, and progress.
 func testCampaignTargets(t *testing.T, f *fixture) {
 	ctx := t.Context()
-	w := &campaignWorld{f: f}
-	w.build()
-	rs := f.sync()
+	w, rs := buildCampaigns(f)
 
 	type entry struct{ group, reason, removed string }
 	for _, tc := range []struct {
@@ -368,9 +372,7 @@ func testCampaignTargets(t *testing.T, f *fixture) {
 // with it, and nowhere else.
 func testCampaignWorklist(t *testing.T, f *fixture) {
 	ctx := t.Context()
-	w := &campaignWorld{f: f}
-	w.build()
-	rs := f.sync()
+	w, rs := buildCampaigns(f)
 	detail := "campaign: Spring loans (VIP)"
 	campaigned := func(advisor string, now time.Time) map[string][]string {
 		items, err := rs.Worklist(ctx, advisor, now, projections.WorklistOptions{})
@@ -416,9 +418,7 @@ func testCampaignWorklist(t *testing.T, f *fixture) {
 // customers stand, with and without a time criterion and a hold-out.
 func testCampaignPreview(t *testing.T, f *fixture) {
 	ctx := t.Context()
-	w := &campaignWorld{f: f}
-	w.build()
-	rs := f.sync()
+	w, rs := buildCampaigns(f)
 	vip := events.CampaignCriteria{Tiers: []string{"vip"}}
 	silent := events.CampaignCriteria{Tiers: []string{"vip"}, NoContactDays: 30}
 	for _, tc := range []struct {
@@ -450,9 +450,7 @@ func testCampaignPreview(t *testing.T, f *fixture) {
 // targets counted), its rows per advisor, and the lift.
 func testCampaignReport(t *testing.T, f *fixture) {
 	ctx := t.Context()
-	w := &campaignWorld{f: f}
-	w.build()
-	rs := f.sync()
+	w, rs := buildCampaigns(f)
 	r, err := rs.CampaignReport(ctx, w.c, day3)
 	ok(t, "CampaignReport", err)
 	same(t, "C's target funnel", r.Funnel, projections.CampaignFunnel{Targets: 6, Removed: 2, Contacted: 1, Pitched: 1, Accepted: 1, Opened: 1})
@@ -460,6 +458,11 @@ func testCampaignReport(t *testing.T, f *fixture) {
 	if r.Campaign.ID != w.c || r.Campaign.Status != projections.CampaignRunning {
 		t.Errorf("report's campaign: %s %s", r.Campaign.ID, r.Campaign.Status)
 	}
+	advisors := map[string]int{}
+	for _, row := range r.ByAdvisor {
+		advisors[row.Key] = row.Targets
+	}
+	same(t, "C's target group by advisor", advisors, map[string]int{"R01": 5, "PB01": 1})
 	if l := r.Lift; l == nil || l.TargetOpened != 1 || l.HoldOutOpened != 1 || l.TargetAccepted != 1 || l.HoldOutAccepted != 0 {
 		t.Errorf("C's lift: %+v", r.Lift)
 	}
