@@ -31,9 +31,12 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if len(args) > 0 && args[0] == "console" {
 		return runBenchConsole(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "campaigns" {
+		return runBenchCampaigns(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "store" {
-		fmt.Fprintln(stderr, "Usage: dangol bench store|http|replay|console [flags]   (dangol bench store -h, dangol bench http -h, dangol bench console -h)")
-		return errors.New("bench: the subcommands are store, http, replay and console")
+		fmt.Fprintln(stderr, "Usage: dangol bench store|http|replay|console|campaigns [flags]   (dangol bench store -h, dangol bench http -h, dangol bench console -h, dangol bench campaigns -h)")
+		return errors.New("bench: the subcommands are store, http, replay, console and campaigns")
 	}
 	fs := newFlags("bench store", "Measures the event store on this machine: the disk's own fsync rate, durable\n"+
 		"appends at each writer count, a whole-log read with decoding and hash\n"+
