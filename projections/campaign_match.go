@@ -189,20 +189,23 @@ func (m *matcher) nextDue(c *customer, t, end int64) int64 {
 	return 0
 }
 
-// matched renders what c matched by, one entry per set criterion of cr
-// (CampaignTarget.Matched), from the values noted when they joined.
-func (s *snapshot) matched(cr *events.CampaignCriteria) []string {
+// matched renders what a target matched by, one entry per set criterion
+// of the criteria they joined under (CampaignTarget.Matched), from the
+// values noted when they joined; branch is the customer's (a customer's
+// branch does not change).
+func (s *snapshot) matched(branch string) []string {
 	out := []string{}
+	cr := s.cr
 	if cr == nil {
 		return out
 	}
 	if len(cr.Tiers) > 0 {
-		out = append(out, "tier:"+s.tier)
+		out = append(out, "tier:"+enumName(events.Tiers, s.tier))
 	}
 	if len(cr.LifeEvents) > 0 {
-		v := "lifeEvent:" + s.lifeKind
-		if s.lifeOn != "" {
-			v += ":" + s.lifeOn
+		v := "lifeEvent:" + enumName(events.LifeEventKinds, s.lifeKind)
+		if s.lifeOn != 0 {
+			v += ":" + time.Unix(int64(s.lifeOn)*int64(day/time.Second), 0).UTC().Format(time.DateOnly)
 		}
 		out = append(out, v)
 	}
@@ -210,7 +213,7 @@ func (s *snapshot) matched(cr *events.CampaignCriteria) []string {
 		out = append(out, "notHolding:"+strings.Join(cr.NotHolding, ","))
 	}
 	if len(cr.BranchIDs) > 0 {
-		out = append(out, "branch:"+s.branch)
+		out = append(out, "branch:"+branch)
 	}
 	if cr.MinBalance != nil {
 		out = append(out, "balance:"+strconv.FormatInt(s.balance, 10))
@@ -225,24 +228,50 @@ func (s *snapshot) matched(cr *events.CampaignCriteria) []string {
 	return out
 }
 
-// snapshot is what a target matched by when they joined, kept compact: a
-// million targets must fit.
+// snapshot is what a target matched by when they joined, kept compact (a
+// million targets must fit): enum values as codes (enumCode), the life
+// event's day as days since 1970-01-01.
 type snapshot struct {
-	cr                             *events.CampaignCriteria // the criteria they joined under
-	tier, lifeKind, lifeOn, branch string
-	balance, contactAt             int64
+	cr                 *events.CampaignCriteria // the criteria they joined under
+	balance, contactAt int64
+	lifeOn             int32
+	tier, lifeKind     uint8
 }
 
 func takeSnapshot(cr *events.CampaignCriteria, c *customer, life int) snapshot {
-	s := snapshot{cr: cr, tier: c.tier, branch: c.branchID, contactAt: c.contactAt}
+	s := snapshot{cr: cr, tier: enumCode(events.Tiers, c.tier), contactAt: c.contactAt}
 	if life >= 0 {
-		s.lifeKind, s.lifeOn = c.life[life].Kind, c.life[life].ExpectedOn
+		l := c.life[life]
+		s.lifeKind = enumCode(events.LifeEventKinds, l.Kind)
+		if d, err := time.Parse(time.DateOnly, l.ExpectedOn); err == nil {
+			s.lifeOn = int32(d.Unix() / int64(day/time.Second))
+		}
 	}
 	if c.fin != nil {
 		s.balance = c.fin.DepositBalance
 	}
 	return s
 }
+
+// enumCode returns v's position in list counting from 1, or 0 for a value
+// not in it ("" included): targets keep enum values as a byte.
+func enumCode(list []string, v string) uint8 {
+	return uint8(slices.Index(list, v) + 1)
+}
+
+// enumName returns the value enumCode coded as code.
+func enumName(list []string, code uint8) string {
+	if code == 0 || int(code) > len(list) {
+		return ""
+	}
+	return list[code-1]
+}
+
+// Join and removal reasons as enumCode codes them.
+var (
+	joinReasons   = []string{JoinedAtLaunch, JoinedAmended, JoinedRegistered, JoinedLifeEvent, JoinedTier, JoinedFinancials, JoinedHolding, JoinedConsent, JoinedTime}
+	removeReasons = []string{RemovedConsent, RemovedDNC, RemovedErased, RemovedAmended}
+)
 
 // dueEntry is one customer to judge again at an instant (ns).
 type dueEntry struct {

@@ -158,16 +158,17 @@ func (cm *Campaigns) sortedCampaigns() []*campaign {
 // targetView returns t as a CampaignTarget, with the customer's current
 // advisor and branch.
 func (cm *Campaigns) targetView(k *campaign, t *target) CampaignTarget {
-	v := CampaignTarget{CampaignID: k.ID, CustomerID: t.id, Group: GroupTarget, Reason: t.reason,
-		Matched: t.snap.matched(t.snap.cr), JoinedAt: nsTime(t.joinedAt), RemovedAt: nsTime(t.removedAt),
-		RemovedReason: t.removedReason, ContactedAt: nsTime(t.contactedAt), PitchedAt: nsTime(t.pitchedAt),
-		Outcome: t.outcome, PitchChannel: t.pitchChannel, AcceptedAt: nsTime(t.acceptedAt), OpenedAt: nsTime(t.openedAt)}
+	v := CampaignTarget{CampaignID: k.ID, CustomerID: t.id, Group: GroupTarget, Reason: enumName(joinReasons, t.reason),
+		JoinedAt: nsTime(t.joinedAt), RemovedAt: nsTime(t.removedAt), RemovedReason: enumName(removeReasons, t.removedReason),
+		ContactedAt: nsTime(t.contactedAt), PitchedAt: nsTime(t.pitchedAt), Outcome: enumName(events.PitchOutcomes, t.outcome),
+		PitchChannel: enumName(events.Channels, t.pitchChannel), AcceptedAt: nsTime(t.acceptedAt), OpenedAt: nsTime(t.openedAt)}
 	if t.holdOut {
 		v.Group = GroupHoldOut
 	}
 	if c := cm.customers.byID[t.id]; c != nil {
 		v.AdvisorID, v.BranchID = c.advisorID, c.branchID
 	}
+	v.Matched = t.snap.matched(v.BranchID)
 	return v
 }
 

@@ -3,6 +3,8 @@ package projections
 import (
 	"slices"
 	"time"
+
+	"github.com/dangol/dangol/events"
 )
 
 // Report returns campaign id's outcome at now, or false.
@@ -26,7 +28,7 @@ func (cm *Campaigns) Report(id string, now time.Time) (CampaignReport, bool) {
 		c := cm.customers.byID[t.id]
 		funnelOf(advisors, c.advisorID).add(t)
 		funnelOf(branches, c.branchID).add(t)
-		funnelOf(channels, t.pitchChannel).add(t)
+		funnelOf(channels, enumName(events.Channels, t.pitchChannel)).add(t)
 	}
 	r.ByAdvisor, r.ByBranch, r.ByChannel = funnelRows(advisors), funnelRows(branches), funnelRows(channels)
 	if k.HoldOutPercent > 0 {
@@ -46,7 +48,7 @@ func (f *CampaignFunnel) add(t *target) {
 	}
 	if t.pitchedAt != 0 {
 		f.Pitched++
-		switch t.outcome {
+		switch enumName(events.PitchOutcomes, t.outcome) {
 		case "accepted":
 			f.Accepted++
 		case "declined":

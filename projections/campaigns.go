@@ -2,6 +2,7 @@ package projections
 
 import (
 	"container/heap"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -49,16 +50,21 @@ type campaign struct {
 
 // target is one customer on a campaign's list; instants are unix ns, 0
 // unset.
+// Enum values are enumCode codes: reason of joinReasons, removedReason of
+// removeReasons, outcome of events.PitchOutcomes, pitchChannel of
+// events.Channels.
 type target struct {
-	id                    string
-	holdOut               bool
-	reason, removedReason string
-	snap                  snapshot
-	joinedAt, removedAt   int64
-	contactedAt           int64
-	pitchedAt, lastPitch  int64
-	acceptedAt, openedAt  int64
-	outcome, pitchChannel string
+	id                   string
+	snap                 snapshot
+	joinedAt, removedAt  int64
+	contactedAt          int64
+	pitchedAt, lastPitch int64
+	acceptedAt, openedAt int64
+	holdOut              bool
+	reason               uint8
+	removedReason        uint8
+	outcome              uint8
+	pitchChannel         uint8
 }
 
 // NewCampaigns returns an empty campaign read model over customers' state.
@@ -199,16 +205,86 @@ func (k *campaign) setEnd(endsOn string) {
 }
 
 // judgeEveryone judges every customer for k, as at launch or after an
-// amendment, and builds its queue anew.
+// amendment, and builds its queue anew. A million customers are judged in
+// parallel (judging reads the customers only), then the matching ones join
+// in one go, into a list sized for them.
 func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 	k.dropQueue()
 	if !k.joinable(cm.now) {
 		return
 	}
+	all := make([]*customer, 0, len(cm.customers.byID))
 	for _, c := range cm.customers.byID {
-		cm.judge(k, c, reason, true)
+		all = append(all, c)
+	}
+	parts := judgeParts(k, all, cm.now)
+	hits, due := 0, 0
+	for _, p := range parts {
+		hits, due = hits+len(p.hits), due+len(p.due)
+	}
+	if len(k.targets) == 0 {
+		k.targets = make(map[string]*target, hits)
+	}
+	k.slab = make([]target, 0, hits)
+	k.pending = make(map[string]int64, due)
+	for _, p := range parts {
+		for _, h := range p.hits {
+			cm.join(k, h.t, h.c, reason, h.life, h.holdOut)
+		}
+		for _, d := range p.due {
+			k.schedule(d.id, d.at, true)
+		}
 	}
 	heap.Init(&k.due)
+}
+
+// judged is what one worker of judgeEveryone found: customers matching
+// now (with the life event they matched by) and customers due later.
+type judged struct {
+	hits []hit
+	due  []dueEntry
+}
+
+// hit is a customer who matches: their removed entry (or nil), and the
+// index in c.life of the life event they matched by.
+type hit struct {
+	c       *customer
+	t       *target
+	life    int
+	holdOut bool // events.InHoldOut, for a new target
+}
+
+// judgeParts judges cs for k at t (ns) on up to four goroutines, skipping
+// its active targets.
+func judgeParts(k *campaign, cs []*customer, t int64) []judged {
+	n := 1
+	if len(cs) >= 50_000 {
+		n = min(runtime.GOMAXPROCS(0), 4)
+	}
+	parts := make([]judged, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		m := *k.m // its own day cache
+		chunk := cs[w*len(cs)/n : (w+1)*len(cs)/n]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := &parts[w]
+			for _, c := range chunk {
+				t0 := k.targets[c.id]
+				if t0 != nil && t0.removedAt == 0 {
+					continue
+				}
+				if life, ok := m.fits(c, t); ok && m.consent(c) == consentOK {
+					p.hits = append(p.hits, hit{c, t0, life, t0 == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent)})
+				} else if at := m.nextDue(c, t, k.end); at != 0 {
+					p.due = append(p.due, dueEntry{at, c.id})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return parts
 }
 
 // amend replaces k's name, criteria and end; targets not matching any
@@ -247,7 +323,7 @@ func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bo
 	}
 	if life, ok := k.m.fits(c, cm.now); ok && k.m.consent(c) == consentOK {
 		delete(k.pending, c.id)
-		cm.join(k, t, c, reason, life)
+		cm.join(k, t, c, reason, life, t == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent))
 		return
 	}
 	if at := k.m.nextDue(c, cm.now, k.end); at != 0 {
@@ -255,20 +331,21 @@ func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bo
 	}
 }
 
-// join puts c on k's list (t: their earlier, removed entry, or nil).
-func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, life int) {
+// join puts c on k's list (t: their earlier, removed entry, or nil; for a
+// new entry, holdOut is whether they are held out).
+func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, life int, holdOut bool) {
 	if t == nil {
-		if len(k.slab) == cap(k.slab) {
+		if len(k.slab) == cap(k.slab) { // judgeEveryone sizes the slab for its joins
 			k.slab = make([]target, 0, min(4096, max(64, len(k.targets))))
 		}
-		k.slab = append(k.slab, target{id: c.id, holdOut: events.InHoldOut(k.ID, c.id, k.HoldOutPercent)})
+		k.slab = append(k.slab, target{id: c.id, holdOut: holdOut})
 		t = &k.slab[len(k.slab)-1]
 		k.targets[c.id] = t
 	} else {
-		t.removedAt, t.removedReason = 0, ""
+		t.removedAt, t.removedReason = 0, 0
 		k.Removed--
 	}
-	t.reason, t.joinedAt, t.snap = reason, cm.now, takeSnapshot(k.m.cr, c, life)
+	t.reason, t.joinedAt, t.snap = enumCode(joinReasons, reason), cm.now, takeSnapshot(k.m.cr, c, life)
 	if t.holdOut {
 		k.HoldOut++
 	} else {
@@ -279,7 +356,7 @@ func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, li
 
 // remove takes t off k's list for reason.
 func (cm *Campaigns) remove(k *campaign, t *target, reason string) {
-	t.removedAt, t.removedReason = cm.now, reason
+	t.removedAt, t.removedReason = cm.now, enumCode(removeReasons, reason)
 	if t.holdOut {
 		k.HoldOut--
 	} else {
@@ -375,7 +452,7 @@ func (cm *Campaigns) pitched(c *customer, d *events.ProductPitched, at int64) {
 				t.pitchedAt = at
 			}
 			if at >= t.lastPitch { // the latest made, not the latest entered
-				t.lastPitch, t.outcome, t.pitchChannel = at, d.Outcome, d.Channel
+				t.lastPitch, t.outcome, t.pitchChannel = at, enumCode(events.PitchOutcomes, d.Outcome), enumCode(events.Channels, d.Channel)
 			}
 			if t.contactedAt == 0 || at < t.contactedAt {
 				t.contactedAt = at
