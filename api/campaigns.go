@@ -101,11 +101,9 @@ func writable(c projections.Campaign) error {
 }
 
 // campaignWrite appends to the path's campaign the event build makes of
-// the campaign as read, expecting the version read (If-Match ahead of the
-// read side: 409), as sessionWrite does for a calibration session: an
-// append that lost a race reads the campaign again and builds again; when
-// build refuses the request as invalid, a retry of the request that did
-// the work gets the first answer.
+// the campaign as read (appendAsRead); when build refuses the request as
+// invalid, a retry of the request that did the work gets the first
+// answer.
 func (s *Server) campaignWrite(w http.ResponseWriter, r *http.Request, p Principal,
 	build func(c projections.Campaign) (events.Data, error)) error {
 	id, err := pathID(r, "id")
@@ -113,22 +111,37 @@ func (s *Server) campaignWrite(w http.ResponseWriter, r *http.Request, p Princip
 		return err
 	}
 	stream := events.CampaignStream(id)
-	for attempt := 0; ; attempt++ {
+	err = s.appendAsRead(w, r, p, stream, "", "campaign", func() (uint64, events.Data, error) {
 		c, err := s.Queries.Campaign(r.Context(), id, s.now())
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		d, err := build(c)
-		if events.ErrorCode(err) == events.Invalid {
-			return s.retryOr(w, r, p, stream, err)
-		}
+		return c.Version, d, err
+	})
+	if events.ErrorCode(err) == events.Invalid {
+		return s.retryOr(w, r, p, stream, err)
+	}
+	return err
+}
+
+// appendAsRead appends to stream the event build makes of its entity as
+// the read side has it, expecting the version build read; If-Match names
+// a version the read side has not reached: 409. An append that lost a
+// race (If-Match absent) waits for the read side, reads again and builds
+// again, at most five times, so that build's checks hold against the
+// events the append follows, as callWrite does for a call.
+func (s *Server) appendAsRead(w http.ResponseWriter, r *http.Request, p Principal, stream, customerID, what string,
+	build func() (read uint64, d events.Data, err error)) error {
+	for attempt := 0; ; attempt++ {
+		read, d, err := build()
 		if err != nil {
 			return err
 		}
-		if err := ifMatchAhead(r, stream, c.Version); err != nil {
+		if err := ifMatchAhead(r, stream, read); err != nil {
 			return err // the read side has not seen the version the caller has
 		}
-		err = s.appendData(w, r, p, stream, events.Exact(c.Version), "", "campaign", d)
+		err = s.appendData(w, r, p, stream, events.Exact(read), customerID, what, d)
 		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
 			return err
 		}

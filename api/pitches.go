@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/dangol/dangol/events"
@@ -41,25 +40,15 @@ func (s *Server) postPitch(w http.ResponseWriter, r *http.Request, p Principal) 
 	if !d.Gated() {
 		return s.appendData(w, r, p, stream, events.StreamExists, id, "customer", &d)
 	}
-	for attempt := 0; ; attempt++ {
+	return s.appendAsRead(w, r, p, stream, id, "customer", func() (uint64, events.Data, error) {
 		c, err := s.Queries.Customer(r.Context(), id, s.now())
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		if err := s.checkPitch(r, c, &d); err != nil {
-			return err
-		}
-		if err := ifMatchAhead(r, stream, c.Version); err != nil {
-			return err // the read side has not seen the version the caller has
-		}
-		// d is built anew from the body each attempt: sealing works in place.
-		attemptData := d
-		err = s.appendData(w, r, p, stream, events.Exact(c.Version), id, "customer", &attemptData)
-		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
-			return err
-		}
-		s.catchUp(r.Context(), stream)
-	}
+		// A copy each attempt: the append seals the personal fields in place.
+		checked := d
+		return c.Version, &checked, s.checkPitch(r, c, &checked)
+	})
 }
 
 // serverSet refuses a client's consentChannel or consentVersion: the
