@@ -193,12 +193,25 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// staleCustomers answers the next read of a customer with the view set
-// for it (once), as a read side that has not applied the latest events.
+// staleCustomers answers the next read of a customer (or campaign) with
+// the view set for it (once), as a read side that has not applied the
+// latest events.
 type staleCustomers struct {
 	projections.Queries
-	mu    sync.Mutex
-	views map[string]projections.CustomerView
+	mu        sync.Mutex
+	views     map[string]projections.CustomerView
+	campaigns map[string]projections.Campaign
+}
+
+func (q *staleCustomers) Campaign(ctx context.Context, id string, now time.Time) (projections.Campaign, error) {
+	q.mu.Lock()
+	c, ok := q.campaigns[id]
+	delete(q.campaigns, id)
+	q.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	return q.Queries.Campaign(ctx, id, now)
 }
 
 func (q *staleCustomers) Customer(ctx context.Context, id string, now time.Time) (projections.CustomerView, error) {
@@ -225,7 +238,7 @@ func (q *staleCustomers) lagOnce(id string, v projections.CustomerView) {
 // withdrawal); nothing is appended. With If-Match of a version the read
 // side has not reached, the pitch is 409.
 func TestPitchConsentRace(t *testing.T) {
-	lag := &staleCustomers{views: map[string]projections.CustomerView{}}
+	lag := &staleCustomers{views: map[string]projections.CustomerView{}, campaigns: map[string]projections.Campaign{}}
 	s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) {
 		lag.Queries = c.Queries
 		c.Queries = lag
@@ -248,4 +261,17 @@ func TestPitchConsentRace(t *testing.T) {
 	ahead := fmt.Sprintf(`"%d"`, now.Version+1)
 	s.refuse("R1", "POST", "/v1/customers/C1/pitches", pitch("FUND01", "phone_outbound", "purpose", "marketing"), 409, "conflict", "If-Match", ahead)
 	s.must("R1", "POST", "/v1/customers/C1/pitches", pitch("FUND01", "phone_outbound", "purpose", "marketing"), 201)
+
+	// A closure racing another: the second, checked on a campaign the read
+	// side still shows running, conflicts, reads again and is refused.
+	s.must("M1", "POST", "/v1/campaigns", launch("CMP1"), 201)
+	running, err := lag.Queries.Campaign(t.Context(), "CMP1", s.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.must("H1", "POST", "/v1/campaigns/CMP1/closure", map[string]any{"reason": "먼저"}, 201)
+	lag.mu.Lock()
+	lag.campaigns["CMP1"] = running
+	lag.mu.Unlock()
+	refusedOn(t, s.refuse("M1", "POST", "/v1/campaigns/CMP1/closure", map[string]any{"reason": "나중"}, 400, "invalid"), "id", "closed already")
 }
