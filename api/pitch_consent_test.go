@@ -236,7 +236,8 @@ func (q *staleCustomers) lagOnce(id string, v projections.CustomerView) {
 // shows the consent granted refuses the pitch (the append expects the
 // version the check read, conflicts, and the check made again sees the
 // withdrawal); nothing is appended. With If-Match of a version the read
-// side has not reached, the pitch is 409.
+// side has not reached, the pitch is 409. A campaign closure checked on a
+// stale read (the campaign still running) is refused the same way.
 func TestPitchConsentRace(t *testing.T) {
 	lag := &staleCustomers{views: map[string]projections.CustomerView{}, campaigns: map[string]projections.Campaign{}}
 	s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) {
