@@ -31,21 +31,22 @@ type Campaigns struct {
 	byID      map[string]*campaign
 	now       int64 // the log's time: the latest recordedAt applied (unix ns)
 	onChange  func(campaignID, customerID string)
-	sortMu    sync.Mutex // queries sort target ids lazily, concurrently under the runner's read lock
+	changed   []*campaign // the campaigns the current Apply changed
+	sortMu    sync.Mutex  // queries sort target ids lazily, concurrently under the runner's read lock
 }
 
 // campaign is one campaign's fold state.
 type campaign struct {
-	Campaign            // Status unset: it is a function of the query's now
-	m          *matcher // the current criteria and channel
-	start, end int64    // ns: the start of startsOn, the end of endsOn (0: open-ended), KST
-	window     int64    // attribution window, ns
-	targets    map[string]*target
-	slab       []target // targets are allocated in blocks: a launch may take a million
-	sorted     []string // target ids in order, rebuilt lazily (sortedIDs)
-	due        dueHeap
-	pending    map[string]int64 // customer id → the instant they are due (ns)
-	changed    bool             // the campaign changed in this Apply
+	Campaign          // Status unset: it is a function of the query's now
+	m        *matcher // the current criteria and channel
+	end      int64    // ns: the end of endsOn, KST (0: open-ended)
+	window   int64    // attribution window, ns
+	targets  map[string]*target
+	slab     []target // targets are allocated in blocks: a launch may take a million
+	sorted   []string // target ids in order, rebuilt lazily (sortedIDs)
+	due      dueHeap
+	pending  map[string]int64 // customer id → the instant they are due (ns)
+	changed  bool             // in Campaigns.changed
 }
 
 // target is one customer on a campaign's list; instants are unix ns, 0
@@ -111,19 +112,27 @@ func (cm *Campaigns) Apply(e Event) {
 
 // flush reports the campaigns this Apply changed.
 func (cm *Campaigns) flush() {
-	for _, k := range cm.byID {
-		if k.changed {
-			k.changed = false
-			if cm.onChange != nil {
-				cm.onChange(k.ID, "")
-			}
+	for _, k := range cm.changed {
+		k.changed = false
+		if cm.onChange != nil {
+			cm.onChange(k.ID, "")
 		}
+	}
+	clear(cm.changed)
+	cm.changed = cm.changed[:0]
+}
+
+// touch notes that k changed in this Apply.
+func (cm *Campaigns) touch(k *campaign) {
+	if !k.changed {
+		k.changed = true
+		cm.changed = append(cm.changed, k)
 	}
 }
 
 // touched notes that t's entry on k's list changed.
 func (cm *Campaigns) touched(k *campaign, t *target) {
-	k.changed = true
+	cm.touch(k)
 	if cm.onChange != nil {
 		cm.onChange(k.ID, t.id)
 	}
@@ -166,6 +175,7 @@ func (cm *Campaigns) applyCampaign(id string, e Event) {
 		}
 		k := newCampaign(d, e)
 		cm.byID[k.ID] = k
+		cm.touch(k)
 		cm.judgeEveryone(k, JoinedAtLaunch)
 	case *events.CampaignAmended:
 		if k := cm.byID[id]; k != nil {
@@ -174,7 +184,8 @@ func (cm *Campaigns) applyCampaign(id string, e Event) {
 	case *events.CampaignClosed:
 		if k := cm.byID[id]; k != nil && k.ClosedAt.IsZero() {
 			k.ClosedAt, k.ClosedBy, k.CloseReason = e.RecordedAt, strings.Clone(e.Actor.ID), d.Reason
-			k.Version, k.changed = e.Version, true
+			k.Version = e.Version
+			cm.touch(k)
 			k.dropQueue()
 		}
 	}
@@ -190,8 +201,7 @@ func newCampaign(d *events.CampaignLaunched, e Event) *campaign {
 		HoldOutPercent: d.HoldOutPercent, AttributionDays: int(d.Attribution() / day), Version: e.Version,
 		LaunchedAt: e.RecordedAt, LaunchedBy: strings.Clone(e.Actor.ID)},
 		m: newMatcher(cr, d.Channel), window: int64(d.Attribution()), targets: map[string]*target{},
-		pending: map[string]int64{}, changed: true}
-	k.start, _ = kstDayStart(d.StartsOn)
+		pending: map[string]int64{}}
 	k.setEnd(d.EndsOn)
 	return k
 }
@@ -297,7 +307,8 @@ func (cm *Campaigns) amend(k *campaign, d *events.CampaignAmended, e Event) {
 	k.Name, k.Criteria, k.m = d.Name, *cr, newMatcher(cr, k.Channel)
 	k.setEnd(d.EndsOn)
 	k.Amendments++
-	k.AmendedAt, k.Version, k.changed = e.RecordedAt, e.Version, true
+	k.AmendedAt, k.Version = e.RecordedAt, e.Version
+	cm.touch(k)
 	for _, t := range k.targets {
 		if t.removedAt != 0 || t.contactedAt != 0 || t.pitchedAt != 0 {
 			continue
@@ -314,11 +325,11 @@ func (cm *Campaigns) amend(k *campaign, d *events.CampaignAmended, e Event) {
 // log's time and k takes customers; if they do not match yet but will by
 // time alone, it queues them.
 func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bool) {
-	t := k.targets[c.id]
-	if t != nil && t.removedAt == 0 {
+	if !k.joinable(cm.now) {
 		return
 	}
-	if !k.joinable(cm.now) {
+	t := k.targets[c.id]
+	if t != nil && t.removedAt == 0 {
 		return
 	}
 	if life, ok := k.m.fits(c, cm.now); ok && k.m.consent(c) == consentOK {
