@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/eventstest"
 )
 
 // campaignBook registers customers for the campaign tests: each assigned
@@ -149,9 +151,17 @@ func TestCampaignWrites(t *testing.T) {
 	// Amendments: If-Match of the current version, ahead, stale.
 	amend := map[string]any{"name": "결혼 시즌 대출 (연장)", "criteria": map[string]any{"branchIds": []string{"B001", "B002"}},
 		"endsOn": "2027-01-31", "reason": "연장"}
-	a := s.must("H1", "POST", "/v1/campaigns/CMP1/amendments", amend, 201, "If-Match", `"0"`)
+	akey := events.NewID().String()
+	a := s.must("H1", "POST", "/v1/campaigns/CMP1/amendments", amend, 201, "If-Match", `"0"`, "Idempotency-Key", akey)
 	if a["version"] != float64(1) {
 		t.Errorf("amendment: %v", a)
+	}
+	head = s.head()
+	if again := s.must("H1", "POST", "/v1/campaigns/CMP1/amendments", amend, 201, "If-Match", `"0"`, "Idempotency-Key", akey); again["version"] != a["version"] || again["position"] != a["position"] {
+		t.Errorf("the amendment retried: %v, first %v", again, a)
+	}
+	if h := s.head(); h != head {
+		t.Errorf("the amendment's retry appended %v", s.appendedSince(head))
 	}
 	if c := s.must("M1", "GET", "/v1/campaigns/CMP1", nil, 200); c["name"] != "결혼 시즌 대출 (연장)" || c["endsOn"] != "2027-01-31" || c["amendments"] != float64(1) {
 		t.Errorf("amended campaign: %v", c)
@@ -362,4 +372,47 @@ func TestCampaignPreview(t *testing.T) {
 	for _, b := range bad {
 		s.refuse("M1", "POST", "/v1/campaigns/preview", b, 400, "invalid")
 	}
+}
+
+// TestCampaignSchedule: status follows the server's clock in KST days: a
+// campaign starting tomorrow is scheduled (its pitches refused, on no
+// worklist) until the start of its day, one ending today ends at its
+// close and then takes no amendment; a launch may start today but not
+// yesterday, by the KST day.
+func TestCampaignSchedule(t *testing.T) {
+	clock := eventstest.NewManualClock(time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)) // 23:00 KST
+	s := newStack(t, stackOptions{noReactors: true, now: clock.Now})
+	s.campaignBook(bookEntry{"C1", "R1", true})
+	s.must("M1", "POST", "/v1/campaigns", withField(launch("CMPS"), "startsOn", "2026-11-26"), 201)
+	s.must("M1", "POST", "/v1/campaigns", withField(launch("CMPE"), "endsOn", "2026-11-25"), 201)
+	if c := s.must("M1", "GET", "/v1/campaigns/CMPS", nil, 200); c["status"] != "scheduled" {
+		t.Errorf("CMPS before its start: %v", c["status"])
+	}
+	if got := targetIDs(s.must("M1", "GET", "/v1/campaigns/CMPS/targets", nil, 200)); !slices.Equal(got, []string{"C1"}) {
+		t.Errorf("CMPS's list before its start: %v", got)
+	}
+	if got := s.campaignReasons("R1", "C1"); !slices.Equal(got, []string{"campaign: 결혼 시즌 대출 CMPE"}) {
+		t.Errorf("C1's campaigns on the worklist before CMPS starts: %v", got)
+	}
+	refusedOn(t, s.refuse("R1", "POST", "/v1/customers/C1/pitches", pitch("LOAN-WED", "phone_outbound", "campaignId", "CMPS"), 400, "invalid"),
+		"campaignId", "campaign CMPS is scheduled, not running")
+
+	clock.Set(time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)) // 2026-11-26 00:00 KST
+	if c := s.must("M1", "GET", "/v1/campaigns/CMPS", nil, 200); c["status"] != "running" {
+		t.Errorf("CMPS at its start: %v", c["status"])
+	}
+	if c := s.must("M1", "GET", "/v1/campaigns/CMPE", nil, 200); c["status"] != "ended" {
+		t.Errorf("CMPE after its end: %v", c["status"])
+	}
+	if got := s.campaignReasons("R1", "C1"); !slices.Equal(got, []string{"campaign: 결혼 시즌 대출 CMPS"}) {
+		t.Errorf("C1's campaigns on the worklist once CMPS started and CMPE ended: %v", got)
+	}
+	amend := map[string]any{"name": "연장", "criteria": map[string]any{}, "endsOn": "2026-12-31"}
+	refusedOn(t, s.refuse("M1", "POST", "/v1/campaigns/CMPE/amendments", amend, 400, "invalid"), "id", "ended on 2026-11-25")
+	refusedOn(t, s.refuse("M1", "POST", "/v1/campaigns/CMPS/amendments", withField(amend, "endsOn", "2026-11-25"), 400, "invalid"),
+		"endsOn", "must not be before the campaign's start (2026-11-26) nor today (2026-11-26, KST)")
+	s.must("R1", "POST", "/v1/customers/C1/pitches", pitch("LOAN-WED", "phone_outbound", "campaignId", "CMPS"), 201)
+	refusedOn(t, s.refuse("M1", "POST", "/v1/campaigns", launch("CMPX"), 400, "invalid"), "startsOn", "today (2026-11-26, KST)")
+	s.must("M1", "POST", "/v1/campaigns", withField(launch("CMPX"), "startsOn", "2026-11-26"), 201)
+	s.must("H1", "POST", "/v1/campaigns/CMPE/closure", map[string]any{"reason": "정리"}, 201) // an ended campaign may be closed
 }
