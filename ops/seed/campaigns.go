@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -363,15 +364,7 @@ func (g *gen) keep(p *profile) {
 // sortProfiles orders the kept profiles by customer id, so that the rounds
 // are appended in an order that does not depend on the workers.
 func (g *gen) sortProfiles() {
-	slices.SortFunc(g.profiles, func(a, b *profile) int {
-		switch {
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(g.profiles, func(a, b *profile) int { return strings.Compare(a.id, b.id) })
 }
 
 func pickWeighted(r *rand.Rand, xs []string, weights []int) string {
