@@ -2,13 +2,16 @@ package projections_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/projections"
 )
@@ -76,6 +79,14 @@ func (l *cmpLog) register(id, branch, tier string) {
 		&events.AdvisorAssigned{AdvisorID: "R1", Kind: "call_centre_rep"}, granted("sms", true))
 	if tier != "" {
 		l.customer(id, &events.TierAssigned{Tier: tier, Basis: events.TierBasis{DepositBalance: i64(1), ProfitContribution: i64(1), Rule: "r"}})
+	}
+}
+
+// registerEach registers C1, C2, … at branch B01 with the given tiers.
+func (l *cmpLog) registerEach(tiers ...string) {
+	l.t.Helper()
+	for i, tier := range tiers {
+		l.register(fmt.Sprintf("C%d", i+1), "B01", tier)
 	}
 }
 
@@ -200,10 +211,7 @@ func TestCampaignPreview(t *testing.T) {
 
 func TestCampaignWorklistReasons(t *testing.T) {
 	l := newCmpLog(t)
-	l.register("C1", "B01", "vip")
-	l.register("C2", "B01", "vip")
-	l.register("C3", "B01", "general")
-	l.register("C4", "B01", "vip")
+	l.registerEach("vip", "vip", "general", "vip")
 	d := launch("K1", events.CampaignCriteria{Tiers: []string{"vip"}})
 	d.StartsOn = "2026-11-26" // tomorrow, KST
 	l.campaign("K1", d)
@@ -427,10 +435,7 @@ func TestCampaignConsentRemovesAndRejoins(t *testing.T) {
 // leave, contacted ones stay, newly matching customers join.
 func TestCampaignAmendment(t *testing.T) {
 	l := newCmpLog(t)
-	l.register("C1", "B01", "vip")
-	l.register("C2", "B01", "vip")
-	l.register("C3", "B01", "general")
-	l.register("C4", "B01", "potential_vip")
+	l.registerEach("vip", "vip", "general", "potential_vip")
 	l.campaign("K1", launch("K1", events.CampaignCriteria{Tiers: []string{"vip"}}))
 	l.add(time.Hour)
 	l.customer("C2", &events.ProductPitched{Product: "LOAN-WED", Channel: "sms", Outcome: "considering", CampaignID: "K1", Purpose: "marketing"})
@@ -803,5 +808,87 @@ func TestCampaignTargetsPaging(t *testing.T) {
 	}
 	if _, _, ok := l.m.Marketing.Targets("K9", projections.TargetFilter{}); ok {
 		t.Error("targets of no campaign")
+	}
+}
+
+// TestCampaignQueriesConcurrent: queries run concurrently under the
+// runner's read lock; the lazily sorted target ids must not race (-race).
+func TestCampaignQueriesConcurrent(t *testing.T) {
+	l := newCmpLog(t)
+	for i := range 50 {
+		l.register(fmt.Sprintf("C%02d", i), "B01", "vip")
+	}
+	l.campaign("K1", launch("K1", events.CampaignCriteria{}))
+	l.register("C99", "B01", "vip") // joins after the launch: the ids sort again
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			ts, _, _ := l.m.Marketing.Targets("K1", projections.TargetFilter{})
+			r, _ := l.m.Marketing.Report("K1", l.now)
+			p := l.m.Marketing.Preview(launch("K2", events.CampaignCriteria{}), l.now)
+			if len(ts) != 51 || r.Funnel.Targets != 51 || p.Targets != 51 {
+				t.Errorf("%d targets, report %d, preview %d", len(ts), r.Funnel.Targets, p.Targets)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestCampaignReplayIsDeterministic: a log in a bbolt store — customers
+// with every kind of event, two campaigns, time passing over their queues
+// — replayed in batches of different sizes gives the same lists, groups
+// and reports.
+func TestCampaignReplayIsDeterministic(t *testing.T) {
+	clock := eventstest.NewManualClock(leadNow)
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	leadLog(t, s, 13, 200)
+	d := launch("K1", events.CampaignCriteria{NoContactDays: 30})
+	d.HoldOutPercent = 25
+	leadAppend(t, s, "campaign-K1", events.NoStream, d)
+	d = launch("K2", events.CampaignCriteria{LifeEvents: []string{"child_wedding"}, LifeEventWithinDays: 20})
+	d.Channel, d.EndsOn = "branch", ""
+	leadAppend(t, s, "campaign-K2", events.NoStream, d)
+	for day := range 60 {
+		clock.Set(leadNow.AddDate(0, 0, day+1))
+		id := fmt.Sprintf("C%04d", day%200)
+		leadAppend(t, s, events.CustomerStream(id), events.Any, granted("sms", day%3 != 0),
+			&events.ProductPitched{Product: "LOAN-WED", Channel: "sms", Outcome: "accepted"})
+	}
+	state := func(m *projections.Memory) string {
+		t.Helper()
+		var b strings.Builder
+		for _, id := range []string{"K1", "K2"} {
+			ts, _, _ := m.Marketing.Targets(id, projections.TargetFilter{Limit: 1000})
+			r, _ := m.Marketing.Report(id, leadNow)
+			b.WriteString(string(mustJSON(t, ts)) + string(mustJSON(t, r)))
+		}
+		return b.String()
+	}
+	one := state(leadReplay(t, s, 1))
+	if big := state(leadReplay(t, s, 1000)); big != one {
+		t.Error("replays differ")
+	}
+	m := leadReplay(t, s, 7)
+	k1, _ := m.Marketing.Campaign("K1", leadNow)
+	k2, _ := m.Marketing.Campaign("K2", leadNow)
+	if k1.Targets == 0 || k1.HoldOut == 0 || k1.Removed == 0 || k2.Targets == 0 {
+		t.Errorf("a log that tests little: %+v %+v", k1, k2)
+	}
+	joined := map[string]int{}
+	for _, id := range []string{"K1", "K2"} {
+		ts, _, _ := m.Marketing.Targets(id, projections.TargetFilter{Limit: 1000})
+		for _, tg := range ts {
+			joined[tg.Reason]++
+		}
+	}
+	if joined[projections.JoinedTime] == 0 || joined[projections.JoinedConsent] == 0 {
+		t.Errorf("join reasons %v", joined)
+	}
+	if state(m) != one {
+		t.Error("replays differ")
 	}
 }
