@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -34,6 +35,15 @@ const briefCols = `id, brief, brief_sealed,
 // (briefCols): briefs, and whole records where a row has no brief, sealed
 // ones opened as customerRows opens them.
 func (s *Store) briefRows(ctx context.Context, what, sql string, args ...any) ([]projections.CustomerRecord, error) {
+	return s.compactRows(ctx, what, (*projections.CustomerRecord).UnmarshalBrief, sql, args...)
+}
+
+// compactRows loads customer records from rows of five columns: id, a
+// compact form of the record in clear or sealed (a brief, or facts), and
+// the whole state in clear or sealed where the row has no compact form.
+// unmarshal decodes the compact form.
+func (s *Store) compactRows(ctx context.Context, what string, unmarshal func(*projections.CustomerRecord, []byte) error,
+	sql string, args ...any) ([]projections.CustomerRecord, error) {
 	type row struct {
 		id                                string
 		brief, briefSealed, state, sealed []byte
@@ -69,7 +79,7 @@ func (s *Store) briefRows(ctx context.Context, what, sql string, args ...any) ([
 		if err != nil {
 			return nil, err
 		}
-		if err := out[i].UnmarshalBrief(b); err != nil {
+		if err := unmarshal(&out[i], b); err != nil {
 			return nil, fmt.Errorf("read models: decode %s of %s: %w", what, r.id, err)
 		}
 	}
@@ -79,28 +89,34 @@ func (s *Store) briefRows(ctx context.Context, what, sql string, args ...any) ([
 // briefChunk is how many missing briefs fillBriefs writes per transaction.
 const briefChunk = 2000
 
-// briefsMissing reports whether some customer row lacks its brief.
+// earlierRows is the SQL condition of a customer row an earlier release
+// wrote: without a brief (before 0005), or without facts (before 0007,
+// whose records keep no balances and whose briefs are of version 1).
+const earlierRows = "(brief IS NULL AND brief_sealed IS NULL) OR facts IS NULL"
+
+// briefsMissing reports whether some customer row is of an earlier
+// release (earlierRows).
 func briefsMissing(ctx context.Context, conn *pgx.Conn) (bool, error) {
 	var missing bool
-	err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM rm_customers WHERE brief IS NULL AND brief_sealed IS NULL)").Scan(&missing)
+	err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM rm_customers WHERE "+earlierRows+")").Scan(&missing)
 	if err != nil {
 		return false, unavailable("read models: customer briefs", err)
 	}
 	return missing, nil
 }
 
-// fillBriefs writes the brief of every customer row that lacks one, from
-// the folds: Commit calls it when they hold the tables' checkpoint, or a
-// batch past it whose customers (the dirty ones, written by the batch's
-// own commit) it skips — the others' state is then the one in the table.
-// Each chunk is a transaction of its own that leaves the checkpoint where
-// it is, so that a bank of 100,000 rows from before 0005 is not one
-// transaction of them all.
+// fillBriefs rewrites every customer row of an earlier release (its
+// state, brief and facts) from the folds: Commit calls it when they hold
+// the tables' checkpoint, or a batch past it whose customers (the dirty
+// ones, written by the batch's own commit) it skips — the others' state
+// is then the one in the table. Each chunk is a transaction of its own
+// that leaves the checkpoint where it is, so that a bank of 100,000 rows
+// from before 0005 is not one transaction of them all.
 func (w *writer) fillBriefs(ctx context.Context) error {
 	if !w.briefsMissing {
 		return nil
 	}
-	rows, err := w.conn.Query(ctx, "SELECT id FROM rm_customers WHERE brief IS NULL AND brief_sealed IS NULL ORDER BY id")
+	rows, err := w.conn.Query(ctx, "SELECT id FROM rm_customers WHERE "+earlierRows+" ORDER BY id")
 	if err != nil {
 		return &commitError{unavailable("read models: customer briefs", err)}
 	}
@@ -108,31 +124,17 @@ func (w *writer) fillBriefs(ctx context.Context) error {
 	if err != nil {
 		return &commitError{unavailable("read models: customer briefs", err)}
 	}
+	missing = slices.DeleteFunc(missing, func(id string) bool { _, dirty := w.dirty.customers[id]; return dirty })
 	for len(missing) > 0 {
 		chunk := missing[:min(briefChunk, len(missing))]
 		missing = missing[len(chunk):]
-		var ids []string
-		var briefs, sealed [][]byte
-		for _, id := range chunk {
-			if _, dirty := w.dirty.customers[id]; dirty {
-				continue
-			}
-			r, ok := w.mem.Customers.Record(id)
-			if !ok {
-				continue // no fold holds it: it stays read whole
-			}
-			brief, blob, err := w.seal(ctx, id, r.MarshalBrief())
-			if err != nil {
-				return err
-			}
-			ids, briefs, sealed = append(ids, id), append(briefs, brief), append(sealed, blob)
+		b := &pgx.Batch{}
+		if err := w.customerRows(ctx, b, chunk); err != nil { // what no fold holds stays read whole
+			return err
 		}
-		if len(ids) == 0 {
+		if b.Len() == 0 {
 			continue
 		}
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE rm_customers AS c SET brief = u.brief, brief_sealed = u.sealed, brief_xact = pg_current_xact_id()
-			FROM unnest($1::text[], $2::bytea[], $3::bytea[]) AS u(id, brief, sealed) WHERE c.id = u.id`, ids, briefs, sealed)
 		if err := w.write(ctx, w.last, b); err != nil {
 			return &commitError{err}
 		}

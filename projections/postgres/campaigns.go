@@ -290,22 +290,23 @@ func (s *Store) CampaignReport(ctx context.Context, id string, now time.Time) (p
 	return r, nil
 }
 
-// previewState is the part of a customer row's state that Preview does
-// not read, left out of what the statement returns for rows in clear.
-const previewState = "state - '{timeline,requests,pitches,consentVersions}'::text[]"
+// factCols are the columns CampaignPreview decodes: the customer's facts
+// (in clear: they hold no personal field), and the whole state of a row
+// that has none (written by an earlier release).
+const factCols = `id, facts, NULL::bytea,
+	CASE WHEN facts IS NULL THEN state END, CASE WHEN facts IS NULL THEN sealed END`
 
 // CampaignPreview returns what d would select now: the campaign fold's
 // Preview over the customers (those of d's tiers, when it names some),
-// each restored from its row without its timeline, requests and pitches.
-// Sealed rows are opened whole.
+// each restored from its facts (projections.CustomerRecord.MarshalFacts).
 func (s *Store) CampaignPreview(ctx context.Context, d *events.CampaignLaunched, now time.Time) (projections.CampaignPreview, error) {
-	sql := "SELECT id, " + previewState + ", sealed FROM rm_customers"
+	sql := "SELECT " + factCols + " FROM rm_customers"
 	var args []any
 	if d.Criteria != nil && len(d.Criteria.Tiers) > 0 {
 		sql += " WHERE tier = ANY($1)"
 		args = append(args, d.Criteria.Tiers)
 	}
-	recs, err := s.customerRows(ctx, "campaign preview", sql, args...)
+	recs, err := s.compactRows(ctx, "campaign preview", (*projections.CustomerRecord).UnmarshalFacts, sql, args...)
 	if err != nil {
 		return projections.CampaignPreview{}, err
 	}

@@ -237,7 +237,7 @@ func (w *writer) write(ctx context.Context, pos events.Position, b *pgx.Batch) e
 // batch encodes the dirty entities' current state as one upsert per table.
 func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
-	customers := func(b *pgx.Batch) error { return w.customers(ctx, b) }
+	customers := func(b *pgx.Batch) error { return w.customerRows(ctx, b, sortedKeys(w.dirty.customers)) }
 	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.qaAggregate,
 		w.campaignRows, w.targetRows, w.tierAggregate, w.searchTerms} {
 		if err := add(b); err != nil {
@@ -256,12 +256,15 @@ func sortedKeys(m map[string]struct{}) []string {
 	return ks
 }
 
-func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
+// customerRows queues the upsert of customers ids from the folds (those
+// they hold): state, brief and facts, with the columns the queries filter
+// on.
+func (w *writer) customerRows(ctx context.Context, b *pgx.Batch, customerIDs []string) error {
 	var ids, advisors, tiers []string
 	var profits []*int64
 	var staleAt []int64
-	var states, sealed, briefs, briefsSealed [][]byte
-	for _, id := range sortedKeys(w.dirty.customers) {
+	var states, sealed, briefs, briefsSealed, facts [][]byte
+	for _, id := range customerIDs {
 		r, ok := w.mem.Customers.Record(id)
 		if !ok {
 			continue
@@ -284,15 +287,15 @@ func (w *writer) customers(ctx context.Context, b *pgx.Batch) error {
 		}
 		ids, advisors, tiers = append(ids, id), append(advisors, r.AdvisorID()), append(tiers, r.Tier())
 		profits, staleAt, states, sealed = append(profits, profit), append(staleAt, r.StaleAt().Unix()), append(states, js), append(sealed, blob)
-		briefs, briefsSealed = append(briefs, brief), append(briefsSealed, briefBlob)
+		briefs, briefsSealed, facts = append(briefs, brief), append(briefsSealed, briefBlob), append(facts, r.MarshalFacts())
 	}
 	if len(ids) > 0 {
-		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, sealed, brief, brief_sealed, brief_xact)
-			SELECT *, pg_current_xact_id() FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::bytea[], $8::bytea[], $9::bytea[])
+		b.Queue(`INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, sealed, brief, brief_sealed, facts, brief_xact)
+			SELECT *, pg_current_xact_id() FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])
 			ON CONFLICT (id) DO UPDATE SET advisor_id = EXCLUDED.advisor_id, tier = EXCLUDED.tier,
 				profit = EXCLUDED.profit, stale_at = EXCLUDED.stale_at, state = EXCLUDED.state, sealed = EXCLUDED.sealed,
-				brief = EXCLUDED.brief, brief_sealed = EXCLUDED.brief_sealed, brief_xact = EXCLUDED.brief_xact`,
-			ids, advisors, tiers, profits, staleAt, states, sealed, briefs, briefsSealed)
+				brief = EXCLUDED.brief, brief_sealed = EXCLUDED.brief_sealed, facts = EXCLUDED.facts, brief_xact = EXCLUDED.brief_xact`,
+			ids, advisors, tiers, profits, staleAt, states, sealed, briefs, briefsSealed, facts)
 	}
 	return nil
 }

@@ -37,3 +37,24 @@ CREATE INDEX rm_campaign_targets_customer ON rm_campaign_targets (customer_id) W
 -- The tier migration report (projections.TierMigration) is the
 -- rm_aggregates row 'tier-migration'; none before the first TierAssigned
 -- folded by a writer of this release, which is an empty report.
+
+-- Each customer's facts (projections.CustomerRecord.MarshalFacts, a
+-- compact binary form): what a campaign's criteria and consent are judged
+-- by, so that the builder's live count over 100,000 customers decodes
+-- facts of a few dozen bytes, not records. They hold no personal field,
+-- so they are kept in clear whatever Options.Cipher. Rows written before
+-- this migration have none, and their briefs (version 1) and records no
+-- balances: the preview reads their whole state until a writer of this
+-- release, once its folds hold the tables' checkpoint, rewrites them whole
+-- (briefs.go). A writer of an earlier release that rewrites a row clears
+-- its facts too, as its brief.
+ALTER TABLE rm_customers ADD COLUMN facts bytea;
+CREATE INDEX rm_customers_earlier ON rm_customers (id) WHERE facts IS NULL;
+CREATE OR REPLACE FUNCTION rm_customers_clear_brief() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.brief := NULL;
+    NEW.brief_sealed := NULL;
+    NEW.facts := NULL;
+    RETURN NEW;
+END
+$$;
