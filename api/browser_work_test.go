@@ -168,7 +168,7 @@ func TestBrowserRepDay(t *testing.T) {
 		rep.tabTo("#pitch-channel", 5)
 		rep.chooseByKeys("phone_outbound")
 	}
-	rep.tabTo("#pitch-campaignId", 20)
+	rep.tabTo("#pitch-followUpOn", 20) // a one-line field (the campaign is a select)
 	before = len(s.customerLog("C102"))
 	rep.navigate(chromedp.KeyEvent(kb.Enter))
 	rep.waitPath("/customers/C102")

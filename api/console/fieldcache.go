@@ -28,7 +28,7 @@ const fieldCacheMax = 4096
 // fieldKey is the key of input in of form f as its values stand, or ""
 // if that rendering is not one to keep.
 func fieldKey(f *form, in *input) string {
-	if f.msgs[in.name] != "" || in.choices != "" { // choices differ from customer to customer
+	if f.msgs[in.name] != "" || in.kind == inChoice { // its choices differ from customer to customer
 		return ""
 	}
 	var b strings.Builder

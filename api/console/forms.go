@@ -43,6 +43,7 @@ const (
 	inDate                      // YYYY-MM-DD
 	inDateTime                  // a KST datetime-local, sent as RFC 3339
 	inNumber                    // a whole number
+	inChoice                    // one of choices that depend on the customer and the moment (input.choices)
 )
 
 // input is one input of a form.
@@ -53,8 +54,8 @@ type input struct {
 	values   []string // select and checks: the allowed values, in order
 	api      string   // the body field it fills, if not name
 	required bool     // marked required (the API decides)
-	// choices names a select's choices that depend on the customer and
-	// the moment (form.choices), as "campaigns": then values is unused.
+	// choices names an inChoice input's choices (form.choices), as
+	// "campaigns".
 	choices string
 }
 
@@ -91,7 +92,7 @@ var formSpecs = []*formSpec{
 		// marketing consent for its channel: the API refuses it otherwise,
 		// naming the consent, next to the channel.
 		{name: "purpose", kind: inSelect, enum: "cust.consentPurpose.", values: events.ConsentPurposes},
-		{name: "campaign", kind: inSelect, api: "campaignId", choices: choicesCampaigns},
+		{name: "campaign", kind: inChoice, api: "campaignId", choices: choicesCampaigns},
 		{name: "reason", kind: inTextarea},
 	}, body: pitchBody},
 	{kind: "lifeEvent", path: "life-events", event: "LifeEventRecorded", inputs: []input{

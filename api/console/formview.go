@@ -108,7 +108,7 @@ type option struct {
 }
 
 var kindNames = map[inputKind]string{inText: "text", inTextarea: "textarea", inSelect: "select", inChecks: "checks",
-	inDate: "date", inDateTime: "datetime-local", inNumber: "number"}
+	inDate: "date", inDateTime: "datetime-local", inNumber: "number", inChoice: "select"}
 
 // Fields are the form's inputs, in order.
 func (f *form) Fields() []field {
@@ -130,7 +130,7 @@ func (f *form) Fields() []field {
 		} else if in.kind == inDateTime {
 			fl.Hint = f.cat.text(f.lang, "cust.hint.now") // left as it is, the time of saving (submittedTime)
 		}
-		if in.choices != "" {
+		if in.kind == inChoice {
 			fl.Choose = f.cat.text(f.lang, "cust.choose")
 			fl.Options = f.choicesOf(in)
 		} else if in.kind == inSelect || in.kind == inChecks {
@@ -192,10 +192,14 @@ func (f *form) setError(err error) {
 	f.Err = msg
 }
 
+// consentRefusal is the pitch's refusal naming the consent channel it
+// needs (api/pitches.go); the form names the channel as the page does.
+const consentRefusal = "needs the customer's marketing consent by %s"
+
 // localArgs returns err with the times and durations its message shows as
 // the page shows them: an RFC 3339 time (the server's clock of "must not
-// be in the future", in UTC) in KST, a duration in minutes; err itself if
-// it has none.
+// be in the future", in UTC) in KST, a duration in minutes, the consent
+// channel of consentRefusal by its name; err itself if it has none.
 func (f *form) localArgs(err error) error {
 	var ee *events.Error
 	if !asEventsError(err, &ee) || len(ee.Args) == 0 {
@@ -210,6 +214,8 @@ func (f *form) localArgs(err error) error {
 		case string:
 			if t, perr := time.Parse(time.RFC3339Nano, v); perr == nil {
 				args[i], changed = formatTime(t)+" KST", true
+			} else if ee.Template == consentRefusal && slices.Contains(events.ConsentChannels, v) {
+				args[i], changed = f.cat.text(f.lang, "cust.consentChannel."+v), true // "by SMS", not "by sms"
 			}
 		}
 	}

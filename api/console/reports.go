@@ -113,7 +113,8 @@ func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 	names := reportNames(s.Role)
 	if !slices.Contains(names, name) {
-		return events.Errorf("forbidden", "your role may not open this page")
+		c.fail(w, r, http.StatusForbidden, events.Errorf("forbidden", "your role may not open this page"))
+		return nil
 	}
 	var ans reportAnswer
 	if err := c.apiJSON(r.Context(), s, "/v1/reports/"+url.PathEscape(name), &ans); err != nil {

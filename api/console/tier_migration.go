@@ -105,10 +105,12 @@ func (rb *reportBuilder) tierMigration(d []projections.TierMonth) {
 	rb.fact("out.tm.movedProfit", pctCell(ratioOf64(m.MovedProfit, m.Profit)).Text)
 	rb.rep.Matrix = rb.matrix(d, i)
 
-	series := []ChartSeries{{Name: rb.t("out.tm.up")}, {Name: rb.t("out.tm.down")}, {Name: rb.t("out.tm.new")}}
+	// In the chart's colours (seriesColours) of the matrix's cells: new
+	// blue, up green, down amber.
+	series := []ChartSeries{{Name: rb.t("out.tm.new")}, {Name: rb.t("out.tm.up")}, {Name: rb.t("out.tm.down")}}
 	for _, tm := range d {
 		u, dn, f := moves(tm)
-		for k, n := range []int{u, dn, f} {
+		for k, n := range []int{f, u, dn} {
 			series[k].Points = append(series[k].Points, ChartPoint{Label: tm.Month, Value: float64(n)})
 		}
 	}
