@@ -169,7 +169,7 @@ func TestBrowserCampaignOutcome(t *testing.T) {
 	head := s.head()
 	rep.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	rep.waitText("#pitch-channel-msg", "문자 마케팅 수신 동의") // by SMS (문자), named as the page names it
-	rep.takeProblems() // the refusal's own 400
+	rep.takeProblems()                                 // the refusal's own 400
 	if h := s.head(); h != head {
 		t.Errorf("the refused pitch appended: head %v → %v", head, h)
 	}
