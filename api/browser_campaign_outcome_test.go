@@ -168,8 +168,9 @@ func TestBrowserCampaignOutcome(t *testing.T) {
 	rep.press("딸 결혼 자금 문의")
 	head := s.head()
 	rep.navigate(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
-	rep.waitText("#pitch-channel-msg", "문자 마케팅 수신 동의") // by SMS (문자), named as the page names it
-	rep.takeProblems()                                 // the refusal's own 400
+	// Refused next to the channel, SMS (문자) named as the page names it.
+	rep.waitText("#pitch-channel-msg", "문자 마케팅 수신 동의")
+	rep.takeProblems() // the refusal's own 400
 	if h := s.head(); h != head {
 		t.Errorf("the refused pitch appended: head %v → %v", head, h)
 	}
