@@ -276,8 +276,8 @@ type tierCount struct {
 }
 
 func init() {
-	funcs["campaignForm"] = func(v view, d *campaignDraft, count *projections.CampaignPreview, action string) campaignForm {
-		return campaignForm{D: d, Count: count, Action: action, Tiers: events.Tiers, Events: events.LifeEventKinds, Chans: events.Channels,
+	funcs["campaignForm"] = func(v view, d campaignDraft, count *projections.CampaignPreview, action string) campaignForm {
+		return campaignForm{D: &d, Count: count, Action: action, Tiers: events.Tiers, Events: events.LifeEventKinds, Chans: events.Channels,
 			Default: events.DefaultAttributionDays, v: v}
 	}
 	funcs["grouped"] = func(n int) string { return groupDigits(strconv.Itoa(n)) }
@@ -285,7 +285,8 @@ func init() {
 
 // postPreview answers static/campaigns.js's live count: the form as
 // posted, counted through POST /v1/campaigns/preview, as JSON — the
-// preview, or {"error","field"} for a refusal (a criterion out of range).
+// preview, or {"error","field"} for a refusal (a criterion out of range):
+// an answer to show, not a failure of the request, so 200 either way.
 func (c *Console) postPreview(w http.ResponseWriter, r *http.Request, s *Session) error {
 	if err := r.ParseForm(); err != nil {
 		return events.Errorf(events.Invalid, "the form cannot be read")
@@ -293,14 +294,12 @@ func (c *Console) postPreview(w http.ResponseWriter, r *http.Request, s *Session
 	d := campaignDraftFrom(r.PostForm, r.PostFormValue("amend") == "1")
 	p, err := c.countTargets(r, s, d)
 	answer := map[string]any{"preview": p}
-	status := http.StatusOK
 	if err != nil {
 		if code := events.ErrorCode(err); code != events.Invalid && code != events.NotFound {
 			return err
 		}
 		field, _, _ := strings.Cut(invalidField(err), "[")
 		answer = map[string]any{"error": c.cat.errorText(language(r), err), "field": field}
-		status = statusOf(err)
 	}
 	b, err := json.Marshal(answer)
 	if err != nil {
@@ -308,7 +307,6 @@ func (c *Console) postPreview(w http.ResponseWriter, r *http.Request, s *Session
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	return nil
 }

@@ -1,0 +1,307 @@
+package api_test
+
+import (
+	"fmt"
+	"strings"
+	"slices"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/dangol/dangol/events"
+)
+
+// campaignEvents returns campaign id's events as "Type by actor" and
+// their data, read as the auditor.
+func (s *stack) campaignEvents(id string) (what []string, data []map[string]any) {
+	s.t.Helper()
+	a := s.req("U1", "GET", "/v1/audit/streams/"+events.CampaignStream(id)+"?limit=100", nil)
+	if a.status == 404 {
+		return nil, nil
+	}
+	for _, e := range a.body["events"].([]any) {
+		m := e.(map[string]any)
+		what = append(what, fmt.Sprintf("%s by %s", m["type"], m["actor"].(map[string]any)["id"]))
+		data = append(data, m["data"].(map[string]any))
+	}
+	return what, data
+}
+
+// assignTier appends the segmentation job's TierAssigned of customer id.
+func (s *stack) assignTier(id, tier string) {
+	s.t.Helper()
+	deposit, profit := int64(10_000_000), int64(100_000)
+	basis := events.TierBasis{DepositBalance: &deposit, ProfitContribution: &profit, Rule: "test"}
+	ev, err := events.NewEvent(&events.TierAssigned{Tier: tier, Basis: basis},
+		events.Meta{Actor: events.System("segmentation"), CorrelationID: events.NewID().String()})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.store.Append(s.t.Context(), events.CustomerStream(id), events.StreamExists, ev); err != nil {
+		s.t.Fatalf("tier of %s: %v", id, err)
+	}
+}
+
+// marketingBook is the browser test's customers, all of branch B001: by
+// tier, with marketing consent by phone except C311 (SMS only: no consent
+// for a phone campaign) and C312 (none: do-not-contact).
+var marketingBook = []struct{ id, advisor, tier string }{
+	{"C301", "R1", "vip"}, {"C302", "R1", "potential_vip"}, {"C303", "R2", "potential_vip"}, {"C304", "R1", "potential_vip"},
+	{"C305", "R2", "general"}, {"C306", "R1", "general"}, {"C307", "R1", "general"}, {"C308", "R2", ""},
+	{"C309", "R1", "potential_vip"}, {"C310", "R2", "vip"}, {"C311", "R1", "potential_vip"}, {"C312", "R1", "potential_vip"},
+}
+
+// seedMarketing registers marketingBook.
+func (s *stack) seedMarketing() {
+	s.t.Helper()
+	for _, c := range marketingBook {
+		s.campaignBook(bookEntry{id: c.id, advisor: c.advisor, phone: c.id != "C311" && c.id != "C312"})
+		if c.id == "C311" {
+			s.grant(c.advisor, c.id, "sms", true)
+		}
+		if c.tier != "" {
+			s.assignTier(c.id, c.tier)
+		}
+	}
+	s.awaitApplied()
+}
+
+// expectedCount is what a phone campaign id over tiers selects of
+// marketingBook: targets and held out (holdOut percent).
+func expectedCount(id string, holdOut int, tiers ...string) (targets, held int) {
+	for _, c := range marketingBook {
+		if c.id == "C311" || c.id == "C312" || len(tiers) > 0 && !slices.Contains(tiers, c.tier) {
+			continue
+		}
+		if events.InHoldOut(id, c.id, holdOut) {
+			held++
+		} else {
+			targets++
+		}
+	}
+	return targets, held
+}
+
+// countShown is the builder's count as the page shows it: "targets/held
+// out/matching/do-not-contact/no consent".
+func (b *browser) countShown() string {
+	b.t.Helper()
+	return eval[string](b, `["targets","holdOut","matching","doNotContact","noConsent"].map(k =>
+		document.querySelector("#cmp-count-box [data-n=" + k + "]").textContent.replace(/,/g, "")).join("/")`)
+}
+
+// waitCount waits until the builder's count reads want and is not being
+// made.
+func (b *browser) waitCount(want string) {
+	b.t.Helper()
+	b.poll("the count "+want, func() (bool, string) {
+		got, err := tryEval[string](b, `(() => { const box = document.getElementById("cmp-count-box");
+			if (!box) return location.pathname + ": " + document.body.innerText.slice(0, 200);
+			if (box.getAttribute("aria-busy") || box.dataset.state !== "fresh") return box.dataset.state + ": " + document.getElementById("cmp-count").textContent;
+			return ["targets","holdOut","matching","doNotContact","noConsent"].map(k =>
+				box.querySelector("[data-n=" + k + "]").textContent.replace(/,/g, "")).join("/"); })()`)
+		return err == nil && got == want, got
+	})
+}
+
+// TestBrowserCampaigns: a marketer builds a campaign by keyboard: the live
+// count (posted to /campaigns/preview as the form changes, appending
+// nothing) follows each tier ticked; Enter in a field counts without
+// script's help; a hold-out over 50 % is refused next to its field with
+// nothing appended; the launch appends exactly the CampaignLaunched typed.
+// The campaign's page shows its definition and targets (customer ids as
+// text: a marketer reads no customer); an amendment with its own live
+// count appends CampaignAmended. A centre head (English) sees the targets
+// linked to the customers, meets a stale amendment as a conflict that keeps
+// the draft, and closes the campaign with a reason. A rep gets 403.
+func TestBrowserCampaigns(t *testing.T) {
+	requireBrowser(t)
+	s := newStack(t, stackOptions{noReactors: true})
+	for _, m := range [][2]string{{"M1", "marketer"}, {"H1", "centre_head"}, {"R1", "rep"}} {
+		s.givePassword(m[0], m[1], testPassword)
+	}
+	s.seedMarketing()
+
+	mk := s.newBrowser("marketer M1", "ko")
+	mk.signIn("M1", testPassword, "")
+	mk.waitPath("/campaigns")
+	mk.waitText("#cmp-none", "캠페인")
+	mk.tabTo("#cmp-new", 30)
+	mk.navigate(chromedp.KeyEvent(kb.Enter))
+	mk.waitPath("/campaigns/new")
+
+	// As opened: everyone who may be contacted, counted by the script.
+	all, _ := expectedCount("", 0)
+	mk.waitCount(fmt.Sprintf("%d/0/12/1/1", all))
+	head := s.head()
+	mk.tabTo("#cmp-campaignId", 40)
+	mk.press("WED-2027")
+	mk.press(kb.Tab)
+	mk.press("결혼 시즌 대출")
+	mk.press(kb.Tab)
+	mk.press("LOAN-WED")
+	mk.do(chromedp.SetValue(chromedp.CSS("#cmp-endsOn"), "2026-12-31"))
+	mk.tabTo("#cmp-holdOutPercent", 10)
+	mk.clear("#cmp-holdOutPercent")
+	mk.press("80") // over 50: refused at launch
+	mk.tabTo("#cmp-criteria-tiers-potential_vip", 10)
+	mk.press(" ")
+	mk.poll("the live count refuses the hold-out", func() (bool, string) {
+		st := eval[string](mk, `document.getElementById("cmp-count-box").dataset.state + ":" + document.getElementById("cmp-count").textContent`)
+		return strings.HasPrefix(st, "invalid:") && hangul.MatchString(st) && strings.Contains(st, "50"), st
+	})
+	mk.clear("#cmp-holdOutPercent")
+	mk.do(chromedp.Focus(chromedp.CSS("#cmp-holdOutPercent")))
+	mk.press("20")
+	pv, pvHeld := expectedCount("WED-2027", 20, "potential_vip")
+	mk.waitCount(fmt.Sprintf("%d/%d/6/1/1", pv, pvHeld)) // C302 C303 C304 C309 match and may be called; C311 has no phone consent, C312 is do-not-contact
+	mk.tabTo("#cmp-criteria-tiers-vip", 10)
+	mk.press(" ")
+	vip, vipHeld := expectedCount("WED-2027", 20, "potential_vip", "vip")
+	mk.waitCount(fmt.Sprintf("%d/%d/8/1/1", vip, vipHeld))
+	if got := mk.text("#cmp-count"); !strings.Contains(got, fmt.Sprint(vip)) || !hangul.MatchString(got) {
+		t.Errorf("the count's sentence %q", got)
+	}
+	if got := eval[string](mk, `document.getElementById("cmp-count").getAttribute("aria-live")`); got != "polite" {
+		t.Errorf("the count's aria-live %q", got)
+	}
+	if got := s.head(); got != head {
+		t.Fatalf("counting appended (head %v → %v)", head, got)
+	}
+	mk.screen("campaign-builder")
+
+	// Enter in a field counts on the server (the form's first button) and
+	// keeps the draft; a hold-out over 50 % is refused when launching.
+	mk.do(chromedp.Focus(chromedp.CSS("#cmp-criteria-noContactDays")))
+	mk.navigate(chromedp.KeyEvent(kb.Enter))
+	mk.waitCount(fmt.Sprintf("%d/%d/8/1/1", vip, vipHeld))
+	if v := eval[string](mk, `document.getElementById("cmp-name").value + "|" + document.getElementById("cmp-criteria-tiers-vip").checked`); v != "결혼 시즌 대출|true" {
+		t.Errorf("the count lost the draft: %q", v)
+	}
+	mk.clear("#cmp-holdOutPercent")
+	mk.do(chromedp.Focus(chromedp.CSS("#cmp-holdOutPercent")))
+	mk.press("60")
+	mk.click("#cmp-launch")
+	msg := mk.text("#cmp-holdOutPercent-msg")
+	if !hangul.MatchString(msg) || !strings.Contains(msg, "50") || !mk.matchesFocus("#cmp-holdOutPercent") {
+		t.Errorf("a hold-out of 60 %%: message %q, focus on %s", msg, mk.focused())
+	}
+	if got := s.head(); got != head {
+		t.Fatalf("the refused launch appended (head %v → %v)", head, got)
+	}
+	mk.screen("campaign-builder-refused")
+	mk.clear("#cmp-holdOutPercent")
+	mk.press("20")
+	mk.tabTo("#cmp-launch", 40)
+	mk.navigate(chromedp.KeyEvent(kb.Enter))
+	mk.waitPath("/campaigns/WED-2027?done=launched")
+	what, data := s.campaignEvents("WED-2027")
+	if len(what) != 1 || what[0] != "CampaignLaunched by M1" {
+		t.Fatalf("launched: %v", what)
+	}
+	d := data[0]
+	if tiers := fmt.Sprint(d["criteria"].(map[string]any)["tiers"]); d["name"] != "결혼 시즌 대출" || d["product"] != "LOAN-WED" || d["channel"] != "phone_outbound" ||
+		d["startsOn"] != "2026-11-25" || d["endsOn"] != "2026-12-31" || d["holdOutPercent"] != float64(20) || tiers != "[vip potential_vip]" {
+		t.Errorf("CampaignLaunched %v", d)
+	}
+
+	// The campaign's page: definition, numbers, targets without links.
+	mk.waitText("#cmp-done", "시작")
+	if got := mk.text("#cmp-n-targets") + "/" + mk.text("#cmp-n-holdout"); got != fmt.Sprintf("%d/%d", vip, vipHeld) {
+		t.Errorf("the numbers %s, want %d/%d", got, vip, vipHeld)
+	}
+	if got := mk.text("#cmp-criteria"); !strings.Contains(got, "VIP") {
+		t.Errorf("the criteria in words %q", got)
+	}
+	rows := eval[int](mk, `document.querySelectorAll("#cmp-targets tbody tr").length`)
+	links := eval[int](mk, `document.querySelectorAll("#cmp-targets a[href^='/customers/']").length`)
+	if rows != vip+vipHeld || links != 0 {
+		t.Errorf("the target list: %d rows, %d customer links (a marketer reads no customer)", rows, links)
+	}
+	mk.screen("campaign-page")
+
+	// Amend: tick general too; the amendment's own live count follows.
+	gen, genHeld := expectedCount("WED-2027", 20, "potential_vip", "vip", "general")
+	mk.tabTo("#cmp-criteria-tiers-general", 80)
+	mk.press(" ")
+	mk.waitCount(fmt.Sprintf("%d/%d/11/1/1", gen, genHeld))
+	mk.do(chromedp.Focus(chromedp.CSS("#cmp-reason")))
+	mk.press("일반 등급 추가")
+	head = s.head()
+	mk.tabTo("#cmp-amend", 20)
+	mk.navigate(chromedp.KeyEvent(kb.Enter))
+	mk.waitPath("/campaigns/WED-2027?done=amended")
+	if what, data = s.campaignEvents("WED-2027"); len(what) != 2 || what[1] != "CampaignAmended by M1" || data[1]["reason"] != "일반 등급 추가" ||
+		fmt.Sprint(data[1]["criteria"].(map[string]any)["tiers"]) != "[vip potential_vip general]" {
+		t.Fatalf("amended: %v %v", what, data)
+	}
+	if got := mk.text("#cmp-n-targets"); got != fmt.Sprint(gen) {
+		t.Errorf("targets after the amendment %s, want %d", got, gen)
+	}
+
+	// The centre head, in English: customer links, a stale amendment, closure.
+	hd := s.newBrowser("centre head H1", "en")
+	hd.signIn("H1", testPassword, "")
+	hd.open("/campaigns/WED-2027")
+	hd.waitText("#cmp-def", "1 time")
+	if links := eval[int](hd, `document.querySelectorAll("#cmp-targets a[href^='/customers/']").length`); links != gen+genHeld {
+		t.Errorf("the centre head's target list links %d customers, want %d", links, gen+genHeld)
+	}
+	mk.open("/campaigns/WED-2027")
+	mk.clear("#cmp-name")
+	mk.do(chromedp.Focus(chromedp.CSS("#cmp-name")))
+	mk.press("결혼 시즌 대출 2차")
+	mk.click("#cmp-amend")
+	mk.waitPath("/campaigns/WED-2027?done=amended")
+	head = s.head()
+	hd.clear("#cmp-criteria-noContactDays")
+	hd.fill("#cmp-criteria-noContactDays", "30")
+	hd.click("#cmp-amend")
+	hd.waitText("#cmp-conflict", "meanwhile")
+	if got := s.head(); got != head {
+		t.Fatalf("the stale amendment appended (head %v → %v)", head, got)
+	}
+	if v := eval[string](hd, `document.getElementById("cmp-criteria-noContactDays").value`); v != "30" {
+		t.Errorf("the conflict lost the draft: %q", v)
+	}
+	hd.screen("campaign-conflict")
+	hd.fill("#cmp-close-reason", "budget spent")
+	hd.click("#cmp-close")
+	hd.waitPath("/campaigns/WED-2027?done=closed")
+	if what, data = s.campaignEvents("WED-2027"); len(what) != 4 || what[3] != "CampaignClosed by H1" || data[3]["reason"] != "budget spent" {
+		t.Fatalf("closed: %v %v", what, data)
+	}
+	if hd.has("#cmp-amend") || hd.has("#cmp-close") {
+		t.Errorf("a closed campaign offers amendment or closure")
+	}
+	hd.waitText(".cmp-head .tag", "Closed")
+	hd.screen("campaign-closed")
+
+	// The centre head builds one too; the list shows both.
+	hd.open("/campaigns/new")
+	hd.fill("#cmp-campaignId", "VIP-KEEP")
+	hd.fill("#cmp-name", "VIP retention")
+	hd.fill("#cmp-product", "DEPO-VIP")
+	hd.tabTo("#cmp-criteria-tiers-vip", 40)
+	hd.press(" ")
+	v, vHeld := expectedCount("VIP-KEEP", 0, "vip")
+	hd.waitCount(fmt.Sprintf("%d/%d/2/0/0", v, vHeld))
+	hd.screen("campaign-builder")
+	hd.click("#cmp-launch")
+	hd.waitPath("/campaigns/VIP-KEEP?done=launched")
+	hd.open("/campaigns")
+	if got := eval[string](hd, `Array.from(document.querySelectorAll("#cmp-list tbody tr")).map(tr => tr.dataset.campaign).join(" ")`); got != "VIP-KEEP WED-2027" {
+		t.Errorf("the list %q", got)
+	}
+	hd.screen("campaign-list")
+	mk.open("/campaigns")
+	mk.screen("campaign-list")
+
+	// Reps have no campaign pages.
+	for _, p := range []string{"/campaigns", "/campaigns/new", "/campaigns/WED-2027"} {
+		if a := s.webGet("R1", p); a != 403 {
+			t.Errorf("%s as R1: %d", p, a)
+		}
+	}
+}
