@@ -28,10 +28,7 @@ func (s *Server) today() string { return s.now().In(kst).Format(time.DateOnly) }
 // gets the first answer, even on a later day.
 func (s *Server) postCampaign(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var d events.CampaignLaunched
-	if err := s.readBody(w, r, &d); err != nil {
-		return err
-	}
-	if err := d.Validate(); err != nil {
+	if err := s.readData(w, r, &d); err != nil {
 		return err
 	}
 	stream := events.CampaignStream(d.CampaignID)
@@ -44,6 +41,14 @@ func (s *Server) postCampaign(w http.ResponseWriter, r *http.Request, p Principa
 	return s.appendEvents(w, r, p, stream, events.NoStream, campaignIDOf, &d)
 }
 
+// readData reads r's body into d and validates it.
+func (s *Server) readData(w http.ResponseWriter, r *http.Request, d events.Data) error {
+	if err := s.readBody(w, r, d); err != nil {
+		return err
+	}
+	return d.Validate()
+}
+
 // campaignIDOf is the field a launch answers beside the append result.
 func campaignIDOf(last events.Data) map[string]any {
 	return map[string]any{"campaignId": last.(*events.CampaignLaunched).CampaignID}
@@ -54,10 +59,7 @@ func campaignIDOf(last events.Data) map[string]any {
 // before its start nor today.
 func (s *Server) postAmendment(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var d events.CampaignAmended
-	if err := s.readBody(w, r, &d); err != nil {
-		return err
-	}
-	if err := d.Validate(); err != nil {
+	if err := s.readData(w, r, &d); err != nil {
 		return err
 	}
 	return s.campaignWrite(w, r, p, func(c projections.Campaign) (events.Data, error) {
@@ -75,10 +77,7 @@ func (s *Server) postAmendment(w http.ResponseWriter, r *http.Request, p Princip
 // CampaignClosed, once.
 func (s *Server) postCampaignClosure(w http.ResponseWriter, r *http.Request, p Principal) error {
 	var d events.CampaignClosed
-	if err := s.readBody(w, r, &d); err != nil {
-		return err
-	}
-	if err := d.Validate(); err != nil {
+	if err := s.readData(w, r, &d); err != nil {
 		return err
 	}
 	return s.campaignWrite(w, r, p, func(c projections.Campaign) (events.Data, error) {

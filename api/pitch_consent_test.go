@@ -204,22 +204,23 @@ type staleCustomers struct {
 }
 
 func (q *staleCustomers) Campaign(ctx context.Context, id string, now time.Time) (projections.Campaign, error) {
-	q.mu.Lock()
-	c, ok := q.campaigns[id]
-	delete(q.campaigns, id)
-	q.mu.Unlock()
-	if ok {
+	if c, ok := takeOnce(&q.mu, q.campaigns, id); ok {
 		return c, nil
 	}
 	return q.Queries.Campaign(ctx, id, now)
 }
 
+// takeOnce removes and returns m's value for id, under mu.
+func takeOnce[V any](mu *sync.Mutex, m map[string]V, id string) (V, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := m[id]
+	delete(m, id)
+	return v, ok
+}
+
 func (q *staleCustomers) Customer(ctx context.Context, id string, now time.Time) (projections.CustomerView, error) {
-	q.mu.Lock()
-	v, ok := q.views[id]
-	delete(q.views, id)
-	q.mu.Unlock()
-	if ok {
+	if v, ok := takeOnce(&q.mu, q.views, id); ok {
 		return v, nil
 	}
 	return q.Queries.Customer(ctx, id, now)
