@@ -25,7 +25,7 @@ func TestBenchCampaigns(t *testing.T) {
 	q := `p50=` + us + ` p90=` + us + ` p99=` + us + ` max=` + us + `  mean=` + us
 	launch := func(i, name, channel, holdOut string) []string {
 		return []string{
-			`^launch ` + i + ` "` + name + `" \(` + channel + `, ` + holdOut + `% hold-out\): 3000 customers judged in \d+\.\d\dms: [1-9]\d* targets, \d+ held out; target < 2000\.00ms: (met|MISSED)$`,
+			`^launch ` + i + ` "` + name + `" \(` + channel + `, ` + holdOut + `% hold-out\): 3000 customers judged in \d+\.\d\dms \(CPU \d+\.\d\dms, this process\): [1-9]\d* targets, \d+ held out; target < 2000\.00ms: (met|MISSED)$`,
 			`^  preview in \d+\.\d\dms: [1-9]\d* matching, \d+ do-not-contact, \d+ without consent, [1-9]\d* targets, \d+ held out$`,
 		}
 	}
@@ -33,6 +33,7 @@ func TestBenchCampaigns(t *testing.T) {
 		`^dangol bench campaigns  \S+  \w+/\w+  \d+ CPUs \(.+\)  GOMAXPROCS=\d+  go\S+$`,
 		`^command: ` + regexp.QuoteMeta("dangol "+strings.Join(args, " ")) + `$`,
 		`^settings: --campaigns=3 --customers=3000 --events=600$`,
+		`^load average \(1, 5, 15 min\) at the start: (\d+\.\d+ \d+\.\d+ \d+\.\d+|unknown)$`,
 		`^bank: 3000 customers built in memory in \S+ \([1-9]\d* events applied to the customer fold directly\), live heap \d+ MiB$`,
 	}
 	want = append(want, launch("1", "vip-wedding", "phone_outbound", "10")...)
