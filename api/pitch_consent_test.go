@@ -61,7 +61,8 @@ func refusedOn(t *testing.T, a answer, field, msg string) {
 // marketing consent for its channel (for a channel without one, on some
 // channel), else 400 naming the consent and nothing appended; the server
 // records the consent relied on, and refuses a client setting it; service
-// pitches and pitches of neither purpose are not gated.
+// pitches and pitches of neither purpose are not gated; an erased
+// customer takes no marketing pitch.
 func TestPitchConsentGate(t *testing.T) {
 	s := newStack(t, stackOptions{noReactors: true})
 	s.campaignBook(bookEntry{"C1", "R1", false})
@@ -110,6 +111,12 @@ func TestPitchConsentGate(t *testing.T) {
 	}
 	s.must("R1", "POST", path, pitch("FUND01", "phone_inbound"), 201)
 	s.refuse("R1", "POST", "/v1/customers/NOBODY/pitches", pitch("FUND01", "email", "purpose", "marketing"), 404, "not_found")
+
+	// An erased customer takes no marketing, whatever consent was on record.
+	s.campaignBook(bookEntry{"C2", "R1", true})
+	s.must("A001", "POST", "/v1/customers/C2/erasure", map[string]any{"reason": "customer request", "requestedBy": "customer"}, 201)
+	refusedOn(t, s.refuse("R1", "POST", "/v1/customers/C2/pitches", pitch("FUND01", "phone_outbound", "purpose", "marketing"), 400, "invalid"),
+		"channel", "erased")
 }
 
 // TestCampaignPitch: a campaign's pitch is marketing, for a running
