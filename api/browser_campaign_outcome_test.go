@@ -227,8 +227,8 @@ func TestBrowserCampaignOutcome(t *testing.T) {
 		if !slices.Equal(facts, want) {
 			t.Errorf("%s: the outcome's figures %v, want %v", lang, facts, want)
 		}
-		if n := eval[int](m, `document.querySelectorAll("#rp-charts svg.chart[role=img][aria-label]").length`); n != 2 {
-			t.Errorf("%s: %d charts, want the funnel and the lift", lang, n)
+		if n := eval[int](m, `document.querySelectorAll("#rp-charts svg.chart[role=img][aria-label]").length`); n != 3 {
+			t.Errorf("%s: %d charts, want the funnel, the pitches' outcomes and the lift", lang, n)
 		}
 		for _, id := range []string{"funnel", "lift", "advisors", "branches", "channels"} {
 			if !m.has("#t-" + id + " table") {

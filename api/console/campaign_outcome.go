@@ -77,23 +77,25 @@ func (c *Console) outcomeCSV(w http.ResponseWriter, r *http.Request, s *Session)
 	return writeCSV(w, o.report, r.URL.Query().Get("table"))
 }
 
-// funnelStage is one bar of the funnel: its catalog key and its count.
+// funnelStage is one stage of the funnel: its catalog key, its count,
+// and whether it is a pitch's outcome.
 type funnelStage struct {
-	key string
-	n   func(f projections.CampaignFunnel) int
+	key     string
+	n       func(f projections.CampaignFunnel) int
+	outcome bool
 }
 
 // funnelStages are the funnel's stages in page order: targets → contacted
 // → pitched → each outcome → product opened.
 var funnelStages = []funnelStage{
-	{"out.stage.targets", func(f projections.CampaignFunnel) int { return f.Targets }},
-	{"out.stage.contacted", func(f projections.CampaignFunnel) int { return f.Contacted }},
-	{"out.stage.pitched", func(f projections.CampaignFunnel) int { return f.Pitched }},
-	{"out.stage.accepted", func(f projections.CampaignFunnel) int { return f.Accepted }},
-	{"out.stage.declined", func(f projections.CampaignFunnel) int { return f.Declined }},
-	{"out.stage.considering", func(f projections.CampaignFunnel) int { return f.Considering }},
-	{"out.stage.unreachable", func(f projections.CampaignFunnel) int { return f.Unreachable }},
-	{"out.stage.opened", func(f projections.CampaignFunnel) int { return f.Opened }},
+	{"out.stage.targets", func(f projections.CampaignFunnel) int { return f.Targets }, false},
+	{"out.stage.contacted", func(f projections.CampaignFunnel) int { return f.Contacted }, false},
+	{"out.stage.pitched", func(f projections.CampaignFunnel) int { return f.Pitched }, false},
+	{"out.stage.accepted", func(f projections.CampaignFunnel) int { return f.Accepted }, true},
+	{"out.stage.declined", func(f projections.CampaignFunnel) int { return f.Declined }, true},
+	{"out.stage.considering", func(f projections.CampaignFunnel) int { return f.Considering }, true},
+	{"out.stage.unreachable", func(f projections.CampaignFunnel) int { return f.Unreachable }, true},
+	{"out.stage.opened", func(f projections.CampaignFunnel) int { return f.Opened }, false},
 }
 
 // outcome lays out a campaign's report: the headline figures, the funnel
@@ -112,15 +114,25 @@ func (rb *reportBuilder) outcome(d projections.CampaignReport) {
 		rb.fact("out.fact.openLift", rb.pp(l.OpenLift))
 	}
 
-	var bars ChartSeries
+	// Two charts: the path (targets → contacted → pitched → accepted →
+	// opened) and what the pitches came to; eight bars in one would leave
+	// every other label out.
+	var path, outcomes ChartSeries
 	tab := rb.table("funnel", "out.table.funnel", "out.col.stage", "out.col.target#", "out.col.ofTargets#", "out.col.holdout#")
 	for _, st := range funnelStages {
 		n, h := st.n(f), st.n(d.HoldOut)
-		bars.Points = append(bars.Points, ChartPoint{Label: rb.t(st.key), Value: float64(n)})
+		pt := ChartPoint{Label: rb.t(st.key), Value: float64(n)}
+		if st.outcome {
+			outcomes.Points = append(outcomes.Points, pt)
+		}
+		if !st.outcome || st.key == "out.stage.accepted" {
+			path.Points = append(path.Points, pt)
+		}
 		tab.add(textCell(rb.t(st.key)), intCell(n), pctCell(ratioOf(n, f.Targets)), intCell(h))
 	}
 	tab.add(textCell(rb.t("out.stage.removed")), intCell(f.Removed), pctCell(ratioOf(f.Removed, f.Targets)), intCell(d.HoldOut.Removed))
-	rb.bar(ChartOptions{Title: rb.t("out.chart.funnel")}, bars)
+	rb.bar(ChartOptions{Title: rb.t("out.chart.funnel")}, path)
+	rb.bar(ChartOptions{Title: rb.t("out.chart.outcomes")}, outcomes)
 
 	if l := d.Lift; l != nil {
 		rb.lift(l)
@@ -141,14 +153,14 @@ func (rb *reportBuilder) outcome(d projections.CampaignReport) {
 // lift draws the target group's accept and open rates beside the
 // hold-out's, and tables them with the lift in percentage points.
 func (rb *reportBuilder) lift(l *projections.CampaignLift) {
-	accept, open := rb.t("out.lift.accept"), rb.t("out.lift.open")
+	accept, open := rb.t("out.stage.accepted"), rb.t("out.stage.opened") // short, for the axis
 	target := ChartSeries{Name: rb.t("out.group.target"), Points: []ChartPoint{{accept, l.TargetAcceptRate * 100}, {open, l.TargetOpenRate * 100}}}
 	hold := ChartSeries{Name: rb.t("out.group.holdout"), Points: []ChartPoint{{accept, l.HoldOutAcceptRate * 100}, {open, l.HoldOutOpenRate * 100}}}
 	rb.bar(ChartOptions{Title: rb.t("out.chart.lift", rb.pp(l.AcceptLift), rb.pp(l.OpenLift)), Unit: "%"}, target, hold)
 	tab := rb.table("lift", "out.table.lift", "out.col.measure", "out.col.target#", "out.col.holdout#", "out.col.lift#")
 	tab.add(textCell(rb.t("out.lift.members")), intCell(l.Targets), intCell(l.HoldOut), cell{"", ""})
-	tab.add(textCell(accept), pctCell(l.TargetAcceptRate), pctCell(l.HoldOutAcceptRate), rb.ppCell(l.AcceptLift))
-	tab.add(textCell(open), pctCell(l.TargetOpenRate), pctCell(l.HoldOutOpenRate), rb.ppCell(l.OpenLift))
+	tab.add(textCell(rb.t("out.lift.accept")), pctCell(l.TargetAcceptRate), pctCell(l.HoldOutAcceptRate), rb.ppCell(l.AcceptLift))
+	tab.add(textCell(rb.t("out.lift.open")), pctCell(l.TargetOpenRate), pctCell(l.HoldOutOpenRate), rb.ppCell(l.OpenLift))
 }
 
 // funnelRows tables the funnel of each key of one breakdown (advisor,
