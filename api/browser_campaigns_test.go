@@ -2,8 +2,8 @@ package api_test
 
 import (
 	"fmt"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -149,7 +149,7 @@ func TestBrowserCampaigns(t *testing.T) {
 	mk.press(" ")
 	mk.poll("the live count refuses the hold-out", func() (bool, string) {
 		st := eval[string](mk, `document.getElementById("cmp-count-box").dataset.state + ":" + document.getElementById("cmp-count").textContent`)
-		return strings.HasPrefix(st, "invalid:") && hangul.MatchString(st) && strings.Contains(st, "50"), st
+		return strings.HasPrefix(st, "invalid:비교군: ") && strings.Contains(st, "50"), st
 	})
 	mk.clear("#cmp-holdOutPercent")
 	mk.do(chromedp.Focus(chromedp.CSS("#cmp-holdOutPercent")))
@@ -240,6 +240,14 @@ func TestBrowserCampaigns(t *testing.T) {
 		t.Errorf("targets after the amendment %s, want %d", got, gen)
 	}
 
+	// Progress and removal: R1 pitches C302 for the campaign (accepted);
+	// C304 withdraws marketing consent by phone, their only one, and leaves
+	// the list as do-not-contact.
+	s.must("R1", "POST", "/v1/customers/C302/pitches", map[string]any{"product": "LOAN-WED", "channel": "phone_outbound",
+		"outcome": "accepted", "campaignId": "WED-2027"}, 201)
+	s.grant("R1", "C304", "phone", false)
+	s.awaitApplied()
+
 	// The centre head, in English: customer links, a stale amendment, closure.
 	hd := s.newBrowser("centre head H1", "en")
 	hd.signIn("H1", testPassword, "")
@@ -247,6 +255,12 @@ func TestBrowserCampaigns(t *testing.T) {
 	hd.waitText("#cmp-def", "1 time")
 	if links := eval[int](hd, `document.querySelectorAll("#cmp-targets a[href^='/customers/']").length`); links != gen+genHeld {
 		t.Errorf("the centre head's target list links %d customers, want %d", links, gen+genHeld)
+	}
+	if got := hd.text("#cmp-targets tr[data-customer=C302] .cmp-progress"); !strings.Contains(got, "accepted 2026-11-25") {
+		t.Errorf("C302's progress %q", got)
+	}
+	if got := hd.text("#cmp-targets tr[data-customer=C304]"); !strings.Contains(got, "do-not-contact") || hd.text("#cmp-n-removed") != "1" {
+		t.Errorf("C304's row %q, removed %s", got, hd.text("#cmp-n-removed"))
 	}
 	mk.open("/campaigns/WED-2027")
 	mk.clear("#cmp-name")

@@ -299,7 +299,11 @@ func (c *Console) postPreview(w http.ResponseWriter, r *http.Request, s *Session
 			return err
 		}
 		field, _, _ := strings.Cut(invalidField(err), "[")
-		answer = map[string]any{"error": c.cat.errorText(language(r), err), "field": field}
+		lang, msg := language(r), c.cat.errorText(language(r), err)
+		if key := "cmp.field." + field; c.cat.has(lang, key) { // the count is beside the form: say which field
+			msg = c.cat.text(lang, key) + ": " + msg
+		}
+		answer = map[string]any{"error": msg, "field": field}
 	}
 	b, err := json.Marshal(answer)
 	if err != nil {
