@@ -56,6 +56,7 @@ func (c *Console) campaignOutcome(r *http.Request, s *Session) (*outcome, error)
 	rb.outcome(d)
 	rep := &rb.rep
 	rep.Name, rep.At, rep.CSV = "campaign-"+id, c.now(), "/campaigns/"+url.PathEscape(id)+"/outcome.csv"
+	rep.Title = rb.t("out.heading", d.Campaign.Name)
 	return &outcome{report: rep, Campaign: d.Campaign, NoLift: d.Lift == nil}, nil
 }
 

@@ -59,6 +59,7 @@ type reportAnswer struct {
 // report is one report's page: what the template and the CSV show.
 type report struct {
 	Name   string
+	Title  string   // its heading, in the page's language
 	Names  []string // every report the member may read, for the strip of links
 	At     time.Time
 	CSV    string // the path of its CSV: /reports/{name}.csv
@@ -126,6 +127,7 @@ func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *Session)
 		return err
 	}
 	rep.Name, rep.Names, rep.At, rep.CSV = name, names, ans.At, "/reports/"+name+".csv"
+	rep.Title = rb.t("rep." + name + ".title")
 	if asCSV {
 		return writeCSV(w, rep, r.URL.Query().Get("table"))
 	}
