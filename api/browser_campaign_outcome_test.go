@@ -122,8 +122,8 @@ func newOutcomeBook(t *testing.T) *outcomeBook {
 // worklist and the pitch form (refused over SMS without consent, saved for
 // the campaign by phone); the private banker sees the VIP at risk; the
 // marketer reads the outcome (funnel, lift, tables, CSV, print) and the
-// tier migration month by month by keyboard; the centre head reads both;
-// a rep may read neither.
+// tier migration month by month by keyboard; the centre head reads both,
+// the auditor the outcome; a rep may read neither.
 func TestBrowserCampaignOutcome(t *testing.T) {
 	requireBrowser(t)
 	o := newOutcomeBook(t)
@@ -216,7 +216,11 @@ func TestBrowserCampaignOutcome(t *testing.T) {
 		m := s.newBrowser("marketer M1 ("+lang+")", lang)
 		m.signIn("M1", testPassword, "")
 		m.waitPath("/campaigns")
-		m.open("/campaigns/WED1/outcome")
+		m.click(`a[href="/campaigns/WED1"]`)
+		m.waitPath("/campaigns/WED1")
+		m.tabTo("#cmp-outcome", 40) // the campaign's page links its outcome
+		m.navigate(chromedp.KeyEvent(kb.Enter))
+		m.waitPath("/campaigns/WED1/outcome")
 		facts := eval[[]string](m, `Array.from(document.querySelectorAll("#rp-facts dd")).map(d => d.textContent)`)
 		// Targets, contacted, pitched, accepted, opened; the lifts: accept
 		// 2 of 3 against 0 of 2, open 1 of 3 against 1 of 2.
@@ -255,6 +259,13 @@ func TestBrowserCampaignOutcome(t *testing.T) {
 			})
 		}
 
+		// [ goes back to the campaign.
+		m.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+		m.navigate(chromedp.KeyEvent("["))
+		if p := m.path(); p != "/campaigns/WED1" {
+			t.Errorf("%s: [ on the outcome went to %s, want the campaign", lang, p)
+		}
+
 		m.click(`nav a[href="/reports"]`)
 		m.waitPath("/reports")
 		if got := eval[[]string](m, `Array.from(document.querySelectorAll("#rp-list h2 a")).map(a => a.getAttribute("href"))`); !slices.Equal(got, []string{"/reports/tier-migration"}) {
@@ -281,9 +292,12 @@ func TestBrowserCampaignOutcome(t *testing.T) {
 		}
 	}
 
-	// ── the centre head reads both; a rep neither ──
-	if got := s.webGet("H1", "/campaigns/WED1/outcome"); got != 200 {
-		t.Errorf("the centre head's outcome page: %d", got)
+	// ── the centre head reads both, the auditor the outcome; a rep neither ──
+	s.givePassword("U1", "auditor", testPassword)
+	for _, id := range []string{"H1", "U1"} {
+		if got := s.webGet(id, "/campaigns/WED1/outcome"); got != 200 {
+			t.Errorf("%s's outcome page: %d", id, got)
+		}
 	}
 	h := s.newBrowser("centre head H1 (en)", "en")
 	h.signIn("H1", testPassword, "")
