@@ -1,6 +1,7 @@
 package console
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -55,5 +56,33 @@ func TestMoveKind(t *testing.T) {
 		if got := moveKind(c.from, c.to); got != c.want {
 			t.Errorf("moveKind(%q, %q) = %q, want %q", c.from, c.to, got, c.want)
 		}
+	}
+}
+
+// TestOutcomeEmpty: a campaign nobody joined yet and a tier migration
+// without a month lay out (empty charts, tables without rows), and a month
+// without figures is no page.
+func TestOutcomeEmpty(t *testing.T) {
+	c := New(Config{Secret: make([]byte, 32)})
+	r := httptest.NewRequest("GET", "/reports/tier-migration", nil)
+	rb := &reportBuilder{c: c, r: r, lang: "en"}
+	rb.outcome(projections.CampaignReport{})
+	if len(rb.rep.Charts) != 2 || len(rb.rep.Tables) != 4 { // no lift without a hold-out
+		t.Errorf("an empty outcome: %d charts, %d tables", len(rb.rep.Charts), len(rb.rep.Tables))
+	}
+	rb = &reportBuilder{c: c, r: r, lang: "ko"}
+	rb.tierMigration(nil)
+	if rb.err != nil || rb.rep.Matrix != nil || len(rb.rep.Tables) != 1 || len(rb.rep.Tables[0].Rows) != 0 {
+		t.Errorf("no months: err %v, matrix %v, tables %+v", rb.err, rb.rep.Matrix, rb.rep.Tables)
+	}
+	months := []projections.TierMonth{{Month: "2026-10"}, {Month: "2026-11"}}
+	rb = &reportBuilder{c: c, r: httptest.NewRequest("GET", "/reports/tier-migration?month=2026-09", nil), lang: "en"}
+	if rb.tierMigration(months); rb.err != errNoPage {
+		t.Errorf("a month without figures: %v", rb.err)
+	}
+	rb = &reportBuilder{c: c, r: httptest.NewRequest("GET", "/reports/tier-migration?month=2026-10", nil), lang: "en"}
+	rb.tierMigration(months)
+	if m := rb.rep.Matrix; m == nil || m.Month != "2026-10" || m.Prev != "" || m.Next != "2026-11" || len(m.Rows) != 4 || len(m.Rows[0].Cells) != 3 {
+		t.Errorf("October's matrix: %+v", m)
 	}
 }
