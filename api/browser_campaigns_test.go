@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -318,4 +319,128 @@ func TestBrowserCampaigns(t *testing.T) {
 			t.Errorf("%s as R1: %d", p, a)
 		}
 	}
+}
+
+// builderForm is the builder's form for a phone campaign id over the
+// potential VIPs, from today to the end of the year.
+func builderForm(id, op string) url.Values {
+	return url.Values{"op": {op}, "_key": {events.NewID().String()}, "campaignId": {id}, "name": {"캠페인 " + id}, "product": {"LOAN-WED"},
+		"channel": {"phone_outbound"}, "startsOn": {"2026-11-25"}, "endsOn": {"2026-12-31"}, "holdOutPercent": {"0"},
+		"criteria.tiers": {"potential_vip"}}
+}
+
+// TestConsoleCampaignWrites: the campaign pages' writes over real HTTP,
+// without a browser (as without script). The count (a Count press, and
+// /campaigns/preview's JSON) appends nothing; every bad launch, amendment
+// and closure shows its message at its field and appends nothing; a launch
+// retried with its key launches once; a stale amendment is a conflict; a
+// closed campaign is neither closed again nor amended. Reps may do none of
+// it, and nothing happens without the form token.
+func TestConsoleCampaignWrites(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	for _, m := range [][2]string{{"M1", "marketer"}, {"R1", "rep"}} {
+		s.givePassword(m[0], m[1], testPassword)
+	}
+	s.seedMarketing()
+	m := newWebUser(s)
+	m.mustRedirect(m.login("M1", testPassword, ""), "/campaigns", "sign-in") // a marketer lands on the campaigns
+	m.mustStatus(m.get("/campaigns/new"), 200, "the builder")
+	head := s.head()
+	unchanged := func(what string) {
+		t.Helper()
+		if got := s.head(); got != head {
+			t.Fatalf("%s appended %v", what, s.appendedSince(head))
+		}
+	}
+
+	// The count: the Count button, and the script's JSON.
+	pv, _ := expectedCount("CMPX", 0, "potential_vip")
+	a := m.mustStatus(m.post("/campaigns", builderForm("CMPX", "count")), 200, "Count")
+	if !strings.Contains(a.body, fmt.Sprintf("%d targets, 0 held out, of 6 matching", pv)) {
+		t.Errorf("the count's sentence is not on the page:\n%.3000s", a.body)
+	}
+	j := m.mustStatus(m.do("POST", "/campaigns/preview", builderForm("CMPX", ""), "X-CSRF-Token", m.csrf), 200, "the live count")
+	if !strings.Contains(j.body, fmt.Sprintf(`"targets":%d`, pv)) || !strings.Contains(j.header.Get("Content-Type"), "application/json") {
+		t.Errorf("/campaigns/preview: %s %s", j.header.Get("Content-Type"), j.body)
+	}
+	j = m.mustStatus(m.do("POST", "/campaigns/preview", with(builderForm("CMPX", ""), "criteria.noContactDays", "400"), "X-CSRF-Token", m.csrf), 200, "a refused count")
+	if !strings.Contains(j.body, `"field":"criteria.noContactDays"`) || !strings.Contains(j.body, "No contact for (days): ") {
+		t.Errorf("/campaigns/preview of a bad criterion: %s", j.body)
+	}
+	m.mustStatus(m.do("POST", "/campaigns/preview", builderForm("CMPX", "")), 403, "the live count without the token")
+	unchanged("counting")
+
+	// Bad launches: the message at the field, nothing appended.
+	for _, c := range []struct {
+		form  url.Values
+		field string
+	}{
+		{with(builderForm("bad id", "launch"), "campaignId", "bad id"), "campaignId"},
+		{with(builderForm("CMPX", "launch"), "name", ""), "name"},
+		{with(builderForm("CMPX", "launch"), "endsOn", "2026-11-01"), "endsOn"},
+		{with(builderForm("CMPX", "launch"), "holdOutPercent", "51"), "holdOutPercent"},
+		{with(builderForm("CMPX", "launch"), "attributionDays", "a month"), "attributionDays"},
+		{with(builderForm("CMPX", "launch"), "criteria.tiers", "platinum"), "criteria-tiers"},
+		{with(builderForm("CMPX", "launch"), "criteria.lifeEventWithinDays", "30"), "criteria-lifeEventWithinDays"},
+		{with(builderForm("CMPX", "launch"), "criteria.minBalance", "lots"), "criteria-minBalance"},
+	} {
+		a := m.mustStatus(m.post("/campaigns", c.form), 400, "a bad launch ("+c.field+")")
+		if !strings.Contains(a.body, `id="cmp-`+c.field+`-msg"`) {
+			t.Errorf("a bad launch (%s): no message at its field:\n%.3000s", c.field, a.body)
+		}
+		unchanged("a bad launch (" + c.field + ")")
+	}
+	m.mustStatus(m.post("/campaigns", builderForm("CMPX", "publish")), 400, "an unknown action")
+	unchanged("an unknown action")
+
+	// The launch, retried with its key: one CampaignLaunched.
+	f := builderForm("CMPX", "launch")
+	m.mustRedirect(m.post("/campaigns", f), "/campaigns/CMPX?done=launched", "the launch")
+	m.mustRedirect(m.post("/campaigns", f), "/campaigns/CMPX?done=launched", "the launch retried")
+	if what, _ := s.campaignEvents("CMPX"); len(what) != 1 {
+		t.Fatalf("launched: %v", what)
+	}
+	head = s.head()
+	if a := m.mustStatus(m.post("/campaigns", builderForm("CMPX", "launch")), 409, "an id taken"); !strings.Contains(a.body, `id="cmp-error"`) {
+		t.Errorf("an id taken: no message on the form:\n%.3000s", a.body)
+	}
+	unchanged("an id taken")
+
+	// Amendments: a bad end, a stale base, then one that lands.
+	amend := url.Values{"op": {"amend"}, "_key": {events.NewID().String()}, "amend": {"1"}, "base": {"0"}, "name": {"캠페인 CMPX"},
+		"endsOn": {"2026-12-31"}, "criteria.tiers": {"potential_vip", "vip"}, "reason": {"VIP 추가"}}
+	m.mustStatus(m.get("/campaigns/CMPX"), 200, "the campaign")
+	if a := m.mustStatus(m.post("/campaigns/CMPX/amendments", with(amend, "endsOn", "2026-11-01")), 400, "a bad end"); !strings.Contains(a.body, `id="cmp-endsOn-msg"`) {
+		t.Errorf("a bad end: no message at the field:\n%.3000s", a.body)
+	}
+	unchanged("a bad amendment")
+	if a := m.mustStatus(m.post("/campaigns/CMPX/amendments", with(amend, "base", "7")), 409, "a stale amendment"); !strings.Contains(a.body, `id="cmp-conflict"`) {
+		t.Errorf("a stale amendment: no conflict notice:\n%.3000s", a.body)
+	}
+	unchanged("a stale amendment")
+	m.mustRedirect(m.post("/campaigns/CMPX/amendments", amend), "/campaigns/CMPX?done=amended", "the amendment")
+
+	// Closure once; a closed campaign is not amended.
+	m.mustRedirect(m.post("/campaigns/CMPX/closure", url.Values{"_key": {events.NewID().String()}, "reason": {"예산 소진"}}), "/campaigns/CMPX?done=closed", "the closure")
+	head = s.head()
+	if a := m.mustStatus(m.post("/campaigns/CMPX/closure", url.Values{"_key": {events.NewID().String()}}), 400, "closed again"); !strings.Contains(a.body, `id="cmp-close-msg"`) {
+		t.Errorf("closed again: no message at the form:\n%.3000s", a.body)
+	}
+	if a := m.mustStatus(m.post("/campaigns/CMPX/amendments", with(amend, "_key", events.NewID().String())), 400, "amending a closed campaign"); !strings.Contains(a.body, `id="cmp-error"`) {
+		t.Errorf("amending a closed campaign: no message:\n%.3000s", a.body)
+	}
+	unchanged("writes to a closed campaign")
+	if what, _ := s.campaignEvents("CMPX"); strings.Join(what, ", ") != "CampaignLaunched by M1, CampaignAmended by M1, CampaignClosed by M1" {
+		t.Errorf("the campaign's stream: %v", what)
+	}
+
+	// A rep may neither count nor launch.
+	r := newWebUser(s)
+	r.mustRedirect(r.login("R1", testPassword, ""), "/", "the rep's sign-in")
+	r.mustStatus(r.get("/"), 200, "the rep's worklist")
+	head = s.head() // after the rep's sign-in
+	r.mustStatus(r.do("POST", "/campaigns/preview", builderForm("CMPY", ""), "X-CSRF-Token", r.csrf), 403, "the rep's count")
+	r.mustStatus(r.post("/campaigns", builderForm("CMPY", "launch")), 403, "the rep's launch")
+	r.mustStatus(r.post("/campaigns/CMPX/closure", url.Values{}), 403, "the rep's closure")
+	unchanged("the rep's writes")
 }
