@@ -2,6 +2,8 @@ package projections
 
 import (
 	"container/heap"
+	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"sort"
 	"strconv"
@@ -163,7 +165,7 @@ func (m *matcher) nextDue(c *customer, t, end int64) int64 {
 	if !m.timed() || c.erased || m.consent(c) != consentOK || !m.fitsStatic(c) {
 		return 0
 	}
-	var at []int64
+	at := make([]int64, 0, 9) // on the stack: c.life holds at most 8
 	if m.noContact > 0 && c.contactAt != 0 {
 		at = append(at, c.contactAt*int64(time.Second)+m.noContact+1)
 	}
@@ -190,22 +192,21 @@ func (m *matcher) nextDue(c *customer, t, end int64) int64 {
 }
 
 // matched renders what a target matched by, one entry per set criterion
-// of the criteria they joined under (CampaignTarget.Matched), from the
-// values noted when they joined; branch is the customer's (a customer's
-// branch does not change).
-func (s *snapshot) matched(branch string) []string {
+// of cr, the criteria they joined under (CampaignTarget.Matched), from
+// the facts noted when they joined; branch is the customer's (a
+// customer's branch does not change).
+func (f *facts) matched(cr *events.CampaignCriteria, branch string) []string {
 	out := []string{}
-	cr := s.cr
 	if cr == nil {
 		return out
 	}
 	if len(cr.Tiers) > 0 {
-		out = append(out, "tier:"+enumName(events.Tiers, s.tier))
+		out = append(out, "tier:"+enumName(events.Tiers, f.tier))
 	}
 	if len(cr.LifeEvents) > 0 {
-		v := "lifeEvent:" + enumName(events.LifeEventKinds, s.lifeKind)
-		if s.lifeOn != 0 {
-			v += ":" + time.Unix(int64(s.lifeOn)*int64(day/time.Second), 0).UTC().Format(time.DateOnly)
+		v := "lifeEvent:" + enumName(events.LifeEventKinds, f.lifeKind)
+		if f.lifeOn != 0 {
+			v += ":" + time.Unix(int64(f.lifeOn)*int64(day/time.Second), 0).UTC().Format(time.DateOnly)
 		}
 		out = append(out, v)
 	}
@@ -216,41 +217,61 @@ func (s *snapshot) matched(branch string) []string {
 		out = append(out, "branch:"+branch)
 	}
 	if cr.MinBalance != nil {
-		out = append(out, "balance:"+strconv.FormatInt(s.balance, 10))
+		out = append(out, "balance:"+strconv.FormatInt(f.balance, 10))
 	}
 	if cr.NoContactDays > 0 {
 		v := "noContactSince:never"
-		if s.contactAt != 0 {
-			v = "noContactSince:" + time.Unix(s.contactAt, 0).In(reportZone).Format(time.DateOnly)
+		if f.contactAt != 0 {
+			v = "noContactSince:" + time.Unix(f.contactAt, 0).In(reportZone).Format(time.DateOnly)
 		}
 		out = append(out, v)
 	}
 	return out
 }
 
-// snapshot is what a target matched by when they joined, kept compact (a
-// million targets must fit): enum values as codes (enumCode), the life
-// event's day as days since 1970-01-01.
-type snapshot struct {
-	cr                 *events.CampaignCriteria // the criteria they joined under
+// facts are what a target matched by when they joined, kept compact and
+// free of pointers (a million targets must fit): enum values as codes
+// (enumCode), the life event's day as days since 1970-01-01.
+type facts struct {
 	balance, contactAt int64
 	lifeOn             int32
 	tier, lifeKind     uint8
 }
 
-func takeSnapshot(cr *events.CampaignCriteria, c *customer, life int) snapshot {
-	s := snapshot{cr: cr, tier: enumCode(events.Tiers, c.tier), contactAt: c.contactAt}
+// factsOf notes the facts of c that cr's set criteria render (reading
+// only those: a launch reads a million customers); life is the index in
+// c.life of the life event they matched by (-1: none).
+func factsOf(cr *events.CampaignCriteria, c *customer, life int) facts {
+	var f facts
+	if len(cr.Tiers) > 0 {
+		f.tier = enumCode(events.Tiers, c.tier)
+	}
+	if cr.NoContactDays > 0 {
+		f.contactAt = c.contactAt
+	}
 	if life >= 0 {
 		l := c.life[life]
-		s.lifeKind = enumCode(events.LifeEventKinds, l.Kind)
+		f.lifeKind = enumCode(events.LifeEventKinds, l.Kind)
 		if d, err := time.Parse(time.DateOnly, l.ExpectedOn); err == nil {
-			s.lifeOn = int32(d.Unix() / int64(day/time.Second))
+			f.lifeOn = int32(d.Unix() / int64(day/time.Second))
 		}
 	}
-	if c.fin != nil {
-		s.balance = c.fin.DepositBalance
+	if cr.MinBalance != nil && c.fin != nil {
+		f.balance = c.fin.DepositBalance
 	}
-	return s
+	return f
+}
+
+// inHoldOut is events.InHoldOut without allocating, for judging a million
+// customers: buf is the caller's scratch buffer, returned for reuse.
+// TestInHoldOutAsEvents holds the two to the same answers.
+func inHoldOut(buf []byte, campaignID, customerID string, percent int) (bool, []byte) {
+	if percent <= 0 {
+		return false, buf
+	}
+	buf = append(append(append(buf[:0], campaignID...), 0), customerID...)
+	sum := sha256.Sum256(buf)
+	return binary.BigEndian.Uint64(sum[:8])%10000 < uint64(percent)*100, buf
 }
 
 // enumCode returns v's position in list counting from 1, or 0 for a value

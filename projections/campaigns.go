@@ -56,7 +56,8 @@ type campaign struct {
 // events.Channels.
 type target struct {
 	id                   string
-	snap                 snapshot
+	cr                   *events.CampaignCriteria // the criteria they (last) joined under
+	facts                facts                    // what they matched by
 	joinedAt, removedAt  int64
 	contactedAt          int64
 	pitchedAt, lastPitch int64
@@ -232,14 +233,19 @@ func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 	for _, p := range parts {
 		hits, due = hits+len(p.hits), due+len(p.due)
 	}
-	if len(k.targets) == 0 {
+	rejoins := len(k.targets) > 0 // an amendment: removed targets may rejoin
+	if !rejoins {
 		k.targets = make(map[string]*target, hits)
 	}
 	k.slab = make([]target, 0, hits)
 	k.pending = make(map[string]int64, due)
 	for _, p := range parts {
 		for _, h := range p.hits {
-			cm.join(k, h.t, h.c, reason, h.life, h.holdOut)
+			c, t := all[h.i], (*target)(nil)
+			if rejoins {
+				t = k.targets[c.id]
+			}
+			cm.join(k, t, c, reason, h.facts, h.holdOut)
 		}
 		for _, d := range p.due {
 			k.schedule(d.id, d.at, true)
@@ -249,19 +255,20 @@ func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 }
 
 // judged is what one worker of judgeEveryone found: customers matching
-// now (with the life event they matched by) and customers due later.
+// now and customers due later.
 type judged struct {
 	hits []hit
 	due  []dueEntry
 }
 
-// hit is a customer who matches: their removed entry (or nil), and the
-// index in c.life of the life event they matched by.
+// hit is a customer who matches: their index in judgeEveryone's slice,
+// what they match by, and (for a new entry) whether they are held out. It
+// holds no pointer, so that growing a worker's slice of a million is a
+// plain copy.
 type hit struct {
-	c       *customer
-	t       *target
-	life    int
-	holdOut bool // events.InHoldOut, for a new target
+	i       int32
+	holdOut bool
+	facts   facts
 }
 
 // judgeParts judges cs for k at t (ns) on up to four goroutines, skipping
@@ -275,23 +282,28 @@ func judgeParts(k *campaign, cs []*customer, t int64) []judged {
 	var wg sync.WaitGroup
 	for w := range n {
 		m := *k.m // its own day cache
-		chunk := cs[w*len(cs)/n : (w+1)*len(cs)/n]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		lo, hi := w*len(cs)/n, (w+1)*len(cs)/n
+		wg.Go(func() {
 			p := &parts[w]
-			for _, c := range chunk {
+			p.hits = make([]hit, 0, (hi-lo)/2) // 32 bytes each, for the launch's duration
+			var buf []byte
+			for i := lo; i < hi; i++ {
+				c := cs[i]
 				t0 := k.targets[c.id]
 				if t0 != nil && t0.removedAt == 0 {
 					continue
 				}
 				if life, ok := m.fits(c, t); ok && m.consent(c) == consentOK {
-					p.hits = append(p.hits, hit{c, t0, life, t0 == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent)})
+					var held bool
+					if t0 == nil {
+						held, buf = inHoldOut(buf, k.ID, c.id, k.HoldOutPercent)
+					}
+					p.hits = append(p.hits, hit{int32(i), held, factsOf(m.cr, c, life)})
 				} else if at := m.nextDue(c, t, k.end); at != 0 {
 					p.due = append(p.due, dueEntry{at, c.id})
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return parts
@@ -334,7 +346,7 @@ func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bo
 	}
 	if life, ok := k.m.fits(c, cm.now); ok && k.m.consent(c) == consentOK {
 		delete(k.pending, c.id)
-		cm.join(k, t, c, reason, life, t == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent))
+		cm.join(k, t, c, reason, factsOf(k.m.cr, c, life), t == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent))
 		return
 	}
 	if at := k.m.nextDue(c, cm.now, k.end); at != 0 {
@@ -342,9 +354,9 @@ func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bo
 	}
 }
 
-// join puts c on k's list (t: their earlier, removed entry, or nil; for a
-// new entry, holdOut is whether they are held out).
-func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, life int, holdOut bool) {
+// join puts c on k's list, matching by f (t: their earlier, removed entry,
+// or nil; for a new entry, holdOut is whether they are held out).
+func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, f facts, holdOut bool) {
 	if t == nil {
 		if len(k.slab) == cap(k.slab) { // judgeEveryone sizes the slab for its joins
 			k.slab = make([]target, 0, min(4096, max(64, len(k.targets))))
@@ -356,7 +368,7 @@ func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, li
 		t.removedAt, t.removedReason = 0, 0
 		k.Removed--
 	}
-	t.reason, t.joinedAt, t.snap = enumCode(joinReasons, reason), cm.now, takeSnapshot(k.m.cr, c, life)
+	t.reason, t.joinedAt, t.cr, t.facts = enumCode(joinReasons, reason), cm.now, k.m.cr, f
 	if t.holdOut {
 		k.HoldOut++
 	} else {
