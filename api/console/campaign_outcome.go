@@ -167,7 +167,7 @@ func (rb *reportBuilder) lift(l *projections.CampaignLift) {
 // funnelRows tables the funnel of each key of one breakdown (advisor,
 // branch, channel), named by name.
 func (rb *reportBuilder) funnelRows(id string, rows []projections.FunnelRow, name func(string) string) {
-	tab := rb.table(id, "out.table."+id, "out.col.by."+id, "out.stage.targets#", "out.stage.removed#", "out.stage.contacted#",
+	tab := rb.table(id, "out.table."+id, "out.col.by."+id, "out.stage.targets#", "out.col.removed#", "out.stage.contacted#",
 		"out.stage.pitched#", "out.stage.accepted#", "out.stage.declined#", "out.stage.considering#", "out.stage.unreachable#",
 		"out.stage.opened#", "out.col.acceptRate#", "out.col.openRate#")
 	for _, fr := range rows {

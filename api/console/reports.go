@@ -135,7 +135,8 @@ func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *Session)
 	return nil
 }
 
-// writeCSV answers table id of rep (its first for "") as an attachment:
+// writeCSV answers table id of rep (its first for "") as an attachment
+// dangol-<name>[-<table>][-<month>]-<yyyymmdd>.csv:
 // UTF-8 with a byte order mark (Excel reads it as UTF-8 then), one header
 // row, fields quoted as RFC 4180 says, lines ended by CRLF.
 func writeCSV(w http.ResponseWriter, rep *report, id string) error {
@@ -167,6 +168,9 @@ func writeCSV(w http.ResponseWriter, rep *report, id string) error {
 	file := "dangol-" + rep.Name
 	if t.ID != rep.Tables[0].ID {
 		file += "-" + t.ID
+	}
+	if rep.Month != "" { // the tier migration of a month
+		file += "-" + rep.Month
 	}
 	file += "-" + rep.At.In(kst).Format("20060102") + ".csv"
 	h := w.Header()
