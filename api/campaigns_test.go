@@ -144,6 +144,12 @@ func TestCampaignWrites(t *testing.T) {
 	for name, body := range bad {
 		t.Run("launch "+name, func(t *testing.T) { s.refuse("M1", "POST", "/v1/campaigns", body, 400, "invalid") })
 	}
+	// With an Idempotency-Key (the console always sends one) a start in the
+	// past is still the field's error, not the retry lookup's 404.
+	t.Run("launch starts yesterday with a key", func(t *testing.T) {
+		refusedOn(t, s.refuse("M1", "POST", "/v1/campaigns", withField(launch("CMP2"), "startsOn", "2026-11-24"), 400, "invalid",
+			"Idempotency-Key", events.NewID().String()), "startsOn", "today")
+	})
 	if a := s.req("M1", "GET", "/v1/campaigns/CMP2", nil); a.status != 404 {
 		t.Errorf("a refused launch left campaign CMP2: %d %s", a.status, a.raw)
 	}

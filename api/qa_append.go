@@ -160,6 +160,9 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, p Principal, str
 		return false, err
 	}
 	evs, err := s.Store.ReadStream(r.Context(), stream, events.LastVersion, events.Backward, 1000)
+	if events.ErrorCode(err) == events.NotFound {
+		return false, nil // nothing was appended yet: a first launch refused, not a retry
+	}
 	if err != nil {
 		return false, err
 	}
