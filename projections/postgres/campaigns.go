@@ -161,7 +161,7 @@ func (w *writer) targetRows(b *pgx.Batch) error {
 		}
 		if len(campaigns) > 0 {
 			b.Queue(`INSERT INTO rm_campaign_targets (campaign_id, customer_id, advisor_id, grp, active, state)
-				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::jsonb[])
+				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::json[])
 				ON CONFLICT (campaign_id, customer_id) DO UPDATE SET advisor_id = EXCLUDED.advisor_id, grp = EXCLUDED.grp,
 					active = EXCLUDED.active, state = EXCLUDED.state`,
 				campaigns, customers, advisors, groups, active, states)

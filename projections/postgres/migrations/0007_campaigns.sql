@@ -24,8 +24,10 @@ CREATE TABLE rm_campaign_targets (
     grp         text COLLATE "C" NOT NULL,
     -- not removed
     active      boolean NOT NULL,
-    -- projections.CampaignTarget
-    state       jsonb NOT NULL,
+    -- projections.CampaignTarget, as the writer encoded it: json, not
+    -- jsonb, since nothing looks inside and a launch writes a row per
+    -- matching customer
+    state       json NOT NULL,
     PRIMARY KEY (campaign_id, customer_id)
 );
 -- A page of one advisor's targets (GET /v1/campaigns/{id}/targets?advisor=),
