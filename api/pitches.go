@@ -40,7 +40,7 @@ func (s *Server) postPitch(w http.ResponseWriter, r *http.Request, p Principal) 
 	if !d.Gated() {
 		return s.appendData(w, r, p, stream, events.StreamExists, id, "customer", &d)
 	}
-	return s.appendAsRead(w, r, p, stream, id, "customer", func() (uint64, events.Data, error) {
+	err = s.appendAsRead(w, r, p, stream, id, "customer", func() (uint64, events.Data, error) {
 		c, err := s.Queries.Customer(r.Context(), id, s.now())
 		if err != nil {
 			return 0, nil, err
@@ -49,6 +49,14 @@ func (s *Server) postPitch(w http.ResponseWriter, r *http.Request, p Principal) 
 		checked := d
 		return c.Version, &checked, s.checkPitch(r, c, &checked)
 	})
+	if events.ErrorCode(err) == events.Invalid {
+		// A retry of a pitch appended before the consent changed gets
+		// the first answer: the pitch is in the log.
+		if done, rerr := s.replayOf(w, r, p, stream, nil, &d); done || rerr != nil {
+			return rerr
+		}
+	}
+	return err
 }
 
 // serverSet refuses a client's consentChannel or consentVersion: the
@@ -112,7 +120,7 @@ func consentFor(c projections.CustomerView, ch string) (string, uint64, error) {
 // running, pitches d's product and has customer on its target group's
 // list.
 func (s *Server) checkCampaignPitch(r *http.Request, customer string, d *events.ProductPitched) error {
-	c, err := s.Queries.Campaign(r.Context(), d.CampaignID, s.now())
+	c, err := s.campaignAsLogged(r, d.CampaignID)
 	if events.ErrorCode(err) == events.NotFound {
 		return events.InvalidField("campaignId", "no campaign %s was launched", d.CampaignID)
 	}
@@ -135,4 +143,28 @@ func (s *Server) checkCampaignPitch(r *http.Request, customer string, d *events.
 		return events.InvalidField("campaignId", "the customer is in campaign %s's hold-out group, which is not contacted", c.ID)
 	}
 	return nil
+}
+
+// campaignAsLogged returns campaign id as the read side has it once it has
+// applied the campaign stream's last event: a closure or amendment
+// appended but not yet read must refuse a pitch (the pitch's append
+// expects the customer's version, not the campaign's). A read side that
+// does not catch up is a conflict.
+func (s *Server) campaignAsLogged(r *http.Request, id string) (projections.Campaign, error) {
+	c, err := s.Queries.Campaign(r.Context(), id, s.now())
+	if err != nil {
+		return c, err
+	}
+	stream := events.CampaignStream(id)
+	last, err := s.Store.ReadStream(r.Context(), stream, events.LastVersion, events.Backward, 1)
+	if err != nil || len(last) == 0 || last[0].Version <= c.Version {
+		return c, err
+	}
+	s.settle(r.Context(), last[0].Position)
+	if c, err = s.Queries.Campaign(r.Context(), id, s.now()); err == nil && c.Version < last[0].Version {
+		e := events.Errorf(events.Conflict, "%s is at version %d here, not yet %d: try again", stream, c.Version, last[0].Version)
+		e.Stream, e.ActualVersion = stream, int64(c.Version)
+		return c, e
+	}
+	return c, err
 }

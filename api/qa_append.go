@@ -155,6 +155,13 @@ func idsTaken(err error) bool {
 // key conflict. Handlers call it where the state the first request changed
 // now refuses the request.
 func (s *Server) replay(w http.ResponseWriter, r *http.Request, p Principal, stream string, extra extraFunc) (bool, error) {
+	return s.replayOf(w, r, p, stream, extra, nil)
+}
+
+// replayOf is replay for a request that appends d (validated), nil if not
+// known: data with personal fields is bound as appendData binds it (the
+// body without them, and them compared with the stored event's).
+func (s *Server) replayOf(w http.ResponseWriter, r *http.Request, p Principal, stream string, extra extraFunc, d events.Data) (bool, error) {
 	opt, err := parseWriteOptions(r, events.Any)
 	if err != nil || opt.id == [16]byte{} {
 		return false, err
@@ -170,7 +177,11 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, p Principal, str
 		if evs[i].ID != opt.id {
 			continue
 		}
-		if same, err := s.sameRequest(r.Context(), &evs[i], bind(opt.id, p, r, nil)); err != nil || !same {
+		b := bind(opt.id, p, r, d)
+		if pd, ok := d.(events.Personal); ok {
+			b.personal = personalFields(pd)
+		}
+		if same, err := s.sameRequest(r.Context(), &evs[i], b); err != nil || !same {
 			if err == nil {
 				err = s.keyReused(r.Context(), stream)
 			}
