@@ -144,3 +144,28 @@ func customerEvents(b *testing.B, cs *projections.Customers, cm *projections.Cam
 		i++
 	}
 }
+
+// BenchmarkCampaignQueries measures the queries over a campaign of 0.72
+// million targets in a million customers: its report (funnels, breakdowns
+// and lift), a page of its targets, and a preview of the same criteria.
+func BenchmarkCampaignQueries(b *testing.B) {
+	cs, now := benchBank(b)
+	cm := projections.NewCampaigns(cs)
+	launched := launchEvent("K1", benchCriteria["everyone"], now)
+	cm.Apply(launched)
+	b.Run("report", func(b *testing.B) {
+		for b.Loop() {
+			cm.Report("K1", now)
+		}
+	})
+	b.Run("targetsPage", func(b *testing.B) {
+		for b.Loop() {
+			cm.Targets("K1", projections.TargetFilter{After: "C0500000", Limit: 100})
+		}
+	})
+	b.Run("preview", func(b *testing.B) {
+		for b.Loop() {
+			cm.Preview(launched.Data.(*events.CampaignLaunched), now)
+		}
+	})
+}

@@ -180,12 +180,32 @@ func nsTime(n int64) time.Time {
 }
 
 // Preview returns what d's criteria, channel and hold-out would select
-// among the customers as they stand, judged at now.
+// among the customers as they stand, judged at now. A million customers
+// are judged in parallel, as at launch.
 func (cm *Campaigns) Preview(d *events.CampaignLaunched, now time.Time) CampaignPreview {
+	all := cm.customers.all()
+	parts := make([]CampaignPreview, partsFor(len(all)))
+	inParts(len(all), len(parts), func(w, lo, hi int) {
+		parts[w] = preview(d, all[lo:hi], now.UnixNano())
+	})
 	p := CampaignPreview{ByTier: map[string]int{}}
+	for _, q := range parts {
+		p.Matching, p.DoNotContact, p.NoConsent = p.Matching+q.Matching, p.DoNotContact+q.DoNotContact, p.NoConsent+q.NoConsent
+		p.Targets, p.HoldOut = p.Targets+q.Targets, p.HoldOut+q.HoldOut
+		for tier, n := range q.ByTier {
+			p.ByTier[tier] += n
+		}
+	}
+	return p
+}
+
+// preview counts what d would select among cs at t (ns).
+func preview(d *events.CampaignLaunched, cs []*customer, t int64) CampaignPreview {
+	var byTier [4]int // by enumCode(events.Tiers, …): a map would hash a million tiers
 	m := newMatcher(d.Criteria, d.Channel)
-	t := now.UnixNano()
-	for _, c := range cm.customers.byID {
+	var buf []byte
+	var p CampaignPreview
+	for _, c := range cs {
 		if _, ok := m.fits(c, t); !ok {
 			continue
 		}
@@ -198,12 +218,19 @@ func (cm *Campaigns) Preview(d *events.CampaignLaunched, now time.Time) Campaign
 			p.NoConsent++
 			continue
 		}
-		if events.InHoldOut(d.CampaignID, c.id, d.HoldOutPercent) {
+		var held bool
+		if held, buf = inHoldOut(buf, d.CampaignID, c.id, d.HoldOutPercent); held {
 			p.HoldOut++
 		} else {
 			p.Targets++
 		}
-		p.ByTier[c.tier]++
+		byTier[enumCode(events.Tiers, c.tier)]++
+	}
+	p.ByTier = map[string]int{}
+	for code, n := range byTier {
+		if n > 0 {
+			p.ByTier[enumName(events.Tiers, uint8(code))] += n
+		}
 	}
 	return p
 }

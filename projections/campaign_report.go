@@ -7,70 +7,120 @@ import (
 	"github.com/dangol/dangol/events"
 )
 
-// Report returns campaign id's outcome at now, or false.
+// Report returns campaign id's outcome at now, or false. It reads the
+// campaign's tally, kept as its targets change: its cost does not grow
+// with the list.
 func (cm *Campaigns) Report(id string, now time.Time) (CampaignReport, bool) {
 	k := cm.byID[id]
 	if k == nil {
 		return CampaignReport{}, false
 	}
-	r := CampaignReport{Campaign: k.view(now)}
-	advisors, branches, channels := map[string]*CampaignFunnel{}, map[string]*CampaignFunnel{}, map[string]*CampaignFunnel{}
-	var accepted [2]int // target group, hold-out: accepted a pitch of the product in the window
-	for _, t := range k.targets {
-		if t.acceptedAt != 0 {
-			accepted[b2i(t.holdOut)]++
-		}
-		if t.holdOut {
-			r.HoldOut.add(t)
-			continue
-		}
-		r.Funnel.add(t)
-		c := cm.customers.byID[t.id]
-		funnelOf(advisors, c.advisorID).add(t)
-		funnelOf(branches, c.branchID).add(t)
-		funnelOf(channels, enumName(events.Channels, t.pitchChannel)).add(t)
-	}
-	r.ByAdvisor, r.ByBranch, r.ByChannel = funnelRows(advisors), funnelRows(branches), funnelRows(channels)
+	ty := &k.tally
+	r := CampaignReport{Campaign: k.view(now), Funnel: ty.funnel[0], HoldOut: ty.funnel[1],
+		ByAdvisor: funnelRows(ty.advisor), ByBranch: funnelRows(ty.branch), ByChannel: funnelRows(ty.channel)}
 	if k.HoldOutPercent > 0 {
-		r.Lift = lift(r.Funnel, r.HoldOut, accepted)
+		r.Lift = lift(r.Funnel, r.HoldOut, ty.accepted)
 	}
 	return r, true
 }
 
-// add counts t in f.
-func (f *CampaignFunnel) add(t *target) {
-	f.Targets++
-	if t.removedAt != 0 {
-		f.Removed++
+// tally is a campaign's report as its targets change: the funnel of each
+// group (target, hold-out), the acceptances lift compares (any pitch of
+// the product in the window), and the target group's funnels by advisor,
+// branch and channel of the latest campaign pitch.
+type tally struct {
+	funnel                   [2]CampaignFunnel
+	accepted                 [2]int
+	advisor, branch, channel map[string]*CampaignFunnel
+}
+
+// count adds t, c's entry, to the tally n times (1: in, -1: out again),
+// under t.advisor.
+func (ty *tally) count(t *target, c *customer, n int) {
+	g := b2i(t.holdOut)
+	ty.funnel[g].add(t, n)
+	if t.acceptedAt != 0 {
+		ty.accepted[g] += n
 	}
-	if t.contactedAt != 0 || t.pitchedAt != 0 {
-		f.Contacted++
+	if t.holdOut {
+		return
 	}
-	if t.pitchedAt != 0 {
-		f.Pitched++
-		switch enumName(events.PitchOutcomes, t.outcome) {
-		case "accepted":
-			f.Accepted++
-		case "declined":
-			f.Declined++
-		case "considering":
-			f.Considering++
-		default:
-			f.Unreachable++
+	if ty.advisor == nil {
+		ty.advisor, ty.branch, ty.channel = map[string]*CampaignFunnel{}, map[string]*CampaignFunnel{}, map[string]*CampaignFunnel{}
+	}
+	funnelOf(ty.advisor, t.advisor, t, n)
+	funnelOf(ty.branch, c.branchID, t, n)
+	funnelOf(ty.channel, enumName(events.Channels, t.pitchChannel), t, n)
+}
+
+// add adds o's counts to ty's.
+func (ty *tally) add(o *tally) {
+	for g := range ty.funnel {
+		ty.funnel[g].plus(&o.funnel[g])
+		ty.accepted[g] += o.accepted[g]
+	}
+	if o.advisor == nil {
+		return
+	}
+	if ty.advisor == nil {
+		ty.advisor, ty.branch, ty.channel = map[string]*CampaignFunnel{}, map[string]*CampaignFunnel{}, map[string]*CampaignFunnel{}
+	}
+	for _, m := range [][2]map[string]*CampaignFunnel{{ty.advisor, o.advisor}, {ty.branch, o.branch}, {ty.channel, o.channel}} {
+		for key, f := range m[1] {
+			if m[0][key] == nil {
+				m[0][key] = &CampaignFunnel{}
+			}
+			m[0][key].plus(f)
 		}
-	}
-	if t.openedAt != 0 {
-		f.Opened++
 	}
 }
 
-func funnelOf(m map[string]*CampaignFunnel, key string) *CampaignFunnel {
+// plus adds o's counts to f's.
+func (f *CampaignFunnel) plus(o *CampaignFunnel) {
+	f.Targets, f.Removed, f.Contacted = f.Targets+o.Targets, f.Removed+o.Removed, f.Contacted+o.Contacted
+	f.Pitched, f.Accepted, f.Declined = f.Pitched+o.Pitched, f.Accepted+o.Accepted, f.Declined+o.Declined
+	f.Considering, f.Unreachable, f.Opened = f.Considering+o.Considering, f.Unreachable+o.Unreachable, f.Opened+o.Opened
+}
+
+// add counts t in f n times.
+func (f *CampaignFunnel) add(t *target, n int) {
+	f.Targets += n
+	if t.removedAt != 0 {
+		f.Removed += n
+	}
+	if t.contactedAt != 0 || t.pitchedAt != 0 {
+		f.Contacted += n
+	}
+	if t.pitchedAt != 0 {
+		f.Pitched += n
+		switch enumName(events.PitchOutcomes, t.outcome) {
+		case "accepted":
+			f.Accepted += n
+		case "declined":
+			f.Declined += n
+		case "considering":
+			f.Considering += n
+		default:
+			f.Unreachable += n
+		}
+	}
+	if t.openedAt != 0 {
+		f.Opened += n
+	}
+}
+
+// funnelOf counts t n times in m's funnel of key, dropping a funnel left
+// with no target.
+func funnelOf(m map[string]*CampaignFunnel, key string, t *target, n int) {
 	f := m[key]
 	if f == nil {
 		f = &CampaignFunnel{}
 		m[key] = f
 	}
-	return f
+	f.add(t, n)
+	if f.Targets == 0 {
+		delete(m, key)
+	}
 }
 
 // funnelRows returns m's funnels by key.

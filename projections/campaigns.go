@@ -47,15 +47,16 @@ type campaign struct {
 	due      dueHeap
 	pending  map[string]int64 // customer id → the instant they are due (ns)
 	changed  bool             // in Campaigns.changed
+	tally    tally            // the report, kept as targets change
 }
 
 // target is one customer on a campaign's list; instants are unix ns, 0
-// unset.
-// Enum values are enumCode codes: reason of joinReasons, removedReason of
+// unset. Enum values are enumCode codes: reason of joinReasons, removedReason of
 // removeReasons, outcome of events.PitchOutcomes, pitchChannel of
 // events.Channels.
 type target struct {
 	id                   string
+	advisor              string                   // the customer's advisor, as the tally counts them
 	cr                   *events.CampaignCriteria // the criteria they (last) joined under
 	facts                facts                    // what they matched by
 	joinedAt, removedAt  int64
@@ -131,8 +132,24 @@ func (cm *Campaigns) touch(k *campaign) {
 	}
 }
 
-// touched notes that t's entry on k's list changed.
-func (cm *Campaigns) touched(k *campaign, t *target) {
+// change applies f to t, c's entry on k's list, keeping k's tally, and
+// notes the change.
+func (cm *Campaigns) change(k *campaign, t *target, c *customer, f func()) {
+	k.tally.count(t, c, -1)
+	f()
+	cm.counted(k, t, c)
+}
+
+// counted counts t (new, or taken out of the tally) in k's tally under
+// c's current advisor, and notes the change.
+func (cm *Campaigns) counted(k *campaign, t *target, c *customer) {
+	t.advisor = c.advisorID
+	k.tally.count(t, c, 1)
+	cm.noted(k, t)
+}
+
+// noted notes that t, on k's list, changed.
+func (cm *Campaigns) noted(k *campaign, t *target) {
 	cm.touch(k)
 	if cm.onChange != nil {
 		cm.onChange(k.ID, t.id)
@@ -224,10 +241,7 @@ func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 	if !k.joinable(cm.now) {
 		return
 	}
-	all := make([]*customer, 0, len(cm.customers.byID))
-	for _, c := range cm.customers.byID {
-		all = append(all, c)
-	}
+	all := cm.customers.all()
 	parts := judgeParts(k, all, cm.now)
 	hits, due := 0, 0
 	for _, p := range parts {
@@ -240,12 +254,15 @@ func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 	k.slab = make([]target, 0, hits)
 	k.pending = make(map[string]int64, due)
 	for _, p := range parts {
+		if !rejoins {
+			k.tally.add(&p.tally) // the workers counted the new targets
+		}
 		for _, h := range p.hits {
 			c, t := all[h.i], (*target)(nil)
 			if rejoins {
 				t = k.targets[c.id]
 			}
-			cm.join(k, t, c, reason, h.facts, h.holdOut)
+			cm.join(k, t, c, reason, h.facts, h.holdOut, rejoins)
 		}
 		for _, d := range p.due {
 			k.schedule(d.id, d.at, true)
@@ -257,8 +274,9 @@ func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 // judged is what one worker of judgeEveryone found: customers matching
 // now and customers due later.
 type judged struct {
-	hits []hit
-	due  []dueEntry
+	hits  []hit
+	due   []dueEntry
+	tally tally // the hits as new targets, when nobody can rejoin
 }
 
 // hit is a customer who matches: their index in judgeEveryone's slice,
@@ -271,42 +289,64 @@ type hit struct {
 	facts   facts
 }
 
-// judgeParts judges cs for k at t (ns) on up to four goroutines, skipping
+// judgeParts judges cs for k at t (ns) in parallel (inParts), skipping
 // its active targets.
 func judgeParts(k *campaign, cs []*customer, t int64) []judged {
-	n := 1
-	if len(cs) >= 50_000 {
-		n = min(runtime.GOMAXPROCS(0), 4)
-	}
-	parts := make([]judged, n)
-	var wg sync.WaitGroup
-	for w := range n {
+	parts := make([]judged, partsFor(len(cs)))
+	inParts(len(cs), len(parts), func(w, lo, hi int) {
 		m := *k.m // its own day cache
-		lo, hi := w*len(cs)/n, (w+1)*len(cs)/n
-		wg.Go(func() {
-			p := &parts[w]
-			p.hits = make([]hit, 0, (hi-lo)/2) // 32 bytes each, for the launch's duration
-			var buf []byte
-			for i := lo; i < hi; i++ {
-				c := cs[i]
-				t0 := k.targets[c.id]
-				if t0 != nil && t0.removedAt == 0 {
-					continue
-				}
-				if life, ok := m.fits(c, t); ok && m.consent(c) == consentOK {
-					var held bool
-					if t0 == nil {
-						held, buf = inHoldOut(buf, k.ID, c.id, k.HoldOutPercent)
-					}
-					p.hits = append(p.hits, hit{int32(i), held, factsOf(m.cr, c, life)})
-				} else if at := m.nextDue(c, t, k.end); at != 0 {
-					p.due = append(p.due, dueEntry{at, c.id})
-				}
+		p := &parts[w]
+		p.hits = make([]hit, 0, (hi-lo)/2) // 32 bytes each, for the launch's duration
+		var buf []byte
+		for i := lo; i < hi; i++ {
+			c := cs[i]
+			t0 := k.targets[c.id]
+			if t0 != nil && t0.removedAt == 0 {
+				continue
 			}
-		})
+			if life, ok := m.fits(c, t); ok && m.consent(c) == consentOK {
+				var held bool
+				if t0 == nil {
+					held, buf = inHoldOut(buf, k.ID, c.id, k.HoldOutPercent)
+				}
+				if len(k.targets) == 0 {
+					p.tally.count(&target{holdOut: held, advisor: c.advisorID}, c, 1)
+				}
+				p.hits = append(p.hits, hit{int32(i), held, factsOf(m.cr, c, life)})
+			} else if at := m.nextDue(c, t, k.end); at != 0 {
+				p.due = append(p.due, dueEntry{at, c.id})
+			}
+		}
+	})
+	return parts
+}
+
+// partsFor returns how many goroutines judge n customers: up to four, one
+// below 50,000 customers.
+func partsFor(n int) int {
+	if n < 50_000 {
+		return 1
+	}
+	return min(runtime.GOMAXPROCS(0), 4)
+}
+
+// inParts calls f(w, lo, hi) for parts consecutive ranges [lo, hi) of
+// [0, n), each on its own goroutine, and waits for them.
+func inParts(n, parts int, f func(w, lo, hi int)) {
+	var wg sync.WaitGroup
+	for w := range parts {
+		wg.Go(func() { f(w, w*n/parts, (w+1)*n/parts) })
 	}
 	wg.Wait()
-	return parts
+}
+
+// all returns every customer, in no order.
+func (cs *Customers) all() []*customer {
+	all := make([]*customer, 0, len(cs.byID))
+	for _, c := range cs.byID {
+		all = append(all, c)
+	}
+	return all
 }
 
 // amend replaces k's name, criteria and end; targets not matching any
@@ -327,7 +367,7 @@ func (cm *Campaigns) amend(k *campaign, d *events.CampaignAmended, e Event) {
 		}
 		c := cm.customers.byID[t.id]
 		if _, ok := k.m.fits(c, cm.now); !ok || k.m.consent(c) != consentOK {
-			cm.remove(k, t, RemovedAmended)
+			cm.remove(k, t, c, RemovedAmended)
 		}
 	}
 	cm.judgeEveryone(k, JoinedAmended)
@@ -346,7 +386,7 @@ func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bo
 	}
 	if life, ok := k.m.fits(c, cm.now); ok && k.m.consent(c) == consentOK {
 		delete(k.pending, c.id)
-		cm.join(k, t, c, reason, factsOf(k.m.cr, c, life), t == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent))
+		cm.join(k, t, c, reason, factsOf(k.m.cr, c, life), t == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent), true)
 		return
 	}
 	if at := k.m.nextDue(c, cm.now, k.end); at != 0 {
@@ -355,8 +395,9 @@ func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bo
 }
 
 // join puts c on k's list, matching by f (t: their earlier, removed entry,
-// or nil; for a new entry, holdOut is whether they are held out).
-func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, f facts, holdOut bool) {
+// or nil; for a new entry, holdOut is whether they are held out), counting
+// them in k's tally unless the caller did (count false: a new entry).
+func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, f facts, holdOut, count bool) {
 	if t == nil {
 		if len(k.slab) == cap(k.slab) { // judgeEveryone sizes the slab for its joins
 			k.slab = make([]target, 0, min(4096, max(64, len(k.targets))))
@@ -365,6 +406,7 @@ func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, f 
 		t = &k.slab[len(k.slab)-1]
 		k.targets[c.id] = t
 	} else {
+		k.tally.count(t, c, -1)
 		t.removedAt, t.removedReason = 0, 0
 		k.Removed--
 	}
@@ -374,19 +416,23 @@ func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, f 
 	} else {
 		k.Targets++
 	}
-	cm.touched(k, t)
+	if !count {
+		t.advisor = c.advisorID
+		cm.noted(k, t)
+		return
+	}
+	cm.counted(k, t, c)
 }
 
-// remove takes t off k's list for reason.
-func (cm *Campaigns) remove(k *campaign, t *target, reason string) {
-	t.removedAt, t.removedReason = cm.now, enumCode(removeReasons, reason)
+// remove takes t, c's entry, off k's list for reason.
+func (cm *Campaigns) remove(k *campaign, t *target, c *customer, reason string) {
+	cm.change(k, t, c, func() { t.removedAt, t.removedReason = cm.now, enumCode(removeReasons, reason) })
 	if t.holdOut {
 		k.HoldOut--
 	} else {
 		k.Targets--
 	}
 	k.Removed++
-	cm.touched(k, t)
 }
 
 // applyCustomer folds a customer event (the customer's state already
@@ -417,7 +463,7 @@ func (cm *Campaigns) applyCustomer(c *customer, e Event) {
 	case *events.ProductPitched:
 		cm.pitched(c, d, When(e.Envelope).UnixNano())
 	case *events.AdvisorAssigned:
-		cm.eachTarget(c, func(k *campaign, t *target) { cm.touched(k, t) })
+		cm.eachTarget(c, func(k *campaign, t *target) { cm.change(k, t, c, func() {}) })
 	}
 	if reason == "" {
 		return
@@ -445,11 +491,11 @@ func (cm *Campaigns) barred(c *customer) {
 		}
 		switch {
 		case c.erased:
-			cm.remove(k, t, RemovedErased)
+			cm.remove(k, t, c, RemovedErased)
 		case k.m.consent(c) == consentDNC:
-			cm.remove(k, t, RemovedDNC)
+			cm.remove(k, t, c, RemovedDNC)
 		case k.m.consent(c) == consentMissing:
-			cm.remove(k, t, RemovedConsent)
+			cm.remove(k, t, c, RemovedConsent)
 		}
 	})
 }
@@ -458,8 +504,7 @@ func (cm *Campaigns) barred(c *customer) {
 func (cm *Campaigns) contacted(c *customer, at int64) {
 	cm.eachTarget(c, func(k *campaign, t *target) {
 		if at >= t.joinedAt && (t.contactedAt == 0 || at < t.contactedAt) {
-			t.contactedAt = at
-			cm.touched(k, t)
+			cm.change(k, t, c, func() { t.contactedAt = at })
 		}
 	})
 }
@@ -469,8 +514,18 @@ func (cm *Campaigns) contacted(c *customer, at int64) {
 // window holds it.
 func (cm *Campaigns) pitched(c *customer, d *events.ProductPitched, at int64) {
 	cm.eachTarget(c, func(k *campaign, t *target) {
-		changed := false
-		if d.CampaignID == k.ID {
+		ours := d.CampaignID == k.ID
+		accepted := d.Product == k.Product && d.Outcome == "accepted" && k.inWindow(t, at) && (t.acceptedAt == 0 || at < t.acceptedAt)
+		if !ours && !accepted {
+			return
+		}
+		cm.change(k, t, c, func() {
+			if accepted {
+				t.acceptedAt = at
+			}
+			if !ours {
+				return
+			}
 			if t.pitchedAt == 0 || at < t.pitchedAt {
 				t.pitchedAt = at
 			}
@@ -480,14 +535,7 @@ func (cm *Campaigns) pitched(c *customer, d *events.ProductPitched, at int64) {
 			if t.contactedAt == 0 || at < t.contactedAt {
 				t.contactedAt = at
 			}
-			changed = true
-		}
-		if d.Product == k.Product && d.Outcome == "accepted" && k.inWindow(t, at) && (t.acceptedAt == 0 || at < t.acceptedAt) {
-			t.acceptedAt, changed = at, true
-		}
-		if changed {
-			cm.touched(k, t)
-		}
+		})
 	})
 }
 
@@ -496,8 +544,7 @@ func (cm *Campaigns) pitched(c *customer, d *events.ProductPitched, at int64) {
 func (cm *Campaigns) opened(c *customer, product string, at int64) {
 	cm.eachTarget(c, func(k *campaign, t *target) {
 		if product == k.Product && k.inWindow(t, at) && (t.openedAt == 0 || at < t.openedAt) {
-			t.openedAt = at
-			cm.touched(k, t)
+			cm.change(k, t, c, func() { t.openedAt = at })
 		}
 	})
 }
