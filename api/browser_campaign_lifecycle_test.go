@@ -242,6 +242,12 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 		}
 	}
 	rep.screen("campaign-lifecycle-worklist")
+	// The pitch form offers a held-out customer no campaign.
+	rep.open("/customers/" + bk.held[0])
+	if got := eval[[]string](rep, `Array.from(document.querySelectorAll("#pitch-campaign option")).map(o => o.value)`); !slices.Equal(got, []string{""}) {
+		t.Errorf("the pitch form offers held-out %s the campaigns %v", bk.held[0], got)
+	}
+	rep.open("/?reason=campaign")
 
 	// ── R1 pitches T1 under the campaign ──
 	rep.tabTo(fmt.Sprintf(`#wl-rows tr[data-customer="%s"] a.cid`, bk.t1), 80)
@@ -308,6 +314,7 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 	if got := mk.text(fmt.Sprintf(`#cmp-targets tr[data-customer="%s"] .cmp-progress`, bk.t1)); !strings.Contains(got, "2026-11-25") {
 		t.Errorf("T1's progress %q", got)
 	}
+	mk.do(chromedp.ScrollIntoView(chromedp.CSS("#targets")))
 	mk.screen("campaign-lifecycle-targets")
 
 	// Sent now, the form's version is behind the withdrawal, but the
@@ -421,7 +428,7 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 
 	// ── the tier migration across the KST month edge ──
 	mk.open("/reports/tier-migration")
-	var o outcomeBook
+	var o outcomeBook // checkMatrix reads only the page
 	n := len(pvs)
 	o.checkMatrix(mk, "2026-12", map[string]string{"potential_vip>potential_vip": fmt.Sprintf("%d stay", n+1), "general>general": "1 stay",
 		"general>vip": "1 up"})
