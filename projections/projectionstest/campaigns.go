@@ -349,6 +349,20 @@ func testCampaignTargets(t *testing.T, f *fixture) {
 	}
 	same(t, "C's targets in pages of 2", paged, []string{"K1", "K3", "K4", "K5", "K6", "K8", "KH"})
 
+	// A target's advisor is the customer's current one: K8 moves to PB01.
+	f.at(day3).add(events.CustomerStream("K8"), &events.AdvisorAssigned{AdvisorID: "PB01", Kind: "private_banker"})
+	rs = f.sync()
+	for advisor, want := range map[string][]string{"PB01": {"K6", "K8"}, "R01": {"K1", "K3", "K4", "K5", "KH"}} {
+		ts, _, err := rs.CampaignTargets(ctx, w.c, projections.TargetFilter{Advisor: advisor})
+		ok(t, "CampaignTargets", err)
+		same(t, "C's targets of "+advisor+" after K8 moved", ids(ts), want)
+	}
+	k8, err := rs.CampaignTarget(ctx, w.c, "K8")
+	ok(t, "CampaignTarget(C, K8)", err)
+	if k8.AdvisorID != "PB01" {
+		t.Errorf("K8's advisor in C: %q, want PB01", k8.AdvisorID)
+	}
+
 	// A time criterion comes true as the log's time passes it: the wedding
 	// of 2030-04-20 is not within 30 days on 2030-03-20 (KST) and is on
 	// 2030-03-22, so any event from then on lets K9 join C3.
