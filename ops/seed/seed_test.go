@@ -74,23 +74,10 @@ func TestDeterministic(t *testing.T) {
 
 func TestShapeOfTheBank(t *testing.T) {
 	s, stats := generate(t, 20000, 1)
-	m := projections.NewMemory()
-	all, err := s.ReadAll(context.Background(), events.Start, 1<<22)
-	if err != nil {
-		t.Fatal(err)
+	if n := len(readAll(t, s)); int64(n) != stats.Events {
+		t.Fatalf("stats say %d events, log has %d", stats.Events, n)
 	}
-	if int64(len(all)) != stats.Events {
-		t.Fatalf("stats say %d events, log has %d", stats.Events, len(all))
-	}
-	for i := range all {
-		d, err := events.Decode(&all[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range m.Projections() {
-			p.Apply(projections.Event{Envelope: &all[i], Data: d})
-		}
-	}
+	m := fold(t, s)
 	tr := m.Customers.TierReport([]float64{7})
 	if tr.Customers != 20000 {
 		t.Fatalf("%d customers", tr.Customers)
