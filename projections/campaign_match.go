@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -351,15 +350,29 @@ func (k *campaign) popDue(t int64) (string, bool) {
 // dropQueue forgets the queue: the campaign takes no one new any more.
 func (k *campaign) dropQueue() { k.due, k.pending = nil, map[string]int64{} }
 
-// sortedIDs returns the ids of the campaign's targets in order, sorted
-// again after joins; the caller holds the Campaigns' sort lock.
+// sortedIDs returns the ids of the campaign's targets in order, merging
+// in those who joined since the last call (a list of a million is sorted
+// once, not again for every late joiner); the caller holds the Campaigns'
+// sort lock. The slice returned is never modified afterwards: a merge
+// makes a new one, so callers may read it after unlocking.
 func (k *campaign) sortedIDs() []string {
-	if len(k.sorted) != len(k.targets) {
-		k.sorted = k.sorted[:0]
-		for id := range k.targets {
-			k.sorted = append(k.sorted, id)
-		}
-		sort.Strings(k.sorted)
+	if len(k.fresh) == 0 {
+		return k.sorted
 	}
-	return k.sorted
+	fresh := k.fresh
+	slices.Sort(fresh)
+	merged := make([]string, 0, len(k.sorted)+len(fresh))
+	i, j := 0, 0
+	for i < len(k.sorted) && j < len(fresh) {
+		if k.sorted[i] < fresh[j] {
+			merged = append(merged, k.sorted[i])
+			i++
+		} else {
+			merged = append(merged, fresh[j])
+			j++
+		}
+	}
+	merged = append(append(merged, k.sorted[i:]...), fresh[j:]...)
+	k.sorted, k.fresh = merged, nil
+	return merged
 }

@@ -43,7 +43,8 @@ type campaign struct {
 	window   int64    // attribution window, ns
 	targets  map[string]*target
 	slab     []target // targets are allocated in blocks: a launch may take a million
-	sorted   []string // target ids in order, rebuilt lazily (sortedIDs)
+	sorted   []string // target ids in order, as of the last query (sortedIDs)
+	fresh    []string // ids of the targets who joined since
 	due      dueHeap
 	pending  map[string]int64 // customer id → the instant they are due (ns)
 	changed  bool             // in Campaigns.changed
@@ -405,6 +406,7 @@ func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, f 
 		k.slab = append(k.slab, target{id: c.id, holdOut: holdOut})
 		t = &k.slab[len(k.slab)-1]
 		k.targets[c.id] = t
+		k.fresh = append(k.fresh, c.id)
 	} else {
 		k.tally.count(t, c, -1)
 		t.removedAt, t.removedReason = 0, 0

@@ -809,6 +809,18 @@ func TestCampaignTargetsPaging(t *testing.T) {
 	if _, _, ok := l.m.Marketing.Targets("K9", projections.TargetFilter{}); ok {
 		t.Error("targets of no campaign")
 	}
+	// Late joiners are merged into the sorted list.
+	for _, id := range []string{"C105", "C00a", "A1"} {
+		l.register(id, "B01", "vip")
+	}
+	ts, _, _ := l.m.Marketing.Targets("K1", projections.TargetFilter{})
+	ids = nil
+	for _, tg := range ts {
+		ids = append(ids, tg.CustomerID)
+	}
+	if len(ids) != 28 || !slices.IsSorted(ids) || ids[0] != "A1" || ids[2] != "C00a" {
+		t.Errorf("after late joiners %q", ids)
+	}
 }
 
 // TestCampaignQueriesConcurrent: queries run concurrently under the
