@@ -25,6 +25,10 @@ import (
 // query's now, so the queries set it from the stored definition
 // (Campaign.StatusAt); nothing else they answer depends on now.
 //
+// The builder's preview judges every customer of the criteria's tiers:
+// it reads each one's facts (rm_customers.facts, in clear, a few dozen
+// bytes; projections.CustomerRecord.MarshalFacts), not the record.
+//
 // The tier migration report is the rm_aggregates row aggTiers.
 //
 // A writer of this release that finds no tier migration row (the tables
