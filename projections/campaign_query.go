@@ -134,9 +134,9 @@ func (cm *Campaigns) Target(id, customer string) (CampaignTarget, bool) {
 // worklist's campaign reason is decided by.
 func (cm *Campaigns) CustomerTargets(customerIDs []string) []CampaignTarget {
 	out := []CampaignTarget{}
-	ids := slices.Sorted(slices.Values(customerIDs))
+	ids := slices.Compact(slices.Sorted(slices.Values(customerIDs)))
 	for _, k := range cm.sortedCampaigns() {
-		for _, id := range slices.Compact(ids) {
+		for _, id := range ids {
 			if t := k.targets[id]; t != nil && t.removedAt == 0 {
 				out = append(out, cm.targetView(k, t))
 			}
