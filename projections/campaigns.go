@@ -26,6 +26,17 @@ import (
 // Credit Information Act), and an amendment removes targets who no longer
 // match and were not contacted yet. A removed target who comes to match
 // again (consent granted again) rejoins.
+//
+// Customers who meet every criterion but one of time wait in a queue per
+// campaign (a min-heap by instant); whenever the log's time passes an
+// instant, the customers due are judged again, as they stand after the
+// event that moved the time. The start of startsOn needs no such judging:
+// nothing a customer matches by changes at it, and the list is kept before
+// the start as after it (only worklists wait for the start).
+//
+// A launch or an amendment judges every customer, on up to four
+// goroutines; Apply returns once they are done. Queries may run
+// concurrently with each other, never with Apply (the Runner's lock).
 type Campaigns struct {
 	customers *Customers
 	byID      map[string]*campaign
