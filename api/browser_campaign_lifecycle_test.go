@@ -247,6 +247,14 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 	if got := eval[[]string](rep, `Array.from(document.querySelectorAll("#pitch-campaign option")).map(o => o.value)`); !slices.Equal(got, []string{""}) {
 		t.Errorf("the pitch form offers held-out %s the campaigns %v", bk.held[0], got)
 	}
+	head = s.rhHead()
+	if a := s.req("R1", "POST", "/v1/customers/"+bk.held[0]+"/pitches", pitch(clProduct, "phone_outbound", "campaignId", clCampaign),
+		"Idempotency-Key", events.NewID().String()); a.status != 400 || !strings.Contains(fmt.Sprint(a.body), "hold-out") {
+		t.Errorf("a campaign pitch to held-out %s over the API: %d %v", bk.held[0], a.status, a.body)
+	}
+	if got := s.rhHead(); got != head {
+		t.Errorf("the refused pitch to the hold-out appended %v", s.clSince(head))
+	}
 	rep.open("/?reason=campaign")
 
 	// ── R1 pitches T1 under the campaign ──
@@ -350,7 +358,8 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 		t.Errorf("the active targets %v, want %v", got, want)
 	}
 	for _, it := range tgt["items"].([]any) {
-		if m := it.(map[string]any); m["customerId"] == bk.late && m["reason"] != "consent" {
+		if m := it.(map[string]any); m["customerId"] == bk.late && (m["reason"] != "consent" || fmt.Sprint(m["matched"]) != "[tier:potential_vip]" ||
+			m["joinedAt"] != eventstest.Epoch.Add(15*time.Minute).Format(time.RFC3339)) {
 			t.Errorf("the late joiner's entry %v", m)
 		}
 	}
@@ -390,6 +399,23 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 		if out := f(g, "accepted") + f(g, "declined") + f(g, "considering") + f(g, "unreachable"); out != f(g, "pitched") || f(g, "pitched") > f(g, "contacted") ||
 			f(g, "contacted") > f(g, "targets") || f(g, "opened") > f(g, "targets") {
 			t.Errorf("the %s does not add up: %v", g, rp[g])
+		}
+	}
+	// Each breakdown (advisor, branch, pitch channel) shares the target
+	// group out: its rows add up to the funnel.
+	for _, by := range []string{"byAdvisor", "byBranch", "byChannel"} {
+		sum := map[string]int{}
+		for _, r := range rp[by].([]any) {
+			for k, v := range r.(map[string]any) {
+				if n, ok := v.(float64); ok {
+					sum[k] += int(n)
+				}
+			}
+		}
+		for _, k := range []string{"targets", "removed", "contacted", "pitched", "accepted", "declined", "considering", "unreachable", "opened"} {
+			if sum[k] != f("funnel", k) {
+				t.Errorf("the report's %s adds up to %d %s, the funnel has %d: %v", by, sum[k], k, f("funnel", k), rp[by])
+			}
 		}
 	}
 	mk.signIn("M1", testPassword, "") // a week on, the console's session has ended
