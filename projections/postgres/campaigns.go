@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,9 +143,7 @@ func (w *writer) targetRows(b *pgx.Batch) error {
 	for k := range w.dirty.targets {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b [2]string) int {
-		return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1])
-	})
+	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
 	for len(keys) > 0 {
 		chunk := keys[:min(targetChunk, len(keys))]
 		keys = keys[len(chunk):]
