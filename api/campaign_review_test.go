@@ -2,10 +2,13 @@ package api_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -63,4 +66,57 @@ func TestReviewPitchRetryAfterWithdrawal(t *testing.T) {
 	if h := s.head(); h != head {
 		t.Errorf("appended %v", s.appendedSince(head))
 	}
+}
+
+// TestReviewTargetsFollowReassignment: a rep reads the targets of their
+// own book as it is now: a customer reassigned to another rep leaves the
+// first rep's part of the list and joins the second's; a rep may not ask
+// for another's book.
+func TestReviewTargetsFollowReassignment(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.campaignBook(bookEntry{"C1", "R1", true}, bookEntry{"C2", "R1", true})
+	s.must("M1", "POST", "/v1/campaigns", launch("CMP1"), 201)
+	s.must("S1", "POST", "/v1/customers/C1/assignment", map[string]any{"advisorId": "R2", "kind": "call_centre_rep"}, 201)
+	if got := targetIDs(s.must("R1", "GET", "/v1/campaigns/CMP1/targets", nil, 200)); !slices.Equal(got, []string{"C2"}) {
+		t.Errorf("R1 reads the targets %v, want [C2]", got)
+	}
+	if got := targetIDs(s.must("R2", "GET", "/v1/campaigns/CMP1/targets", nil, 200)); !slices.Equal(got, []string{"C1"}) {
+		t.Errorf("R2 reads the targets %v, want [C1]", got)
+	}
+	s.refuse("R2", "GET", "/v1/campaigns/CMP1/targets?advisor=R1", nil, 403, "forbidden")
+	if got := s.campaignReasons("R1", "C1"); len(got) != 0 {
+		t.Errorf("C1 still on R1's worklist for the campaign: %v", got)
+	}
+}
+
+// TestReviewPitchBeforeConsent: a marketing pitch dated before the
+// marketing consent it relies on was given is refused on occurredAt (it
+// happened when the customer had not consented) and nothing is appended;
+// dated after it, it is taken. Over a channel without a consent channel
+// of its own (branch) it may rely on an earlier grant still in force,
+// and records that grant.
+func TestReviewPitchBeforeConsent(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	s := newStack(t, stackOptions{noReactors: true, now: clock.Now})
+	s.campaignBook(bookEntry{"C1", "R1", false})
+	path := "/v1/customers/C1/pitches"
+	at := func(d time.Duration) string { return eventstest.Epoch.Add(d).Format(time.RFC3339) }
+
+	clock.Set(eventstest.Epoch.Add(time.Hour))
+	s.grant("R1", "C1", "email", true)
+	emailV := s.consentVersion("C1")
+	clock.Set(eventstest.Epoch.Add(3 * time.Hour))
+	s.grant("R1", "C1", "phone", true)
+	clock.Set(eventstest.Epoch.Add(4 * time.Hour))
+
+	refusedOn(t, s.refuse("R1", "POST", path, pitch("FUND01", "phone_outbound", "purpose", "marketing", "occurredAt", at(2*time.Hour)), 400, "invalid"),
+		"occurredAt", "before")
+	refusedOn(t, s.refuse("R1", "POST", path, pitch("FUND01", "branch", "purpose", "marketing", "occurredAt", at(30*time.Minute)), 400, "invalid"),
+		"occurredAt", "before")
+	s.must("R1", "POST", path, pitch("FUND01", "branch", "purpose", "marketing", "occurredAt", at(2*time.Hour)), 201)
+	if d := s.lastPitch("C1"); d["consentVersion"] != emailV {
+		t.Errorf("the branch pitch between the grants recorded %v, want the email grant's version %v", d, emailV)
+	}
+	s.must("R1", "POST", path, pitch("FUND01", "phone_outbound", "purpose", "marketing", "occurredAt", at(3*time.Hour+time.Minute)), 201)
+	s.must("R1", "POST", path, pitch("FUND01", "phone_outbound", "purpose", "service", "occurredAt", at(0)), 201)
 }

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
@@ -78,7 +81,11 @@ func (s *Server) checkPitch(r *http.Request, c projections.CustomerView, d *even
 	if c.Erased {
 		return events.InvalidField("channel", "the customer's personal data was erased")
 	}
-	ch, version, err := consentFor(c, d.Channel)
+	ch, versions, err := consentFor(c, d.Channel)
+	if err != nil {
+		return err
+	}
+	version, err := s.givenBy(r, c.ID, versions, d.OccurredAt)
 	if err != nil {
 		return err
 	}
@@ -91,29 +98,52 @@ func (s *Server) checkPitch(r *http.Request, c projections.CustomerView, d *even
 	return nil
 }
 
-// consentFor returns the marketing consent a pitch over contact channel
-// ch relies on: the grant for its consent channel, or for a channel
-// without one (events.ConsentChannelFor) the latest marketing grant in
-// force; Invalid on channel naming the consent missing.
-func consentFor(c projections.CustomerView, ch string) (string, uint64, error) {
+// consentFor returns the marketing consents a pitch over contact channel
+// ch may rely on, newest first: the grant for its consent channel, or for
+// a channel without one (events.ConsentChannelFor) every marketing grant
+// in force; Invalid on channel naming the consent missing.
+func consentFor(c projections.CustomerView, ch string) (string, []uint64, error) {
 	if c.DoNotContact {
-		return "", 0, events.InvalidField("channel", "the customer is do-not-contact")
+		return "", nil, events.InvalidField("channel", "the customer is do-not-contact")
 	}
 	want := events.ConsentChannelFor(ch)
-	var latest uint64
+	var versions []uint64
 	for _, g := range c.Consents {
 		if g.Purpose != "marketing" || !g.Granted {
 			continue
 		}
 		if want != "" && g.Channel == want {
-			return want, g.Version, nil
+			return want, []uint64{g.Version}, nil
 		}
-		latest = max(latest, g.Version)
+		versions = append(versions, g.Version)
 	}
 	if want == "" {
-		return "", latest, nil
+		slices.Sort(versions)
+		slices.Reverse(versions)
+		return "", versions, nil
 	}
-	return "", 0, events.InvalidField("channel", "needs the customer's marketing consent by %s", want)
+	return "", nil, events.InvalidField("channel", "needs the customer's marketing consent by %s", want)
+}
+
+// givenBy returns the newest of customer's consents versions (newest
+// first) given by a pitch's occurredAt (zero: now, after every one):
+// a pitch dated before the consent it needs was given happened without
+// it. A version 0 (a PostgreSQL row of an earlier release) is taken as
+// given.
+func (s *Server) givenBy(r *http.Request, customer string, versions []uint64, occurred time.Time) (uint64, error) {
+	for _, v := range versions {
+		if occurred.IsZero() || v == 0 {
+			return v, nil
+		}
+		evs, err := s.Store.ReadStream(r.Context(), events.CustomerStream(customer), v, events.Forward, 1)
+		if err != nil {
+			return 0, err
+		}
+		if len(evs) == 1 && !occurred.Before(cmp.Or(evs[0].OccurredAt, evs[0].RecordedAt)) {
+			return v, nil
+		}
+	}
+	return 0, events.InvalidField("occurredAt", "is before the customer gave the marketing consent the pitch needs")
 }
 
 // checkCampaignPitch refuses a campaign's pitch unless the campaign is
