@@ -296,7 +296,7 @@ var (
 // dueEntry is one customer to judge again at an instant (ns).
 type dueEntry struct {
 	at int64
-	id string
+	c  *customer
 }
 
 // dueHeap is a campaign's re-evaluation queue, a min-heap by instant (then
@@ -308,7 +308,7 @@ func (h dueHeap) Less(i, j int) bool {
 	if h[i].at != h[j].at {
 		return h[i].at < h[j].at
 	}
-	return h[i].id < h[j].id
+	return h[i].c.id < h[j].c.id
 }
 func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueEntry)) }
@@ -319,36 +319,36 @@ func (h *dueHeap) Pop() any {
 	return e
 }
 
-// schedule queues customer id to be judged again at at (ns); only the
-// latest instant scheduled for a customer counts (pending), earlier
-// entries are skipped when popped.
-func (k *campaign) schedule(id string, at int64, launching bool) {
-	if k.pending[id] == at {
+// schedule queues c to be judged again at at (ns); only the latest
+// instant scheduled for a customer counts (pending), earlier entries are
+// skipped when popped.
+func (k *campaign) schedule(c *customer, at int64, launching bool) {
+	if k.pending[c] == at {
 		return
 	}
-	k.pending[id] = at
+	k.pending[c] = at
 	if launching { // heap.Init once the launch is judged: linear
-		k.due = append(k.due, dueEntry{at, id})
+		k.due = append(k.due, dueEntry{at, c})
 		return
 	}
-	heap.Push(&k.due, dueEntry{at, id})
+	heap.Push(&k.due, dueEntry{at, c})
 }
 
 // popDue returns the next customer due at or before t (ns), skipping
 // entries a later schedule replaced.
-func (k *campaign) popDue(t int64) (string, bool) {
+func (k *campaign) popDue(t int64) (*customer, bool) {
 	for len(k.due) > 0 && k.due[0].at <= t {
 		e := heap.Pop(&k.due).(dueEntry)
-		if k.pending[e.id] == e.at {
-			delete(k.pending, e.id)
-			return e.id, true
+		if k.pending[e.c] == e.at {
+			delete(k.pending, e.c)
+			return e.c, true
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // dropQueue forgets the queue: the campaign takes no one new any more.
-func (k *campaign) dropQueue() { k.due, k.pending = nil, map[string]int64{} }
+func (k *campaign) dropQueue() { k.due, k.pending = nil, map[*customer]int64{} }
 
 // sortedIDs returns the ids of the campaign's targets in order, merging
 // in those who joined since the last call (a list of a million is sorted

@@ -92,7 +92,7 @@ func (cm *Campaigns) Targets(id string, f TargetFilter) ([]CampaignTarget, strin
 		i++
 	}
 	for ; i < len(ids); i++ {
-		t := k.targets[ids[i]]
+		t := k.targets[cm.customers.byID[ids[i]]]
 		if !cm.selected(t, f) {
 			continue
 		}
@@ -122,7 +122,7 @@ func (cm *Campaigns) Target(id, customer string) (CampaignTarget, bool) {
 	if k == nil {
 		return CampaignTarget{}, false
 	}
-	t := k.targets[customer]
+	t := k.targets[cm.customers.byID[customer]]
 	if t == nil {
 		return CampaignTarget{}, false
 	}
@@ -137,7 +137,7 @@ func (cm *Campaigns) CustomerTargets(customerIDs []string) []CampaignTarget {
 	ids := slices.Compact(slices.Sorted(slices.Values(customerIDs)))
 	for _, k := range cm.sortedCampaigns() {
 		for _, id := range ids {
-			if t := k.targets[id]; t != nil && t.removedAt == 0 {
+			if t := k.targets[cm.customers.byID[id]]; t != nil && t.removedAt == 0 {
 				out = append(out, cm.targetView(k, t))
 			}
 		}

@@ -3,6 +3,7 @@ package projections
 import (
 	"container/heap"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,18 +49,18 @@ type Campaigns struct {
 
 // campaign is one campaign's fold state.
 type campaign struct {
-	Campaign          // Status unset: it is a function of the query's now
-	m        *matcher // the current criteria and channel
-	end      int64    // ns: the end of endsOn, KST (0: open-ended)
-	window   int64    // attribution window, ns
-	targets  map[string]*target
-	slab     []target // targets are allocated in blocks: a launch may take a million
-	sorted   []string // target ids in order, as of the last query (sortedIDs)
-	fresh    []string // ids of the targets who joined since
+	Campaign                       // Status unset: it is a function of the query's now
+	m        *matcher              // the current criteria and channel
+	end      int64                 // ns: the end of endsOn, KST (0: open-ended)
+	window   int64                 // attribution window, ns
+	targets  map[*customer]*target // by the customer's fold state: hashing a pointer reads no id
+	slab     []target              // targets are allocated in blocks: a launch may take a million
+	sorted   []string              // target ids in order, as of the last query (sortedIDs)
+	fresh    []string              // ids of the targets who joined since
 	due      dueHeap
-	pending  map[string]int64 // customer id → the instant they are due (ns)
-	changed  bool             // in Campaigns.changed
-	tally    tally            // the report, kept as targets change
+	pending  map[*customer]int64 // the instant each customer queued is due (ns)
+	changed  bool                // in Campaigns.changed
+	tally    tally               // the report, kept as targets change
 }
 
 // target is one customer on a campaign's list; instants are unix ns, 0
@@ -180,13 +181,11 @@ func (cm *Campaigns) runDue() {
 			continue
 		}
 		for {
-			id, ok := k.popDue(cm.now)
+			c, ok := k.popDue(cm.now)
 			if !ok {
 				break
 			}
-			if c := cm.customers.byID[id]; c != nil {
-				cm.judge(k, c, JoinedTime, false)
-			}
+			cm.judge(k, c, JoinedTime, false)
 		}
 	}
 }
@@ -230,8 +229,8 @@ func newCampaign(d *events.CampaignLaunched, e Event) *campaign {
 		ConsentChannel: events.ConsentChannelFor(d.Channel), Criteria: *cr, StartsOn: d.StartsOn, EndsOn: d.EndsOn,
 		HoldOutPercent: d.HoldOutPercent, AttributionDays: int(d.Attribution() / day), Version: e.Version,
 		LaunchedAt: e.RecordedAt, LaunchedBy: strings.Clone(e.Actor.ID)},
-		m: newMatcher(cr, d.Channel), window: int64(d.Attribution()), targets: map[string]*target{},
-		pending: map[string]int64{}}
+		m: newMatcher(cr, d.Channel), window: int64(d.Attribution()), targets: map[*customer]*target{},
+		pending: map[*customer]int64{}}
 	k.setEnd(d.EndsOn)
 	return k
 }
@@ -261,10 +260,11 @@ func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 	}
 	rejoins := len(k.targets) > 0 // an amendment: removed targets may rejoin
 	if !rejoins {
-		k.targets = make(map[string]*target, hits)
+		k.targets = make(map[*customer]*target, hits)
 	}
 	k.slab = make([]target, 0, hits)
-	k.pending = make(map[string]int64, due)
+	k.fresh = slices.Grow(k.fresh, hits)
+	k.pending = make(map[*customer]int64, due)
 	for _, p := range parts {
 		if !rejoins {
 			k.tally.add(&p.tally) // the workers counted the new targets
@@ -272,12 +272,12 @@ func (cm *Campaigns) judgeEveryone(k *campaign, reason string) {
 		for _, h := range p.hits {
 			c, t := all[h.i], (*target)(nil)
 			if rejoins {
-				t = k.targets[c.id]
+				t = k.targets[c]
 			}
 			cm.join(k, t, c, reason, h.facts, h.holdOut, rejoins)
 		}
 		for _, d := range p.due {
-			k.schedule(d.id, d.at, true)
+			k.schedule(d.c, d.at, true)
 		}
 	}
 	heap.Init(&k.due)
@@ -312,7 +312,7 @@ func judgeParts(k *campaign, cs []*customer, t int64) []judged {
 		var buf []byte
 		for i := lo; i < hi; i++ {
 			c := cs[i]
-			t0 := k.targets[c.id]
+			t0 := k.targets[c]
 			if t0 != nil && t0.removedAt == 0 {
 				continue
 			}
@@ -326,7 +326,7 @@ func judgeParts(k *campaign, cs []*customer, t int64) []judged {
 				}
 				p.hits = append(p.hits, hit{int32(i), held, factsOf(m.cr, c, life)})
 			} else if at := m.nextDue(c, t, k.end); at != 0 {
-				p.due = append(p.due, dueEntry{at, c.id})
+				p.due = append(p.due, dueEntry{at, c})
 			}
 		}
 	})
@@ -373,11 +373,10 @@ func (cm *Campaigns) amend(k *campaign, d *events.CampaignAmended, e Event) {
 	k.Amendments++
 	k.AmendedAt, k.Version = e.RecordedAt, e.Version
 	cm.touch(k)
-	for _, t := range k.targets {
+	for c, t := range k.targets {
 		if t.removedAt != 0 || t.contactedAt != 0 || t.pitchedAt != 0 {
 			continue
 		}
-		c := cm.customers.byID[t.id]
 		if _, ok := k.m.fits(c, cm.now); !ok || k.m.consent(c) != consentOK {
 			cm.remove(k, t, c, RemovedAmended)
 		}
@@ -392,17 +391,17 @@ func (cm *Campaigns) judge(k *campaign, c *customer, reason string, launching bo
 	if !k.joinable(cm.now) {
 		return
 	}
-	t := k.targets[c.id]
+	t := k.targets[c]
 	if t != nil && t.removedAt == 0 {
 		return
 	}
 	if life, ok := k.m.fits(c, cm.now); ok && k.m.consent(c) == consentOK {
-		delete(k.pending, c.id)
+		delete(k.pending, c)
 		cm.join(k, t, c, reason, factsOf(k.m.cr, c, life), t == nil && events.InHoldOut(k.ID, c.id, k.HoldOutPercent), true)
 		return
 	}
 	if at := k.m.nextDue(c, cm.now, k.end); at != 0 {
-		k.schedule(c.id, at, launching)
+		k.schedule(c, at, launching)
 	}
 }
 
@@ -416,7 +415,7 @@ func (cm *Campaigns) join(k *campaign, t *target, c *customer, reason string, f 
 		}
 		k.slab = append(k.slab, target{id: c.id, holdOut: holdOut})
 		t = &k.slab[len(k.slab)-1]
-		k.targets[c.id] = t
+		k.targets[c] = t
 		k.fresh = append(k.fresh, c.id)
 	} else {
 		k.tally.count(t, c, -1)
@@ -489,7 +488,7 @@ func (cm *Campaigns) applyCustomer(c *customer, e Event) {
 // eachTarget calls f for c's entry in every campaign they joined.
 func (cm *Campaigns) eachTarget(c *customer, f func(*campaign, *target)) {
 	for _, k := range cm.byID {
-		if t := k.targets[c.id]; t != nil {
+		if t := k.targets[c]; t != nil {
 			f(k, t)
 		}
 	}
