@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +120,26 @@ func TestReviewPitchBeforeConsent(t *testing.T) {
 	}
 	s.must("R1", "POST", path, pitch("FUND01", "phone_outbound", "purpose", "marketing", "occurredAt", at(3*time.Hour+time.Minute)), 201)
 	s.must("R1", "POST", path, pitch("FUND01", "phone_outbound", "purpose", "service", "occurredAt", at(0)), 201)
+}
+
+// TestReviewTargetsAccessRecorded: a target list names customers with
+// what they matched (a balance, a life event's date) and their progress:
+// each customer on a page read is in the access record, as on a customer
+// list ("list"), whoever reads it (a marketer, a centre head, a rep's own
+// book).
+func TestReviewTargetsAccessRecorded(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.campaignBook(bookEntry{"C1", "R1", true}, bookEntry{"C2", "R2", true})
+	s.must("M1", "POST", "/v1/campaigns", launch("CMP1"), 201)
+	s.must("M1", "GET", "/v1/campaigns/CMP1/targets", nil, 200)
+	s.must("R1", "GET", "/v1/campaigns/CMP1/targets", nil, 200)
+	got := map[string][]string{}
+	for _, a := range s.accessReads(events.AccessMonth(s.now())) {
+		if a.Action == "list" && strings.Contains(a.Detail, "CMP1") {
+			got[a.StaffID] = append(got[a.StaffID], a.CustomerID)
+		}
+	}
+	if !slices.Equal(got["M1"], []string{"C1", "C2"}) || !slices.Equal(got["R1"], []string{"C1"}) {
+		t.Errorf("the target lists' reads in the access record: %v, want M1 [C1 C2], R1 [C1]", got)
+	}
 }

@@ -213,7 +213,8 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request, p Principal
 }
 
 // getTargets handles GET /v1/campaigns/{id}/targets; a rep or private
-// banker reads their own book's targets only.
+// banker reads their own book's targets only. Each target listed is in
+// the access record, as on a customer list.
 func (s *Server) getTargets(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -231,6 +232,9 @@ func (s *Server) getTargets(w http.ResponseWriter, r *http.Request, p Principal)
 		ts = []projections.CampaignTarget{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": ts, "next": next})
+	for _, t := range ts { // each customer listed, with what they matched (docs/audit.md)
+		s.recordRead(r, p, "list", t.CustomerID, "campaign "+id+" targets")
+	}
 	return nil
 }
 
