@@ -143,3 +143,19 @@ func TestReviewTargetsAccessRecorded(t *testing.T) {
 		t.Errorf("the target lists' reads in the access record: %v, want M1 [C1 C2], R1 [C1]", got)
 	}
 }
+
+// TestReviewLaunchIfMatch: a launch makes a new campaign stream, so it
+// takes no If-Match: one naming the version of an existing campaign
+// appended a second CampaignLaunched to it (another product, another
+// hold-out). 400 on If-Match, nothing appended.
+func TestReviewLaunchIfMatch(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.must("M1", "POST", "/v1/campaigns", launch("CMP1"), 201)
+	refusedOn(t, s.refuse("M1", "POST", "/v1/campaigns", withField(launch("CMP1"), "product", "FUND01"), 400, "invalid", "If-Match", `"0"`),
+		"If-Match", "new campaign")
+	refusedOn(t, s.refuse("M1", "POST", "/v1/campaigns", launch("CMP2"), 400, "invalid", "If-Match", `"0"`),
+		"If-Match", "new campaign")
+	if c := s.must("M1", "GET", "/v1/campaigns/CMP1", nil, 200); c["product"] != "LOAN-WED" || c["version"] != float64(0) {
+		t.Errorf("CMP1 after the launches with If-Match: %v", c)
+	}
+}

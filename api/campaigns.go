@@ -31,6 +31,9 @@ func (s *Server) postCampaign(w http.ResponseWriter, r *http.Request, p Principa
 	if err := s.readData(w, r, &d); err != nil {
 		return err
 	}
+	if r.Header.Get("If-Match") != "" { // it would replace NoStream: a second launch of a campaign
+		return events.InvalidField("If-Match", "is not taken: a launch makes a new campaign")
+	}
 	stream := events.CampaignStream(d.CampaignID)
 	if today := s.today(); d.StartsOn < today { // YYYY-MM-DD sorts as it reads
 		if done, err := s.replay(w, r, p, stream, campaignIDOf); done || err != nil {
