@@ -159,3 +159,32 @@ func TestReviewLaunchIfMatch(t *testing.T) {
 		t.Errorf("CMP1 after the launches with If-Match: %v", c)
 	}
 }
+
+// TestReviewConsoleAmendBase: the console's amendment sends If-Match the
+// version its form was opened at (the hidden base); a form whose base is
+// not a version, or missing, was taken as version 0 and amended a campaign
+// never amended before. It is refused; nothing is appended.
+func TestReviewConsoleAmendBase(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.givePassword("M1", "marketer", testPassword)
+	s.seedMarketing()
+	m := newWebUser(s)
+	m.login("M1", testPassword, "")
+	s.must("M1", "POST", "/v1/campaigns", launch("CMP1"), 201)
+	m.mustStatus(m.get("/campaigns/CMP1"), 200, "the campaign")
+	head := s.head()
+	for _, base := range []string{"x", ""} {
+		f := with(builderForm("CMP1", "amend"), "base", base)
+		if base == "" {
+			f.Del("base")
+		}
+		if a := m.post("/campaigns/CMP1/amendments", f); a.status != 400 {
+			t.Errorf("an amendment with base %q: %d", base, a.status)
+		}
+	}
+	if h := s.head(); h != head {
+		t.Errorf("appended %v", s.appendedSince(head))
+	}
+	f := with(builderForm("CMP1", "amend"), "base", "0")
+	m.mustStatus(m.post("/campaigns/CMP1/amendments", f), 303, "the amendment at its base")
+}

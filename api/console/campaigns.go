@@ -309,7 +309,10 @@ func (c *Console) postAmendment(w http.ResponseWriter, r *http.Request, s *Sessi
 	case "count":
 		v.Count, err = c.countTargets(r, s, v.Draft)
 	case "amend":
-		if status, err = c.amend(r, s, v.Draft); err == nil {
+		if _, berr := strconv.ParseUint(r.PostFormValue("base"), 10, 64); berr != nil {
+			// Read as 0 it would be the If-Match of a campaign never amended.
+			status, err = http.StatusBadRequest, events.InvalidField("base", "must be the campaign's version the form was opened at")
+		} else if status, err = c.amend(r, s, v.Draft); err == nil {
 			http.Redirect(w, r, "/campaigns/"+url.PathEscape(cp.ID)+"?done=amended", http.StatusSeeOther)
 			return nil
 		}
