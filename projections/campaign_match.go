@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"container/heap"
 	"crypto/sha256"
 	"encoding/binary"
@@ -359,8 +360,7 @@ func (k *campaign) sortedIDs() []string {
 	if len(k.fresh) == 0 {
 		return k.sorted
 	}
-	fresh := k.fresh
-	slices.Sort(fresh)
+	fresh := sortIDs(k.fresh)
 	merged := make([]string, 0, len(k.sorted)+len(fresh))
 	i, j := 0, 0
 	for i < len(k.sorted) && j < len(fresh) {
@@ -375,4 +375,33 @@ func (k *campaign) sortedIDs() []string {
 	merged = append(append(merged, k.sorted[i:]...), fresh[j:]...)
 	k.sorted, k.fresh = merged, nil
 	return merged
+}
+
+// sortIDs sorts ids and returns them. It sorts by the first eight bytes
+// as a number first, in an array without pointers: comparing those reads
+// contiguous memory, where comparing the strings would read each one's
+// bytes wherever they lie (a million cache misses per pass); only equal
+// prefixes compare the strings.
+func sortIDs(ids []string) []string {
+	type keyed struct {
+		prefix uint64
+		i      int
+	}
+	keys := make([]keyed, len(ids))
+	for i, id := range ids {
+		var b [8]byte
+		copy(b[:], id)
+		keys[i] = keyed{binary.BigEndian.Uint64(b[:]), i}
+	}
+	slices.SortFunc(keys, func(a, b keyed) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		return strings.Compare(ids[a.i], ids[b.i])
+	})
+	sorted := make([]string, len(ids))
+	for i, k := range keys {
+		sorted[i] = ids[k.i]
+	}
+	return sorted
 }
