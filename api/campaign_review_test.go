@@ -188,3 +188,29 @@ func TestReviewConsoleAmendBase(t *testing.T) {
 	f := with(builderForm("CMP1", "amend"), "base", "0")
 	m.mustStatus(m.post("/campaigns/CMP1/amendments", f), 303, "the amendment at its base")
 }
+
+// TestReviewTargetsMarketerSeesNoValues: a target's matched list holds the
+// customer's own values (the date of a child's wedding, when they were
+// last contacted, a balance); a marketer, who reads no customer's data,
+// gets what was matched without them ("lifeEvent:child_wedding",
+// "noContactSince"); a centre head, who may read the customer, gets them.
+func TestReviewTargetsMarketerSeesNoValues(t *testing.T) {
+	s := newStack(t, stackOptions{noReactors: true})
+	s.campaignBook(bookEntry{"C1", "R1", true})
+	s.must("R1", "POST", "/v1/customers/C1/life-events", map[string]any{"kind": "child_wedding", "expectedOn": "2026-12-20"}, 201)
+	body := withField(launch("CMP1"), "criteria", map[string]any{"lifeEvents": []string{"child_wedding"}, "lifeEventWithinDays": 60, "noContactDays": 30})
+	s.must("M1", "POST", "/v1/campaigns", body, 201)
+	matched := func(who string) []string {
+		items := s.must(who, "GET", "/v1/campaigns/CMP1/targets", nil, 200)["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("%s reads %d targets", who, len(items))
+		}
+		return asStrings(items[0].(map[string]any)["matched"])
+	}
+	if got := matched("M1"); !slices.Equal(got, []string{"lifeEvent:child_wedding", "noContactSince"}) {
+		t.Errorf("the marketer reads matched %v", got)
+	}
+	if got := matched("H1"); !slices.Equal(got, []string{"lifeEvent:child_wedding:2026-12-20", "noContactSince:never"}) {
+		t.Errorf("the centre head reads matched %v", got)
+	}
+}

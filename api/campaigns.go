@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -234,11 +235,36 @@ func (s *Server) getTargets(w http.ResponseWriter, r *http.Request, p Principal)
 	if ts == nil {
 		ts = []projections.CampaignTarget{}
 	}
+	if !slices.Contains(readers, p.Role) { // a marketer reads no customer's data
+		for i := range ts {
+			ts[i].Matched = matchedKinds(ts[i].Matched)
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": ts, "next": next})
 	for _, t := range ts { // each customer listed, with what they matched (docs/audit.md)
 		s.recordRead(r, p, "list", t.CustomerID, "campaign "+id+" targets")
 	}
 	return nil
+}
+
+// matchedKinds is a target's matched list without the customer's own
+// values (a life event's date, a balance, the last contact's day): what
+// the campaign's criteria say, for a reader of no customer's data.
+func matchedKinds(matched []string) []string {
+	out := make([]string, len(matched))
+	for i, m := range matched {
+		kind, value, _ := strings.Cut(m, ":")
+		switch kind {
+		case "lifeEvent":
+			value, _, _ = strings.Cut(value, ":")
+			out[i] = kind + ":" + value
+		case "balance", "noContactSince":
+			out[i] = kind
+		default: // tier, notHolding, branch: the criterion's own values
+			out[i] = m
+		}
+	}
+	return out
 }
 
 // targetFilter reads the query of GET /v1/campaigns/{id}/targets.
