@@ -29,6 +29,9 @@ func parseWriteOptions(r *http.Request, def events.ExpectedVersion) (writeOption
 		o.id = id
 	}
 	if m := r.Header.Get("If-Match"); m != "" {
+		if def == events.NoStream { // it would replace NoStream: a second first event of a stream
+			return o, events.InvalidField("If-Match", "is not taken: this write starts a new stream")
+		}
 		v, err := strconv.ParseUint(strings.Trim(strings.TrimPrefix(m, "W/"), `"`), 10, 63)
 		if err != nil {
 			return o, events.InvalidField("If-Match", `must be a quoted stream version, e.g. "3"`)
