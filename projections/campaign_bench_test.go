@@ -147,6 +147,8 @@ func customerEvents(b *testing.B, cs *projections.Customers, cm *projections.Cam
 		{Tier: "vip", Basis: events.TierBasis{DepositBalance: &bal, ProfitContribution: &bal, Rule: "r"}},
 	}
 	i := 0
+	before := cpuTime()
+	defer func() { b.ReportMetric(float64((cpuTime() - before).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
 	for b.Loop() {
 		env.Stream, env.RecordedAt = ids[i%len(ids)], now.Add(time.Duration(i)*time.Second)
 		e := projections.Event{Envelope: env, Data: contact}
