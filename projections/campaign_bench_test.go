@@ -148,7 +148,7 @@ func customerEvents(b *testing.B, cs *projections.Customers, cm *projections.Cam
 	}
 	i := 0
 	before := cpuTime()
-	defer func() { b.ReportMetric(float64((cpuTime() - before).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
+	defer func() { b.ReportMetric(float64((cpuTime()-before).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
 	for b.Loop() {
 		env.Stream, env.RecordedAt = ids[i%len(ids)], now.Add(time.Duration(i)*time.Second)
 		e := projections.Event{Envelope: env, Data: contact}

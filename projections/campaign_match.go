@@ -405,3 +405,13 @@ func sortIDs(ids []string) []string {
 	}
 	return sorted
 }
+
+// holds reports whether c holds product (in any account).
+func (c *customer) holds(product string) bool {
+	for _, h := range c.holdings {
+		if h.Product == product {
+			return true
+		}
+	}
+	return false
+}

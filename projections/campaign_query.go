@@ -167,6 +167,7 @@ func (cm *Campaigns) targetView(k *campaign, t *target) CampaignTarget {
 	}
 	if c := cm.customers.byID[t.id]; c != nil {
 		v.AdvisorID, v.BranchID = c.advisorID, c.branchID
+		v.HoldsProduct = c.holds(k.Product)
 	}
 	v.Matched = t.facts.matched(t.cr, v.BranchID)
 	return v

@@ -206,5 +206,5 @@ func AddCampaignReasons(items []WorkItem, targets []CampaignTarget, campaigns ma
 // onWorklist reports whether t is to be called for c at now.
 func onWorklist(t CampaignTarget, c *Campaign, now time.Time) bool {
 	return t.Group == GroupTarget && t.RemovedAt.IsZero() && c.StatusAt(now) == CampaignRunning &&
-		t.Outcome != "accepted" && t.Outcome != "declined" && t.OpenedAt.IsZero()
+		t.Outcome != "accepted" && t.Outcome != "declined" && t.OpenedAt.IsZero() && !t.HoldsProduct
 }

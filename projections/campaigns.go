@@ -465,6 +465,7 @@ func (cm *Campaigns) applyCustomer(c *customer, e Event) {
 		if d.Change == "opened" {
 			cm.opened(c, d.Product, e.RecordedAt.UnixNano())
 		}
+		cm.heldChanged(c, d.Product)
 	case *events.ConsentChanged:
 		reason = JoinedConsent
 		cm.barred(c)
@@ -557,6 +558,16 @@ func (cm *Campaigns) opened(c *customer, product string, at int64) {
 	cm.eachTarget(c, func(k *campaign, t *target) {
 		if product == k.Product && k.inWindow(t, at) && (t.openedAt == 0 || at < t.openedAt) {
 			cm.change(k, t, c, func() { t.openedAt = at })
+		}
+	})
+}
+
+// heldChanged notes c's entry in every campaign of product as changed: its
+// HoldsProduct (read off the customer) may have.
+func (cm *Campaigns) heldChanged(c *customer, product string) {
+	cm.eachTarget(c, func(k *campaign, t *target) {
+		if product == k.Product {
+			cm.noted(k, t)
 		}
 	})
 }
@@ -661,6 +672,9 @@ type CampaignTarget struct {
 	// OpenedAt: the first ProductHoldingChanged opening the campaign's
 	// product within the attribution window after joining.
 	OpenedAt time.Time `json:"openedAt,omitzero"`
+	// HoldsProduct: the customer holds the campaign's product now (opened
+	// inside the window or not): no worklist calls them to sell it.
+	HoldsProduct bool `json:"holdsProduct,omitempty"`
 }
 
 // TargetFilter selects a campaign's targets: every set field must match.

@@ -715,19 +715,20 @@ func TestAddCampaignReasons(t *testing.T) {
 		tg("K3", "H", nil),
 		tg("K1", "I", func(t *projections.CampaignTarget) { t.Outcome = "considering" }),
 		tg("K9", "J", nil), // not in the map
+		tg("K1", "K", func(t *projections.CampaignTarget) { t.HoldsProduct = true }), // opened after the window
 	}
 	var items []projections.WorkItem
-	for _, id := range []string{"J", "I", "H", "G", "F", "E", "D", "C", "B", "A", "Z"} {
+	for _, id := range []string{"K", "J", "I", "H", "G", "F", "E", "D", "C", "B", "A", "Z"} {
 		items = append(items, projections.WorkItem{CustomerID: id, Reasons: []string{}})
 	}
-	items[10].Reasons = []string{projections.ReasonStale} // Z
+	items[11].Reasons = []string{projections.ReasonStale} // Z
 	projections.AddCampaignReasons(items, targets, cs, now)
 	var got []string
 	for _, it := range items {
 		got = append(got, it.CustomerID+"="+strings.Join(it.Reasons, ",")+"/"+strings.Join(it.Details, ";"))
 	}
 	want := []string{"A=campaign/campaign: Wedding loans;campaign: Deposits", "I=campaign/campaign: Wedding loans", "Z=stale_data/",
-		"B=/", "C=/", "D=/", "E=/", "F=/", "G=/", "H=/", "J=/"}
+		"B=/", "C=/", "D=/", "E=/", "F=/", "G=/", "H=/", "J=/", "K=/"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("items\n got %q\nwant %q", got, want)
 	}
