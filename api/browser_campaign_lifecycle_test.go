@@ -383,6 +383,12 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 		}
 	}
 
+	// T3 opened the product after the window: not the campaign's
+	// conversion, but nobody calls them to sell what they hold.
+	if got := s.campaignReasons("R1", bk.t3); len(got) != 0 {
+		t.Errorf("GET /v1/worklist: T3 holds the product and is still tagged %v", got)
+	}
+
 	// ── the outcome: the page's funnel is the API's ──
 	rp := s.must("M1", "GET", "/v1/reports/campaigns/"+clCampaign, nil, 200)
 	f := func(group, k string) int { return int(lcField(rp, group, k).(float64)) }
