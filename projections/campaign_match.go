@@ -3,7 +3,6 @@ package projections
 import (
 	"cmp"
 	"container/heap"
-	"crypto/sha256"
 	"encoding/binary"
 	"slices"
 	"strconv"
@@ -260,18 +259,6 @@ func factsOf(cr *events.CampaignCriteria, c *customer, life int) facts {
 		f.balance = c.fin.DepositBalance
 	}
 	return f
-}
-
-// inHoldOut is events.InHoldOut without allocating, for judging a million
-// customers: buf is the caller's scratch buffer, returned for reuse.
-// TestInHoldOutAsEvents holds the two to the same answers.
-func inHoldOut(buf []byte, campaignID, customerID string, percent int) (bool, []byte) {
-	if percent <= 0 {
-		return false, buf
-	}
-	buf = append(append(append(buf[:0], campaignID...), 0), customerID...)
-	sum := sha256.Sum256(buf)
-	return binary.BigEndian.Uint64(sum[:8])%10000 < uint64(percent)*100, buf
 }
 
 // enumCode returns v's position in list counting from 1, or 0 for a value

@@ -204,7 +204,6 @@ func (cm *Campaigns) Preview(d *events.CampaignLaunched, now time.Time) Campaign
 func preview(d *events.CampaignLaunched, cs []*customer, t int64) CampaignPreview {
 	var byTier [4]int // by enumCode(events.Tiers, …): a map would hash a million tiers
 	m := newMatcher(d.Criteria, d.Channel)
-	var buf []byte
 	var p CampaignPreview
 	for _, c := range cs {
 		if _, ok := m.fits(c, t); !ok {
@@ -219,8 +218,7 @@ func preview(d *events.CampaignLaunched, cs []*customer, t int64) CampaignPrevie
 			p.NoConsent++
 			continue
 		}
-		var held bool
-		if held, buf = inHoldOut(buf, d.CampaignID, c.id, d.HoldOutPercent); held {
+		if events.InHoldOut(d.CampaignID, c.id, d.HoldOutPercent) {
 			p.HoldOut++
 		} else {
 			p.Targets++

@@ -309,7 +309,6 @@ func judgeParts(k *campaign, cs []*customer, t int64) []judged {
 		m := *k.m // its own day cache
 		p := &parts[w]
 		p.hits = make([]hit, 0, (hi-lo)/2) // 32 bytes each, for the launch's duration
-		var buf []byte
 		for i := lo; i < hi; i++ {
 			c := cs[i]
 			t0 := k.targets[c]
@@ -319,7 +318,7 @@ func judgeParts(k *campaign, cs []*customer, t int64) []judged {
 			if life, ok := m.fits(c, t); ok && m.consent(c) == consentOK {
 				var held bool
 				if t0 == nil {
-					held, buf = inHoldOut(buf, k.ID, c.id, k.HoldOutPercent)
+					held = events.InHoldOut(k.ID, c.id, k.HoldOutPercent)
 				}
 				if len(k.targets) == 0 {
 					p.tally.count(&target{holdOut: held, advisor: c.advisorID}, c, 1)
