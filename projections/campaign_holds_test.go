@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
 )
 
 // TestCampaignTargetHoldsProduct: a target who opens the campaign's product
@@ -28,5 +29,23 @@ func TestCampaignTargetHoldsProduct(t *testing.T) {
 	l.customer("C1", &events.ProductHoldingChanged{Product: "LOAN-WED", AccountRef: "A1", Change: "closed"})
 	if got := l.target("K1", "C1"); got.HoldsProduct {
 		t.Errorf("after the account closed: holdsProduct %v", got.HoldsProduct)
+	}
+}
+
+// TestLargestBook: the advisor with the most customers, the smallest id
+// among equals; none without advisors.
+func TestLargestBook(t *testing.T) {
+	cs := projections.NewCustomers()
+	if a, n := cs.LargestBook(); a != "" || n != 0 {
+		t.Errorf("no customers: %q %d", a, n)
+	}
+	l := newCmpLog(t)
+	for i, adv := range []string{"R2", "R1", "R2", "R1", "R3"} {
+		id := "C" + string(rune('1'+i))
+		l.register(id, "B01", "general")
+		l.customer(id, &events.AdvisorAssigned{AdvisorID: adv, Kind: "call_centre_rep"})
+	}
+	if a, n := l.m.Customers.LargestBook(); a != "R1" || n != 2 {
+		t.Errorf("LargestBook = %q %d, want R1 2", a, n)
 	}
 }

@@ -134,6 +134,18 @@ func RestoreCustomers(recs []CustomerRecord) *Customers {
 // advisor appears in the freshness report even once the book is empty.
 func (cs *Customers) HasBook(advisor string) bool { _, ok := cs.books[advisor]; return ok }
 
+// LargestBook returns the advisor with the most customers and how many
+// (the smallest id among equals), or "" and 0 when no customer has an
+// advisor: what a benchmark of the worklist times.
+func (cs *Customers) LargestBook() (advisor string, size int) {
+	for id, book := range cs.books {
+		if len(book) > size || (len(book) == size && size > 0 && id < advisor) {
+			advisor, size = id, len(book)
+		}
+	}
+	return advisor, size
+}
+
 // CallRecord returns call id's fold state and whether it is in the QA queue,
 // or false if there is no such call.
 func (cs *Calls) CallRecord(id string) (v CallView, queued, ok bool) {
