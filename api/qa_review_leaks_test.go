@@ -231,9 +231,12 @@ func TestRetriesAfterLaterWrites(t *testing.T) {
 }
 
 // TestDisputeRaces: of racing resolutions of one dispute (upheld and
-// re-scored) and corrections of its evaluation, exactly one lands: one
-// resolution, at most one new evaluation; and of racing disputes of one
-// evaluation, one.
+// re-scored) and corrections of its evaluation, exactly one resolution
+// lands and no correction while the dispute is open: a correction may land
+// only after an upheld resolution (then the dispute is closed and the
+// evaluation is the latest; on PostgreSQL's lagging read side CI met that
+// order), never beside a re-score (evaluation 1 is then superseded); and of
+// racing disputes of one evaluation, one.
 func TestDisputeRaces(t *testing.T) {
 	s := newStack(t, stackOptions{noReactors: true})
 	s.publishForm()
@@ -242,7 +245,7 @@ func TestDisputeRaces(t *testing.T) {
 	path := "/v1/qa/disputes/" + id + "/resolution"
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	landed := 0
+	landed := map[string]int{} // by what was sent
 	send := func(path string, body any) {
 		a, err := s.send("S1", "POST", path, body)
 		switch {
@@ -250,7 +253,7 @@ func TestDisputeRaces(t *testing.T) {
 			t.Error(err)
 		case a.status == 201:
 			mu.Lock()
-			landed++
+			landed[path]++
 			mu.Unlock()
 		case a.status != 400 && a.status != 409:
 			t.Errorf("POST %s racing: %d %s", path, a.status, a.raw)
@@ -266,8 +269,20 @@ func TestDisputeRaces(t *testing.T) {
 	wg.Wait()
 	c := s.callView("S1", "K1")
 	ds := c["disputes"].([]any)
-	if landed != 1 || len(ds) != 1 || ds[0].(map[string]any)["status"] == "open" || len(c["evaluations"].([]any)) > 2 {
-		t.Errorf("%d racing writes landed; disputes %v, %d evaluations", landed, ds, len(c["evaluations"].([]any)))
+	if landed[path] != 1 || landed["/v1/calls/K1/reviews"] > 1 || len(ds) != 1 || ds[0].(map[string]any)["status"] == "open" ||
+		len(c["evaluations"].([]any)) > 2 {
+		t.Errorf("racing writes landed %v; disputes %v, %d evaluations", landed, ds, len(c["evaluations"].([]any)))
+	}
+	if landed["/v1/calls/K1/reviews"] == 1 {
+		// The correction must follow an upheld resolution in the log.
+		var types []string
+		for _, e := range s.must("U1", "GET", "/v1/audit/streams/call-K1?limit=1000", nil, 200)["events"].([]any) {
+			types = append(types, e.(map[string]any)["type"].(string))
+		}
+		if ds[0].(map[string]any)["status"] != "upheld" || len(types) < 2 ||
+			types[len(types)-2] != "DisputeResolved" || types[len(types)-1] != "CallReviewed" {
+			t.Errorf("a correction landed beside the dispute's resolution: call stream %v, disputes %v", types, ds)
+		}
 	}
 
 	s.must("S1", "POST", "/v1/calls/K2/reviews", newReview(), 201)
