@@ -161,17 +161,6 @@ func share(n, of int) float64 {
 	return float64(n) / float64(of)
 }
 
-// sortWorkItems orders a worklist as Worklist does: more reasons first,
-// then by customer id.
-func sortWorkItems(items []WorkItem) {
-	slices.SortFunc(items, func(a, b WorkItem) int {
-		if len(a.Reasons) != len(b.Reasons) {
-			return len(b.Reasons) - len(a.Reasons)
-		}
-		return cmpString(a.CustomerID, b.CustomerID)
-	})
-}
-
 // ReasonCampaign is the worklist reason of a campaign's target; its detail
 // is "campaign: <name>".
 const ReasonCampaign = "campaign"

@@ -88,16 +88,19 @@ func (cs *Customers) Worklist(advisorID string, now time.Time, opt WorklistOptio
 		it.DoNotContact = c.view0DoNotContact()
 		items = append(items, it)
 	}
+	sortWorkItems(items)
+	return items
+}
+
+// sortWorkItems puts items in the worklist's order: more reasons first,
+// then by customer id. AddCampaignReasons sorts again with it.
+func sortWorkItems(items []WorkItem) {
 	slices.SortFunc(items, func(a, b WorkItem) int {
 		if len(a.Reasons) != len(b.Reasons) {
 			return len(b.Reasons) - len(a.Reasons)
 		}
-		if a.CustomerID < b.CustomerID {
-			return -1
-		}
-		return 1
+		return cmpString(a.CustomerID, b.CustomerID)
 	})
-	return items
 }
 
 func appendOnce(s []string, v string) []string {
