@@ -40,6 +40,9 @@ func (s *Store) Run(ctx context.Context, l Log) error {
 	}
 	head, err := l.Source.Head(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled before it began, as the doc comment promises
+		}
 		return fmt.Errorf("read models: head: %w", err)
 	}
 	s.src.Store(&l.Source)
