@@ -50,7 +50,7 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 		b.screen("audit-seals")
 		// j chooses the newest seal, Enter opens its proofs.
 		b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
-		b.press("j")
+		b.shortcut("j")
 		b.navigate(chromedp.KeyEvent(kb.Enter))
 		b.waitPath("/audit/seals/1")
 		b.open("/audit")
@@ -91,7 +91,7 @@ func TestBrowserAuditSealsLogStreams(t *testing.T) {
 		if got := eval[string](b, `document.querySelector("#au-events tbody tr").dataset.position`); got != first {
 			t.Errorf("%s: n then p came back to a page starting at %s, not %s", lang, got, first)
 		}
-		b.press("j")
+		b.shortcut("j")
 		chosen := eval[string](b, `new URL(document.querySelector("#au-events tbody tr.selected a[data-row]").href).pathname`)
 		b.navigate(chromedp.KeyEvent(kb.Enter))
 		b.waitPath(chosen + "?from=")

@@ -64,7 +64,7 @@ func (s *stack) consentChangedVersion(customer, channel string) uint64 {
 func (b *browser) consentByForm(id, channel string, granted bool) {
 	b.t.Helper()
 	b.open("/customers/" + id)
-	b.press("6")
+	b.shortcut("6")
 	if !b.matchesFocus("#consent-channel") {
 		b.t.Fatalf("%s: 6 did not open the consent form on its channel (the focus is on %s)", b.name, b.focused())
 	}
@@ -256,7 +256,7 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 	rep.tabTo(fmt.Sprintf(`#wl-rows tr[data-customer="%s"] a.cid`, bk.t1), 80)
 	rep.navigate(chromedp.KeyEvent(kb.Enter))
 	rep.waitPath("/customers/" + bk.t1)
-	rep.press("2")
+	rep.shortcut("2")
 	if !rep.matchesFocus("#pitch-product") {
 		t.Fatalf("2 did not open the pitch form on its product (the focus is on %s)", rep.focused())
 	}
@@ -284,7 +284,7 @@ func TestBrowserCampaignLifecycle(t *testing.T) {
 	stale := s.newBrowser("rep R1, second browser (ko)", "ko")
 	stale.signIn("R1", testPassword, "")
 	stale.open("/customers/" + bk.t2)
-	stale.press("2")
+	stale.shortcut("2")
 	stale.press(clProduct)
 	stale.tabTo("#pitch-outcome", 5)
 	stale.chooseByKeys("considering")

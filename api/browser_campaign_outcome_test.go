@@ -153,7 +153,7 @@ func TestBrowserCampaignOutcome(t *testing.T) {
 	}
 	// By keyboard: 2 opens the pitch form on its product; a marketing
 	// pitch by SMS, which T3 did not consent to.
-	rep.press("2")
+	rep.shortcut("2")
 	if !rep.matchesFocus("#pitch-product") {
 		t.Fatalf("2 did not open the pitch form on its product (the focus is on %s)", rep.focused())
 	}

@@ -30,7 +30,7 @@ func TestBrowserFormRefusals(t *testing.T) {
 	for _, b := range []*browser{first, second} {
 		b.open("/customers/C103")
 		b.waitLive()
-		b.press("1") // the contact form
+		b.shortcut("1") // the contact form
 	}
 
 	// A stale version: the second form meets the first's contact.
@@ -62,7 +62,7 @@ func TestBrowserFormRefusals(t *testing.T) {
 	// Input the API refuses: the message next to the field, nothing appended.
 	n = len(s.customerLog("C103"))
 	first.open("/customers/C103")
-	first.press("1")
+	first.shortcut("1")
 	first.do(chromedp.SetValue(chromedp.CSS("#contact-purpose"), "advice", chromedp.NodeVisible),
 		chromedp.SetValue(chromedp.CSS("#contact-summary"), strings.Repeat("가", 2001), chromedp.NodeVisible))
 	first.click(`#form-contact button[type="submit"]`)
@@ -83,7 +83,7 @@ func TestBrowserFormRefusals(t *testing.T) {
 
 	// A tampered CSRF token: the 403 page, nothing appended.
 	first.open("/customers/C103")
-	first.press("1")
+	first.shortcut("1")
 	first.do(chromedp.SetValue(chromedp.CSS("#contact-purpose"), "advice", chromedp.NodeVisible),
 		chromedp.SetAttributeValue(chromedp.CSS(`#form-contact input[name="_csrf"]`), "value", "forged-by-another-site"))
 	first.fill("#contact-summary", "위조된 요청")

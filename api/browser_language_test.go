@@ -33,7 +33,7 @@ func TestBrowserLanguages(t *testing.T) {
 	// Search: "/" from the page, a name, Enter; the result by keyboard.
 	// The name is posted: it is in no URL the browser keeps.
 	ko.open("/")
-	ko.press("/")
+	ko.shortcut("/")
 	ko.submit("#q", "이서연")
 	ko.waitPath("/search")
 	ko.waitText("#search-results", "C102")

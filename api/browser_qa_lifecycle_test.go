@@ -246,7 +246,7 @@ func TestBrowserQALifecycle(t *testing.T) {
 		p := sup.player()
 		return p.State == "playing" && p.Time > 0, fmt.Sprintf("%+v", p)
 	})
-	sup.press("k")
+	sup.shortcut("k")
 	sup.poll("paused after k", func() (bool, string) { p := sup.player(); return p.Paused, fmt.Sprintf("%+v", p) })
 	sup.poll("the audio element answered 206 (Range)", func() (bool, string) { return heard.has("Media 206") })
 

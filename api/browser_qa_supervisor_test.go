@@ -163,12 +163,12 @@ func TestBrowserQAPlayer(t *testing.T) {
 
 	// Keys, with the focus on the page (not in a field).
 	sup.do(chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
-	sup.press("]")
-	sup.press("]")
+	sup.shortcut("]")
+	sup.shortcut("]")
 	if p := sup.player(); p.Rate != 1.5 || p.Speed != "1.5" {
 		t.Errorf("after ] ] the speed is %v (control %s), want 1.5", p.Rate, p.Speed)
 	}
-	sup.press("[")
+	sup.shortcut("[")
 	if p := sup.player(); p.Rate != 1.25 {
 		t.Errorf("after [ the speed is %v, want 1.25", p.Rate)
 	}
@@ -185,7 +185,7 @@ func TestBrowserQAPlayer(t *testing.T) {
 		p := sup.player()
 		return p.State == "playing" && !p.Paused && p.Time > 9, fmt.Sprintf("%+v", p)
 	})
-	sup.press("k")
+	sup.shortcut("k")
 	sup.poll("paused after k", func() (bool, string) {
 		p := sup.player()
 		return p.State == "paused" && p.Paused, fmt.Sprintf("%+v", p)
@@ -275,7 +275,7 @@ func TestBrowserQASupervisor(t *testing.T) {
 	sup.tabTo(".pl-canvas", 60)
 	sup.press(kb.ArrowRight)
 	sup.press(kb.ArrowRight)
-	sup.press("m")
+	sup.shortcut("m")
 	sup.poll("m to open the point's note", func() (bool, string) {
 		return sup.matchesFocus("textarea[name='pt.note']"), "the focus is on " + sup.focused()
 	})

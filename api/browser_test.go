@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -324,6 +326,33 @@ func (b *browser) fill(sel, v string) {
 func (b *browser) press(keys string, opts ...chromedp.KeyOption) {
 	b.t.Helper()
 	b.do(chromedp.KeyEvent(keys, opts...))
+}
+
+// shortcut presses the page's keyboard shortcut key (a single key such as
+// "m", "1", "/") as a browser delivers it to a page that handles it: keydown
+// and keyup, without the character. chromedp's KeyEvent sends the character
+// as a DevTools event of its own, which Chromium inserts even when the
+// page's keydown handler cancelled the key; when that handler moves the focus
+// to a text field (m opens the point's note) the character then lands in the
+// field or not depending on timing, which a person's browser never does.
+func (b *browser) shortcut(key string, opts ...chromedp.KeyOption) {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, r := range key {
+			for _, ev := range kb.Encode(r) {
+				if ev.Type == kb.KeyChar {
+					continue
+				}
+				for _, o := range opts {
+					o(ev)
+				}
+				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *ev); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
 }
 
 // matchesFocus reports whether the element with the focus matches sel (CSS).

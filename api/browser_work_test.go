@@ -105,7 +105,7 @@ func TestBrowserRepDay(t *testing.T) {
 
 	// The keyboard: "/" jumps to search, Tab leaves it, j j k j chooses
 	// the second row, Enter opens it.
-	rep.press("/")
+	rep.shortcut("/")
 	if !rep.matchesFocus("#q") {
 		t.Fatalf(`"/" did not focus the search field (the focus is on %s)`, rep.focused())
 	}
@@ -126,7 +126,7 @@ func TestBrowserRepDay(t *testing.T) {
 	// channel is the outbound call already), an arrow to choose, Tab to
 	// the summary, type, Ctrl+Enter.
 	const summary = "예금 만기 안내, 재예치 의향 있음"
-	rep.press("1")
+	rep.shortcut("1")
 	if !rep.matchesFocus("#contact-purpose") {
 		t.Fatalf("1 did not open the contact form on its purpose (the focus is on %s)", rep.focused())
 	}
@@ -157,7 +157,7 @@ func TestBrowserRepDay(t *testing.T) {
 
 	// The pitch, by keyboard: 2 opens its form on the product, type it,
 	// arrows for the outcome, Enter in a one-line field.
-	rep.press("2")
+	rep.shortcut("2")
 	if !rep.matchesFocus("#pitch-product") {
 		t.Fatalf("2 did not open the pitch form on its product (the focus is on %s)", rep.focused())
 	}

@@ -53,7 +53,7 @@ func TestConsoleCustomerBrowser(t *testing.T) {
 	open := func() string {
 		return eval[string](b, `Array.from(document.querySelectorAll("#cust-forms details[open]")).map(d => d.id).join(" ")`)
 	}
-	b.press("1")
+	b.shortcut("1")
 	if got := open(); got != "form-contact" || !b.matchesFocus("#contact-purpose") {
 		t.Fatalf("1: forms open %q, the focus on %s; want the contact form, on its purpose", got, b.focused())
 	}
@@ -64,7 +64,7 @@ func TestConsoleCustomerBrowser(t *testing.T) {
 	}
 	b.clear("#contact-summary")
 	b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
-	b.press("7")
+	b.shortcut("7")
 	if got := open(); got != "form-request" || !b.matchesFocus("#request-text") {
 		t.Fatalf("7: forms open %q, the focus on %s; want the request form alone, on its text", got, b.focused())
 	}
@@ -75,7 +75,7 @@ func TestConsoleCustomerBrowser(t *testing.T) {
 	if got := open(); got != "" || !b.matchesFocus(`[data-opens="form-request"]`) {
 		t.Fatalf("Esc: forms open %q, the focus on %s; want none, on the request form's name", got, b.focused())
 	}
-	b.press("1")
+	b.shortcut("1")
 
 	// A half-typed contact, then a colleague's contact arrives.
 	b.do(chromedp.SendKeys(chromedp.CSS("#contact-summary"), "반쯤 쓴 메모", chromedp.NodeVisible),
@@ -169,7 +169,7 @@ func TestConsoleCustomerBrowserBack(t *testing.T) {
 	b := custBrowser(s, "R1")
 	b.open("/customers/C1")
 	b.waitText("#live", "Live")
-	b.press("1")
+	b.shortcut("1")
 	b.do(chromedp.SetValue(chromedp.CSS("#contact-purpose"), "advice", chromedp.NodeVisible))
 	b.fill("#contact-summary", "만기 안내 통화")
 	n := len(s.customerLog("C1"))
