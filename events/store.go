@@ -128,3 +128,38 @@ func (e ExpectedVersion) String() string {
 	}
 	return strconv.FormatUint(e.version, 10)
 }
+
+// StreamAppend is one stream's part of a batch (AppendBatch): the events to
+// append to Stream if it is at Expected.
+type StreamAppend struct {
+	Stream   string
+	Expected ExpectedVersion
+	Events   []Event
+}
+
+// BatchAppender is a Store that can make the appends of many streams
+// durable together, in one write of its own (the bulk import's path).
+type BatchAppender interface {
+	// AppendBatch applies each entry as Append would — all of an entry's
+	// events or none, against its own expected version; entries to the same
+	// stream in the order given — and returns once every applied entry is
+	// on stable storage. results[i] and errs[i] answer entry i; one entry's
+	// conflict or invalid event leaves the others alone. A storage failure
+	// fails every entry not yet durable with Unavailable.
+	AppendBatch(ctx context.Context, batch []StreamAppend) (results []AppendResult, errs []error)
+}
+
+// AppendBatch appends batch to s: in one durable write where s is a
+// BatchAppender, otherwise with one Append per entry, in order. Its answers
+// are BatchAppender.AppendBatch's.
+func AppendBatch(ctx context.Context, s Store, batch []StreamAppend) ([]AppendResult, []error) {
+	if b, ok := s.(BatchAppender); ok {
+		return b.AppendBatch(ctx, batch)
+	}
+	results := make([]AppendResult, len(batch))
+	errs := make([]error, len(batch))
+	for i, a := range batch {
+		results[i], errs[i] = s.Append(ctx, a.Stream, a.Expected, a.Events...)
+	}
+	return results, errs
+}
