@@ -153,6 +153,10 @@ var catalogQA = []string{
 // events/campaign.go).
 var catalogCampaigns = []string{"CampaignAmended"}
 
+// catalogProvenance are the types of per-field provenance (issue 14,
+// events/provenance.go).
+var catalogProvenance = []string{"ProfileReported"}
+
 // catalogTypes returns the registered types without the test-only ones.
 func catalogTypes() []string {
 	return slices.DeleteFunc(events.Types(), func(n string) bool { return n == testUpcastType })
@@ -177,7 +181,7 @@ func mustEncode(t testing.TB, d events.Data) []byte {
 }
 
 func TestEveryTypeHasAnExample(t *testing.T) {
-	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn, catalogAccess, catalogQA, catalogCampaigns)))
+	want := slices.Sorted(slices.Values(slices.Concat(catalogV1, catalogSignIn, catalogAccess, catalogQA, catalogCampaigns, catalogProvenance)))
 	if got := catalogTypes(); !slices.Equal(got, want) {
 		t.Errorf("registered types\n got %q\nwant %q", got, want)
 	}

@@ -1,0 +1,79 @@
+package events
+
+import "time"
+
+// Event types of the customer-<customerId> stream that carry what the
+// bank's other systems (core banking, cards, loans, internet banking,
+// branches) hold about a customer, for per-field provenance and
+// survivorship (docs/provenance.md). See docs/events.md.
+
+func init() {
+	Register(func() Data { return new(ProfileReported) })
+}
+
+// RecordSource names one record of a source system: which system, which
+// record, which version of it. The three strings identify the record's
+// version across imports (docs/import.md derives the event id from them).
+type RecordSource struct {
+	System     string    `json:"system"`             // core, card, loan, internet, branch, … (a line ≤ 64)
+	Ref        string    `json:"ref"`                // the record's key in that system (≤ 128)
+	Version    string    `json:"version"`            // the record's version there (≤ 64)
+	ObservedAt time.Time `json:"observedAt"`         // when that system recorded the values
+	Verified   bool      `json:"verified,omitempty"` // the system verified them with the customer
+}
+
+// check validates the source under the path prefix ("source.").
+func (s *RecordSource) check(c *check, prefix string) {
+	c.line(prefix+"system", &s.System, 64, true)
+	c.line(prefix+"ref", &s.Ref, 128, true)
+	c.line(prefix+"version", &s.Version, 64, true)
+	c.instant(prefix+"observedAt", &s.ObservedAt, true)
+}
+
+// ProfileReported is what a source system's record says of a customer's
+// profile fields. It changes nothing by itself: the customer view keeps
+// every system's latest claim per field and a survivorship rule picks the
+// value that stands (docs/provenance.md).
+type ProfileReported struct {
+	Source RecordSource `json:"source"`
+	// Fields maps a profile field (ProfileFields) to the value the record
+	// holds; every value is personal. A field the record does not hold is
+	// left out: an empty value is refused.
+	Fields map[string]string `json:"fields"`
+}
+
+// EventType returns "ProfileReported".
+func (*ProfileReported) EventType() string { return "ProfileReported" }
+
+// Validate checks the catalog rules; errors are Invalid naming the field,
+// "fields.<field>" for a value.
+func (d *ProfileReported) Validate() error {
+	c := check{}
+	d.Source.check(&c, "source.")
+	if len(d.Fields) == 0 {
+		c.fail("fields", "at least one field is required")
+	}
+	for _, k := range sortedKeys(d.Fields) {
+		v := d.Fields[k]
+		field := "fields"
+		if ValidID(k) {
+			field += "." + k // an unknown key is only echoed if it is harmless
+		}
+		c.profileField(field, k, &v)
+		if c.err == nil && v == "" {
+			c.fail(field, "must not be empty: leave out a field the record does not hold")
+		}
+		d.Fields[k] = v
+	}
+	return c.errOrNil()
+}
+
+// EachPersonal visits every value as "fields.<field>", in sorted field
+// order, writing the value back into the map.
+func (d *ProfileReported) EachPersonal(f func(string, *string)) {
+	for _, k := range sortedKeys(d.Fields) {
+		v := d.Fields[k]
+		f("fields."+k, &v)
+		d.Fields[k] = v
+	}
+}
