@@ -1,0 +1,299 @@
+package seglog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/dangol/dangol/events"
+)
+
+// request is one Append or AppendBatch waiting for the committer; the
+// committer fills in results and errs.
+type request struct {
+	entries []events.StreamAppend
+	results []events.AppendResult
+	errs    []error
+	fresh   []bool // entry i is written by this commit (not refused, not a duplicate of the log)
+}
+
+// Append writes evs atomically to stream if it is at the expected version,
+// and returns once they are durable. Concurrent appends share one write and
+// one fdatasync (group commit). If ctx ends while the append is queued or
+// committing, the outcome is unknown to the caller: retrying with the same
+// event ids is safe and returns the original result.
+func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedVersion, evs ...events.Event) (events.AppendResult, error) {
+	if err := s.alive(ctx); err != nil {
+		return events.AppendResult{}, err
+	}
+	if err := events.CheckAppend(stream, evs); err != nil {
+		return events.AppendResult{}, err
+	}
+	req := newRequest([]events.StreamAppend{{Stream: stream, Expected: expected, Events: evs}})
+	if err := s.q.Do(ctx, req); err != nil {
+		return events.AppendResult{}, err
+	}
+	return req.results[0], req.errs[0]
+}
+
+// AppendBatch applies each entry as Append would and returns once every
+// applied entry is durable: the whole batch is one request of the group
+// commit, so it shares a write and an fdatasync with whatever else is
+// queued. An invalid entry is refused alone.
+func (s *Store) AppendBatch(ctx context.Context, batch []events.StreamAppend) ([]events.AppendResult, []error) {
+	results := make([]events.AppendResult, len(batch))
+	errs := make([]error, len(batch))
+	if err := s.alive(ctx); err != nil {
+		return results, fill(errs, err)
+	}
+	valid := make([]events.StreamAppend, 0, len(batch))
+	at := make([]int, 0, len(batch)) // at[j]: the entry of batch that valid[j] is
+	for i, a := range batch {
+		if errs[i] = events.CheckAppend(a.Stream, a.Events); errs[i] == nil {
+			valid = append(valid, a)
+			at = append(at, i)
+		}
+	}
+	if len(valid) == 0 {
+		return results, errs
+	}
+	req := newRequest(valid)
+	if err := s.q.Do(ctx, req); err != nil {
+		for _, i := range at {
+			errs[i] = err
+		}
+		return results, errs
+	}
+	for j, i := range at {
+		results[i], errs[i] = req.results[j], req.errs[j]
+	}
+	return results, errs
+}
+
+func fill(errs []error, err error) []error {
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+func newRequest(entries []events.StreamAppend) *request {
+	return &request{entries: entries, results: make([]events.AppendResult, len(entries)),
+		errs: make([]error, len(entries)), fresh: make([]bool, len(entries))}
+}
+
+// commit is the single writer's step (groupcommit.Queue.Run): it checks
+// every entry of the batch against the index and what the batch wrote
+// before it, frames the accepted events into one buffer, writes it at the
+// active segment's end with one fdatasync, and only then updates the index
+// and wakes subscribers. Preallocating the segment runs after the answers.
+func (s *Store) commit(batch []*request) (after func()) {
+	if s.broken != nil {
+		s.failAll(batch, s.broken)
+		return nil
+	}
+	b := s.newBatch()
+	for _, req := range batch {
+		for i := range req.entries {
+			req.results[i], req.fresh[i], req.errs[i] = b.apply(&req.entries[i])
+		}
+	}
+	if len(b.written) == 0 {
+		return nil
+	}
+	if err := s.write(b.buf); err != nil {
+		s.broken = err
+		s.failAll(batch, err)
+		return nil
+	}
+	s.publish(b)
+	s.buf = b.buf[:0]
+	return func() {
+		if err := s.preallocate(); err != nil {
+			s.broken = err
+		}
+	}
+}
+
+// failAll answers Unavailable to every entry of batch that this commit was
+// to write.
+func (s *Store) failAll(batch []*request, err error) {
+	for _, req := range batch {
+		for i := range req.entries {
+			if req.fresh[i] || req.errs[i] == nil && !req.results[i].Duplicate {
+				req.results[i], req.fresh[i] = events.AppendResult{}, false
+				req.errs[i] = &events.Error{Code: events.Unavailable, Message: "the log's write failed; the store refuses appends until it is reopened", Err: err}
+			}
+		}
+	}
+}
+
+// write puts buf at the active segment's end (beginning the next segment
+// first if it would pass SegmentBytes) and waits until it is on disk.
+func (s *Store) write(buf []byte) error {
+	if seg := s.active; seg.size > 0 && int64(seg.size)+int64(len(buf)) > s.opt.SegmentBytes {
+		if err := s.roll(); err != nil {
+			return err
+		}
+	}
+	seg := s.active
+	if _, err := seg.f.WriteAt(buf, int64(seg.size)); err != nil {
+		return fmt.Errorf("write %s: %w", seg.f.Name(), err)
+	}
+	if err := datasync(seg.f); err != nil {
+		return fmt.Errorf("fdatasync %s: %w", seg.f.Name(), err)
+	}
+	seg.size += uint64(len(buf))
+	seg.alloc = max(seg.alloc, seg.size)
+	return nil
+}
+
+// publish applies a durable batch to the index and the ring and wakes
+// the subscribers.
+func (s *Store) publish(b *batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range b.written {
+		w := &b.written[i]
+		s.idx.add(w.env.Stream, w.env.ID, w.off, w.end, w.env.Hash)
+		s.ring.put(w.env)
+	}
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// batch is one commit in the making: the frames, and the streams and ids
+// it has touched so far, which later entries of the same commit see.
+type batch struct {
+	s       *Store
+	now     time.Time
+	buf     []byte
+	written []written
+	heads   map[string]head   // streams this commit appended to
+	ids     map[ulid.ULID]int // id → index in written
+	next    uint64            // the next position
+	off     uint64            // the next frame's logical offset
+}
+
+// written is an event of the batch: its envelope (position set) and frame.
+type written struct {
+	env      events.Envelope
+	off, end uint64
+}
+
+type head struct {
+	version int64
+	hash    events.Hash
+}
+
+func (s *Store) newBatch() *batch {
+	return &batch{s: s, now: s.opt.Now().UTC().Truncate(time.Microsecond), buf: s.buf[:0],
+		heads: map[string]head{}, ids: map[ulid.ULID]int{}, next: s.idx.head() + 1, off: s.idx.end}
+}
+
+// headOf returns stream's head as this commit sees it.
+func (b *batch) headOf(stream string) head {
+	if h, ok := b.heads[stream]; ok {
+		return h
+	}
+	st := b.s.idx.streams[stream]
+	if st == nil {
+		return head{version: events.NoStreamVersion}
+	}
+	return head{version: st.version(), hash: st.hash}
+}
+
+// apply checks one entry and frames its events. fresh reports that the
+// entry's events are in this commit's buffer.
+func (b *batch) apply(a *events.StreamAppend) (res events.AppendResult, fresh bool, err error) {
+	if res, dup, err := b.duplicate(a); err != nil || dup {
+		return res, false, err
+	}
+	h := b.headOf(a.Stream)
+	if !a.Expected.Allows(h.version) {
+		return events.AppendResult{}, false, events.ConflictError(a.Stream, a.Expected, h.version)
+	}
+	ids := make([]string, len(a.Events))
+	for i, ev := range a.Events {
+		env := events.Envelope{ID: ev.ID, Stream: a.Stream, Version: uint64(h.version + 1), Type: ev.Type, Schema: ev.Schema,
+			RecordedAt: b.now, OccurredAt: ev.OccurredAt.UTC(), Actor: ev.Actor, CorrelationID: ev.CorrelationID,
+			CausationID: ev.CausationID, Data: ev.Data, PrevHash: h.hash, Position: events.At(b.next)}
+		b.buf = appendFrame(b.buf, events.EncodeRecord(&env), i == len(a.Events)-1)
+		end := b.s.idx.end + uint64(len(b.buf))
+		b.ids[ev.ID] = len(b.written)
+		b.written = append(b.written, written{env: env, off: b.off, end: end})
+		b.off, b.next = end, b.next+1
+		h = head{version: int64(env.Version), hash: env.Hash}
+		ids[i] = ev.ID.String()
+	}
+	b.heads[a.Stream] = h
+	return events.AppendResult{Stream: a.Stream, Version: uint64(h.version), Position: events.At(b.next - 1), EventIDs: ids}, true, nil
+}
+
+// stored is where an event id already is: its stream, version and position.
+type stored struct {
+	stream   string
+	version  uint64
+	position uint64
+}
+
+// duplicate reports whether every event of a is already stored (in the log
+// or earlier in this commit), in a's stream, at consecutive versions in
+// the same order: then res is the original result. Some but not all ids
+// stored, or stored in another stream, is Invalid.
+func (b *batch) duplicate(a *events.StreamAppend) (res events.AppendResult, dup bool, err error) {
+	var found int
+	var first, prev stored
+	for i, ev := range a.Events {
+		at, ok, err := b.find(ev.ID)
+		if err != nil {
+			return res, false, err
+		}
+		if !ok {
+			continue
+		}
+		found++
+		switch {
+		case at.stream != a.Stream:
+			return res, false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event id %s was already used in another stream", ev.ID)
+		case found > 1 && at.version != prev.version+1:
+			return res, false, events.InvalidField(fmt.Sprintf("events[%d].id", i), "event ids were already used in a different append")
+		case found == 1:
+			first = at
+		}
+		prev = at
+	}
+	switch {
+	case found == 0:
+		return res, false, nil
+	case found < len(a.Events):
+		return res, false, events.InvalidField("events", "%d of %d event ids were already appended; retry the original append unchanged", found, len(a.Events))
+	}
+	ids := make([]string, len(a.Events))
+	for i, ev := range a.Events {
+		ids[i] = ev.ID.String()
+	}
+	return events.AppendResult{Stream: a.Stream, Version: first.version + uint64(len(a.Events)) - 1,
+		Position: events.At(prev.position), EventIDs: ids, Duplicate: true}, true, nil
+}
+
+// find looks id up in this commit, then in the log (reading the candidate
+// positions the index names, to compare the whole id).
+func (b *batch) find(id ulid.ULID) (stored, bool, error) {
+	if i, ok := b.ids[id]; ok {
+		e := &b.written[i].env
+		return stored{e.Stream, e.Version, e.Position.Seq()}, true, nil
+	}
+	for _, p := range b.s.idx.candidates(id) {
+		env, err := b.s.readPosition(p)
+		if err != nil {
+			return stored{}, false, err
+		}
+		if env.ID == id {
+			return stored{env.Stream, env.Version, p}, true, nil
+		}
+	}
+	return stored{}, false, nil
+}
