@@ -56,6 +56,7 @@ type Runner struct {
 	log      *slog.Logger
 	batch    int
 	now      events.Clock
+	after    func(prev events.Position, batch []Event, view func(func()))
 
 	mu sync.RWMutex // guards the projections' state
 
@@ -88,6 +89,11 @@ type RunnerOptions struct {
 	// bound (1000 events), so readiness does not flap while a backlog
 	// drains; more workers did not drain it faster.
 	AppendWorkers int
+	// AfterBatch, if set, is called after each applied batch (which
+	// followed the event at prev) on the runner's goroutine, with view,
+	// which runs a function under the read lock: the folds hold still
+	// while queries go on (Snapshotter.AfterBatch).
+	AfterBatch func(prev events.Position, batch []Event, view func(func()))
 	// AppendBackoff is how long reactor appends pause when the store is
 	// unavailable, doubling up to max(5s, AppendBackoff) while it stays
 	// down (default 100ms).
@@ -106,7 +112,7 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 		opt.Now = events.SystemClock
 	}
 	r := &Runner{src: src, decode: decode, projs: projs, reactors: reactors, ckpt: opt.Checkpointer,
-		log: opt.Logger, batch: opt.MaxBatch, now: opt.Now, caughtUp: make(chan struct{}), stopped: make(chan struct{})}
+		log: opt.Logger, batch: opt.MaxBatch, now: opt.Now, after: opt.AfterBatch, caughtUp: make(chan struct{}), stopped: make(chan struct{})}
 	if len(reactors) > 0 {
 		if opt.Appender == nil {
 			opt.Appender, _ = src.(Appender)
@@ -367,9 +373,12 @@ func (r *Runner) apply(ctx context.Context, batch []Event) error {
 			return &checkpointError{fmt.Errorf("projections: checkpoint at %s: %w", last.Position, err)}
 		}
 	}
-	pos := last.Position
+	pos, prev := last.Position, r.mark.Position()
 	r.mark.Advance(pos)
 	r.mu.Unlock()
+	if r.after != nil {
+		r.after(prev, batch, func(f func()) { r.View(func(events.Position) { f() }) })
+	}
 
 	r.applied.Add(uint64(len(batch)))
 	if !pos.Less(r.headAtBoot) {

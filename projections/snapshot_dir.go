@@ -1,0 +1,256 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
+
+// SnapshotDir keeps read-model snapshots as files in a directory: each is
+// written to a temporary file, fsynced, renamed into place and the
+// directory fsynced, so a crash leaves the previous snapshots whole; the
+// oldest beyond Keep are then removed. Files are readable by the owner
+// only: they hold the folds' state, personal fields in clear.
+type SnapshotDir struct {
+	Dir    string
+	Keep   int          // snapshots kept, newest first; default 2
+	Logger *slog.Logger // where refused snapshots are told; default none
+}
+
+const snapshotExt = ".rms"
+
+func (d *SnapshotDir) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
+
+// name orders snapshots by position.
+func snapshotName(p events.Position) string {
+	return fmt.Sprintf("snapshot-%020d-%020d%s", p.Commit, p.Prepare, snapshotExt)
+}
+
+// List returns the snapshot files' paths, newest first.
+func (d *SnapshotDir) List() ([]string, error) {
+	ents, err := os.ReadDir(d.Dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, "snapshot-") && strings.HasSuffix(n, snapshotExt) {
+			out = append(out, filepath.Join(d.Dir, n))
+		}
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out, nil
+}
+
+// Write writes a snapshot of roots at info durably and prunes the old
+// ones; keepOnlyThis removes every other snapshot (after an erasure, so
+// that no file holds the erased customer's fields past the next one).
+func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis bool) (path string, err error) {
+	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(d.Dir, ".snapshot-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = WriteSnapshot(f, info, roots); err != nil {
+		return "", err
+	}
+	if err = f.Sync(); err != nil {
+		return "", err
+	}
+	if err = f.Close(); err != nil {
+		return "", err
+	}
+	path = filepath.Join(d.Dir, snapshotName(info.Position))
+	if err = os.Rename(tmp, path); err != nil {
+		return "", err
+	}
+	if err = syncDir(d.Dir); err != nil {
+		return "", err
+	}
+	keep := d.Keep
+	if keep <= 0 {
+		keep = 2
+	}
+	if keepOnlyThis {
+		keep = 1
+	}
+	return path, d.prune(keep)
+}
+
+func (d *SnapshotDir) prune(keep int) error {
+	all, err := d.List()
+	if err != nil {
+		return err
+	}
+	for _, p := range all[min(keep, len(all)):] {
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// Load restores the newest snapshot that reads whole and whose event src
+// holds into roots that build returns (fresh each call), and returns them
+// with where it was taken. A snapshot refused (damaged, of another log or
+// release) is logged and the next older one tried; when none is left it
+// returns fresh roots and ok false: replay the whole log.
+func (d *SnapshotDir) Load(ctx context.Context, src Source, build func() []Projection) (roots []Projection, info SnapshotInfo, ok bool) {
+	all, err := d.List()
+	if err != nil {
+		d.logger().Warn("read-model snapshots unreadable; replaying the whole log", "dir", d.Dir, "err", err.Error())
+	}
+	for _, p := range all {
+		roots = build()
+		start := time.Now()
+		info, err := loadSnapshot(ctx, p, src, roots)
+		if err == nil {
+			d.logger().Info("read models restored from a snapshot", "file", filepath.Base(p), "position", info.Position.String(),
+				"took", time.Since(start).String())
+			return roots, info, true
+		}
+		d.logger().Warn("read-model snapshot refused", "file", filepath.Base(p), "err", err.Error())
+	}
+	if len(all) > 0 {
+		d.logger().Warn("no read-model snapshot usable; replaying the whole log", "dir", d.Dir)
+	}
+	return build(), SnapshotInfo{}, false
+}
+
+func loadSnapshot(ctx context.Context, path string, src Source, roots []Projection) (SnapshotInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	defer f.Close()
+	info, err := ReadSnapshotInfo(f)
+	if err != nil {
+		return info, err
+	}
+	if err := info.Check(ctx, src); err != nil { // before the long read
+		return info, err
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return info, err
+	}
+	return ReadSnapshot(f, roots)
+}
+
+// SnapshotPolicy says when a runner writes a snapshot: after a batch that
+// brings the events since the last one to Every, or the log's time (the
+// events' recordedAt) to Interval past it; zero disables either trigger.
+type SnapshotPolicy struct {
+	Every    uint64
+	Interval time.Duration
+}
+
+// Snapshotter writes a runner's snapshots by its policy: give its
+// AfterBatch to RunnerOptions.AfterBatch. A snapshot that fails is logged
+// and the runner goes on; a batch holding an erasure writes one at once and
+// removes the older ones.
+type Snapshotter struct {
+	dir    *SnapshotDir
+	policy SnapshotPolicy
+	roots  []Projection
+	since  uint64    // events since the last snapshot
+	last   time.Time // the log's time at the last snapshot (zero: none yet)
+}
+
+// NewSnapshotter returns a snapshotter of roots (the runner's projections,
+// then its reactors) into dir.
+func NewSnapshotter(dir *SnapshotDir, p SnapshotPolicy, roots []Projection) *Snapshotter {
+	return &Snapshotter{dir: dir, policy: p, roots: roots}
+}
+
+// AfterBatch counts batch (which followed the event at prev) and, when the
+// policy says so, writes a snapshot inside view, which holds the folds
+// still (the runner's read lock).
+func (s *Snapshotter) AfterBatch(prev events.Position, batch []Event, view func(func())) {
+	if len(batch) == 0 {
+		return
+	}
+	s.since += uint64(len(batch))
+	last := batch[len(batch)-1]
+	if s.last.IsZero() {
+		s.last = batch[0].RecordedAt
+	}
+	erased := slices.ContainsFunc(batch, func(e Event) bool { _, ok := e.Data.(*events.PersonalDataErased); return ok })
+	due := erased || s.policy.Every > 0 && s.since >= s.policy.Every ||
+		s.policy.Interval > 0 && last.RecordedAt.Sub(s.last) >= s.policy.Interval
+	if !due {
+		return
+	}
+	before := prev
+	if len(batch) > 1 {
+		before = batch[len(batch)-2].Position
+	}
+	info := InfoAt(last.Envelope, before)
+	var path string
+	var err error
+	view(func() {
+		unlock := lockCaches(s.roots)
+		defer unlock()
+		path, err = s.dir.Write(info, s.roots, erased)
+	})
+	if err != nil {
+		s.dir.logger().Warn("read-model snapshot not written", "position", info.Position.String(), "err", err.Error())
+		return
+	}
+	s.since, s.last = 0, last.RecordedAt
+	s.dir.logger().Info("read-model snapshot written", "file", filepath.Base(path), "position", info.Position.String())
+}
+
+// lockCaches holds the mutexes of the caches queries fill under the read
+// lock (sorted ids), so the snapshot reads them still.
+func lockCaches(roots []Projection) (unlock func()) {
+	var held []func()
+	for _, r := range roots {
+		switch p := r.(type) {
+		case *Customers:
+			p.sortMu.Lock()
+			held = append(held, p.sortMu.Unlock)
+		case *Campaigns:
+			p.sortMu.Lock()
+			held = append(held, p.sortMu.Unlock)
+		}
+	}
+	return func() {
+		for _, u := range held {
+			u()
+		}
+	}
+}

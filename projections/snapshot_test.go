@@ -1,0 +1,202 @@
+package projections_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/projections"
+	"github.com/dangol/dangol/projections/projectionstest"
+)
+
+// snapEnd is the simulated "today" of the generated bank.
+var snapEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// snapLog returns a real store holding a generated bank of n customers.
+func snapLog(t *testing.T, n int) *bolt.Store {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: func() time.Time { return snapEnd }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	projectionstest.Generate(t, s, n, snapEnd)
+	return s
+}
+
+// folds is what a server folds: the read models with a search index, then
+// the reactors.
+type folds struct {
+	mem      *projections.Memory
+	reactors []projections.Reactor
+}
+
+func testIndex(field, value string) []string { return strings.Fields(strings.ToLower(field + " " + value)) }
+
+func newFolds() *folds {
+	return &folds{mem: projections.NewMemory(projections.WithSearchIndex(testIndex)),
+		reactors: []projections.Reactor{projections.NewSampler(projections.DefaultSamplerPolicy(), nil),
+			projections.NewSegmenter(projections.DefaultTierRule(), nil)}}
+}
+
+func (f *folds) roots() []projections.Projection {
+	rs := f.mem.Projections()
+	for _, r := range f.reactors {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+func (f *folds) apply(t *testing.T, envs []events.Envelope) {
+	t.Helper()
+	for i := range envs {
+		e := &envs[i]
+		d, err := events.Decode(e)
+		if err != nil && events.ErrorCode(err) != events.NotFound {
+			t.Fatalf("decode %s@%d: %v", e.Stream, e.Version, err)
+		}
+		for _, p := range f.roots() {
+			p.Apply(projections.Event{Envelope: e, Data: d})
+		}
+	}
+}
+
+// answers is every Queries answer, and what the reactors would append next.
+func (f *folds) answers(t *testing.T, x projectionstest.IDs) []string {
+	t.Helper()
+	out := projectionstest.Answers(t, f.mem, x, snapEnd)
+	for _, term := range []string{"name", "phone", "kim", "lee", "010"} {
+		found, err := f.mem.FindCustomers(context.Background(), []string{term}, 50, snapEnd)
+		b, _ := json.Marshal(found)
+		out = append(out, "find "+term+": "+string(b)+" "+events.ErrorCode(err))
+	}
+	for _, r := range f.reactors {
+		for _, d := range r.Due(1 << 20) {
+			b, _ := json.Marshal(d)
+			out = append(out, "due "+r.Name()+": "+string(b))
+		}
+	}
+	return out
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
+}
+
+func readLog(t *testing.T, s events.Store) []events.Envelope {
+	t.Helper()
+	var all []events.Envelope
+	from := events.Position{}
+	for {
+		got, err := s.ReadAll(context.Background(), from, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			return all
+		}
+		all = append(all, got...)
+		from = got[len(got)-1].Position
+	}
+}
+
+// TestSnapshotPlusTailEqualsReplay: over a generated bank, a snapshot
+// written to a real file at several positions, restored into fresh folds
+// and followed by the tail of the log, answers every query exactly as a
+// full replay does, and its reactors would append the same decisions.
+func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
+	s := snapLog(t, 150)
+	all := readLog(t, s)
+	x := projectionstest.LogIDs(t, s)
+	full := newFolds()
+	full.apply(t, all)
+	want := full.answers(t, x)
+
+	dir := &projections.SnapshotDir{Dir: t.TempDir(), Logger: testLogger(t)}
+	for _, cut := range []int{1, len(all) / 3, len(all) * 2 / 3, len(all)} {
+		head := newFolds()
+		head.apply(t, all[:cut])
+		before := events.Position{}
+		if cut > 1 {
+			before = all[cut-2].Position
+		}
+		if _, err := dir.Write(projections.InfoAt(&all[cut-1], before), head.roots(), false); err != nil {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+		var restored *folds
+		roots, info, ok := dir.Load(context.Background(), s, func() []projections.Projection { restored = newFolds(); return restored.roots() })
+		if !ok || info.Position != all[cut-1].Position || len(roots) != len(restored.roots()) {
+			t.Fatalf("cut %d: restored %v at %v, want the snapshot at %v", cut, ok, info.Position, all[cut-1].Position)
+		}
+		restored.apply(t, all[cut:])
+		projectionstest.SameAnswers(t, want, restored.answers(t, x))
+	}
+	if files, _ := dir.List(); len(files) != 2 {
+		t.Fatalf("%d snapshots kept, want 2: %v", len(files), files)
+	}
+}
+
+// TestSnapshotRefused: a damaged, truncated or foreign snapshot is refused
+// (Load falls back to the older one, then to a full replay) and restores
+// nothing into the folds it returns.
+func TestSnapshotRefused(t *testing.T) {
+	s := snapLog(t, 20)
+	all := readLog(t, s)
+	folded := newFolds()
+	folded.apply(t, all)
+	info := projections.InfoAt(&all[len(all)-1], all[len(all)-2].Position)
+	var buf bytes.Buffer
+	if err := projections.WriteSnapshot(&buf, info, folded.roots()); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)/2] ^= 0x40
+	other := snapLog(t, 21) // another log: its event at the position has another hash
+	cases := []struct {
+		name string
+		file []byte
+		src  projections.Source
+		want string
+	}{
+		{"flipped byte", flipped, s, ""},
+		{"truncated", good[:len(good)-7], s, "checksum"},
+		{"empty", nil, s, "not a read-model snapshot"},
+		{"another log", good, other, "holds no event"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := projections.ReadSnapshot(bytes.NewReader(c.file), newFolds().roots())
+			if c.name == "another log" {
+				err = info.Check(context.Background(), c.src)
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err %v, want one containing %q", err, c.want)
+			}
+			dir := &projections.SnapshotDir{Dir: t.TempDir()}
+			if err := os.WriteFile(filepath.Join(dir.Dir, "snapshot-00000000000000000099-00000000000000000099.rms"), c.file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var fresh *folds
+			_, _, ok := dir.Load(context.Background(), c.src, func() []projections.Projection { fresh = newFolds(); return fresh.roots() })
+			if ok || fresh.mem.Customers.Len() != 0 {
+				t.Fatalf("restored %v with %d customers, want a refusal and empty folds", ok, fresh.mem.Customers.Len())
+			}
+		})
+	}
+	t.Run("another release", func(t *testing.T) {
+		roots := newFolds().roots()
+		_, err := projections.ReadSnapshot(bytes.NewReader(good), roots[:len(roots)-1])
+		if err == nil || !strings.Contains(err.Error(), "this server folds") {
+			t.Fatalf("err %v, want the projections named", err)
+		}
+	})
+}
