@@ -6,6 +6,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ type AppendConfig struct {
 	Writers   int    // concurrent goroutines, each appending to its own streams
 	Events    int    // total events to append
 	Batch     int    // events per append
+	Entries   int    // > 0: each call is one events.AppendBatch of this many appends, each to a new stream
 	DataBytes int    // approximate size of each event's data
 	Prefix    string // stream id prefix, so runs on one store do not collide
 }
@@ -32,13 +34,17 @@ type AppendReport struct {
 	AppendConfig
 	Elapsed      time.Duration
 	EventsPerSec float64
-	AppendsPer   float64 // appends per second
+	AppendsPer   float64 // calls per second (appends, or batches with Entries)
 	P50, P99     time.Duration
 	Max          time.Duration
 }
 
 // String formats the report as one line.
 func (r AppendReport) String() string {
+	if r.Entries > 0 {
+		return fmt.Sprintf("writers=%-3d AppendBatch of %d streams x %d events=%-8d %10.0f events/s %9.0f batches/s  p50=%-9s p99=%-9s max=%s",
+			r.Writers, r.Entries, r.Batch, r.Events, r.EventsPerSec, r.AppendsPer, round(r.P50), round(r.P99), round(r.Max))
+	}
 	return fmt.Sprintf("writers=%-3d batch=%-4d events=%-8d %10.0f events/s %9.0f appends/s  p50=%-9s p99=%-9s max=%s",
 		r.Writers, r.Batch, r.Events, r.EventsPerSec, r.AppendsPer, round(r.P50), round(r.P99), round(r.Max))
 }
@@ -60,7 +66,8 @@ func Appends(ctx context.Context, s events.Store, cfg AppendConfig) (AppendRepor
 		return AppendReport{}, fmt.Errorf("bench: need writers >= 1, batch >= 1, events >= batch")
 	}
 	data := sampleData(cfg.DataBytes)
-	perWriter := cfg.Events / cfg.Writers / cfg.Batch
+	perCall := cfg.Batch * max(1, cfg.Entries)
+	perWriter := cfg.Events / cfg.Writers / perCall
 	if perWriter < 1 {
 		perWriter = 1
 	}
@@ -73,14 +80,20 @@ func Appends(ctx context.Context, s events.Store, cfg AppendConfig) (AppendRepor
 			stream := fmt.Sprintf("customer-%sW%d", cfg.Prefix, w)
 			next := events.NoStream
 			l := make([]time.Duration, 0, perWriter)
-			for range perWriter {
-				evs := make([]events.Event, cfg.Batch)
-				for i := range evs {
-					evs[i] = events.Event{ID: events.NewID(), Type: "ContactLogged", Schema: 1,
-						Actor: events.Actor{ID: "bench", Role: "rep"}, Data: data}
+			for c := range perWriter {
+				if cfg.Entries > 0 {
+					batch := newStreams(fmt.Sprintf("%sC%d", stream, c), cfg.Entries, cfg.Batch, data)
+					t0 := time.Now()
+					_, errs := events.AppendBatch(ctx, s, batch)
+					l = append(l, time.Since(t0))
+					if err := errors.Join(errs...); err != nil {
+						failed.CompareAndSwap(nil, &err)
+						return
+					}
+					continue
 				}
 				t0 := time.Now()
-				res, err := s.Append(ctx, stream, next, evs...)
+				res, err := s.Append(ctx, stream, next, benchEvents(cfg.Batch, data)...)
 				l = append(l, time.Since(t0))
 				if err != nil {
 					failed.CompareAndSwap(nil, &err)
@@ -98,7 +111,7 @@ func Appends(ctx context.Context, s events.Store, cfg AppendConfig) (AppendRepor
 	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	n := len(all) * cfg.Batch
+	n := len(all) * perCall
 	cfg.Events = n
 	return AppendReport{
 		AppendConfig: cfg, Elapsed: elapsed,
@@ -106,6 +119,26 @@ func Appends(ctx context.Context, s events.Store, cfg AppendConfig) (AppendRepor
 		AppendsPer:   float64(len(all)) / elapsed.Seconds(),
 		P50:          all[len(all)/2], P99: all[len(all)*99/100], Max: all[len(all)-1],
 	}, nil
+}
+
+// benchEvents returns n ContactLogged events with data.
+func benchEvents(n int, data json.RawMessage) []events.Event {
+	evs := make([]events.Event, n)
+	for i := range evs {
+		evs[i] = events.Event{ID: events.NewID(), Type: "ContactLogged", Schema: 1,
+			Actor: events.Actor{ID: "bench", Role: "rep"}, Data: data}
+	}
+	return evs
+}
+
+// newStreams returns entries appends of perStream events, each starting a
+// stream of its own (prefix-S<i>), as an import of new customers does.
+func newStreams(prefix string, entries, perStream int, data json.RawMessage) []events.StreamAppend {
+	batch := make([]events.StreamAppend, entries)
+	for i := range batch {
+		batch[i] = events.StreamAppend{Stream: fmt.Sprintf("%sS%d", prefix, i), Expected: events.NoStream, Events: benchEvents(perStream, data)}
+	}
+	return batch
 }
 
 // sampleData returns ContactLogged-shaped JSON of about n bytes.
