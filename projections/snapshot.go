@@ -52,6 +52,16 @@ func InfoAt(e *events.Envelope, before events.Position) SnapshotInfo {
 	return SnapshotInfo{Position: e.Position, Hash: e.Hash, Before: before, RecordedAt: e.RecordedAt}
 }
 
+// SnapshotRoots returns what a snapshot of a runner over projs and
+// reactors holds: the projections, then the reactors.
+func SnapshotRoots(projs []Projection, reactors []Reactor) []Projection {
+	roots := slices.Clone(projs)
+	for _, r := range reactors {
+		roots = append(roots, r)
+	}
+	return roots
+}
+
 func rootNames(roots []Projection) ([]string, error) {
 	names := make([]string, len(roots))
 	for i, r := range roots {

@@ -23,6 +23,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	var sf storeFlags
 	sf.register(fs)
 	plain := fs.Bool("no-decrypt", false, "decode without opening personal fields")
+	snap := fs.Bool("snapshot", false, "then write a read-model snapshot of the replayed models to a temporary directory and time a start from it (load + tail), beside the full replay")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -74,6 +75,11 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	fmt.Fprintf(stdout, "replayed %d events in %s: %.0f events/s (%d CPUs); %d customers, heap of all read models %.0f bytes/customer\n",
 		r.Applied(), el.Round(time.Millisecond), float64(r.Applied())/el.Seconds(), runtime.NumCPU(), n,
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(max(n, 1)))
+	if *snap {
+		if err := benchRestart(ctx, s, decode, mem, r, el, stdout); err != nil {
+			return err
+		}
+	}
 	now := time.Now()
 	t0 := time.Now()
 	const lookups = 100000
@@ -96,4 +102,78 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 		fmt.Fprintf(stdout, "report %-14s %s\n", name, time.Since(t0).Round(time.Microsecond))
 	}
 	return nil
+}
+
+// benchRestart writes a snapshot of mem (folded by r up to the log's head,
+// which took replay) and times a start from it: the snapshot's load and
+// check, and the runner's replay of the tail after it (none here).
+func benchRestart(ctx context.Context, s events.Store, decode projections.Decoder, mem *projections.Memory, r *projections.Runner,
+	replay time.Duration, stdout io.Writer) error {
+	dir, err := os.MkdirTemp("", "dangol-snapshots-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sd := &projections.SnapshotDir{Dir: dir}
+	last, err := lastTwo(ctx, s, r.Position())
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	path, err := sd.Write(projections.InfoAt(&last[1], last[0].Position), mem.Projections(), false)
+	if err != nil {
+		return err
+	}
+	wrote := time.Since(t0)
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	t0 = time.Now()
+	var restored *projections.Memory
+	_, info, ok := sd.Load(ctx, s, func() []projections.Projection { restored = projections.NewMemory(); return restored.Projections() })
+	if !ok {
+		return fmt.Errorf("bench restart: the snapshot just written was refused")
+	}
+	tail := projections.NewRunner(s, decode, restored.Projections(), nil, projections.RunnerOptions{From: info.Position})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- tail.Run(rctx) }()
+	<-tail.CaughtUp()
+	start := time.Since(t0)
+	cancel()
+	if err := <-done; err != nil {
+		return err
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := max(restored.Customers.Len(), 1)
+	fmt.Fprintf(stdout, "snapshot at %s: written in %s, %d bytes (%.0f bytes/customer)\n", info.Position, wrote.Round(time.Millisecond), st.Size(),
+		float64(st.Size())/float64(n))
+	fmt.Fprintf(stdout, "start from the snapshot (load, check, tail of %d events): %s; full replay: %s (%.1fx); heap after the restore %.0f bytes/customer\n",
+		tail.Applied(), start.Round(time.Millisecond), replay.Round(time.Millisecond), replay.Seconds()/start.Seconds(),
+		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(n))
+	return nil
+}
+
+// lastTwo returns the events at and before pos, the head a replay reached.
+func lastTwo(ctx context.Context, s events.Store, pos events.Position) ([]events.Envelope, error) {
+	var from events.Position
+	if pos.Seq() > 2 {
+		from = events.At(pos.Seq() - 2) // dense positions (the embedded stores)
+	}
+	got, err := s.ReadAll(ctx, from, 2)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) == 1 {
+		got = append([]events.Envelope{{}}, got...)
+	}
+	if len(got) != 2 || got[1].Position != pos {
+		return nil, fmt.Errorf("bench restart: the events before %s not found", pos)
+	}
+	return got, nil
 }

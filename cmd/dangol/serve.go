@@ -44,6 +44,34 @@ type serveConfig struct {
 	seal            sealFlags
 	staging         stagingFlags
 	console         consoleFlags
+	snapshots       snapshotFlags
+}
+
+// snapshotFlags configure the in-memory read side's snapshots
+// (projections.SnapshotDir, SnapshotPolicy).
+type snapshotFlags struct {
+	dir      string // "": <data>/snapshots; off: none
+	every    uint64
+	interval time.Duration
+	keep     int
+}
+
+func (f *snapshotFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "snapshots", "", "directory of the in-memory read models' snapshots (default <data>/snapshots): a start loads the newest and replays only the log after it; off: replay the whole log at every start")
+	fs.Uint64Var(&f.every, "snapshot-every-events", 1_000_000, "write a read-model snapshot after this many events (0: never by count)")
+	fs.DurationVar(&f.interval, "snapshot-every", time.Hour, "write a read-model snapshot once the log's time (the events' recordedAt) is this far past the last one (0: never by time)")
+	fs.IntVar(&f.keep, "snapshot-keep", 2, "read-model snapshots kept, newest first")
+}
+
+// open returns the snapshot directory, or nil with --snapshots off.
+func (f snapshotFlags) open(data string, logger *slog.Logger) *projections.SnapshotDir {
+	switch f.dir {
+	case "off":
+		return nil
+	case "":
+		return &projections.SnapshotDir{Dir: filepath.Join(data, "snapshots"), Keep: f.keep, Logger: logger}
+	}
+	return &projections.SnapshotDir{Dir: f.dir, Keep: f.keep, Logger: logger}
 }
 
 // consoleFlags configure the web console's sessions (console.Config).
@@ -75,6 +103,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.disputeWindow, "dispute-window", events.DisputeWindow, "how long after a review its rep may dispute it (by the server's clock)")
 	fs.StringVar(&c.readStore, "read-store", "", "where the read models live: memory (rebuilt by replay at start), or postgres (tables in the --postgres-url database, shared by every server; the default with --store postgres)")
 	c.sampler.register(fs)
+	c.snapshots.register(fs)
 	c.seal.register(fs, true)
 	fs.DurationVar(&c.staging.ttl, "recording-staging-ttl", api.DefaultStagingTTL, "an uploaded recording that no call references is deleted this long after upload")
 	fs.IntVar(&c.staging.maxUploads, "recording-staging-max-uploads", api.DefaultStagingMaxUploads, "uploads per staff member that no call references yet; more are refused (429)")
@@ -302,8 +331,8 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 		return s.sealer.OpenEnvelope(ctx, e)
 	}
 	if kind == "memory" {
-		mem := projections.NewMemory(projections.WithSearchIndex(s.search.Terms))
-		runner := projections.NewRunner(store, decode, mem.Projections(), cfg.sampler.reactors(store), projections.RunnerOptions{Logger: s.logger})
+		mem, reactors, opt := s.restoreMemory(ctx)
+		runner := projections.NewRunner(store, decode, mem.Projections(), reactors, opt)
 		mem.Attach(runner)
 		s.queries, s.runner, s.runRead = mem, runner, runner.Run
 		return nil
@@ -316,6 +345,34 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 	log := rmpg.Log{Source: store, Decode: decode, Reactors: func() []projections.Reactor { return cfg.sampler.reactors(store) }}
 	s.runRead = func(ctx context.Context) error { return rm.Run(ctx, log) }
 	return nil
+}
+
+// restoreMemory builds the in-memory read models and reactors: from the
+// newest usable snapshot, the runner then replaying the log after it, or
+// empty for a replay of the whole log; the runner writes snapshots by the
+// flags' policy.
+func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []projections.Reactor, projections.RunnerOptions) {
+	var (
+		mem      *projections.Memory
+		reactors []projections.Reactor
+	)
+	build := func() []projections.Projection {
+		mem, reactors = projections.NewMemory(projections.WithSearchIndex(s.search.Terms)), s.cfg.sampler.reactors(s.store)
+		return projections.SnapshotRoots(mem.Projections(), reactors)
+	}
+	opt := projections.RunnerOptions{Logger: s.logger}
+	dir := s.cfg.snapshots.open(s.cfg.store.data, s.logger)
+	if dir == nil {
+		build()
+		return mem, reactors, opt
+	}
+	roots, info, ok := dir.Load(ctx, s.store, build)
+	if ok {
+		opt.From = info.Position
+	}
+	policy := projections.SnapshotPolicy{Every: s.cfg.snapshots.every, Interval: s.cfg.snapshots.interval}
+	opt.AfterBatch = projections.NewSnapshotter(dir, policy, roots).AfterBatch
+	return mem, reactors, opt
 }
 
 // greet logs the start and, on an empty ledger, tells the operator how to

@@ -117,12 +117,20 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 	}
 	s.advance(w.last)
 	s.log.Info("read-model writer elected", "schema", s.opt.Schema, "checkpoint", w.last.String())
-	var reactors []projections.Reactor
-	if l.Reactors != nil {
-		reactors = l.Reactors()
+	w.log = s.log
+	reactors, from, err := w.restore(ctx, l)
+	if err != nil {
+		return true, err
 	}
-	r := projections.NewRunner(l.Source, l.Decode, w.projections(), reactors,
-		projections.RunnerOptions{Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender})
+	opt := projections.RunnerOptions{From: from, Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender}
+	if s.opt.SnapshotEvery >= 0 {
+		every := uint64(s.opt.SnapshotEvery)
+		if every == 0 {
+			every = 1_000_000
+		}
+		opt.AfterBatch = w.snapshotter(every, projections.SnapshotRoots(w.mem.Projections(), reactors))
+	}
+	r := projections.NewRunner(l.Source, l.Decode, w.projections(), reactors, opt)
 	s.runner.Store(r)
 	defer s.runner.Store(nil)
 	return true, r.Run(ctx)

@@ -49,6 +49,11 @@ type Options struct {
 	SearchIndex projections.SearchIndex
 	// Now is the clock lag is measured with (default events.SystemClock).
 	Now events.Clock
+	// SnapshotEvery is how many events the writer folds between the
+	// snapshots of its folds it stores (rm_snapshot; a new writer restores
+	// the latest and replays the log after it): default 1,000,000; a
+	// negative value stores none.
+	SnapshotEvery int
 }
 
 // RowCipher seals and opens customer rows.

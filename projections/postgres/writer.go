@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"errors"
 	"fmt"
 	"slices"
@@ -127,6 +130,7 @@ type writer struct {
 	qaMissing bool
 	// campaignsMissing: the campaign rows may be missing (campaigns.go)
 	campaignsMissing bool
+	log              *slog.Logger // where snapshots are told (stand sets it)
 }
 
 // newWriter reads the checkpoint and the logs' lengths from the tables conn
@@ -473,4 +477,175 @@ func (s *Store) aggregateRow(ctx context.Context, name string) ([]byte, error) {
 		return nil, unavailable("read models: "+name, err)
 	}
 	return js, nil
+}
+
+// restore returns the reactors of this term and the position the runner
+// starts after: the folds (w.mem and the reactors) restored from the
+// stored snapshot when it is usable — at or before the table checkpoint,
+// whole, of this log and of folds like this binary's — so that only the
+// log after it is replayed (in memory up to the checkpoint); else fresh
+// ones and the log's start. A refused snapshot is logged.
+func (w *writer) restore(ctx context.Context, l Log) ([]projections.Reactor, events.Position, error) {
+	reactors := func() []projections.Reactor {
+		if l.Reactors == nil {
+			return nil
+		}
+		return l.Reactors()
+	}
+	rs := reactors()
+	var at events.Position
+	var chunks int
+	err := w.conn.QueryRow(ctx, "SELECT commit_pos, prepare_pos, chunks FROM rm_snapshot").Scan(&at.Commit, &at.Prepare, &chunks)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rs, events.Position{}, nil
+	}
+	if err != nil {
+		return nil, events.Position{}, unavailable("read models: snapshot", err)
+	}
+	info, err := w.readSnapshot(ctx, l.Source, rs, at)
+	if err == nil {
+		w.log.Info("read-model writer restored its folds from a snapshot", "position", info.Position.String(), "checkpoint", w.last.String())
+		return rs, info.Position, nil
+	}
+	if events.ErrorCode(err) == events.Unavailable {
+		return nil, events.Position{}, err
+	}
+	w.log.Warn("read-model snapshot refused; replaying the whole log", "position", at.String(), "err", err.Error())
+	w.mem = projections.NewMemory()
+	w.mem.Marketing.OnChange(w.dirty.changed)
+	return reactors(), events.Position{}, nil
+}
+
+func (w *writer) readSnapshot(ctx context.Context, src projections.Source, rs []projections.Reactor, at events.Position) (projections.SnapshotInfo, error) {
+	if w.last.Less(at) {
+		return projections.SnapshotInfo{}, fmt.Errorf("snapshot at %s is past the checkpoint %s", at, w.last)
+	}
+	rows, err := w.conn.Query(ctx, "SELECT data FROM rm_snapshot_chunks ORDER BY seq")
+	if err != nil {
+		return projections.SnapshotInfo{}, unavailable("read models: snapshot", err)
+	}
+	defer rows.Close()
+	info, err := projections.ReadSnapshot(&chunkReader{rows: rows}, projections.SnapshotRoots(w.mem.Projections(), rs))
+	if rerr := rows.Err(); rerr != nil {
+		return info, unavailable("read models: snapshot", rerr)
+	}
+	if err != nil {
+		return info, err
+	}
+	if info.Position != at {
+		return info, fmt.Errorf("snapshot rows at %s hold one at %s", at, info.Position)
+	}
+	return info, info.Check(ctx, src)
+}
+
+// chunkReader reads the snapshot's chunks in order as one stream.
+type chunkReader struct {
+	rows pgx.Rows
+	cur  []byte
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	for len(c.cur) == 0 {
+		if !c.rows.Next() {
+			return 0, io.EOF
+		}
+		if err := c.rows.Scan(&c.cur); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.cur)
+	c.cur = c.cur[n:]
+	return n, nil
+}
+
+// snapshotChunk is the size of a stored snapshot's rows.
+const snapshotChunk = 8 << 20
+
+// snapshotter returns the runner's AfterBatch: every `every` events, and
+// at once after an erasure, it replaces the stored snapshot by one of
+// roots at the batch's last event, in one transaction on the writer's
+// connection. A failure is logged; the writer goes on.
+func (w *writer) snapshotter(every uint64, roots []projections.Projection) func(events.Position, []projections.Event, func(func())) {
+	var since uint64
+	return func(prev events.Position, batch []projections.Event, view func(func())) {
+		since += uint64(len(batch))
+		erased := false
+		for _, e := range batch {
+			_, ok := e.Data.(*events.PersonalDataErased)
+			erased = erased || ok
+		}
+		if since < every && !erased {
+			return
+		}
+		before := prev
+		if len(batch) > 1 {
+			before = batch[len(batch)-2].Position
+		}
+		info := projections.InfoAt(batch[len(batch)-1].Envelope, before)
+		var err error
+		view(func() { err = w.writeSnapshot(context.Background(), info, roots) })
+		if err != nil {
+			w.log.Warn("read-model snapshot not stored", "position", info.Position.String(), "err", err.Error())
+			return
+		}
+		since = 0
+		w.log.Info("read-model snapshot stored", "position", info.Position.String())
+	}
+}
+
+func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInfo, roots []projections.Projection) error {
+	tx, err := w.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "DELETE FROM rm_snapshot_chunks"); err != nil {
+		return err
+	}
+	cw := &chunkWriter{ctx: ctx, tx: tx}
+	if err := projections.WriteSnapshot(cw, info, roots); err != nil {
+		return err
+	}
+	if err := cw.flush(); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO rm_snapshot (id, commit_pos, prepare_pos, chunks, bytes) VALUES (1, $1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET commit_pos = EXCLUDED.commit_pos, prepare_pos = EXCLUDED.prepare_pos,
+			chunks = EXCLUDED.chunks, bytes = EXCLUDED.bytes, written_at = now()`,
+		int64(info.Position.Commit), int64(info.Position.Prepare), cw.seq, cw.bytes); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// chunkWriter stores what is written to it as rm_snapshot_chunks rows.
+type chunkWriter struct {
+	ctx   context.Context
+	tx    pgx.Tx
+	buf   bytes.Buffer
+	seq   int
+	bytes int64
+	err   error
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	c.buf.Write(p)
+	for c.err == nil && c.buf.Len() >= snapshotChunk {
+		c.err = c.insert(c.buf.Next(snapshotChunk))
+	}
+	return len(p), c.err
+}
+
+func (c *chunkWriter) insert(b []byte) error {
+	_, err := c.tx.Exec(c.ctx, "INSERT INTO rm_snapshot_chunks (seq, data) VALUES ($1, $2)", c.seq, b)
+	c.seq++
+	c.bytes += int64(len(b))
+	return err
+}
+
+func (c *chunkWriter) flush() error {
+	if c.err == nil && c.buf.Len() > 0 {
+		c.err = c.insert(c.buf.Bytes())
+	}
+	return c.err
 }
