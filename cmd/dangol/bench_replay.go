@@ -49,7 +49,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	mem.Attach(r)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	go func() { done <- r.Run(rctx) }()
 	select {
 	case <-r.CaughtUp():
@@ -57,7 +57,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 		cancel()
 		return err
 	}
-	el := time.Since(start)
+	el, replayCPU := time.Since(start), cpuTime()-cpu0
 	cancel()
 	if err := <-done; err != nil {
 		return err
@@ -76,7 +76,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 		r.Applied(), el.Round(time.Millisecond), float64(r.Applied())/el.Seconds(), runtime.NumCPU(), n,
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(max(n, 1)))
 	if *snap {
-		if err := benchRestart(ctx, s, decode, mem, r, el, stdout); err != nil {
+		if err := benchRestart(ctx, s, decode, mem, r, [2]time.Duration{el, replayCPU}, stdout); err != nil {
 			return err
 		}
 	}
@@ -108,7 +108,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 // which took replay) and times a start from it: the snapshot's load and
 // check, and the runner's replay of the tail after it (none here).
 func benchRestart(ctx context.Context, s events.Store, decode projections.Decoder, mem *projections.Memory, r *projections.Runner,
-	replay time.Duration, stdout io.Writer) error {
+	replay [2]time.Duration, stdout io.Writer) error {
 	dir, err := os.MkdirTemp("", "dangol-snapshots-")
 	if err != nil {
 		return err
@@ -119,12 +119,12 @@ func benchRestart(ctx context.Context, s events.Store, decode projections.Decode
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuTime()
 	path, err := sd.Write(projections.InfoAt(&last[1], last[0].Position), mem.Projections(), false)
 	if err != nil {
 		return err
 	}
-	wrote := time.Since(t0)
+	wrote, wroteCPU := time.Since(t0), cpuTime()-cpu0
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func benchRestart(ctx context.Context, s events.Store, decode projections.Decode
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	t0 = time.Now()
+	t0, cpu0 = time.Now(), cpuTime()
 	var restored *projections.Memory
 	_, info, ok := sd.Load(ctx, s, func() []projections.Projection { restored = projections.NewMemory(); return restored.Projections() })
 	if !ok {
@@ -143,7 +143,7 @@ func benchRestart(ctx context.Context, s events.Store, decode projections.Decode
 	done := make(chan error, 1)
 	go func() { done <- tail.Run(rctx) }()
 	<-tail.CaughtUp()
-	start := time.Since(t0)
+	start, startCPU := time.Since(t0), cpuTime()-cpu0
 	cancel()
 	if err := <-done; err != nil {
 		return err
@@ -151,10 +151,11 @@ func benchRestart(ctx context.Context, s events.Store, decode projections.Decode
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	n := max(restored.Customers.Len(), 1)
-	fmt.Fprintf(stdout, "snapshot at %s: written in %s, %d bytes (%.0f bytes/customer)\n", info.Position, wrote.Round(time.Millisecond), st.Size(),
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	fmt.Fprintf(stdout, "snapshot at %s: written in %s (CPU %s), %d bytes (%.0f bytes/customer)\n", info.Position, ms(wrote), ms(wroteCPU), st.Size(),
 		float64(st.Size())/float64(n))
-	fmt.Fprintf(stdout, "start from the snapshot (load, check, tail of %d events): %s; full replay: %s (%.1fx); heap after the restore %.0f bytes/customer\n",
-		tail.Applied(), start.Round(time.Millisecond), replay.Round(time.Millisecond), replay.Seconds()/start.Seconds(),
+	fmt.Fprintf(stdout, "start from the snapshot (load, check, tail of %d events): %s (CPU %s); full replay: %s (CPU %s); %.1fx by wall, %.1fx by CPU; heap after the restore %.0f bytes/customer\n",
+		tail.Applied(), ms(start), ms(startCPU), ms(replay[0]), ms(replay[1]), replay[0].Seconds()/start.Seconds(), replay[1].Seconds()/startCPU.Seconds(),
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(n))
 	return nil
 }
