@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"migrate":            {"apply the PostgreSQL schema migrations of this build", runMigrate},
 		"migrate-recordings": {"seal the call recordings an earlier release stored in clear (serve does it at start)", runMigrateRecordings},
 		"rebuild":            {"replay the log into fresh PostgreSQL read-model tables and swap them in", runRebuild},
+		"import":             {"import a source system's records (CSV or JSON Lines) as events, idempotently; rejected rows to a rejects file", runImport},
 	}
 }
 

@@ -1,0 +1,93 @@
+package importer
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// Rejects is the rejects file of an import: one JSON line per rejected
+// row, {"line": N, "raw": "<the row as the file holds it>", "reason":
+// "..."}. The raw row may hold personal data, so the file is created mode
+// 0600 and nothing else (logs, errors, the summary) repeats it. It is safe
+// for concurrent use.
+type Rejects struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	n    int
+}
+
+// CreateRejects creates (or empties) the rejects file at path, mode 0600.
+func CreateRejects(path string) (*Rejects, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("rejects file: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode through O_TRUNC
+		f.Close()
+		return nil, fmt.Errorf("rejects file: %w", err)
+	}
+	return &Rejects{path: path, f: f, w: bufio.NewWriter(f)}, nil
+}
+
+// reject is one line of the rejects file.
+type reject struct {
+	Line   int    `json:"line"`
+	Raw    string `json:"raw"`
+	Reason string `json:"reason"`
+}
+
+// Reject writes one rejected row.
+func (r *Rejects) Reject(line int, raw []byte, reason string) error {
+	b, err := json.Marshal(reject{Line: line, Raw: string(raw), Reason: reason})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	if _, err := r.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("rejects file: %w", err)
+	}
+	return nil
+}
+
+// Count returns how many rows were rejected.
+func (r *Rejects) Count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// Path returns the file's path.
+func (r *Rejects) Path() string { return r.path }
+
+// Close flushes and fsyncs the file; with no row rejected it removes it,
+// so that a rejects file beside an input always means rejected rows.
+func (r *Rejects) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
+		return nil
+	}
+	f := r.f
+	r.f = nil
+	err := r.w.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && r.n == 0 {
+		err = os.Remove(r.path)
+	}
+	if err != nil {
+		return fmt.Errorf("rejects file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,286 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dangol/dangol/events"
+)
+
+// Format is how a file's rows are written: CSV with a header line, or
+// JSON Lines (one JSON object a line).
+type Format string
+
+// The formats.
+const (
+	CSV   Format = "csv"
+	JSONL Format = "jsonl"
+)
+
+// FormatOf returns the format a file's name says: .csv is CSV; .jsonl,
+// .ndjson and .json are JSON Lines. Another extension is Invalid (name the
+// format with --format).
+func FormatOf(path string) (Format, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return CSV, nil
+	case ".jsonl", ".ndjson", ".json":
+		return JSONL, nil
+	}
+	return "", events.InvalidField("format", "cannot tell the format of %s by its extension: name it (csv or jsonl)", filepath.Base(path))
+}
+
+// ParseFormat checks a format named by the operator.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case CSV, JSONL:
+		return f, nil
+	}
+	return "", events.InvalidField("format", "must be csv or jsonl")
+}
+
+// maxLine is the longest row a file may hold (a JSON line, or a CSV
+// record's fields together): far above any customer record.
+const maxLine = 1 << 20
+
+// row is one record of the input: where it starts, its bytes as read, and
+// its columns (a column left empty or null is absent). A row that could
+// not be read as a record has bad set instead of fields.
+type row struct {
+	line   int
+	raw    []byte
+	fields map[string]string
+	bad    string
+}
+
+// rowReader reads the rows of one file, in order. next returns io.EOF
+// after the last one; any other error is the file's, not a row's.
+type rowReader interface {
+	next() (row, error)
+	// offset is how many bytes of the file have been read into rows.
+	offset() int64
+}
+
+// newRowReader returns the reader of f for records of kind, reading the
+// header of a CSV file: a header naming a column kind does not have, or
+// naming one twice, is Invalid before any row is read.
+func newRowReader(r io.Reader, f Format, kind Kind) (rowReader, error) {
+	if f == JSONL {
+		return &jsonReader{r: bufio.NewReaderSize(r, 64<<10), kind: kind}, nil
+	}
+	return newCSVReader(r, kind)
+}
+
+// csvReader reads CSV: a header line naming the columns, then one record a
+// row. A row that is not CSV (a stray quote) is rejected and reading goes
+// on at the next line; a quoted field left open takes the rest of the
+// file with it.
+type csvReader struct {
+	r      *csv.Reader
+	tape   *tape
+	header []string
+}
+
+func newCSVReader(r io.Reader, kind Kind) (*csvReader, error) {
+	t := &tape{r: r}
+	cr := csv.NewReader(t)
+	cr.FieldsPerRecord = -1 // a row of the wrong width is a rejected row, not the end of the file
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, events.InvalidField("header", "the file is empty: a CSV file starts with a header line naming its columns")
+	}
+	if err != nil {
+		return nil, events.InvalidField("header", "cannot read the header line: %s", csvReason(err))
+	}
+	t.cut(cr.InputOffset())
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff") // a byte order mark, as spreadsheets write
+	}
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		header[i] = h
+		switch {
+		case !kind.hasColumn(h):
+			return nil, events.InvalidField("header", "column %d (%s) is not a column of %s records (%s)", i+1, printable(h), kind, strings.Join(kind.columns(), ", "))
+		case seen[h]:
+			return nil, events.InvalidField("header", "column %s appears twice", h)
+		}
+		seen[h] = true
+	}
+	return &csvReader{r: cr, tape: t, header: header}, nil
+}
+
+func (c *csvReader) offset() int64 { return c.r.InputOffset() }
+
+func (c *csvReader) next() (row, error) {
+	rec, err := c.r.Read()
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return row{}, io.EOF
+	case errors.As(err, &pe):
+		return row{line: pe.StartLine, raw: c.tape.cut(c.r.InputOffset()), bad: csvReason(err)}, nil
+	case err != nil:
+		return row{}, err
+	}
+	line, _ := c.r.FieldPos(0)
+	r := row{line: line, raw: c.tape.cut(c.r.InputOffset())}
+	if len(rec) != len(c.header) {
+		r.bad = fmt.Sprintf("has %d fields, the header %d", len(rec), len(c.header))
+		return r, nil
+	}
+	r.fields = make(map[string]string, len(rec))
+	for i, v := range rec {
+		if v = strings.TrimSpace(v); v != "" {
+			r.fields[c.header[i]] = v
+		}
+	}
+	return r, nil
+}
+
+// tape keeps the bytes a csv.Reader has read ahead and not yet made into
+// records, so that a row's raw bytes are the file's own.
+type tape struct {
+	r    io.Reader
+	buf  []byte // the bytes from offset base on
+	base int64
+}
+
+func (t *tape) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.buf = append(t.buf, p[:n]...)
+	return n, err
+}
+
+// cut returns the bytes from the last cut up to offset end, without the
+// line break, and forgets them.
+func (t *tape) cut(end int64) []byte {
+	n := min(int(end-t.base), len(t.buf))
+	raw := bytes.Clone(bytes.TrimRight(t.buf[:n], "\r\n"))
+	t.buf = append(t.buf[:0], t.buf[n:]...)
+	t.base = end
+	return raw
+}
+
+// csvReason is a CSV syntax error without its position, which the row says.
+func csvReason(err error) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return "not CSV: " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// jsonReader reads JSON Lines: each non-blank line one JSON object whose
+// values are strings, numbers, booleans or null.
+type jsonReader struct {
+	r    *bufio.Reader
+	kind Kind
+	line int
+	read int64
+}
+
+func (j *jsonReader) offset() int64 { return j.read }
+
+func (j *jsonReader) next() (row, error) {
+	for {
+		b, err := j.readLine()
+		if err != nil {
+			return row{}, err
+		}
+		j.line++
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		r := row{line: j.line, raw: b}
+		r.fields, r.bad = j.parse(b)
+		return r, nil
+	}
+}
+
+// readLine returns the next line without its line break, a fresh slice;
+// a line longer than maxLine is an error of the file.
+func (j *jsonReader) readLine() ([]byte, error) {
+	var line []byte
+	for {
+		part, err := j.r.ReadSlice('\n')
+		j.read += int64(len(part))
+		line = append(line, part...)
+		if len(line) > maxLine {
+			return nil, events.InvalidField("", "line %d is longer than %d bytes", j.line+1, maxLine)
+		}
+		switch {
+		case err == nil:
+			return bytes.TrimRight(line, "\r\n"), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(line) > 0:
+			return line, nil
+		default:
+			return nil, err
+		}
+	}
+}
+
+// parse reads one line's object into columns, or says why it cannot.
+func (j *jsonReader) parse(b []byte) (map[string]string, string) {
+	if !utf8.Valid(b) {
+		return nil, "is not valid UTF-8"
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, "is not a JSON object"
+	}
+	fields := make(map[string]string, len(obj))
+	for k, v := range obj {
+		if !j.kind.hasColumn(k) {
+			return nil, fmt.Sprintf("%s is not a column of %s records (%s)", printable(k), j.kind, strings.Join(j.kind.columns(), ", "))
+		}
+		s, ok := scalar(v)
+		if !ok {
+			return nil, k + " must be a string, a number, true, false or null"
+		}
+		if s = strings.TrimSpace(s); s != "" {
+			fields[k] = s
+		}
+	}
+	return fields, ""
+}
+
+// scalar returns a JSON scalar as text: a string's value, a number or
+// boolean as written, null as "".
+func scalar(v json.RawMessage) (string, bool) {
+	v = bytes.TrimSpace(v)
+	switch {
+	case len(v) == 0:
+		return "", false
+	case v[0] == '"':
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err == nil
+	case string(v) == "null":
+		return "", true
+	case v[0] == '{' || v[0] == '[':
+		return "", false
+	}
+	return string(v), true
+}
+
+// printable names a column from the input in an error only if it looks
+// like a column name: anything else might be a value typed in the wrong
+// place (personal data stays out of errors).
+func printable(name string) string {
+	if events.ValidID(name) {
+		return fmt.Sprintf("%q", name)
+	}
+	return "an unnamed or malformed column"
+}
