@@ -90,7 +90,7 @@ func (m *matcher) window(t int64) (string, string) {
 // event criterion). Erased customers never fit.
 func (m *matcher) fits(c *customer, t int64) (int, bool) {
 	cr := m.cr
-	if c.erased || !m.fitsStatic(c) {
+	if c.gone() || !m.fitsStatic(c) {
 		return -1, false
 	}
 	if m.noContact > 0 && c.contactAt != 0 && c.contactAt*int64(time.Second)+m.noContact >= t {
@@ -161,7 +161,7 @@ func (m *matcher) consent(c *customer) int {
 // end) at which c, as they stand, would match by time alone (no contact
 // for N days elapsing, a life event entering its window), or 0 if none.
 func (m *matcher) nextDue(c *customer, t, end int64) int64 {
-	if !m.timed() || c.erased || m.consent(c) != consentOK || !m.fitsStatic(c) {
+	if !m.timed() || c.gone() || m.consent(c) != consentOK || !m.fitsStatic(c) {
 		return 0
 	}
 	at := make([]int64, 0, 9) // on the stack: c.life holds at most 8
@@ -278,7 +278,7 @@ func enumName(list []string, code uint8) string {
 // Join and removal reasons as enumCode codes them.
 var (
 	joinReasons   = []string{JoinedAtLaunch, JoinedAmended, JoinedRegistered, JoinedLifeEvent, JoinedTier, JoinedFinancials, JoinedHolding, JoinedConsent, JoinedTime}
-	removeReasons = []string{RemovedConsent, RemovedDNC, RemovedErased, RemovedAmended}
+	removeReasons = []string{RemovedConsent, RemovedDNC, RemovedErased, RemovedAmended, RemovedMerged}
 )
 
 // dueEntry is one customer to judge again at an instant (ns).

@@ -468,7 +468,7 @@ func (cm *Campaigns) applyCustomer(c *customer, e Event) {
 	case *events.ConsentChanged:
 		reason = JoinedConsent
 		cm.barred(c)
-	case *events.PersonalDataErased:
+	case *events.PersonalDataErased, *events.CustomerMergedInto:
 		cm.barred(c)
 	case *events.ContactLogged:
 		cm.contacted(c, d.OccurredAt.UnixNano())
@@ -494,7 +494,7 @@ func (cm *Campaigns) eachTarget(c *customer, f func(*campaign, *target)) {
 	}
 }
 
-// barred removes c from every list they may not be on any more: erased,
+// barred removes c from every list they may not be on any more: erased, merged,
 // do-not-contact, or without consent for the campaign's channel.
 func (cm *Campaigns) barred(c *customer) {
 	cm.eachTarget(c, func(k *campaign, t *target) {
@@ -504,6 +504,8 @@ func (cm *Campaigns) barred(c *customer) {
 		switch {
 		case c.erased:
 			cm.remove(k, t, c, RemovedErased)
+		case c.mergedInto() != "":
+			cm.remove(k, t, c, RemovedMerged)
 		case k.m.consent(c) == consentDNC:
 			cm.remove(k, t, c, RemovedDNC)
 		case k.m.consent(c) == consentMissing:
@@ -610,6 +612,7 @@ const (
 	RemovedConsent = "consent_withdrawn" // marketing consent for the campaign's channel withdrawn
 	RemovedDNC     = "do_not_contact"    // marketing withdrawn on every channel
 	RemovedErased  = "erased"            // PersonalDataErased
+	RemovedMerged  = "merged"            // CustomerMergedInto (docs/merge.md)
 	RemovedAmended = "criteria_amended"  // no longer matches after an amendment, not yet contacted
 )
 

@@ -26,6 +26,7 @@ type Memory struct {
 	Marketing *Campaigns
 	Tiers     *TierMigration
 	Search    *Search // nil without a search index (WithSearchIndex)
+	Dups      *Duplicates
 	runner    *Runner
 }
 
@@ -34,6 +35,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{Customers: NewCustomers(), Calls: NewCalls(), Counters: NewCounters(), Staff: NewStaff(), QA: NewQA(),
 		Tiers: NewTierMigration()}
 	m.Marketing = NewCampaigns(m.Customers)
+	m.Dups = NewDuplicates(m.Customers)
 	for _, o := range opts {
 		o(m)
 	}
@@ -43,6 +45,8 @@ func NewMemory(opts ...MemoryOption) *Memory {
 // Projections returns the read models for a Runner.
 func (m *Memory) Projections() []Projection {
 	ps := []Projection{m.Staff, m.Customers, m.Calls, m.Counters, m.QA, m.Marketing, m.Tiers} // Campaigns after Customers, whose state it reads
+
+	ps = append(ps, m.Dups) // after Customers, whose state it reads
 	if m.Search != nil {
 		ps = append(ps, m.Search) // after Customers, whose state it reads
 	}

@@ -49,6 +49,10 @@ type Queries interface {
 	// call at now (see WorkItem): customers with more reasons first, then
 	// by customer id. An advisor without customers has an empty worklist.
 	Worklist(ctx context.Context, advisor string, now time.Time, opt WorklistOptions) ([]WorkItem, error)
+	// Duplicates returns the likely duplicate pairs (DuplicatePair): two
+	// customers, neither erased nor merged, with the same birth date and
+	// normalised phone; by the first id, then the second.
+	Duplicates(ctx context.Context) ([]DuplicatePair, error)
 	// Call returns call id with its selection and review; NotFound if no
 	// such call was recorded.
 	Call(ctx context.Context, id string) (CallView, error)

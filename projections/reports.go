@@ -182,6 +182,9 @@ func (cs *Customers) TierReport(tops []float64) TierReport {
 	byTier := map[string]int{}
 	profits := make([]int64, 0, len(cs.byID))
 	for _, c := range cs.byID {
+		if c.mergedInto() != "" {
+			continue // counted as their survivor
+		}
 		byTier[c.tier]++
 		if c.fin != nil {
 			profits = append(profits, c.fin.ProfitContribution)

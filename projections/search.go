@@ -75,7 +75,7 @@ func (s *Search) Apply(e Event) {
 // an event only.
 func SearchRelevant(d events.Data) bool {
 	switch d := d.(type) {
-	case *events.CustomerRegistered, *events.PersonalDataErased:
+	case *events.CustomerRegistered, *events.PersonalDataErased, *events.CustomerMergedInto:
 		return true
 	case *events.ProfileChanged:
 		_, name := d.Changes["name"]
@@ -186,9 +186,9 @@ func distinct(terms []string) []string {
 }
 
 // customerTerms returns the terms of c's current name and phone, sorted and
-// distinct; none once c is erased.
+// distinct; none once c is erased or merged.
 func customerTerms(c *customer, index SearchIndex) []string {
-	if c.erased || index == nil {
+	if c.gone() || index == nil {
 		return nil
 	}
 	terms := slices.Concat(index("name", c.name), index("phone", c.phone))

@@ -149,6 +149,9 @@ func (s *Store) Customer(ctx context.Context, id string, now time.Time) (project
 	if len(rs) == 0 {
 		return projections.CustomerView{}, notFound("customer")
 	}
+	if rs, err = s.withSurvivors(ctx, rs); err != nil { // merge.go
+		return projections.CustomerView{}, err
+	}
 	v, _ := projections.RestoreCustomers(rs).Customer(id, now)
 	return v, nil
 }
@@ -182,7 +185,7 @@ func (s *Store) CustomerList(ctx context.Context, f projections.CustomerFilter, 
 	if limit <= 0 {
 		limit = 50
 	}
-	where := []string{"id > $1"}
+	where := []string{"id > $1", "tier <> '" + projections.MergedTier + "'"} // a merged customer is listed as their survivor
 	args := []any{f.After}
 	arg := func(cond string, v any) {
 		args = append(args, v)

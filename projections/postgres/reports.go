@@ -55,7 +55,7 @@ func (s *Store) tierReport(ctx context.Context) (projections.TierReport, error) 
 		clear(byTier)
 		profits = profits[:0]
 		rs, err := s.pool.Query(ctx, `SELECT tier, count(*), coalesce(array_agg(profit) FILTER (WHERE profit IS NOT NULL), '{}')
-			FROM rm_customers GROUP BY tier`)
+			FROM rm_customers WHERE tier <> $1 GROUP BY tier`, projections.MergedTier) // merge.go
 		if err != nil {
 			return err
 		}

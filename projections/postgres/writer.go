@@ -88,6 +88,8 @@ func (d *dirty) Apply(e projections.Event) {
 		d.tokens[x.SessionID] = struct{}{}
 	case *events.AdvisorAssigned:
 		d.advisors[x.AdvisorID] = struct{}{}
+	case *events.CustomerMergedInto: // the survivor's absorbed list (merge.go)
+		d.customers[x.SurvivorID] = struct{}{}
 	case *events.ProductPitched, *events.CustomerRequestNoted:
 		d.aggregates = true
 	case *events.TierAssigned:
@@ -243,7 +245,7 @@ func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
 	customers := func(b *pgx.Batch) error { return w.customerRows(ctx, b, sortedKeys(w.dirty.customers)) }
 	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.qaAggregate,
-		w.campaignRows, w.targetRows, w.tierAggregate, w.searchTerms} {
+		w.campaignRows, w.targetRows, w.tierAggregate, w.searchTerms, w.duplicatePairs} {
 		if err := add(b); err != nil {
 			return nil, fmt.Errorf("read models: encode: %w", err)
 		}

@@ -1,0 +1,88 @@
+package projections
+
+import "github.com/dangol/dangol/events"
+
+// A merge (docs/merge.md) links two customers found to be one person: the
+// merged customer's CustomerMergedInto names the survivor, who from then on
+// stands for them in every view. Both keep their fold state (and their
+// streams their history); the merged customer leaves their advisor's book,
+// the search index, the likely duplicates, campaign lists and the counts of
+// the reports, and Customer(merged id) answers with the survivor's view.
+
+// mergeLink is a customer's part in merges, kept in the fold state (and so
+// in the PostgreSQL row's JSON and in snapshots).
+type mergeLink struct {
+	Into     string   `json:"into,omitempty"`     // the survivor this customer was merged into
+	Absorbed []string `json:"absorbed,omitempty"` // customers merged into this one, in log order
+}
+
+// MaxMergeHops bounds how many links a view follows: the API refuses a
+// merge into a merged customer, so a chain only forms when a customer who
+// absorbed others is merged in turn, one link per merge.
+const MaxMergeHops = 64
+
+// MergedTier is the tier column a read store that filters customers by tier
+// in SQL writes for a merged customer (CustomerRecord.Tier): no tier equals
+// it, so no tier filter or tier count includes the merged customer.
+const MergedTier = "-merged"
+
+// mergedInto returns the survivor c was merged into, "" if none.
+func (c *customer) mergedInto() string {
+	if c.merge == nil {
+		return ""
+	}
+	return c.merge.Into
+}
+
+// absorbed returns the customers merged into c (nil if none).
+func (c *customer) absorbed() []string {
+	if c.merge == nil {
+		return nil
+	}
+	return c.merge.Absorbed
+}
+
+// gone reports whether c counts no more as a customer of their own: erased
+// or merged into another.
+func (c *customer) gone() bool { return c.erased || c.mergedInto() != "" }
+
+// mergeInto folds CustomerMergedInto on c's stream: c joins the survivor's
+// absorbed list and leaves their advisor's book. A second link of c, a link
+// to c itself or to a customer never registered (the API refuses all
+// three) changes nothing.
+func (cs *Customers) mergeInto(c *customer, d *events.CustomerMergedInto) {
+	s := cs.byID[d.SurvivorID]
+	if c.mergedInto() != "" || s == nil || s == c {
+		return
+	}
+	if c.merge == nil {
+		c.merge = &mergeLink{}
+	}
+	c.merge.Into = s.id
+	if s.merge == nil {
+		s.merge = &mergeLink{}
+	}
+	s.merge.Absorbed = append(s.merge.Absorbed, c.id)
+	if c.advisorID != "" {
+		delete(cs.books[c.advisorID], c.id)
+	}
+	c.advisorID, c.advisorKind = "", ""
+}
+
+// survivor returns whom c stands for now: c, or the customer the chain of
+// its merges ends at.
+func (cs *Customers) survivor(c *customer) *customer {
+	for range MaxMergeHops {
+		s := cs.byID[c.mergedInto()]
+		if s == nil {
+			return c
+		}
+		c = s
+	}
+	return c
+}
+
+// MergedInto returns the survivor the record's customer was merged into,
+// "" if none: a read store loads that customer's record too to answer for
+// the merged one.
+func (r CustomerRecord) MergedInto() string { return r.c.mergedInto() }

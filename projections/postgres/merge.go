@@ -1,0 +1,64 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/projections"
+)
+
+// A merge (docs/merge.md) lives in the customers' fold state: the merged
+// customer's row names its survivor, the survivor's lists whom it absorbed;
+// a merged customer's tier column holds projections.MergedTier, so that no
+// tier filter or count includes them, and its advisor column is empty. The
+// likely duplicate pairs are one rm_aggregates row, rewritten from the
+// writer's fold when they may have changed: it holds customer ids only.
+
+// aggDuplicates is the rm_aggregates row of the likely duplicate pairs.
+const aggDuplicates = "duplicates"
+
+// duplicatePairs queues the upsert of the pairs' row if they may have
+// changed since the writer last wrote it.
+func (w *writer) duplicatePairs(b *pgx.Batch) error {
+	if !w.mem.Dups.TakeChanged() {
+		return nil
+	}
+	return aggregate(b, true, aggDuplicates, w.mem.Dups.Pairs())
+}
+
+// Duplicates returns the likely duplicate pairs the writer last wrote.
+func (s *Store) Duplicates(ctx context.Context) ([]projections.DuplicatePair, error) {
+	js, err := s.aggregateRow(ctx, aggDuplicates)
+	if err != nil || js == nil {
+		return []projections.DuplicatePair{}, err
+	}
+	pairs := []projections.DuplicatePair{}
+	if err := json.Unmarshal(js, &pairs); err != nil {
+		return nil, fmt.Errorf("read models: decode duplicates: %w", err)
+	}
+	return pairs, nil
+}
+
+// withSurvivors adds to recs (one customer's record) the records of the
+// customers it was merged into, following the chain as far as
+// projections.Customers does, so that the restored read model answers for
+// a merged customer with its survivor.
+func (s *Store) withSurvivors(ctx context.Context, recs []projections.CustomerRecord) ([]projections.CustomerRecord, error) {
+	seen := map[string]bool{recs[0].ID(): true}
+	for last := recs[0]; len(recs) <= projections.MaxMergeHops; last = recs[len(recs)-1] {
+		into := last.MergedInto()
+		if into == "" || seen[into] {
+			break
+		}
+		more, err := s.customerRows(ctx, "customer", "SELECT "+customerCols+" FROM rm_customers WHERE id = $1", into)
+		if err != nil || len(more) == 0 {
+			return recs, err
+		}
+		seen[into] = true
+		recs = append(recs, more...)
+	}
+	return recs, nil
+}
