@@ -3,6 +3,7 @@ package seglog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -14,9 +15,65 @@ import (
 // committer fills in results and errs.
 type request struct {
 	entries []events.StreamAppend
+	framed  []framed  // framed[i]: entry i framed by the caller, against the head it saw then
+	stamp   time.Time // the recordedAt the caller framed with
 	results []events.AppendResult
 	errs    []error
 	fresh   []bool // entry i is written by this commit (not refused, not a duplicate of the log)
+}
+
+// framed is an append's events encoded as the next events of a stream
+// whose head was base: the envelopes with their records (position unset)
+// and the ids.
+type framed struct {
+	base, last head
+	envs       []events.Envelope
+	ids        []string
+}
+
+// frame encodes a's events to follow head h, recorded at now.
+func frame(a *events.StreamAppend, h head, now time.Time) framed {
+	f := framed{base: h, envs: make([]events.Envelope, len(a.Events)), ids: make([]string, len(a.Events))}
+	for i, ev := range a.Events {
+		env := events.Envelope{ID: ev.ID, Stream: a.Stream, Version: uint64(h.version + 1), Type: ev.Type, Schema: ev.Schema,
+			RecordedAt: now, OccurredAt: ev.OccurredAt.UTC(), Actor: ev.Actor, CorrelationID: ev.CorrelationID,
+			CausationID: ev.CausationID, Data: ev.Data, PrevHash: h.hash}
+		events.EncodeRecord(&env)
+		f.envs[i], f.ids[i] = env, ev.ID.String()
+		h = head{version: int64(env.Version), hash: env.Hash, st: h.st}
+	}
+	f.last = h
+	return f
+}
+
+// prepare frames req's entries in the caller's goroutine, each against its
+// stream's head as the index has it now: the hashing and encoding then run
+// in parallel across callers, and the committer only checks that each
+// head is unchanged (re-framing an entry whose head moved).
+func (s *Store) prepare(req *request) {
+	req.stamp = s.opt.Now().UTC().Truncate(time.Microsecond)
+	heads := make([]head, len(req.entries))
+	s.mu.RLock()
+	for i := range req.entries {
+		heads[i] = headIn(&s.idx, req.entries[i].Stream)
+	}
+	s.mu.RUnlock()
+	req.framed = make([]framed, len(req.entries))
+	for i := range req.entries {
+		if i > 0 && req.entries[i].Stream == req.entries[i-1].Stream {
+			heads[i] = req.framed[i-1].last
+		}
+		req.framed[i] = frame(&req.entries[i], heads[i], req.stamp)
+	}
+}
+
+// headIn returns stream's head in x.
+func headIn(x *index, stream string) head {
+	st := x.streams[stream]
+	if st == nil {
+		return head{version: events.NoStreamVersion}
+	}
+	return head{version: st.version(), hash: st.hash, st: st}
 }
 
 // Append writes evs atomically to stream if it is at the expected version,
@@ -32,6 +89,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 		return events.AppendResult{}, err
 	}
 	req := newRequest([]events.StreamAppend{{Stream: stream, Expected: expected, Events: evs}})
+	s.prepare(req)
 	if err := s.q.Do(ctx, req); err != nil {
 		return events.AppendResult{}, err
 	}
@@ -60,6 +118,7 @@ func (s *Store) AppendBatch(ctx context.Context, batch []events.StreamAppend) ([
 		return results, errs
 	}
 	req := newRequest(valid)
+	s.prepare(req)
 	if err := s.q.Do(ctx, req); err != nil {
 		for _, i := range at {
 			errs[i] = err
@@ -94,10 +153,17 @@ func (s *Store) commit(batch []*request) (after func()) {
 		s.failAll(batch, s.broken)
 		return nil
 	}
-	b := s.newBatch()
+	entries := 0
+	for _, req := range batch {
+		entries += len(req.entries)
+	}
+	b := s.newBatch(entries)
+	// In the order the callers stamped them, so that recordedAt rarely
+	// has to be raised (and the entry re-framed) to keep it non-decreasing.
+	slices.SortStableFunc(batch, func(x, y *request) int { return x.stamp.Compare(y.stamp) })
 	for _, req := range batch {
 		for i := range req.entries {
-			req.results[i], req.fresh[i], req.errs[i] = b.apply(&req.entries[i])
+			req.results[i], req.fresh[i], req.errs[i] = b.apply(&req.entries[i], &req.framed[i])
 		}
 	}
 	if len(b.written) == 0 {
@@ -109,7 +175,7 @@ func (s *Store) commit(batch []*request) (after func()) {
 		return nil
 	}
 	s.publish(b)
-	s.buf = b.buf[:0]
+	s.buf, s.written, s.recorded = b.buf[:0], b.written[:0], b.recorded
 	return func() {
 		if err := s.preallocate(); err != nil {
 			s.broken = err
@@ -157,7 +223,7 @@ func (s *Store) publish(b *batch) {
 	defer s.mu.Unlock()
 	for i := range b.written {
 		w := &b.written[i]
-		s.idx.add(w.env.Stream, w.env.ID, w.off, w.end, w.env.Hash)
+		s.idx.add(w.st, w.env.Stream, w.env.ID, w.off, w.end, w.env.Hash)
 		s.ring.put(w.env)
 	}
 	close(s.wake)
@@ -167,69 +233,84 @@ func (s *Store) publish(b *batch) {
 // batch is one commit in the making: the frames, and the streams and ids
 // it has touched so far, which later entries of the same commit see.
 type batch struct {
-	s       *Store
-	now     time.Time
-	buf     []byte
-	written []written
-	heads   map[string]head   // streams this commit appended to
-	ids     map[ulid.ULID]int // id → index in written
-	next    uint64            // the next position
-	off     uint64            // the next frame's logical offset
+	s        *Store
+	now      time.Time // the clock when the commit began
+	recorded time.Time // the latest recordedAt in the log and this commit
+	buf      []byte
+	written  []written
+	heads    map[string]head   // streams this commit appended to
+	ids      map[ulid.ULID]int // id → index in written
+	next     uint64            // the next position
+	off      uint64            // the next frame's logical offset
 }
 
 // written is an event of the batch: its envelope (position set) and frame.
 type written struct {
 	env      events.Envelope
+	st       *streamIndex // the stream's entry in the index; nil if the commit begins the stream
 	off, end uint64
 }
 
+// head is a stream's last version and hash, and its index entry (nil for
+// a stream not in the index).
 type head struct {
 	version int64
 	hash    events.Hash
+	st      *streamIndex
 }
 
-func (s *Store) newBatch() *batch {
-	return &batch{s: s, now: s.opt.Now().UTC().Truncate(time.Microsecond), buf: s.buf[:0],
-		heads: map[string]head{}, ids: map[ulid.ULID]int{}, next: s.idx.head() + 1, off: s.idx.end}
+func (s *Store) newBatch(entries int) *batch {
+	return &batch{s: s, now: s.opt.Now().UTC().Truncate(time.Microsecond), recorded: s.recorded, buf: s.buf[:0], written: s.written,
+		heads: make(map[string]head, entries), ids: make(map[ulid.ULID]int, entries), next: s.idx.head() + 1, off: s.idx.end}
 }
 
-// headOf returns stream's head as this commit sees it.
-func (b *batch) headOf(stream string) head {
+// headOf returns stream's head as this commit sees it; st is the stream's
+// index entry if the caller found one (saving a lookup).
+func (b *batch) headOf(stream string, st *streamIndex) head {
 	if h, ok := b.heads[stream]; ok {
 		return h
 	}
-	st := b.s.idx.streams[stream]
-	if st == nil {
-		return head{version: events.NoStreamVersion}
+	if st != nil {
+		return head{version: st.version(), hash: st.hash, st: st}
 	}
-	return head{version: st.version(), hash: st.hash}
+	return headIn(&b.s.idx, stream)
 }
 
-// apply checks one entry and frames its events. fresh reports that the
-// entry's events are in this commit's buffer.
-func (b *batch) apply(a *events.StreamAppend) (res events.AppendResult, fresh bool, err error) {
+// apply checks one entry and adds its frames to the commit: those the
+// caller made if they follow the stream's head and keep recordedAt
+// non-decreasing, else new ones. fresh reports that the entry's events are
+// in this commit's buffer.
+func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResult, fresh bool, err error) {
 	if res, dup, err := b.duplicate(a); err != nil || dup {
 		return res, false, err
 	}
-	h := b.headOf(a.Stream)
+	h := b.headOf(a.Stream, f.base.st)
 	if !a.Expected.Allows(h.version) {
 		return events.AppendResult{}, false, events.ConflictError(a.Stream, a.Expected, h.version)
 	}
-	ids := make([]string, len(a.Events))
-	for i, ev := range a.Events {
-		env := events.Envelope{ID: ev.ID, Stream: a.Stream, Version: uint64(h.version + 1), Type: ev.Type, Schema: ev.Schema,
-			RecordedAt: b.now, OccurredAt: ev.OccurredAt.UTC(), Actor: ev.Actor, CorrelationID: ev.CorrelationID,
-			CausationID: ev.CausationID, Data: ev.Data, PrevHash: h.hash, Position: events.At(b.next)}
-		b.buf = appendFrame(b.buf, events.EncodeRecord(&env), i == len(a.Events)-1)
-		end := b.s.idx.end + uint64(len(b.buf))
-		b.ids[ev.ID] = len(b.written)
-		b.written = append(b.written, written{env: env, off: b.off, end: end})
-		b.off, b.next = end, b.next+1
-		h = head{version: int64(env.Version), hash: env.Hash}
-		ids[i] = ev.ID.String()
+	if f.base != h || f.envs[0].RecordedAt.Before(b.recorded) {
+		*f = frame(a, h, maxTime(b.now, b.recorded))
 	}
-	b.heads[a.Stream] = h
-	return events.AppendResult{Stream: a.Stream, Version: uint64(h.version), Position: events.At(b.next - 1), EventIDs: ids}, true, nil
+	b.recorded = f.envs[0].RecordedAt
+	for i := range f.envs {
+		env := f.envs[i]
+		rec := env.Record()
+		b.buf = appendFrame(b.buf, rec, i == len(f.envs)-1)
+		n := uint64(frameHeader + len(rec))
+		env.Position = events.At(b.next)
+		b.ids[env.ID] = len(b.written)
+		b.written = append(b.written, written{env: env, st: h.st, off: b.off, end: b.off + n})
+		b.off, b.next = b.off+n, b.next+1
+	}
+	b.heads[a.Stream] = f.last
+	return events.AppendResult{Stream: a.Stream, Version: uint64(f.last.version), Position: events.At(b.next - 1), EventIDs: f.ids}, true, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // stored is where an event id already is: its stream, version and position.

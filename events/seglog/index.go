@@ -42,14 +42,17 @@ func (st *streamIndex) version() int64 {
 	return int64(len(st.positions)) - 1
 }
 
-// add records the next position: an event of stream with id, whose frame
-// starts at off and ends at end, whose hash is hash. stream must not share
-// memory with a buffer that changes.
-func (x *index) add(stream string, id ulid.ULID, off, end uint64, hash events.Hash) {
+// add records the next position: an event of stream (whose entry is st,
+// or nil to look it up) with id, whose frame starts at off and ends at
+// end, whose hash is hash. stream must not share memory with a buffer that
+// changes.
+func (x *index) add(st *streamIndex, stream string, id ulid.ULID, off, end uint64, hash events.Hash) {
 	pos := x.head() + 1
 	x.offsets = append(x.offsets, off)
 	x.end = end
-	st := x.streams[stream]
+	if st == nil {
+		st = x.streams[stream]
+	}
 	if st == nil {
 		st = &streamIndex{}
 		x.streams[stream] = st

@@ -208,7 +208,8 @@ func (s *Store) indexAppend(r *recovery, seg *segment) error {
 		if st == nil {
 			stream = strings.Clone(stream)
 		}
-		s.idx.add(stream, e.ID, start, r.ends[i], e.Hash)
+		s.idx.add(st, stream, e.ID, start, r.ends[i], e.Hash)
+		s.recorded = e.RecordedAt
 		start = r.ends[i]
 	}
 	seg.size = start - seg.base

@@ -81,9 +81,11 @@ type Store struct {
 	once    sync.Once
 
 	// Owned by the committer goroutine (and Open before it starts).
-	active *segment
-	broken error // a failed write or sync: every later append is refused
-	buf    []byte
+	active   *segment
+	broken   error     // a failed write or sync: every later append is refused
+	buf      []byte    // the last commit's frames, reused
+	written  []written // the last commit's events, reused
+	recorded time.Time // recordedAt of the last event
 
 	// files guards the segment files' lifetime: reads hold it shared, Close
 	// takes it to close them.
