@@ -75,11 +75,40 @@ func writable(v reflect.Value) reflect.Value {
 	return reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem()
 }
 
-// addressable returns an addressable copy of v (a map's key or value).
+// addressable returns v, or an addressable copy of it (a map's key or
+// value) when its fields must be reached through their address.
 func addressable(v reflect.Value) reflect.Value {
+	if k := v.Kind(); k != reflect.Struct && k != reflect.Array {
+		return v
+	}
 	c := reflect.New(v.Type()).Elem()
 	c.Set(v)
 	return c
+}
+
+// fieldPlan is one struct field a snapshot carries.
+type fieldPlan struct {
+	index      int
+	unexported bool
+	path       string // type.field, for errors
+}
+
+var fieldPlans sync.Map // reflect.Type → []fieldPlan
+
+// structPlan returns the fields of t a snapshot carries, in order.
+func structPlan(t reflect.Type) []fieldPlan {
+	if p, ok := fieldPlans.Load(t); ok {
+		return p.([]fieldPlan)
+	}
+	var plan []fieldPlan
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if path := t.String() + "." + f.Name; !snapshotSkip[path] {
+			plan = append(plan, fieldPlan{index: i, unexported: !f.IsExported(), path: path})
+		}
+	}
+	fieldPlans.Store(t, plan)
+	return plan
 }
 
 func (e *graphEncoder) value(v reflect.Value, path string) error {
@@ -188,16 +217,12 @@ func (e *graphEncoder) structure(v reflect.Value, path string) error {
 	case mutexType, rwMutexType:
 		return nil
 	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if snapshotSkip[t.String()+"."+f.Name] {
-			continue
-		}
-		fv := v.Field(i)
-		if !f.IsExported() {
+	for _, f := range structPlan(t) {
+		fv := v.Field(f.index)
+		if f.unexported {
 			fv = writable(fv)
 		}
-		if err := e.value(fv, t.String()+"."+f.Name); err != nil {
+		if err := e.value(fv, f.path); err != nil {
 			return err
 		}
 	}
@@ -421,13 +446,9 @@ func (d *graphDecoder) structure(v reflect.Value) error {
 	case mutexType, rwMutexType:
 		return nil
 	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if snapshotSkip[t.String()+"."+f.Name] {
-			continue
-		}
-		fv := v.Field(i)
-		if !f.IsExported() {
+	for _, f := range structPlan(t) {
+		fv := v.Field(f.index)
+		if f.unexported {
 			fv = writable(fv)
 		}
 		if err := d.value(fv); err != nil {
