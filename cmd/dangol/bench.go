@@ -17,6 +17,7 @@ import (
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/postgres"
+	"github.com/dangol/dangol/events/seglog"
 	"github.com/dangol/dangol/ops/bench"
 	"github.com/dangol/dangol/ops/pgcluster"
 )
@@ -45,11 +46,13 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		"throwaway PostgreSQL cluster started from the machine's binaries\n"+
 		"(--store postgres without --postgres-url), removed afterwards unless --keep.", stderr)
 	dir := fs.String("bench-dir", "", "directory for the throwaway store (default: a new temp dir)")
-	backend := fs.String("store", "embedded", "embedded or postgres")
+	backend := fs.String("store", "embedded", "embedded (the segment log), bolt (the previous embedded store) or postgres")
 	pgURL := fs.String("postgres-url", "", "with --store postgres: an empty database to use instead of a throwaway cluster")
 	writers := fs.String("writers", "1,64", "comma-separated writer counts to run")
 	n := fs.Int("events", 200000, "events per run")
 	batch := fs.Int("batch", 1, "events per append")
+	batched := fs.Int("batched", 1000, "after the --writers runs, a run of events.AppendBatch calls of this many appends (each of --batch events to a new stream), as the bulk import makes them (0: not)")
+	batchedWriters := fs.Int("batched-writers", 4, "with --batched: concurrent AppendBatch callers")
 	size := fs.Int("size", 500, "approximate bytes of data per event")
 	keep := fs.Bool("keep", false, "keep the embedded store afterwards (a throwaway PostgreSQL cluster always goes)")
 	sealEvery := fs.Int64("seal-every", 0, "at the end, measure appends at the largest --writers count with the sealer off and on, alternating, sealing every N events (0: not)")
@@ -84,6 +87,11 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	var s events.Store
 	switch *backend {
 	case "embedded":
+		fmt.Fprintf(stdout, "store: embedded (segment log) at %s, %d events per run, batch %d, ~%d-byte events\n", root, *n, *batch, *size)
+		if s, err = seglog.Open(filepath.Join(root, "log"), seglog.Options{}); err != nil {
+			return err
+		}
+	case "bolt":
 		fmt.Fprintf(stdout, "store: embedded (bbolt) at %s, %d events per run, batch %d, ~%d-byte events\n", root, *n, *batch, *size)
 		if s, err = bolt.Open(filepath.Join(root, "events.db"), bolt.Options{}); err != nil {
 			return err
@@ -108,7 +116,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 			return err
 		}
 	default:
-		return fmt.Errorf("--store %q: want embedded or postgres", *backend)
+		return fmt.Errorf("--store %q: want embedded, bolt or postgres", *backend)
 	}
 	defer s.Close()
 	fmt.Fprintf(stdout, "disk fsync loop (4 KiB write + fsync): %.0f syncs/s\n", rate)
@@ -123,6 +131,14 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		if w == 1 && *batch == 1 {
 			fmt.Fprintf(stdout, "  single writer at %.0f%% of the fsync loop's rate\n", 100*r.AppendsPer/rate)
 		}
+	}
+	if *batched > 0 {
+		r, err := bench.Appends(ctx, s, bench.AppendConfig{Writers: *batchedWriters, Events: *n, Batch: *batch, Entries: *batched, DataBytes: *size, Prefix: "B"})
+		if err != nil {
+			return err
+		}
+		total += r.Events
+		fmt.Fprintln(stdout, r)
 	}
 	rr, err := bench.ReadVerify(ctx, s, 4096)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -14,16 +15,17 @@ import (
 	"github.com/dangol/dangol/events/pii/boltkeys"
 	"github.com/dangol/dangol/events/pii/pgkeys"
 	"github.com/dangol/dangol/events/postgres"
+	"github.com/dangol/dangol/events/seglog"
 	rmpg "github.com/dangol/dangol/projections/postgres"
 )
 
 // openEventStore opens the log named by sf: the embedded store under
-// sf.data, or PostgreSQL at sf.postgresURL. With existing set it refuses to
+// sf.data (openEmbedded), or PostgreSQL at sf.postgresURL. With existing set it refuses to
 // create an empty embedded store (a mistyped --data is an error rather than
 // an empty log that "verifies") and does not migrate a PostgreSQL schema.
 func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.Store, error) {
 	switch sf.backend {
-	case "embedded", "bolt", "":
+	case "embedded", "bolt", "seglog", "":
 	case "postgres":
 		if sf.postgresURL == "" {
 			return nil, fmt.Errorf("--store postgres needs --postgres-url (or DANGOL_POSTGRES_URL)")
@@ -32,7 +34,24 @@ func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.S
 	default:
 		return nil, fmt.Errorf("--store %q: want embedded or postgres", sf.backend)
 	}
-	path := sf.eventsPath()
+	return openEmbedded(sf, existing)
+}
+
+// openEmbedded opens the embedded log under sf.data: the segment log in
+// <data>/log/, unless the data dir holds the bbolt file of earlier
+// releases (events.db), which keeps opening with bbolt, or --store bolt
+// asks for bbolt. A new data dir gets the segment log.
+func openEmbedded(sf storeFlags, existing bool) (events.Store, error) {
+	boltPath, logDir := sf.eventsPath(), segLogDir(sf)
+	_, boltErr := os.Stat(boltPath)
+	useBolt := sf.backend == "bolt" || sf.backend != "seglog" && boltErr == nil
+	path := logDir
+	if useBolt {
+		path = boltPath
+	}
+	if sf.backend == "seglog" && boltErr == nil {
+		return nil, fmt.Errorf("--store seglog: %s holds the bbolt log of an earlier release; open it with --store embedded or bolt, or move it with dangol migrate-store", sf.data)
+	}
 	if existing {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("no ledger at %s (is --data right?): %w", path, err)
@@ -40,8 +59,14 @@ func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.S
 	} else if err := os.MkdirAll(sf.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	return bolt.Open(path, bolt.Options{Now: now})
+	if useBolt {
+		return bolt.Open(path, bolt.Options{Now: now})
+	}
+	return seglog.Open(path, seglog.Options{Now: now})
 }
+
+// segLogDir is the segment log's directory under the data dir.
+func segLogDir(sf storeFlags) string { return filepath.Join(sf.data, "log") }
 
 // now is the clock of every store the binary opens, of the server and of
 // the tokens it issues; its tests pin it (main_test.go).
