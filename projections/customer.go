@@ -21,6 +21,7 @@ type Customers struct {
 	sorted  []string                       // customer ids in order, rebuilt lazily
 	dirty   bool
 	erasedN int
+	rule    *Survivorship // picks each profile field's surviving claim; provenance.go
 }
 
 // TimelineDepth is how many recent timeline entries the view keeps per customer.
@@ -42,17 +43,22 @@ type customer struct {
 	fin                                 *Financials
 	balances                            []balancePoint // the reports VIP at risk compares, by asOf; see vip_risk.go
 	life                                []LifeEvent
+	// the registration's source.system, and the profile's claims (nil
+	// while only the registration is known): provenance.go
+	regSystem                           string
+	prov                                *provenance
 	registeredAt, verifiedAt, contactAt int64 // unix seconds
 	timeline                            []TimelineEntry
 	pitches                             []PitchOutcome
 	requests                            []Request
 	erased                              bool
+	merge                               *mergeLink // nil unless in a merge; merge.go
 	version                             uint64
 }
 
 // NewCustomers returns an empty customer read model.
 func NewCustomers() *Customers {
-	return &Customers{byID: map[string]*customer{}, books: map[string]map[string]struct{}{}}
+	return &Customers{byID: map[string]*customer{}, books: map[string]map[string]struct{}{}, rule: DefaultSurvivorship()}
 }
 
 // Name returns "customers".
@@ -83,6 +89,7 @@ func (cs *Customers) Apply(e Event) {
 		c = &customer{id: id, registeredAt: e.RecordedAt.Unix()}
 		c.name, c.birthDate, c.phone, c.email, c.addr = reg.Name, reg.BirthDate, reg.Phone, reg.Email, reg.Address
 		c.branchID = reg.BranchID
+		c.regSystem = intern(reg.Source.System)
 		cs.byID[id] = c
 		cs.dirty = true
 		c.version = e.Version
@@ -93,13 +100,16 @@ func (cs *Customers) Apply(e Event) {
 	switch d := e.Data.(type) {
 	case *events.ProfileChanged:
 		for k, v := range d.Changes {
-			c.setField(k, v)
+			c.claim(cs.rule, k, eventClaim(e, CRMSystem, v, at, true))
 		}
 		c.addTimeline(TimelineEntry{Kind: "profile", At: at, Channel: d.Source, Position: e.Position.Seq()})
 	case *events.ProfileVerified:
 		// A confirmation entered late does not make the data fresher than
 		// a later one did.
 		c.verifiedAt = max(c.verifiedAt, at.Unix())
+		c.confirm(cs.rule, d.Fields, at, e)
+	case *events.ProfileReported:
+		c.report(cs.rule, d, e)
 	case *events.ConsentChanged:
 		bit := consentBit(d.Channel, d.Purpose)
 		c.consentSet |= bit
@@ -121,6 +131,9 @@ func (cs *Customers) Apply(e Event) {
 		c.tier, c.tierRule = d.Tier, d.Basis.Rule
 		c.tierDeposit, c.tierProfit = deref(d.Basis.DepositBalance), deref(d.Basis.ProfitContribution)
 	case *events.AdvisorAssigned:
+		if c.mergedInto() != "" {
+			break // the survivor's advisor serves the person
+		}
 		if c.advisorID != "" {
 			delete(cs.books[c.advisorID], id)
 		}
@@ -145,6 +158,7 @@ func (cs *Customers) Apply(e Event) {
 		}
 		if d.Purpose == "data_refresh" {
 			c.verifiedAt = max(c.verifiedAt, d.OccurredAt.Unix())
+			c.confirm(cs.rule, nil, d.OccurredAt, e)
 		}
 		c.addTimeline(TimelineEntry{Kind: "contact", At: d.OccurredAt, Channel: d.Channel, Purpose: d.Purpose,
 			Summary: d.Summary, StaffID: d.StaffID, CallID: d.CallID, DurationSec: d.DurationSec, Position: e.Position.Seq()})
@@ -171,6 +185,8 @@ func (cs *Customers) Apply(e Event) {
 	case *events.PersonalDataErased:
 		c.erase()
 		cs.erasedN++
+	case *events.CustomerMergedInto:
+		cs.mergeInto(c, d)
 	}
 }
 
@@ -181,25 +197,11 @@ func deref(p *int64) int64 {
 	return *p
 }
 
-func (c *customer) setField(field, v string) {
-	switch field {
-	case "name":
-		c.name = v
-	case "birthDate":
-		c.birthDate = v
-	case "phone":
-		c.phone = v
-	case "email":
-		c.email = v
-	case "address":
-		c.addr = v
-	}
-}
-
 // erase drops every personal value the view holds; the events keep their
 // ciphertext, now unreadable.
 func (c *customer) erase() {
 	c.erased = true
+	c.prov = nil
 	c.name, c.birthDate, c.phone, c.email, c.addr = Erased, "", "", "", ""
 	for i := range c.timeline {
 		c.timeline[i].Summary = ""

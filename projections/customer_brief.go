@@ -28,7 +28,9 @@ import (
 // briefVersion is the first byte of a brief's binary form. Version 2
 // added the advisor's kind and the balances after the pitches; a version 1
 // brief still decodes, to a record without them (so without VIP at risk
-// until its brief is written again).
+// until its brief is written again). A version 2 brief may end with the
+// customer's data conflicts (provenance.go); one without any is byte for
+// byte the brief of the releases before them.
 const briefVersion = 2
 
 // CurrentBrief reports whether b is a brief of the version MarshalBrief
@@ -63,7 +65,7 @@ func (r CustomerRecord) MarshalBrief() []byte {
 	for _, p := range c.balances {
 		b = binary.AppendVarint(binary.AppendVarint(b, int64(p.day)), p.balance)
 	}
-	return b
+	return appendConflicts(b, c)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -102,6 +104,7 @@ func (r *CustomerRecord) UnmarshalBrief(b []byte) error {
 	if b[0] >= 2 {
 		c.advisorKind = d.string()
 		c.balances = d.balances()
+		c.prov = d.conflicts()
 	}
 	switch {
 	case d.err != nil:

@@ -35,6 +35,12 @@ type CustomerView struct {
 	Timeline     []TimelineEntry `json:"recentTimeline"`
 	Pitches      []PitchOutcome  `json:"lastPitchPerProduct"`
 	Requests     []Request       `json:"openRequests"`
+	// Provenance is every system's claims on each profile field, which
+	// survives and where they conflict (docs/provenance.md); left out
+	// while only the registration is known.
+	Provenance []FieldProvenance `json:"provenance,omitempty"`
+	// MergedIDs are the customers merged into this one (docs/merge.md).
+	MergedIDs []string `json:"mergedIds,omitempty"`
 }
 
 // TierBasis is why a customer has its tier.
@@ -121,13 +127,14 @@ type Request struct {
 }
 
 // Customer returns the view of customer id with time-dependent flags
-// computed at now, or false if there is no such customer.
+// computed at now, or false if there is no such customer. A merged
+// customer's view is its survivor's.
 func (cs *Customers) Customer(id string, now time.Time) (CustomerView, bool) {
 	c := cs.byID[id]
 	if c == nil {
 		return CustomerView{}, false
 	}
-	return c.view(now), true
+	return cs.survivor(c).view(now), true
 }
 
 func newestEntryFirst(a, b TimelineEntry) int { return compareTimeline(b, a) }
@@ -139,8 +146,9 @@ func (c *customer) view(now time.Time) CustomerView {
 		RegisteredAt: unixTime(c.registeredAt), VerifiedAt: unixTime(c.verifiedAt), Stale: c.stale(now),
 		LastContact: unixTime(c.contactAt),
 		Consents:    []Consent{}, Holdings: slices.Clone(c.holdings), LifeEvents: []LifeEvent{},
-		Pitches: slices.Clone(c.pitches), Requests: slices.Clone(c.requests),
+		Pitches: slices.Clone(c.pitches), Requests: slices.Clone(c.requests), MergedIDs: slices.Clone(c.absorbed()),
 	}
+	v.Provenance = c.provenanceView()
 	if c.tier != "" {
 		v.TierBasis = &TierBasis{DepositBalance: c.tierDeposit, ProfitContribution: c.tierProfit, Rule: c.tierRule}
 	}
@@ -242,7 +250,7 @@ func (cs *Customers) List(f CustomerFilter, now time.Time) ([]CustomerSummary, s
 	}
 	out := []CustomerSummary{}
 	match := func(c *customer) bool {
-		return (f.Tier == "" || c.tier == f.Tier) && (f.Advisor == "" || c.advisorID == f.Advisor) &&
+		return c.mergedInto() == "" && (f.Tier == "" || c.tier == f.Tier) && (f.Advisor == "" || c.advisorID == f.Advisor) &&
 			(f.Stale == nil || c.stale(now) == *f.Stale)
 	}
 	add := func(c *customer) bool {

@@ -31,8 +31,14 @@ func (r CustomerRecord) ID() string { return r.c.id }
 // AdvisorID returns the current advisor's id ("" if none).
 func (r CustomerRecord) AdvisorID() string { return r.c.advisorID }
 
-// Tier returns the current tier ("" if none was assigned).
-func (r CustomerRecord) Tier() string { return r.c.tier }
+// Tier returns the current tier ("" if none was assigned); MergedTier for
+// a merged customer, whom no tier filter or count includes.
+func (r CustomerRecord) Tier() string {
+	if r.c.mergedInto() != "" {
+		return MergedTier
+	}
+	return r.c.tier
+}
 
 // Profit returns the latest reported profit contribution, and false if no
 // financials were reported.
@@ -76,7 +82,12 @@ type customerState struct {
 	Pitches      []PitchOutcome  `json:"pitches,omitempty"`
 	Requests     []Request       `json:"requests,omitempty"`
 	Erased       bool            `json:"erased,omitempty"`
+	Merge        *mergeLink      `json:"merge,omitempty"`
 	Version      uint64          `json:"version"`
+
+	// RegSystem and Provenance: the profile's claims (provenance.go).
+	RegSystem  string                `json:"regSystem,omitempty"`
+	Provenance map[string]fieldState `json:"provenance,omitempty"`
 }
 
 // MarshalJSON encodes the fold state.
@@ -90,7 +101,8 @@ func (r CustomerRecord) MarshalJSON() ([]byte, error) {
 		AdvisorID: c.advisorID, AdvisorKind: c.advisorKind, Consent: c.consent, ConsentSet: c.consentSet, ConsentVer: c.consentVer,
 		Holdings: c.holdings, Fin: c.fin, Balances: c.balancesJSON(), Life: c.life, RegisteredAt: c.registeredAt, VerifiedAt: c.verifiedAt,
 		ContactAt: c.contactAt, Timeline: c.timeline, Pitches: c.pitches, Requests: c.requests, Erased: c.erased,
-		Version: c.version})
+		RegSystem: c.regSystem, Provenance: c.prov.state(),
+		Merge: c.merge, Version: c.version})
 }
 
 // UnmarshalJSON decodes what MarshalJSON encoded.
@@ -104,8 +116,9 @@ func (r *CustomerRecord) UnmarshalJSON(b []byte) error {
 		advisorID: s.AdvisorID, advisorKind: s.AdvisorKind, consent: s.Consent, consentSet: s.ConsentSet, consentVer: s.ConsentVer,
 		holdings: s.Holdings, fin: s.Fin, life: s.Life, registeredAt: s.RegisteredAt, verifiedAt: s.VerifiedAt,
 		contactAt: s.ContactAt, timeline: s.Timeline, pitches: s.Pitches, requests: s.Requests, erased: s.Erased,
-		version: s.Version}
+		merge: s.Merge, version: s.Version}
 	r.c.setBalancesJSON(s.Balances)
+	r.c.regSystem, r.c.prov = intern(s.RegSystem), provenanceFromState(s.Provenance)
 	return nil
 }
 

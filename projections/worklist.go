@@ -35,6 +35,10 @@ const (
 	ReasonPitchFollowUp = "pitch_follow_up_due"
 	ReasonNoContact     = "no_recent_contact"
 	ReasonVIPAtRisk     = "vip_at_risk" // detail "balance -25% since 2026-08-31"; see WorklistOptions.VIPRiskPercent
+	// ReasonDataConflict: systems disagree on a profile field
+	// (provenance.go); a detail per field names it and the systems, never
+	// the values: "phone: card, core".
+	ReasonDataConflict = "data_conflict"
 )
 
 // WorkItem is one customer in an advisor's book with the reasons to call.
@@ -84,6 +88,10 @@ func (cs *Customers) Worklist(advisorID string, now time.Time, opt WorklistOptio
 		if detail, ok := c.vipAtRisk(opt.VIPRiskPercent); ok {
 			it.Reasons = append(it.Reasons, ReasonVIPAtRisk)
 			it.Details = append(it.Details, detail)
+		}
+		if details := c.dataConflicts(); details != nil {
+			it.Reasons = append(it.Reasons, ReasonDataConflict)
+			it.Details = append(it.Details, details...)
 		}
 		it.DoNotContact = c.view0DoNotContact()
 		items = append(items, it)

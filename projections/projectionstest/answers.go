@@ -63,6 +63,7 @@ func Generate(tb testing.TB, log events.Store, n int, end time.Time) {
 		Recording: events.Recording{SHA256: hash(9), ContentType: "audio/wav", Bytes: 10}},
 		&events.CallSelectedForReview{Reason: "requested"})
 	generateQA(add, end)
+	generateProvenance(add, end)
 }
 
 // Fold folds the whole of log into a fresh projections.Memory, directly

@@ -100,6 +100,7 @@ func testCustomerView(t *testing.T, f *fixture) {
 			{Product: "card-x", Channel: "phone_outbound", Outcome: "declined", At: hours(8), StaffID: "PB01"}},
 		Requests: []projections.Request{{Text: "longer ATM hours", Category: "atm-hours", At: hours(9), EventID: request.EventIDs[0]}},
 	}
+	want.Provenance = provenanceOfC1()
 	now := T0.AddDate(0, 0, 1)
 	v, err := rs.Customer(t.Context(), "C1", now)
 	ok(t, "Customer C1", err)
