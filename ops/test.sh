@@ -60,10 +60,12 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 	fi
 fi
 if command -v docker-compose >/dev/null 2>&1; then
-	echo "== docker-compose config (default profile with no environment; postgres profile)"
+	echo "== docker-compose config (default profile with no environment; postgres and kurrentdb profiles)"
 	env -i PATH="$PATH" docker-compose config -q
 	env -i PATH="$PATH" POSTGRES_PASSWORD=ci DANGOL_MASTER_KEY="$(head -c32 /dev/zero | base64)" \
 		docker-compose --profile postgres config -q
+	env -i PATH="$PATH" POSTGRES_PASSWORD=ci DANGOL_MASTER_KEY="$(head -c32 /dev/zero | base64)" \
+		docker-compose --profile kurrentdb config -q
 else
 	echo "note: no docker-compose; docker-compose.yml not validated" >&2
 fi

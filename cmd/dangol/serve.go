@@ -387,7 +387,7 @@ func (s *server) greet(ctx context.Context, stderr io.Writer) error {
 		"sealing_key", s.seals.key.VerifierKey())
 	if head.IsZero() {
 		stopFirst := " (stop this server first; the store is opened exclusively)"
-		if s.cfg.store.backend == "postgres" {
+		if s.cfg.store.backend == "postgres" || s.cfg.store.backend == "kurrentdb" {
 			stopFirst = ""
 		}
 		fmt.Fprintf(stderr, "\nThe ledger is empty. Create the first admin%s:\n"+
@@ -524,7 +524,7 @@ func (c *serveConfig) readStoreKind() string {
 	if c.readStore != "" {
 		return c.readStore
 	}
-	if c.store.backend == "postgres" {
+	if c.store.backend == "postgres" || c.store.backend == "kurrentdb" {
 		return "postgres"
 	}
 	return "memory"

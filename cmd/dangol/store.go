@@ -31,8 +31,10 @@ func openEventStore(ctx context.Context, sf storeFlags, existing bool) (events.S
 			return nil, fmt.Errorf("--store postgres needs --postgres-url (or DANGOL_POSTGRES_URL)")
 		}
 		return postgres.Open(ctx, sf.postgresURL, postgres.Options{Migrate: !existing, Now: now})
+	case "kurrentdb":
+		return openKurrentDB(ctx, sf, existing)
 	default:
-		return nil, fmt.Errorf("--store %q: want embedded or postgres", sf.backend)
+		return nil, fmt.Errorf("--store %q: want embedded, postgres or kurrentdb", sf.backend)
 	}
 	return openEmbedded(sf, existing)
 }
@@ -123,7 +125,7 @@ func openKeysMaster(ctx context.Context, sf storeFlags, log events.Store, getenv
 	}
 	var keys pii.KeyStore
 	switch sf.backend {
-	case "postgres":
+	case "postgres", "kurrentdb":
 		pg, ok := log.(interface{ Pool() *pgxpool.Pool })
 		if !ok {
 			return nil, nil, pii.MasterKey{}, fmt.Errorf("--store postgres: the data keys live in the log's database, and the log (%T) is not the PostgreSQL store", log)

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"time"
@@ -69,8 +70,9 @@ type Store struct {
 
 var _ events.Store = (*Store)(nil)
 
-// Open connects to the cluster named by url (an esdb:// or kurrentdb://
-// connection string).
+// Open connects to the cluster named by url: an esdb:// or esdb+discover://
+// connection string, or the kurrentdb:// and kurrentdb+discover:// forms of
+// KurrentDB's documentation, read as those (the v4 client knows only esdb).
 func Open(url string, opt Options) (*Store, error) {
 	if opt.IdempotencyWindow <= 0 {
 		opt.IdempotencyWindow = 1000
@@ -78,8 +80,13 @@ func Open(url string, opt Options) (*Store, error) {
 	if opt.Now == nil {
 		opt.Now = events.SystemClock
 	}
-	cfg, err := esdb.ParseConnectionString(url)
+	cfg, err := esdb.ParseConnectionString(esdbURL(url))
 	if err != nil {
+		// url.Parse's errors quote the string, password and all.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, events.Errorf(events.Invalid, "kurrentdb url: %v", err)
 	}
 	client, err := esdb.NewClient(cfg)
@@ -87,6 +94,15 @@ func Open(url string, opt Options) (*Store, error) {
 		return nil, &events.Error{Code: events.Unavailable, Message: "kurrentdb: connect", Err: err}
 	}
 	return &Store{client: client, opt: opt, closing: make(chan struct{})}, nil
+}
+
+// esdbURL rewrites a kurrentdb:// or kurrentdb+discover:// connection
+// string to the esdb scheme the client parses; any other is unchanged.
+func esdbURL(url string) string {
+	if rest, ok := strings.CutPrefix(url, "kurrentdb"); ok && (strings.HasPrefix(rest, "://") || strings.HasPrefix(rest, "+discover://")) {
+		return "esdb" + rest
+	}
+	return url
 }
 
 // Close ends subscriptions with ErrClosed and closes the client.
@@ -145,7 +161,8 @@ func (s *Store) translate(ctx context.Context, what string, err error) error {
 		switch e.Code() {
 		case esdb.ErrorCodeResourceNotFound, esdb.ErrorCodeStreamDeleted:
 			return &events.Error{Code: events.NotFound, Message: "kurrentdb: " + what, Err: err}
-		case esdb.ErrorCodeConnectionClosed, esdb.ErrorCodeDeadlineExceeded, esdb.ErrorCodeNotLeader, esdb.ErrorCodeUnknown:
+		case esdb.ErrorCodeConnectionClosed, esdb.ErrorCodeDeadlineExceeded, esdb.ErrorCodeNotLeader, esdb.ErrorCodeUnknown,
+			esdb.ErrorUnavailable, esdb.ErrorAborted: // the last two: a node down or restarting
 			return &events.Error{Code: events.Unavailable, Message: "kurrentdb unavailable: " + what, Err: err}
 		}
 	}

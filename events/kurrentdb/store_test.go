@@ -1,8 +1,13 @@
 package kurrentdb_test
 
 import (
+	"context"
+	"errors"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
@@ -24,7 +29,7 @@ func TestConformance(t *testing.T) {
 		t.Skip("DANGOL_KURRENTDB_URL is not set: the KurrentDB adapter was not run against a server")
 	}
 	eventstest.TestStore(t, func(tb testing.TB, now events.Clock) events.Store {
-		s, err := kurrentdb.Open(url, kurrentdb.Options{Prefix: "t" + events.NewID().String() + "_", Now: now})
+		s, err := kurrentdb.Open(url, kurrentdb.Options{Prefix: "conformance-" + events.NewID().String() + "-", Now: now})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -38,5 +43,79 @@ func TestConformance(t *testing.T) {
 func TestOpenRejectsBadURL(t *testing.T) {
 	if _, err := kurrentdb.Open("http://not-esdb", kurrentdb.Options{}); events.ErrorCode(err) != events.Invalid {
 		t.Fatalf("Open of a malformed url: %v, want Invalid", err)
+	}
+}
+
+// TestOpenKurrentDBScheme runs everywhere: the kurrentdb:// form of
+// KurrentDB's documentation opens like esdb:// (no traffic before the first
+// call), and a scheme that only starts like it is still refused.
+func TestOpenKurrentDBScheme(t *testing.T) {
+	for _, url := range []string{"kurrentdb://127.0.0.1:1?tls=false", "kurrentdb+discover://127.0.0.1:1?tls=false", "esdb://127.0.0.1:1?tls=false"} {
+		s, err := kurrentdb.Open(url, kurrentdb.Options{})
+		if err != nil {
+			t.Fatalf("Open(%q): %v", url, err)
+		}
+		s.Close()
+	}
+	if _, err := kurrentdb.Open("kurrentdbx://127.0.0.1:1", kurrentdb.Options{}); events.ErrorCode(err) != events.Invalid {
+		t.Fatalf("Open of kurrentdbx://: %v, want Invalid", err)
+	}
+}
+
+// TestUnreachableIsUnavailable runs everywhere: a server that cannot be
+// reached is Unavailable (the code a subscription resubscribes on and the
+// API answers 503 for), not Internal. The client gives up after its ten
+// discovery attempts; the test's deadline only bounds a hang.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	s, err := kurrentdb.Open("esdb://127.0.0.1:1?tls=false", kurrentdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := s.Head(ctx); events.ErrorCode(err) != events.Unavailable {
+		t.Fatalf("Head of an unreachable server: %v, want Unavailable", err)
+	}
+	if _, err := s.Append(ctx, "customer-1", events.Any, events.Event{ID: events.NewID(), Type: "CustomerRegistered", Schema: 1, OccurredAt: time.Unix(0, 0), Actor: events.System("test"), Data: []byte(`{}`)}); events.ErrorCode(err) != events.Unavailable {
+		t.Fatalf("Append to an unreachable server: %v, want Unavailable", err)
+	}
+}
+
+// TestOpenHidesPassword runs everywhere: a connection string that does not
+// parse is refused without its text, which may hold a password.
+func TestOpenHidesPassword(t *testing.T) {
+	for _, url := range []string{"esdb://admin:sekrit@[::1?tls=false", "kurrentdb://admin:sekrit@host:notaport", "esdb://admin:sekrit@host:2113?tls=maybe"} {
+		_, err := kurrentdb.Open(url, kurrentdb.Options{})
+		if events.ErrorCode(err) != events.Invalid || strings.Contains(err.Error(), "sekrit") {
+			t.Errorf("Open(%q): %v, want Invalid without the password", url, err)
+		}
+	}
+}
+
+// TestConformanceScript runs ops/conformance.sh, the operator's one
+// command: without a cluster it is a usage error (2); on a connection
+// string that does not parse, the suite runs and fails (1), and the output
+// never shows the password. Passing needs a server (see TestConformance).
+func TestConformanceScript(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skipf("no go command for the script: %v", err)
+	}
+	script := func(args ...string) (int, string) {
+		cmd := exec.CommandContext(t.Context(), "bash", append([]string{"../../ops/conformance.sh"}, args...)...)
+		cmd.Env = append(os.Environ(), "DANGOL_KURRENTDB_URL=")
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatalf("ops/conformance.sh: %v", err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	if code, out := script(); code != 2 || !strings.Contains(out, "--url") {
+		t.Fatalf("ops/conformance.sh without a cluster: exit %d, %s", code, out)
+	}
+	code, out := script("--url", "esdb://admin:sekrit@[::1?tls=false")
+	if code != 1 || !strings.Contains(out, "FAILED: the KurrentDB adapter does not conform on esdb://***@[::1") || strings.Contains(out, "sekrit") {
+		t.Fatalf("ops/conformance.sh on a bad connection string: exit %d, %s", code, out)
 	}
 }

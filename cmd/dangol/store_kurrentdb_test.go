@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/kurrentdb"
+	"github.com/dangol/dangol/ops/pgtest"
+)
+
+// No KurrentDB server runs where dangol is developed: these tests prove
+// the flags, the refusals and the wiring around the log (keys and read
+// models in PostgreSQL), with another store in the KurrentDB log's place.
+// The adapter itself is proved against a server by ops/conformance.sh.
+
+// TestServeKurrentDBRefusals: --store kurrentdb without its URLs, or with a
+// database that cannot be reached, is a clear error naming what is missing
+// (never the password), and creates nothing in the data directory.
+func TestServeKurrentDBRefusals(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), hang)
+	defer cancel()
+	opened := false
+	useKurrentLog(t, func(string, kurrentdb.Options) (events.Store, error) {
+		opened = true
+		return nil, errors.New("not here")
+	})
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no kurrentdb url", []string{"--postgres-url", "postgres://dangol@127.0.0.1:1/dangol"}, "--kurrentdb-url"},
+		{"no postgres url", []string{"--kurrentdb-url", "esdb://127.0.0.1:1?tls=false"}, "--postgres-url"},
+		{"bad postgres url", []string{"--kurrentdb-url", "esdb://127.0.0.1:1?tls=false", "--postgres-url", "postgres://dangol:hunter22@[::1"}, "not a PostgreSQL connection string"},
+		{"unreachable postgres", []string{"--kurrentdb-url", "esdb://127.0.0.1:1?tls=false",
+			"--postgres-url", "postgres://dangol:hunter22@127.0.0.1:1/dangol?connect_timeout=2"}, "cannot connect to the PostgreSQL of the keys"},
+	} {
+		dir := t.TempDir()
+		var errw bytes.Buffer
+		args := append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--store", "kurrentdb"}, c.args...)
+		err := run(ctx, args, noEnv, io.Discard, &errw)
+		if err == nil || exitCode(err) == 0 || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error()+errw.String(), "hunter22") {
+			t.Fatalf("%s: exit %d, %v; want an error naming %q without the password", c.name, exitCode(err), err, c.want)
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("%s: the refused start left %d entries in the data directory", c.name, len(left))
+		}
+	}
+	if opened {
+		t.Error("the KurrentDB log was opened although the PostgreSQL database was missing")
+	}
+	err := run(ctx, []string{"serve", "--store", "kurrent"}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "kurrentdb") {
+		t.Fatalf("--store kurrent: %v, want the list of stores with kurrentdb", err)
+	}
+}
+
+// TestServeHelpMarksKurrentDB: -h says that --store kurrentdb is not run
+// by this project's CI, beside the flags it takes.
+func TestServeHelpMarksKurrentDB(t *testing.T) {
+	var errw bytes.Buffer
+	if err := run(t.Context(), []string{"serve", "-h"}, noEnv, io.Discard, &errw); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("serve -h: %v", err)
+	}
+	help := errw.String()
+	for _, want := range []string{"kurrentdb (the log in KurrentDB", "-kurrentdb-url", "$DANGOL_KURRENTDB_URL", "-kurrentdb-prefix",
+		"NOT run by this project's CI", "ops/conformance.sh"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("serve -h lacks %q", want)
+		}
+	}
+}
+
+// TestServeKurrentDBWiring runs `dangol staff add` and `dangol serve` with
+// --store kurrentdb, an embedded log in the KurrentDB log's place: the log
+// gets the events, the data keys are in PostgreSQL (no keys.db), the read
+// models are PostgreSQL tables, and the log is opened with the default
+// stream prefix.
+func TestServeKurrentDBWiring(t *testing.T) {
+	dir, logDir, pgURL := t.TempDir(), t.TempDir(), pgtest.Database(t)
+	var got []kurrentdb.Options
+	useKurrentLog(t, func(url string, opt kurrentdb.Options) (events.Store, error) {
+		if url != "esdb://kurrentdb.test:2113?tls=false" {
+			return nil, events.Errorf(events.Invalid, "url %q", url)
+		}
+		got = append(got, opt)
+		return bolt.Open(filepath.Join(logDir, "events.db"), bolt.Options{Now: now})
+	})
+	getenv := func(k string) string {
+		return map[string]string{"DANGOL_STORE": "kurrentdb", "DANGOL_KURRENTDB_URL": "esdb://kurrentdb.test:2113?tls=false",
+			"DANGOL_POSTGRES_URL": pgURL}[k]
+	}
+	tok := map[string]string{}
+	for _, m := range cmdStaff {
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"staff", "add", "--data", dir, "--id", m.id, "--name", "Staff " + m.id, "--role", m.role}, getenv, &out, io.Discard); err != nil {
+			t.Fatalf("staff add --store kurrentdb: %v", err)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		tok[m.id] = lines[len(lines)-1]
+	}
+
+	fs := newFlags("serve", "", io.Discard)
+	var cfg serveConfig
+	cfg.register(fs)
+	if err := parse(fs, []string{"--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--log-level", "error"}, getenv); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := startServer(t.Context(), cfg, getenv, io.Discard)
+	if err != nil {
+		t.Fatalf("serve --store kurrentdb: %v", err)
+	}
+	s := &stack{t: t, dir: dir, url: pgURL, srv: srv, base: "http://" + srv.addr, tok: tok,
+		client: &http.Client{Timeout: hang, Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+	t.Cleanup(func() { s.stop() })
+	if srv.readStore == nil {
+		t.Fatal("serve --store kurrentdb keeps its read models in memory; want PostgreSQL tables")
+	}
+	select {
+	case <-srv.runner.CaughtUp():
+	case <-time.After(hang):
+		t.Fatal("hang: the read models did not catch up")
+	}
+	pos := s.json("R1", "POST", "/v1/customers", customer("C1"), 201)["position"]
+	view := s.json("R1", "GET", "/v1/customers/C1", nil, 200, "Dangol-Min-Position", fmt.Sprint(pos))
+	if view["id"] != "C1" {
+		t.Fatalf("the customer read back: %v", view)
+	}
+
+	for _, opt := range got {
+		if opt.Prefix != "dangol-" {
+			t.Errorf("the KurrentDB log was opened with prefix %q, want dangol-", opt.Prefix)
+		}
+	}
+	if len(got) != len(cmdStaff)+1 {
+		t.Errorf("the KurrentDB log was opened %d times, want once per command (%d)", len(got), len(cmdStaff)+1)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keys.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("keys.db in the data directory (%v): the keys belong in PostgreSQL", err)
+	}
+	conn, err := pgx.Connect(t.Context(), pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var keys, logRows int
+	if err := conn.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM dangol_keys WHERE customer_id = 'C1'), (SELECT count(*) FROM dangol_events)`).Scan(&keys, &logRows); err != nil {
+		t.Fatal(err)
+	}
+	if keys != 1 || logRows != 0 {
+		t.Errorf("PostgreSQL holds %d data keys of C1 and %d events; want the key, and the events in the log only", keys, logRows)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	check, err := bolt.Open(filepath.Join(logDir, "events.db"), bolt.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	if evs, err := check.ReadStream(t.Context(), "customer-C1", 0, events.Forward, 10); err != nil || len(evs) == 0 {
+		t.Fatalf("the stand-in log's customer-C1: %d events, %v", len(evs), err)
+	}
+}
+
+// useKurrentLog puts open in the KurrentDB log's place for the test.
+func useKurrentLog(t *testing.T, open func(string, kurrentdb.Options) (events.Store, error)) {
+	prev := openKurrentLog
+	openKurrentLog = open
+	t.Cleanup(func() { openKurrentLog = prev })
+}
