@@ -83,6 +83,10 @@ type Config struct {
 	// is dropped, so its goroutines and its place in WaitLive do not wait
 	// for the operating system's TCP timeout.
 	LivePing time.Duration
+	// LiveMaxLag is how far behind a live client may fall (default 5s): a
+	// write blocked that long, or a lag probe (a ping behind what it was
+	// sent) not answered within it, closes the client with 4008.
+	LiveMaxLag time.Duration
 
 	// Uploads no call references yet (staged, see Blobs) are deleted
 	// StagingTTL after upload (default 24 h, judged with Now); an uploader

@@ -161,11 +161,18 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	if interval <= 0 {
 		interval = livePing
 	}
+	maxLag := s.LiveMaxLag
+	if maxLag <= 0 {
+		maxLag = liveMaxLag
+	}
+	probe := newLagProbe(maxLag, func() { s.tooSlow(c) })
+	defer probe.stop()
 	var pinging atomic.Bool
 	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(3 * interval)) }
-	conn.SetPongHandler(func(string) error {
+	conn.SetPongHandler(func(payload string) error {
 		if pinging.Load() {
 			alive()
+			probe.answered(payload)
 		}
 		return nil
 	})
@@ -182,6 +189,17 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 		<-c.kicked // closed after the winning kick set code and text
 		code := int(c.code.Load())
 		closeWith(code, c.text)
+		if code != websocket.CloseGoingAway {
+			// Until the client answers the close (its reader ends): a pong
+			// it sends as it reads what came before the close frame would
+			// meet a closed socket, whose reset loses the frame.
+			linger := time.NewTimer(liveWriteWait)
+			select {
+			case <-ctx.Done():
+			case <-linger.C:
+			}
+			linger.Stop()
+		}
 		return reasonOf(code)
 	}
 	kicked := func() bool {
@@ -193,15 +211,15 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 		}
 	}
 	// A write that stays blocked (the client's buffers are full: it stopped
-	// reading or reads too slowly) for liveMaxLag makes the client too slow,
+	// reading or reads too slowly) for maxLag makes the client too slow,
 	// so that it gets 4008 once it reads again rather than a dropped
 	// connection when the write times out.
-	watch := time.AfterFunc(liveMaxLag, func() { s.tooSlow(c) })
+	watch := time.AfterFunc(maxLag, func() { s.tooSlow(c) })
 	watch.Stop()
 	defer watch.Stop()
 	write := func(f func() error) error {
 		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteWait))
-		watch.Reset(liveMaxLag)
+		watch.Reset(maxLag)
 		err := f()
 		watch.Stop()
 		return err
@@ -212,6 +230,11 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 			s.live.sent.Inc()
 		}
 		return err
+	}
+	ping := func(payload []byte) error {
+		return write(func() error {
+			return conn.WriteControl(websocket.PingMessage, payload, time.Now().Add(liveWriteWait))
+		})
 	}
 	// failed names why a send failed.
 	failed := func() string {
@@ -274,8 +297,8 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	// with every pong, and passes if none comes.
 	pinging.Store(true)
 	alive()
-	ping := time.NewTicker(interval)
-	defer ping.Stop()
+	keepAlive := time.NewTicker(interval)
+	defer keepAlive.Stop()
 	for {
 		if kicked() { // before anything queued: the queue may never drain
 			return finish()
@@ -288,12 +311,16 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 			if err := send(m.pm); err != nil {
 				return failed()
 			}
+			// Behind what was sent, a probe of the client's lag.
+			if payload := probe.next(); payload != nil {
+				if err := ping(payload); err != nil {
+					return failed()
+				}
+			}
 		case <-c.kicked:
 			return finish()
-		case <-ping.C:
-			if err := write(func() error {
-				return conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(liveWriteWait))
-			}); err != nil {
+		case <-keepAlive.C:
+			if err := ping(nil); err != nil {
 				if kicked() {
 					return finish()
 				}
