@@ -78,6 +78,7 @@ func Rebuild(ctx context.Context, url string, l Log, opt Options) (RebuildResult
 	if err != nil {
 		return RebuildResult{}, err
 	}
+	w.mem.Customers.SetSurvivorship(opt.Survivorship)
 	r := projections.NewRunner(l.Source, l.Decode, w.projections(), nil,
 		projections.RunnerOptions{Checkpointer: w, Logger: opt.Logger, MaxBatch: opt.MaxBatch})
 	rctx, stop := context.WithCancel(ctx)

@@ -122,6 +122,7 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 	if err != nil {
 		return true, err
 	}
+	w.mem.Customers.SetSurvivorship(s.opt.Survivorship) // before the runner folds anything
 	opt := projections.RunnerOptions{From: from, Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender}
 	if s.opt.SnapshotEvery >= 0 {
 		every := uint64(s.opt.SnapshotEvery)

@@ -47,6 +47,11 @@ type Options struct {
 	// one. Every process of a deployment must use the same index: a
 	// writer with another (or none) rewrites the table whole.
 	SearchIndex projections.SearchIndex
+	// Survivorship is the rule the writer picks each profile field's
+	// surviving claim by (nil: projections.DefaultSurvivorship). The rows
+	// hold what it picked: every process of a deployment should use the
+	// same rule, and a changed one reaches every customer with Rebuild.
+	Survivorship *projections.Survivorship
 	// Now is the clock lag is measured with (default events.SystemClock).
 	Now events.Clock
 	// SnapshotEvery is how many events the writer folds between the
