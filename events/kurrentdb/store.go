@@ -3,10 +3,14 @@
 // step of the scale path (shared/DESIGN.md), with PostgreSQL read models.
 //
 // NOT RUN HERE: no KurrentDB server can run on the machine this was written
-// on. The adapter is written to events/eventstest; its test runs the whole
-// suite only when DANGOL_KURRENTDB_URL names a server (for example
-// esdb://localhost:2113?tls=false) and is skipped otherwise. Treat it as
-// unproven until that has been done.
+// on, nor in this project's CI. The adapter is written to events/eventstest;
+// its test runs the whole suite only when DANGOL_KURRENTDB_URL names a
+// server (for example esdb://localhost:2113?tls=false) and is skipped
+// otherwise: ops/conformance.sh is that run as one command for an operator's
+// cluster. Treat the adapter as unproven until it has passed there. What
+// runs everywhere: connection-string parsing and the errors of an
+// unreachable node. `dangol serve --store kurrentdb` opens it with the
+// stream prefix dangol-.
 //
 // Mapping:
 //   - Each event is stored as a binary event whose data is the canonical

@@ -15,14 +15,15 @@ import (
 )
 
 // TestConformance runs the whole suite against a KurrentDB server when
-// DANGOL_KURRENTDB_URL names one, e.g.
+// DANGOL_KURRENTDB_URL names one; ops/conformance.sh runs it, e.g. on the
+// compose profile's node (docker compose --profile kurrentdb up kurrentdb):
 //
-//	docker run -d -p 2113:2113 docker.kurrent.io/kurrent-latest/kurrentdb --insecure --run-projections=None
-//	DANGOL_KURRENTDB_URL='esdb://localhost:2113?tls=false' go test ./events/kurrentdb
+//	ops/conformance.sh --url 'esdb://localhost:2113?tls=false'
 //
-// Each store the suite opens gets its own stream prefix, so the runs share
-// the server without seeing one another's events. No server can run where
-// dangol is developed, so this has not been run (see the package comment).
+// Each store the suite opens gets its own stream prefix conformance-<ULID>-,
+// so the runs share the server without seeing one another's events, and a
+// ledger (prefix dangol-) never reads them. No server can run where dangol
+// is developed, so this has not been run (see the package comment).
 func TestConformance(t *testing.T) {
 	url := os.Getenv("DANGOL_KURRENTDB_URL")
 	if url == "" {
