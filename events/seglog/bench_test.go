@@ -58,3 +58,41 @@ func BenchmarkAppendBatch(b *testing.B) {
 	}
 	b.ReportMetric(r.EventsPerSec, "events/s")
 }
+
+// BenchmarkAppend64 measures 64 writers appending one ~500-byte event per
+// append, each to its own stream.
+func BenchmarkAppend64(b *testing.B) {
+	s, err := seglog.Open(b.TempDir(), seglog.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	r, err := bench.Appends(context.Background(), s, bench.AppendConfig{Writers: 64, Events: max(b.N, 64), Batch: 1, DataBytes: 500})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(r.EventsPerSec, "events/s")
+}
+
+// BenchmarkOpen measures rebuilding the index from a log of 200,000
+// ~500-byte events, as Open does.
+func BenchmarkOpen(b *testing.B) {
+	dir := b.TempDir()
+	s, err := seglog.Open(dir, seglog.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := bench.Appends(context.Background(), s, bench.AppendConfig{Writers: 4, Events: 200000, Batch: 1, Entries: 1000, DataBytes: 500}); err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := seglog.Open(dir, seglog.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+	b.ReportMetric(200000*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

@@ -103,8 +103,10 @@ func TestGarbageTailCutOnOpen(t *testing.T) {
 }
 
 // TestDamagedClosedSegmentRefused: a bad frame inside a segment that is
-// not the last is corruption, not a torn tail: Open refuses with Internal
-// rather than cut the log there.
+// not the last is corruption, not a torn tail: Open, scanning the log (no
+// checkpoint, as after a crash), refuses with Internal rather than cut the
+// log there; with the checkpoint, Open reads only the tail and the read of
+// the damaged event says Internal.
 func TestDamagedClosedSegmentRefused(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, seglog.Options{SegmentBytes: 4 << 10})
@@ -124,6 +126,15 @@ func TestDamagedClosedSegmentRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	s = open(t, dir, seglog.Options{})
+	err = s.Scan(context.Background(), events.Start, func(*events.Envelope) error { return nil })
+	if events.ErrorCode(err) != events.Internal {
+		t.Fatalf("reading a damaged closed segment: %v, want an Internal error", err)
+	}
+	s.Close()
+	if err := os.Remove(filepath.Join(dir, "index")); err != nil {
+		t.Fatal(err)
+	}
 	_, err = seglog.Open(dir, seglog.Options{})
 	if events.ErrorCode(err) != events.Internal {
 		t.Fatalf("open with a damaged closed segment: %v, want an Internal error", err)
@@ -131,41 +142,84 @@ func TestDamagedClosedSegmentRefused(t *testing.T) {
 }
 
 // TestReopenAcrossSegments: a log of many segments reopens with every
-// stream, id and position as it was: reads agree and retries are still
-// recognised as duplicates.
+// stream, id and position as it was — from the checkpoint Close wrote,
+// from a stale checkpoint and the log after it, from a damaged checkpoint
+// (ignored) and from no checkpoint — and then takes appends where it ended.
 func TestReopenAcrossSegments(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir, seglog.Options{SegmentBytes: 8 << 10})
+	cp := filepath.Join(dir, "index")
+	opt := seglog.Options{SegmentBytes: 8 << 10}
+	s := open(t, dir, opt)
 	var results []events.AppendResult
 	var batches [][]events.Event
-	for i := range 60 {
-		evs := []events.Event{eventstest.NewEvent("ContactLogged", `{"n":1}`), eventstest.NewEvent("ContactLogged", `{"n":2}`)}
-		res, err := s.Append(context.Background(), []string{"customer-R1", "customer-R2", "customer-R3"}[i%3], events.Any, evs...)
-		if err != nil {
-			t.Fatal(err)
+	add := func(n int) {
+		for i := range n {
+			evs := []events.Event{ev(`{"n":1}`), ev(`{"n":2}`)}
+			res, err := s.Append(context.Background(), []string{"customer-R1", "customer-R2", "customer-R3"}[i%3], events.Any, evs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, batches = append(results, res), append(batches, evs)
 		}
-		results, batches = append(results, res), append(batches, evs)
 	}
-	before := readAll(t, s)
+	add(60)
+	s.Close()
+	stale, err := os.ReadFile(cp)
+	if err != nil {
+		t.Fatalf("Close left no checkpoint: %v", err)
+	}
+	s = open(t, dir, opt)
+	add(30)
+	want := readAll(t, s)
 	s.Close()
 	if len(segments(t, dir)) < 3 {
 		t.Fatalf("only %d segments", len(segments(t, dir)))
 	}
-	s = open(t, dir, seglog.Options{SegmentBytes: 8 << 10})
-	after := readAll(t, s)
-	if len(after) != len(before) {
-		t.Fatalf("%d events after reopening, %d before", len(after), len(before))
-	}
-	for i := range before {
-		if before[i].Hash != after[i].Hash || before[i].Position != after[i].Position {
-			t.Fatalf("event %d differs after reopening", i)
+	damaged := append([]byte(nil), stale...)
+	damaged[len(damaged)/2] ^= 0xff
+	for _, tc := range []struct {
+		what       string
+		checkpoint []byte // nil: none
+	}{
+		{"the checkpoint of the last Close", nil},
+		{"a stale checkpoint", stale},
+		{"a damaged checkpoint", damaged},
+		{"no checkpoint", []byte{}},
+	} {
+		switch {
+		case tc.checkpoint == nil:
+		case len(tc.checkpoint) == 0:
+			os.Remove(cp)
+		default:
+			if err := os.WriteFile(cp, tc.checkpoint, 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	for i, res := range results {
-		again, err := s.Append(context.Background(), res.Stream, events.NoStream, batches[i]...)
-		if err != nil || !again.Duplicate || again.Position != res.Position {
-			t.Fatalf("retry %d after reopening: %+v, %v; want the original result %+v", i, again, err, res)
+		s = open(t, dir, opt)
+		got := readAll(t, s)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d events after reopening, %d before", tc.what, len(got), len(want))
 		}
+		for i := range want {
+			if want[i].Hash != got[i].Hash || want[i].Position != got[i].Position {
+				t.Fatalf("%s: event %d differs after reopening", tc.what, i)
+			}
+		}
+		for i, res := range results {
+			again, err := s.Append(context.Background(), res.Stream, events.NoStream, batches[i]...)
+			if err != nil || !again.Duplicate || again.Position != res.Position {
+				t.Fatalf("%s: retry %d after reopening: %+v, %v; want the original result %+v", tc.what, i, again, err, res)
+			}
+		}
+		if v := readStream(t, s, "customer-R2"); len(v) != 60 || events.VerifyStream(v) != nil {
+			t.Fatalf("%s: customer-R2 has %d events after reopening, want 60 in a valid chain", tc.what, len(v))
+		}
+		s.Close()
+	}
+	s = open(t, dir, opt)
+	res := appendN(t, s, "customer-R1", 1)
+	if res.Position != events.At(uint64(len(want))+1) || res.Version != 60 {
+		t.Fatalf("the append after reopening landed at %s, version %d; want %d, 60", res.Position, res.Version, len(want)+1)
 	}
 }
 

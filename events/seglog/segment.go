@@ -73,8 +73,10 @@ func parseFrame(b []byte) (rec []byte, last bool, n int, ok bool) {
 	return rec, h&lastFlag != 0, frameHeader + size, true
 }
 
-// recover opens every segment, rebuilds the index from their frames, cuts
-// off the active segment's torn tail, and makes it ready for appends.
+// recover opens every segment, loads the index checkpoint if it is a
+// prefix of this log, rebuilds the rest of the index from the frames after
+// it (all of them without a checkpoint), cuts off the active segment's torn
+// tail, and makes it ready for appends.
 func (s *Store) recover() error {
 	names, err := filepath.Glob(filepath.Join(s.dir, "*.seg"))
 	if err != nil {
@@ -87,18 +89,33 @@ func (s *Store) recover() error {
 		}
 		s.idx.segs = append(s.idx.segs, seg)
 	}
-	for i, name := range names { // Glob sorts; the names have fixed width
+	var next uint64              // where the next segment must start
+	for _, name := range names { // Glob sorts; the names have fixed width
 		base, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".seg"), 10, 64)
-		if err != nil || base != s.idx.end {
-			return events.Errorf(events.Internal, "%s: segment does not start at the log's end, offset %d", name, s.idx.end)
+		if err != nil || base != next {
+			return events.Errorf(events.Internal, "%s: segment does not start where the one before ends, offset %d", name, next)
 		}
 		f, err := os.OpenFile(name, os.O_RDWR, 0)
 		if err != nil {
 			return unavailable("open "+name, err)
 		}
-		seg := &segment{base: base, f: f}
-		s.idx.segs = append(s.idx.segs, seg)
-		if err := s.scan(seg, i == len(names)-1); err != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return unavailable("stat "+name, err)
+		}
+		s.idx.segs = append(s.idx.segs, &segment{base: base, f: f})
+		next = base + uint64(fi.Size())
+	}
+	s.loadCheckpoint()
+	for i, seg := range s.idx.segs {
+		active := i == len(s.idx.segs)-1
+		if next := s.nextSegmentBase(i); !active && next <= s.idx.end {
+			seg.size = next - seg.base // wholly in the checkpoint
+			continue
+		}
+		seg.size = max(s.idx.end, seg.base) - seg.base
+		if err := s.scan(seg, active); err != nil {
 			return err
 		}
 	}
@@ -111,13 +128,22 @@ func (s *Store) recover() error {
 	return s.preallocate()
 }
 
+// nextSegmentBase returns the base of segment i+1 (the end of the log's
+// files after the last).
+func (s *Store) nextSegmentBase(i int) uint64 {
+	if i+1 < len(s.idx.segs) {
+		return s.idx.segs[i+1].base
+	}
+	return ^uint64(0)
+}
+
 // scan adds seg's frames to the index. In the active (last) segment the
 // frames after the last whole append are a torn tail and are dropped (see
 // recover); in any other segment a bad frame is corruption.
 func (s *Store) scan(seg *segment, active bool) error {
 	var r recovery
 	buf := make([]byte, 0, scanChunk)
-	var fileOff int64 // where buf's first byte is in the file
+	fileOff := int64(seg.size) // where buf's first byte is in the file
 	for {
 		n, err := seg.f.ReadAt(buf[len(buf):cap(buf)], fileOff+int64(len(buf)))
 		buf = buf[:len(buf)+n]

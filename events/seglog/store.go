@@ -10,6 +10,8 @@
 //	LOCK                   held (flock) by the process that has the store open
 //	<20-digit offset>.seg  segments; the name is the logical offset of the
 //	                       segment's first byte, so offsets run on across files
+//	index                  the index as Close left it (checkpoint.go), so that
+//	                       Open reads only the log's tail
 //
 // A frame is a 4-byte little-endian header (record length, with bit 31 set
 // on the last event of an append), a 4-byte CRC-32C of the record, and the
@@ -107,8 +109,9 @@ var (
 
 // Open opens (creating if needed) the store in directory dir and takes an
 // exclusive lock on it; another process holding it fails Open after
-// LockTimeout with an Unavailable error saying so. Open reads the whole log
-// to rebuild the index, cutting off a torn tail.
+// LockTimeout with an Unavailable error saying so. Open loads the index
+// checkpoint and reads the log after it (the whole log without one) to
+// rebuild the index, cutting off a torn tail.
 func Open(dir string, opt Options) (*Store, error) {
 	opt.defaults()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -198,7 +201,11 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		s.q.Close()
+		cpErr := s.writeCheckpoint() // a shortcut for the next Open; without it Open scans the whole log
 		err = s.closeFiles()
+		if err == nil {
+			err = cpErr
+		}
 		if e := s.lock.Close(); err == nil {
 			err = e
 		}
