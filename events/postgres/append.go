@@ -98,6 +98,47 @@ type streamHead struct {
 	version int64
 	hash    events.Hash
 	moved   bool // a request of the batch appended to it
+	create  bool // commitHeld: the stream has no row as far as the store knows
+}
+
+// heldVersion is the version dangol_append_held checks the stream's row
+// for, nil for a row it creates.
+func (h *streamHead) heldVersion() *int64 {
+	if h.create {
+		return nil
+	}
+	v := h.version
+	return &v
+}
+
+// maxHeldHeads bounds the heads a store holds (about 100 bytes each).
+const maxHeldHeads = 1 << 16
+
+// heldHeads are the stream heads of this store's last committed
+// transactions that wrote or locked each stream: the next append to such a
+// stream needs no read before it writes. Another process's append makes a
+// held head stale, which dangol_append_held detects. Only the committer
+// goroutine uses it.
+type heldHeads struct {
+	heads map[string]streamHead
+}
+
+// keep holds heads, as committed. When the map is full it starts afresh.
+func (c *heldHeads) keep(heads map[string]*streamHead) {
+	if c.heads == nil || len(c.heads)+len(heads) > maxHeldHeads {
+		c.heads = make(map[string]streamHead, len(heads))
+	}
+	for name, h := range heads {
+		c.heads[name] = streamHead{version: h.version, hash: h.hash}
+	}
+}
+
+// forget drops the heads of a batch whose commit failed (its outcome may be
+// unknown).
+func (c *heldHeads) forget(batch []*appendReq) {
+	for _, req := range batch {
+		delete(c.heads, req.stream)
+	}
 }
 
 // storedID is where an event id already is.
@@ -108,17 +149,26 @@ type storedID struct {
 	pending *appendReq // written by this batch (seq not known yet)
 }
 
-// commitOnce runs one transaction in two round trips. The first locks the
+// commitOnce commits a batch in one round trip when the store holds the
+// head of every stream the batch writes (commitHeld), and otherwise, or
+// when a held head has moved, in two (commitLocked).
+func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
+	if done, err := s.commitHeld(ctx, batch); done || err != nil {
+		return err
+	}
+	return s.commitLocked(ctx, batch)
+}
+
+// commitLocked runs one transaction in two round trips. The first locks the
 // batch's stream rows (in byte order, so concurrent committers cannot
 // deadlock) and looks up its event ids; the requests are then checked and
 // encoded here; the second takes the log head's row lock, inserts the
 // events at the next sequence numbers, moves the stream heads, notifies
 // and commits. Requests refused by the checks get their error and write
-// nothing; the others are answered with their positions.
-func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
-	for _, req := range batch {
-		req.res, req.err, req.records, req.dupOf = events.AppendResult{}, nil, nil, nil
-	}
+// nothing; the others are answered with their positions. The heads it
+// locked are held for the next commits.
+func (s *Store) commitLocked(ctx context.Context, batch []*appendReq) error {
+	resetAll(batch)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -150,30 +200,16 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 		return err
 	}
 	now := s.opt.Now().UTC().Truncate(time.Microsecond)
-	var (
-		wStream  []string
-		wVersion []int64
-		wID      [][]byte
-		wType    []string
-		wRecord  [][]byte
-		written  []*appendReq
-	)
+	var written []*appendReq
 	for _, req := range batch {
-		if !plan(req, heads, stored, now) {
-			continue
+		if plan(req, heads, stored, now) {
+			written = append(written, req)
 		}
-		for i, rec := range req.records {
-			wStream = append(wStream, req.stream)
-			wVersion = append(wVersion, int64(req.first)+int64(i))
-			wID = append(wID, req.evs[i].ID[:])
-			wType = append(wType, req.evs[i].Type)
-			wRecord = append(wRecord, rec)
-		}
-		written = append(written, req)
 	}
 	if len(written) == 0 {
 		ok = true
 		_, err := c.Exec(ctx, "COMMIT") // nothing written, so no request is a duplicate of a written one
+		s.held.keep(heads)
 		return err
 	}
 	// The new heads of the streams written to (heads holds every locked one).
@@ -185,7 +221,7 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 			hStream, hVersion, hHash = append(hStream, name), append(hVersion, h.version), append(hHash, h.hash[:])
 		}
 	}
-
+	r := eventRows(written)
 	b := &pgx.Batch{}
 	var base int64
 	b.Queue(`WITH h AS (UPDATE dangol_log_head SET seq = seq + $1 RETURNING seq - $1 AS base),
@@ -193,7 +229,7 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 			SELECT h.base + r.n, r.stream, r.version, r.id, r.type, $2, r.record
 			FROM h, unnest($3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::bytea[])
 				WITH ORDINALITY AS r(stream, version, id, type, record, n))
-		SELECT base FROM h`, int64(len(wRecord)), now, wStream, wVersion, wID, wType, wRecord).QueryRow(func(row pgx.Row) error {
+		SELECT base FROM h`, int64(len(r.id)), now, r.stream, r.version, r.id, r.typ, r.record).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&base)
 	})
 	b.Queue(`UPDATE dangol_streams s SET version = u.version, hash = u.hash
@@ -202,9 +238,118 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 	b.Queue(`SELECT pg_notify('` + notifyChannel + `', '')`)
 	b.Queue(`COMMIT`)
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		s.held.forget(batch)
 		return err
 	}
 	ok = true
+	s.held.keep(heads)
+	answer(batch, written, base)
+	return nil
+}
+
+// commitHeld commits the batch in one round trip, the statement
+// dangol_append_held (migration 0003), if the store holds the head of every
+// stream the batch writes, or the batch starts the stream (NoStream), and
+// every request passes its checks against those heads. It reports false,
+// having written nothing, when it does not apply: then the batch is
+// committed the locking way, which reads the true heads. A head held by
+// this store can only be stale, never wrong: versions only grow, and a
+// head is held only once its commit is known, so the statement's check of
+// the held version is enough.
+func (s *Store) commitHeld(ctx context.Context, batch []*appendReq) (bool, error) {
+	resetAll(batch)
+	heads := make(map[string]*streamHead, len(batch))
+	for _, req := range batch {
+		if _, ok := heads[req.stream]; ok {
+			continue
+		}
+		h, ok := s.held.heads[req.stream]
+		switch {
+		case ok:
+			heads[req.stream] = &h
+		case req.expected == events.NoStream:
+			heads[req.stream] = &streamHead{version: -1, create: true}
+		default:
+			return false, nil
+		}
+	}
+	now := s.opt.Now().UTC().Truncate(time.Microsecond)
+	stored := map[ulid.ULID]storedID{}
+	var h heldRows
+	for name := range heads {
+		h.stream = append(h.stream, name)
+	}
+	slices.Sort(h.stream) // rows are locked in byte order, as commitLocked does
+	for _, name := range h.stream {
+		h.old = append(h.old, heads[name].heldVersion())
+	}
+	for _, req := range batch {
+		if !plan(req, heads, stored, now) {
+			return false, nil // refused by a held head that may be stale, or a retry within the batch
+		}
+	}
+	for _, name := range h.stream {
+		h.version, h.hash = append(h.version, heads[name].version), append(h.hash, heads[name].hash[:])
+	}
+	r := eventRows(batch)
+	var base int64
+	err := s.pool.QueryRow(ctx, `SELECT dangol_append_held($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		h.stream, h.old, h.version, h.hash, now, r.stream, r.version, r.id, r.typ, r.record).Scan(&base)
+	if err != nil {
+		s.held.forget(batch)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && (pgErr.Code == "DG001" || pgErr.Code == "23505") {
+			return false, nil // a head moved, or an id is stored already: read the truth
+		}
+		return false, err
+	}
+	s.held.keep(heads)
+	answer(batch, batch, base)
+	return true, nil
+}
+
+// resetAll clears what an earlier attempt planned.
+func resetAll(batch []*appendReq) {
+	for _, req := range batch {
+		req.res, req.err, req.records, req.dupOf = events.AppendResult{}, nil, nil, nil
+	}
+}
+
+// heldRows are the stream heads dangol_append_held checks and moves.
+type heldRows struct {
+	stream  []string
+	old     []*int64 // nil: the stream is created
+	version []int64
+	hash    [][]byte
+}
+
+// rows are the events of a commit in position order, as the insert's arrays.
+type rows struct {
+	stream  []string
+	version []int64
+	id      [][]byte
+	typ     []string
+	record  [][]byte
+}
+
+// eventRows lays out the planned records of written in position order.
+func eventRows(written []*appendReq) rows {
+	var r rows
+	for _, req := range written {
+		for i, rec := range req.records {
+			r.stream = append(r.stream, req.stream)
+			r.version = append(r.version, int64(req.first)+int64(i))
+			r.id = append(r.id, req.evs[i].ID[:])
+			r.typ = append(r.typ, req.evs[i].Type)
+			r.record = append(r.record, rec)
+		}
+	}
+	return r
+}
+
+// answer fills in the results of a committed batch whose written requests'
+// events were numbered from base+1 in order, and of its in-batch retries.
+func answer(batch, written []*appendReq, base int64) {
 	seq := base
 	for _, req := range written {
 		seq += int64(len(req.records))
@@ -221,7 +366,6 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 			req.res.Duplicate = true
 		}
 	}
-	return nil
 }
 
 // lockStreams begins the transaction, reserves and locks the stream rows

@@ -39,12 +39,27 @@
 // timeout to tune (Marten's). The cost is that commits of the whole
 // cluster go through one lock, held only for the last round trip and the
 // WAL flush; within a process, group commit amortises it: one committer
-// goroutine coalesces every queued append into one transaction of two
-// round trips (lock the batch's stream rows in byte order and look up its
-// event ids; then reserve numbers, insert, move the heads, notify and
-// commit). Subscriptions still check that positions are dense and wait at a
-// hole rather than skip it, so a violated invariant is an error, never a
-// silent skip.
+// goroutine coalesces every queued append into one transaction. Subscriptions
+// still check that positions are dense and wait at a hole rather than skip
+// it, so a violated invariant is an error, never a silent skip.
+//
+// # One round trip per append
+//
+// The committer holds the head (version and hash) of each stream its
+// committed transactions wrote or locked last (up to 65,536 streams). When
+// it holds the head of every stream of a batch, or the batch starts the
+// stream (NoStream), it checks the expected versions and chains the hashes
+// against the held heads and commits in one statement, dangol_append_held
+// (migration 0003): check that each head is still the one held, move it,
+// take the log head's row lock, insert, notify — the same order as below,
+// so positions keep their commit order. A head another process moved
+// meanwhile (versions only grow, so a held head is stale or right, never
+// wrong) or an event id already stored makes the statement write nothing
+// and raise; the batch is then committed the locking way, in a transaction
+// of two round trips: lock the batch's stream rows in byte order and look
+// up its event ids; then reserve numbers, insert, move the heads, notify
+// and commit. Conflicts and retries are always answered that way, from the
+// true heads.
 //
 // # Live subscriptions
 //

@@ -34,6 +34,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now stamps each append's recordedAt (default events.SystemClock).
 	Now events.Clock
+
+	tracer pgx.QueryTracer // traces the pool's connections (tests count round trips)
 }
 
 func (o *Options) defaults() {
@@ -64,6 +66,7 @@ type Store struct {
 	opt  Options
 
 	q       *groupcommit.Queue[*appendReq]
+	held    heldHeads     // the committer's
 	closing chan struct{} // closed by Close
 	bg      sync.WaitGroup
 	cancel  context.CancelFunc // stops the listener
@@ -86,6 +89,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		return nil, events.Errorf(events.Invalid, "postgres url: %v", redact(err))
 	}
 	cfg.MaxConns = opt.MaxConns
+	cfg.ConnConfig.Tracer = opt.tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, unavailable("connect", err)
