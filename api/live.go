@@ -91,11 +91,17 @@ type hub struct {
 	rt      *router // used by the run goroutine only
 	mu      sync.Mutex
 	clients map[*client]struct{}
+	// byTopic indexes clients by their topics, so an event costs the
+	// clients it matches, not every client (a bank's thousand advisors
+	// each follow their own book).
+	byTopic map[string]map[*client]struct{}
+	kindsOf [8]int          // how many clients hold a topic of each kind (by bit)
 	pos     events.Position // last event dispatched
 	ready   chan struct{}
 	closed  bool
 	done    chan struct{} // closed when the hub stops: connections still subscribing end too
 	targets []*client     // dispatch's scratch, run goroutine only
+	round   uint64        // dispatch's count, marking the clients already in targets
 }
 
 // queued is an event on its way to one client.
@@ -111,6 +117,8 @@ type client struct {
 	topics map[string]bool
 	kinds  kinds // of topics
 	queue  chan queued
+	at     events.Position // where it attached: it replays what is up to it itself
+	mark   uint64          // the hub's round that last took it as a target (under the hub's mu)
 
 	code   atomic.Int32  // the close code of the first kick
 	text   string        // its reason, set before kicked is closed
@@ -118,7 +126,8 @@ type client struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, rt: newRouter(s.Store), clients: map[*client]struct{}{}, ready: make(chan struct{}), done: make(chan struct{})}
+	return &hub{s: s, rt: newRouter(s.Store), clients: map[*client]struct{}{}, byTopic: map[string]map[*client]struct{}{},
+		ready: make(chan struct{}), done: make(chan struct{})}
 }
 
 // run follows the store from its head until ctx ends.
@@ -173,28 +182,14 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 	if staff, id, ok := endedCredentials(env); ok {
 		for c := range h.clients {
 			if c.p.StaffID == staff && (id == "" || c.p.TokenID == id) {
-				delete(h.clients, c)
+				h.remove(c)
 				c.kick(closeEnded, "your session or token has ended; sign in again")
 			}
 		}
 	}
-	targets := h.targets[:0]
-	var need kinds
-	now := h.s.now()
-	for c := range h.clients {
-		// The deadline's timer runs on the machine's clock: this holds it
-		// on the server's, so no event goes out after a credential's end.
-		if !c.p.Until.IsZero() && !now.Before(c.p.Until) {
-			delete(h.clients, c)
-			c.kick(closeDeadline, deadlineText)
-			continue
-		}
-		targets = append(targets, c)
-		need |= c.kinds
-	}
+	need := h.need()
 	h.mu.Unlock()
-	h.targets = targets
-	if len(targets) == 0 {
+	if need == 0 {
 		h.rt.skip(env)
 		return
 	}
@@ -205,8 +200,14 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 	logged := false
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	targets := h.targetsOf(msg)
+	now := h.s.now()
 	for _, c := range targets {
-		if _, attached := h.clients[c]; !attached {
+		// The deadline's timer runs on the machine's clock: this holds it
+		// on the server's, so no event goes out after a credential's end.
+		if !c.p.Until.IsZero() && !now.Before(c.p.Until) {
+			h.remove(c)
+			c.kick(closeDeadline, deadlineText)
 			continue
 		}
 		m, deliver, fail := c.route(msg)
@@ -228,7 +229,7 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 				h.s.Logger.Error("live: cannot deliver event; closing the clients it may concern", "position", env.Position.String(), "err", msg.err)
 				logged = true
 			}
-			delete(h.clients, c)
+			h.remove(c)
 			c.kick(closeResume, "cannot deliver the event at position "+env.Position.String()+"; "+resumeText)
 			continue
 		}
@@ -238,11 +239,86 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 		select {
 		case c.queue <- queued{msg.Position, pm}:
 		default:
-			delete(h.clients, c)
+			h.remove(c)
 			h.s.tooSlow(c)
 		}
 	}
 	clear(targets)
+	h.targets = targets[:0]
+}
+
+// targetsOf returns the clients msg may concern, each once: those its
+// topics match, or every client when its routing left topic kinds
+// unsettled (route closes those they may concern). A client that attached
+// at msg's position (while it was routed) replays it itself. Called with
+// h.mu held.
+func (h *hub) targetsOf(msg liveMsg) []*client {
+	targets := h.targets[:0]
+	h.round++
+	take := func(c *client) {
+		if c.mark != h.round && c.at.Less(msg.Position) {
+			c.mark = h.round
+			targets = append(targets, c)
+		}
+	}
+	if msg.unsettled != 0 {
+		for c := range h.clients {
+			take(c)
+		}
+		return targets
+	}
+	for _, t := range msg.Topics {
+		for c := range h.byTopic[t] {
+			take(c)
+		}
+	}
+	return targets
+}
+
+// need returns the topic kinds some client holds. Called with h.mu held.
+func (h *hub) need() kinds {
+	var k kinds
+	for bit, n := range h.kindsOf {
+		if n > 0 {
+			k |= 1 << bit
+		}
+	}
+	return k
+}
+
+// add registers c under its topics. Called with h.mu held.
+func (h *hub) add(c *client) {
+	h.clients[c] = struct{}{}
+	for t := range c.topics {
+		if h.byTopic[t] == nil {
+			h.byTopic[t] = map[*client]struct{}{}
+		}
+		h.byTopic[t][c] = struct{}{}
+	}
+	h.count(c.kinds, 1)
+}
+
+// remove unregisters c, if it is registered. Called with h.mu held.
+func (h *hub) remove(c *client) {
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	delete(h.clients, c)
+	for t := range c.topics {
+		delete(h.byTopic[t], c)
+		if len(h.byTopic[t]) == 0 {
+			delete(h.byTopic, t)
+		}
+	}
+	h.count(c.kinds, -1)
+}
+
+func (h *hub) count(k kinds, d int) {
+	for bit := range h.kindsOf {
+		if k&(1<<bit) != 0 {
+			h.kindsOf[bit] += d
+		}
+	}
 }
 
 // attach registers c and returns the position after which it receives live
@@ -253,7 +329,8 @@ func (h *hub) attach(c *client) (events.Position, bool) {
 	if h.closed {
 		return events.Position{}, false
 	}
-	h.clients[c] = struct{}{}
+	c.at = h.pos
+	h.add(c)
 	return h.pos, true
 }
 
@@ -271,7 +348,7 @@ func (h *hub) enter() bool {
 
 func (h *hub) detach(c *client) {
 	h.mu.Lock()
-	delete(h.clients, c)
+	h.remove(c)
 	h.mu.Unlock()
 }
 
