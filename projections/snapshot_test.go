@@ -43,8 +43,15 @@ func testIndex(field, value string) []string { return strings.Fields(strings.ToL
 
 func newFolds() *folds {
 	return &folds{mem: projections.NewMemory(projections.WithSearchIndex(testIndex)),
-		reactors: []projections.Reactor{projections.NewSampler(projections.DefaultSamplerPolicy(), nil),
+		reactors: []projections.Reactor{projections.NewSampler(samplerPolicy(), nil),
 			projections.NewSegmenter(projections.DefaultTierRule(), nil)}}
+}
+
+// samplerPolicy selects a rep's first call only as a new rep's.
+func samplerPolicy() projections.SamplerPolicy {
+	p := projections.DefaultSamplerPolicy()
+	p.NewRepCalls = 1
+	return p
 }
 
 func (f *folds) roots() []projections.Projection {
@@ -87,6 +94,57 @@ func (f *folds) answers(t *testing.T, x projectionstest.IDs) []string {
 	return out
 }
 
+// reactorTail appends what the reactors decide on from what they folded
+// before: a plan selecting a rep's first call, then a call by the rep with
+// the most calls (the sampler counts each rep's calls: one it thought new
+// would select it), and financials of a
+// general customer that keep them general (the segmenter decides nothing
+// when the tier in the log is the one it computes).
+func reactorTail(t *testing.T, s *bolt.Store) {
+	t.Helper()
+	calls := map[string]int{}
+	busiest, general, plan := "", "", 0
+	for _, e := range readLog(t, s) {
+		d, err := events.Decode(&e)
+		if err != nil {
+			continue
+		}
+		switch x := d.(type) {
+		case *events.CallRecorded:
+			if calls[x.StaffID]++; calls[x.StaffID] > calls[busiest] {
+				busiest = x.StaffID
+			}
+		case *events.SamplingPlanPublished:
+			plan = max(plan, x.Version)
+		case *events.TierAssigned:
+			if _, id := events.StreamID(e.Stream); x.Tier == "general" && general == "" {
+				general = id
+			}
+		}
+	}
+	if calls[busiest] < 2 {
+		t.Fatalf("the generated bank has %d calls of its busiest rep", calls[busiest])
+	}
+	add := func(stream string, d events.Data) {
+		e, err := events.NewEvent(d, events.Meta{Actor: events.Actor{ID: "X2", Role: "admin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(context.Background(), stream, events.Any, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(events.SamplingSettingsStream, &events.SamplingPlanPublished{Version: plan + 1, NewRepCalls: 1, PerRepWeek: 2, ComplaintDays: 2})
+	add(events.CallStream("KTAIL"), &events.CallRecorded{CallID: "KTAIL", CustomerID: "C0000001", StaffID: busiest, Direction: "inbound",
+		StartedAt: snapEnd.Add(-time.Hour), DurationSec: 60,
+		Recording: events.Recording{SHA256: strings.Repeat("ab", 32), ContentType: "audio/wav", Bytes: 1}})
+	if general == "" {
+		t.Fatal("no general customer in the generated bank")
+	}
+	deposit, profit := int64(1_000_000), int64(1_000)
+	add(events.CustomerStream(general), &events.FinancialsReported{AsOf: "2026-10-31", DepositBalance: &deposit, ProfitContribution: &profit, Currency: "KRW"})
+}
+
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }
@@ -114,6 +172,7 @@ func readLog(t *testing.T, s events.Store) []events.Envelope {
 // full replay does, and its reactors would append the same decisions.
 func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
 	s := snapLog(t, 150)
+	reactorTail(t, s)
 	all := readLog(t, s)
 	x := projectionstest.LogIDs(t, s)
 	full := newFolds()
