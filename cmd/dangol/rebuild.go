@@ -21,6 +21,8 @@ func runRebuild(ctx context.Context, args []string, getenv env, stdout, stderr i
 		"transaction. Running servers keep serving the old tables until the swap.", stderr)
 	var sf storeFlags
 	sf.register(fs)
+	var rule survivorshipFlag
+	fs.Var(&rule, "survivorship", survivorshipUsage+" (as serve's: the rule the rows are rebuilt under)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -48,7 +50,7 @@ func runRebuild(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return sealer.OpenEnvelope(ctx, e)
 	}
 	res, err := rmpg.Rebuild(ctx, sf.postgresURL, rmpg.Log{Source: s, Decode: decode}, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer),
-		SearchIndex: pii.NewBlindIndex(master).Terms})
+		SearchIndex: pii.NewBlindIndex(master).Terms, Survivorship: rule.Rule()})
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ type serveConfig struct {
 	staging         stagingFlags
 	console         consoleFlags
 	snapshots       snapshotFlags
+	survivorship    survivorshipFlag // --survivorship (survivorship.go)
 }
 
 // snapshotFlags configure the in-memory read side's snapshots
@@ -101,6 +102,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.readyLag, "ready-max-lag", 1000, "/readyz fails while the read models are more than this many events behind")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", 64<<10, "largest JSON request body")
 	fs.DurationVar(&c.disputeWindow, "dispute-window", events.DisputeWindow, "how long after a review its rep may dispute it (by the server's clock)")
+	fs.Var(&c.survivorship, "survivorship", survivorshipUsage)
 	fs.StringVar(&c.readStore, "read-store", "", "where the read models live: memory (rebuilt by replay at start), or postgres (tables in the --postgres-url database, shared by every server; the default with --store postgres)")
 	c.sampler.register(fs)
 	c.snapshots.register(fs)
@@ -337,7 +339,8 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 		s.queries, s.runner, s.runRead = mem, runner, runner.Run
 		return nil
 	}
-	rm, err := rmpg.Open(ctx, cfg.store.postgresURL, rmpg.Options{Logger: s.logger, Cipher: rowCipher(s.sealer), SearchIndex: s.search.Terms})
+	rm, err := rmpg.Open(ctx, cfg.store.postgresURL, rmpg.Options{Logger: s.logger, Cipher: rowCipher(s.sealer), SearchIndex: s.search.Terms,
+		Survivorship: cfg.survivorship.Rule()})
 	if err != nil {
 		return err
 	}
@@ -357,7 +360,8 @@ func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []proj
 		reactors []projections.Reactor
 	)
 	build := func() []projections.Projection {
-		mem, reactors = projections.NewMemory(projections.WithSearchIndex(s.search.Terms)), s.cfg.sampler.reactors(s.store)
+		mem, reactors = projections.NewMemory(projections.WithSearchIndex(s.search.Terms),
+			projections.WithSurvivorship(s.cfg.survivorship.Rule())), s.cfg.sampler.reactors(s.store)
 		return projections.SnapshotRoots(mem.Projections(), reactors)
 	}
 	opt := projections.RunnerOptions{Logger: s.logger}
