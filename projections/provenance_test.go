@@ -10,6 +10,7 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
+	"github.com/dangol/dangol/projections/projectionstest"
 )
 
 // provBank folds customer C1's stream (registered from core on 2026-01-05
@@ -261,5 +262,21 @@ func TestProvenanceErased(t *testing.T) {
 	rec, _ := cs.Record("C1")
 	if js, _ := json.Marshal(rec); strings.Contains(string(js), "3333") || strings.Contains(string(js), "9999") {
 		t.Errorf("the erased customer's state holds a claimed value: %s", js)
+	}
+}
+
+// TestProvenanceSearch: a reported phone that survives (verified) finds the
+// customer, and the phone it replaced no longer does.
+func TestProvenanceSearch(t *testing.T) {
+	m := projections.NewMemory(projections.WithSearchIndex(projectionstest.SearchIndex()))
+	applyData(t, m, "customer-C1", 0, &events.CustomerRegistered{CustomerID: "C1", Name: "Kim Minji", Phone: "010-1111-2222",
+		BranchID: "B1", Source: events.Source{System: "core"}})
+	applyData(t, m, "customer-C1", 1, &events.ProfileReported{Source: events.RecordSource{System: "internet", Ref: "IB-1",
+		Version: "1", ObservedAt: day(3, 1), Verified: true}, Fields: map[string]string{"phone": "010-5555-6666"}})
+	for q, want := range map[string]int{"010-5555-6666": 1, "010-1111-2222": 0} {
+		got, err := m.FindCustomers(t.Context(), projectionstest.SearchQuery(q), 0, day(12, 1))
+		if err != nil || len(got) != want {
+			t.Errorf("FindCustomers(%s) = %+v, %v; want %d customers", q, got, err, want)
+		}
 	}
 }

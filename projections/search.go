@@ -57,8 +57,8 @@ func NewSearch(cs *Customers, index SearchIndex) *Search {
 func (*Search) Name() string { return "search" }
 
 // Apply recomputes the terms of the customer whose name or phone e may
-// change (CustomerRegistered, ProfileChanged naming either,
-// PersonalDataErased).
+// change (CustomerRegistered, ProfileChanged or ProfileReported naming
+// either, PersonalDataErased).
 func (s *Search) Apply(e Event) {
 	cat, id := events.StreamID(e.Stream)
 	if cat != events.CategoryCustomer || !SearchRelevant(e.Data) {
@@ -78,11 +78,18 @@ func SearchRelevant(d events.Data) bool {
 	case *events.CustomerRegistered, *events.PersonalDataErased, *events.CustomerMergedInto:
 		return true
 	case *events.ProfileChanged:
-		_, name := d.Changes["name"]
-		_, phone := d.Changes["phone"]
-		return name || phone
+		return namesNameOrPhone(d.Changes)
+	case *events.ProfileReported: // its claim may survive (provenance.go)
+		return namesNameOrPhone(d.Fields)
 	}
 	return false
+}
+
+// namesNameOrPhone reports whether a profile map has a name or a phone.
+func namesNameOrPhone(fields map[string]string) bool {
+	_, name := fields["name"]
+	_, phone := fields["phone"]
+	return name || phone
 }
 
 // set replaces customer id's terms by terms (sorted, distinct).
