@@ -30,6 +30,8 @@ import (
 // last 32 bytes are the SHA-256 of the rest: a torn or damaged file is
 // refused. Whoever refuses one replays the whole log.
 
+var errChecksum = errors.New("snapshot: checksum mismatch (a torn or damaged file)")
+
 // snapshotMagic begins every snapshot.
 const snapshotMagic = "dangol read-model snapshot 1\n"
 
@@ -173,7 +175,7 @@ func ReadSnapshot(r io.Reader, roots []Projection) (SnapshotInfo, error) {
 		return info, err
 	}
 	if len(rest) != sha256.Size || !bytes.Equal(rest, tail.held) || !bytes.Equal(rest, tail.h.Sum(nil)) {
-		return info, fmt.Errorf("snapshot: checksum mismatch (a torn or damaged file)")
+		return info, errChecksum
 	}
 	return info, nil
 }

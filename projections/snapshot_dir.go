@@ -1,8 +1,11 @@
 package projections
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -164,10 +167,41 @@ func loadSnapshot(ctx context.Context, path string, src Source, roots []Projecti
 	if err := info.Check(ctx, src); err != nil { // before the long read
 		return info, err
 	}
-	if _, err := f.Seek(0, 0); err != nil {
+	// The checksum first: a damaged length read before it could make the
+	// decoder allocate gigabytes.
+	if err := checksumFile(f); err != nil {
+		return info, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return info, err
 	}
 	return ReadSnapshot(f, roots)
+}
+
+// checksumFile checks a snapshot file's SHA-256 trailer.
+func checksumFile(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() < sha256.Size {
+		return errSnapshotCorrupt
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, st.Size()-sha256.Size); err != nil {
+		return err
+	}
+	want := make([]byte, sha256.Size)
+	if _, err := io.ReadFull(f, want); err != nil {
+		return err
+	}
+	if !bytes.Equal(want, h.Sum(nil)) {
+		return errChecksum
+	}
+	return nil
 }
 
 // SnapshotPolicy says when a runner writes a snapshot: after a batch that
