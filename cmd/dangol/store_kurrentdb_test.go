@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,10 +87,12 @@ func TestServeHelpMarksKurrentDB(t *testing.T) {
 }
 
 // TestServeKurrentDBWiring runs `dangol staff add` and `dangol serve` with
-// --store kurrentdb, an embedded log in the KurrentDB log's place: the log
-// gets the events, the data keys are in PostgreSQL (no keys.db), the read
-// models are PostgreSQL tables, and the log is opened with the default
-// stream prefix.
+// --store kurrentdb, an embedded log with KurrentDB's kind of positions
+// (pairLog) in the KurrentDB log's place: the log gets the events, the
+// data keys are in PostgreSQL (no keys.db), the read models are PostgreSQL
+// tables that answer a read after a commit/prepare position, the audit log
+// pages by such positions, and the log is opened with the default stream
+// prefix.
 func TestServeKurrentDBWiring(t *testing.T) {
 	dir, logDir, pgURL := t.TempDir(), t.TempDir(), pgtest.Database(t)
 	var got []kurrentdb.Options
@@ -98,7 +101,8 @@ func TestServeKurrentDBWiring(t *testing.T) {
 			return nil, events.Errorf(events.Invalid, "url %q", url)
 		}
 		got = append(got, opt)
-		return bolt.Open(filepath.Join(logDir, "events.db"), bolt.Options{Now: now})
+		inner, err := bolt.Open(filepath.Join(logDir, "events.db"), bolt.Options{Now: now})
+		return pairLog{inner}, err
 	})
 	getenv := func(k string) string {
 		return map[string]string{"DANGOL_STORE": "kurrentdb", "DANGOL_KURRENTDB_URL": "esdb://kurrentdb.test:2113?tls=false",
@@ -139,6 +143,15 @@ func TestServeKurrentDBWiring(t *testing.T) {
 	view := s.json("R1", "GET", "/v1/customers/C1", nil, 200, "Dangol-Min-Position", fmt.Sprint(pos))
 	if view["id"] != "C1" {
 		t.Fatalf("the customer read back: %v", view)
+	}
+	if p, ok := pos.(string); !ok || !strings.Contains(p, "/") {
+		t.Fatalf("the append's position %v, want a commit/prepare string", pos)
+	}
+	all := s.json("U1", "GET", "/v1/audit/log?limit=1000", nil, 200)["events"].([]any)
+	first := all[0].(map[string]any)["position"]
+	rest := s.json("U1", "GET", "/v1/audit/log?limit=1000&from_position="+fmt.Sprint(first), nil, 200)["events"].([]any)
+	if len(all) < 2 || len(rest) < len(all)-1 || rest[0].(map[string]any)["position"] != all[1].(map[string]any)["position"] {
+		t.Fatalf("the audit log after %v: %d events from %v; the whole log has %d from %v", first, len(rest), rest, len(all), all[:2])
 	}
 
 	for _, opt := range got {
@@ -182,4 +195,102 @@ func useKurrentLog(t *testing.T, open func(string, kurrentdb.Options) (events.St
 	prev := openKurrentLog
 	openKurrentLog = open
 	t.Cleanup(func() { openKurrentLog = prev })
+}
+
+// pairLog is a log with KurrentDB's kind of positions over one with a
+// single dense sequence: event n of the inner log is at commit 1000n,
+// prepare 1000n−100 (sparse, and never a single number), so the server's
+// handling of such positions runs without a KurrentDB server.
+type pairLog struct{ events.Store }
+
+func pairOf(p events.Position) events.Position {
+	if p.IsZero() {
+		return p
+	}
+	return events.Position{Commit: 1000 * p.Seq(), Prepare: 1000*p.Seq() - 100}
+}
+
+// seqOf is the inner position of the last event at or before p.
+func seqOf(p events.Position) events.Position {
+	n := p.Commit / 1000
+	if n > 0 && p.Less(pairOf(events.At(n))) {
+		n--
+	}
+	return events.At(n)
+}
+
+func pairAll(evs []events.Envelope) []events.Envelope {
+	for i := range evs {
+		evs[i].Position = pairOf(evs[i].Position)
+	}
+	return evs
+}
+
+func (l pairLog) Append(ctx context.Context, stream string, expected events.ExpectedVersion, evs ...events.Event) (events.AppendResult, error) {
+	res, err := l.Store.Append(ctx, stream, expected, evs...)
+	res.Position = pairOf(res.Position)
+	return res, err
+}
+
+func (l pairLog) ReadStream(ctx context.Context, stream string, from uint64, dir events.Direction, limit int) ([]events.Envelope, error) {
+	evs, err := l.Store.ReadStream(ctx, stream, from, dir, limit)
+	return pairAll(evs), err
+}
+
+func (l pairLog) ReadAll(ctx context.Context, from events.Position, limit int) ([]events.Envelope, error) {
+	evs, err := l.Store.ReadAll(ctx, seqOf(from), limit)
+	return pairAll(evs), err
+}
+
+func (l pairLog) Head(ctx context.Context) (events.Position, error) {
+	p, err := l.Store.Head(ctx)
+	return pairOf(p), err
+}
+
+func (l pairLog) Subscribe(ctx context.Context, from events.Position) (events.Subscription, error) {
+	in, err := l.Store.Subscribe(ctx, seqOf(from))
+	if err != nil {
+		return nil, err
+	}
+	s := &pairSub{in: in, out: make(chan events.Envelope), done: make(chan struct{}), stop: make(chan struct{})}
+	go s.run()
+	return s, nil
+}
+
+// pairSub relays a subscription of the inner log with its positions paired.
+type pairSub struct {
+	in         events.Subscription
+	out        chan events.Envelope
+	done, stop chan struct{}
+	once       sync.Once
+}
+
+func (s *pairSub) run() {
+	defer close(s.done)
+	defer close(s.out)
+	for e := range s.in.Events() {
+		e.Position = pairOf(e.Position)
+		select {
+		case s.out <- e:
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+func (s *pairSub) Events() <-chan events.Envelope { return s.out }
+
+func (s *pairSub) Err() error {
+	select {
+	case <-s.done:
+		return s.in.Err()
+	default:
+		return nil
+	}
+}
+
+func (s *pairSub) Close() {
+	s.once.Do(func() { close(s.stop) })
+	s.in.Close()
+	<-s.done
 }
