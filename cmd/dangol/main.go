@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"bench":              {"load tools: `dangol bench store|http|replay|console|campaigns`", runBench},
 		"migrate":            {"apply the PostgreSQL schema migrations of this build", runMigrate},
 		"migrate-recordings": {"seal the call recordings an earlier release stored in clear (serve does it at start)", runMigrateRecordings},
+		"migrate-store":      {"move the embedded log from the bbolt file of earlier releases (events.db) into the segment log, every event as it is", runMigrateStore},
 		"rebuild":            {"replay the log into fresh PostgreSQL read-model tables and swap them in", runRebuild},
 		"import":             {"import a source system's records (CSV or JSON Lines) as events, idempotently; rejected rows to a rejects file", runImport},
 	}

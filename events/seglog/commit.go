@@ -14,6 +14,7 @@ import (
 // request is one Append or AppendBatch waiting for the committer; the
 // committer fills in results and errs.
 type request struct {
+	restore []events.Envelope // Restore's envelopes (then entries holds one empty entry, for the answer)
 	entries []events.StreamAppend
 	framed  []framed  // framed[i]: entry i framed by the caller, against the head it saw then
 	stamp   time.Time // the recordedAt the caller framed with
@@ -162,6 +163,11 @@ func (s *Store) commit(batch []*request) (after func()) {
 	// has to be raised (and the entry re-framed) to keep it non-decreasing.
 	slices.SortStableFunc(batch, func(x, y *request) int { return x.stamp.Compare(y.stamp) })
 	for _, req := range batch {
+		if req.restore != nil {
+			req.errs[0] = b.restore(req.restore)
+			req.fresh[0] = req.errs[0] == nil
+			continue
+		}
 		for i := range req.entries {
 			req.results[i], req.fresh[i], req.errs[i] = b.apply(&req.entries[i], &req.framed[i])
 		}
@@ -304,6 +310,67 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 	}
 	b.heads[a.Stream] = f.last
 	return events.AppendResult{Stream: a.Stream, Version: uint64(f.last.version), Position: events.At(b.next - 1), EventIDs: f.ids}, true, nil
+}
+
+// restore adds envs to the commit as they are, if each is the next
+// position, follows its stream's head and hashes to its hash; if one does
+// not, none is added.
+func (b *batch) restore(envs []events.Envelope) error {
+	start, off, heads := len(b.written), b.off, map[string]head{}
+	for i := range envs {
+		e := envs[i] // a copy, re-encoded from its fields: what is written is what it says
+		h, ok := heads[e.Stream]
+		if !ok {
+			h = b.headOf(e.Stream, nil)
+		}
+		claimed := e.Hash
+		rec := events.EncodeRecord(&e)
+		var err error
+		switch {
+		case e.Position != events.At(b.next):
+			err = events.Errorf(events.Invalid, "restore: %s@%d is at position %s, the log's next is %d", e.Stream, e.Version, e.Position, b.next)
+		case int64(e.Version) != h.version+1 || e.PrevHash != h.hash:
+			err = events.Errorf(events.Invalid, "restore: %s@%d does not follow its stream's last event (version %d)", e.Stream, e.Version, h.version)
+		case e.Hash != claimed:
+			err = events.Errorf(events.Internal, "restore: %s@%d: its content does not hash to its hash", e.Stream, e.Version)
+		}
+		if err != nil {
+			b.written, b.off, b.next = b.written[:start], off, b.next-uint64(i)
+			b.buf = b.buf[:off-b.s.idx.end]
+			return err
+		}
+		b.buf = appendFrame(b.buf, rec, i == len(envs)-1) // the whole Restore is one append across a crash
+		n := uint64(frameHeader + len(rec))
+		b.written = append(b.written, written{env: e, st: h.st, off: b.off, end: b.off + n})
+		b.off, b.next = b.off+n, b.next+1
+		heads[e.Stream] = head{version: int64(e.Version), hash: e.Hash, st: h.st}
+	}
+	for s, h := range heads {
+		b.heads[s] = h
+	}
+	b.recorded = maxTime(b.recorded, envs[len(envs)-1].RecordedAt)
+	return nil
+}
+
+// Restore appends envs, events of another store read in position order
+// from the first, as they are: same positions, versions, recordedAt and
+// hashes (the hash chains and any seal of the log stay valid). Each must
+// be the log's next position and follow its stream's last event; a batch
+// with one that does not is refused whole (Invalid). It is the way from
+// the bbolt store (dangol migrate-store), not an append.
+func (s *Store) Restore(ctx context.Context, envs []events.Envelope) error {
+	if err := s.alive(ctx); err != nil {
+		return err
+	}
+	if len(envs) == 0 {
+		return nil
+	}
+	req := newRequest(make([]events.StreamAppend, 1)) // one answer: errs[0]
+	req.restore = envs
+	if err := s.q.Do(ctx, req); err != nil {
+		return err
+	}
+	return req.errs[0]
 }
 
 func maxTime(a, b time.Time) time.Time {
