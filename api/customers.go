@@ -101,6 +101,9 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return err
 	}
+	if v.ID != id { // merged: the survivor's view (docs/merge.md)
+		w.Header().Set("Content-Location", "/v1/customers/"+v.ID)
+	}
 	etag := `"` + strconv.FormatUint(v.Version, 10) + `"`
 	w.Header().Set("ETag", etag)
 	if r.Header.Get("If-None-Match") == etag {

@@ -34,6 +34,8 @@ var roleMatrix = []struct {
 	{"POST", "/v1/customers/{id}/requests", "/v1/customers/C1/requests", "{}", "rep private_banker"},
 	{"POST", "/v1/customers/{id}/assignment", "/v1/customers/C1/assignment", "{}", "supervisor centre_head admin"},
 	{"POST", "/v1/customers/{id}/erasure", "/v1/customers/C1/erasure", "{}", "admin"},
+	{"POST", "/v1/customers/{id}/merges", "/v1/customers/C1/merges", "{}", "centre_head"}, // no mergedId: 400
+	{"GET", "/v1/duplicates", "/v1/duplicates", nil, "centre_head"},
 	{"PUT", "/v1/recordings", "/v1/recordings", "{}", "rep private_banker admin"}, // JSON is not audio: 400
 	{"POST", "/v1/calls", "/v1/calls", "{}", "rep private_banker admin"},
 	{"POST", "/v1/calls/{id}/selection", "/v1/calls/NOCALL/selection", "{}", "supervisor"},
