@@ -389,6 +389,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"TimelineEntry":             projections.TimelineEntry{},
 		"PitchOutcome":              projections.PitchOutcome{},
 		"Request":                   projections.Request{},
+		"FieldProvenance":           projections.FieldProvenance{},
+		"Claim":                     projections.Claim{},
 		"CustomerView":              projections.CustomerView{},
 		"CustomerSummary":           projections.CustomerSummary{},
 		"CustomerSearch":            customerSearch{},
