@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -50,6 +52,11 @@ func (l *kurrentLog) Close() error {
 	return err
 }
 
+// kurrentClientLog takes the KurrentDB client library's warnings and
+// errors (connection trouble, leader changes) as JSON lines on stderr, the
+// form of serve's own log, instead of the library's plain text.
+var kurrentClientLog = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
 // openKurrentLog opens the KurrentDB store; tests put another log in its
 // place, since no KurrentDB server runs where dangol is developed.
 var openKurrentLog = func(url string, opt kurrentdb.Options) (events.Store, error) {
@@ -85,7 +92,7 @@ func openKurrentDB(ctx context.Context, sf storeFlags, existing bool) (events.St
 		return nil, fmt.Errorf("--store kurrentdb: cannot connect to the PostgreSQL of the keys and read models (%s@%s:%d/%s): %w",
 			cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, redactPassword(err, cfg.ConnConfig.Password))
 	}
-	log, err := openKurrentLog(sf.kurrentdb.url, kurrentdb.Options{Prefix: sf.kurrentdb.prefix, Now: now})
+	log, err := openKurrentLog(sf.kurrentdb.url, kurrentdb.Options{Prefix: sf.kurrentdb.prefix, Now: now, Logger: kurrentClientLog})
 	if err != nil {
 		pool.Close()
 		return nil, err

@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	neturl "net/url"
 	"strings"
 	"sync"
@@ -60,6 +61,11 @@ type Options struct {
 	IdempotencyWindow int
 	// Now stamps each append's recordedAt (default events.SystemClock).
 	Now events.Clock
+	// Logger receives the client library's own log lines (discovery and
+	// connection trouble) as records "kurrentdb client" with the line as
+	// detail; nil leaves them to the library, which prints plain text
+	// through the log package.
+	Logger *slog.Logger
 }
 
 // Store is the KurrentDB events.Store.
@@ -93,11 +99,22 @@ func Open(url string, opt Options) (*Store, error) {
 		}
 		return nil, events.Errorf(events.Invalid, "kurrentdb url: %v", err)
 	}
+	if opt.Logger != nil {
+		cfg.Logger = clientLog(opt.Logger)
+	}
 	client, err := esdb.NewClient(cfg)
 	if err != nil {
 		return nil, &events.Error{Code: events.Unavailable, Message: "kurrentdb: connect", Err: err}
 	}
 	return &Store{client: client, opt: opt, closing: make(chan struct{})}, nil
+}
+
+// clientLog routes the client library's log lines to l at their level.
+func clientLog(l *slog.Logger) esdb.LoggingFunc {
+	levels := map[esdb.LogLevel]slog.Level{esdb.LogDebug: slog.LevelDebug, esdb.LogInfo: slog.LevelInfo, esdb.LogWarn: slog.LevelWarn, esdb.LogError: slog.LevelError}
+	return func(level esdb.LogLevel, format string, args ...any) {
+		l.Log(context.Background(), levels[level], "kurrentdb client", "detail", fmt.Sprintf(format, args...))
+	}
 }
 
 // esdbURL rewrites a kurrentdb:// or kurrentdb+discover:// connection

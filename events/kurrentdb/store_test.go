@@ -1,8 +1,10 @@
 package kurrentdb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -66,9 +68,11 @@ func TestOpenKurrentDBScheme(t *testing.T) {
 // TestUnreachableIsUnavailable runs everywhere: a server that cannot be
 // reached is Unavailable (the code a subscription resubscribes on and the
 // API answers 503 for), not Internal. The client gives up after its ten
-// discovery attempts; the test's deadline only bounds a hang.
+// discovery attempts; the test's deadline only bounds a hang. The client's
+// own log lines go to Options.Logger.
 func TestUnreachableIsUnavailable(t *testing.T) {
-	s, err := kurrentdb.Open("esdb://127.0.0.1:1?tls=false", kurrentdb.Options{})
+	var logged bytes.Buffer
+	s, err := kurrentdb.Open("esdb://127.0.0.1:1?tls=false", kurrentdb.Options{Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +84,10 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 	}
 	if _, err := s.Append(ctx, "customer-1", events.Any, events.Event{ID: events.NewID(), Type: "CustomerRegistered", Schema: 1, OccurredAt: time.Unix(0, 0), Actor: events.System("test"), Data: []byte(`{}`)}); events.ErrorCode(err) != events.Unavailable {
 		t.Fatalf("Append to an unreachable server: %v, want Unavailable", err)
+	}
+	// The client's complaints came to the logger, as JSON records.
+	if !strings.Contains(logged.String(), `"level":"WARN","msg":"kurrentdb client","detail":"error when reading server features`) {
+		t.Fatalf("the client's log lines: %q, want JSON records of Options.Logger", logged.String())
 	}
 }
 
