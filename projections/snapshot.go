@@ -141,7 +141,8 @@ func readHeader(br *bufio.Reader) (SnapshotInfo, error) {
 // ReadSnapshot restores into roots — fresh projections and reactors, of
 // the types and in the order they were written from — the state a
 // snapshot holds, and returns where it was taken. On error the roots hold
-// part of it and must be thrown away.
+// part of it and must be thrown away. A reader with a Size method (a
+// bytes.Reader) bounds every length the decoder reads by it.
 func ReadSnapshot(r io.Reader, roots []Projection) (SnapshotInfo, error) {
 	names, err := rootNames(roots)
 	if err != nil {
@@ -160,7 +161,10 @@ func ReadSnapshot(r io.Reader, roots []Projection) (SnapshotInfo, error) {
 	case info.Fingerprint != fingerprint(roots):
 		return info, fmt.Errorf("snapshot: written by a release whose folds differ (fingerprint %s, this one's %s)", info.Fingerprint, fingerprint(roots))
 	}
-	d := &graphDecoder{r: br, ptrs: make(map[uint64]reflect.Value, 1<<16)}
+	d := &graphDecoder{r: br, ptrs: make(map[uint64]reflect.Value, 1<<16), limit: 1 << 31}
+	if sr, ok := r.(interface{ Size() int64 }); ok && sr.Size() >= 0 {
+		d.limit = uint64(sr.Size())
+	}
 	for i, root := range roots {
 		d.ptrs[uint64(i)+2] = reflect.ValueOf(root)
 	}

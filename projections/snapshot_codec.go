@@ -231,8 +231,9 @@ func (e *graphEncoder) structure(v reflect.Value, path string) error {
 }
 
 type graphDecoder struct {
-	r    *bufio.Reader
-	ptrs map[uint64]reflect.Value
+	r     *bufio.Reader
+	ptrs  map[uint64]reflect.Value
+	limit uint64 // no length read can exceed it: the snapshot's size
 }
 
 var errSnapshotCorrupt = errors.New("snapshot: corrupt")
@@ -245,8 +246,9 @@ func (d *graphDecoder) uvarint() (uint64, error) {
 	return n, nil
 }
 
-// length reads a length written as n+1 (0: nil) and bounds it by what the
-// reader could still hold, so a corrupt length allocates nothing huge.
+// length reads a length written as n+1 (0: nil) and bounds it by the
+// snapshot's size (every element takes a byte at least), so a corrupt
+// length allocates nothing huge.
 func (d *graphDecoder) length() (n int, isNil bool, err error) {
 	u, err := d.uvarint()
 	if err != nil {
@@ -255,14 +257,14 @@ func (d *graphDecoder) length() (n int, isNil bool, err error) {
 	if u == 0 {
 		return 0, true, nil
 	}
-	if u-1 > 1<<34 {
+	if u-1 > d.limit {
 		return 0, false, errSnapshotCorrupt
 	}
 	return int(u - 1), false, nil
 }
 
 func (d *graphDecoder) bytes(n uint64) ([]byte, error) {
-	if n > 1<<31 {
+	if n > d.limit {
 		return nil, errSnapshotCorrupt
 	}
 	b := make([]byte, n)
@@ -345,9 +347,6 @@ func (d *graphDecoder) slice(v reflect.Value) error {
 		}
 		v.SetBytes(b)
 		return nil
-	}
-	if n > 1<<26 {
-		return errSnapshotCorrupt
 	}
 	s := reflect.MakeSlice(v.Type(), n, n)
 	for i := range n {

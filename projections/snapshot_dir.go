@@ -169,39 +169,35 @@ func loadSnapshot(ctx context.Context, path string, src Source, roots []Projecti
 	}
 	// The checksum first: a damaged length read before it could make the
 	// decoder allocate gigabytes.
-	if err := checksumFile(f); err != nil {
+	size, err := checksumFile(f)
+	if err != nil {
 		return info, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return info, err
-	}
-	return ReadSnapshot(f, roots)
+	return ReadSnapshot(io.NewSectionReader(f, 0, size), roots)
 }
 
-// checksumFile checks a snapshot file's SHA-256 trailer.
-func checksumFile(f *os.File) error {
+// checksumFile checks a snapshot file's SHA-256 trailer and returns its
+// size.
+func checksumFile(f *os.File) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if st.Size() < sha256.Size {
-		return errSnapshotCorrupt
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+		return 0, errSnapshotCorrupt
 	}
 	h := sha256.New()
-	if _, err := io.CopyN(h, f, st.Size()-sha256.Size); err != nil {
-		return err
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size()-sha256.Size)); err != nil {
+		return 0, err
 	}
 	want := make([]byte, sha256.Size)
-	if _, err := io.ReadFull(f, want); err != nil {
-		return err
+	if _, err := f.ReadAt(want, st.Size()-sha256.Size); err != nil {
+		return 0, err
 	}
 	if !bytes.Equal(want, h.Sum(nil)) {
-		return errChecksum
+		return 0, errChecksum
 	}
-	return nil
+	return st.Size(), nil
 }
 
 // SnapshotPolicy says when a runner writes a snapshot: after a batch that

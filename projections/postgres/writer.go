@@ -496,15 +496,15 @@ func (w *writer) restore(ctx context.Context, l Log) ([]projections.Reactor, eve
 	}
 	rs := reactors()
 	var at events.Position
-	var chunks int
-	err := w.conn.QueryRow(ctx, "SELECT commit_pos, prepare_pos, chunks FROM rm_snapshot").Scan(&at.Commit, &at.Prepare, &chunks)
+	var size int64
+	err := w.conn.QueryRow(ctx, "SELECT commit_pos, prepare_pos, bytes FROM rm_snapshot").Scan(&at.Commit, &at.Prepare, &size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return rs, events.Position{}, nil
 	}
 	if err != nil {
 		return nil, events.Position{}, unavailable("read models: snapshot", err)
 	}
-	info, err := w.readSnapshot(ctx, l.Source, rs, at)
+	info, err := w.readSnapshot(ctx, l.Source, rs, at, size)
 	if err == nil {
 		w.log.Info("read-model writer restored its folds from a snapshot", "position", info.Position.String(), "checkpoint", w.last.String())
 		return rs, info.Position, nil
@@ -518,7 +518,7 @@ func (w *writer) restore(ctx context.Context, l Log) ([]projections.Reactor, eve
 	return reactors(), events.Position{}, nil
 }
 
-func (w *writer) readSnapshot(ctx context.Context, src projections.Source, rs []projections.Reactor, at events.Position) (projections.SnapshotInfo, error) {
+func (w *writer) readSnapshot(ctx context.Context, src projections.Source, rs []projections.Reactor, at events.Position, size int64) (projections.SnapshotInfo, error) {
 	if w.last.Less(at) {
 		return projections.SnapshotInfo{}, fmt.Errorf("snapshot at %s is past the checkpoint %s", at, w.last)
 	}
@@ -527,7 +527,7 @@ func (w *writer) readSnapshot(ctx context.Context, src projections.Source, rs []
 		return projections.SnapshotInfo{}, unavailable("read models: snapshot", err)
 	}
 	defer rows.Close()
-	info, err := projections.ReadSnapshot(&chunkReader{rows: rows}, projections.SnapshotRoots(w.mem.Projections(), rs))
+	info, err := projections.ReadSnapshot(&chunkReader{rows: rows, size: size}, projections.SnapshotRoots(w.mem.Projections(), rs))
 	if rerr := rows.Err(); rerr != nil {
 		return info, unavailable("read models: snapshot", rerr)
 	}
@@ -540,11 +540,16 @@ func (w *writer) readSnapshot(ctx context.Context, src projections.Source, rs []
 	return info, info.Check(ctx, src)
 }
 
-// chunkReader reads the snapshot's chunks in order as one stream.
+// chunkReader reads the snapshot's chunks in order as one stream of size
+// bytes (rm_snapshot.bytes).
 type chunkReader struct {
 	rows pgx.Rows
 	cur  []byte
+	size int64
 }
+
+// Size returns the snapshot's size, which bounds the lengths it holds.
+func (c *chunkReader) Size() int64 { return c.size }
 
 func (c *chunkReader) Read(p []byte) (int, error) {
 	for len(c.cur) == 0 {
