@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -106,8 +105,9 @@ type hub struct {
 
 // queued is an event on its way to one client.
 type queued struct {
-	pos events.Position
-	pm  *websocket.PreparedMessage
+	pos   events.Position
+	frame []byte    // shared: never changed
+	at    time.Time // when the hub queued it
 }
 
 // client is one WebSocket connection's subscription.
@@ -196,12 +196,12 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 	msg := h.s.message(ctx, env, h.rt, need)
 	// Clients with the same matching topics get the same bytes: encode and
 	// frame each distinct message once, not once per client.
-	prepared := map[string]*websocket.PreparedMessage{}
+	prepared := map[string][]byte{}
 	logged := false
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	targets := h.targetsOf(msg)
-	now := h.s.now()
+	now, dispatched := h.s.now(), time.Now()
 	for _, c := range targets {
 		// The deadline's timer runs on the machine's clock: this holds it
 		// on the server's, so no event goes out after a credential's end.
@@ -211,7 +211,7 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 			continue
 		}
 		m, deliver, fail := c.route(msg)
-		var pm *websocket.PreparedMessage
+		var pm []byte
 		if deliver {
 			key := strings.Join(m.Topics, ",")
 			var ok bool
@@ -237,7 +237,7 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 			continue
 		}
 		select {
-		case c.queue <- queued{msg.Position, pm}:
+		case c.queue <- queued{msg.Position, pm, dispatched}:
 		default:
 			h.remove(c)
 			h.s.tooSlow(c)
@@ -376,12 +376,4 @@ func (s *Server) tooSlow(c *client) {
 	// now, so that a client that resumes reading gets the close frame after
 	// what is in flight.
 	_ = c.conn.NetConn().SetWriteDeadline(time.Now().Add(liveWriteWait))
-}
-
-func prepare(m liveMsg) (*websocket.PreparedMessage, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return websocket.NewPreparedMessage(websocket.TextMessage, b)
 }

@@ -86,8 +86,10 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	ctx := r.Context()
 	defer conn.Close()
 	conn.SetReadLimit(liveMaxMessage)
+	fw := &frameWriter{conn: conn}
+	fw.answerPings()
 	closeWith := func(code int, text string) {
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(liveWriteWait))
+		_ = fw.control(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(liveWriteWait))
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	// A server shutting down does not wait for the subscribe message.
@@ -218,23 +220,20 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	watch.Stop()
 	defer watch.Stop()
 	write := func(f func() error) error {
-		_ = conn.SetWriteDeadline(time.Now().Add(liveWriteWait))
 		watch.Reset(maxLag)
 		err := f()
 		watch.Stop()
 		return err
 	}
-	send := func(pm *websocket.PreparedMessage) error {
-		err := write(func() error { return conn.WritePreparedMessage(pm) })
+	send := func(frames ...[]byte) error {
+		err := write(func() error { return fw.frames(frames, time.Now().Add(liveWriteWait)) })
 		if err == nil && s.live != nil {
-			s.live.sent.Inc()
+			s.live.sent.Add(float64(len(frames)))
 		}
 		return err
 	}
 	ping := func(payload []byte) error {
-		return write(func() error {
-			return conn.WriteControl(websocket.PingMessage, payload, time.Now().Add(liveWriteWait))
-		})
+		return write(func() error { return fw.control(websocket.PingMessage, payload, time.Now().Add(liveWriteWait)) })
 	}
 	// failed names why a send failed.
 	failed := func() string {
@@ -299,16 +298,37 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	alive()
 	keepAlive := time.NewTicker(interval)
 	defer keepAlive.Stop()
+	frames := make([][]byte, 0, liveBatch)
 	for {
 		if kicked() { // before anything queued: the queue may never drain
 			return finish()
 		}
 		select {
 		case m := <-c.queue:
-			if sub.FromPosition != nil && !sub.FromPosition.Less(m.pos) {
-				continue // the client asked for events after a position the hub had not reached
+			// An event queued for maxLag: the client (or its share of the
+			// server) does not keep up.
+			if time.Since(m.at) > maxLag {
+				s.tooSlow(c)
+				return finish()
 			}
-			if err := send(m.pm); err != nil {
+			frames = frames[:0]
+			for more := true; more; {
+				if sub.FromPosition == nil || sub.FromPosition.Less(m.pos) {
+					frames = append(frames, m.frame)
+				} // else the client asked for events after a position the hub had not reached
+				more = false
+				if len(frames) < liveBatch {
+					select {
+					case m = <-c.queue:
+						more = true
+					default:
+					}
+				}
+			}
+			if len(frames) == 0 {
+				continue
+			}
+			if err := send(frames...); err != nil {
 				return failed()
 			}
 			// Behind what was sent, a probe of the client's lag.
