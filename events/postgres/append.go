@@ -222,6 +222,7 @@ func (s *Store) commitLocked(ctx context.Context, batch []*appendReq) error {
 		}
 	}
 	r := eventRows(written)
+	notify := s.notes.due()
 	b := &pgx.Batch{}
 	var base int64
 	b.Queue(`WITH h AS (UPDATE dangol_log_head SET seq = seq + $1 RETURNING seq - $1 AS base),
@@ -235,9 +236,13 @@ func (s *Store) commitLocked(ctx context.Context, batch []*appendReq) error {
 	b.Queue(`UPDATE dangol_streams s SET version = u.version, hash = u.hash
 		FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS u(stream, version, hash) WHERE s.stream = u.stream`,
 		hStream, hVersion, hHash)
-	b.Queue(`SELECT pg_notify('` + notifyChannel + `', '')`)
+	if notify {
+		b.Queue(`SELECT pg_notify('` + notifyChannel + `', '')`)
+	}
 	b.Queue(`COMMIT`)
-	if err := c.SendBatch(ctx, b).Close(); err != nil {
+	err = c.SendBatch(ctx, b).Close()
+	s.notes.settle(err == nil, notify)
+	if err != nil {
 		s.held.forget(batch)
 		return err
 	}
@@ -292,9 +297,11 @@ func (s *Store) commitHeld(ctx context.Context, batch []*appendReq) (bool, error
 		h.version, h.hash = append(h.version, heads[name].version), append(h.hash, heads[name].hash[:])
 	}
 	r := eventRows(batch)
+	notify := s.notes.due()
 	var base int64
-	err := s.pool.QueryRow(ctx, `SELECT dangol_append_held($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		h.stream, h.old, h.version, h.hash, now, r.stream, r.version, r.id, r.typ, r.record).Scan(&base)
+	err := s.pool.QueryRow(ctx, `SELECT dangol_append_held($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		h.stream, h.old, h.version, h.hash, now, r.stream, r.version, r.id, r.typ, r.record, notify).Scan(&base)
+	s.notes.settle(err == nil, notify)
 	if err != nil {
 		s.held.forget(batch)
 		var pgErr *pgconn.PgError

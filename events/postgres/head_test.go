@@ -18,11 +18,12 @@ import (
 
 // roundTrips counts what a store sends to the server: each Query, Exec or
 // SendBatch is one round trip once its statements are prepared. The
-// notification listener's LISTEN is not counted.
+// notification listener's LISTEN and the NOTIFY sent by itself after
+// commits (notify.go), both off the appends' path, are not counted.
 type roundTrips struct{ n atomic.Int64 }
 
 func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if !strings.HasPrefix(d.SQL, "LISTEN") {
+	if !strings.HasPrefix(d.SQL, "LISTEN") && !strings.HasPrefix(d.SQL, "SELECT pg_notify") {
 		r.n.Add(1)
 	}
 	return ctx

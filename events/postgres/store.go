@@ -30,6 +30,11 @@ type Options struct {
 	// notification arrives: the fallback for a lost LISTEN connection
 	// (default 500ms).
 	PollInterval time.Duration
+	// NotifyInterval is the least time between two NOTIFYs of this store,
+	// which wake other processes' subscriptions: a commit sooner after the
+	// last one is announced by one NOTIFY when the interval ends (default
+	// 5ms; negative: every commit notifies in its transaction).
+	NotifyInterval time.Duration
 	// Logger receives connection-loss and recovery messages.
 	Logger *slog.Logger
 	// Now stamps each append's recordedAt (default events.SystemClock).
@@ -47,6 +52,9 @@ func (o *Options) defaults() {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 500 * time.Millisecond
+	}
+	if o.NotifyInterval == 0 {
+		o.NotifyInterval = 5 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -67,6 +75,7 @@ type Store struct {
 
 	q       *groupcommit.Queue[*appendReq]
 	held    heldHeads     // the committer's
+	notes   *notifier
 	closing chan struct{} // closed by Close
 	bg      sync.WaitGroup
 	cancel  context.CancelFunc // stops the listener
@@ -104,6 +113,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	}
 	s := &Store{pool: pool, opt: opt, q: groupcommit.New[*appendReq](opt.MaxBatch),
 		closing: make(chan struct{}), wake: make(chan struct{})}
+	s.notes = &notifier{every: opt.NotifyInterval, send: s.notifyAlone}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.bg.Add(1)
@@ -144,6 +154,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		s.q.Close()
+		s.notes.close()
 		s.cancel()
 		s.bg.Wait()
 		s.pool.Close()

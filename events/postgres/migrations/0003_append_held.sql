@@ -2,7 +2,7 @@
 -- wrote or read them last), in one statement and so one round trip: check
 -- that each head is still the one held (or, for a stream the store starts,
 -- that there is none), move the heads, reserve the positions under the log
--- head's row lock, insert the events and notify. A head that moved
+-- head's row lock, insert the events and, if told to, notify. A head that moved
 -- meanwhile raises SQLSTATE DG001 and the statement writes nothing; the
 -- store then appends the way of 0001 (lock, read, check, write). An event
 -- id already stored fails the insert (unique violation), with the same
@@ -11,11 +11,13 @@
 --
 -- h_old is each stream's version as held (-1: reserved, no event), NULL
 -- for a stream to be created; h_version and h_hash its new head. e_* are
--- the events in position order, e_record their canonical bytes.
+-- the events in position order, e_record their canonical bytes. notify
+-- sends the NOTIFY of events/postgres/doc.go (the store spaces them out).
 CREATE FUNCTION dangol_append_held(
     h_stream text[], h_old bigint[], h_version bigint[], h_hash bytea[],
     recorded_at timestamptz,
-    e_stream text[], e_version bigint[], e_id bytea[], e_type text[], e_record bytea[]
+    e_stream text[], e_version bigint[], e_id bytea[], e_type text[], e_record bytea[],
+    notify boolean
 ) RETURNS bigint LANGUAGE plpgsql
 -- Its statements' plans are made once per session: with the arrays as
 -- parameters every call's custom plan would be remade each time (more
@@ -46,6 +48,8 @@ BEGIN
     INSERT INTO dangol_events (seq, stream, version, id, type, recorded_at, record)
         SELECT base + r.k, r.stream, r.version, r.id, r.type, dangol_append_held.recorded_at, r.record
         FROM unnest(e_stream, e_version, e_id, e_type, e_record) WITH ORDINALITY AS r(stream, version, id, type, record, k);
-    PERFORM pg_notify('dangol_events', '');
+    IF notify THEN
+        PERFORM pg_notify('dangol_events', '');
+    END IF;
     RETURN base;
 END $$;
