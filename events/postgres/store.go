@@ -74,7 +74,7 @@ type Store struct {
 	opt  Options
 
 	q       *groupcommit.Queue[*appendReq]
-	held    heldHeads     // the committer's
+	held    heldHeads // the committer's
 	notes   *notifier
 	closing chan struct{} // closed by Close
 	bg      sync.WaitGroup
