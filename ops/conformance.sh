@@ -39,6 +39,10 @@ if ! command -v go >/dev/null 2>&1; then
 	echo "ops/conformance.sh: needs the Go toolchain (go.mod's version) and this source tree" >&2
 	exit 2
 fi
+case "$build" in
+"" | /*) ;;
+*) build="$PWD/$build" ;; # named from where the script was run
+esac
 cd "$(dirname "$0")/.."
 
 if [ -n "$build" ]; then
