@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -56,19 +55,19 @@ func envFor(t testing.TB, dir string) env { return storeEnv(dirURL(t, dir)) }
 func storeEnv(url string) env { return withStoreEnv(noEnv, url) }
 
 // TestBackendInUse proves the suites run where they say: on PostgreSQL the
-// log is in the database and no events.db is created.
+// log is in the database and no embedded log is created.
 func TestBackendInUse(t *testing.T) {
 	s := bootStack(t)
 	s.json("R1", "GET", "/v1/customers?limit=1", nil, 200)
-	_, statErr := os.Stat(filepath.Join(s.dir, "events.db"))
+	_, statErr := os.Stat(segLogDir(storeFlags{data: s.dir}))
 	if !pgBackend {
 		if statErr != nil {
-			t.Fatalf("embedded backend without events.db: %v", statErr)
+			t.Fatalf("embedded backend without its log: %v", statErr)
 		}
 		return
 	}
 	if statErr == nil {
-		t.Fatal("the PostgreSQL run created events.db")
+		t.Fatal("the PostgreSQL run created an embedded log")
 	}
 	conn, err := pgx.Connect(t.Context(), s.url)
 	if err != nil {

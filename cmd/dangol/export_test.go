@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/dangol/dangol/events"
-	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/export"
 	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/events/seal"
@@ -50,7 +49,7 @@ func exportData(t *testing.T) (string, *seal.Seal) {
 func sealLog(t *testing.T, dir string) *seal.Seal {
 	t.Helper()
 	ctx := context.Background()
-	s, err := bolt.Open(filepath.Join(dir, "events.db"), bolt.Options{Now: now})
+	s, err := openEventStore(ctx, storeFlags{data: dir}, true) // the data dir's own store
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +241,7 @@ func TestExportCommandClear(t *testing.T) {
 // accessReads are the access record's entries, every month.
 func accessReads(t *testing.T, dir string) []events.AccessRead {
 	t.Helper()
-	s, err := bolt.Open(filepath.Join(dir, "events.db"), bolt.Options{Now: now})
+	s, err := openEventStore(context.Background(), storeFlags{data: dir}, true) // the data dir's own store
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestEnvDefaults(t *testing.T) {
 	if !strings.HasPrefix(lines[len(lines)-1], "dgl_") {
 		t.Fatalf("last line %q is not a token", lines[len(lines)-1])
 	}
-	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
+	if _, err := os.Stat(segLogDir(storeFlags{data: dir})); err != nil {
 		t.Fatalf("DANGOL_DATA was not used: %v", err)
 	}
 	out.Reset()
