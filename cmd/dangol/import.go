@@ -62,7 +62,7 @@ func runImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 // importOptions are the flags of `dangol import` beside the store's.
 type importOptions struct {
 	system, records, format, rejects string
-	batch, inFlight                  int
+	batch, inFlight, parallel        int
 	dryRun                           bool
 }
 
@@ -71,14 +71,15 @@ func (o *importOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.records, "records", "", "what the file's records are: customers, profiles, financials or holdings (default profiles; --source core must name it)")
 	fs.StringVar(&o.format, "format", "", "csv or jsonl (default by the file's extension: .csv, or .jsonl/.ndjson/.json)")
 	fs.StringVar(&o.rejects, "rejects", "", "the rejects file (default FILE.rejects.jsonl; removed again when no row is rejected)")
-	fs.IntVar(&o.batch, "batch", 1000, "appends per batch (one event each)")
+	fs.IntVar(&o.batch, "batch", 1000, "rows per batch of appends")
 	fs.IntVar(&o.inFlight, "in-flight", 4, "batches in flight at once")
+	fs.IntVar(&o.parallel, "parallel", 32, "rows of a batch validated and sealed at once (and, on a store without batched appends, streams appended at once)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and validate every row and count the events; append nothing")
 }
 
 // config checks the options for an import of file.
 func (o *importOptions) config(file string) (importer.Config, error) {
-	cfg := importer.Config{System: o.system, Batch: o.batch, InFlight: o.inFlight, DryRun: o.dryRun}
+	cfg := importer.Config{System: o.system, Batch: o.batch, InFlight: o.inFlight, Parallel: o.parallel, DryRun: o.dryRun}
 	if o.system == "" {
 		return cfg, errors.New("--source is required: the system the file comes from (core, card, loan, internet, …)")
 	}
@@ -106,8 +107,8 @@ func (o *importOptions) config(file string) (importer.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("--format: %w", err)
 	}
-	if o.batch < 1 || o.inFlight < 1 {
-		return cfg, errors.New("--batch and --in-flight must be at least 1")
+	if o.batch < 1 || o.inFlight < 1 || o.parallel < 1 {
+		return cfg, errors.New("--batch, --in-flight and --parallel must be at least 1")
 	}
 	return cfg, nil
 }

@@ -26,11 +26,14 @@ type Config struct {
 	System string // the source system (CheckSystem): core, card, loan, internet, …
 	Kind   Kind
 	Format Format
-	// Batch is how many appends (one event each) go into one AppendBatch
+	// Batch is how many rows make one batch of appends, one event each
 	// (default 1000); InFlight how many batches may be in flight at once
 	// (default 4). Rows of one customer always go, in file order, into the
 	// batches of one of them, so a customer's events keep the file's order.
-	Batch, InFlight int
+	// Parallel is how many rows of a batch are built (validated, sealed) at
+	// once and, on a store that takes no batches (events.BatchAppender),
+	// how many of its streams are appended at once (default 32).
+	Batch, InFlight, Parallel int
 	// DryRun reads and validates every row and counts the events it would
 	// append, appending nothing (the store may be nil) and sealing nothing.
 	DryRun bool
@@ -79,6 +82,9 @@ func Run(ctx context.Context, cfg Config, store events.Store, in io.Reader) (Sta
 	}
 	if im.cfg.InFlight <= 0 {
 		im.cfg.InFlight = 4
+	}
+	if im.cfg.Parallel <= 0 {
+		im.cfg.Parallel = 32
 	}
 	err = im.all(ctx, rr)
 	return im.stats(), err
@@ -164,63 +170,58 @@ func shard(customer string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// pending is an accepted row waiting in a batch: its entries are
-// batch[first:first+n].
-type pending struct {
-	r        row
-	customer string
-	first, n int
-}
-
-// work builds the records of the rows it is handed and appends them a
-// batch at a time.
+// work appends the rows it is handed a batch at a time.
 func (im *run) work(ctx context.Context, rows <-chan row) error {
-	var batch []events.StreamAppend
-	var waiting []pending
+	batch := make([]row, 0, im.cfg.Batch)
 	for r := range rows {
 		if ctx.Err() != nil {
 			continue // drain: the import stops
 		}
-		rec, err := im.b.build(r)
-		if err != nil {
-			if !rejectable(err) {
+		if batch = append(batch, r); len(batch) == im.cfg.Batch {
+			if err := im.flush(ctx, batch); err != nil {
 				return err
 			}
-			if err := im.reject(r, reason(err)); err != nil {
-				return err
-			}
-			continue
-		}
-		waiting = append(waiting, pending{r: r, customer: rec.customer, first: len(batch), n: len(rec.entries)})
-		batch = append(batch, rec.entries...)
-		if len(batch) >= im.cfg.Batch {
-			if err := im.flush(ctx, batch, waiting); err != nil {
-				return err
-			}
-			batch, waiting = batch[:0], waiting[:0]
+			batch = batch[:0]
 		}
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
-	return im.flush(ctx, batch, waiting)
+	return im.flush(ctx, batch)
 }
 
-// flush appends a batch (in a dry run only counts it) and settles each
-// row by what its entries met.
-func (im *run) flush(ctx context.Context, batch []events.StreamAppend, rows []pending) error {
-	if len(batch) == 0 {
-		return nil
+// flush builds a batch's records (rejecting the rows that fail), appends
+// them (in a dry run only counts them) and settles each row by what its
+// entries met.
+func (im *run) flush(ctx context.Context, rows []row) error {
+	recs, errs := im.buildAll(rows)
+	var batch []events.StreamAppend
+	first := make([]int, len(rows)) // rows[i]'s entries are batch[first[i]:][:len(recs[i].entries)]
+	for i, err := range errs {
+		if err == nil {
+			first[i] = len(batch)
+			batch = append(batch, recs[i].entries...)
+			continue
+		}
+		if !rejectable(err) {
+			return err
+		}
+		if err := im.reject(rows[i], reason(err)); err != nil {
+			return err
+		}
 	}
 	im.evs.Add(int64(len(batch)))
-	if im.cfg.DryRun {
+	if im.cfg.DryRun || len(batch) == 0 {
 		return nil
 	}
-	results, errs := events.AppendBatch(ctx, im.store, batch)
-	for _, p := range rows {
+	results, aerrs := im.appendAll(ctx, batch)
+	for i, rec := range recs {
+		if errs[i] != nil {
+			continue
+		}
 		why := ""
-		for i := p.first; i < p.first+p.n; i++ {
-			w, err := im.settle(batch[i], results[i], errs[i], p.customer)
+		for j := first[i]; j < first[i]+len(rec.entries); j++ {
+			w, err := im.settle(batch[j], results[j], aerrs[j], rec.customer)
 			if err != nil {
 				return err
 			}
@@ -229,12 +230,64 @@ func (im *run) flush(ctx context.Context, batch []events.StreamAppend, rows []pe
 			}
 		}
 		if why != "" {
-			if err := im.reject(p.r, why); err != nil {
+			if err := im.reject(rows[i], why); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// buildAll builds the records of rows, Parallel at a time: sealing is
+// the costly part, and a customer's first seal creates their data key,
+// which key stores commit faster many at once.
+func (im *run) buildAll(rows []row) ([]record, []error) {
+	recs, errs := make([]record, len(rows)), make([]error, len(rows))
+	im.parallel(len(rows), func(i int) { recs[i], errs[i] = im.b.build(rows[i]) })
+	return recs, errs
+}
+
+// appendAll appends batch in one events.AppendBatch where the store takes
+// batches. Elsewhere that would be one Append after another, each waiting
+// for its own commit, so the streams of the batch are appended Parallel
+// at a time instead (each stream's entries in order), and the store's
+// group commit makes them durable together.
+func (im *run) appendAll(ctx context.Context, batch []events.StreamAppend) ([]events.AppendResult, []error) {
+	if _, ok := im.store.(events.BatchAppender); ok {
+		return events.AppendBatch(ctx, im.store, batch)
+	}
+	var streams [][]int // entry indexes by stream, in order
+	at := map[string]int{}
+	for i, a := range batch {
+		k, ok := at[a.Stream]
+		if !ok {
+			k = len(streams)
+			at[a.Stream] = k
+			streams = append(streams, nil)
+		}
+		streams[k] = append(streams[k], i)
+	}
+	results, errs := make([]events.AppendResult, len(batch)), make([]error, len(batch))
+	im.parallel(len(streams), func(k int) {
+		for _, i := range streams[k] {
+			results[i], errs[i] = im.store.Append(ctx, batch[i].Stream, batch[i].Expected, batch[i].Events...)
+		}
+	})
+	return results, errs
+}
+
+// parallel calls f(0) … f(n-1), Parallel calls at a time.
+func (im *run) parallel(n int, f func(int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(im.cfg.Parallel, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // settle counts one entry's outcome; why is the reason its row is
