@@ -229,7 +229,7 @@ func (s *Store) publish(b *batch) {
 	defer s.mu.Unlock()
 	for i := range b.written {
 		w := &b.written[i]
-		s.idx.add(w.st, w.env.Stream, w.env.ID, w.off, w.end, w.env.Hash)
+		s.idx.addPosition(w.st, w.env.Stream, w.off, w.end, w.env.Hash)
 		s.ring.put(w.env)
 	}
 	close(s.wake)
@@ -244,10 +244,10 @@ type batch struct {
 	recorded time.Time // the latest recordedAt in the log and this commit
 	buf      []byte
 	written  []written
-	heads    map[string]head   // streams this commit appended to
-	ids      map[ulid.ULID]int // id → index in written
-	next     uint64            // the next position
-	off      uint64            // the next frame's logical offset
+	heads    map[string]head // streams this commit appended to
+	first    uint64          // the commit's first position
+	next     uint64          // the next position
+	off      uint64          // the next frame's logical offset
 }
 
 // written is an event of the batch: its envelope (position set) and frame.
@@ -267,7 +267,7 @@ type head struct {
 
 func (s *Store) newBatch(entries int) *batch {
 	return &batch{s: s, now: s.opt.Now().UTC().Truncate(time.Microsecond), recorded: s.recorded, buf: s.buf[:0], written: s.written,
-		heads: make(map[string]head, entries), ids: make(map[ulid.ULID]int, entries), next: s.idx.head() + 1, off: s.idx.end}
+		heads: make(map[string]head, entries), first: s.idx.head() + 1, next: s.idx.head() + 1, off: s.idx.end}
 }
 
 // headOf returns stream's head as this commit sees it; st is the stream's
@@ -304,7 +304,7 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 		b.buf = appendFrame(b.buf, rec, i == len(f.envs)-1)
 		n := uint64(frameHeader + len(rec))
 		env.Position = events.At(b.next)
-		b.ids[env.ID] = len(b.written)
+		b.s.idx.addID(env.ID, b.next)
 		b.written = append(b.written, written{env: env, st: h.st, off: b.off, end: b.off + n})
 		b.off, b.next = b.off+n, b.next+1
 	}
@@ -347,6 +347,9 @@ func (b *batch) restore(envs []events.Envelope) error {
 	}
 	for s, h := range heads {
 		b.heads[s] = h
+	}
+	for _, w := range b.written[start:] {
+		b.s.idx.addID(w.env.ID, w.env.Position.Seq())
 	}
 	b.recorded = maxTime(b.recorded, envs[len(envs)-1].RecordedAt)
 	return nil
@@ -427,17 +430,21 @@ func (b *batch) duplicate(a *events.StreamAppend) (res events.AppendResult, dup 
 		Position: events.At(prev.position), EventIDs: ids, Duplicate: true}, true, nil
 }
 
-// find looks id up in this commit, then in the log (reading the candidate
-// positions the index names, to compare the whole id).
+// find looks id up in the index, reading the candidate positions it
+// names (from this commit's events or the log) to compare the whole id.
 func (b *batch) find(id ulid.ULID) (stored, bool, error) {
-	if i, ok := b.ids[id]; ok {
-		e := &b.written[i].env
-		return stored{e.Stream, e.Version, e.Position.Seq()}, true, nil
-	}
 	for _, p := range b.s.idx.candidates(id) {
-		env, err := b.s.readPosition(p)
-		if err != nil {
-			return stored{}, false, err
+		var env events.Envelope
+		switch {
+		case p >= b.first+uint64(len(b.written)):
+			continue // not a position of the log or this commit
+		case p >= b.first:
+			env = b.written[p-b.first].env
+		default:
+			var err error
+			if env, err = b.s.readPosition(p); err != nil {
+				return stored{}, false, err
+			}
 		}
 		if env.ID == id {
 			return stored{env.Stream, env.Version, p}, true, nil

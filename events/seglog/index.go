@@ -16,8 +16,10 @@ type index struct {
 	offsets []uint64 // offsets[p-1] is the logical offset of position p's frame
 	end     uint64   // logical offset just past the last committed frame
 	streams map[string]*streamIndex
-	ids     map[uint64]uint64    // idKey(id) → position
-	more    map[ulid.ULID]uint64 // ids whose key an earlier id took
+	// The ids are the committer's alone (it adds a commit's ids as it frames
+	// them, before they are durable: a failed write breaks the store).
+	ids  map[uint64]uint64    // idKey(id) → position
+	more map[ulid.ULID]uint64 // ids whose key an earlier id took
 }
 
 // streamIndex is one stream: the position of each version, and the hash
@@ -47,6 +49,12 @@ func (st *streamIndex) version() int64 {
 // end, whose hash is hash. stream must not share memory with a buffer that
 // changes.
 func (x *index) add(st *streamIndex, stream string, id ulid.ULID, off, end uint64, hash events.Hash) {
+	x.addID(id, x.head()+1)
+	x.addPosition(st, stream, off, end, hash)
+}
+
+// addPosition is add without the id (which the committer adds itself).
+func (x *index) addPosition(st *streamIndex, stream string, off, end uint64, hash events.Hash) {
 	pos := x.head() + 1
 	x.offsets = append(x.offsets, off)
 	x.end = end
@@ -59,6 +67,10 @@ func (x *index) add(st *streamIndex, stream string, id ulid.ULID, off, end uint6
 	}
 	st.positions = append(st.positions, pos)
 	st.hash = hash
+}
+
+// addID records that position pos holds id.
+func (x *index) addID(id ulid.ULID, pos uint64) {
 	k := idKey(id)
 	if _, taken := x.ids[k]; taken {
 		x.more[id] = pos
