@@ -42,7 +42,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 		return events.AppendResult{}, err
 	}
 	req := &appendReq{stream: stream, expected: expected, evs: evs}
-	if err := s.q.Do(ctx, req); err != nil {
+	if err := s.q.Do(ctx, []*appendReq{req}); err != nil {
 		return events.AppendResult{}, err
 	}
 	return req.res, req.err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,7 +25,8 @@ type Options struct {
 	Migrate bool
 	// MaxConns bounds the connection pool (default 16).
 	MaxConns int32
-	// MaxBatch bounds the appends committed in one transaction (default 512).
+	// MaxBatch bounds the Append and AppendBatch calls committed in one
+	// transaction (default 512).
 	MaxBatch int
 	// PollInterval is how often an idle subscription reads the log when no
 	// notification arrives: the fallback for a lost LISTEN connection
@@ -73,8 +75,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	opt  Options
 
-	q       *groupcommit.Queue[*appendReq]
-	held    heldHeads // the committer's
+	q       *groupcommit.Queue[[]*appendReq] // an Append's request, or an AppendBatch's
+	held    heldHeads                        // the committer's
 	notes   *notifier
 	closing chan struct{} // closed by Close
 	bg      sync.WaitGroup
@@ -111,14 +113,14 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, opt: opt, q: groupcommit.New[*appendReq](opt.MaxBatch),
+	s := &Store{pool: pool, opt: opt, q: groupcommit.New[[]*appendReq](opt.MaxBatch),
 		closing: make(chan struct{}), wake: make(chan struct{})}
 	s.notes = &notifier{every: opt.NotifyInterval, send: s.notifyAlone}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.bg.Add(1)
 	go s.listen(lctx, cfg.ConnConfig.Copy())
-	go s.q.Run(s.commit)
+	go s.q.Run(func(calls [][]*appendReq) func() { return s.commit(slices.Concat(calls...)) })
 	return s, nil
 }
 
