@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -64,18 +63,13 @@ func (c *Console) describe(ctx context.Context, e *entry, lang string, names *st
 		muted(d.CampaignID)
 		e.Note = d.Reason
 	case *events.ProfileChanged:
-		keys := make([]string, 0, len(d.Changes))
-		for k := range d.Changes {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			add(t("cust.part.change", t("cust.profileField."+k), d.Changes[k]))
-		}
+		profileParts(d.Changes, add, t)
 		if d.Source != "" {
 			add(t("cust.channel." + d.Source))
 		}
 		e.Note = d.Reason
+	case *events.ProfileReported: // provenance.go
+		reportParts(d, add, tag, muted, t)
 	case *events.ProfileVerified:
 		add(t("cust.channel." + d.Channel))
 		if len(d.Fields) > 0 {

@@ -61,7 +61,7 @@ type worklistFilter struct {
 const workTierNone = "none"
 
 var worklistReasons = []string{projections.ReasonStale, projections.ReasonLifeEvent, projections.ReasonPitchFollowUp, projections.ReasonNoContact,
-	projections.ReasonCampaign, projections.ReasonVIPAtRisk}
+	projections.ReasonCampaign, projections.ReasonVIPAtRisk, projections.ReasonDataConflict}
 
 // parseWorklistFilter reads q; a value it does not know names its
 // parameter in bad (and nothing is shown but the error).
@@ -307,6 +307,8 @@ func (c *Console) buildWorklist(lang string, items []projections.WorkItem, f wor
 				}
 			case projections.ReasonCampaign, projections.ReasonVIPAtRisk: // worklist_rows.go
 				row.Tags = append(row.Tags, outcomeTags(reason, it.Details, t)...)
+			case projections.ReasonDataConflict: // provenance.go
+				row.Tags = append(row.Tags, conflictTags(it.Details, t)...)
 			default:
 				row.Tags = append(row.Tags, workTag{reason, reason, ""})
 			}
@@ -324,6 +326,7 @@ var workReasonClass = map[string]string{
 	projections.ReasonNoContact:     "",
 	projections.ReasonCampaign:      "campaign",
 	projections.ReasonVIPAtRisk:     "bad",
+	projections.ReasonDataConflict:  "warn",
 }
 
 // workDetails are a WorkItem's details: "<kind> on <date>" for a life
@@ -335,7 +338,7 @@ type workDetail struct{ what, on string }
 func parseWorkDetails(ds []string) workDetails {
 	var out workDetails
 	for _, d := range ds {
-		if outcomeDetail(d) { // a campaign's name may hold " on "
+		if _, _, conflict := conflictField(d); outcomeDetail(d) || conflict { // a campaign's name may hold " on "
 			continue
 		}
 		if what, on, ok := strings.Cut(d, " follow-up on "); ok {
