@@ -74,6 +74,7 @@ type customerPage struct {
 	// next to it, AsOfTyped, on the page of now; AsOfStatus is its status.
 	AsOfErr, AsOfTyped string
 	AsOfStatus         int
+	MergedFrom         string // the merged customer whose page led here (duplicates.go)
 }
 
 // consentRow is one consent channel's state per purpose: "granted",
@@ -94,9 +95,13 @@ func (c *Console) customerPage(w http.ResponseWriter, r *http.Request, s *Sessio
 		return err
 	}
 	p, err := c.customerData(r, s, id, r.URL.Query().Get("asOf"), nil)
+	if followMerge(w, r, id, err) { // duplicates.go
+		return nil
+	}
 	if err != nil {
 		return err
 	}
+	p.MergedFrom = r.URL.Query().Get("merged")
 	if r.Header.Get(fragmentHeader) == "sections" {
 		return c.renderWorkFragment(w, r, "customer", "cust_sections", "sections", p)
 	}
@@ -142,6 +147,9 @@ func (c *Console) customerData(r *http.Request, s *Session, id, asOf string, ope
 		v, err := c.Queries.Customer(ctx, id, now)
 		if err != nil {
 			return nil, err
+		}
+		if v.ID != id { // merged: the survivor's view (duplicates.go)
+			return nil, &mergedError{survivor: v.ID}
 		}
 		c.recordRead(r, s, &v, "customer_view") // as of a date, the API's route records it
 		p.V = v

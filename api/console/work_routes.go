@@ -25,6 +25,7 @@ func (c *Console) workRoutes() {
 	c.reportRoutes()      // reports.go: the six reports and calibration, as pages and CSV
 	c.campaignRoutes()    // campaigns.go: the campaign list, builder, page and targets
 	c.outcomeRoutes()     // campaign_outcome.go: funnel and lift, the tier migration matrix
+	c.duplicateRoutes()   // duplicates.go: likely duplicates and their merge
 	c.mux.HandleFunc("GET /lang/{lang}", c.switchLanguage)
 }
 
