@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/ops/bench"
@@ -17,18 +18,27 @@ import (
 func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlags("bench http", "Boots dangol serve on a throwaway data dir and measures, over loopback:\n"+
 		"durable contact appends from concurrent clients, customer view reads, and\n"+
-		"the WebSocket fan-out's event-to-client latency.", stderr)
+		"the WebSocket fan-out's event-to-client latency in two cases side by side:\n"+
+		"the firehose (every subscriber on the whole log) and a bank's (each advisor\n"+
+		"on their own book, a few auditors on the log).", stderr)
 	clients := fs.Int("clients", 64, "concurrent HTTP clients for appends")
 	appends := fs.Int("appends", 20000, "contact appends to make")
 	readers := fs.Int("readers", 32, "concurrent HTTP clients for reads")
 	reads := fs.Int("reads", 100000, "customer view reads to make")
-	subs := fs.Int("subscribers", 1000, "WebSocket subscribers")
+	subs := fs.Int("subscribers", 1000, "WebSocket subscribers on log in the firehose case")
+	advisors := fs.Int("advisors", 1000, "advisors in the realistic case, each with a book of customers and a WebSocket subscriber on advisor:<id>")
+	logSubs := fs.Int("log-subscribers", 10, "WebSocket subscribers on log in the realistic case")
+	cases := fs.String("live-cases", "realistic,firehose", "the WebSocket cases to run, in order: realistic, firehose")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of each WebSocket case to <prefix>-<case>.pprof (server and clients share the process)")
 	rate := fs.Int("rate", 1000, "appends per second during the WebSocket test")
 	dur := fs.Duration("live-duration", 10*time.Second, "length of the WebSocket test")
 	customers := fs.Int("customers", 1000, "customers to register first")
 	backend := fs.String("store", "embedded", "embedded, or postgres (a throwaway cluster from the machine's binaries; log, keys and read models in it)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if *advisors < 1 || *advisors > *customers {
+		return fmt.Errorf("bench http: --advisors must be from 1 to --customers (%d)", *customers)
 	}
 	pgURL, getenv, removePG, err := benchStore(ctx, *backend, getenv)
 	if err != nil {
@@ -45,6 +55,14 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 		return err
 	}
 	audTok, err := staffToken(ctx, dir, getenv, "U001", "Bench Auditor", "auditor")
+	if err != nil {
+		return err
+	}
+	admTok, err := staffToken(ctx, dir, getenv, "A001", "Bench Admin", "admin")
+	if err != nil {
+		return err
+	}
+	supTok, err := staffToken(ctx, dir, getenv, "S001", "Bench Supervisor", "supervisor")
 	if err != nil {
 		return err
 	}
@@ -82,10 +100,80 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	fmt.Fprintln(stdout, bench.Load(ctx, "GET customer view", *readers, *reads, func(ctx context.Context, _, i int) error {
 		return rep.Do(ctx, "GET", fmt.Sprintf("/v1/customers/C%07d", i%*customers), nil, 200, nil)
 	}))
-	lr, err := bench.Live(ctx, "ws://"+srv.addr+"/v1/live", audTok, "log", *subs, *rate, *dur, contact)
+	if err := assignBooks(ctx, srv, bench.NewClient(base, admTok, 16), bench.NewClient(base, supTok, 16), *advisors, *customers, stdout); err != nil {
+		return err
+	}
+	liveCases := map[string][]bench.LiveSubscriber{
+		"firehose":  logSubscribers(audTok, *subs),
+		"realistic": append(advisorSubscribers(supTok, *advisors, *customers), logSubscribers(audTok, *logSubs)...),
+	}
+	fmt.Fprintf(stdout, "%d appends/s for %s: event-to-client latency from the append's start (its durable commit included)\n%s\n", *rate, *dur, bench.LiveHeader)
+	for _, name := range strings.Split(*cases, ",") {
+		subs, ok := liveCases[name]
+		if !ok {
+			return fmt.Errorf("bench http: unknown --live-cases entry %q (realistic, firehose)", name)
+		}
+		stop, err := startProfile(*profile, name)
+		if err != nil {
+			return err
+		}
+		lr, err := bench.Live(ctx, name, "ws://"+srv.addr+"/v1/live", subs, *rate, *dur, 10*time.Second, contact)
+		stop()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, lr)
+	}
+	return nil
+}
+
+// advisorID names the bench's j-th advisor; customer i's advisor is the
+// (i mod advisors)-th.
+func advisorID(j int) string { return fmt.Sprintf("ADV%05d", j) }
+
+// assignBooks registers the advisors (reps) and assigns each customer to
+// one, waiting for the read side to know the advisors first (an assignment
+// names a registered rep).
+func assignBooks(ctx context.Context, srv *server, admin, supervisor *bench.Client, advisors, customers int, stdout io.Writer) error {
+	fmt.Fprintln(stdout, bench.Load(ctx, "register advisors", 16, advisors, func(ctx context.Context, _, j int) error {
+		return admin.Do(ctx, "POST", "/v1/staff", map[string]any{"staffId": advisorID(j), "name": "Bench Advisor", "role": "rep"}, 201, nil)
+	}))
+	head, err := srv.log.Head(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, lr)
+	if err := srv.runner.WaitFor(ctx, head); err != nil {
+		return err
+	}
+	r := bench.Load(ctx, "assign advisors", 16, customers, func(ctx context.Context, _, i int) error {
+		return supervisor.Do(ctx, "POST", fmt.Sprintf("/v1/customers/C%07d/assignment", i),
+			map[string]any{"advisorId": advisorID(i % advisors), "kind": "call_centre_rep"}, 201, nil)
+	})
+	fmt.Fprintln(stdout, r)
+	if r.Errors > 0 {
+		return fmt.Errorf("bench http: %d assignments failed", r.Errors)
+	}
 	return nil
+}
+
+// logSubscribers are n auditors' subscribers on the whole log: each wants
+// every append.
+func logSubscribers(token string, n int) []bench.LiveSubscriber {
+	subs := make([]bench.LiveSubscriber, n)
+	for i := range subs {
+		subs[i] = bench.LiveSubscriber{Token: token, Topics: []string{"log"}, Wants: func(int) bool { return true }}
+	}
+	return subs
+}
+
+// advisorSubscribers are one subscriber per advisor on their own topic (a
+// supervisor's token: a rep may read only their own): each wants the
+// appends to its book (the seq-th append is on customer seq mod customers).
+func advisorSubscribers(token string, advisors, customers int) []bench.LiveSubscriber {
+	subs := make([]bench.LiveSubscriber, advisors)
+	for j := range subs {
+		subs[j] = bench.LiveSubscriber{Token: token, Topics: []string{"advisor:" + advisorID(j)},
+			Wants: func(seq int) bool { return seq%customers%advisors == j }}
+	}
+	return subs
 }

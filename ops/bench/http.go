@@ -127,76 +127,81 @@ func Load(ctx context.Context, name string, clients, total int, op func(ctx cont
 	return r
 }
 
-// LiveReport is what the WebSocket fan-out load measured.
+// LiveSubscriber is one WebSocket subscriber of a fan-out load.
+type LiveSubscriber struct {
+	Token  string
+	Topics []string
+	// Wants reports whether the event of the seq-th append is on one of
+	// the subscriber's topics: what it must receive.
+	Wants func(seq int) bool
+}
+
+// LiveReport is what a WebSocket fan-out load measured.
 type LiveReport struct {
+	Name        string
 	Subscribers int
-	Rate        int // appends per second attempted
+	Rate        int // appends per second offered
 	Appended    int
-	Expected    int // messages that should have arrived (appended × subscribers)
-	Received    int
-	Closed      int // subscribers the server closed (e.g. 4008 too slow)
+	AppendedIn  time.Duration // from the first append's start to the last's end
+	Expected    int // messages that should have arrived (each append × the subscribers that want it)
+	Received    int // of those, how many arrived (each once)
+	Closed      int // subscribers the server closed
+	TooSlow     int // of those, closed with 4008 (too slow)
 	P50, P99    time.Duration
 	Max         time.Duration
 }
 
-// String formats the report.
+// LiveHeader is the header line of LiveReport rows.
+const LiveHeader = "live fan-out               subscribers  appends  offered/s  made/s   expected   received   missing  closed  4008        p50        p99        max"
+
+// String formats the report as one row under LiveHeader.
 func (r LiveReport) String() string {
-	return fmt.Sprintf("live fan-out: %d subscribers, %d appends at %d/s: received %d of %d (%d missing, %d subscribers closed)  event-to-client p50=%s p99=%s max=%s",
-		r.Subscribers, r.Appended, r.Rate, r.Received, r.Expected, r.Expected-r.Received, r.Closed, round(r.P50), round(r.P99), round(r.Max))
+	made := 0.0
+	if r.AppendedIn > 0 {
+		made = float64(r.Appended) / r.AppendedIn.Seconds()
+	}
+	return fmt.Sprintf("%-26s %11d %8d %10d %7.0f %10d %10d %9d %7d %5d %10s %10s %10s",
+		r.Name, r.Subscribers, r.Appended, r.Rate, made, r.Expected, r.Received, r.Expected-r.Received, r.Closed, r.TooSlow,
+		round(r.P50), round(r.P99), round(r.Max))
 }
 
-// Live connects subs WebSocket subscribers to topic, then appends through
-// appendOne at rate per second for dur, and measures how long each event
-// takes from its append's start to each subscriber (by the id the append
-// returned). Latency includes the append's own durable commit.
-func Live(ctx context.Context, wsURL, token, topic string, subs, rate int, dur time.Duration,
+// receipt is one message a subscriber received: the event id and when.
+type receipt struct {
+	id string
+	at time.Time
+}
+
+// liveResult is what one subscriber received, and how its connection ended.
+type liveResult struct {
+	got  []receipt
+	code int // the server's close code; 0 when the load closed it
+}
+
+// Live connects subs, then appends through appendOne at rate per second
+// for dur, and measures how long each event takes from its append's start
+// to each subscriber that wants it (by the id the append returned).
+// Latency includes the append's own durable commit. Once the appends are
+// done it waits for the subscribers to go quiet (at most drain).
+func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate int, dur, drain time.Duration,
 	appendOne func(ctx context.Context, seq int) (eventID string, err error)) (LiveReport, error) {
-	rep := LiveReport{Subscribers: subs, Rate: rate}
-	var sent sync.Map // event id → time the append started
-	type receipt struct {
-		id string
-		at time.Time
+	rep := LiveReport{Name: name, Subscribers: len(subs), Rate: rate}
+	conns, err := dialLive(ctx, wsURL, subs)
+	if err != nil {
+		return rep, err
 	}
-	type result struct {
-		got    []receipt
-		closed bool
-	}
-	results := make([]result, subs)
+	results := make([]liveResult, len(subs))
+	var received atomic.Int64
 	var wg sync.WaitGroup
-	hdr := http.Header{"Authorization": {"Bearer " + token}}
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	var ready sync.WaitGroup
-	conns := make([]*websocket.Conn, subs)
-	for i := range subs {
-		c, _, err := dialer.DialContext(ctx, wsURL, hdr)
-		if err != nil {
-			return rep, fmt.Errorf("dial subscriber %d: %w", i, err)
-		}
-		if err := c.WriteJSON(map[string]any{"subscribe": []string{topic}}); err != nil {
-			return rep, err
-		}
-		conns[i] = c
-	}
 	for i, c := range conns {
-		ready.Add(1)
-		wg.Go(func() {
-			ready.Done()
-			defer c.Close()
-			for {
-				_, msg, err := c.ReadMessage()
-				if err != nil {
-					if ce, ok := err.(*websocket.CloseError); ok && ce.Code != websocket.CloseNormalClosure {
-						results[i].closed = true
-					}
-					return
-				}
-				results[i].got = append(results[i].got, receipt{eventID(msg), time.Now()})
-			}
-		})
+		wg.Go(func() { results[i] = readLive(c, &received) })
 	}
-	ready.Wait()
 	time.Sleep(200 * time.Millisecond) // let the server attach every subscriber
 
+	type sentEvent struct {
+		seq int
+		at  time.Time // when its append started
+	}
+	var sent sync.Map // event id → sentEvent
 	// Appends are issued on a fixed schedule by a pool, so a slow append does
 	// not slow the offered rate.
 	interval := time.Second / time.Duration(rate)
@@ -215,36 +220,104 @@ func Live(ctx context.Context, wsURL, token, topic string, subs, rate int, dur t
 			t0 := time.Now()
 			id, err := appendOne(ctx, i)
 			if err == nil {
-				sent.Store(id, t0)
+				sent.Store(id, sentEvent{i, t0})
 				appended.Add(1)
 			}
 		})
 	}
 	appendWG.Wait()
-	time.Sleep(2 * time.Second) // drain
+	rep.AppendedIn = time.Since(start)
+	waitQuiet(&received, drain)
 	for _, c := range conns {
 		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	}
 	wg.Wait()
-	var all []time.Duration
-	for _, r := range results {
-		for _, g := range r.got {
-			if t, ok := sent.Load(g.id); ok {
-				all = append(all, g.at.Sub(t.(time.Time)))
+	sent.Range(func(_, v any) bool {
+		for _, s := range subs {
+			if s.Wants(v.(sentEvent).seq) {
+				rep.Expected++
 			}
 		}
-		if r.closed {
+		return true
+	})
+	var all []time.Duration
+	for i, r := range results {
+		seen := map[string]bool{}
+		for _, g := range r.got {
+			v, ok := sent.Load(g.id)
+			if !ok || seen[g.id] || !subs[i].Wants(v.(sentEvent).seq) {
+				continue
+			}
+			seen[g.id] = true
+			all = append(all, g.at.Sub(v.(sentEvent).at))
+		}
+		if r.code != 0 {
 			rep.Closed++
+		}
+		if r.code == 4008 {
+			rep.TooSlow++
 		}
 	}
 	slices.Sort(all)
 	rep.Appended = int(appended.Load())
-	rep.Expected = rep.Appended * subs
 	rep.Received = len(all)
 	if len(all) > 0 {
 		rep.P50, rep.P99, rep.Max = all[len(all)/2], all[len(all)*99/100], all[len(all)-1]
 	}
 	return rep, nil
+}
+
+// dialLive opens one connection per subscriber and sends its subscribe
+// message.
+func dialLive(ctx context.Context, wsURL string, subs []LiveSubscriber) ([]*websocket.Conn, error) {
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	conns := make([]*websocket.Conn, 0, len(subs))
+	for i, s := range subs {
+		c, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Authorization": {"Bearer " + s.Token}})
+		if err == nil {
+			err = c.WriteJSON(map[string]any{"subscribe": s.Topics})
+		}
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return nil, fmt.Errorf("subscriber %d: %w", i, err)
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+// readLive reads c until it ends, counting each message in received.
+func readLive(c *websocket.Conn, received *atomic.Int64) liveResult {
+	defer c.Close()
+	var r liveResult
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			if ce, ok := err.(*websocket.CloseError); ok && ce.Code != websocket.CloseNormalClosure {
+				r.code = ce.Code
+			}
+			return r
+		}
+		r.got = append(r.got, receipt{eventID(msg), time.Now()})
+		received.Add(1)
+	}
+}
+
+// waitQuiet returns once received has not moved for half a second, or
+// after at most limit.
+func waitQuiet(received *atomic.Int64, limit time.Duration) {
+	const still = 500 * time.Millisecond
+	end := time.Now().Add(limit)
+	for last := int64(-1); time.Now().Before(end); {
+		n := received.Load()
+		if n == last {
+			return
+		}
+		last = n
+		time.Sleep(still)
+	}
 }
 
 // eventID extracts the "id" of a live message without decoding all of it:
