@@ -45,6 +45,12 @@ type kurrentLog struct {
 // Pool returns the database of the data keys.
 func (l *kurrentLog) Pool() *pgxpool.Pool { return l.pool }
 
+// AppendBatch is the log's (the KurrentDB store appends many streams at
+// once): embedding the log as an events.Store would hide it.
+func (l *kurrentLog) AppendBatch(ctx context.Context, batch []events.StreamAppend) ([]events.AppendResult, []error) {
+	return events.AppendBatch(ctx, l.Store, batch)
+}
+
 // Close closes the log, then the pool.
 func (l *kurrentLog) Close() error {
 	err := l.Store.Close()

@@ -191,6 +191,27 @@ func TestServeKurrentDBWiring(t *testing.T) {
 	}
 }
 
+// TestKurrentLogBatches: the bulk import's AppendBatch reaches the
+// KurrentDB store's own through the wrapper that adds the key pool.
+func TestKurrentLogBatches(t *testing.T) {
+	spy := &batchSpy{}
+	var log events.Store = &kurrentLog{Store: spy}
+	if _, errs := events.AppendBatch(t.Context(), log, []events.StreamAppend{{Stream: "customer-1"}}); len(errs) != 1 || errs[0] != nil || spy.batches != 1 {
+		t.Fatalf("AppendBatch through kurrentLog: %v, %d batches reached the log; want its AppendBatch", errs, spy.batches)
+	}
+}
+
+// batchSpy is a log that counts the AppendBatch calls it gets.
+type batchSpy struct {
+	events.Store
+	batches int
+}
+
+func (s *batchSpy) AppendBatch(_ context.Context, batch []events.StreamAppend) ([]events.AppendResult, []error) {
+	s.batches++
+	return make([]events.AppendResult, len(batch)), make([]error, len(batch))
+}
+
 // useKurrentLog puts open in the KurrentDB log's place for the test.
 func useKurrentLog(t *testing.T, open func(string, kurrentdb.Options) (events.Store, error)) {
 	prev := openKurrentLog

@@ -59,6 +59,9 @@ type Options struct {
 	// IdempotencyWindow is how many of a stream's last events an append
 	// searches for its event ids (default 1000).
 	IdempotencyWindow int
+	// BatchStreams is how many streams an AppendBatch appends to at once
+	// (default 32).
+	BatchStreams int
 	// Now stamps each append's recordedAt (default events.SystemClock).
 	Now events.Clock
 	// Logger receives the client library's own log lines (discovery and
@@ -86,6 +89,9 @@ var _ events.Store = (*Store)(nil)
 func Open(url string, opt Options) (*Store, error) {
 	if opt.IdempotencyWindow <= 0 {
 		opt.IdempotencyWindow = 1000
+	}
+	if opt.BatchStreams <= 0 {
+		opt.BatchStreams = 32
 	}
 	if opt.Now == nil {
 		opt.Now = events.SystemClock
