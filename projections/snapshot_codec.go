@@ -40,6 +40,15 @@ var snapshotSkip = map[string]bool{
 	"projections.campaign.slab":   true, // allocation blocks; the targets map holds every target
 }
 
+// snapshotConfig names the struct fields (type.field) that are the
+// configuration a fold's state was computed under: a snapshot writes them,
+// and a restore into folds configured otherwise is refused (the state
+// would not be what a replay under the new configuration makes).
+var snapshotConfig = map[string]bool{
+	"projections.Customers.rule": true, // the survivorship rule (--survivorship)
+	"projections.Segmenter.rule": true, // the tier rule
+}
+
 var (
 	timeType     = reflect.TypeFor[time.Time]()
 	locationType = reflect.TypeFor[*time.Location]()
@@ -91,6 +100,7 @@ func addressable(v reflect.Value) reflect.Value {
 type fieldPlan struct {
 	index      int
 	unexported bool
+	config     bool   // in snapshotConfig
 	path       string // type.field, for errors
 }
 
@@ -105,7 +115,7 @@ func structPlan(t reflect.Type) []fieldPlan {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if path := t.String() + "." + f.Name; !snapshotSkip[path] {
-			plan = append(plan, fieldPlan{index: i, unexported: !f.IsExported(), path: path})
+			plan = append(plan, fieldPlan{index: i, unexported: !f.IsExported(), config: snapshotConfig[path], path: path})
 		}
 	}
 	fieldPlans.Store(t, plan)
@@ -451,9 +461,28 @@ func (d *graphDecoder) structure(v reflect.Value) error {
 		if f.unexported {
 			fv = writable(fv)
 		}
+		if f.config {
+			if err := d.sameConfig(fv, f.path); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := d.value(fv); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// sameConfig reads a configuration field and refuses the snapshot unless
+// it equals fv, the fresh fold's.
+func (d *graphDecoder) sameConfig(fv reflect.Value, path string) error {
+	was := reflect.New(fv.Type()).Elem()
+	if err := d.value(was); err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(was.Interface(), fv.Interface()) {
+		return fmt.Errorf("snapshot: taken under another %s (configuration): replaying under this one", path)
 	}
 	return nil
 }

@@ -39,7 +39,9 @@ type folds struct {
 	reactors []projections.Reactor
 }
 
-func testIndex(field, value string) []string { return strings.Fields(strings.ToLower(field + " " + value)) }
+func testIndex(field, value string) []string {
+	return strings.Fields(strings.ToLower(field + " " + value))
+}
 
 func newFolds() *folds {
 	return &folds{mem: projections.NewMemory(projections.WithSearchIndex(testIndex)),
@@ -251,6 +253,16 @@ func TestSnapshotRefused(t *testing.T) {
 			}
 		})
 	}
+	t.Run("another configuration", func(t *testing.T) {
+		f := newFolds()
+		rule := projections.DefaultTierRule()
+		rule.VIPDeposit++
+		f.reactors[1] = projections.NewSegmenter(rule, nil)
+		_, err := projections.ReadSnapshot(bytes.NewReader(good), f.roots())
+		if err == nil || !strings.Contains(err.Error(), "projections.Segmenter.rule (configuration)") {
+			t.Fatalf("err %v, want the tier rule named", err)
+		}
+	})
 	t.Run("another release", func(t *testing.T) {
 		roots := newFolds().roots()
 		_, err := projections.ReadSnapshot(bytes.NewReader(good), roots[:len(roots)-1])

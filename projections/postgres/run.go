@@ -118,11 +118,20 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 	s.advance(w.last)
 	s.log.Info("read-model writer elected", "schema", s.opt.Schema, "checkpoint", w.last.String())
 	w.log = s.log
+	w.mem.Customers.SetSurvivorship(s.opt.Survivorship) // a snapshot taken under another rule is refused
 	reactors, from, err := w.restore(ctx, l)
 	if err != nil {
 		return true, err
 	}
-	w.mem.Customers.SetSurvivorship(s.opt.Survivorship) // before the runner folds anything
+	if !from.IsZero() && from == w.last {
+		// Restored at the checkpoint, nothing to replay: do what a replay
+		// reaching it does (fill the briefs, evaluations, campaigns and
+		// search rows the tables lack).
+		if err := w.Commit(ctx, from); err != nil {
+			return true, err
+		}
+	}
+	w.mem.Customers.SetSurvivorship(s.opt.Survivorship) // before the runner folds anything (restore may have made new folds)
 	opt := projections.RunnerOptions{From: from, Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender}
 	if s.opt.SnapshotEvery >= 0 {
 		every := uint64(s.opt.SnapshotEvery)
