@@ -30,6 +30,8 @@
 //     event ids among the stream's last Options.IdempotencyWindow events
 //     before appending: a retry after more than that many later events in
 //     the same stream would append duplicates.
+//   - AppendBatch appends the batch's streams concurrently, each entry as
+//     Append does (batch.go): no write spans streams.
 //   - Subscriptions are catch-up subscriptions to $all. The client does not
 //     resume a dropped subscription; this adapter resubscribes from the last
 //     delivered position with backoff, skipping what it already delivered.
