@@ -20,6 +20,7 @@ import (
 	"github.com/dangol/dangol/events/pii/pgkeys"
 	"github.com/dangol/dangol/events/pii/piitest"
 	"github.com/dangol/dangol/events/postgres"
+	"github.com/dangol/dangol/events/seglog"
 	"github.com/dangol/dangol/ops/importer"
 	"github.com/dangol/dangol/ops/pgtest"
 )
@@ -33,11 +34,25 @@ type ledger struct {
 	keys   pii.KeyStore
 }
 
-// embedded opens the embedded store and keys.db in a temporary directory.
-func embedded(t *testing.T) *ledger {
+// embedded opens the embedded store of a new data dir (the segment log)
+// and keys.db in a temporary directory.
+func embedded(t testing.TB) *ledger {
+	return local(t, func(dir string) (events.Store, error) {
+		return seglog.Open(filepath.Join(dir, "log"), seglog.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	})
+}
+
+// onBolt is embedded on the bbolt store of earlier releases.
+func onBolt(t testing.TB) *ledger {
+	return local(t, func(dir string) (events.Store, error) {
+		return bolt.Open(filepath.Join(dir, "events.db"), bolt.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	})
+}
+
+func local(t testing.TB, open func(dir string) (events.Store, error)) *ledger {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := bolt.Open(filepath.Join(dir, "events.db"), bolt.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	s, err := open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +66,7 @@ func embedded(t *testing.T) *ledger {
 }
 
 // onPostgres opens the PostgreSQL store and its key tables in a fresh database.
-func onPostgres(t *testing.T) *ledger {
+func onPostgres(t testing.TB) *ledger {
 	t.Helper()
 	s, err := postgres.Open(t.Context(), pgtest.Database(t), postgres.Options{Migrate: true, Now: eventstest.Clock(eventstest.Epoch)})
 	if err != nil {
@@ -208,11 +223,14 @@ func importAll(t *testing.T, l *ledger) {
 	}
 }
 
-// TestImportEmbedded and TestImportPostgres import every kind of record
-// from real files into a real store, then import them all again: the
-// second run appends nothing (each event's id is the source record's) and
-// rejects the same rows.
+// TestImportEmbedded, TestImportBolt and TestImportPostgres import every
+// kind of record from real files into a real store, then import them all
+// again: the second run appends nothing (each event's id is the source
+// record's) and rejects the same rows. The segment log takes batches
+// (events.BatchAppender), bbolt and PostgreSQL one append at a time.
 func TestImportEmbedded(t *testing.T) { testImport(t, embedded(t)) }
+
+func TestImportBolt(t *testing.T) { testImport(t, onBolt(t)) }
 
 func TestImportPostgres(t *testing.T) { testImport(t, onPostgres(t)) }
 
