@@ -32,7 +32,7 @@ const kurrentNotRun = "NOT run by this project's CI (no KurrentDB server there):
 
 func (k *kurrentFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.url, "kurrentdb-url", "", "KurrentDB connection string for --store kurrentdb, e.g. esdb://kurrentdb:2113?tls=false (kurrentdb:// is read as esdb://); "+kurrentNotRun)
-	fs.StringVar(&k.prefix, "kurrentdb-prefix", "dangol-", "put before every stream name in KurrentDB: this ledger reads only streams with it, so several ledgers (and conformance runs) can share one cluster; never change it on a ledger that has events")
+	fs.StringVar(&k.prefix, "kurrentdb-prefix", "dangol-", "put before every stream name in KurrentDB: this ledger reads only streams with it, so several ledgers (and conformance runs) can share one cluster; never change it on a ledger that has events (empty: every stream but the system's, for a cluster where nothing else ever wrote)")
 }
 
 // kurrentLog is the KurrentDB log with the PostgreSQL pool that holds the
@@ -84,19 +84,21 @@ func openKurrentDB(ctx context.Context, sf storeFlags, existing bool) (events.St
 	if err != nil {
 		return nil, errors.New("--postgres-url is not a PostgreSQL connection string")
 	}
+	where := fmt.Sprintf("%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err == nil {
-		err = pool.Ping(ctx)
-	}
-	if err == nil && !existing {
-		_, err = postgres.Migrate(ctx, pool)
-	}
-	if err != nil {
-		if pool != nil {
+		if err = pool.Ping(ctx); err != nil {
 			pool.Close()
 		}
-		return nil, fmt.Errorf("--store kurrentdb: cannot connect to the PostgreSQL of the keys and read models (%s@%s:%d/%s): %w",
-			cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, redactPassword(err, cfg.ConnConfig.Password))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--store kurrentdb: cannot connect to the PostgreSQL of the keys and read models (%s): %w", where, redactPassword(err, cfg.ConnConfig.Password))
+	}
+	if !existing {
+		if _, err := postgres.Migrate(ctx, pool); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("--store kurrentdb: the schema of the keys' database (%s): %w", where, redactPassword(err, cfg.ConnConfig.Password))
+		}
 	}
 	log, err := openKurrentLog(sf.kurrentdb.url, kurrentdb.Options{Prefix: sf.kurrentdb.prefix, Now: now, Logger: kurrentClientLog})
 	if err != nil {
@@ -106,8 +108,8 @@ func openKurrentDB(ctx context.Context, sf storeFlags, existing bool) (events.St
 	return &kurrentLog{Store: log, pool: pool}, nil
 }
 
-// redactPassword drops err's text if it holds the password: the cause's
-// code survives, its words do not.
+// redactPassword replaces err by a note that it was withheld if its text
+// holds the password.
 func redactPassword(err error, password string) error {
 	if password != "" && strings.Contains(err.Error(), password) {
 		return errors.New("(details withheld: they name the password)")
