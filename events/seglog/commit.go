@@ -32,9 +32,13 @@ type framed struct {
 	ids        []string
 }
 
-// frame encodes a's events to follow head h, recorded at now.
-func frame(a *events.StreamAppend, h head, now time.Time) framed {
-	f := framed{base: h, envs: make([]events.Envelope, len(a.Events)), ids: make([]string, len(a.Events))}
+// frame encodes a's events to follow head h, recorded at now, into envs
+// and ids (len(a.Events) each; nil: new ones).
+func frame(a *events.StreamAppend, h head, now time.Time, envs []events.Envelope, ids []string) framed {
+	if envs == nil {
+		envs, ids = make([]events.Envelope, len(a.Events)), make([]string, len(a.Events))
+	}
+	f := framed{base: h, envs: envs, ids: ids}
 	for i, ev := range a.Events {
 		env := events.Envelope{ID: ev.ID, Stream: a.Stream, Version: uint64(h.version + 1), Type: ev.Type, Schema: ev.Schema,
 			RecordedAt: now, OccurredAt: ev.OccurredAt.UTC(), Actor: ev.Actor, CorrelationID: ev.CorrelationID,
@@ -59,12 +63,19 @@ func (s *Store) prepare(req *request) {
 		heads[i] = headIn(&s.idx, req.entries[i].Stream)
 	}
 	s.mu.RUnlock()
+	n := 0
+	for i := range req.entries {
+		n += len(req.entries[i].Events)
+	}
+	envs, ids := make([]events.Envelope, n), make([]string, n) // one allocation each for the request
 	req.framed = make([]framed, len(req.entries))
 	for i := range req.entries {
 		if i > 0 && req.entries[i].Stream == req.entries[i-1].Stream {
 			heads[i] = req.framed[i-1].last
 		}
-		req.framed[i] = frame(&req.entries[i], heads[i], req.stamp)
+		k := len(req.entries[i].Events)
+		req.framed[i] = frame(&req.entries[i], heads[i], req.stamp, envs[:k:k], ids[:k:k])
+		envs, ids = envs[k:], ids[k:]
 	}
 }
 
@@ -295,7 +306,7 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 		return events.AppendResult{}, false, events.ConflictError(a.Stream, a.Expected, h.version)
 	}
 	if f.base != h || f.envs[0].RecordedAt.Before(b.recorded) {
-		*f = frame(a, h, maxTime(b.now, b.recorded))
+		*f = frame(a, h, maxTime(b.now, b.recorded), nil, nil)
 	}
 	b.recorded = f.envs[0].RecordedAt
 	for i := range f.envs {
