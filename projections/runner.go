@@ -90,7 +90,8 @@ type RunnerOptions struct {
 	// drains; more workers did not drain it faster.
 	AppendWorkers int
 	// AfterBatch, if set, is called after each applied batch (which
-	// followed the event at prev) on the runner's goroutine, with view,
+	// followed the event at prev; CaughtUp is closed first if the batch
+	// catches up) on the runner's goroutine, with view,
 	// which runs a function under the read lock: the folds hold still
 	// while queries go on (Snapshotter.AfterBatch).
 	AfterBatch func(prev events.Position, batch []Event, view func(func()))
@@ -376,13 +377,13 @@ func (r *Runner) apply(ctx context.Context, batch []Event) error {
 	pos, prev := last.Position, r.mark.Position()
 	r.mark.Advance(pos)
 	r.mu.Unlock()
-	if r.after != nil {
-		r.after(prev, batch, func(f func()) { r.View(func(events.Position) { f() }) })
-	}
 
 	r.applied.Add(uint64(len(batch)))
 	if !pos.Less(r.headAtBoot) {
 		r.markCaughtUp(ctx)
+	}
+	if r.after != nil { // after markCaughtUp: the batch that catches up sees CaughtUp closed
+		r.after(prev, batch, func(f func()) { r.View(func(events.Position) { f() }) })
 	}
 	r.handOff()
 	return nil

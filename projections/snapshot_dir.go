@@ -209,15 +209,40 @@ type SnapshotPolicy struct {
 }
 
 // Snapshotter writes a runner's snapshots by its policy: give its
-// AfterBatch to RunnerOptions.AfterBatch. A snapshot that fails is logged
-// and the runner goes on; a batch holding an erasure writes one at once and
-// removes the older ones.
+// AfterBatch to RunnerOptions.AfterBatch, and the runner's CaughtUp to
+// After. A snapshot that fails is logged and the runner goes on; a batch
+// holding an erasure writes one at once and removes the older ones.
+//
+// While the runner replays the log it found at start, no snapshot is
+// written (the log's time runs by months there, and a snapshot every
+// Every events would slow the replay it is meant to spare): the batch that
+// catches up writes one if the replay alone met the policy, or held an
+// erasure.
 type Snapshotter struct {
-	dir    *SnapshotDir
-	policy SnapshotPolicy
-	roots  []Projection
-	since  uint64    // events since the last snapshot
-	last   time.Time // the log's time at the last snapshot (zero: none yet)
+	dir      *SnapshotDir
+	policy   SnapshotPolicy
+	roots    []Projection
+	caughtUp <-chan struct{} // nil: the runner is live from the start
+	since    uint64          // events since the last snapshot
+	last     time.Time       // the log's time at the last snapshot (zero: none yet)
+	erased   bool            // a batch since the last snapshot held an erasure
+}
+
+// After makes the snapshotter write nothing until caughtUp (the runner's
+// CaughtUp) is closed.
+func (s *Snapshotter) After(caughtUp <-chan struct{}) { s.caughtUp = caughtUp }
+
+func (s *Snapshotter) replaying() bool {
+	if s.caughtUp == nil {
+		return false
+	}
+	select {
+	case <-s.caughtUp:
+		s.caughtUp = nil
+		return false
+	default:
+		return true
+	}
 }
 
 // NewSnapshotter returns a snapshotter of roots (the runner's projections,
@@ -238,10 +263,10 @@ func (s *Snapshotter) AfterBatch(prev events.Position, batch []Event, view func(
 	if s.last.IsZero() {
 		s.last = batch[0].RecordedAt
 	}
-	erased := slices.ContainsFunc(batch, func(e Event) bool { _, ok := e.Data.(*events.PersonalDataErased); return ok })
-	due := erased || s.policy.Every > 0 && s.since >= s.policy.Every ||
+	s.erased = s.erased || slices.ContainsFunc(batch, func(e Event) bool { _, ok := e.Data.(*events.PersonalDataErased); return ok })
+	due := s.erased || s.policy.Every > 0 && s.since >= s.policy.Every ||
 		s.policy.Interval > 0 && last.RecordedAt.Sub(s.last) >= s.policy.Interval
-	if !due {
+	if !due || s.replaying() {
 		return
 	}
 	before := prev
@@ -254,13 +279,13 @@ func (s *Snapshotter) AfterBatch(prev events.Position, batch []Event, view func(
 	view(func() {
 		unlock := lockCaches(s.roots)
 		defer unlock()
-		path, err = s.dir.Write(info, s.roots, erased)
+		path, err = s.dir.Write(info, s.roots, s.erased)
 	})
 	if err != nil {
 		s.dir.logger().Warn("read-model snapshot not written", "position", info.Position.String(), "err", err.Error())
 		return
 	}
-	s.since, s.last = 0, last.RecordedAt
+	s.since, s.last, s.erased = 0, last.RecordedAt, false
 	s.dir.logger().Info("read-model snapshot written", "file", filepath.Base(path), "position", info.Position.String())
 }
 

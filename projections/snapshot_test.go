@@ -271,3 +271,55 @@ func TestSnapshotRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestSnapshotterWaitsForCatchUp: while the runner replays the log it
+// found, no snapshot is written however far the count or the log's time
+// goes; the batch after the catch-up writes one, and then the policy's
+// count does.
+func TestSnapshotterWaitsForCatchUp(t *testing.T) {
+	s := snapLog(t, 20)
+	all := readLog(t, s)
+	dir := &projections.SnapshotDir{Dir: t.TempDir()}
+	f := newFolds()
+	snap := projections.NewSnapshotter(dir, projections.SnapshotPolicy{Every: 10, Interval: time.Minute}, f.roots())
+	caughtUp := make(chan struct{})
+	snap.After(caughtUp)
+	view := func(g func()) { g() }
+	prev := events.Position{}
+	feed := func(envs []events.Envelope) {
+		f.apply(t, envs)
+		batch := make([]projections.Event, len(envs))
+		for i := range envs {
+			batch[i] = projections.Event{Envelope: &envs[i]}
+		}
+		snap.AfterBatch(prev, batch, view)
+		prev = envs[len(envs)-1].Position
+	}
+	files := func() int {
+		fs, err := dir.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fs)
+	}
+	for i := 0; i+20 < len(all)-30; i += 20 {
+		feed(all[i : i+20])
+	}
+	if n := files(); n != 0 {
+		t.Fatalf("%d snapshots written while replaying", n)
+	}
+	close(caughtUp)
+	rest := all[len(all)-30:]
+	feed(rest[:5])
+	if n := files(); n != 1 {
+		t.Fatalf("%d snapshots after the catch-up, want 1", n)
+	}
+	feed(rest[5:10])
+	if n := files(); n != 1 {
+		t.Fatalf("%d snapshots 5 events later (policy: every 10), want 1", n)
+	}
+	feed(rest[10:20])
+	if n := files(); n != 2 {
+		t.Fatalf("%d snapshots 15 events later, want 2", n)
+	}
+}

@@ -333,8 +333,11 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 		return s.sealer.OpenEnvelope(ctx, e)
 	}
 	if kind == "memory" {
-		mem, reactors, opt := s.restoreMemory(ctx)
+		mem, reactors, opt, snap := s.restoreMemory(ctx)
 		runner := projections.NewRunner(store, decode, mem.Projections(), reactors, opt)
+		if snap != nil {
+			snap.After(runner.CaughtUp())
+		}
 		mem.Attach(runner)
 		s.queries, s.runner, s.runRead = mem, runner, runner.Run
 		return nil
@@ -353,8 +356,8 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 // restoreMemory builds the in-memory read models and reactors: from the
 // newest usable snapshot, the runner then replaying the log after it, or
 // empty for a replay of the whole log; the runner writes snapshots by the
-// flags' policy.
-func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []projections.Reactor, projections.RunnerOptions) {
+// flags' policy (snap, nil with --snapshots off).
+func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []projections.Reactor, projections.RunnerOptions, *projections.Snapshotter) {
 	var (
 		mem      *projections.Memory
 		reactors []projections.Reactor
@@ -368,15 +371,16 @@ func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []proj
 	dir := s.cfg.snapshots.open(s.cfg.store.data, s.logger)
 	if dir == nil {
 		build()
-		return mem, reactors, opt
+		return mem, reactors, opt, nil
 	}
 	roots, info, ok := dir.Load(ctx, s.store, build)
 	if ok {
 		opt.From = info.Position
 	}
 	policy := projections.SnapshotPolicy{Every: s.cfg.snapshots.every, Interval: s.cfg.snapshots.interval}
-	opt.AfterBatch = projections.NewSnapshotter(dir, policy, roots).AfterBatch
-	return mem, reactors, opt
+	snap := projections.NewSnapshotter(dir, policy, roots)
+	opt.AfterBatch = snap.AfterBatch
+	return mem, reactors, opt, snap
 }
 
 // greet logs the start and, on an empty ledger, tells the operator how to

@@ -132,15 +132,19 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 		}
 	}
 	w.mem.Customers.SetSurvivorship(s.opt.Survivorship) // before the runner folds anything (restore may have made new folds)
+	// The runner's CaughtUp, once it is made: the snapshotter writes
+	// nothing while the runner replays.
+	var caughtUp <-chan struct{}
 	opt := projections.RunnerOptions{From: from, Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender}
 	if s.opt.SnapshotEvery >= 0 {
 		every := uint64(s.opt.SnapshotEvery)
 		if every == 0 {
 			every = 1_000_000
 		}
-		opt.AfterBatch = w.snapshotter(every, projections.SnapshotRoots(w.mem.Projections(), reactors))
+		opt.AfterBatch = w.snapshotter(every, projections.SnapshotRoots(w.mem.Projections(), reactors), &caughtUp)
 	}
 	r := projections.NewRunner(l.Source, l.Decode, w.projections(), reactors, opt)
+	caughtUp = r.CaughtUp()
 	s.runner.Store(r)
 	defer s.runner.Store(nil)
 	return true, r.Run(ctx)

@@ -571,18 +571,26 @@ const snapshotChunk = 8 << 20
 // snapshotter returns the runner's AfterBatch: every `every` events, and
 // at once after an erasure, it replaces the stored snapshot by one of
 // roots at the batch's last event, in one transaction on the writer's
-// connection. A failure is logged; the writer goes on.
-func (w *writer) snapshotter(every uint64, roots []projections.Projection) func(events.Position, []projections.Event, func(func())) {
+// connection. Until *caughtUp (the runner's CaughtUp, set once the runner
+// is made) is closed it writes none: the batch that catches up writes one
+// if the replay met the count or held an erasure. A failure is logged;
+// the writer goes on.
+func (w *writer) snapshotter(every uint64, roots []projections.Projection, caughtUp *<-chan struct{}) func(events.Position, []projections.Event, func(func())) {
 	var since uint64
+	erased := false
 	return func(prev events.Position, batch []projections.Event, view func(func())) {
 		since += uint64(len(batch))
-		erased := false
 		for _, e := range batch {
 			_, ok := e.Data.(*events.PersonalDataErased)
 			erased = erased || ok
 		}
 		if since < every && !erased {
 			return
+		}
+		select {
+		case <-*caughtUp:
+		default:
+			return // replaying
 		}
 		before := prev
 		if len(batch) > 1 {
@@ -595,7 +603,7 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection) func(
 			w.log.Warn("read-model snapshot not stored", "position", info.Position.String(), "err", err.Error())
 			return
 		}
-		since = 0
+		since, erased = 0, false
 		w.log.Info("read-model snapshot stored", "position", info.Position.String())
 	}
 }
