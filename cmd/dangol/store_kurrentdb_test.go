@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,8 @@ import (
 	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/kurrentdb"
+	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/seal"
 	"github.com/dangol/dangol/ops/pgtest"
 )
 
@@ -210,6 +213,30 @@ type batchSpy struct {
 func (s *batchSpy) AppendBatch(_ context.Context, batch []events.StreamAppend) ([]events.AppendResult, []error) {
 	s.batches++
 	return make([]events.AppendResult, len(batch)), make([]error, len(batch))
+}
+
+// TestComposeEnvNamesServeFlags: every DANGOL_* variable docker-compose.yml
+// gives a server is one serve reads (a flag's, or a key's), so a profile
+// that no CI runs (kurrentdb) cannot carry a misspelt setting unnoticed.
+func TestComposeEnvNamesServeFlags(t *testing.T) {
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := newFlags("serve", "", io.Discard)
+	var cfg serveConfig
+	cfg.register(fs)
+	known := map[string]bool{pii.EnvMasterKey: true, seal.EnvSealingKey: true}
+	fs.VisitAll(func(f *flag.Flag) { known[envName(f.Name)] = true })
+	names := regexp.MustCompile(`(?m)^\s+(DANGOL_[A-Z0-9_]+):`).FindAllStringSubmatch(string(raw), -1)
+	if len(names) < 10 {
+		t.Fatalf("only %d DANGOL_ variables found in docker-compose.yml", len(names))
+	}
+	for _, m := range names {
+		if !known[m[1]] {
+			t.Errorf("docker-compose.yml sets %s, which dangol serve does not read", m[1])
+		}
+	}
 }
 
 // useKurrentLog puts open in the KurrentDB log's place for the test.
