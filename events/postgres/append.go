@@ -208,9 +208,11 @@ func (s *Store) commitLocked(ctx context.Context, batch []*appendReq) error {
 	}
 	if len(written) == 0 {
 		ok = true
-		_, err := c.Exec(ctx, "COMMIT") // nothing written, so no request is a duplicate of a written one
+		if _, err := c.Exec(ctx, "COMMIT"); err != nil { // nothing written, so no request is a duplicate of a written one
+			return err
+		}
 		s.held.keep(heads)
-		return err
+		return nil
 	}
 	// The new heads of the streams written to (heads holds every locked one).
 	var hStream []string
