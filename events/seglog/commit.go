@@ -240,6 +240,9 @@ func (s *Store) publish(b *batch) {
 	defer s.mu.Unlock()
 	for i := range b.written {
 		w := &b.written[i]
+		if w.isNew {
+			s.idx.streams[w.env.Stream] = w.st
+		}
 		s.idx.addPosition(w.st, w.env.Stream, w.off, w.end, w.env.Hash)
 		s.ring.put(w.env)
 	}
@@ -264,7 +267,8 @@ type batch struct {
 // written is an event of the batch: its envelope (position set) and frame.
 type written struct {
 	env      events.Envelope
-	st       *streamIndex // the stream's entry in the index; nil if the commit begins the stream
+	st       *streamIndex // the stream's entry in the index (nil: look it up)
+	isNew    bool         // the first event of a stream: publish puts st in the index
 	off, end uint64
 }
 
@@ -275,6 +279,9 @@ type head struct {
 	hash    events.Hash
 	st      *streamIndex
 }
+
+// same reports whether h and o are the same version and hash.
+func (h head) same(o head) bool { return h.version == o.version && h.hash == o.hash }
 
 func (s *Store) newBatch(entries int) *batch {
 	return &batch{s: s, now: s.opt.Now().UTC().Truncate(time.Microsecond), recorded: s.recorded, buf: s.buf[:0], written: s.written,
@@ -305,10 +312,14 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 	if !a.Expected.Allows(h.version) {
 		return events.AppendResult{}, false, events.ConflictError(a.Stream, a.Expected, h.version)
 	}
-	if f.base != h || f.envs[0].RecordedAt.Before(b.recorded) {
+	if !f.base.same(h) || f.envs[0].RecordedAt.Before(b.recorded) {
 		*f = frame(a, h, maxTime(b.now, b.recorded), nil, nil)
 	}
 	b.recorded = f.envs[0].RecordedAt
+	isNew := h.st == nil
+	if isNew { // the index entry publish adds, made now so that every event of the commit carries it
+		h.st = &streamIndex{}
+	}
 	for i := range f.envs {
 		env := f.envs[i]
 		rec := env.Record()
@@ -316,10 +327,10 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 		n := uint64(frameHeader + len(rec))
 		env.Position = events.At(b.next)
 		b.s.idx.addID(env.ID, b.next)
-		b.written = append(b.written, written{env: env, st: h.st, off: b.off, end: b.off + n})
+		b.written = append(b.written, written{env: env, st: h.st, isNew: isNew && i == 0, off: b.off, end: b.off + n})
 		b.off, b.next = b.off+n, b.next+1
 	}
-	b.heads[a.Stream] = f.last
+	b.heads[a.Stream] = head{version: f.last.version, hash: f.last.hash, st: h.st}
 	return events.AppendResult{Stream: a.Stream, Version: uint64(f.last.version), Position: events.At(b.next - 1), EventIDs: f.ids}, true, nil
 }
 
