@@ -221,6 +221,8 @@ func Answers(tb testing.TB, q projections.Queries, x IDs, now time.Time) []strin
 		v, err := q.Report(ctx, name, now)
 		put("report "+name, v, err)
 	}
+	dups, err := q.Duplicates(ctx)
+	put("duplicates", dups, err)
 	hidden := func(m projections.StaffMember) []any { // what the JSON leaves out
 		return []any{m.PasswordHash, m.SetupID, m.SetupHash, m.SetupExpiresAt.UTC(), m.SecondFactorSealed, m.FailedSignIns}
 	}

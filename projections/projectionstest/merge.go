@@ -138,6 +138,22 @@ func testMerge(t *testing.T, f *fixture) {
 	if tr := r.(projections.TierReport); tr.Customers != 2 || tr.ByTier["vip"] != 2 {
 		t.Errorf("tier report counts %d customers, %d vip; want 2 and 2 (M2 as M1)", tr.Customers, tr.ByTier["vip"])
 	}
+
+	// A chain: M4 is merged into M3, then M3 into M1; M4's view follows
+	// both links.
+	m4 := f.regDup("M4", "010-7777-8888", "1960-06-06")
+	f.add(m4, &events.CustomerMergedInto{SurvivorID: "M3", Reason: "same person"})
+	f.add(m3, &events.CustomerMergedInto{SurvivorID: "M1", Reason: "same person"})
+	rs = f.sync()
+	v4, err := rs.Customer(ctx, "M4", now)
+	ok(t, "Customer M4", err)
+	if v4.ID != "M1" {
+		t.Errorf("Customer(M4).ID = %q, want M1 at the chain's end", v4.ID)
+	}
+	same(t, "Customer(M1).MergedIDs after the chain", v4.MergedIDs, []string{"M2", "M3"})
+	v3, err = rs.Customer(ctx, "M3", now)
+	ok(t, "Customer M3", err)
+	same(t, "Customer(M3) after its merge", v3.ID, "M1")
 }
 
 func workIDs(items []projections.WorkItem) []string {
