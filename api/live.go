@@ -119,6 +119,7 @@ type client struct {
 	queue  chan queued
 	at     events.Position // where it attached: it replays what is up to it itself
 	mark   uint64          // the hub's round that last took it as a target (under the hub's mu)
+	load   uint64          // events queued to it since the last shedding (under the hub's mu)
 
 	code   atomic.Int32  // the close code of the first kick
 	text   string        // its reason, set before kicked is closed
@@ -143,12 +144,16 @@ func (h *hub) run(ctx context.Context) error {
 	h.pos = head
 	h.mu.Unlock()
 	close(h.ready)
+	load := overload{maxLag: h.s.liveMaxLag()}
 	for {
 		sub, err := h.s.Store.Subscribe(ctx, h.pos)
 		if err != nil {
 			return err
 		}
 		for env := range sub.Events() {
+			if load.over(behind(sub.Events()), time.Now()) {
+				h.shedLoad()
+			}
 			h.dispatch(ctx, &env)
 		}
 		err = sub.Err()
@@ -238,6 +243,7 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 		}
 		select {
 		case c.queue <- queued{msg.Position, pm, dispatched}:
+			c.load++
 		default:
 			h.remove(c)
 			h.s.tooSlow(c)
@@ -361,6 +367,14 @@ func (c *client) kick(code int, text string) bool {
 	c.text = text
 	close(c.kicked)
 	return true
+}
+
+// liveMaxLag returns how far behind a live client may fall.
+func (s *Server) liveMaxLag() time.Duration {
+	if s.LiveMaxLag > 0 {
+		return s.LiveMaxLag
+	}
+	return liveMaxLag
 }
 
 // tooSlow closes c with 4008 and counts it now: the close frame may take

@@ -163,10 +163,7 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	if interval <= 0 {
 		interval = livePing
 	}
-	maxLag := s.LiveMaxLag
-	if maxLag <= 0 {
-		maxLag = liveMaxLag
-	}
+	maxLag := s.liveMaxLag()
 	probe := newLagProbe(maxLag, func() { s.tooSlow(c) })
 	defer probe.stop()
 	var pinging atomic.Bool

@@ -143,10 +143,10 @@ type LiveReport struct {
 	Rate        int // appends per second offered
 	Appended    int
 	AppendedIn  time.Duration // from the first append's start to the last's end
-	Expected    int // messages that should have arrived (each append × the subscribers that want it)
-	Received    int // of those, how many arrived (each once)
-	Closed      int // subscribers the server closed
-	TooSlow     int // of those, closed with 4008 (too slow)
+	Expected    int           // messages that should have arrived (each append × the subscribers that want it)
+	Received    int           // of those, how many arrived (each once)
+	Closed      int           // subscribers the server closed
+	TooSlow     int           // of those, closed with 4008 (too slow)
 	P50, P99    time.Duration
 	Max         time.Duration
 }
