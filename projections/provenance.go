@@ -27,9 +27,11 @@ import (
 //     system observed it, verified if it says so.
 //
 // A customer of whom only the registration is known keeps no claims (most
-// of a large bank: nothing is spent on them); the first ProfileChanged or
-// ProfileReported seeds them from the registration and, if the customer
-// confirmed their data since, from that confirmation.
+// of a large bank: nothing is spent on them), and a field only the
+// registration claims keeps none either: the first claim of a field seeds
+// it with the registration's and, if the customer confirmed their data
+// since, that confirmation's (seedClaims), which the view shows of the
+// fields that keep none.
 
 // Claim is one system's latest statement of one profile field.
 type Claim struct {
@@ -89,29 +91,32 @@ func (c *customer) field(i int) *string {
 	return [numProfileFields]*string{&c.name, &c.birthDate, &c.phone, &c.email, &c.addr}[i]
 }
 
-// provenanceOf returns c's claims, seeding them first if c has none: the
-// registration's values, and a confirmation since (verifiedAt), whose event
-// the fold did not keep (Event "", Version 0).
-func (c *customer) provenanceOf(rule *Survivorship) *provenance {
-	if c.prov != nil {
-		return c.prov
-	}
-	p := &provenance{}
-	for i := range p.fields {
-		p.fields[i].survivor = -1
-		v := *c.field(i)
-		if v == "" {
-			continue
+// provenanceOf returns c's claims, an empty set first if c has none.
+func (c *customer) provenanceOf() *provenance {
+	if c.prov == nil {
+		c.prov = &provenance{}
+		for i := range c.prov.fields {
+			c.prov.fields[i].survivor = -1
 		}
-		p.fields[i].add(Claim{System: c.regSystem, Value: v, ObservedAt: unixTime(c.registeredAt), Event: "CustomerRegistered"})
-		if c.verifiedAt > c.registeredAt {
-			p.fields[i].add(Claim{System: CRMSystem, Value: v, ObservedAt: unixTime(c.verifiedAt), Verified: true})
-		}
-		p.pick(rule, i)
 	}
-	p.findConflicts()
-	c.prov = p
-	return p
+	return c.prov
+}
+
+// seedClaims returns the claims field i holds before any is kept for it:
+// the registration's value, and, if the customer confirmed their data
+// since (verifiedAt), the CRM's verified claim of it then, whose event the
+// fold did not keep (Event "", Version 0). A field no claim was kept for
+// still holds the registration's value: every claim but these is kept.
+func (c *customer) seedClaims(i int) []Claim {
+	v := *c.field(i)
+	if v == "" {
+		return nil
+	}
+	claims := []Claim{{System: c.regSystem, Value: v, ObservedAt: unixTime(c.registeredAt), Event: "CustomerRegistered"}}
+	if c.verifiedAt > c.registeredAt {
+		claims = append(claims, Claim{System: CRMSystem, Value: v, ObservedAt: unixTime(c.verifiedAt), Verified: true})
+	}
+	return claims
 }
 
 // add keeps cl as its system's latest claim: it replaces the system's
@@ -137,7 +142,10 @@ func (c *customer) claim(rule *Survivorship, field string, cl Claim) {
 	if i < 0 || c.erased {
 		return
 	}
-	p := c.provenanceOf(rule)
+	p := c.provenanceOf()
+	if len(p.fields[i].claims) == 0 {
+		p.fields[i].claims = c.seedClaims(i) // only the fields other systems claim keep claims
+	}
 	if p.fields[i].add(cl) {
 		c.settle(rule, p, i)
 	}
@@ -280,11 +288,16 @@ func (c *customer) provenanceView() []FieldProvenance {
 	}
 	out := make([]FieldProvenance, 0, numProfileFields)
 	for i, f := range p.fields {
-		if f.survivor < 0 {
+		claims, survivor := f.claims, f.survivor
+		if len(claims) == 0 { // no other system claimed it
+			claims = c.seedClaims(i)
+			survivor = len(claims) - 1 // the confirmation if any: the values are the same
+		}
+		if survivor < 0 {
 			continue
 		}
-		s := f.claims[f.survivor]
-		claims := slices.Clone(f.claims)
+		s := claims[survivor]
+		claims = slices.Clone(claims)
 		slices.SortStableFunc(claims, func(a, b Claim) int {
 			switch {
 			case a.System == s.System:

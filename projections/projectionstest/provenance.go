@@ -9,18 +9,19 @@ import (
 )
 
 // provenanceOfC1 is the provenance testCustomerView expects of C1: core's
-// registration, and the CRM's claims of every field from the verification
-// at hours(2) (stream version 2), which took the changed phone and the
-// cleared e-mail of hours(1) as they stood.
+// registration, and the CRM's claim of every field from the verification at
+// hours(2). The changed phone and the cleared e-mail keep claims, so the
+// verification's is its event (stream version 2); the other fields keep
+// none, and show the confirmation by its time only.
 func provenanceOfC1() []projections.FieldProvenance {
-	field := func(name, now, registered string) projections.FieldProvenance {
+	field := func(name, now, registered string, version uint64, event string) projections.FieldProvenance {
 		return projections.FieldProvenance{Field: name, Value: now, System: projections.CRMSystem, Claims: []projections.Claim{
-			{System: projections.CRMSystem, Value: now, ObservedAt: hours(2), Verified: true, Event: "ProfileVerified", Version: 2},
+			{System: projections.CRMSystem, Value: now, ObservedAt: hours(2), Verified: true, Event: event, Version: version},
 			{System: "core", Value: registered, ObservedAt: T0, Event: "CustomerRegistered"}}}
 	}
-	return []projections.FieldProvenance{field("name", "Kim Minjun", "Kim Minjun"), field("birthDate", "1980-05-17", "1980-05-17"),
-		field("phone", "010-9999-0000", "010-1234-5678"), field("email", "", "minjun@example.com"),
-		field("address", "1 Sejong-daero, Seoul", "1 Sejong-daero, Seoul")}
+	return []projections.FieldProvenance{field("name", "Kim Minjun", "Kim Minjun", 0, ""), field("birthDate", "1980-05-17", "1980-05-17", 0, ""),
+		field("phone", "010-9999-0000", "010-1234-5678", 2, "ProfileVerified"), field("email", "", "minjun@example.com", 2, "ProfileVerified"),
+		field("address", "1 Sejong-daero, Seoul", "1 Sejong-daero, Seoul", 0, "")}
 }
 
 // testProvenance: two systems report a customer's profile. The card
