@@ -149,10 +149,13 @@ type LiveReport struct {
 	TooSlow     int           // of those, closed with 4008 (too slow)
 	P50, P99    time.Duration
 	Max         time.Duration
+	// AnsweredP99 is the p99 from the append's answer instead (0 for a
+	// message that came first): the fan-out's own share.
+	AnsweredP99 time.Duration
 }
 
 // LiveHeader is the header line of LiveReport rows.
-const LiveHeader = "live fan-out               subscribers  appends  offered/s  made/s   expected   received   missing  closed  4008        p50        p99        max"
+const LiveHeader = "live fan-out               subscribers  appends  offered/s  made/s   expected   received   missing  closed  4008        p50        p99        max  p99 after answer"
 
 // String formats the report as one row under LiveHeader.
 func (r LiveReport) String() string {
@@ -160,9 +163,9 @@ func (r LiveReport) String() string {
 	if r.AppendedIn > 0 {
 		made = float64(r.Appended) / r.AppendedIn.Seconds()
 	}
-	return fmt.Sprintf("%-26s %11d %8d %10d %7.0f %10d %10d %9d %7d %5d %10s %10s %10s",
+	return fmt.Sprintf("%-26s %11d %8d %10d %7.0f %10d %10d %9d %7d %5d %10s %10s %10s %17s",
 		r.Name, r.Subscribers, r.Appended, r.Rate, made, r.Expected, r.Received, r.Expected-r.Received, r.Closed, r.TooSlow,
-		round(r.P50), round(r.P99), round(r.Max))
+		round(r.P50), round(r.P99), round(r.Max), round(r.AnsweredP99))
 }
 
 // receipt is one message a subscriber received: the event id and when.
@@ -198,8 +201,8 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 	time.Sleep(200 * time.Millisecond) // let the server attach every subscriber
 
 	type sentEvent struct {
-		seq int
-		at  time.Time // when its append started
+		seq          int
+		at, answered time.Time // when its append started, and was answered
 	}
 	var sent sync.Map // event id → sentEvent
 	// Appends are issued on a fixed schedule by a pool, so a slow append does
@@ -220,7 +223,7 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 			t0 := time.Now()
 			id, err := appendOne(ctx, i)
 			if err == nil {
-				sent.Store(id, sentEvent{i, t0})
+				sent.Store(id, sentEvent{i, t0, time.Now()})
 				appended.Add(1)
 			}
 		})
@@ -240,7 +243,7 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 		}
 		return true
 	})
-	var all []time.Duration
+	var all, answered []time.Duration
 	for i, r := range results {
 		seen := map[string]bool{}
 		for _, g := range r.got {
@@ -250,6 +253,7 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 			}
 			seen[g.id] = true
 			all = append(all, g.at.Sub(v.(sentEvent).at))
+			answered = append(answered, max(g.at.Sub(v.(sentEvent).answered), 0))
 		}
 		if r.code != 0 {
 			rep.Closed++
@@ -259,10 +263,12 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 		}
 	}
 	slices.Sort(all)
+	slices.Sort(answered)
 	rep.Appended = int(appended.Load())
 	rep.Received = len(all)
 	if len(all) > 0 {
 		rep.P50, rep.P99, rep.Max = all[len(all)/2], all[len(all)*99/100], all[len(all)-1]
+		rep.AnsweredP99 = answered[len(answered)*99/100]
 	}
 	return rep, nil
 }
