@@ -273,6 +273,9 @@ func checkLedger(t *testing.T, l *ledger) {
 		if e.Actor.ID != "system:import:core" && e.Actor.ID != "system:import:card" {
 			t.Errorf("%s@%d appended by %q", e.Stream, e.Version, e.Actor.ID)
 		}
+		if e.OccurredAt.IsZero() || e.OccurredAt.After(time.Date(2026, 10, 21, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s@%d occurred at %v, want its record's observedAt (before the store's clock, %v)", e.Stream, e.Version, e.OccurredAt, eventstest.Epoch)
+		}
 		for _, plain := range []string{"김민준", "010-5550-0101", "minjun@example.com", "테헤란로", "010-5550-9999"} {
 			if bytes.Contains(e.Data, []byte(plain)) {
 				t.Errorf("%s@%d holds a personal value in clear: %s", e.Stream, e.Version, e.Data)
@@ -454,5 +457,28 @@ func TestCustomerOrderKept(t *testing.T) {
 		if want := []string{"0", "1", "2", "3", "4", "5"}; !slices.Equal(got, want) {
 			t.Fatalf("C%04d's reports in versions %v, want the file's order %v", c, got, want)
 		}
+	}
+}
+
+// TestRecordOfTwoCustomers: one source record (system, ref, version)
+// imported for a second customer is refused by the store, and its row
+// rejected, on every store.
+func TestRecordOfTwoCustomers(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *ledger{"embedded": embedded, "bolt": onBolt, "postgres": onPostgres} {
+		l := open(t)
+		importFile(t, l, "core", importer.Customers, "core_customers.csv")
+		rej, err := importer.CreateRejects(filepath.Join(t.TempDir(), "r.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := "customerId,ref,version,observedAt,email\nC0000001,APP-1,1,2026-10-05,a@example.com\nC0000002,APP-1,1,2026-10-05,a@example.com\n"
+		cfg := importer.Config{System: "loan", Kind: importer.Profiles, Format: importer.CSV, Rejects: rej, InFlight: 1,
+			Seal: func(id string) func(events.Personal) error { return l.sealer.SealFor(t.Context(), id) }}
+		st, err := importer.Run(t.Context(), cfg, l.store, strings.NewReader(body))
+		rej.Close()
+		if err != nil || st.Appended != 1 || st.Rejected != 1 {
+			t.Errorf("%s: %+v, %v; want one appended, one rejected", name, st, err)
+		}
+		wantRejects(t, name, readRejects(t, rej.Path()), map[int]string{3: "another stream"})
 	}
 }

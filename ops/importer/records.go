@@ -97,6 +97,7 @@ func (b *builder) build(r row) (record, error) {
 		if err != nil {
 			return err
 		}
+		ev.OccurredAt = src.ObservedAt // when the source system recorded it: where the timeline puts it
 		rec.entries = append(rec.entries, events.StreamAppend{Stream: stream, Expected: expected, Events: []events.Event{ev}})
 		return nil
 	}
