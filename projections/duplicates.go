@@ -145,7 +145,10 @@ func (d *Duplicates) Pairs() []DuplicatePair {
 		}
 	}
 	slices.SortFunc(out, func(x, y DuplicatePair) int {
-		return cmpString(x.CustomerIDs[0]+"\x00"+x.CustomerIDs[1], y.CustomerIDs[0]+"\x00"+y.CustomerIDs[1])
+		if c := cmpString(x.CustomerIDs[0], y.CustomerIDs[0]); c != 0 {
+			return c
+		}
+		return cmpString(x.CustomerIDs[1], y.CustomerIDs[1])
 	})
 	return out
 }
