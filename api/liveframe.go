@@ -40,18 +40,17 @@ func prepare(m liveMsg) ([]byte, error) {
 type frameWriter struct {
 	conn *websocket.Conn
 	mu   sync.Mutex
-	bufs net.Buffers
 }
 
-// frames writes frames in one write, by deadline.
+// frames writes frames in one write (writev), by deadline. What was
+// written is taken out of frames.
 func (w *frameWriter) frames(frames [][]byte, deadline time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	nc := w.conn.NetConn()
 	_ = nc.SetWriteDeadline(deadline)
-	w.bufs = append(w.bufs[:0], frames...)
-	_, err := w.bufs.WriteTo(nc)
-	clear(w.bufs[:cap(w.bufs)])
+	bufs := net.Buffers(frames)
+	_, err := bufs.WriteTo(nc)
 	return err
 }
 
