@@ -398,11 +398,12 @@ func (s *server) greet(ctx context.Context, stderr io.Writer) error {
 		if s.cfg.store.backend == "postgres" || s.cfg.store.backend == "kurrentdb" {
 			stopFirst = ""
 		}
+		flags, note := staffAddHint(s.cfg.store)
 		fmt.Fprintf(stderr, "\nThe ledger is empty. Create the first admin%s:\n"+
-			"  dangol staff add --data %s --id A001 --name \"First Admin\" --role admin\n"+
+			"  dangol staff add --data %s%s --id A001 --name \"First Admin\" --role admin\n%s"+
 			"It prints a setup code on stderr: set the admin's password with it at http://%s/setup, then add everyone\n"+
 			"else on the console's staff screen (/admin/staff). The bearer token it prints is for programs (POST /v1/staff).\n\n",
-			stopFirst, s.cfg.store.data, s.addr)
+			stopFirst, s.cfg.store.data, flags, note, s.addr)
 	}
 	return nil
 }

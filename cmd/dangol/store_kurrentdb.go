@@ -108,6 +108,18 @@ func openKurrentDB(ctx context.Context, sf storeFlags, existing bool) (events.St
 	return &kurrentLog{Store: log, pool: pool}, nil
 }
 
+// staffAddHint is what the empty ledger's first-admin hint adds for
+// --store kurrentdb: the flag, and a line naming the URLs the command needs
+// too (not their values, which may hold passwords). Without them `dangol
+// staff add` would put the admin in an embedded ledger the server never
+// reads.
+func staffAddHint(sf storeFlags) (flags, note string) {
+	if sf.backend != "kurrentdb" {
+		return "", ""
+	}
+	return " --store kurrentdb", "  with this server's --kurrentdb-url and --postgres-url (or DANGOL_KURRENTDB_URL and DANGOL_POSTGRES_URL)\n"
+}
+
 // redactPassword replaces err by a note that it was withheld if its text
 // holds the password.
 func redactPassword(err error, password string) error {

@@ -194,6 +194,32 @@ func TestServeKurrentDBWiring(t *testing.T) {
 	}
 }
 
+// TestServeKurrentDBFirstAdminHint: on an empty ledger the first-admin
+// hint names --store kurrentdb and the URLs staff add needs (not their
+// values), or the admin would land in an embedded ledger.
+func TestServeKurrentDBFirstAdminHint(t *testing.T) {
+	logDir, pgURL := t.TempDir(), pgtest.Database(t)
+	useKurrentLog(t, func(string, kurrentdb.Options) (events.Store, error) {
+		inner, err := bolt.Open(filepath.Join(logDir, "events.db"), bolt.Options{Now: now})
+		return pairLog{inner}, err
+	})
+	cfg := serveConfig{addr: "127.0.0.1:0", metricsAddr: metricsOff, logLevel: "error", shutdownTimeout: hang, readyLag: 1000, maxBody: 64 << 10}
+	cfg.store = storeFlags{data: t.TempDir(), backend: "kurrentdb", postgresURL: pgURL, kurrentdb: kurrentFlags{url: "esdb://kurrentdb.test:2113", prefix: "dangol-"}}
+	var errw bytes.Buffer
+	srv, err := startServer(t.Context(), cfg, noEnv, &errw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	hint := errw.String()
+	if !strings.Contains(hint, "dangol staff add --data "+cfg.store.data+" --store kurrentdb --id A001") ||
+		!strings.Contains(hint, "--kurrentdb-url and --postgres-url") || strings.Contains(hint, pgURL) {
+		t.Fatalf("the first-admin hint on an empty KurrentDB ledger:\n%s", hint)
+	}
+}
+
 // TestKurrentLogBatches: the bulk import's AppendBatch reaches the
 // KurrentDB store's own through the wrapper that adds the key pool.
 func TestKurrentLogBatches(t *testing.T) {
