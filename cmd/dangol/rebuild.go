@@ -26,8 +26,8 @@ func runRebuild(ctx context.Context, args []string, getenv env, stdout, stderr i
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	if sf.backend != "postgres" || sf.postgresURL == "" {
-		return errors.New("rebuild: the read models are in PostgreSQL only with --store postgres --postgres-url URL")
+	if sf.backend != "postgres" && sf.backend != "kurrentdb" || sf.postgresURL == "" {
+		return errors.New("rebuild: the read models are in PostgreSQL only with --store postgres (or kurrentdb) --postgres-url URL")
 	}
 	s, err := openEventStore(ctx, sf, true)
 	if err != nil {

@@ -95,8 +95,8 @@ func TestServeHelpMarksKurrentDB(t *testing.T) {
 // (pairLog) in the KurrentDB log's place: the log gets the events, the
 // data keys are in PostgreSQL (no keys.db), the read models are PostgreSQL
 // tables that answer a read after a commit/prepare position, the audit log
-// pages by such positions, and the log is opened with the default stream
-// prefix.
+// pages by such positions, the log is opened with the default stream
+// prefix, and `dangol rebuild` replays it into fresh tables.
 func TestServeKurrentDBWiring(t *testing.T) {
 	dir, logDir, pgURL := t.TempDir(), t.TempDir(), pgtest.Database(t)
 	var got []kurrentdb.Options
@@ -183,6 +183,10 @@ func TestServeKurrentDBWiring(t *testing.T) {
 	}
 	if err := s.stop(); err != nil {
 		t.Fatalf("stop: %v", err)
+	}
+	var rebuilt bytes.Buffer
+	if err := run(t.Context(), []string{"rebuild", "--data", dir}, getenv, &rebuilt, io.Discard); err != nil || !strings.Contains(rebuilt.String(), "rebuilt the read models from") {
+		t.Fatalf("rebuild --store kurrentdb: %v, %s", err, rebuilt.String())
 	}
 	check, err := bolt.Open(filepath.Join(logDir, "events.db"), bolt.Options{Now: now})
 	if err != nil {
