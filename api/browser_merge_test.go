@@ -12,11 +12,7 @@ import (
 func TestBrowserDuplicatesMerge(t *testing.T) {
 	requireBrowser(t)
 	s := newStack(t, stackOptions{})
-	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
-	s.must("R1", "POST", "/v1/customers", dupCustomer("C2"), 201)
-	other := newCustomer("C3")
-	other["phone"] = "010-9999-0000"
-	s.must("R1", "POST", "/v1/customers", other, 201)
+	s.seedPair()
 	for id, role := range map[string]string{"H1": "centre_head", "R1": "rep"} {
 		s.givePassword(id, role, testPassword)
 	}

@@ -13,6 +13,17 @@ func dupCustomer(id string) map[string]any {
 	return c
 }
 
+// seedPair registers C1 and its likely duplicate C2, and C3, who shares
+// their phone but not their birth date.
+func (s *stack) seedPair() {
+	s.t.Helper()
+	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
+	s.must("R1", "POST", "/v1/customers", dupCustomer("C2"), 201)
+	other := newCustomer("C3")
+	other["birthDate"] = "1971-05-01"
+	s.must("R1", "POST", "/v1/customers", other, 201)
+}
+
 // countTypes returns how many events of each type the log holds.
 func (s *stack) countTypes() map[string]int {
 	s.t.Helper()
@@ -30,11 +41,7 @@ func (s *stack) countTypes() map[string]int {
 // nothing.
 func TestMerge(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
-	s.must("R1", "POST", "/v1/customers", dupCustomer("C2"), 201)
-	other := newCustomer("C3")
-	other["birthDate"] = "1971-05-01"
-	s.must("R1", "POST", "/v1/customers", other, 201)
+	s.seedPair()
 	s.must("R1", "POST", "/v1/customers", newCustomer("C4"), 201)
 	s.must("A001", "POST", "/v1/customers/C4/erasure", map[string]any{"reason": "customer request", "requestedBy": "customer"}, 201)
 	s.awaitApplied()
