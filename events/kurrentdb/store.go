@@ -310,13 +310,16 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position, limit int) ([
 }
 
 // Head implements events.Store: the position of this ledger's last event.
+// It reads $all backwards, first a few events (where a cluster of its own
+// has the ledger's last one: /readyz and every metrics scrape ask), then
+// pages of 512 past other ledgers' and system events.
 func (s *Store) Head(ctx context.Context) (events.Position, error) {
 	if err := s.alive(ctx); err != nil {
 		return events.Position{}, err
 	}
 	var from esdb.AllPosition = esdb.End{}
-	for {
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, 512)
+	for page := uint64(8); ; page = 512 {
+		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, page)
 		if err != nil {
 			return events.Position{}, s.translate(ctx, "read $all", err)
 		}
@@ -340,7 +343,7 @@ func (s *Store) Head(ctx context.Context) (events.Position, error) {
 			last = r.Position
 		}
 		rs.Close()
-		if n < 512 {
+		if uint64(n) < page {
 			return events.Start, nil
 		}
 		from = last
