@@ -50,21 +50,12 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 		return err
 	}
 	defer os.RemoveAll(dir)
-	repTok, err := staffToken(ctx, dir, getenv, "R001", "Bench Rep", "rep")
-	if err != nil {
-		return err
-	}
-	audTok, err := staffToken(ctx, dir, getenv, "U001", "Bench Auditor", "auditor")
-	if err != nil {
-		return err
-	}
-	admTok, err := staffToken(ctx, dir, getenv, "A001", "Bench Admin", "admin")
-	if err != nil {
-		return err
-	}
-	supTok, err := staffToken(ctx, dir, getenv, "S001", "Bench Supervisor", "supervisor")
-	if err != nil {
-		return err
+	tok := map[string]string{} // by role
+	for _, m := range []struct{ id, name, role string }{{"R001", "Bench Rep", "rep"}, {"U001", "Bench Auditor", "auditor"},
+		{"A001", "Bench Admin", "admin"}, {"S001", "Bench Supervisor", "supervisor"}} {
+		if tok[m.role], err = staffToken(ctx, dir, getenv, m.id, m.name, m.role); err != nil {
+			return err
+		}
 	}
 	srv, err := startBenchServer(ctx, dir, pgURL, getenv)
 	if err != nil {
@@ -75,7 +66,7 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	fmt.Fprintf(stdout, "dangol bench http  %s  %s/%s  %d CPUs  server and client in one process on %s  store=%s\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), srv.addr, *backend)
 
-	rep := bench.NewClient(base, repTok, max(*clients, *readers))
+	rep := bench.NewClient(base, tok["rep"], max(*clients, *readers))
 	reg := bench.Load(ctx, "register customers", 16, *customers, func(ctx context.Context, _, i int) error {
 		return rep.Do(ctx, "POST", "/v1/customers", map[string]any{"customerId": fmt.Sprintf("C%07d", i), "name": "김민준",
 			"phone": "010-1234-5678", "branchId": "B001", "source": map[string]string{"system": "bench"}}, 201, nil)
@@ -87,7 +78,7 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 		}
 		err := rep.Do(ctx, "POST", fmt.Sprintf("/v1/customers/C%07d/contacts", i%*customers), map[string]any{
 			"channel": "phone_outbound", "purpose": "advice", "summary": "상담: 적금 만기 안내, 대출 상담 희망",
-			"occurredAt": time.Now().UTC().Format(time.RFC3339), "durationSec": 300}, 201, &res)
+			"occurredAt": now().UTC().Format(time.RFC3339), "durationSec": 300}, 201, &res)
 		if err != nil || len(res.EventIDs) == 0 {
 			return "", err
 		}
@@ -100,12 +91,12 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	fmt.Fprintln(stdout, bench.Load(ctx, "GET customer view", *readers, *reads, func(ctx context.Context, _, i int) error {
 		return rep.Do(ctx, "GET", fmt.Sprintf("/v1/customers/C%07d", i%*customers), nil, 200, nil)
 	}))
-	if err := assignBooks(ctx, srv, bench.NewClient(base, admTok, 16), bench.NewClient(base, supTok, 16), *advisors, *customers, stdout); err != nil {
+	if err := assignBooks(ctx, srv, bench.NewClient(base, tok["admin"], 16), bench.NewClient(base, tok["supervisor"], 16), *advisors, *customers, stdout); err != nil {
 		return err
 	}
 	liveCases := map[string][]bench.LiveSubscriber{
-		"firehose":  logSubscribers(audTok, *subs),
-		"realistic": append(advisorSubscribers(supTok, *advisors, *customers), logSubscribers(audTok, *logSubs)...),
+		"firehose":  logSubscribers(tok["auditor"], *subs),
+		"realistic": append(advisorSubscribers(tok["supervisor"], *advisors, *customers), logSubscribers(tok["auditor"], *logSubs)...),
 	}
 	fmt.Fprintf(stdout, "%d appends/s for %s: event-to-client latency from the append's start (its durable commit included)\n%s\n", *rate, *dur, bench.LiveHeader)
 	for _, name := range strings.Split(*cases, ",") {
