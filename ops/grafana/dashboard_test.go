@@ -159,6 +159,10 @@ var (
 	labelKey    = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
 )
 
+// keywords are PromQL's binary operators and modifiers spelt as words (on
+// and ignoring take their labels in parentheses, read as a function's).
+var keywords = []string{"and", "or", "unless", "bool", "offset", "on", "ignoring", "group_left", "group_right"}
+
 // targetLabels are the labels Prometheus adds to every scraped series.
 var targetLabels = []string{"instance", "job"}
 
@@ -181,8 +185,8 @@ func checkQuery(t *testing.T, where, expr string, known map[string][]string) {
 	have := slices.Clone(targetLabels)
 	names := 0
 	for _, tok := range ident.FindAllString(rest, -1) {
-		if strings.HasSuffix(tok, "(") {
-			continue // a function
+		if strings.HasSuffix(tok, "(") || slices.Contains(keywords, strings.TrimSpace(tok)) {
+			continue // a function or an operator
 		}
 		ls, ok := metricLabels(strings.TrimSpace(tok), known)
 		if !ok {
@@ -224,6 +228,32 @@ func metricLabels(name string, known map[string][]string) ([]string, bool) {
 	return nil, false
 }
 
+// TestAlertsNameServedMetrics: every alerting rule of the compose stack's
+// Prometheus (ops/prometheus-alerts.yml, loaded by ops/prometheus.yml) names
+// metrics and labels `dangol serve` registers.
+func TestAlertsNameServedMetrics(t *testing.T) {
+	known := served(t)
+	raw, err := os.ReadFile("../prometheus-alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprs := regexp.MustCompile(`(?m)^\s+expr: (.+)$`).FindAllStringSubmatch(string(raw), -1)
+	alerts := regexp.MustCompile(`(?m)^\s+- alert: `).FindAllIndex(raw, -1)
+	if len(exprs) == 0 || len(exprs) != len(alerts) {
+		t.Fatalf("%d expressions for %d alerts", len(exprs), len(alerts))
+	}
+	for _, e := range exprs {
+		checkQuery(t, "alert", e[1], known)
+	}
+	scrape, err := os.ReadFile("../prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(scrape), "- /etc/prometheus/alerts.yml") {
+		t.Error("ops/prometheus.yml does not load the alerting rules")
+	}
+}
+
 // TestComposeProvisionsGrafana: the compose stack mounts this directory
 // where the provisioning looks for it, and Prometheus scrapes every dangol
 // server of every profile (docker-compose.yml's own rendering is checked
@@ -240,6 +270,9 @@ func TestComposeProvisionsGrafana(t *testing.T) {
 	mount := regexp.MustCompile(`\./ops/grafana/dashboards:(\S+):ro`).FindStringSubmatch(compose)
 	if mount == nil || !strings.Contains(provider, "path: "+mount[1]+"\n") {
 		t.Errorf("the dashboards are mounted at %v; the provider reads %q", mount, provider)
+	}
+	if !strings.Contains(compose, "./ops/prometheus-alerts.yml:/etc/prometheus/alerts.yml:ro") {
+		t.Error("docker-compose.yml does not mount the alerting rules where ops/prometheus.yml loads them")
 	}
 	if !strings.Contains(compose, "./ops/grafana/provisioning:/etc/grafana/provisioning:ro") {
 		t.Error("docker-compose.yml does not mount ops/grafana/provisioning into Grafana")
