@@ -246,7 +246,8 @@ func timeOrPosition(path string) bool {
 	last := path[strings.LastIndexAny(path, ".]")+1:]
 	switch last {
 	case "occurredAt", "startedAt", "followUpDue", "nextFollowUpDue", "expiresAt", "fromPosition", "toPosition",
-		"at": // PersonalDataRead's reads[].at
+		"observedAt", // ProfileReported's source.observedAt
+		"at":         // PersonalDataRead's reads[].at
 		return true
 	}
 	return false
@@ -1174,8 +1175,10 @@ func strictField(path string) string {
 	if timeOrPosition(path) {
 		return path // Strict places errors of a value's own UnmarshalJSON
 	}
-	if strings.HasPrefix(path, "changes.") {
-		return "changes"
+	for _, m := range []string{"changes", "fields"} { // maps (ProfileChanged, ProfileReported): encoding/json names the map
+		if strings.HasPrefix(path, m+".") {
+			return m
+		}
 	}
 	var b strings.Builder
 	depth := 0

@@ -139,15 +139,7 @@ func (d *ProfileChanged) Validate() error {
 	if len(d.Changes) == 0 {
 		c.fail("changes", "at least one change is required")
 	}
-	for _, k := range sortedKeys(d.Changes) {
-		v := d.Changes[k]
-		field := "changes"
-		if ValidID(k) {
-			field += "." + k // an unknown key is only echoed if it is harmless
-		}
-		c.profileField(field, k, &v)
-		d.Changes[k] = v
-	}
+	c.profileMap("changes", d.Changes, func(string, string) {})
 	c.enum("source", &d.Source, Channels...)
 	c.line("reason", &d.Reason, maxReason, false)
 	c.time("occurredAt", &d.OccurredAt, false)

@@ -53,19 +53,33 @@ func (d *ProfileReported) Validate() error {
 	if len(d.Fields) == 0 {
 		c.fail("fields", "at least one field is required")
 	}
-	for _, k := range sortedKeys(d.Fields) {
-		v := d.Fields[k]
-		field := "fields"
-		if ValidID(k) {
-			field += "." + k // an unknown key is only echoed if it is harmless
-		}
-		c.profileField(field, k, &v)
-		if c.err == nil && v == "" {
+	c.profileMap("fields", d.Fields, func(field, v string) {
+		if v == "" {
 			c.fail(field, "must not be empty: leave out a field the record does not hold")
 		}
-		d.Fields[k] = v
-	}
+	})
 	return c.errOrNil()
+}
+
+// profileMap checks each value of m, a profile field → value map under
+// name ("changes", "fields"), by its field's rule (profileField), writing
+// the trimmed values back, in key order; then, while nothing failed, calls
+// more with the value's path ("<name>.<field>") and value. A key that is
+// not id-shaped is reported as name, so whatever a client sent is not
+// echoed back.
+func (c *check) profileMap(name string, m map[string]string, more func(field, v string)) {
+	for _, k := range sortedKeys(m) {
+		v := m[k]
+		field := name
+		if ValidID(k) {
+			field += "." + k
+		}
+		c.profileField(field, k, &v)
+		if c.err == nil {
+			more(field, v)
+		}
+		m[k] = v
+	}
 }
 
 // EachPersonal visits every value as "fields.<field>", in sorted field

@@ -94,12 +94,18 @@ func (c *customer) field(i int) *string {
 // provenanceOf returns c's claims, an empty set first if c has none.
 func (c *customer) provenanceOf() *provenance {
 	if c.prov == nil {
-		c.prov = &provenance{}
-		for i := range c.prov.fields {
-			c.prov.fields[i].survivor = -1
-		}
+		c.prov = newProvenance()
 	}
 	return c.prov
+}
+
+// newProvenance returns a provenance without claims.
+func newProvenance() *provenance {
+	p := &provenance{}
+	for i := range p.fields {
+		p.fields[i].survivor = -1
+	}
+	return p
 }
 
 // seedClaims returns the claims field i holds before any is kept for it:
@@ -357,7 +363,7 @@ func provenanceFromState(m map[string]fieldState) *provenance {
 	if m == nil {
 		return nil
 	}
-	p := &provenance{}
+	p := newProvenance()
 	for i := range p.fields {
 		f := m[events.ProfileFields[i]]
 		p.fields[i] = fieldClaims{claims: f.Claims, survivor: -1}
@@ -399,7 +405,8 @@ func (d *briefDecoder) conflicts() *provenance {
 	if n == 0 && d.err == nil {
 		d.err = errors.New("customer brief: an empty list of conflicts") // appendConflicts writes none
 	}
-	p := &provenance{conflicts: make([]Conflict, n)}
+	p := newProvenance()
+	p.conflicts = make([]Conflict, n)
 	for i := range p.conflicts {
 		p.conflicts[i].Field = d.string()
 		p.conflicts[i].Systems = make([]string, d.count(1))
