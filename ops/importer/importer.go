@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -329,19 +330,11 @@ func rejectable(err error) bool {
 }
 
 // reason is an error as a rejects file states it: the column and what is
-// wrong with it. Errors of the catalog and the stores name fields and
-// ids, never the values.
+// wrong with it (an events.Error without its code). Errors of the catalog
+// and the stores name fields and ids, never the values.
 func reason(err error) string {
-	e, ok := err.(*events.Error)
-	if !ok {
-		return err.Error() // wrapped: its context leads ("seal ...: customer ...: erased")
+	if e, ok := err.(*events.Error); ok {
+		return strings.TrimPrefix(e.Error(), e.Code+": ")
 	}
-	msg := e.Message
-	if e.Field != "" {
-		msg = e.Field + ": " + msg
-	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
+	return err.Error() // wrapped: its context leads ("seal ...: customer ...: erased")
 }

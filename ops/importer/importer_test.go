@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,12 +103,31 @@ func importFile(t *testing.T, l *ledger, system string, kind importer.Kind, name
 	if err != nil {
 		t.Fatal(err)
 	}
-	rejPath := filepath.Join(t.TempDir(), name+".rejects.jsonl")
-	rej, err := importer.CreateRejects(rejPath)
+	in, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := importer.Config{System: system, Kind: kind, Format: f, Rejects: rej, Batch: 3, InFlight: 2}
+	defer in.Close()
+	cfg := importer.Config{System: system, Kind: kind, Format: f, Batch: 3, InFlight: 2}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	got, err := importFrom(t, l, cfg, in)
+	if err != nil {
+		t.Fatalf("import %s: %v", name, err)
+	}
+	return got
+}
+
+// importFrom runs cfg on in into l (a dry run when l is nil), sealing
+// with l's sealer, with a rejects file of its own, which it reads back.
+func importFrom(t *testing.T, l *ledger, cfg importer.Config, in io.Reader) (imported, error) {
+	t.Helper()
+	rej, err := importer.CreateRejects(filepath.Join(t.TempDir(), "rejects.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Rejects = rej
 	var store events.Store
 	if l != nil {
 		store = l.store
@@ -115,22 +135,11 @@ func importFile(t *testing.T, l *ledger, system string, kind importer.Kind, name
 	} else {
 		cfg.DryRun = true
 	}
-	for _, f := range tune {
-		f(&cfg)
-	}
-	in, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
 	st, err := importer.Run(t.Context(), cfg, store, in)
-	if err != nil {
-		t.Fatalf("import %s: %v", name, err)
+	if cerr := rej.Close(); cerr != nil {
+		t.Fatal(cerr)
 	}
-	if err := rej.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return imported{stats: st, rejects: readRejects(t, rejPath)}
+	return imported{stats: st, rejects: readRejects(t, rej.Path())}, err
 }
 
 // readRejects reads a rejects file, sorted by line (the workers write in
@@ -311,18 +320,13 @@ func checkLedger(t *testing.T, l *ledger) {
 // after a broken one are still read.
 func TestRejectsHoldTheRows(t *testing.T) {
 	l := embedded(t)
-	got := importFile(t, l, "core", importer.Customers, "core_customers.csv")
-	lines := fileLines(t, "core_customers.csv")
-	for _, r := range got.rejects {
-		if r.Raw != lines[r.Line-1] {
-			t.Errorf("line %d in the rejects file as %q, the file has %q", r.Line, r.Raw, lines[r.Line-1])
-		}
-	}
-	fin := importFile(t, l, "core", importer.Financials, "core_financials.jsonl")
-	jl := fileLines(t, "core_financials.jsonl")
-	for _, r := range fin.rejects {
-		if r.Raw != jl[r.Line-1] {
-			t.Errorf("line %d in the rejects file as %q, the file has %q", r.Line, r.Raw, jl[r.Line-1])
+	for _, f := range files[:2] { // a CSV file and a JSON Lines file
+		got := importFile(t, l, f.system, f.kind, f.name)
+		lines := fileLines(t, f.name)
+		for _, r := range got.rejects {
+			if r.Raw != lines[r.Line-1] {
+				t.Errorf("%s line %d in the rejects file as %q, the file has %q", f.name, r.Line, r.Raw, lines[r.Line-1])
+			}
 		}
 	}
 	if _, err := l.store.ReadStream(t.Context(), events.CustomerStream("C0000010"), 0, events.Forward, 10); err != nil {
@@ -373,15 +377,10 @@ func TestBadFileAppendsNothing(t *testing.T) {
 		"twice":          "customerId,ref,version,observedAt,phone,phone\nC1,R1,1,2026-10-01,010-1234-5678,010\n",
 		"empty":          "",
 	} {
-		rej, err := importer.CreateRejects(filepath.Join(t.TempDir(), "r.jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := importer.Config{System: "internet", Kind: importer.Profiles, Format: importer.CSV, Rejects: rej}
-		st, err := importer.Run(t.Context(), cfg, l.store, strings.NewReader(body))
-		rej.Close()
-		if events.ErrorCode(err) != events.Invalid || st.Rows != 0 {
-			t.Errorf("%s: %+v, %v; want Invalid and no row", name, st, err)
+		cfg := importer.Config{System: "internet", Kind: importer.Profiles, Format: importer.CSV}
+		got, err := importFrom(t, l, cfg, strings.NewReader(body))
+		if events.ErrorCode(err) != events.Invalid || got.stats.Rows != 0 {
+			t.Errorf("%s: %+v, %v; want Invalid and no row", name, got.stats, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "010") {
 			t.Errorf("%s: the error repeats a value: %v", name, err)
@@ -429,16 +428,10 @@ func TestCustomerOrderKept(t *testing.T) {
 		kind importer.Kind
 		body string
 	}{{importer.Customers, master.String()}, {importer.Profiles, changes.String()}} {
-		rej, err := importer.CreateRejects(filepath.Join(t.TempDir(), "r.jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := importer.Config{System: "core", Kind: in.kind, Format: importer.CSV, Rejects: rej, Batch: 5, InFlight: 4,
-			Seal: func(id string) func(events.Personal) error { return l.sealer.SealFor(t.Context(), id) }}
-		st, err := importer.Run(t.Context(), cfg, l.store, strings.NewReader(in.body))
-		rej.Close()
-		if err != nil || st.Rejected != 0 {
-			t.Fatalf("%s: %+v, %v", in.kind, st, err)
+		cfg := importer.Config{System: "core", Kind: in.kind, Format: importer.CSV, Batch: 5, InFlight: 4}
+		got, err := importFrom(t, l, cfg, strings.NewReader(in.body))
+		if err != nil || got.stats.Rejected != 0 {
+			t.Fatalf("%s: %+v, %v", in.kind, got.stats, err)
 		}
 	}
 	for c := range customers {
@@ -467,18 +460,12 @@ func TestRecordOfTwoCustomers(t *testing.T) {
 	for name, open := range map[string]func(testing.TB) *ledger{"embedded": embedded, "bolt": onBolt, "postgres": onPostgres} {
 		l := open(t)
 		importFile(t, l, "core", importer.Customers, "core_customers.csv")
-		rej, err := importer.CreateRejects(filepath.Join(t.TempDir(), "r.jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
 		body := "customerId,ref,version,observedAt,email\nC0000001,APP-1,1,2026-10-05,a@example.com\nC0000002,APP-1,1,2026-10-05,a@example.com\n"
-		cfg := importer.Config{System: "loan", Kind: importer.Profiles, Format: importer.CSV, Rejects: rej, InFlight: 1,
-			Seal: func(id string) func(events.Personal) error { return l.sealer.SealFor(t.Context(), id) }}
-		st, err := importer.Run(t.Context(), cfg, l.store, strings.NewReader(body))
-		rej.Close()
-		if err != nil || st.Appended != 1 || st.Rejected != 1 {
-			t.Errorf("%s: %+v, %v; want one appended, one rejected", name, st, err)
+		cfg := importer.Config{System: "loan", Kind: importer.Profiles, Format: importer.CSV, InFlight: 1}
+		got, err := importFrom(t, l, cfg, strings.NewReader(body))
+		if err != nil || got.stats.Appended != 1 || got.stats.Rejected != 1 {
+			t.Errorf("%s: %+v, %v; want one appended, one rejected", name, got.stats, err)
 		}
-		wantRejects(t, name, readRejects(t, rej.Path()), map[int]string{3: "another stream"})
+		wantRejects(t, name, got.rejects, map[int]string{3: "another stream"})
 	}
 }
