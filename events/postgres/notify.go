@@ -18,11 +18,12 @@ type notifier struct {
 	every time.Duration
 	send  func() // sends a NOTIFY by itself
 
-	mu     sync.Mutex
-	last   time.Time   // when the last NOTIFY was planned or sent
-	owed   bool        // a commit is not yet announced
-	timer  *time.Timer // the NOTIFY by itself, while one is due
-	closed bool
+	mu        sync.Mutex
+	last      time.Time   // when the last NOTIFY was planned or sent
+	owed      bool        // a commit is not yet announced
+	owedSince time.Time   // when the first commit not announced was settled
+	timer     *time.Timer // the NOTIFY by itself, while one is due
+	closed    bool
 }
 
 // due reports whether the commit about to run notifies in its transaction.
@@ -45,22 +46,33 @@ func (n *notifier) settle(ok, notified bool) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.owed = true
-	if n.timer != nil || n.closed {
+	if !n.owed {
+		n.owed, n.owedSince = true, time.Now()
+	}
+	if n.timer == nil && !n.closed {
+		n.timer = time.AfterFunc(max(n.every, 0), n.expire)
+	}
+}
+
+// expire sends the NOTIFY by itself if a commit is still owed one an
+// interval after it, and otherwise waits for that moment of the commit
+// owed now, if any (the commits that notified paid the earlier ones).
+func (n *notifier) expire() {
+	n.mu.Lock()
+	if wait := n.every - time.Since(n.owedSince); n.owed && wait > 0 && !n.closed {
+		n.timer.Reset(wait)
+		n.mu.Unlock()
 		return
 	}
-	n.timer = time.AfterFunc(max(n.every, 0), func() {
-		n.mu.Lock()
-		owed := n.owed
-		n.timer, n.owed = nil, false
-		if owed {
-			n.last = time.Now()
-		}
-		n.mu.Unlock()
-		if owed {
-			n.send()
-		}
-	})
+	owed := n.owed
+	n.timer, n.owed = nil, false
+	if owed {
+		n.last = time.Now()
+	}
+	n.mu.Unlock()
+	if owed {
+		n.send()
+	}
 }
 
 // close cancels a NOTIFY not yet sent (the store is closing).
