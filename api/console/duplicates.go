@@ -28,9 +28,9 @@ func (c *Console) duplicateRoutes() {
 type duplicatesPage struct {
 	Pairs    []api.DuplicatePair
 	Selected *mergeForm // the pair open with its form (nil: none)
-	Done     *api.DuplicateCustomer
-	Merged   string // the id merged into Done
-	Error    string // a refused merge of a pair no longer listed
+	Done     string     // the survivor of the merge just made
+	Merged   string     // the id merged into Done
+	Error    string     // a refused merge of a pair no longer listed
 }
 
 // mergeForm is the merge form of one pair.
@@ -58,13 +58,9 @@ func (d duplicatesPage) SelectedKey() string {
 
 func (c *Console) duplicates(w http.ResponseWriter, r *http.Request, s *Session) error {
 	q := r.URL.Query()
-	p := duplicatesPage{Merged: q.Get("merged")}
-	if id := q.Get("done"); events.ValidID(id) && events.ValidID(p.Merged) {
-		v, err := c.Queries.Customer(r.Context(), id, c.now())
-		if err != nil {
-			return err
-		}
-		p.Done = &api.DuplicateCustomer{ID: v.ID, Name: v.Name}
+	p := duplicatesPage{}
+	if done, merged := q.Get("done"), q.Get("merged"); events.ValidID(done) && events.ValidID(merged) {
+		p.Done, p.Merged = done, merged
 	}
 	return c.renderDuplicates(w, r, s, http.StatusOK, p, q.Get("pair"), nil)
 }
@@ -79,7 +75,7 @@ func (c *Console) renderDuplicates(w http.ResponseWriter, r *http.Request, s *Se
 	}
 	p.Pairs = page.Items
 	for _, pr := range p.Pairs {
-		if p.PairKey(pr) == pick || pick == "" && p.Done == nil && p.Selected == nil {
+		if p.PairKey(pr) == pick || pick == "" && p.Done == "" && p.Selected == nil {
 			p.Selected = &mergeForm{Pair: pr, Key: newKey(), Survivor: olderOf(pr)}
 		}
 	}
