@@ -32,6 +32,9 @@ func testImportCommand(t *testing.T, url string) {
 	if exitCode(err) != 2 || !strings.Contains(out, "10 rows, 5 rejected; 10 events appended, 0 already there") {
 		t.Fatalf("import: %v (exit %d)\n%s", err, exitCode(err), out)
 	}
+	if !strings.Contains(errOut, "100% 10 rows, 10 events appended") || strings.Contains(errOut, "\r") {
+		t.Errorf("progress written to a buffer (not a terminal): want plain lines ending with the whole file's\n%q", errOut)
+	}
 	for _, personal := range []string{"김민준", "010-5550", "example.com", "call me"} {
 		if strings.Contains(out+errOut+err.Error(), personal) {
 			t.Errorf("the output names personal data (%s):\n%s\n%s\n%v", personal, out, errOut, err)
