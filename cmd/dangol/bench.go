@@ -58,6 +58,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	sealEvery := fs.Int64("seal-every", 0, "at the end, measure appends at the largest --writers count with the sealer off and on, alternating, sealing every N events (0: not)")
 	sealRounds := fs.Int("seal-rounds", 5, "with --seal-every: rounds of two runs of --events each, sealer off then on")
 	sealPoll := fs.Duration("seal-poll", time.Second, "with --seal-every: the sealer reads the log this often (0: follows it live), as serve's --seal-poll")
+	peerName := fs.String("peer", "", "with --store postgres: messagedb runs each load on Message DB's write_message too, right after dangol's, on the same cluster")
 	if err := parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
@@ -119,6 +120,11 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return fmt.Errorf("--store %q: want embedded, bolt or postgres", *backend)
 	}
 	defer s.Close()
+	peer, err := openBenchPeer(ctx, *peerName, s)
+	if err != nil {
+		return err
+	}
+	defer peer.close()
 	fmt.Fprintf(stdout, "disk fsync loop (4 KiB write + fsync): %.0f syncs/s\n", rate)
 	total := 0
 	for i, w := range counts {
@@ -128,6 +134,9 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		}
 		total += r.Events
 		fmt.Fprintln(stdout, r)
+		if err := peer.run(ctx, stdout, r); err != nil {
+			return err
+		}
 		if w == 1 && *batch == 1 {
 			// The disk's rate drifts on a shared machine: probe it again
 			// right after and compare with the mean of the two probes.
