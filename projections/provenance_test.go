@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -278,5 +279,36 @@ func TestProvenanceSearch(t *testing.T) {
 		if err != nil || len(got) != want {
 			t.Errorf("FindCustomers(%s) = %+v, %v; want %d customers", q, got, err, want)
 		}
+	}
+}
+
+// TestProvenanceSnapshot: a snapshot carries the claims, not the rule: the
+// read models restored from one keep the rule they were built with, and
+// fold the next report by it.
+func TestProvenanceSnapshot(t *testing.T) {
+	latest, err := projections.ParseSurvivorship([]byte(`{"order":["latest"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := projections.NewMemory(projections.WithSurvivorship(latest))
+	applyData(t, m, "customer-C1", 0, &events.CustomerRegistered{CustomerID: "C1", Name: "Kim Minji", Phone: "010-1111-2222",
+		BranchID: "B1", Source: events.Source{System: "core"}})
+	applyData(t, m, "customer-C1", 1, &events.ProfileReported{Source: events.RecordSource{System: "card", Ref: "A-1", Version: "1",
+		ObservedAt: projectionstest.T0.Add(time.Hour)}, Fields: map[string]string{"phone": "010-3333-4444"}}) // after the registration (at T0)
+	var buf bytes.Buffer
+	if err := projections.WriteSnapshot(&buf, projections.SnapshotInfo{}, projections.SnapshotRoots(m.Projections(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	restored := projections.NewMemory() // the default rule
+	if _, err := projections.ReadSnapshot(&buf, projections.SnapshotRoots(restored.Projections(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := restored.Customers.Customer("C1", day(12, 1)); v.Phone != "010-3333-4444" || len(field(v, "phone").Claims) != 2 {
+		t.Fatalf("restored: phone %q, claims %+v; want the card's, folded under latest-first, and both claims", v.Phone, field(v, "phone").Claims)
+	}
+	applyData(t, restored, "customer-C1", 2, &events.ProfileReported{Source: events.RecordSource{System: "loan", Ref: "L-1", Version: "1",
+		ObservedAt: projectionstest.T0.Add(2 * time.Hour)}, Fields: map[string]string{"phone": "010-5555-6666"}})
+	if v, _ := restored.Customers.Customer("C1", day(12, 1)); v.Phone != "010-1111-2222" {
+		t.Errorf("after a report folded under the default rule: phone %q, want core's (priority over card and loan)", v.Phone)
 	}
 }
