@@ -469,3 +469,19 @@ func TestRecordOfTwoCustomers(t *testing.T) {
 		wantRejects(t, name, got.rejects, map[int]string{3: "another stream"})
 	}
 }
+
+// TestStoreFailureStops: a store that fails (here closed) stops the
+// import with its error; no row is rejected for the store's sake.
+func TestStoreFailureStops(t *testing.T) {
+	l := embedded(t)
+	l.store.Close()
+	in, err := os.Open(filepath.Join("testdata", "internet_changes.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	got, err := importFrom(t, l, importer.Config{System: "internet", Kind: importer.Profiles, Format: importer.CSV}, in)
+	if events.ErrorCode(err) != events.Unavailable || got.stats.Appended != 0 || got.stats.Rejected > 1 {
+		t.Fatalf("import into a closed store: %+v, %v; want Unavailable, and only the bad row rejected", got.stats, err)
+	}
+}
