@@ -96,7 +96,8 @@ func TestServeHelpMarksKurrentDB(t *testing.T) {
 // data keys are in PostgreSQL (no keys.db), the read models are PostgreSQL
 // tables that answer a read after a commit/prepare position, the audit log
 // pages by such positions, the log is opened with the default stream
-// prefix, and `dangol rebuild` replays it into fresh tables.
+// prefix, `dangol rebuild` replays it into fresh tables and `dangol verify`
+// checks its hash chains.
 func TestServeKurrentDBWiring(t *testing.T) {
 	dir, logDir, pgURL := t.TempDir(), t.TempDir(), pgtest.Database(t)
 	var got []kurrentdb.Options
@@ -187,6 +188,9 @@ func TestServeKurrentDBWiring(t *testing.T) {
 	var rebuilt bytes.Buffer
 	if err := run(t.Context(), []string{"rebuild", "--data", dir}, getenv, &rebuilt, io.Discard); err != nil || !strings.Contains(rebuilt.String(), "rebuilt the read models from") {
 		t.Fatalf("rebuild --store kurrentdb: %v, %s", err, rebuilt.String())
+	}
+	if err := run(t.Context(), []string{"verify", "--data", dir}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatalf("verify --store kurrentdb: %v", err)
 	}
 	check, err := bolt.Open(filepath.Join(logDir, "events.db"), bolt.Options{Now: now})
 	if err != nil {
