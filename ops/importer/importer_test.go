@@ -485,3 +485,22 @@ func TestStoreFailureStops(t *testing.T) {
 		t.Fatalf("import into a closed store: %+v, %v; want Unavailable, and only the bad row rejected", got.stats, err)
 	}
 }
+
+// TestMasterOfKnownCustomer: a new version of a customer's master record
+// registers nobody again (counted as an existing customer) and reports
+// its values, on every store.
+func TestMasterOfKnownCustomer(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *ledger{"embedded": embedded, "bolt": onBolt, "postgres": onPostgres} {
+		l := open(t)
+		importFile(t, l, "core", importer.Customers, "core_customers.csv")
+		body := "customerId,ref,version,observedAt,branchId,name,phone\nC0000001,CIF000000001,4,2026-11-01,B001,김민준,010-5550-7777\n"
+		got, err := importFrom(t, l, importer.Config{System: "core", Kind: importer.Customers, Format: importer.CSV}, strings.NewReader(body))
+		if want := (importer.Stats{Rows: 1, Events: 2, Appended: 1, Existing: 1}); err != nil || got.stats != want {
+			t.Errorf("%s: %+v, %v; want %+v", name, got.stats, err, want)
+		}
+		evs, err := l.store.ReadStream(t.Context(), events.CustomerStream("C0000001"), events.LastVersion, events.Backward, 1)
+		if err != nil || len(evs) != 1 || evs[0].Type != "ProfileReported" || evs[0].Version != 2 {
+			t.Errorf("%s: C0000001's last event %+v, %v; want the new version's ProfileReported at 2", name, evs, err)
+		}
+	}
+}
