@@ -43,9 +43,11 @@ type customer struct {
 	fin                                 *Financials
 	balances                            []balancePoint // the reports VIP at risk compares, by asOf; see vip_risk.go
 	life                                []LifeEvent
-	// the registration's source.system, and the profile's claims (nil
-	// while only the registration is known): provenance.go
+	// the registration's source.system and when that system recorded it
+	// (its occurredAt, unix seconds; 0: registeredAt), and the profile's
+	// claims (nil while only the registration is known): provenance.go
 	regSystem                           string
+	regObservedAt                       int64
 	prov                                *provenance
 	registeredAt, verifiedAt, contactAt int64 // unix seconds
 	timeline                            []TimelineEntry
@@ -90,6 +92,9 @@ func (cs *Customers) Apply(e Event) {
 		c.name, c.birthDate, c.phone, c.email, c.addr = reg.Name, reg.BirthDate, reg.Phone, reg.Email, reg.Address
 		c.branchID = reg.BranchID
 		c.regSystem = intern(reg.Source.System)
+		if !e.OccurredAt.IsZero() { // an import says when the source recorded it
+			c.regObservedAt = e.OccurredAt.Unix()
+		}
 		cs.byID[id] = c
 		cs.dirty = true
 		c.version = e.Version

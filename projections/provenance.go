@@ -118,7 +118,11 @@ func (c *customer) seedClaims(i int) []Claim {
 	if v == "" {
 		return nil
 	}
-	claims := []Claim{{System: c.regSystem, Value: v, ObservedAt: unixTime(c.registeredAt), Event: "CustomerRegistered"}}
+	observed := c.registeredAt
+	if c.regObservedAt != 0 {
+		observed = c.regObservedAt
+	}
+	claims := []Claim{{System: c.regSystem, Value: v, ObservedAt: unixTime(observed), Event: "CustomerRegistered"}}
 	if c.verifiedAt > c.registeredAt {
 		claims = append(claims, Claim{System: CRMSystem, Value: v, ObservedAt: unixTime(c.verifiedAt), Verified: true})
 	}

@@ -312,3 +312,34 @@ func TestProvenanceSnapshot(t *testing.T) {
 		t.Errorf("after a report folded under the default rule: phone %q, want core's (priority over card and loan)", v.Phone)
 	}
 }
+
+// TestProvenanceImportedRegistration: an import dates the registration
+// when core recorded it (the envelope's occurredAt), and core's own report
+// of the same record, verified, then replaces the registration's claim: it
+// is core's latest, not an older one.
+func TestProvenanceImportedRegistration(t *testing.T) {
+	cs := projections.NewCustomers()
+	observed := day(2, 1)
+	apply := func(v uint64, d events.Data) {
+		env := &events.Envelope{ID: events.NewID(), Stream: "customer-C1", Version: v, Position: events.At(v + 1), Type: d.EventType(),
+			RecordedAt: day(11, 1), OccurredAt: observed} // imported in November, as the importer stamps it
+		cs.Apply(projections.Event{Envelope: env, Data: d})
+	}
+	apply(0, &events.CustomerRegistered{CustomerID: "C1", Name: "Kim Minji", Phone: "010-1111-2222", BranchID: "B1",
+		Source: events.Source{System: "core", Ref: "CIF-1"}})
+	apply(1, &events.ProfileReported{Source: events.RecordSource{System: "core", Ref: "CIF-1", Version: "1", ObservedAt: observed,
+		Verified: true}, Fields: map[string]string{"phone": "010-1111-2222"}})
+	apply(2, &events.ProfileReported{Source: events.RecordSource{System: "card", Ref: "APP-1", Version: "1", ObservedAt: day(1, 10)},
+		Fields: map[string]string{"phone": "010-3333-4444"}})
+	v, _ := cs.Customer("C1", day(12, 1))
+	phone := field(v, "phone")
+	if c := phone.Claims[0]; c.System != "core" || !c.Verified || c.Event != "ProfileReported" || !c.ObservedAt.Equal(observed) {
+		t.Errorf("core's claim %+v: want its verified report", c)
+	}
+	if phone.Conflict != nil {
+		t.Errorf("conflict %q: the card's older claim is superseded by core's verified one", phone.Conflict)
+	}
+	if name := field(v, "name"); !name.Claims[0].ObservedAt.Equal(observed) {
+		t.Errorf("the registration's claim is dated %s, want when core recorded it (%s)", name.Claims[0].ObservedAt, observed)
+	}
+}
