@@ -60,10 +60,10 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.data, "data", "./dangol-data", "data directory of the embedded store (events.db, keys.db, master.key, recordings/)")
+	fs.StringVar(&s.data, "data", "./dangol-data", "data directory of the embedded store (log/, or an earlier release's events.db; keys.db, master.key, recordings/)")
 	fs.StringVar(&s.masterKeyFile, "master-key-file", "", "file holding the master key that wraps customers' data keys (default <data>/master.key, created on first start)")
 	fs.StringVar(&s.masterKey, "master-key", "", "the master key itself, base64 of 32 bytes; overrides --master-key-file (prefer the environment to the command line)")
-	fs.StringVar(&s.backend, "store", "embedded", "where the log and the data keys live: embedded (one bbolt file under --data), postgres (--postgres-url; several serve processes may share it) or kurrentdb (the log in KurrentDB at --kurrentdb-url, keys and read models at --postgres-url; "+kurrentNotRun+")")
+	fs.StringVar(&s.backend, "store", "embedded", "where the log and the data keys live: embedded (the segment log under --data; a data dir holding an earlier release's events.db opens with bbolt, as --store bolt does), postgres (--postgres-url; several serve processes may share it) or kurrentdb (the log in KurrentDB at --kurrentdb-url, keys and read models at --postgres-url; "+kurrentNotRun+")")
 	s.kurrentdb.register(fs)
 	fs.StringVar(&s.postgresURL, "postgres-url", "", "PostgreSQL connection string for --store postgres (and kurrentdb), e.g. postgres://dangol@db:5432/dangol (prefer the environment: it may hold a password)")
 }
