@@ -56,13 +56,6 @@ func (r *Rejects) Reject(line int, raw []byte, reason string) error {
 	return nil
 }
 
-// Count returns how many rows were rejected.
-func (r *Rejects) Count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.n
-}
-
 // Path returns the file's path.
 func (r *Rejects) Path() string { return r.path }
 
