@@ -47,10 +47,11 @@ type Config struct {
 	Progress *Progress
 }
 
-// Stats say what an import did. Events is what the accepted rows make;
-// each is Appended, a Duplicate (an earlier import appended it), or, for
-// a customer master row whose customer the ledger already has, an
-// Existing registration that is not appended again.
+// Stats say what an import did. Events is what the rows that passed
+// validation make; each is Appended, a Duplicate (an earlier import
+// appended it), an Existing registration (a customer master row of a
+// customer the ledger has: not registered again), or refused by the store
+// (a customer not registered), its row then counted in Rejected.
 type Stats struct {
 	Rows, Rejected                         int64
 	Events, Appended, Duplicates, Existing int64
