@@ -125,8 +125,8 @@ func (im *run) all(ctx context.Context, rr rowReader) error {
 		close(q)
 	}
 	wg.Wait()
-	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
-		err = cause
+	if err == nil {
+		err = context.Cause(ctx) // a worker's error, or the caller's cancel after the last row was read
 	}
 	im.progress(rr, true)
 	return err

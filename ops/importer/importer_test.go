@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -502,5 +503,24 @@ func TestMasterOfKnownCustomer(t *testing.T) {
 		if err != nil || len(evs) != 1 || evs[0].Type != "ProfileReported" || evs[0].Version != 2 {
 			t.Errorf("%s: C0000001's last event %+v, %v; want the new version's ProfileReported at 2", name, evs, err)
 		}
+	}
+}
+
+// TestCancelledImportFails: an import whose context ends is an error,
+// whenever it ends (here before the first batch is appended), never a
+// success that left rows out.
+func TestCancelledImportFails(t *testing.T) {
+	l := embedded(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rej, err := importer.CreateRejects(filepath.Join(t.TempDir(), "r.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rej.Close()
+	in := strings.NewReader("customerId,ref,version,observedAt,email\nC0000001,APP-1,1,2026-10-05,a@example.com\n")
+	cfg := importer.Config{System: "loan", Kind: importer.Profiles, Format: importer.CSV, Rejects: rej}
+	if st, err := importer.Run(ctx, cfg, l.store, in); !errors.Is(err, context.Canceled) || st.Appended != 0 {
+		t.Fatalf("cancelled import: %+v, %v; want context.Canceled", st, err)
 	}
 }
