@@ -308,21 +308,7 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 				s.tooSlow(c)
 				return finish()
 			}
-			frames = frames[:0]
-			for more := true; more; {
-				if sub.FromPosition == nil || sub.FromPosition.Less(m.pos) {
-					frames = append(frames, m.frame)
-				} // else the client asked for events after a position the hub had not reached
-				more = false
-				if len(frames) < liveBatch {
-					select {
-					case m = <-c.queue:
-						more = true
-					default:
-					}
-				}
-			}
-			if len(frames) == 0 {
+			if frames = c.batch(frames[:0], m, sub.FromPosition); len(frames) == 0 {
 				continue
 			}
 			if err := send(frames...); err != nil {
@@ -345,6 +331,25 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 			}
 		case <-ctx.Done():
 			return "client_closed"
+		}
+	}
+}
+
+// batch appends to frames m's and what else c's queue holds, up to
+// liveBatch, but for events up to from (the client asked for events after
+// a position the hub had not reached).
+func (c *client) batch(frames [][]byte, m queued, from *events.Position) [][]byte {
+	for {
+		if from == nil || from.Less(m.pos) {
+			frames = append(frames, m.frame)
+		}
+		if len(frames) == liveBatch {
+			return frames
+		}
+		select {
+		case m = <-c.queue:
+		default:
+			return frames
 		}
 	}
 }
