@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -119,5 +120,62 @@ func TestMerge(t *testing.T) {
 	}
 	if page := s.must("H1", "GET", "/v1/duplicates", nil, 200); len(page["items"].([]any)) != 0 {
 		t.Errorf("duplicates after the merge: %s", page)
+	}
+}
+
+// TestMergeRaces: merges racing on the same customers (C1 into C2, C2
+// into C1, C1 into C3, and C3 into C2, all at once, each against the
+// versions it read) land one at a time: whatever lands, no customer is
+// merged twice and no survivor is itself merged by a merge that also
+// landed (no cycle), and the merged views agree with the log.
+func TestMergeRaces(t *testing.T) {
+	for round := range 4 {
+		s := newStack(t, stackOptions{})
+		s.seedPair()
+		s.awaitApplied()
+		type try struct{ survivor, merged string }
+		tries := []try{{"C2", "C1"}, {"C1", "C2"}, {"C3", "C1"}, {"C2", "C3"}}
+		results := make(chan string, len(tries))
+		start := make(chan struct{})
+		for _, tr := range tries {
+			go func() {
+				<-start
+				a, err := s.send("H1", "POST", "/v1/customers/"+tr.survivor+"/merges",
+					map[string]any{"mergedId": tr.merged, "reason": "race"}, "If-Match", `"0"`)
+				if err == nil && a.status == 201 {
+					results <- tr.merged + ">" + tr.survivor
+					return
+				}
+				if err == nil && a.status != 409 {
+					t.Errorf("round %d: %s into %s answered %d %s", round, tr.merged, tr.survivor, a.status, a.raw)
+				}
+				results <- ""
+			}()
+		}
+		close(start)
+		into := map[string]string{}
+		for range tries {
+			if r := <-results; r != "" {
+				m, sv, _ := strings.Cut(r, ">")
+				if into[m] != "" {
+					t.Fatalf("round %d: %s merged twice", round, m)
+				}
+				into[m] = sv
+			}
+		}
+		for m, sv := range into {
+			if into[sv] != "" {
+				t.Errorf("round %d: %s merged into %s, itself merged into %s", round, m, sv, into[sv])
+			}
+		}
+		s.awaitApplied()
+		for m, sv := range into {
+			if v := s.must("H1", "GET", "/v1/customers/"+m, nil, 200); v["id"] != sv {
+				t.Errorf("round %d: the view of %s is %v's, want %s's", round, m, v["id"], sv)
+			}
+		}
+		if n := s.countTypes()["CustomerMergedInto"]; n != len(into) {
+			t.Errorf("round %d: %d CustomerMergedInto in the log, %d merges answered 201", round, n, len(into))
+		}
 	}
 }
