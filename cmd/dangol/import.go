@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -107,6 +108,9 @@ func (o *importOptions) config(file string) (importer.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("--format: %w", err)
 	}
+	if same(o.rejectsPath(file), file) {
+		return cfg, errors.New("--rejects names the file to import")
+	}
 	if o.batch < 1 || o.inFlight < 1 || o.parallel < 1 {
 		return cfg, errors.New("--batch, --in-flight and --parallel must be at least 1")
 	}
@@ -118,6 +122,19 @@ func (o *importOptions) rejectsPath(file string) string {
 		return o.rejects
 	}
 	return file + ".rejects.jsonl"
+}
+
+// same reports whether two paths name one file (as far as their absolute
+// forms tell, or the file exists under both).
+func same(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
 }
 
 // importInto runs the import on the store sf names (none for a dry run),

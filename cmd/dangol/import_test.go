@@ -75,7 +75,8 @@ func testImportCommand(t *testing.T, url string) {
 }
 
 // TestImportCommandRefuses: a missing --source, core without --records,
-// no file or two, an unknown extension: an error before anything is read.
+// no file or two, an unknown extension, a rejects file that is the input:
+// an error before anything is read.
 func TestImportCommandRefuses(t *testing.T) {
 	dir := t.TempDir()
 	master := copyTestdata(t, dir, "core_customers.csv")
@@ -91,6 +92,7 @@ func TestImportCommandRefuses(t *testing.T) {
 		{"--source", "core", "--records", "accounts", master},
 		{"--source", "core banking", "--records", "customers", master},
 		{"--source", "card", odd},
+		{"--source", "core", "--records", "customers", "--rejects", master, master},
 	} {
 		err := run(t.Context(), append([]string{"import", "--data", filepath.Join(dir, "data")}, args...), noEnv, &bytes.Buffer{}, &bytes.Buffer{})
 		if exitCode(err) != 1 {
@@ -99,6 +101,9 @@ func TestImportCommandRefuses(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
 		t.Errorf("a refused import created the data dir: %v", err)
+	}
+	if fi, err := os.Stat(master); err != nil || fi.Size() == 0 {
+		t.Errorf("the input after the refusals: %v, %v", fi, err)
 	}
 }
 
