@@ -237,7 +237,7 @@ func (j *jsonReader) parse(b []byte) (map[string]string, string) {
 		return nil, "is not valid UTF-8"
 	}
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
+	if err := json.Unmarshal(b, &obj); err != nil || obj == nil { // null unmarshals into a nil map
 		return nil, "is not a JSON object"
 	}
 	fields := make(map[string]string, len(obj))
