@@ -67,10 +67,10 @@
 // LISTENing and wakes its subscriptions, which then read the rows after
 // their position. A store's NOTIFYs are spaced Options.NotifyInterval
 // apart (5ms): a commit sooner after the last one carries none and is
-// announced by the next commit that does or, within the interval, by a
+// announced by the next commit that does or, two intervals after it, by a
 // NOTIFY sent by itself, so other processes' subscriptions wake at most
-// about an interval late (the store's own subscriptions are woken at each
-// commit). Every NOTIFY signals every listening session of the cluster:
+// about two intervals late (the store's own subscriptions are woken at
+// each commit). Every NOTIFY signals every listening session of the cluster:
 // at one per commit it cost a single writer about a tenth of its rate. Subscriptions are pull-based (a slow consumer only slows
 // its own reads) and also poll every Options.PollInterval, so a lost
 // LISTEN connection delays delivery but loses nothing.

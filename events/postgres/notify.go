@@ -10,10 +10,12 @@ import (
 // apart. A commit notifies in its own transaction when the last NOTIFY is
 // older than the interval; otherwise it does not, and it is owed a NOTIFY:
 // the next commit that notifies pays it (it commits later, so the
-// subscriptions it wakes read both), or, if none comes within the interval,
-// one NOTIFY sent by itself does. Other processes' subscriptions so wake at
-// most about an interval late; this process's own are woken directly at
-// each commit. Only the committer calls due and settle.
+// subscriptions it wakes read both), or, if none has come two intervals
+// after it, one NOTIFY sent by itself does (two, not one: a steady writer's
+// next due commit may start a little late, and it pays anyway). Other
+// processes' subscriptions so wake at most about two intervals late; this
+// process's own are woken directly at each commit. Only the committer calls
+// due and settle.
 type notifier struct {
 	every time.Duration
 	send  func() // sends a NOTIFY by itself
@@ -50,16 +52,16 @@ func (n *notifier) settle(ok, notified bool) {
 		n.owed, n.owedSince = true, time.Now()
 	}
 	if n.timer == nil && !n.closed {
-		n.timer = time.AfterFunc(max(n.every, 0), n.expire)
+		n.timer = time.AfterFunc(max(2*n.every, 0), n.expire)
 	}
 }
 
-// expire sends the NOTIFY by itself if a commit is still owed one an
-// interval after it, and otherwise waits for that moment of the commit
+// expire sends the NOTIFY by itself if a commit is still owed one two
+// intervals after it, and otherwise waits for that moment of the commit
 // owed now, if any (the commits that notified paid the earlier ones).
 func (n *notifier) expire() {
 	n.mu.Lock()
-	if wait := n.every - time.Since(n.owedSince); n.owed && wait > 0 && !n.closed {
+	if wait := 2*n.every - time.Since(n.owedSince); n.owed && wait > 0 && !n.closed {
 		n.timer.Reset(wait)
 		n.mu.Unlock()
 		return

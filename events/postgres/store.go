@@ -34,8 +34,9 @@ type Options struct {
 	PollInterval time.Duration
 	// NotifyInterval is the least time between two NOTIFYs of this store,
 	// which wake other processes' subscriptions: a commit sooner after the
-	// last one is announced by one NOTIFY when the interval ends (default
-	// 5ms; negative: every commit notifies in its transaction).
+	// last one carries none and is announced by the next that does or,
+	// two intervals later, by a NOTIFY of its own (default 5ms; negative:
+	// every commit notifies in its transaction).
 	NotifyInterval time.Duration
 	// Logger receives connection-loss and recovery messages.
 	Logger *slog.Logger
