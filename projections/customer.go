@@ -43,17 +43,18 @@ type customer struct {
 	fin                                 *Financials
 	balances                            []balancePoint // the reports VIP at risk compares, by asOf; see vip_risk.go
 	life                                []LifeEvent
-	// the registration's source.system and when that system recorded it
-	// (its occurredAt, unix seconds; 0: registeredAt), and the profile's
-	// claims (nil while only the registration is known): provenance.go
+	// the registration's source.system, and the profile's claims (nil
+	// while only the registration is known); regEarlier below, in erased's
+	// padding, is how many seconds before registeredAt that system
+	// recorded the registration: provenance.go
 	regSystem                           string
-	regObservedAt                       int64
 	prov                                *provenance
 	registeredAt, verifiedAt, contactAt int64 // unix seconds
 	timeline                            []TimelineEntry
 	pitches                             []PitchOutcome
 	requests                            []Request
 	erased                              bool
+	regEarlier                          int32
 	merge                               *mergeLink // nil unless in a merge; merge.go
 	version                             uint64
 }
@@ -93,7 +94,7 @@ func (cs *Customers) Apply(e Event) {
 		c.branchID = reg.BranchID
 		c.regSystem = intern(reg.Source.System)
 		if !e.OccurredAt.IsZero() { // an import says when the source recorded it
-			c.regObservedAt = e.OccurredAt.Unix()
+			c.setRegObserved(e.OccurredAt.Unix())
 		}
 		cs.byID[id] = c
 		cs.dirty = true

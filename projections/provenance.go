@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -118,15 +119,31 @@ func (c *customer) seedClaims(i int) []Claim {
 	if v == "" {
 		return nil
 	}
-	observed := c.registeredAt
-	if c.regObservedAt != 0 {
-		observed = c.regObservedAt
-	}
-	claims := []Claim{{System: c.regSystem, Value: v, ObservedAt: unixTime(observed), Event: "CustomerRegistered"}}
+	claims := []Claim{{System: c.regSystem, Value: v, ObservedAt: unixTime(c.registeredAt - int64(c.regEarlier)), Event: "CustomerRegistered"}}
 	if c.verifiedAt > c.registeredAt {
 		claims = append(claims, Claim{System: CRMSystem, Value: v, ObservedAt: unixTime(c.verifiedAt), Verified: true})
 	}
 	return claims
+}
+
+// setRegObserved notes when the registration's source recorded it (unix
+// seconds; 0: when it was registered), kept as the difference, which fits
+// the customer's padding: up to 68 years either way, a farther one clamped.
+func (c *customer) setRegObserved(at int64) {
+	if at == 0 {
+		c.regEarlier = 0
+		return
+	}
+	c.regEarlier = int32(min(max(c.registeredAt-at, math.MinInt32), math.MaxInt32))
+}
+
+// regObserved returns when the registration's source recorded it, or 0 if
+// that is when it was registered.
+func (c *customer) regObserved() int64 {
+	if c.regEarlier == 0 {
+		return 0
+	}
+	return c.registeredAt - int64(c.regEarlier)
 }
 
 // add keeps cl as its system's latest claim: it replaces the system's

@@ -102,7 +102,7 @@ func (r CustomerRecord) MarshalJSON() ([]byte, error) {
 		AdvisorID: c.advisorID, AdvisorKind: c.advisorKind, Consent: c.consent, ConsentSet: c.consentSet, ConsentVer: c.consentVer,
 		Holdings: c.holdings, Fin: c.fin, Balances: c.balancesJSON(), Life: c.life, RegisteredAt: c.registeredAt, VerifiedAt: c.verifiedAt,
 		ContactAt: c.contactAt, Timeline: c.timeline, Pitches: c.pitches, Requests: c.requests, Erased: c.erased,
-		RegSystem: c.regSystem, RegObservedAt: c.regObservedAt, Provenance: c.prov.state(),
+		RegSystem: c.regSystem, RegObservedAt: c.regObserved(), Provenance: c.prov.state(),
 		Merge: c.merge, Version: c.version})
 }
 
@@ -119,7 +119,8 @@ func (r *CustomerRecord) UnmarshalJSON(b []byte) error {
 		contactAt: s.ContactAt, timeline: s.Timeline, pitches: s.Pitches, requests: s.Requests, erased: s.Erased,
 		merge: s.Merge, version: s.Version}
 	r.c.setBalancesJSON(s.Balances)
-	r.c.regSystem, r.c.regObservedAt, r.c.prov = intern(s.RegSystem), s.RegObservedAt, provenanceFromState(s.Provenance)
+	r.c.regSystem, r.c.prov = intern(s.RegSystem), provenanceFromState(s.Provenance)
+	r.c.setRegObserved(s.RegObservedAt)
 	return nil
 }
 
