@@ -31,15 +31,15 @@ type Duplicates struct {
 	cs      *Customers
 	seed    maphash.Seed
 	keyOf   map[string]uint64   // customer id → its key
-	byKey   map[uint64][]string // key → ids holding it, in id order
-	multi   map[uint64]struct{} // the keys two or more customers hold
+	single  map[uint64]string   // key → the one customer holding it
+	groups  map[uint64][]string // key → the customers holding it, two or more, in id order
 	changed bool
 }
 
 // NewDuplicates returns the read model over cs, holding the customers cs
 // holds already (so that it can be built over restored state).
 func NewDuplicates(cs *Customers) *Duplicates {
-	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, byKey: map[uint64][]string{}, multi: map[uint64]struct{}{}}
+	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, single: map[uint64]string{}, groups: map[uint64][]string{}}
 	for _, c := range cs.byID {
 		d.set(c)
 	}
@@ -85,32 +85,44 @@ func (d *Duplicates) set(c *customer) {
 		delete(d.keyOf, c.id)
 	}
 	if ok {
-		ids := d.byKey[key]
-		i, _ := slices.BinarySearch(ids, c.id)
-		d.byKey[key] = slices.Insert(ids, i, c.id)
+		d.add(key, c.id)
 		d.keyOf[c.id] = key
-		if len(ids) > 0 {
-			d.multi[key] = struct{}{}
-			d.changed = true
-		}
 	}
 }
 
-// drop removes id from key's group.
-func (d *Duplicates) drop(key uint64, id string) {
-	ids := d.byKey[key]
-	if i, ok := slices.BinarySearch(ids, id); ok {
-		ids = slices.Delete(ids, i, i+1)
-	}
-	d.changed = d.changed || len(ids) > 0
-	if len(ids) < 2 {
-		delete(d.multi, key)
-	}
-	if len(ids) == 0 {
-		delete(d.byKey, key)
+// add files id under key.
+func (d *Duplicates) add(key uint64, id string) {
+	if ids, ok := d.groups[key]; ok {
+		i, _ := slices.BinarySearch(ids, id)
+		d.groups[key], d.changed = slices.Insert(ids, i, id), true
 		return
 	}
-	d.byKey[key] = ids
+	other, ok := d.single[key]
+	if !ok {
+		d.single[key] = id
+		return
+	}
+	delete(d.single, key)
+	d.groups[key], d.changed = []string{min(id, other), max(id, other)}, true
+}
+
+// drop removes id from key's holders.
+func (d *Duplicates) drop(key uint64, id string) {
+	ids, ok := d.groups[key]
+	if !ok {
+		delete(d.single, key)
+		return
+	}
+	if i, found := slices.BinarySearch(ids, id); found {
+		ids = slices.Delete(ids, i, i+1)
+	}
+	d.changed = true
+	if len(ids) == 1 {
+		delete(d.groups, key)
+		d.single[key] = ids[0]
+		return
+	}
+	d.groups[key] = ids
 }
 
 // key returns c's group key, or false if c takes part in no pair.
@@ -134,8 +146,7 @@ func (d *Duplicates) key(c *customer) (uint64, bool) {
 // second.
 func (d *Duplicates) Pairs() []DuplicatePair {
 	out := []DuplicatePair{}
-	for key := range d.multi {
-		ids := d.byKey[key]
+	for _, ids := range d.groups {
 		for i, a := range ids {
 			for _, b := range ids[i+1:] {
 				if d.same(a, b) {
