@@ -70,10 +70,11 @@
 // announced by the next commit that does or, two intervals after it, by a
 // NOTIFY sent by itself, so other processes' subscriptions wake at most
 // about two intervals late (the store's own subscriptions are woken at
-// each commit). Every NOTIFY signals every listening session of the cluster:
-// at one per commit it cost a single writer about a tenth of its rate. Subscriptions are pull-based (a slow consumer only slows
-// its own reads) and also poll every Options.PollInterval, so a lost
-// LISTEN connection delays delivery but loses nothing.
+// each commit). Every NOTIFY signals every listening session of the
+// cluster: at one per commit it cost a single writer about a tenth of its
+// rate. Subscriptions are pull-based (a slow consumer only slows its own
+// reads) and also poll every Options.PollInterval, so a lost LISTEN
+// connection delays delivery but loses nothing.
 //
 // # Failures
 //
