@@ -73,9 +73,7 @@ func runBenchConsole(ctx context.Context, args []string, getenv env, stdout, std
 		}
 		defer os.RemoveAll(dir)
 	} else {
-		sf := storeFlags{data: dir}
-		_, err := os.Stat(sf.eventsPath())
-		reuse = err == nil
+		reuse = hasEmbeddedLog(storeFlags{data: dir})
 	}
 
 	fmt.Fprintf(stdout, "dangol bench console  %s  %s/%s  %d CPUs (%s)  GOMAXPROCS=%d  %s  store=%s\n",

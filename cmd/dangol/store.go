@@ -70,6 +70,17 @@ func openEmbedded(sf storeFlags, existing bool) (events.Store, error) {
 // segLogDir is the segment log's directory under the data dir.
 func segLogDir(sf storeFlags) string { return filepath.Join(sf.data, "log") }
 
+// hasEmbeddedLog reports whether the data dir holds an embedded log, of
+// either store.
+func hasEmbeddedLog(sf storeFlags) bool {
+	for _, p := range []string{segLogDir(sf), sf.eventsPath()} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // now is the clock of every store the binary opens, of the server and of
 // the tokens it issues; its tests pin it (main_test.go).
 var now events.Clock = events.SystemClock
