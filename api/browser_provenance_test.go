@@ -74,6 +74,7 @@ func TestBrowserProvenance(t *testing.T) {
 
 	b.open("/")
 	b.waitText(`#wl-body [data-reason="data_conflict"]`, "Phone differs: card, core")
+	b.screen("worklist-conflict")
 	if got := b.text("#wl-body"); strings.Contains(got, "3333") || strings.Contains(got, "1234") {
 		t.Errorf("the worklist shows a phone number: %q", got)
 	}
