@@ -1,6 +1,10 @@
 package projections
 
-import "github.com/dangol/dangol/events"
+import (
+	"time"
+
+	"github.com/dangol/dangol/events"
+)
 
 // A merge (docs/merge.md) links two customers found to be one person: the
 // merged customer's CustomerMergedInto names the survivor, who from then on
@@ -86,3 +90,24 @@ func (cs *Customers) survivor(c *customer) *customer {
 // "" if none: a read store loads that customer's record too to answer for
 // the merged one.
 func (r CustomerRecord) MergedInto() string { return r.c.mergedInto() }
+
+// isMergedInto reports whether d is a CustomerMergedInto.
+func isMergedInto(d events.Data) bool { _, ok := d.(*events.CustomerMergedInto); return ok }
+
+// mergedOut takes customer id, merged into another at at, out of the tier
+// migration from the month of the merge on (that month included): the
+// survivor counts for the person. Earlier months keep them.
+func (tm *TierMigration) mergedOut(id string, at time.Time) {
+	held, known := tm.tiers[id]
+	if !known {
+		return
+	}
+	tm.advance(at)
+	from, moved := tm.from[id]
+	if !moved {
+		from = held.tier
+	}
+	tm.months[len(tm.months)-1].cells[from][held.tier].add(-1, -held.profit)
+	delete(tm.tiers, id)
+	delete(tm.from, id)
+}

@@ -67,6 +67,10 @@ func (*TierMigration) Name() string { return "tier-migration" }
 func (tm *TierMigration) Apply(e Event) {
 	d, ok := e.Data.(*events.TierAssigned)
 	cat, id := events.StreamID(e.Stream)
+	if cat == events.CategoryCustomer && !tm.restored && isMergedInto(e.Data) {
+		tm.mergedOut(id, e.RecordedAt) // merge.go
+		return
+	}
 	if !ok || cat != events.CategoryCustomer || tm.restored {
 		return
 	}
@@ -74,14 +78,7 @@ func (tm *TierMigration) Apply(e Event) {
 	if to == 0 || int(to) >= len(tierOrder) {
 		return
 	}
-	if e.RecordedAt.After(tm.last) {
-		tm.last = e.RecordedAt
-	}
-	if len(tm.months) == 0 || !tm.last.Before(tm.next) {
-		tm.current(reportMonth(tm.last))
-		t := tm.last.In(reportZone)
-		tm.next = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, reportZone)
-	}
+	tm.advance(e.RecordedAt)
 	m := &tm.months[len(tm.months)-1]
 	held, known := tm.tiers[id]
 	if !known {
@@ -101,6 +98,19 @@ func (tm *TierMigration) Apply(e Event) {
 		delete(tm.from, id)
 	} else {
 		tm.from[id] = from
+	}
+}
+
+// advance makes the month of at (or of the latest instant folded, if
+// later) the current one.
+func (tm *TierMigration) advance(at time.Time) {
+	if at.After(tm.last) {
+		tm.last = at
+	}
+	if len(tm.months) == 0 || !tm.last.Before(tm.next) {
+		tm.current(reportMonth(tm.last))
+		t := tm.last.In(reportZone)
+		tm.next = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, reportZone)
 	}
 }
 

@@ -88,8 +88,9 @@ func (d *dirty) Apply(e projections.Event) {
 		d.tokens[x.SessionID] = struct{}{}
 	case *events.AdvisorAssigned:
 		d.advisors[x.AdvisorID] = struct{}{}
-	case *events.CustomerMergedInto: // the survivor's absorbed list (merge.go)
+	case *events.CustomerMergedInto: // the survivor's absorbed list, the tier migration (merge.go)
 		d.customers[x.SurvivorID] = struct{}{}
+		d.tiers = true
 	case *events.ProductPitched, *events.CustomerRequestNoted:
 		d.aggregates = true
 	case *events.TierAssigned:

@@ -138,6 +138,11 @@ func testMerge(t *testing.T, f *fixture) {
 	if tr := r.(projections.TierReport); tr.Customers != 2 || tr.ByTier["vip"] != 2 {
 		t.Errorf("tier report counts %d customers, %d vip; want 2 and 2 (M2 as M1)", tr.Customers, tr.ByTier["vip"])
 	}
+	r, err = rs.Report(ctx, "tier-migration", now)
+	ok(t, "Report tier-migration", err)
+	if ms := r.([]projections.TierMonth); len(ms) != 1 || ms[0].Customers != 2 {
+		t.Errorf("tier migration %+v, want one month counting 2 customers (M2 as M1)", ms)
+	}
 
 	// A chain: M4 is merged into M3, then M3 into M1; M4's view follows
 	// both links.
