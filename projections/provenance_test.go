@@ -282,15 +282,19 @@ func TestProvenanceSearch(t *testing.T) {
 	}
 }
 
-// TestProvenanceSnapshot: a snapshot carries the claims, not the rule: the
-// read models restored from one keep the rule they were built with, and
-// fold the next report by it.
+// TestProvenanceSnapshot: a snapshot carries the claims and survivors and
+// the rule they were folded under: read models built with the same rule
+// restore it and fold on by it; built with another, the snapshot is
+// refused (the start replays the whole log under the new rule).
 func TestProvenanceSnapshot(t *testing.T) {
-	latest, err := projections.ParseSurvivorship([]byte(`{"order":["latest"]}`))
-	if err != nil {
-		t.Fatal(err)
+	rule := func() *projections.Survivorship {
+		r, err := projections.ParseSurvivorship([]byte(`{"order":["latest"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
-	m := projections.NewMemory(projections.WithSurvivorship(latest))
+	m := projections.NewMemory(projections.WithSurvivorship(rule()))
 	applyData(t, m, "customer-C1", 0, &events.CustomerRegistered{CustomerID: "C1", Name: "Kim Minji", Phone: "010-1111-2222",
 		BranchID: "B1", Source: events.Source{System: "core"}})
 	applyData(t, m, "customer-C1", 1, &events.ProfileReported{Source: events.RecordSource{System: "card", Ref: "A-1", Version: "1",
@@ -299,17 +303,22 @@ func TestProvenanceSnapshot(t *testing.T) {
 	if err := projections.WriteSnapshot(&buf, projections.SnapshotInfo{}, projections.SnapshotRoots(m.Projections(), nil)); err != nil {
 		t.Fatal(err)
 	}
-	restored := projections.NewMemory() // the default rule
-	if _, err := projections.ReadSnapshot(&buf, projections.SnapshotRoots(restored.Projections(), nil)); err != nil {
+	snap := buf.Bytes()
+	other := projections.NewMemory() // the default rule
+	if _, err := projections.ReadSnapshot(bytes.NewReader(snap), projections.SnapshotRoots(other.Projections(), nil)); err == nil {
+		t.Fatal("a snapshot taken under latest-first restored into read models of the default rule")
+	}
+	same := projections.NewMemory(projections.WithSurvivorship(rule()))
+	if _, err := projections.ReadSnapshot(bytes.NewReader(snap), projections.SnapshotRoots(same.Projections(), nil)); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := restored.Customers.Customer("C1", day(12, 1)); v.Phone != "010-3333-4444" || len(field(v, "phone").Claims) != 2 {
-		t.Fatalf("restored: phone %q, claims %+v; want the card's, folded under latest-first, and both claims", v.Phone, field(v, "phone").Claims)
+	if v, _ := same.Customers.Customer("C1", day(12, 1)); v.Phone != "010-3333-4444" || len(field(v, "phone").Claims) != 2 {
+		t.Fatalf("restored: phone %q, claims %+v; want the card's and both claims", v.Phone, field(v, "phone").Claims)
 	}
-	applyData(t, restored, "customer-C1", 2, &events.ProfileReported{Source: events.RecordSource{System: "loan", Ref: "L-1", Version: "1",
+	applyData(t, same, "customer-C1", 2, &events.ProfileReported{Source: events.RecordSource{System: "loan", Ref: "L-1", Version: "1",
 		ObservedAt: projectionstest.T0.Add(2 * time.Hour)}, Fields: map[string]string{"phone": "010-5555-6666"}})
-	if v, _ := restored.Customers.Customer("C1", day(12, 1)); v.Phone != "010-1111-2222" {
-		t.Errorf("after a report folded under the default rule: phone %q, want core's (priority over card and loan)", v.Phone)
+	if v, _ := same.Customers.Customer("C1", day(12, 1)); v.Phone != "010-5555-6666" {
+		t.Errorf("after a later report: phone %q, want the loan system's (latest first)", v.Phone)
 	}
 }
 

@@ -36,7 +36,6 @@ var snapshotSkip = map[string]bool{
 	"projections.Sampler.store":   true, // where Flush appends: configuration
 	"projections.Segmenter.store": true,
 	"projections.Search.index":    true, // the blind index: configuration
-	"projections.Customers.rule":  true, // the survivorship rule: configuration (provenance_rule.go)
 	"projections.campaign.slab":   true, // allocation blocks; the targets map holds every target
 }
 
