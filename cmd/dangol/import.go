@@ -74,7 +74,7 @@ func (o *importOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.rejects, "rejects", "", "the rejects file (default FILE.rejects.jsonl; removed again when no row is rejected)")
 	fs.IntVar(&o.batch, "batch", 1000, "rows per batch of appends")
 	fs.IntVar(&o.inFlight, "in-flight", 4, "batches in flight at once")
-	fs.IntVar(&o.parallel, "parallel", 32, "rows of a batch validated and sealed at once (and, on a store without batched appends, streams appended at once)")
+	fs.IntVar(&o.parallel, "parallel", 256, "rows of a batch validated and sealed at once (and, on a store without batched appends, streams appended at once)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and validate every row and count the events; append nothing")
 }
 

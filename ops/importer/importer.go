@@ -33,7 +33,7 @@ type Config struct {
 	// batches of one of them, so a customer's events keep the file's order.
 	// Parallel is how many rows of a batch are built (validated, sealed) at
 	// once and, on a store that takes no batches (events.BatchAppender),
-	// how many of its streams are appended at once (default 32).
+	// how many of its streams are appended at once (default 256).
 	Batch, InFlight, Parallel int
 	// DryRun reads and validates every row and counts the events it would
 	// append, appending nothing (the store may be nil) and sealing nothing.
@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config, store events.Store, in io.Reader) (Sta
 		im.cfg.InFlight = 4
 	}
 	if im.cfg.Parallel <= 0 {
-		im.cfg.Parallel = 32
+		im.cfg.Parallel = 256
 	}
 	err = im.all(ctx, rr)
 	return im.stats(), err
