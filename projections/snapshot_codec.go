@@ -227,12 +227,18 @@ func (e *graphEncoder) structure(v reflect.Value, path string) error {
 	case mutexType, rwMutexType:
 		return nil
 	}
-	for _, f := range structPlan(t) {
+	return eachField(v, func(fv reflect.Value, f fieldPlan) error { return e.value(fv, f.path) })
+}
+
+// eachField calls fn with each field of struct v a snapshot carries,
+// settable whether exported or not.
+func eachField(v reflect.Value, fn func(fv reflect.Value, f fieldPlan) error) error {
+	for _, f := range structPlan(v.Type()) {
 		fv := v.Field(f.index)
 		if f.unexported {
 			fv = writable(fv)
 		}
-		if err := e.value(fv, f.path); err != nil {
+		if err := fn(fv, f); err != nil {
 			return err
 		}
 	}
@@ -455,22 +461,12 @@ func (d *graphDecoder) structure(v reflect.Value) error {
 	case mutexType, rwMutexType:
 		return nil
 	}
-	for _, f := range structPlan(t) {
-		fv := v.Field(f.index)
-		if f.unexported {
-			fv = writable(fv)
-		}
+	return eachField(v, func(fv reflect.Value, f fieldPlan) error {
 		if f.config {
-			if err := d.sameConfig(fv, f.path); err != nil {
-				return err
-			}
-			continue
+			return d.sameConfig(fv, f.path)
 		}
-		if err := d.value(fv); err != nil {
-			return err
-		}
-	}
-	return nil
+		return d.value(fv)
+	})
 }
 
 // sameConfig reads a configuration field and refuses the snapshot unless
