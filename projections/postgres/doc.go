@@ -58,11 +58,15 @@
 //
 // # Resuming
 //
-// A new writer does not load its in-memory folds from the tables: it
-// replays the log from the start into memory only (commits up to the table
-// checkpoint write nothing) and writes what comes after the checkpoint.
-// Readers are served from the tables, consistent at the checkpoint, all
-// the while.
+// A new writer restores its in-memory folds from the stored snapshot
+// (rm_snapshot, written by a writer every Options.SnapshotEvery events
+// after a commit, so at or before the checkpoint; projections.ReadSnapshot
+// checks it is whole, of this log and of folds like this binary's) and
+// replays the log after it; without a usable one it replays the log from
+// the start. Either way the replay up to the table checkpoint is folded in
+// memory only (commits up to it write nothing) and what comes after the
+// checkpoint is written. Readers are served from the tables, consistent at
+// the checkpoint, all the while.
 //
 // # Migrations
 //
