@@ -103,6 +103,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	if v.ID != id { // merged: the survivor's view (docs/merge.md)
 		w.Header().Set("Content-Location", "/v1/customers/"+v.ID)
+		detail = strings.TrimSpace(detail + " via merged " + id) // the entry names whose data was sent
 	}
 	etag := `"` + strconv.FormatUint(v.Version, 10) + `"`
 	w.Header().Set("ETag", etag)
@@ -118,7 +119,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p Principal
 	} else if v.Advisor != nil {
 		advisor = v.Advisor.ID
 	}
-	s.recordRead(r, p, ReadAction(p, advisor, "customer_view"), id, detail)
+	s.recordRead(r, p, ReadAction(p, advisor, "customer_view"), v.ID, detail)
 	return nil
 }
 
