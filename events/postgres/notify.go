@@ -14,8 +14,8 @@ import (
 // after it, one NOTIFY sent by itself does (two, not one: a steady writer's
 // next due commit may start a little late, and it pays anyway). Other
 // processes' subscriptions so wake at most about two intervals late; this
-// process's own are woken directly at each commit. Only the committer calls
-// due and settle.
+// process's own are woken directly at each commit. Only whoever holds
+// Store.committing calls due and settle.
 type notifier struct {
 	every time.Duration
 	send  func() // sends a NOTIFY by itself

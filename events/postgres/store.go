@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -76,13 +76,17 @@ type Store struct {
 	pool *pgxpool.Pool
 	opt  Options
 
-	q       *groupcommit.Queue[[]*appendReq] // an Append's request, or an AppendBatch's
-	held    heldHeads                        // the committer's
-	notes   *notifier
-	closing chan struct{} // closed by Close
-	bg      sync.WaitGroup
-	cancel  context.CancelFunc // stops the listener
-	once    sync.Once
+	q    *groupcommit.Queue[[]*appendReq] // an Append's request, or an AppendBatch's
+	held heldHeads                        // under committing
+	// committing is held by whoever commits: the committer goroutine, or
+	// an Append that was the only one in flight (inflight).
+	committing sync.Mutex
+	inflight   atomic.Int64
+	notes      *notifier
+	closing    chan struct{} // closed by Close
+	bg         sync.WaitGroup
+	cancel     context.CancelFunc // stops the listener
+	once       sync.Once
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced whenever the log may have grown
@@ -121,7 +125,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	s.cancel = cancel
 	s.bg.Add(1)
 	go s.listen(lctx, cfg.ConnConfig.Copy())
-	go s.q.Run(func(calls [][]*appendReq) func() { return s.commit(slices.Concat(calls...)) })
+	go s.q.Run(s.commitCalls)
 	return s, nil
 }
 
