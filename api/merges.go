@@ -65,6 +65,7 @@ type streamFacts struct {
 	version    uint64
 	erased     bool
 	mergedInto bool
+	survivor   string           // the survivorId of its CustomerMergedInto, if any (merged_writes.go)
 	keyed      *events.Envelope // the event whose id is the request's key, if any
 }
 
@@ -85,6 +86,9 @@ func (s *Server) customerFacts(ctx context.Context, id string, key ulid.ULID) (s
 			f.version = e.Version
 			f.erased = f.erased || e.Type == "PersonalDataErased"
 			f.mergedInto = f.mergedInto || e.Type == "CustomerMergedInto"
+			if into := (events.CustomerMergedInto{}); e.Type == into.EventType() && json.Unmarshal(e.Data, &into) == nil {
+				f.survivor = into.SurvivorID
+			}
 			if key != (ulid.ULID{}) && e.ID == key {
 				f.keyed = e
 			}
@@ -164,7 +168,7 @@ func (s *Server) postMerge(w http.ResponseWriter, r *http.Request, p Principal) 
 		return err
 	}
 	if sf.keyed != nil {
-		return answerMergedBefore(w, sf.keyed, mf.keyed, linked)
+		return answerMergedBefore(w, p, sf.keyed, mf.keyed, linked)
 	}
 	if err := mergeRefusal(sf, mf); err != nil {
 		return err
@@ -189,12 +193,13 @@ func (s *Server) postMerge(w http.ResponseWriter, r *http.Request, p Principal) 
 	return nil
 }
 
-// answerMergedBefore answers a retry whose Idempotency-Key names the
+// answerMergedBefore answers a retry by p whose Idempotency-Key names the
 // survivor's event first (and the merged one's partner, if it was
-// appended) as the first request was answered.
-func answerMergedBefore(w http.ResponseWriter, first, partner *events.Envelope, req *events.CustomerMerged) error {
+// appended) as the first request was answered; a key first used by
+// another caller or for another merge or reason is a conflict.
+func answerMergedBefore(w http.ResponseWriter, p Principal, first, partner *events.Envelope, req *events.CustomerMerged) error {
 	var was events.CustomerMerged
-	if first.Type != req.EventType() || json.Unmarshal(first.Data, &was) != nil || was.MergedID != req.MergedID {
+	if first.Type != req.EventType() || json.Unmarshal(first.Data, &was) != nil || was != *req || first.Actor.ID != p.StaffID {
 		return events.Errorf(events.Conflict, "this Idempotency-Key was used for another request")
 	}
 	if partner == nil {

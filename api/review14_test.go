@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/dangol/dangol/events"
@@ -23,5 +24,27 @@ func TestReviewMergedViewAccessEntry(t *testing.T) {
 	reads := s.accessReads(events.AccessMonth(s.now()))[before:]
 	if len(reads) != 1 || reads[0].StaffID != "R1" || reads[0].CustomerID != "C1" {
 		t.Fatalf("entries of the read of the merged C2: %+v, want one of R1 naming the survivor C1", reads)
+	}
+}
+
+// TestReviewMergeKeyOtherRequest: an Idempotency-Key answers only a retry
+// of the request that first used it (idempotency.go): a merge with the
+// key of a done merge but another reason is a conflict, not the first
+// merge's answer, and appends nothing.
+func TestReviewMergeKeyOtherRequest(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.seedPair()
+	s.awaitApplied()
+	key := "01KBGZ3XJ7Q0W8N5M2D4C6B9AE"
+	s.must("H1", "POST", "/v1/customers/C1/merges", map[string]any{"mergedId": "C2", "reason": "same phone and birth date"}, 201,
+		"If-Match", `"0"`, "Idempotency-Key", key)
+	before := s.countTypes()
+	a := s.req("H1", "POST", "/v1/customers/C1/merges", map[string]any{"mergedId": "C2", "reason": "another reason"},
+		"If-Match", `"0"`, "Idempotency-Key", key)
+	if a.status != 409 || a.errCode() != "conflict" {
+		t.Errorf("the key of a merge reused with another reason: %d %s, want 409 conflict", a.status, a.raw)
+	}
+	if got := s.countTypes(); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Errorf("the reused key appended: %v, was %v", got, before)
 	}
 }
