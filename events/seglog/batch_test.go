@@ -3,6 +3,7 @@ package seglog_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
@@ -66,5 +67,28 @@ func TestAppendBatchAfterClose(t *testing.T) {
 	_, errs := s.AppendBatch(context.Background(), []events.StreamAppend{{Stream: "customer-C1", Events: []events.Event{ev(`{}`)}}})
 	if errs[0] != events.ErrClosed {
 		t.Fatalf("AppendBatch after Close: %v, want ErrClosed", errs[0])
+	}
+}
+
+// TestRecordedAtNeverGoesBack: a clock set back (a stepped system clock)
+// stamps the next append with the previous event's recordedAt, so that log
+// order and recordedAt order agree; a clock moving on stamps its own time.
+func TestRecordedAtNeverGoesBack(t *testing.T) {
+	clock := eventstest.NewManualClock(eventstest.Epoch)
+	s := open(t, t.TempDir(), seglog.Options{Now: clock.Now})
+	first := appendN(t, s, "customer-T1", 1)
+	clock.Set(eventstest.Epoch.Add(-time.Hour))
+	appendN(t, s, "customer-T2", 1)
+	clock.Set(eventstest.Epoch.Add(time.Minute))
+	appendN(t, s, "customer-T1", 1)
+	got := readAll(t, s)
+	want := []time.Time{eventstest.Epoch, eventstest.Epoch, eventstest.Epoch.Add(time.Minute)}
+	for i, e := range got {
+		if !e.RecordedAt.Equal(want[i]) {
+			t.Errorf("event %d (position %s) recorded at %s, want %s", i, e.Position, e.RecordedAt, want[i])
+		}
+	}
+	if first.Position != events.At(1) {
+		t.Fatalf("first append at %s", first.Position)
 	}
 }
