@@ -37,12 +37,13 @@ func TestWriterResumesFromSnapshot(t *testing.T) {
 	first := openStore(t, url, postgres.Options{SnapshotEvery: 50})
 	stop := run(t, first, s)
 	waitHead(t, first, s)
-	stop()
 	c := connect(t, url)
-	var at int64
-	if err := c.QueryRow(context.Background(), "SELECT commit_pos FROM rm_snapshot").Scan(&at); err != nil {
-		t.Fatalf("no snapshot stored: %v", err)
-	}
+	// The snapshot follows the commit that waitHead saw.
+	eventually(t, "the writer's snapshot", func() bool {
+		var n int
+		return c.QueryRow(context.Background(), "SELECT count(*) FROM rm_snapshot").Scan(&n) == nil && n == 1
+	})
+	stop()
 	appendData(t, s, events.CustomerStream("C0000011"), &events.ProfileVerified{Channel: "branch"})
 	appendData(t, s, events.CustomerStream("C0000012"), &events.ProfileVerified{Channel: "branch"})
 
