@@ -134,9 +134,11 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		}
 		total += r.Events
 		fmt.Fprintln(stdout, r)
-		if err := peer.run(ctx, stdout, r); err != nil {
+		again, err := peer.run(ctx, stdout, r)
+		if err != nil {
 			return err
 		}
+		total += again
 		if w == 1 && *batch == 1 {
 			// The disk's rate drifts on a shared machine: probe it again
 			// right after and compare with the mean of the two probes.
