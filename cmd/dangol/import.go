@@ -154,6 +154,7 @@ func importInto(ctx context.Context, sf storeFlags, cfg importer.Config, in io.R
 		defer keys.Close()
 		store = s
 		cfg.Seal = func(id string) func(events.Personal) error { return sealer.SealFor(ctx, id) }
+		cfg.Open = sealer.OpenEnvelope
 	}
 	start := time.Now()
 	if cfg.Progress != nil {

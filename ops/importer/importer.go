@@ -10,7 +10,9 @@
 package importer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -41,6 +43,13 @@ type Config struct {
 	// Seal returns the sealer of a customer's personal fields
 	// (pii.Sealer.SealFor); nil leaves them in clear (tests only).
 	Seal func(customerID string) func(events.Personal) error
+	// Open decodes a stored event and opens its personal fields
+	// (pii.Sealer.OpenEnvelope; nil: events.Decode, for unsealed data; with
+	// Seal it is required once an event is found already imported):
+	// an event found already imported is compared with the row's, so that
+	// a record re-sent at the same version with other values is rejected,
+	// not counted as already there.
+	Open func(context.Context, *events.Envelope) (events.Data, error)
 	// Rejects receives every rejected row (required).
 	Rejects *Rejects
 	// Progress, if set, is told how far the import is.
@@ -223,7 +232,7 @@ func (im *run) flush(ctx context.Context, rows []row) error {
 		}
 		why := ""
 		for j := first[i]; j < first[i]+len(rec.entries); j++ {
-			w, err := im.settle(batch[j], results[j], aerrs[j], rec.customer)
+			w, err := im.settle(ctx, batch[j], results[j], aerrs[j], rec.customer)
 			if err != nil {
 				return err
 			}
@@ -294,10 +303,13 @@ func (im *run) parallel(n int, f func(int)) {
 
 // settle counts one entry's outcome; why is the reason its row is
 // rejected, if it is; err an outcome that stops the import.
-func (im *run) settle(a events.StreamAppend, res events.AppendResult, err error, customer string) (why string, _ error) {
+func (im *run) settle(ctx context.Context, a events.StreamAppend, res events.AppendResult, err error, customer string) (why string, _ error) {
 	var e *events.Error
 	switch {
 	case err == nil && res.Duplicate:
+		if same, err := im.sameAsStored(ctx, a, res); err != nil || !same {
+			return "this record's version was imported before with other values: a changed record needs a new version", err
+		}
 		im.dups.Add(1)
 	case err == nil:
 		im.appended.Add(1)
@@ -313,6 +325,35 @@ func (im *run) settle(a events.StreamAppend, res events.AppendResult, err error,
 		return "", fmt.Errorf("append %s: %w", a.Stream, err)
 	}
 	return "", nil
+}
+
+// sameAsStored reports whether the event of a, found already appended
+// (res), holds the same data as the one stored, both opened.
+func (im *run) sameAsStored(ctx context.Context, a events.StreamAppend, res events.AppendResult) (bool, error) {
+	stored, err := im.store.ReadStream(ctx, a.Stream, res.Version, events.Forward, 1)
+	if err != nil || len(stored) != 1 {
+		return false, fmt.Errorf("read back %s@%d: %w", a.Stream, res.Version, err)
+	}
+	open := im.cfg.Open
+	if open == nil && im.b.seal != nil {
+		return false, errors.New("importer: Config.Open is required to compare a sealed record found already imported")
+	}
+	if open == nil {
+		open = func(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
+	}
+	ev := a.Events[0]
+	mine := events.Envelope{ID: ev.ID, Stream: a.Stream, Version: res.Version, Type: ev.Type, Schema: ev.Schema, Data: ev.Data}
+	var data [2][]byte
+	for i, e := range []*events.Envelope{&stored[0], &mine} {
+		d, err := open(ctx, e)
+		if err != nil {
+			return false, err
+		}
+		if data[i], err = json.Marshal(d); err != nil {
+			return false, err
+		}
+	}
+	return stored[0].Type == ev.Type && bytes.Equal(data[0], data[1]), nil
 }
 
 func (im *run) reject(r row, why string) error {

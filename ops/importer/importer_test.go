@@ -133,6 +133,7 @@ func importFrom(t *testing.T, l *ledger, cfg importer.Config, in io.Reader) (imp
 	if l != nil {
 		store = l.store
 		cfg.Seal = func(id string) func(events.Personal) error { return l.sealer.SealFor(t.Context(), id) }
+		cfg.Open = l.sealer.OpenEnvelope
 	} else {
 		cfg.DryRun = true
 	}
