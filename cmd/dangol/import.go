@@ -177,7 +177,7 @@ func printImport(w io.Writer, file string, cfg importer.Config, st importer.Stat
 		fmt.Fprintf(w, ", %d customers already registered", st.Existing)
 	}
 	fmt.Fprintf(w, "; %s, %.0f events/s\n", took.Round(time.Millisecond), float64(st.Appended)/max(took.Seconds(), 1e-9))
-	if st.Appended == 0 && st.Events > 0 {
+	if st.Events > 0 && st.Duplicates+st.Existing == st.Events { // none appended, none refused by the store
 		fmt.Fprintln(w, "nothing new: every event of the file was already in the log")
 	}
 }
