@@ -52,6 +52,10 @@ func TestWriterResumesFromSnapshot(t *testing.T) {
 		var logs syncBuffer
 		st := openStore(t, url, postgres.Options{SnapshotEvery: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		stop := run(t, st, s)
+		// The tables are at the head already: wait for this writer's catch-up.
+		if err := st.WaitReactorsIdle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		waitHead(t, st, s)
 		sameAnswers(t, render(t, memory(t, s), logIDs(t, s), seedEnd), render(t, st, logIDs(t, s), seedEnd))
 		stop()
