@@ -23,7 +23,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	n := fs.Int("customers", 10000, "customers to generate (1,000 to 4,000,000)")
 	sd := fs.Uint64("seed", 1, "generator seed: the same seed and size give the same bank")
 	months := fs.Int("months", 3, "months of financials and activity")
-	workers := fs.Int("workers", 16, "concurrent appenders")
+	workers := fs.Int("workers", 512, "customers generated at once (each new customer's data key waits for keys.db's batched commit, so many)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}

@@ -286,12 +286,18 @@ func (g *gen) planTiers(r *rand.Rand, p *profile) {
 // marketing runs the phases after the history: the launches, the first
 // round, the amendment, the second round and the closure.
 func (g *gen) marketing(ctx context.Context) error {
-	phase := func(name string) {
+	phase := func(name string) error {
+		if err := g.drain(ctx); err != nil {
+			return err
+		}
 		if g.cfg.Phase != nil {
 			g.cfg.Phase(name)
 		}
+		return nil
 	}
-	phase(PhaseLaunch)
+	if err := phase(PhaseLaunch); err != nil {
+		return err
+	}
 	for i, d := range g.launches() {
 		s := &stream{rng: g.rng("launch", i)}
 		s.add(d, g.cfg.End, marketer, nil)
@@ -299,11 +305,15 @@ func (g *gen) marketing(ctx context.Context) error {
 			return err
 		}
 	}
-	phase(PhaseActivity)
+	if err := phase(PhaseActivity); err != nil {
+		return err
+	}
 	if err := g.round(ctx, 0); err != nil {
 		return err
 	}
-	phase(PhaseAmend)
+	if err := phase(PhaseAmend); err != nil {
+		return err
+	}
 	launched := g.launches()[2]
 	cr := *launched.Criteria
 	cr.MinBalance = ptr64(cardBalanceThen)
@@ -311,7 +321,9 @@ func (g *gen) marketing(ctx context.Context) error {
 	if err := g.campaignEvent(ctx, CampaignCard, 1, amended, events.Actor{ID: "X0", Role: "centre_head"}); err != nil {
 		return err
 	}
-	phase(PhaseLater)
+	if err := phase(PhaseLater); err != nil {
+		return err
+	}
 	if err := g.round(ctx, 1); err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ type Config struct {
 	Seed      uint64    // the generator's seed
 	Months    int       // months of financials and activity (default 3)
 	End       time.Time // the simulated "today" (default 2026-11-01 UTC)
-	Workers   int       // concurrent appenders (default 16)
+	Workers   int       // customers generated at once (default 16)
 	// Seal encrypts a customer's personal fields (pii.Sealer.SealFor); nil
 	// stores them in clear.
 	Seal func(customerID string) func(events.Personal) error
@@ -83,6 +83,9 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 	n := cfg.Customers
 	st := Stats{Reps: max(2, int(math.Ceil(float64(n)*potentialShare/perRep))), PrivateBankers: max(1, int(math.Ceil(float64(n)*vipShare/perPB)))}
 	g := &gen{cfg: cfg, sink: sink, st: &st}
+	if b, ok := sink.(events.BatchAppender); ok {
+		g.batch = newBatcher(b, &st)
+	}
 	if err := g.staff(ctx); err != nil {
 		return st, err
 	}
@@ -106,7 +109,19 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 		g.sortProfiles()
 		err = g.marketing(ctx)
 	}
+	if err == nil {
+		err = g.drain(ctx)
+	}
 	return st, err
+}
+
+// drain waits until every stream flushed so far is on the log (a no-op
+// where each flush is its own append).
+func (g *gen) drain(ctx context.Context) error {
+	if g.batch == nil {
+		return nil
+	}
+	return g.batch.drain(ctx)
 }
 
 // parallel calls f for 0..n-1 from the configured number of workers and
@@ -138,14 +153,20 @@ func (g *gen) parallel(ctx context.Context, n int, f func(i int) error) error {
 	if first == nil {
 		first = ctx.Err()
 	}
+	if first == nil {
+		first = g.drain(ctx)
+	}
 	return first
 }
 
 type gen struct {
 	cfg  Config
 	sink Sink
-	st   *Stats
-	mu   sync.Mutex
+	// batch, where sink is an events.BatchAppender, gathers the flushed
+	// streams into batches of many (see batcher); nil: one Append each.
+	batch *batcher
+	st    *Stats
+	mu    sync.Mutex
 	// reviewedCalls are the ids of the calls reviewed (guarded by mu).
 	reviewedCalls []string
 	// profiles are the customers with campaign activity planned (guarded
@@ -230,6 +251,9 @@ func (g *gen) flush(ctx context.Context, name string, expected events.ExpectedVe
 	}
 	if len(s.evs) == 0 {
 		return nil
+	}
+	if g.batch != nil {
+		return g.batch.add(ctx, name, expected, s.evs)
 	}
 	if _, err := g.sink.Append(ctx, name, expected, s.evs...); err != nil {
 		return fmt.Errorf("seed: %s: %w", name, err)

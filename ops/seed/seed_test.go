@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/events/eventstest"
+	"github.com/dangol/dangol/events/seglog"
 	"github.com/dangol/dangol/ops/seed"
 	"github.com/dangol/dangol/projections"
 )
@@ -36,9 +38,14 @@ func generateAt(t *testing.T, n int, s uint64, now events.Clock) (*bolt.Store, s
 	return st, stats
 }
 
+// allReader reads the whole log (bolt and the segment log).
+type allReader interface {
+	ReadAll(ctx context.Context, from events.Position, limit int) ([]events.Envelope, error)
+}
+
 // digest hashes every stream's events (id, type, data) in stream order,
 // independent of how concurrent workers interleaved the streams in the log.
-func digest(t *testing.T, s *bolt.Store) [32]byte {
+func digest(t *testing.T, s allReader) [32]byte {
 	all, err := s.ReadAll(context.Background(), events.Start, 1<<22)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +76,51 @@ func TestDeterministic(t *testing.T) {
 	c, _ := generate(t, 1000, 2)
 	if digest(t, a) == digest(t, c) {
 		t.Fatal("a different seed generated the same bank")
+	}
+}
+
+// batchCounter is a segment log that counts the appends made to it one
+// stream at a time and in batches.
+type batchCounter struct {
+	*seglog.Store
+	appends, batches, streams atomic.Int64
+}
+
+func (c *batchCounter) Append(ctx context.Context, stream string, expected events.ExpectedVersion, evs ...events.Event) (events.AppendResult, error) {
+	c.appends.Add(1)
+	return c.Store.Append(ctx, stream, expected, evs...)
+}
+
+func (c *batchCounter) AppendBatch(ctx context.Context, batch []events.StreamAppend) ([]events.AppendResult, []error) {
+	c.batches.Add(1)
+	c.streams.Add(int64(len(batch)))
+	return c.Store.AppendBatch(ctx, batch)
+}
+
+// TestBatchedSameBank: on a store that appends batches, the bank goes in
+// batches of many streams (no stream appended alone) and is the bank
+// appended stream by stream; a batch's refusal (another bank seeded over
+// it: its streams exist) is Generate's error.
+func TestBatchedSameBank(t *testing.T) {
+	want, sw := generate(t, 3000, 1)
+	sl, err := seglog.Open(t.TempDir(), seglog.Options{Now: eventstest.Clock(eventstest.Epoch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sl.Close() })
+	c := &batchCounter{Store: sl}
+	got, err := seed.Generate(context.Background(), seed.Config{Customers: 3000, Seed: 1}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != sw || digest(t, sl) != digest(t, want) {
+		t.Fatalf("batched: %+v, stream by stream: %+v, or their events differ", got, sw)
+	}
+	if c.appends.Load() != 0 || c.streams.Load() != got.Streams || c.batches.Load() > got.Streams/20 {
+		t.Fatalf("%d single appends, %d batches of %d streams in all, for %d streams", c.appends.Load(), c.batches.Load(), c.streams.Load(), got.Streams)
+	}
+	if _, err := seed.Generate(context.Background(), seed.Config{Customers: 3000, Seed: 2}, c); err == nil {
+		t.Fatal("seeding another bank over it succeeded")
 	}
 }
 
