@@ -278,32 +278,18 @@ func (f *fieldClaims) conflict(field string) []string {
 }
 
 // sameValue reports whether two values of field say the same thing
-// written differently: phone numbers by their digits (+82 10… is 010…),
-// e-mail addresses ignoring case, other fields ignoring case and runs of
-// white space.
+// written differently: phone numbers in their domestic form
+// (NormalizePhone: +82 10…, +82 (0)10… and 0082 10… are 010…), e-mail
+// addresses ignoring case, other fields ignoring case and runs of white
+// space.
 func sameValue(field, a, b string) bool {
 	switch field {
 	case "phone":
-		return phoneDigits(a) == phoneDigits(b)
+		return NormalizePhone(a) == NormalizePhone(b) // as the likely duplicates read them
 	case "email":
 		return strings.EqualFold(a, b)
 	}
 	return strings.EqualFold(strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " "))
-}
-
-// phoneDigits returns the digits of a phone number, a Korean country code
-// (82) in front of a number written without its trunk 0 given back as 0.
-func phoneDigits(s string) string {
-	d := strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
-	if strings.HasPrefix(strings.TrimSpace(s), "+82") && !strings.HasPrefix(d, "820") {
-		return "0" + d[2:]
-	}
-	return d
 }
 
 // provenanceView returns the per-field view of c's claims, or nil if c

@@ -1,0 +1,23 @@
+package projections_test
+
+import (
+	"testing"
+
+	"github.com/dangol/dangol/projections"
+)
+
+// TestReviewConflictPhoneForms: a phone written in another Korean form
+// (the country code with the trunk 0 in brackets, 0082, 82 without a
+// plus) is the same number, as the likely duplicates (NormalizePhone)
+// read it, and no data conflict.
+func TestReviewConflictPhoneForms(t *testing.T) {
+	for _, phone := range []string{"+82 (0)10-1111-2222", "0082 10 1111 2222", "82-10-1111-2222", "+82 10 1111 2222"} {
+		cs := provBank(t, nil, reported("card", day(3, 1), false, map[string]string{"phone": phone}))
+		if c := field(provView(t, cs), "phone").Conflict; c != nil {
+			t.Errorf("core's 010-1111-2222 and card's %s: conflict %v, want none", phone, c)
+		}
+		if projections.NormalizePhone(phone) != "01011112222" {
+			t.Errorf("NormalizePhone(%s) = %s", phone, projections.NormalizePhone(phone))
+		}
+	}
+}
