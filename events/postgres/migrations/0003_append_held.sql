@@ -30,17 +30,25 @@ DECLARE
     n bigint := cardinality(e_id);
     base bigint;
 BEGIN
-    UPDATE dangol_streams s SET version = u.version, hash = u.hash
-        FROM unnest(h_stream, h_old, h_version, h_hash) AS u(stream, old, version, hash)
-        WHERE s.stream = u.stream AND s.version = u.old;
-    GET DIAGNOSTICS moved = ROW_COUNT;
-    INSERT INTO dangol_streams (stream, version, hash)
-        SELECT u.stream, u.version, u.hash
-        FROM unnest(h_stream, h_old, h_version, h_hash) AS u(stream, old, version, hash)
-        WHERE u.old IS NULL
-        ORDER BY u.stream
-        ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS created = ROW_COUNT;
+    IF cardinality(h_stream) = 1 AND h_old[1] IS NOT NULL THEN
+        -- One stream held (a lone writer's append): a row, not a join.
+        UPDATE dangol_streams SET version = h_version[1], hash = h_hash[1]
+            WHERE stream = h_stream[1] AND version = h_old[1];
+        GET DIAGNOSTICS moved = ROW_COUNT;
+        created := 0;
+    ELSE
+        UPDATE dangol_streams s SET version = u.version, hash = u.hash
+            FROM unnest(h_stream, h_old, h_version, h_hash) AS u(stream, old, version, hash)
+            WHERE s.stream = u.stream AND s.version = u.old;
+        GET DIAGNOSTICS moved = ROW_COUNT;
+        INSERT INTO dangol_streams (stream, version, hash)
+            SELECT u.stream, u.version, u.hash
+            FROM unnest(h_stream, h_old, h_version, h_hash) AS u(stream, old, version, hash)
+            WHERE u.old IS NULL
+            ORDER BY u.stream
+            ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS created = ROW_COUNT;
+    END IF;
     IF moved + created <> cardinality(h_stream) THEN
         RAISE EXCEPTION 'a stream head moved since it was read' USING ERRCODE = 'DG001';
     END IF;
