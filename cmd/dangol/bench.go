@@ -59,6 +59,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	sealRounds := fs.Int("seal-rounds", 5, "with --seal-every: rounds of two runs of --events each, sealer off then on")
 	sealPoll := fs.Duration("seal-poll", time.Second, "with --seal-every: the sealer reads the log this often (0: follows it live), as serve's --seal-poll")
 	peerName := fs.String("peer", "", "with --store postgres: messagedb runs each load on Message DB's write_message too, right after dangol's, on the same cluster")
+	peerDir := fs.String("peer-dir", "", "with --peer messagedb: the database/ directory of a checkout of github.com/message-db/message-db, whose SQL the bench installs")
 	if err := parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return fmt.Errorf("--store %q: want embedded, bolt or postgres", *backend)
 	}
 	defer s.Close()
-	peer, err := openBenchPeer(ctx, *peerName, s)
+	peer, err := openBenchPeer(ctx, *peerName, *peerDir, s)
 	if err != nil {
 		return err
 	}

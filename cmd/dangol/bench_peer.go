@@ -24,14 +24,18 @@ type benchPeer struct {
 	ours events.Store
 }
 
-// openBenchPeer installs the peer named name ("" for none) into a new
-// database on the cluster of s, which must be the PostgreSQL store.
-func openBenchPeer(ctx context.Context, name string, s events.Store) (*benchPeer, error) {
+// openBenchPeer installs the peer named name ("" for none), its SQL read
+// from dir, into a new database on the cluster of s, which must be the
+// PostgreSQL store.
+func openBenchPeer(ctx context.Context, name, dir string, s events.Store) (*benchPeer, error) {
 	if name == "" {
 		return nil, nil
 	}
 	if name != "messagedb" {
 		return nil, fmt.Errorf("--peer %q: the peer is messagedb", name)
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("--peer %s needs --peer-dir: the database/ directory of a checkout of github.com/message-db/message-db (this project ships none of its code)", name)
 	}
 	pg, ok := s.(*postgres.Store)
 	if !ok {
@@ -46,7 +50,7 @@ func openBenchPeer(ctx context.Context, name string, s events.Store) (*benchPeer
 		return nil, fmt.Errorf("--peer: create database %s: %w", db, err)
 	}
 	u.Path = "/" + db
-	m, err := bench.OpenMessageDB(ctx, u.String(), 64)
+	m, err := bench.OpenMessageDB(ctx, u.String(), dir, 64)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,8 @@ func TestBenchPeerRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--store", "embedded", "--peer", "messagedb"}, "needs --store postgres"},
+		{[]string{"--store", "embedded", "--peer", "messagedb", "--peer-dir", "/nonexistent"}, "needs --store postgres"},
+		{[]string{"--store", "embedded", "--peer", "messagedb"}, "needs --peer-dir"},
 		{[]string{"--store", "embedded", "--peer", "emmett"}, "the peer is messagedb"},
 	} {
 		var out bytes.Buffer

@@ -2,10 +2,11 @@ package bench
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/uuid"
@@ -16,10 +17,39 @@ import (
 	"github.com/dangol/dangol/events"
 )
 
-// messageDBSQL is Message DB's write path (see the file's header).
-//
-//go:embed peer_messagedb.sql
-var messageDBSQL string
+// messageDBFiles are the files of Message DB's database/ directory that
+// its write path needs, in the order its install scripts apply them. The
+// project ships none of Message DB's code: the operator points the bench at
+// a checkout of it (github.com/message-db/message-db). Left out: the
+// pgcrypto extension (gen_random_uuid is built in since PostgreSQL 13), the
+// read functions, views, role and privileges.
+var messageDBFiles = []string{
+	"schema/message-store.sql",
+	"tables/messages.sql",
+	"functions/hash-64.sql",
+	"functions/acquire-lock.sql",
+	"functions/category.sql",
+	"functions/stream-version.sql",
+	"functions/write-message.sql",
+	"indexes/messages-id.sql",
+	"indexes/messages-stream.sql",
+	"indexes/messages-category.sql",
+}
+
+// messageDBSQL reads Message DB's write path from dir, the database/
+// directory of a checkout of it.
+func messageDBSQL(dir string) (string, error) {
+	var b strings.Builder
+	for _, f := range messageDBFiles {
+		sql, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
+		if err != nil {
+			return "", fmt.Errorf("message db: %w (want the database/ directory of a checkout of github.com/message-db/message-db)", err)
+		}
+		b.Write(sql)
+		b.WriteString("\n")
+	}
+	return b.String(), nil
+}
 
 // MessageDB is Message DB (github.com/message-db/message-db 1.3.0) as a peer
 // for Appends: each event is one call of its write_message, in autocommit as
@@ -31,10 +61,15 @@ type MessageDB struct {
 
 var _ events.Store = (*MessageDB)(nil)
 
-// OpenMessageDB installs Message DB's write path into the empty database at
-// url and connects up to maxConns sessions (one per writer, as a process of
+// OpenMessageDB installs Message DB's write path, read from dir (the
+// database/ directory of a checkout of it), into the empty database at url
+// and connects up to maxConns sessions (one per writer, as a process of
 // its clients holds one).
-func OpenMessageDB(ctx context.Context, url string, maxConns int32) (*MessageDB, error) {
+func OpenMessageDB(ctx context.Context, url, dir string, maxConns int32) (*MessageDB, error) {
+	install, err := messageDBSQL(dir)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("message db: %w", err)
@@ -46,7 +81,7 @@ func OpenMessageDB(ctx context.Context, url string, maxConns int32) (*MessageDB,
 		return nil, fmt.Errorf("message db: %w", err)
 	}
 	// Several statements in one simple-protocol Exec, as psql -f runs them.
-	if _, err := pool.Exec(ctx, messageDBSQL, pgx.QueryExecModeSimpleProtocol); err != nil {
+	if _, err := pool.Exec(ctx, install, pgx.QueryExecModeSimpleProtocol); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("message db: install: %w", err)
 	}
