@@ -137,14 +137,14 @@ func TestMigrateCommand(t *testing.T) {
 	if err := run(t.Context(), []string{"migrate", "--postgres-url", url}, noEnv, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "applied migrations [1 2]") {
+	if !strings.Contains(out.String(), "applied migrations [1 2 3]") {
 		t.Fatalf("first migrate: %q", out.String())
 	}
 	out.Reset()
 	if err := run(t.Context(), []string{"migrate"}, storeEnv(url), &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "already at version 2") {
+	if !strings.Contains(out.String(), "already at version 3") {
 		t.Fatalf("second migrate: %q", out.String())
 	}
 	if err := run(t.Context(), []string{"migrate"}, noEnv, &out, &out); err == nil {
