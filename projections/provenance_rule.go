@@ -14,7 +14,7 @@ import (
 // pick the one that stands (docs/provenance.md). A rule applies its
 // criteria in order; claims equal on every one go to the later event.
 const (
-	ByVerified = "verified" // a claim the customer verified beats one they did not
+	ByVerified = "verified" // a claim the customer verified beats one they did not; of two verified, the later observed
 	ByPriority = "priority" // a claim of a system earlier in the priority list beats a later or unlisted one
 	ByLatest   = "latest"   // a claim observed later beats an older one
 )
@@ -164,6 +164,9 @@ func (r *Survivorship) better(field string, a, b Claim) bool {
 		case ByVerified:
 			if a.Verified != b.Verified {
 				return a.Verified
+			}
+			if a.Verified && !a.ObservedAt.Equal(b.ObservedAt) { // the latest verified value wins
+				return a.ObservedAt.After(b.ObservedAt)
 			}
 		case ByPriority:
 			p := r.priority(field)

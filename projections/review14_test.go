@@ -3,6 +3,7 @@ package projections_test
 import (
 	"testing"
 
+	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -19,5 +20,18 @@ func TestReviewConflictPhoneForms(t *testing.T) {
 		if projections.NormalizePhone(phone) != "01011112222" {
 			t.Errorf("NormalizePhone(%s) = %s", phone, projections.NormalizePhone(phone))
 		}
+	}
+}
+
+// TestReviewLatestVerifiedWins: under the default rule "the latest
+// verified value wins" (docs/provenance.md): core's value verified with
+// the customer after the CRM's own verified entry stands, though the CRM
+// ranks first in the priority.
+func TestReviewLatestVerifiedWins(t *testing.T) {
+	cs := provBank(t, nil,
+		logged{&events.ProfileChanged{Changes: map[string]string{"phone": "010-5555-6666"}, Source: "branch", OccurredAt: day(2, 1)}, day(2, 1)},
+		reported("core", day(6, 1), true, map[string]string{"phone": "010-7777-8888"}))
+	if v := provView(t, cs); v.Phone != "010-7777-8888" || field(v, "phone").System != "core" {
+		t.Errorf("phone %q from %q; want core's, verified later than the CRM's", v.Phone, field(v, "phone").System)
 	}
 }
