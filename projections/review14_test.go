@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/dangol/dangol/events"
@@ -33,5 +34,42 @@ func TestReviewLatestVerifiedWins(t *testing.T) {
 		reported("core", day(6, 1), true, map[string]string{"phone": "010-7777-8888"}))
 	if v := provView(t, cs); v.Phone != "010-7777-8888" || field(v, "phone").System != "core" {
 		t.Errorf("phone %q from %q; want core's, verified later than the CRM's", v.Phone, field(v, "phone").System)
+	}
+}
+
+// TestReviewSnapshotDuplicates: a customer registered after a snapshot
+// pairs with a likely duplicate registered before it, restored: the
+// duplicates index keeps one key for the two across the restore.
+func TestReviewSnapshotDuplicates(t *testing.T) {
+	reg := func(id string, v uint64) projections.Event {
+		d := &events.CustomerRegistered{CustomerID: id, Name: "김민지 " + id, Phone: "010-1111-2222", BirthDate: "1980-01-02", BranchID: "B1",
+			Source: events.Source{System: "core"}}
+		ev, err := events.NewEvent(d, events.Meta{Actor: events.Actor{ID: "R1", Role: "rep"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := &events.Envelope{ID: ev.ID, Stream: events.CustomerStream(id), Position: events.At(v), Type: ev.Type, Schema: ev.Schema,
+			RecordedAt: day(1, int(v)), Actor: ev.Actor, Data: ev.Data}
+		return projections.Event{Envelope: env, Data: d}
+	}
+	before := projections.NewMemory()
+	first := reg("C1", 1)
+	for _, p := range before.Projections() {
+		p.Apply(first)
+	}
+	var buf bytes.Buffer
+	if err := projections.WriteSnapshot(&buf, projections.InfoAt(first.Envelope, events.Position{}), before.Projections()); err != nil {
+		t.Fatal(err)
+	}
+	after := projections.NewMemory()
+	if _, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), after.Projections()); err != nil {
+		t.Fatal(err)
+	}
+	second := reg("C2", 2)
+	for _, p := range after.Projections() {
+		p.Apply(second)
+	}
+	if pairs, _ := after.Duplicates(t.Context()); len(pairs) != 1 {
+		t.Errorf("pairs after the restore and C2's registration: %v, want C1 and C2", pairs)
 	}
 }
