@@ -159,7 +159,8 @@ func newRequest(entries []events.StreamAppend) *request {
 // every entry of the batch against the index and what the batch wrote
 // before it, frames the accepted events into one buffer, writes it at the
 // active segment's end with one fdatasync, and only then updates the index
-// and wakes subscribers. Preallocating the segment runs after the answers.
+// and wakes subscribers. Preallocating the segment starts after the answers
+// and runs in the background.
 func (s *Store) commit(batch []*request) (after func()) {
 	if s.broken != nil {
 		s.failAll(batch, s.broken)
@@ -222,6 +223,11 @@ func (s *Store) write(buf []byte) error {
 		}
 	}
 	seg := s.active
+	if seg.size+uint64(len(buf)) > seg.alloc { // into the zeros being written: let them land first
+		if err := seg.settle(true); err != nil {
+			return err
+		}
+	}
 	if _, err := seg.f.WriteAt(buf, int64(seg.size)); err != nil {
 		return fmt.Errorf("write %s: %w", seg.f.Name(), err)
 	}

@@ -21,8 +21,8 @@ const (
 	// its end: fdatasync of a write into allocated, written blocks flushes
 	// the data alone, where a write past the end also commits the file's
 	// new size and block allocation to the filesystem journal.
-	preallocAhead = 8 << 20
-	preallocChunk = 16 << 20
+	preallocAhead = 16 << 20
+	preallocChunk = 32 << 20
 	scanChunk     = 4 << 20 // bytes read at a time when Open scans a segment
 	// maxRecord bounds a frame's length: an event's data and stream are at
 	// most events.MaxEventSize, its other fields a few hundred bytes.
@@ -39,6 +39,10 @@ type segment struct {
 	f     *os.File // opened read-write
 	size  uint64   // bytes of frames; the committer's (and Open's) only
 	alloc uint64   // bytes written, frames and zeros ahead; the committer's only
+	// A zero-fill of [alloc, zeroTo) running in the background (nil: none);
+	// it sends its outcome once. The committer writes below alloc, or waits.
+	zeroing chan error
+	zeroTo  uint64
 }
 
 func segName(base uint64) string { return fmt.Sprintf("%020d.seg", base) }
@@ -270,21 +274,59 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// preallocate writes zeros ahead of the active segment's end when fewer
-// than preallocAhead bytes are left.
+// preallocate starts writing zeros ahead of the active segment's end, in
+// the background, when fewer than preallocAhead bytes are left and no
+// zeros are being written already; it first collects a zero-fill that has
+// finished (its error, if any, is returned). The committer never waits for
+// the zeros unless its next write would reach them (write).
 func (s *Store) preallocate() error {
 	seg := s.active
-	if seg.alloc-seg.size >= preallocAhead {
+	if err := seg.settle(false); err != nil {
+		return err
+	}
+	if seg.zeroing != nil || seg.alloc-seg.size >= preallocAhead {
 		return nil
 	}
-	for off := seg.alloc; off < seg.size+preallocChunk; off += uint64(len(zeros)) {
-		if _, err := seg.f.WriteAt(zeros, int64(off)); err != nil {
-			return unavailable("preallocate "+seg.f.Name(), err)
+	from, to := seg.alloc, seg.size+preallocChunk
+	done := make(chan error, 1)
+	seg.zeroing, seg.zeroTo = done, to
+	go func() { done <- zeroFill(seg.f, from, to) }()
+	return nil
+}
+
+// settle collects the segment's background zero-fill: waiting for it to
+// finish if wait, else only if it has finished. Then alloc covers it.
+func (seg *segment) settle(wait bool) error {
+	if seg.zeroing == nil {
+		return nil
+	}
+	var err error
+	if wait {
+		err = <-seg.zeroing
+	} else {
+		select {
+		case err = <-seg.zeroing:
+		default:
+			return nil
 		}
 	}
-	seg.alloc = seg.size + preallocChunk
-	if err := seg.f.Sync(); err != nil {
-		return unavailable("sync "+seg.f.Name(), err)
+	seg.zeroing = nil
+	if err != nil {
+		return err
+	}
+	seg.alloc = max(seg.alloc, seg.zeroTo)
+	return nil
+}
+
+// zeroFill writes zeros to f's bytes [from, to) and syncs f.
+func zeroFill(f *os.File, from, to uint64) error {
+	for off := from; off < to; off += uint64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(uint64(len(zeros)), to-off)], int64(off)); err != nil {
+			return unavailable("preallocate "+f.Name(), err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return unavailable("sync "+f.Name(), err)
 	}
 	return nil
 }
@@ -292,6 +334,9 @@ func (s *Store) preallocate() error {
 // roll closes the active segment at its last frame and begins the next.
 func (s *Store) roll() error {
 	old := s.active
+	if err := old.settle(true); err != nil { // no zeros may land past the cut
+		return err
+	}
 	if err := old.f.Truncate(int64(old.size)); err != nil {
 		return unavailable("truncate "+old.f.Name(), err)
 	}

@@ -201,6 +201,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		s.q.Close()
+		_ = s.active.settle(true)    // the zeros ahead: none may be written to a closed file
 		cpErr := s.writeCheckpoint() // a shortcut for the next Open; without it Open scans the whole log
 		err = s.closeFiles()
 		if err == nil {
