@@ -282,56 +282,95 @@ func (r *Runner) follow(ctx context.Context) error {
 		return fmt.Errorf("projections: subscribe: %w", err)
 	}
 	defer sub.Close()
-	ch := sub.Events()
+	// Decoding runs a batch ahead of the fold, on goroutines of its own:
+	// while one batch is folded the next one is read and decoded.
+	dctx, stop := context.WithCancel(ctx)
+	decoded := make(chan decodedBatch, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.decodeAhead(dctx, sub, decoded) })
+	defer func() { stop(); wg.Wait() }()
 	var refill <-chan struct{} // the reactors' workers have room for more
 	if r.out != nil {
 		refill = r.out.refill
 	}
-	envs := make([]events.Envelope, 0, r.batch)
-	batch := make([]Event, 0, r.batch)
 	for {
+		select {
+		case b := <-decoded:
+			if b.err != nil {
+				return b.err
+			}
+			if err := r.apply(ctx, b.events); err != nil {
+				return err
+			}
+		case <-refill:
+			r.handOff()
+		case <-ctx.Done(): // the decoder stops with it, sending nothing
+			return ctx.Err()
+		}
+	}
+}
+
+// decodedBatch is a batch of decoded events in log order, or why the
+// subscription or the decoding stopped (after the batches before it).
+type decodedBatch struct {
+	events []Event
+	err    error
+}
+
+// decodeAhead reads sub in batches of up to r.batch events (as many as are
+// there, at least one), decodes each batch and sends it to out, in order,
+// until ctx ends or it sends an error.
+func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out chan<- decodedBatch) {
+	ch := sub.Events()
+	envs := make([]events.Envelope, 0, r.batch)
+	for {
+		var b decodedBatch
 		var env events.Envelope
 		var ok bool
 		select {
 		case env, ok = <-ch:
-		case <-refill:
-			r.handOff()
-			continue
+		case <-ctx.Done():
+			return
 		}
 		if !ok {
-			if err := sub.Err(); err != nil {
-				return err
+			b.err = sub.Err()
+			if b.err == nil {
+				b.err = errors.New("projections: subscription ended")
 			}
-			return errors.New("projections: subscription ended")
-		}
-		envs = append(envs[:0], env)
-	drain:
-		for len(envs) < r.batch {
-			select {
-			case env, ok := <-ch:
-				if !ok {
+		} else {
+			envs = append(envs[:0], env)
+		drain:
+			for len(envs) < r.batch {
+				select {
+				case env, ok := <-ch:
+					if !ok {
+						break drain
+					}
+					envs = append(envs, env)
+				default:
 					break drain
 				}
-				envs = append(envs, env)
-			default:
-				break drain
 			}
+			b.events, b.err = r.decodeAll(ctx, envs)
 		}
-		if batch, err = r.decodeAll(ctx, envs, batch[:0]); err != nil {
-			return err
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return
 		}
-		if err := r.apply(ctx, batch); err != nil {
-			return err
+		if b.err != nil {
+			return
 		}
 	}
 }
 
 // decodeAll decodes a batch on every core (decryption and JSON decoding are
-// most of a replay's cost); the fold itself stays sequential.
-func (r *Runner) decodeAll(ctx context.Context, envs []events.Envelope, batch []Event) ([]Event, error) {
-	owned := make([]events.Envelope, len(envs)) // batch entries point here; envs is reused
+// most of a replay's cost); the fold itself stays sequential. The batch it
+// returns is its own: envs is reused.
+func (r *Runner) decodeAll(ctx context.Context, envs []events.Envelope) ([]Event, error) {
+	owned := make([]events.Envelope, len(envs)) // batch entries point here
 	copy(owned, envs)
-	batch = batch[:len(owned)]
+	batch := make([]Event, len(owned))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(owned)/64))
 	errs := make([]error, workers)
 	var wg sync.WaitGroup

@@ -23,6 +23,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	var sf storeFlags
 	sf.register(fs)
 	plain := fs.Bool("no-decrypt", false, "decode without opening personal fields")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay to this file (go tool pprof)")
 	snap := fs.Bool("snapshot", false, "then write a read-model snapshot of the replayed models to a temporary directory and time a start from it (load + tail), beside the full replay")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -55,6 +56,10 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 			at = projections.InfoAt(batch[len(batch)-1].Envelope, before)
 		}})
 	mem.Attach(r)
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start, cpu0 := time.Now(), cpuTime()
@@ -63,9 +68,11 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	case <-r.CaughtUp():
 	case err := <-done:
 		cancel()
+		stopProfile()
 		return err
 	}
 	el, replayCPU := time.Since(start), cpuTime()-cpu0
+	stopProfile()
 	cancel()
 	if err := <-done; err != nil {
 		return err
@@ -80,8 +87,8 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 			f.Close()
 		}
 	}
-	fmt.Fprintf(stdout, "replayed %d events in %s: %.0f events/s (%d CPUs); %d customers, heap of all read models %.0f bytes/customer\n",
-		r.Applied(), el.Round(time.Millisecond), float64(r.Applied())/el.Seconds(), runtime.NumCPU(), n,
+	fmt.Fprintf(stdout, "replayed %d events in %s (CPU %s): %.0f events/s (%d CPUs); %d customers, heap of all read models %.0f bytes/customer\n",
+		r.Applied(), el.Round(time.Millisecond), replayCPU.Round(time.Millisecond), float64(r.Applied())/el.Seconds(), runtime.NumCPU(), n,
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(max(n, 1)))
 	if *snap {
 		if err := benchRestart(ctx, s, decode, mem, at, [2]time.Duration{el, replayCPU}, stdout); err != nil {
@@ -165,4 +172,21 @@ func benchRestart(ctx context.Context, s events.Store, decode projections.Decode
 		tail.Applied(), ms(start), ms(startCPU), ms(replay[0]), ms(replay[1]), replay[0].Seconds()/start.Seconds(), replay[1].Seconds()/startCPU.Seconds(),
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(n))
 	return nil
+}
+
+// startCPUProfile starts a CPU profile written to path and returns what
+// stops it; with no path it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -43,11 +43,12 @@ var b64 = base64.RawURLEncoding
 // events of the same type, field and customer is not detected here; the hash
 // chain, which covers the ciphertext, detects that and every other change.
 type Sealer struct {
-	ks KeyStore
+	ks   KeyStore
+	gcms gcmCache
 }
 
 // NewSealer returns a Sealer over ks.
-func NewSealer(ks KeyStore) *Sealer { return &Sealer{ks: ks} }
+func NewSealer(ks KeyStore) *Sealer { return &Sealer{ks: ks, gcms: newGCMCache()} }
 
 // SealFor returns a function for events.Meta.Seal that seals the personal
 // fields of an event of customer customerID, creating the customer's data key
@@ -201,6 +202,7 @@ func (s *Sealer) Erase(ctx context.Context, customerID string) error {
 	if err := s.ks.Destroy(ctx, customerID); err != nil {
 		return fmt.Errorf("erase customer %s: %w", customerID, err)
 	}
+	s.gcms.forget(customerID)
 	return nil
 }
 
@@ -220,14 +222,24 @@ func (s *Sealer) EnforceErasure(ctx context.Context, env *events.Envelope) error
 	return s.Erase(ctx, id)
 }
 
-// aead returns AES-256-GCM under customerID's data key.
+// aead returns AES-256-GCM under customerID's data key. The key store is
+// asked every time (it alone knows whether the key was destroyed); only the
+// cipher's set-up for a key just used is taken from s.gcms.
 func (s *Sealer) aead(ctx context.Context, customerID string, create bool) (cipher.AEAD, error) {
 	key, err := s.ks.DataKey(ctx, customerID, create)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(key)
-	return newGCM(key)
+	if gcm := s.gcms.get(customerID, key); gcm != nil {
+		return gcm, nil
+	}
+	gcm, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	s.gcms.put(customerID, key, gcm)
+	return gcm, nil
 }
 
 // appendAAD appends the additional data binding a sealed value to its place.
