@@ -240,6 +240,9 @@ func (j *jsonReader) parse(b []byte) (map[string]string, string) {
 	if err := json.Unmarshal(b, &obj); err != nil || obj == nil { // null unmarshals into a nil map
 		return nil, "is not a JSON object"
 	}
+	if k, twice := repeatedKey(b); twice {
+		return nil, printable(k) + " appears twice" // as a CSV header's column may not
+	}
 	fields := make(map[string]string, len(obj))
 	for k, v := range obj {
 		if !j.kind.hasColumn(k) {
@@ -254,6 +257,32 @@ func (j *jsonReader) parse(b []byte) (map[string]string, string) {
 		}
 	}
 	return fields, ""
+}
+
+// repeatedKey returns a key the JSON object b (valid: parse read it)
+// names twice, if any: Unmarshal keeps the last of them in silence.
+func repeatedKey(b []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	seen := map[string]bool{}
+	if _, err := dec.Token(); err != nil { // {
+		return "", false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		k, ok := t.(string)
+		if err != nil || !ok {
+			return "", false
+		}
+		if seen[k] {
+			return k, true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // scalar returns a JSON scalar as text: a string's value, a number or
