@@ -16,7 +16,9 @@ import (
 type request struct {
 	restore []events.Envelope // Restore's envelopes (then entries holds one empty entry, for the answer)
 	entries []events.StreamAppend
-	framed  []framed  // framed[i]: entry i framed by the caller, against the head it saw then
+	framed  []framed          // framed[i]: entry i framed by the caller, against the head it saw then
+	envs    []events.Envelope // room for prepare's envelopes and ids (nil: it allocates them)
+	ids     []string
 	stamp   time.Time // the recordedAt the caller framed with
 	results []events.AppendResult
 	errs    []error
@@ -57,18 +59,24 @@ func frame(a *events.StreamAppend, h head, now time.Time, envs []events.Envelope
 // head is unchanged (re-framing an entry whose head moved).
 func (s *Store) prepare(req *request) {
 	req.stamp = s.opt.Now().UTC().Truncate(time.Microsecond)
-	heads := make([]head, len(req.entries))
+	var few [4]head // on the stack for an Append
+	heads := few[:0]
+	if len(req.entries) > len(few) {
+		heads = make([]head, 0, len(req.entries))
+	}
 	s.mu.RLock()
 	for i := range req.entries {
-		heads[i] = headIn(&s.idx, req.entries[i].Stream)
+		heads = append(heads, headIn(&s.idx, req.entries[i].Stream))
 	}
 	s.mu.RUnlock()
 	n := 0
 	for i := range req.entries {
 		n += len(req.entries[i].Events)
 	}
-	envs, ids := make([]events.Envelope, n), make([]string, n) // one allocation each for the request
-	req.framed = make([]framed, len(req.entries))
+	envs, ids := req.envs, req.ids
+	if len(envs) < n {
+		envs, ids = make([]events.Envelope, n), make([]string, n) // one allocation each for the request
+	}
 	for i := range req.entries {
 		if i > 0 && req.entries[i].Stream == req.entries[i-1].Stream {
 			heads[i] = req.framed[i-1].last
@@ -100,7 +108,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	if err := events.CheckAppend(stream, evs); err != nil {
 		return events.AppendResult{}, err
 	}
-	req := newRequest([]events.StreamAppend{{Stream: stream, Expected: expected, Events: evs}})
+	req := newSingle(events.StreamAppend{Stream: stream, Expected: expected, Events: evs})
 	s.prepare(req)
 	if err := s.q.Do(ctx, req); err != nil {
 		return events.AppendResult{}, err
@@ -152,7 +160,30 @@ func fill(errs []error, err error) []error {
 
 func newRequest(entries []events.StreamAppend) *request {
 	return &request{entries: entries, results: make([]events.AppendResult, len(entries)),
-		errs: make([]error, len(entries)), fresh: make([]bool, len(entries))}
+		errs: make([]error, len(entries)), fresh: make([]bool, len(entries)), framed: make([]framed, len(entries))}
+}
+
+// single is a request of one append of one event with the backing arrays
+// of its slices: an Append's request in one allocation.
+type single struct {
+	req     request
+	entry   [1]events.StreamAppend
+	results [1]events.AppendResult
+	errs    [1]error
+	fresh   [1]bool
+	framed  [1]framed
+	env     [1]events.Envelope
+	id      [1]string
+}
+
+// newSingle returns the request of the one append a.
+func newSingle(a events.StreamAppend) *request {
+	o := &single{entry: [1]events.StreamAppend{a}}
+	o.req = request{entries: o.entry[:], results: o.results[:], errs: o.errs[:], fresh: o.fresh[:], framed: o.framed[:]}
+	if len(a.Events) == 1 {
+		o.req.envs, o.req.ids = o.env[:], o.id[:]
+	}
+	return &o.req
 }
 
 // commit is the single writer's step (groupcommit.Queue.Run): it checks
