@@ -12,9 +12,15 @@ import (
 // version (and observedAt) with other values makes the same event ids, so
 // the store finds them appended; the import must not count the changed row
 // as already there (a silent skip of the change) but reject it, while the
-// unchanged row, sealed again, is still found already imported.
+// unchanged row, sealed again, is still found already imported; on every
+// store.
 func TestReviewChangedRowSameVersion(t *testing.T) {
-	l := embedded(t)
+	for name, open := range map[string]func(testing.TB) *ledger{"embedded": embedded, "bolt": onBolt, "postgres": onPostgres} {
+		t.Run(name, func(t *testing.T) { testChangedRow(t, open(t)) })
+	}
+}
+
+func testChangedRow(t *testing.T, l *ledger) {
 	importFile(t, l, "core", importer.Customers, "core_customers.csv")
 	header := "customerId,ref,version,observedAt,email\n"
 	cfg := importer.Config{System: "loan", Kind: importer.Profiles, Format: importer.CSV, InFlight: 1}
