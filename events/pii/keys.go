@@ -105,6 +105,7 @@ const (
 type Keys struct {
 	vault  Vault
 	master MasterKey
+	wrap   cipher.AEAD // AES-256-GCM under master, set up once: a replay unwraps every customer's key
 	cache  *keyCache
 
 	mu     sync.RWMutex // held for reading by calls in flight, for writing by Close
@@ -135,7 +136,7 @@ func OpenKeys(ctx context.Context, v Vault, master MasterKey) (*Keys, error) {
 		return nil, &events.Error{Code: ErrWrongMasterKey.Code, Message: ErrWrongMasterKey.Message,
 			Err: fmt.Errorf("the key store was created under master key %s, this is master key %s", id, master.ID())}
 	}
-	return &Keys{vault: v, master: master, cache: newKeyCache(DefaultCacheSize)}, nil
+	return &Keys{vault: v, master: master, wrap: gcm, cache: newKeyCache(DefaultCacheSize)}, nil
 }
 
 // DataKey implements KeyStore: the cache first, then the vault, then (with
@@ -181,14 +182,14 @@ func (k *Keys) lookup(ctx context.Context, customerID string) (key []byte, erase
 	if err != nil || wrapped == nil {
 		return nil, erased, err
 	}
-	key, err = unwrapKey(k.master, customerID, wrapped)
+	key, err = k.unwrapKey(customerID, wrapped)
 	return key, false, err
 }
 
 // create stores a new key for the customer unless the vault holds one
 // already (then that one is returned) or the customer was erased.
 func (k *Keys) create(ctx context.Context, customerID string) (key []byte, erased bool, err error) {
-	key, wrapped, err := newWrappedKey(k.master, customerID)
+	key, wrapped, err := k.newWrappedKey(customerID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -199,7 +200,7 @@ func (k *Keys) create(ctx context.Context, customerID string) (key []byte, erase
 			return nil, erased, err
 		}
 		// Another goroutine or process stored its key first.
-		key, err = unwrapKey(k.master, customerID, stored)
+		key, err = k.unwrapKey(customerID, stored)
 		return key, false, err
 	}
 	return key, false, nil
@@ -259,16 +260,12 @@ func erasedError(id string) error { return fmt.Errorf("customer %s: %w", id, Err
 
 // newWrappedKey generates a data key for customer id and returns it with
 // its wrapped form, the only form ever stored.
-func newWrappedKey(master MasterKey, id string) (key, wrapped []byte, err error) {
+func (k *Keys) newWrappedKey(id string) (key, wrapped []byte, err error) {
 	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, nil, &events.Error{Code: events.Internal, Message: "generate data key", Err: err}
 	}
-	gcm, err := master.aead()
-	if err != nil {
-		return nil, nil, err
-	}
-	sealed, err := seal(gcm, key, []byte(aadKey+id))
+	sealed, err := seal(k.wrap, key, []byte(aadKey+id))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -276,17 +273,13 @@ func newWrappedKey(master MasterKey, id string) (key, wrapped []byte, err error)
 }
 
 // unwrapKey reverses newWrappedKey.
-func unwrapKey(master MasterKey, id string, wrapped []byte) ([]byte, error) {
+func (k *Keys) unwrapKey(id string, wrapped []byte) ([]byte, error) {
 	if len(wrapped) == 0 || wrapped[0] != wrapVersion {
 		return nil, events.Errorf(events.Internal, "data key of customer %s: unknown wrapping", id)
 	}
-	gcm, err := master.aead()
-	if err != nil {
-		return nil, err
-	}
-	key, err := open(gcm, wrapped[1:], []byte(aadKey+id))
+	key, err := open(k.wrap, wrapped[1:], []byte(aadKey+id))
 	if err != nil || len(key) != 32 {
-		return nil, events.Errorf(events.Internal, "data key of customer %s does not authenticate under %s", id, master)
+		return nil, events.Errorf(events.Internal, "data key of customer %s does not authenticate under %s", id, k.master)
 	}
 	return key, nil
 }
