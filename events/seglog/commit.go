@@ -281,7 +281,7 @@ func (s *Store) publish(b *batch) {
 			s.idx.streams[w.env.Stream] = w.st
 		}
 		s.idx.addPosition(w.st, w.env.Stream, w.off, w.end, w.env.Hash)
-		s.ring.put(w.env)
+		s.ring.put(&w.env)
 	}
 	close(s.wake)
 	s.wake = make(chan struct{})
@@ -358,13 +358,13 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 		h.st = &streamIndex{}
 	}
 	for i := range f.envs {
-		env := f.envs[i]
+		env := &f.envs[i] // copied once, into written
 		rec := env.Record()
 		b.buf = appendFrame(b.buf, rec, i == len(f.envs)-1)
 		n := uint64(frameHeader + len(rec))
 		env.Position = events.At(b.next)
 		b.s.idx.addID(env.ID, b.next)
-		b.written = append(b.written, written{env: env, st: h.st, isNew: isNew && i == 0, off: b.off, end: b.off + n})
+		b.written = append(b.written, written{env: *env, st: h.st, isNew: isNew && i == 0, off: b.off, end: b.off + n})
 		b.off, b.next = b.off+n, b.next+1
 	}
 	b.heads[a.Stream] = head{version: f.last.version, hash: f.last.hash, st: h.st}

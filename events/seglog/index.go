@@ -118,7 +118,7 @@ type ring struct {
 
 func newRing(n int) ring { return ring{evs: make([]events.Envelope, n)} }
 
-func (r *ring) put(e events.Envelope) { r.evs[e.Position.Seq()%uint64(len(r.evs))] = e }
+func (r *ring) put(e *events.Envelope) { r.evs[e.Position.Seq()%uint64(len(r.evs))] = *e }
 
 // low returns the lowest position the ring holds when head is the head.
 func (r *ring) low(head uint64) uint64 {
