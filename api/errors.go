@@ -48,7 +48,10 @@ func statusOf(err error) (int, errorBody) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
 	var ee *events.Error
+	var me *MergedError
 	switch {
+	case errors.As(err, &me):
+		return mergedBody(me)
 	case errors.As(err, &ae):
 		body.Error.Code, body.Error.Message = ae.code, ae.message
 		return ae.status, body

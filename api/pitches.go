@@ -43,6 +43,9 @@ func (s *Server) postPitch(w http.ResponseWriter, r *http.Request, p Principal) 
 	if !d.Gated() {
 		return s.appendData(w, r, p, stream, events.StreamExists, id, "customer", &d)
 	}
+	if err := s.refuseMerged(r, id); err != nil { // the read side answers with the survivor
+		return err
+	}
 	err = s.appendAsRead(w, r, p, stream, id, "customer", func() (uint64, events.Data, error) {
 		c, err := s.Queries.Customer(r.Context(), id, s.now())
 		if err != nil {

@@ -75,7 +75,7 @@ func (s *Server) appendData(w http.ResponseWriter, r *http.Request, p Principal,
 	if err != nil {
 		return err
 	}
-	res, err := s.Store.Append(r.Context(), stream, opt.expected, ev)
+	res, err := s.appendToCustomer(r.Context(), stream, opt.expected, ev) // merged_writes.go
 	if err != nil {
 		var ee *events.Error
 		switch {

@@ -19,6 +19,8 @@ import (
 //   - 201: back to the customer page's timeline, with a notice;
 //   - 400: the page again, the form open with the user's input and the
 //     message next to the input it is about (nothing was appended);
+//   - 409 merged (the customer was merged into another): the survivor's
+//     page, the form open on it with the user's input (merged_forms.go);
 //   - 409 (the customer changed since the form's version): the page again
 //     with what changed and the form's version moved to the current one,
 //     so that submitting again appends;
@@ -69,6 +71,9 @@ func (c *Console) submit(spec *formSpec) pageFunc {
 			f.setError(d.Err)
 			return c.again(w, r, s, id, f, http.StatusBadRequest)
 		case http.StatusConflict:
+			if done, err := c.mergedAway(w, r, s, f, d.Err); done { // merged_forms.go
+				return err
+			}
 			var ee *events.Error
 			if !asEventsError(d.Err, &ee) || ee.Code != events.Conflict {
 				return dispatchError(d)
