@@ -1,11 +1,9 @@
 package projections
 
 import (
-	"bytes"
+	"bufio"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,10 +17,12 @@ import (
 // SnapshotDir keeps read-model snapshots as files in a directory: each is
 // written to a temporary file, fsynced, renamed into place and the
 // directory fsynced, so a crash leaves the previous snapshots whole; the
-// oldest beyond Keep are then removed. Files are readable by the owner
-// only: they hold the folds' state, personal fields in clear.
+// oldest beyond Keep are then removed, their data keys destroyed first.
+// Each file is sealed under a data key of its own (SealSnapshot), created
+// in Keys; files are readable by the owner only.
 type SnapshotDir struct {
 	Dir    string
+	Keys   SnapshotKeys // where the snapshots' data keys live (the customers' key store); required
 	Keep   int          // snapshots kept, newest first; default 2
 	Logger *slog.Logger // where refused snapshots are told; default none
 }
@@ -61,9 +61,10 @@ func (d *SnapshotDir) List() ([]string, error) {
 	return out, nil
 }
 
-// Write writes a snapshot of roots at info durably and prunes the old
-// ones; keepOnlyThis removes every other snapshot (after an erasure, so
-// that no file holds the erased customer's fields past the next one).
+// Write writes a snapshot of roots at info durably, sealed under a new
+// data key, and prunes the old ones; keepOnlyThis destroys the keys of
+// every other snapshot and removes them (after an erasure: no copy of an
+// older file, wherever it survives, opens any more).
 func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis bool) (path string, err error) {
 	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
 		return "", err
@@ -73,13 +74,22 @@ func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis 
 		return "", err
 	}
 	tmp := f.Name()
+	var h SealedHeader
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(tmp)
+			if h.Key != "" {
+				d.Keys.Destroy(context.Background(), h.Key)
+			}
 		}
 	}()
-	if err = WriteSnapshot(f, info, roots); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if h, err = SealSnapshot(context.Background(), bw, info, roots, d.Keys, keepOnlyThis); err != nil {
+		h.Key = "" // SealSnapshot destroyed it
+		return "", err
+	}
+	if err = bw.Flush(); err != nil {
 		return "", err
 	}
 	if err = f.Sync(); err != nil {
@@ -92,6 +102,7 @@ func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis 
 	if err = os.Rename(tmp, path); err != nil {
 		return "", err
 	}
+	h.Key = "" // the file is in place: its key stays with it
 	if err = syncDir(d.Dir); err != nil {
 		return "", err
 	}
@@ -102,15 +113,29 @@ func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis 
 	if keepOnlyThis {
 		keep = 1
 	}
-	return path, d.prune(keep)
-}
-
-func (d *SnapshotDir) prune(keep int) error {
 	all, err := d.List()
 	if err != nil {
-		return err
+		return path, err
 	}
-	for _, p := range all[min(keep, len(all)):] {
+	return path, d.shred(all[min(keep, len(all)):])
+}
+
+// shred destroys the data keys of the snapshots at paths, then removes
+// them; a file whose key cannot be destroyed is kept (a later prune tries
+// again). A file without a sealed header holds no key of ours.
+func (d *SnapshotDir) shred(paths []string) error {
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		h, herr := ReadSealedHeader(f)
+		f.Close()
+		if herr == nil && d.Keys != nil {
+			if err := d.Keys.Destroy(context.Background(), h.Key); err != nil {
+				return fmt.Errorf("snapshot %s: destroy its data key: %w", filepath.Base(p), err)
+			}
+		}
 		if err := os.Remove(p); err != nil {
 			return err
 		}
@@ -137,14 +162,19 @@ func (d *SnapshotDir) Load(ctx context.Context, src Source, build func() []Proje
 	if err != nil {
 		d.logger().Warn("read-model snapshots unreadable; replaying the whole log", "dir", d.Dir, "err", err.Error())
 	}
-	for _, p := range all {
+	for i, p := range all {
 		roots = build()
 		start := time.Now()
-		info, err := loadSnapshot(ctx, p, src, roots)
+		h, err := loadSnapshot(ctx, p, src, roots, d.Keys)
 		if err == nil {
-			d.logger().Info("read models restored from a snapshot", "file", filepath.Base(p), "position", info.Position.String(),
+			d.logger().Info("read models restored from a snapshot", "file", filepath.Base(p), "position", h.Info.Position.String(),
 				"took", time.Since(start).String())
-			return roots, info, true
+			if h.ShredOlder {
+				if err := d.shred(all[i+1:]); err != nil {
+					d.logger().Warn("older read-model snapshots not shredded", "err", err.Error())
+				}
+			}
+			return roots, h.Info, true
 		}
 		d.logger().Warn("read-model snapshot refused", "file", filepath.Base(p), "err", err.Error())
 	}
@@ -154,50 +184,17 @@ func (d *SnapshotDir) Load(ctx context.Context, src Source, build func() []Proje
 	return build(), SnapshotInfo{}, false
 }
 
-func loadSnapshot(ctx context.Context, path string, src Source, roots []Projection) (SnapshotInfo, error) {
+func loadSnapshot(ctx context.Context, path string, src Source, roots []Projection, keys SnapshotKeys) (SealedHeader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return SnapshotInfo{}, err
+		return SealedHeader{}, err
 	}
 	defer f.Close()
-	info, err := ReadSnapshotInfo(f)
-	if err != nil {
-		return info, err
-	}
-	if err := info.Check(ctx, src); err != nil { // before the long read
-		return info, err
-	}
-	// The checksum first: a damaged length read before it could make the
-	// decoder allocate gigabytes.
-	size, err := checksumFile(f)
-	if err != nil {
-		return info, err
-	}
-	return ReadSnapshot(io.NewSectionReader(f, 0, size), roots)
-}
-
-// checksumFile checks a snapshot file's SHA-256 trailer and returns its
-// size.
-func checksumFile(f *os.File) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return 0, err
+		return SealedHeader{}, err
 	}
-	if st.Size() < sha256.Size {
-		return 0, errSnapshotCorrupt
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size()-sha256.Size)); err != nil {
-		return 0, err
-	}
-	want := make([]byte, sha256.Size)
-	if _, err := f.ReadAt(want, st.Size()-sha256.Size); err != nil {
-		return 0, err
-	}
-	if !bytes.Equal(want, h.Sum(nil)) {
-		return 0, errChecksum
-	}
-	return st.Size(), nil
+	return OpenSnapshot(ctx, f, st.Size(), src, roots, keys)
 }
 
 // SnapshotPolicy says when a runner writes a snapshot: after a batch that

@@ -65,14 +65,14 @@ func (f *snapshotFlags) register(fs *flag.FlagSet) {
 }
 
 // open returns the snapshot directory, or nil with --snapshots off.
-func (f snapshotFlags) open(data string, logger *slog.Logger) *projections.SnapshotDir {
+func (f snapshotFlags) open(data string, keys pii.KeyStore, logger *slog.Logger) *projections.SnapshotDir {
 	switch f.dir {
 	case "off":
 		return nil
 	case "":
-		return &projections.SnapshotDir{Dir: filepath.Join(data, "snapshots"), Keep: f.keep, Logger: logger}
+		return &projections.SnapshotDir{Dir: filepath.Join(data, "snapshots"), Keys: keys, Keep: f.keep, Logger: logger}
 	}
-	return &projections.SnapshotDir{Dir: f.dir, Keep: f.keep, Logger: logger}
+	return &projections.SnapshotDir{Dir: f.dir, Keys: keys, Keep: f.keep, Logger: logger}
 }
 
 // consoleFlags configure the web console's sessions (console.Config).
@@ -343,7 +343,7 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 		return nil
 	}
 	rm, err := rmpg.Open(ctx, cfg.store.postgresURL, rmpg.Options{Logger: s.logger, Cipher: rowCipher(s.sealer), SearchIndex: s.search.Terms,
-		Survivorship: cfg.survivorship.Rule()})
+		Survivorship: cfg.survivorship.Rule(), SnapshotKeys: s.keys})
 	if err != nil {
 		return err
 	}
@@ -368,7 +368,7 @@ func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []proj
 		return projections.SnapshotRoots(mem.Projections(), reactors)
 	}
 	opt := projections.RunnerOptions{Logger: s.logger}
-	dir := s.cfg.snapshots.open(s.cfg.store.data, s.logger)
+	dir := s.cfg.snapshots.open(s.cfg.store.data, s.keys, s.logger)
 	if dir == nil {
 		build()
 		return mem, reactors, opt, nil

@@ -117,7 +117,7 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 	}
 	s.advance(w.last)
 	s.log.Info("read-model writer elected", "schema", s.opt.Schema, "checkpoint", w.last.String())
-	w.log = s.log
+	w.log, w.keys = s.log, s.opt.SnapshotKeys
 	w.mem.Customers.SetSurvivorship(s.opt.Survivorship) // a snapshot taken under another rule is refused
 	reactors, from, err := w.restore(ctx, l)
 	if err != nil {
@@ -136,7 +136,7 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 	// nothing while the runner replays.
 	var caughtUp <-chan struct{}
 	opt := projections.RunnerOptions{From: from, Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender}
-	if s.opt.SnapshotEvery >= 0 {
+	if s.opt.SnapshotEvery >= 0 && s.opt.SnapshotKeys != nil {
 		every := uint64(s.opt.SnapshotEvery)
 		if every == 0 {
 			every = 1_000_000

@@ -34,7 +34,8 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestWriterResumesFromSnapshot(t *testing.T) {
 	s := logStore(t, 80)
 	url := pgtest.Database(t)
-	first := openStore(t, url, postgres.Options{SnapshotEvery: 50})
+	keys := snapshotKeys(t)
+	first := openStore(t, url, postgres.Options{SnapshotEvery: 50, SnapshotKeys: keys})
 	stop := run(t, first, s)
 	waitHead(t, first, s)
 	c := connect(t, url)
@@ -50,7 +51,7 @@ func TestWriterResumesFromSnapshot(t *testing.T) {
 	resume := func(want string) {
 		t.Helper()
 		var logs syncBuffer
-		st := openStore(t, url, postgres.Options{SnapshotEvery: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		st := openStore(t, url, postgres.Options{SnapshotEvery: -1, SnapshotKeys: keys, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		stop := run(t, st, s)
 		// The tables are at the head already: wait for this writer's catch-up.
 		if err := st.WaitReactorsIdle(context.Background()); err != nil {

@@ -59,6 +59,10 @@ type Options struct {
 	// the latest and replays the log after it): default 1,000,000; a
 	// negative value stores none.
 	SnapshotEvery int
+	// SnapshotKeys is where each stored snapshot's data key is created and
+	// destroyed (the customers' key store): the rows hold the snapshot
+	// sealed under it. Nil: no snapshot is stored or restored.
+	SnapshotKeys projections.SnapshotKeys
 }
 
 // RowCipher seals and opens customer rows.

@@ -133,7 +133,8 @@ type writer struct {
 	qaMissing bool
 	// campaignsMissing: the campaign rows may be missing (campaigns.go)
 	campaignsMissing bool
-	log              *slog.Logger // where snapshots are told (stand sets it)
+	log              *slog.Logger             // where snapshots are told (stand sets it)
+	keys             projections.SnapshotKeys // the snapshots' data keys (stand sets it)
 }
 
 // newWriter reads the checkpoint and the logs' lengths from the tables conn
@@ -528,17 +529,17 @@ func (w *writer) readSnapshot(ctx context.Context, src projections.Source, rs []
 		return projections.SnapshotInfo{}, unavailable("read models: snapshot", err)
 	}
 	defer rows.Close()
-	info, err := projections.ReadSnapshot(&chunkReader{rows: rows, size: size}, projections.SnapshotRoots(w.mem.Projections(), rs))
+	h, err := projections.OpenSnapshot(ctx, &chunkReader{rows: rows, size: size}, size, src, projections.SnapshotRoots(w.mem.Projections(), rs), w.keys)
 	if rerr := rows.Err(); rerr != nil {
-		return info, unavailable("read models: snapshot", rerr)
+		return h.Info, unavailable("read models: snapshot", rerr)
 	}
 	if err != nil {
-		return info, err
+		return h.Info, err
 	}
-	if info.Position != at {
-		return info, fmt.Errorf("snapshot rows at %s hold one at %s", at, info.Position)
+	if h.Info.Position != at {
+		return h.Info, fmt.Errorf("snapshot rows at %s hold one at %s", at, h.Info.Position)
 	}
-	return info, info.Check(ctx, src)
+	return h.Info, nil
 }
 
 // chunkReader reads the snapshot's chunks in order as one stream of size
@@ -609,7 +610,17 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection, caugh
 	}
 }
 
-func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInfo, roots []projections.Projection) error {
+// writeSnapshot replaces the stored snapshot by one of roots at info,
+// sealed under a new data key, and destroys the replaced one's key before
+// the commit: every copy of an older snapshot (old row versions, WAL,
+// backups) is then ciphertext under a destroyed key. Should the commit
+// fail, the rows left hold a snapshot whose key is gone: refused, a full
+// replay.
+func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInfo, roots []projections.Projection) (err error) {
+	old, err := w.storedSnapshotKey(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := w.conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -619,11 +630,22 @@ func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInf
 		return err
 	}
 	cw := &chunkWriter{ctx: ctx, tx: tx}
-	if err := projections.WriteSnapshot(cw, info, roots); err != nil {
+	h, err := projections.SealSnapshot(ctx, cw, info, roots, w.keys, false)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			w.keys.Destroy(context.WithoutCancel(ctx), h.Key)
+		}
+	}()
 	if err := cw.flush(); err != nil {
 		return err
+	}
+	if old != "" {
+		if err := w.keys.Destroy(ctx, old); err != nil {
+			return fmt.Errorf("destroy the replaced snapshot's key: %w", err)
+		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO rm_snapshot (id, commit_pos, prepare_pos, chunks, bytes) VALUES (1, $1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET commit_pos = EXCLUDED.commit_pos, prepare_pos = EXCLUDED.prepare_pos,
@@ -632,6 +654,25 @@ func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInf
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// storedSnapshotKey returns the id of the stored snapshot's data key, or
+// "" when none is stored or its header is not a sealed snapshot's (one
+// written before snapshots were sealed: it holds no key).
+func (w *writer) storedSnapshotKey(ctx context.Context) (string, error) {
+	var head []byte
+	err := w.conn.QueryRow(ctx, "SELECT substring(data from 1 for 65536) FROM rm_snapshot_chunks WHERE seq = 0").Scan(&head)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", unavailable("read models: snapshot", err)
+	}
+	h, err := projections.ReadSealedHeader(bytes.NewReader(head))
+	if err != nil {
+		return "", nil
+	}
+	return h.Key, nil
 }
 
 // chunkWriter stores what is written to it as rm_snapshot_chunks rows.

@@ -1,0 +1,119 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/events/pii/boltkeys"
+	"github.com/dangol/dangol/events/pii/piitest"
+	"github.com/dangol/dangol/ops/pgtest"
+	"github.com/dangol/dangol/projections"
+	"github.com/dangol/dangol/projections/postgres"
+)
+
+// snapshotKeys returns a real key store for the snapshots' data keys
+// (keys.db; the deployment's pgkeys passes the same contract, piitest).
+func snapshotKeys(t *testing.T) *boltkeys.Keys {
+	t.Helper()
+	k, err := boltkeys.Open(filepath.Join(t.TempDir(), "keys.db"), piitest.NewMaster(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	return k
+}
+
+// storedSnapshot waits for a stored snapshot other than not and returns
+// its chunks, joined, with its header.
+func storedSnapshot(t *testing.T, c *pgx.Conn, not string) ([]byte, projections.SealedHeader) {
+	t.Helper()
+	var data []byte
+	var h projections.SealedHeader
+	eventually(t, "a stored snapshot", func() bool {
+		data = nil
+		rows, err := c.Query(context.Background(), "SELECT data FROM rm_snapshot_chunks ORDER BY seq")
+		if err != nil {
+			return false
+		}
+		for rows.Next() {
+			var b []byte
+			if rows.Scan(&b) == nil {
+				data = append(data, b...)
+			}
+		}
+		rows.Close()
+		h, err = projections.ReadSealedHeader(bytes.NewReader(data))
+		return err == nil && h.Key != not
+	})
+	return data, h
+}
+
+// TestStoredSnapshotSealed: rm_snapshot_chunks hold no customer's name or
+// phone in clear; the next writer's snapshot has a key of its own and the
+// replaced one's key is destroyed, so a copy of the replaced rows (an old
+// row version, WAL, a backup) no longer opens.
+func TestStoredSnapshotSealed(t *testing.T) {
+	s := logStore(t, 40)
+	url := pgtest.Database(t)
+	keys := snapshotKeys(t)
+	stop := run(t, openStore(t, url, postgres.Options{SnapshotEvery: 10, SnapshotKeys: keys}), s)
+	c := connect(t, url)
+	first, h1 := storedSnapshot(t, c, "")
+	stop()
+	found := 0
+	for _, e := range readAll(t, s) {
+		d, err := events.Decode(&e)
+		r, ok := d.(*events.CustomerRegistered)
+		if err != nil || !ok || r.Name == "" || r.Phone == "" {
+			continue
+		}
+		found++
+		for _, v := range []string{r.Name, r.Phone} {
+			if bytes.Contains(first, []byte(v)) {
+				t.Fatalf("rm_snapshot_chunks hold %q in clear", v)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no customer with a name and a phone: the test proves nothing")
+	}
+
+	appendData(t, s, events.CustomerStream("C0000011"), &events.ProfileVerified{Channel: "branch"})
+	stop = run(t, openStore(t, url, postgres.Options{SnapshotEvery: 1, SnapshotKeys: keys}), s)
+	_, h2 := storedSnapshot(t, c, h1.Key)
+	stop()
+	if _, err := keys.DataKey(context.Background(), h1.Key, false); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("the replaced snapshot's key %s: %v, want it destroyed", h1.Key, err)
+	}
+	if _, err := keys.DataKey(context.Background(), h2.Key, false); err != nil {
+		t.Fatalf("the stored snapshot's key: %v", err)
+	}
+	_, err := projections.OpenSnapshot(context.Background(), bytes.NewReader(first), int64(len(first)), s,
+		projections.SnapshotRoots(projections.NewMemory().Projections(), nil), keys)
+	if !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("a copy of the replaced rows opened: %v", err)
+	}
+}
+
+func readAll(t *testing.T, s events.Store) []events.Envelope {
+	t.Helper()
+	var all []events.Envelope
+	for from := (events.Position{}); ; {
+		got, err := s.ReadAll(context.Background(), from, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			return all
+		}
+		all = append(all, got...)
+		from = got[len(got)-1].Position
+	}
+}
