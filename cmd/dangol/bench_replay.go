@@ -91,7 +91,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 		r.Applied(), el.Round(time.Millisecond), replayCPU.Round(time.Millisecond), float64(r.Applied())/el.Seconds(), runtime.NumCPU(), n,
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(max(n, 1)))
 	if *snap {
-		if err := benchRestart(ctx, s, decode, mem, at, [2]time.Duration{el, replayCPU}, stdout); err != nil {
+		if err := benchRestart(ctx, s, keys, decode, mem, at, [2]time.Duration{el, replayCPU}, stdout); err != nil {
 			return err
 		}
 	}
@@ -122,14 +122,14 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 // benchRestart writes a snapshot of mem (folded up to at, the log's head,
 // which took replay) and times a start from it: the snapshot's load and
 // check, and the runner's replay of the tail after it (none here).
-func benchRestart(ctx context.Context, s events.Store, decode projections.Decoder, mem *projections.Memory, at projections.SnapshotInfo,
+func benchRestart(ctx context.Context, s events.Store, keys projections.SnapshotKeys, decode projections.Decoder, mem *projections.Memory, at projections.SnapshotInfo,
 	replay [2]time.Duration, stdout io.Writer) error {
 	dir, err := os.MkdirTemp("", "dangol-snapshots-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	sd := &projections.SnapshotDir{Dir: dir}
+	sd := &projections.SnapshotDir{Dir: dir, Keys: keys}
 	if at.Position.IsZero() {
 		return fmt.Errorf("bench replay --snapshot: the log is empty")
 	}
