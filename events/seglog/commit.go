@@ -20,9 +20,14 @@ type request struct {
 	envs    []events.Envelope // room for prepare's envelopes and ids (nil: it allocates them)
 	ids     []string
 	stamp   time.Time // the recordedAt the caller framed with
-	results []events.AppendResult
-	errs    []error
-	fresh   []bool // entry i is written by this commit (not refused, not a duplicate of the log)
+	// stale: the committer sent the request back unapplied, its stamp
+	// being earlier than the log's last event, for the caller to frame
+	// again (reframes times); see submit.
+	stale    bool
+	reframes int
+	results  []events.AppendResult
+	errs     []error
+	fresh    []bool // entry i is written by this commit (not refused, not a duplicate of the log)
 }
 
 // framed is an append's events encoded as the next events of a stream
@@ -58,7 +63,7 @@ func frame(a *events.StreamAppend, h head, now time.Time, envs []events.Envelope
 // in parallel across callers, and the committer only checks that each
 // head is unchanged (re-framing an entry whose head moved).
 func (s *Store) prepare(req *request) {
-	req.stamp = s.opt.Now().UTC().Truncate(time.Microsecond)
+	req.stamp = maxTime(s.opt.Now().UTC().Truncate(time.Microsecond), time.UnixMicro(s.lastStamp.Load()).UTC())
 	var few [4]head // on the stack for an Append
 	heads := few[:0]
 	if len(req.entries) > len(few) {
@@ -76,6 +81,7 @@ func (s *Store) prepare(req *request) {
 	envs, ids := req.envs, req.ids
 	if len(envs) < n {
 		envs, ids = make([]events.Envelope, n), make([]string, n) // one allocation each for the request
+		req.envs, req.ids = envs, ids
 	}
 	for i := range req.entries {
 		if i > 0 && req.entries[i].Stream == req.entries[i-1].Stream {
@@ -109,8 +115,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 		return events.AppendResult{}, err
 	}
 	req := newSingle(events.StreamAppend{Stream: stream, Expected: expected, Events: evs})
-	s.prepare(req)
-	if err := s.q.Do(ctx, req); err != nil {
+	if err := s.submit(ctx, req); err != nil {
 		return events.AppendResult{}, err
 	}
 	return req.results[0], req.errs[0]
@@ -138,8 +143,7 @@ func (s *Store) AppendBatch(ctx context.Context, batch []events.StreamAppend) ([
 		return results, errs
 	}
 	req := newRequest(valid)
-	s.prepare(req)
-	if err := s.q.Do(ctx, req); err != nil {
+	if err := s.submit(ctx, req); err != nil {
 		for _, i := range at {
 			errs[i] = err
 		}
@@ -149,6 +153,25 @@ func (s *Store) AppendBatch(ctx context.Context, batch []events.StreamAppend) ([
 		results[i], errs[i] = req.results[j], req.errs[j]
 	}
 	return results, errs
+}
+
+// maxReframes bounds how often a request goes back to its caller to be
+// framed again; after that the committer frames it itself.
+const maxReframes = 2
+
+// submit frames req in the caller's goroutine and hands it to the
+// committer, framing it again while the committer sends it back stale:
+// the hashing of a request that lost the race to the log stays off the
+// committer, the one goroutine every append waits on.
+func (s *Store) submit(ctx context.Context, req *request) error {
+	for {
+		s.prepare(req)
+		if err := s.q.Do(ctx, req); err != nil || !req.stale {
+			return err
+		}
+		req.stale = false
+		req.reframes++
+	}
 }
 
 func fill(errs []error, err error) []error {
@@ -211,6 +234,10 @@ func (s *Store) commit(batch []*request) (after func()) {
 			req.fresh[0] = req.errs[0] == nil
 			continue
 		}
+		if req.stamp.Before(b.recorded) && req.reframes < maxReframes {
+			req.stale = true
+			continue
+		}
 		for i := range req.entries {
 			req.results[i], req.fresh[i], req.errs[i] = b.apply(&req.entries[i], &req.framed[i])
 		}
@@ -225,6 +252,7 @@ func (s *Store) commit(batch []*request) (after func()) {
 	}
 	s.publish(b)
 	s.buf, s.written, s.recorded = b.buf[:0], b.written[:0], b.recorded
+	s.lastStamp.Store(b.recorded.UnixMicro())
 	return func() {
 		if err := s.preallocate(); err != nil {
 			s.broken = err

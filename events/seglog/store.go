@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -88,6 +89,9 @@ type Store struct {
 	buf      []byte    // the last commit's frames, reused
 	written  []written // the last commit's events, reused
 	recorded time.Time // recordedAt of the last event
+	// lastStamp is recorded in Unix microseconds, for the callers: prepare
+	// stamps no earlier, so a request it frames again is not stale again.
+	lastStamp atomic.Int64
 
 	// files guards the segment files' lifetime: reads hold it shared, Close
 	// takes it to close them.
@@ -128,6 +132,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		lock.Close()
 		return nil, err
 	}
+	s.lastStamp.Store(s.recorded.UnixMicro())
 	go s.q.Run(s.commit)
 	return s, nil
 }
