@@ -206,6 +206,9 @@ func (im *run) work(ctx context.Context, rows <-chan row) error {
 // entries met.
 func (im *run) flush(ctx context.Context, rows []row) error {
 	recs, errs := im.buildAll(rows)
+	if err := im.refuseMerged(ctx, recs, errs); err != nil { // merged.go
+		return err
+	}
 	var batch []events.StreamAppend
 	first := make([]int, len(rows)) // rows[i]'s entries are batch[first[i]:][:len(recs[i].entries)]
 	for i, err := range errs {
