@@ -23,7 +23,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	var sf storeFlags
 	sf.register(fs)
 	plain := fs.Bool("no-decrypt", false, "decode without opening personal fields")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay to this file (go tool pprof)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay to <this>-replay.pprof (go tool pprof)")
 	snap := fs.Bool("snapshot", false, "then write a read-model snapshot of the replayed models to a temporary directory and time a start from it (load + tail), beside the full replay")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -56,7 +56,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 			at = projections.InfoAt(batch[len(batch)-1].Envelope, before)
 		}})
 	mem.Attach(r)
-	stopProfile, err := startCPUProfile(*cpuProfile)
+	stopProfile, err := startProfile(*cpuProfile, "replay")
 	if err != nil {
 		return err
 	}
@@ -172,21 +172,4 @@ func benchRestart(ctx context.Context, s events.Store, keys projections.Snapshot
 		tail.Applied(), ms(start), ms(startCPU), ms(replay[0]), ms(replay[1]), replay[0].Seconds()/start.Seconds(), replay[1].Seconds()/startCPU.Seconds(),
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(n))
 	return nil
-}
-
-// startCPUProfile starts a CPU profile written to path and returns what
-// stops it; with no path it does nothing.
-func startCPUProfile(path string) (stop func(), err error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
