@@ -47,3 +47,25 @@ func TestConsoleMergedForm(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleMergedTimelineLinks: the survivor's timeline entry of the
+// merge names the merged customer with a link to their timeline, and the
+// merged customer's names the survivor with a link to their page, in
+// English and Korean.
+func TestConsoleMergedTimelineLinks(t *testing.T) {
+	s, u := custFixture(t, stackOptions{})
+	s.must("H1", "POST", "/v1/customers/C1/merges", map[string]any{"mergedId": "C2", "reason": "same phone and birth date"}, 201, "If-Match", `"0"`)
+	s.awaitApplied()
+	for _, tc := range []struct{ lang, survivor, merged string }{
+		{"en", `<a href="/customers/C1">customer C1</a>`, `<a href="/customers/C2/timeline">customer C2</a>`},
+		{"ko", `<a href="/customers/C1">C1 고객</a>`, `<a href="/customers/C2/timeline">C2 고객</a>`},
+	} {
+		lang := []string{"Accept-Language", tc.lang}
+		if a := u.mustStatus(u.do("GET", "/customers/C1", nil, lang...), 200, "C1's page"); !strings.Contains(a.body, tc.merged) {
+			t.Errorf("%s: C1's timeline does not link the merged C2 (%s):\n%.4000s", tc.lang, tc.merged, a.body)
+		}
+		if a := u.mustStatus(u.do("GET", "/customers/C2/timeline", nil, lang...), 200, "C2's timeline"); !strings.Contains(a.body, tc.survivor) {
+			t.Errorf("%s: C2's timeline does not link the survivor C1 (%s):\n%.4000s", tc.lang, tc.survivor, a.body)
+		}
+	}
+}

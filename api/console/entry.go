@@ -10,8 +10,8 @@ import (
 )
 
 // part is one piece of a timeline entry's line: a label or a value, with
-// the class of a tag if it is one.
-type part struct{ Text, Class string }
+// the class of a tag if it is one, and the address it links to if any.
+type part struct{ Text, Class, Href string }
 
 // describe fills e's parts and note from its data (or its call), in lang:
 // enumerations by their translated labels, amounts in won, the free text
@@ -122,6 +122,12 @@ func (c *Console) describe(ctx context.Context, e *entry, lang string, names *st
 	case *events.PersonalDataErased:
 		add(d.Reason)
 		muted(d.RequestedBy)
+	case *events.CustomerMerged: // the merged customer's history stays on their timeline
+		e.Parts = append(e.Parts, part{Text: t("cust.part.customer", d.MergedID), Href: "/customers/" + d.MergedID + "/timeline"})
+		e.Note = d.Reason
+	case *events.CustomerMergedInto:
+		e.Parts = append(e.Parts, part{Text: t("cust.part.customer", d.SurvivorID), Href: "/customers/" + d.SurvivorID})
+		e.Note = d.Reason
 	}
 }
 
