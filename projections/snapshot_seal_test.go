@@ -13,21 +13,9 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
-	"github.com/dangol/dangol/events/pii/boltkeys"
-	"github.com/dangol/dangol/events/pii/piitest"
 	"github.com/dangol/dangol/projections"
+	"github.com/dangol/dangol/projections/projectionstest"
 )
-
-// testKeys returns a real key store (keys.db, fsynced) for snapshot keys.
-func testKeys(t *testing.T) *boltkeys.Keys {
-	t.Helper()
-	k, err := boltkeys.Open(filepath.Join(t.TempDir(), "keys.db"), piitest.NewMaster(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Close() })
-	return k
-}
 
 // personal returns the clear name and phone of a registered customer of
 // the log (the generated bank's fields are not sealed: the folds hold
@@ -95,7 +83,7 @@ func header(t *testing.T, file []byte) projections.SealedHeader {
 // customer's personal fields in clear (the folds hold them so), names its
 // key in its header, and restores.
 func TestSnapshotFileHoldsNoPersonalField(t *testing.T) {
-	b := newSealedBank(t, testKeys(t))
+	b := newSealedBank(t, projectionstest.SnapshotKeys(t))
 	file, err := os.ReadFile(b.write(t, len(b.all), false))
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +116,7 @@ func TestSnapshotFileHoldsNoPersonalField(t *testing.T) {
 // copy of an older file (a disk block, a backup) no longer opens; an
 // older file a crash left behind is shredded by the next load.
 func TestSnapshotErasureShredsOlder(t *testing.T) {
-	keys := testKeys(t)
+	keys := projectionstest.SnapshotKeys(t)
 	b := newSealedBank(t, keys)
 	n := len(b.all)
 	backup, err := os.ReadFile(b.write(t, n-2, false))
@@ -203,7 +191,7 @@ func (otherKeys) DataKey(context.Context, string, bool) ([]byte, error) {
 // whose key was destroyed is refused; Load then replays the whole log
 // (fresh folds) and its log line names no personal field.
 func TestSealedSnapshotRefused(t *testing.T) {
-	keys := testKeys(t)
+	keys := projectionstest.SnapshotKeys(t)
 	b := newSealedBank(t, keys)
 	path := b.write(t, len(b.all), false)
 	good := readFile(t, path)

@@ -181,7 +181,7 @@ func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
 	full.apply(t, all)
 	want := full.answers(t, x)
 
-	dir := &projections.SnapshotDir{Dir: t.TempDir(), Keys: testKeys(t), Logger: testLogger(t)}
+	dir := &projections.SnapshotDir{Dir: t.TempDir(), Keys: projectionstest.SnapshotKeys(t), Logger: testLogger(t)}
 	for _, cut := range []int{1, len(all) / 3, len(all) * 2 / 3, len(all)} {
 		head := newFolds()
 		head.apply(t, all[:cut])
@@ -242,7 +242,7 @@ func TestSnapshotRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v, want one containing %q", err, c.want)
 			}
-			dir := &projections.SnapshotDir{Dir: t.TempDir(), Keys: testKeys(t)}
+			dir := &projections.SnapshotDir{Dir: t.TempDir(), Keys: projectionstest.SnapshotKeys(t)}
 			if err := os.WriteFile(filepath.Join(dir.Dir, "snapshot-00000000000000000099-00000000000000000099.rms"), c.file, 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestSnapshotRefused(t *testing.T) {
 func TestSnapshotterWaitsForCatchUp(t *testing.T) {
 	s := snapLog(t, 20)
 	all := readLog(t, s)
-	dir := &projections.SnapshotDir{Dir: t.TempDir(), Keys: testKeys(t)}
+	dir := &projections.SnapshotDir{Dir: t.TempDir(), Keys: projectionstest.SnapshotKeys(t)}
 	f := newFolds()
 	snap := projections.NewSnapshotter(dir, projections.SnapshotPolicy{Every: 10, Interval: time.Minute}, f.roots())
 	caughtUp := make(chan struct{})

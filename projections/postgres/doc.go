@@ -60,8 +60,10 @@
 //
 // A new writer restores its in-memory folds from the stored snapshot
 // (rm_snapshot, written by a writer every Options.SnapshotEvery events
-// after a commit, so at or before the checkpoint; projections.ReadSnapshot
-// checks it is whole, of this log and of folds like this binary's) and
+// after a commit, so at or before the checkpoint, sealed under a data key
+// of its own in Options.SnapshotKeys, the replaced one's key destroyed;
+// projections.OpenSnapshot checks it is whole, of this log, under a key
+// still there and of folds like this binary's) and
 // replays the log after it; without a usable one it replays the log from
 // the start. Either way the replay up to the table checkpoint is folded in
 // memory only (commits up to it write nothing) and what comes after the

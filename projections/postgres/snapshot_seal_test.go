@@ -4,31 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
-	"github.com/dangol/dangol/events/pii/boltkeys"
-	"github.com/dangol/dangol/events/pii/piitest"
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections"
 	"github.com/dangol/dangol/projections/postgres"
+	"github.com/dangol/dangol/projections/projectionstest"
 )
-
-// snapshotKeys returns a real key store for the snapshots' data keys
-// (keys.db; the deployment's pgkeys passes the same contract, piitest).
-func snapshotKeys(t *testing.T) *boltkeys.Keys {
-	t.Helper()
-	k, err := boltkeys.Open(filepath.Join(t.TempDir(), "keys.db"), piitest.NewMaster(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Close() })
-	return k
-}
 
 // storedSnapshot waits for a stored snapshot other than not and returns
 // its chunks, joined, with its header.
@@ -62,7 +48,7 @@ func storedSnapshot(t *testing.T, c *pgx.Conn, not string) ([]byte, projections.
 func TestStoredSnapshotSealed(t *testing.T) {
 	s := logStore(t, 40)
 	url := pgtest.Database(t)
-	keys := snapshotKeys(t)
+	keys := projectionstest.SnapshotKeys(t)
 	stop := run(t, openStore(t, url, postgres.Options{SnapshotEvery: 10, SnapshotKeys: keys}), s)
 	c := connect(t, url)
 	first, h1 := storedSnapshot(t, c, "")

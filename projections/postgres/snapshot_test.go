@@ -11,6 +11,7 @@ import (
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections/postgres"
+	"github.com/dangol/dangol/projections/projectionstest"
 )
 
 // syncBuffer is a log sink the test reads while a writer logs to it.
@@ -34,7 +35,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestWriterResumesFromSnapshot(t *testing.T) {
 	s := logStore(t, 80)
 	url := pgtest.Database(t)
-	keys := snapshotKeys(t)
+	keys := projectionstest.SnapshotKeys(t)
 	first := openStore(t, url, postgres.Options{SnapshotEvery: 50, SnapshotKeys: keys})
 	stop := run(t, first, s)
 	waitHead(t, first, s)
