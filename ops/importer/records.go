@@ -201,10 +201,14 @@ func parseAmount(column, s string) (*int64, error) {
 func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
 // CheckSystem checks a source system's name: it names the actor
-// (system:import:<system>) and every record's source.
+// (system:import:<system>) and every record's source. It may not be the
+// CRM's own name.
 func CheckSystem(s string) error {
 	if !events.ValidID(s) {
 		return events.InvalidField("source", "must be a system name: 1-64 letters, digits, '_' or '-' (core, card, loan, internet)")
+	}
+	if strings.EqualFold(s, "crm") { // projections.CRMSystem: the bank's own record, verified, first in priority
+		return events.InvalidField("source", "crm is the bank's own record (what staff enter): an import names the system the file comes from")
 	}
 	return nil
 }

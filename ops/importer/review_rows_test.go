@@ -22,3 +22,17 @@ func TestReviewJSONDuplicateKey(t *testing.T) {
 		t.Errorf("a line naming customerId twice: bad %q, fields %v; want it rejected naming the column only", r.bad, r.fields)
 	}
 }
+
+// TestReviewSourceNotCRM: the CRM is the bank's own record (what staff
+// entered from the customer, verified, first in the default priority);
+// an import may not claim to be it.
+func TestReviewSourceNotCRM(t *testing.T) {
+	for _, system := range []string{"crm", "CRM"} {
+		if err := CheckSystem(system); err == nil {
+			t.Errorf("--source %s taken", system)
+		}
+	}
+	if err := CheckSystem("core"); err != nil {
+		t.Errorf("--source core: %v", err)
+	}
+}
