@@ -49,7 +49,7 @@ func runRebuild(ctx context.Context, args []string, getenv env, stdout, stderr i
 		}
 		return sealer.OpenEnvelope(ctx, e)
 	}
-	res, err := rmpg.Rebuild(ctx, sf.postgresURL, rmpg.Log{Source: s, Decode: decode}, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer),
+	res, err := rmpg.Rebuild(ctx, sf.postgresURL, rmpg.Log{Source: s, Decode: decode}, rmpg.Options{Logger: logger, Cipher: rowCipher(sealer), SnapshotKeys: keys,
 		SearchIndex: pii.NewBlindIndex(master).Terms, Survivorship: rule.Rule()})
 	if err != nil {
 		return err

@@ -101,7 +101,7 @@ func Rebuild(ctx context.Context, url string, l Log, opt Options) (RebuildResult
 				beforeSwap(attempt)
 			}
 			pos = w.last
-			swapped, err = swap(ctx, admin, live, next, pos)
+			swapped, err = swap(ctx, admin, live, next, pos, opt.SnapshotKeys)
 		})
 		if err != nil {
 			return RebuildResult{}, err
@@ -125,8 +125,11 @@ func Rebuild(ctx context.Context, url string, l Log, opt Options) (RebuildResult
 }
 
 // swap replaces schema live by next in one transaction if next's
-// checkpoint pos is not behind live's, and reports whether it did.
-func swap(ctx context.Context, conn *pgx.Conn, live, next string, pos events.Position) (bool, error) {
+// checkpoint pos is not behind live's, and reports whether it did. The
+// data key of the snapshot the live schema holds is destroyed first (keys;
+// nil: none is), so what its dropped rows leave in WAL and backups stays
+// sealed under a destroyed key.
+func swap(ctx context.Context, conn *pgx.Conn, live, next string, pos events.Position, keys projections.SnapshotKeys) (bool, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return false, unavailable("rebuild: swap", err)
@@ -144,6 +147,9 @@ func swap(ctx context.Context, conn *pgx.Conn, live, next string, pos events.Pos
 	}
 	if pos.Less(events.Position{Commit: uint64(c), Prepare: uint64(p)}) {
 		return false, nil
+	}
+	if err := destroySnapshotKey(ctx, tx, liveID+".rm_snapshot_chunks", keys); err != nil {
+		return false, err
 	}
 	for _, sql := range []string{
 		"DROP SCHEMA IF EXISTS " + oldID + " CASCADE",

@@ -44,7 +44,8 @@ func storedSnapshot(t *testing.T, c *pgx.Conn, not string) ([]byte, projections.
 // TestStoredSnapshotSealed: rm_snapshot_chunks hold no customer's name or
 // phone in clear; the next writer's snapshot has a key of its own and the
 // replaced one's key is destroyed, so a copy of the replaced rows (an old
-// row version, WAL, a backup) no longer opens.
+// row version, WAL, a backup) no longer opens; a rebuild, which drops the
+// live schema, destroys the key of the snapshot it held.
 func TestStoredSnapshotSealed(t *testing.T) {
 	s := logStore(t, 40)
 	url := pgtest.Database(t)
@@ -85,6 +86,15 @@ func TestStoredSnapshotSealed(t *testing.T) {
 		projections.SnapshotRoots(projections.NewMemory().Projections(), nil), keys)
 	if !errors.Is(err, pii.ErrErased) {
 		t.Fatalf("a copy of the replaced rows opened: %v", err)
+	}
+
+	// A rebuild drops the live schema, its snapshot rows with it: their
+	// key is destroyed in the swap.
+	if _, err := postgres.Rebuild(context.Background(), url, postgres.Log{Source: s, Decode: decode}, postgres.Options{SnapshotKeys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.DataKey(context.Background(), h2.Key, false); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("the dropped schema's snapshot key %s: %v, want it destroyed", h2.Key, err)
 	}
 }
 

@@ -617,15 +617,14 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection, caugh
 // fail, the rows left hold a snapshot whose key is gone: refused, a full
 // replay.
 func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInfo, roots []projections.Projection) (err error) {
-	old, err := w.storedSnapshotKey(ctx)
-	if err != nil {
-		return err
-	}
 	tx, err := w.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := destroySnapshotKey(ctx, tx, "rm_snapshot_chunks", w.keys); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, "DELETE FROM rm_snapshot_chunks"); err != nil {
 		return err
 	}
@@ -642,11 +641,6 @@ func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInf
 	if err := cw.flush(); err != nil {
 		return err
 	}
-	if old != "" {
-		if err := w.keys.Destroy(ctx, old); err != nil {
-			return fmt.Errorf("destroy the replaced snapshot's key: %w", err)
-		}
-	}
 	if _, err := tx.Exec(ctx, `INSERT INTO rm_snapshot (id, commit_pos, prepare_pos, chunks, bytes) VALUES (1, $1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET commit_pos = EXCLUDED.commit_pos, prepare_pos = EXCLUDED.prepare_pos,
 			chunks = EXCLUDED.chunks, bytes = EXCLUDED.bytes, written_at = now()`,
@@ -656,23 +650,30 @@ func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInf
 	return tx.Commit(ctx)
 }
 
-// storedSnapshotKey returns the id of the stored snapshot's data key, or
-// "" when none is stored or its header is not a sealed snapshot's (one
-// written before snapshots were sealed: it holds no key).
-func (w *writer) storedSnapshotKey(ctx context.Context) (string, error) {
+// destroySnapshotKey destroys in keys the data key of the snapshot that
+// table (rm_snapshot_chunks, qualified or not) holds, read from its clear
+// header through q. None stored, no keys, or a header that is not a sealed
+// snapshot's (one written before snapshots were sealed: it has no key):
+// nothing to destroy.
+func destroySnapshotKey(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, table string, keys projections.SnapshotKeys) error {
 	var head []byte
-	err := w.conn.QueryRow(ctx, "SELECT substring(data from 1 for 65536) FROM rm_snapshot_chunks WHERE seq = 0").Scan(&head)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", unavailable("read models: snapshot", err)
+	err := q.QueryRow(ctx, "SELECT substring(data from 1 for 65536) FROM "+table+" WHERE seq = 0").Scan(&head)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) || keys == nil:
+		return nil
+	case err != nil:
+		return unavailable("read models: snapshot", err)
 	}
 	h, err := projections.ReadSealedHeader(bytes.NewReader(head))
 	if err != nil {
-		return "", nil
+		return nil
 	}
-	return h.Key, nil
+	if err := keys.Destroy(ctx, h.Key); err != nil {
+		return fmt.Errorf("destroy the replaced snapshot's key: %w", err)
+	}
+	return nil
 }
 
 // chunkWriter stores what is written to it as rm_snapshot_chunks rows.
