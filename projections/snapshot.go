@@ -28,7 +28,8 @@ import (
 // not find its event and is refused. It also names the projections and a
 // fingerprint of their types: a binary whose folds differ refuses it. Its
 // last 32 bytes are the SHA-256 of the rest: a torn or damaged file is
-// refused. Whoever refuses one replays the whole log.
+// refused. Whoever refuses one replays the whole log. What is stored is
+// sealed under a key of its own (snapshot_seal.go).
 
 var errChecksum = errors.New("snapshot: checksum mismatch (a torn or damaged file)")
 
@@ -80,6 +81,8 @@ func rootNames(roots []Projection) ([]string, error) {
 // then its reactors) at info's position to w. The roots must not change
 // meanwhile (the runner applies nothing while its AfterBatch hook runs).
 // It fails, having written part of a snapshot, on state it cannot carry.
+// This is the plain form, personal fields in clear: what is stored goes
+// through SealSnapshot, which seals it.
 func WriteSnapshot(w io.Writer, info SnapshotInfo, roots []Projection) error {
 	names, err := rootNames(roots)
 	if err != nil {

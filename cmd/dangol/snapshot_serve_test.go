@@ -26,6 +26,9 @@ func TestServeRestartFromSnapshot(t *testing.T) {
 	dir := filepath.Join(s.dir, "snapshots")
 	files := func() []string { fs, _ := (&projections.SnapshotDir{Dir: dir}).List(); return fs }
 	waitUntil(t, "the erasure's snapshot", func() bool { return len(files()) == 1 })
+	if file, err := os.ReadFile(files()[0]); err != nil || bytes.Contains(file, []byte("김민준 C1")) || bytes.Contains(file, []byte("010-1234-5678")) {
+		t.Fatalf("the snapshot file (%v) holds C1's name or phone in clear", err)
+	}
 	s.json("R1", "POST", "/v1/customers", customer("C3"), 201)
 	s.json("R1", "POST", "/v1/customers/C1/profile", map[string]any{"changes": map[string]string{"address": "부산광역시 해운대구 1"}, "source": "branch"}, 201)
 
