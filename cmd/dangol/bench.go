@@ -35,6 +35,9 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if len(args) > 0 && args[0] == "campaigns" {
 		return runBenchCampaigns(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "latency" {
+		return runBenchLatency(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "store" {
 		fmt.Fprintln(stderr, "Usage: dangol bench store|http|replay|console|campaigns [flags]   (dangol bench store -h, dangol bench http -h, dangol bench console -h, dangol bench campaigns -h)")
 		return errors.New("bench: the subcommands are store, http, replay, console and campaigns")
