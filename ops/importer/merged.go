@@ -9,9 +9,10 @@ import (
 )
 
 // mergedTail is how many of a stream's last events are searched for its
-// CustomerMergedInto: after it, the API takes only the erasure and the
-// importer nothing (docs/merge.md).
-const mergedTail = 2
+// CustomerMergedInto: after it, the API takes only the erasure, the
+// importer nothing, and the segmentation job at most the tier decision
+// it had pending at the merge (docs/merge.md).
+const mergedTail = 8
 
 // refuseMerged sets errs[i] of every record built without error whose
 // customer was merged into another (their stream's CustomerMergedInto)
