@@ -7,12 +7,12 @@ import (
 	"github.com/dangol/dangol/ops/importer"
 )
 
-// TestMergedCustomerRejected: once C0000001 was merged into C0000002 (the
+// TestMergedCustomerRejected, on each store: once C0000001 was merged into C0000002 (the
 // CustomerMergedInto on C0000001's stream), a row for C0000001 goes to the
 // rejects file naming the survivor and appends nothing; the other rows
 // are imported as before.
 func TestMergedCustomerRejected(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) *ledger{"segment log": embedded, "bbolt": onBolt} {
+	for name, open := range map[string]func(testing.TB) *ledger{"segment log": embedded, "bbolt": onBolt, "postgres": onPostgres} {
 		l := open(t)
 		importFile(t, l, "core", importer.Customers, "core_customers.csv")
 		ev, err := events.NewEvent(&events.CustomerMergedInto{SurvivorID: "C0000002", Reason: "same phone and birth date"},
