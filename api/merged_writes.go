@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/dangol/dangol/events"
 )
 
@@ -62,7 +64,7 @@ func (s *Server) appendToCustomer(ctx context.Context, stream string, expected e
 		return s.Store.Append(ctx, stream, expected, ev)
 	}
 	for attempt := 1; ; attempt++ {
-		f, err := s.customerFacts(ctx, id, ev.ID)
+		f, err := s.writeFacts(ctx, id, ev.ID)
 		if err != nil {
 			return events.AppendResult{}, err
 		}
@@ -86,9 +88,37 @@ func (s *Server) appendToCustomer(ctx context.Context, stream string, expected e
 // stream lets a retry through to its first answer.
 func (s *Server) refuseMerged(r *http.Request, id string) error {
 	key, _ := events.ParseID("Idempotency-Key", r.Header.Get("Idempotency-Key"))
-	f, err := s.customerFacts(r.Context(), id, key)
+	f, err := s.writeFacts(r.Context(), id, key)
 	if err != nil || f.survivor == "" || f.keyed != nil {
 		return err
 	}
 	return &MergedError{CustomerID: id, SurvivorID: f.survivor}
+}
+
+// mergedTail is how many of a customer stream's last events a write reads
+// to tell whether the customer was merged. After a CustomerMergedInto only
+// an erasure and the segmentation job's pending tier decision can land
+// there (every other write is refused, and a merged customer's tier no
+// longer changes), so the merge is always among them.
+const mergedTail = 16
+
+// writeFacts is customerFacts for a write to customer id: it reads only
+// the stream's last mergedTail events, and the whole stream only when they
+// show a merge (to find the event with id key, a retry's first answer).
+// An unmerged customer's write thus costs one short read however long
+// their history.
+func (s *Server) writeFacts(ctx context.Context, id string, key ulid.ULID) (streamFacts, error) {
+	tail, err := s.Store.ReadStream(ctx, events.CustomerStream(id), events.LastVersion, events.Backward, mergedTail)
+	if events.ErrorCode(err) == events.NotFound || err == nil && len(tail) == 0 {
+		return streamFacts{}, events.Errorf(events.NotFound, "customer not found")
+	}
+	if err != nil {
+		return streamFacts{}, err
+	}
+	for i := range tail {
+		if tail[i].Type == (&events.CustomerMergedInto{}).EventType() {
+			return s.customerFacts(ctx, id, key)
+		}
+	}
+	return streamFacts{version: tail[0].Version}, nil
 }
