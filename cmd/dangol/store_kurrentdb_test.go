@@ -364,8 +364,10 @@ type pairSub struct {
 }
 
 func (s *pairSub) run() {
-	defer close(s.done)
-	defer close(s.out)
+	defer func() {
+		close(s.done) // first: a consumer that sees out closed reads Err() at once
+		close(s.out)
+	}()
 	for e := range s.in.Events() {
 		e.Position = pairOf(e.Position)
 		select {
