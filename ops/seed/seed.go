@@ -86,11 +86,22 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 	if b, ok := sink.(events.BatchAppender); ok {
 		g.batch = newBatcher(b, &st)
 	}
+	err := g.generate(ctx)
+	if g.batch != nil {
+		g.batch.wg.Wait() // also after an error: no batch still counts into st once it is returned
+	}
+	return st, err
+}
+
+// generate appends the bank: its staff, forms, customers, calibration and
+// marketing, then waits for what is queued (Generate's work).
+func (g *gen) generate(ctx context.Context) error {
+	cfg, n := g.cfg, g.cfg.Customers
 	if err := g.staff(ctx); err != nil {
-		return st, err
+		return err
 	}
 	if err := g.forms(ctx); err != nil {
-		return st, err
+		return err
 	}
 	var done atomic.Int64
 	err := g.parallel(ctx, n, func(i int) error {
@@ -112,7 +123,7 @@ func Generate(ctx context.Context, cfg Config, sink Sink) (Stats, error) {
 	if err == nil {
 		err = g.drain(ctx)
 	}
-	return st, err
+	return err
 }
 
 // drain waits until every stream flushed so far is on the log (a no-op
