@@ -18,17 +18,28 @@ import (
 )
 
 // personal returns the clear name and phone of a registered customer of
-// the log (the generated bank's fields are not sealed: the folds hold
-// them as a server's folds hold opened ones).
+// the log whose registration's values still stand at its end (the
+// generated bank's fields are not sealed: the folds hold them as a
+// server's folds hold opened ones). A customer whose profile a later event
+// changes, reports, erases or merges away is passed over: the folds may no
+// longer hold the registration's values, and which customer comes first
+// varies with the bank's ids.
 func personal(t *testing.T, all []events.Envelope) []string {
 	t.Helper()
+	touched := map[string]bool{}
+	for i := range all {
+		switch all[i].Type {
+		case "ProfileChanged", "ProfileReported", "PersonalDataErased", "CustomerMergedInto":
+			touched[all[i].Stream] = true
+		}
+	}
 	for i := range all {
 		d, err := events.Decode(&all[i])
-		if r, ok := d.(*events.CustomerRegistered); err == nil && ok && len(r.Name) > 3 && len(r.Phone) > 6 {
+		if r, ok := d.(*events.CustomerRegistered); err == nil && ok && len(r.Name) > 3 && len(r.Phone) > 6 && !touched[all[i].Stream] {
 			return []string{r.Name, r.Phone}
 		}
 	}
-	t.Fatal("no customer with a name and a phone in the generated bank")
+	t.Fatal("no customer with a name and a phone that stand in the generated bank")
 	return nil
 }
 
