@@ -65,6 +65,18 @@ func qaFixture(t *testing.T) (*stack, string) {
 	s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
 	s.must("S1", "POST", "/v1/customers/C1/assignment", map[string]any{"advisorId": "R1", "kind": "call_centre_rep"}, 201)
 	digest := s.recordCall("R1", "K1", "C1", 20)
+	// The sampler selects a new rep's first call (new_rep) in the
+	// background; S1's request comes after it, as the tests read K1's
+	// reason as new_rep (it landed first only as often as the sampler won
+	// the race with the next request).
+	s.waitUntil("the sampler to select K1, a new rep's first call", func() bool {
+		for _, e := range s.streamLog("call-K1") {
+			if e.Type == "CallSelectedForReview" {
+				return true
+			}
+		}
+		return false
+	})
 	s.must("S1", "POST", "/v1/calls/K1/selection", map[string]any{"reason": "requested"}, 201)
 	for _, m := range [][2]string{{"S1", "supervisor"}, {"R1", "rep"}, {"R2", "rep"}, {"H1", "centre_head"}, {"U1", "auditor"}} {
 		s.givePassword(m[0], m[1], testPassword)
