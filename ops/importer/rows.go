@@ -71,13 +71,25 @@ type rowReader interface {
 
 // newRowReader returns the reader of f for records of kind, reading the
 // header of a CSV file: a header naming a column kind does not have, or
-// naming one twice, is Invalid before any row is read.
+// naming one twice, is Invalid before any row is read. A byte order mark
+// at the start (as Windows editors and spreadsheets save UTF-8) is
+// skipped in either format, before the CSV reader sees it: one before a
+// quoted header column would be a stray quote to it.
 func newRowReader(r io.Reader, f Format, kind Kind) (rowReader, error) {
-	if f == JSONL {
-		return &jsonReader{r: bufio.NewReaderSize(r, 64<<10), kind: kind}, nil
+	br := bufio.NewReaderSize(r, 64<<10)
+	var bom int64
+	if b, _ := br.Peek(len(byteOrderMark)); string(b) == byteOrderMark {
+		n, _ := br.Discard(len(byteOrderMark))
+		bom = int64(n)
 	}
-	return newCSVReader(r, kind)
+	if f == JSONL {
+		return &jsonReader{r: br, kind: kind, read: bom}, nil
+	}
+	return newCSVReader(br, kind, bom)
 }
+
+// byteOrderMark is U+FEFF in UTF-8.
+const byteOrderMark = "\ufeff"
 
 // csvReader reads CSV: a header line naming the columns, then one record a
 // row. A row that is not CSV (a stray quote) is rejected and reading goes
@@ -87,9 +99,10 @@ type csvReader struct {
 	r      *csv.Reader
 	tape   *tape
 	header []string
+	skip   int64 // the bytes before the header the CSV reader did not see (a byte order mark)
 }
 
-func newCSVReader(r io.Reader, kind Kind) (*csvReader, error) {
+func newCSVReader(r io.Reader, kind Kind, skip int64) (*csvReader, error) {
 	t := &tape{r: r}
 	cr := csv.NewReader(t)
 	cr.FieldsPerRecord = -1 // a row of the wrong width is a rejected row, not the end of the file
@@ -101,9 +114,6 @@ func newCSVReader(r io.Reader, kind Kind) (*csvReader, error) {
 		return nil, events.InvalidField("header", "cannot read the header line: %s", csvReason(err))
 	}
 	t.cut(cr.InputOffset())
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff") // a byte order mark, as spreadsheets write
-	}
 	seen := map[string]bool{}
 	for i, h := range header {
 		h = strings.TrimSpace(h)
@@ -116,10 +126,10 @@ func newCSVReader(r io.Reader, kind Kind) (*csvReader, error) {
 		}
 		seen[h] = true
 	}
-	return &csvReader{r: cr, tape: t, header: header}, nil
+	return &csvReader{r: cr, tape: t, header: header, skip: skip}, nil
 }
 
-func (c *csvReader) offset() int64 { return c.r.InputOffset() }
+func (c *csvReader) offset() int64 { return c.skip + c.r.InputOffset() }
 
 func (c *csvReader) next() (row, error) {
 	rec, err := c.r.Read()
