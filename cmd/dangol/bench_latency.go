@@ -28,27 +28,38 @@ func runBenchLatency(ctx context.Context, args []string, getenv env, stdout, std
 	readStore := fs.String("read-store", "memory", "where the read models are built and queried: memory or postgres (--postgres-url)")
 	runs := fs.Int("runs", 200, "times each query is run")
 	advisor := fs.String("advisor", "", "the advisor whose worklist is timed (default: the largest book in memory; R000, the first rep, with postgres)")
+	var so benchSnapFlags
+	so.register(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if *runs < 1 || (*readStore != "memory" && *readStore != "postgres") {
 		return fmt.Errorf("bench latency: want --runs ≥ 1 and --read-store memory or postgres")
 	}
-	s, err := openEventStore(ctx, sf, true)
+	if err := so.check(*readStore); err != nil {
+		return err
+	}
+	s, keys, sealer, closeAll, err := openBench(ctx, sf, getenv)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	keys, sealer, err := openKeys(ctx, sf, s, getenv, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
+	defer closeAll()
+	if so.write != "" {
+		return benchWriteSnapshot(ctx, s, keys, sealer.OpenEnvelope, so, stdout)
 	}
-	defer keys.Close()
 	start := time.Now()
 	var q projections.Queries
-	if *readStore == "memory" {
+	switch {
+	case so.from != "":
+		var mem *projections.Memory
+		mem, err = benchStartFromSnapshot(ctx, s, keys, sealer.OpenEnvelope, so.from, stdout)
+		q = mem
+		if err == nil && *advisor == "" {
+			*advisor, _ = mem.Customers.LargestBook()
+		}
+	case *readStore == "memory":
 		q, err = latencyMemory(ctx, s, sealer.OpenEnvelope, advisor)
-	} else {
+	default:
 		q, err = latencyPostgres(ctx, sf.postgresURL, s, sealer, advisor)
 	}
 	if err != nil {
