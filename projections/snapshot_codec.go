@@ -46,6 +46,7 @@ var snapshotSkip = map[string]bool{
 var snapshotConfig = map[string]bool{
 	"projections.Customers.rule": true, // the survivorship rule (--survivorship)
 	"projections.Segmenter.rule": true, // the tier rule
+	"projections.Sampler.policy": true, // the built-in plan and the days' zone (--sample-*)
 }
 
 var (
