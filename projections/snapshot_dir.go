@@ -99,6 +99,12 @@ func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis 
 		return "", err
 	}
 	path = filepath.Join(d.Dir, snapshotName(info.Position))
+	// A snapshot at this position already (a full replay after it was
+	// refused ends where it was taken) is replaced: its key is destroyed
+	// first, as a pruned one's, so no copy of the file it held opens.
+	if err = d.shredKey(path); err != nil {
+		return "", err
+	}
 	if err = os.Rename(tmp, path); err != nil {
 		return "", err
 	}
@@ -125,20 +131,33 @@ func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis 
 // again). A file without a sealed header holds no key of ours.
 func (d *SnapshotDir) shred(paths []string) error {
 	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
+		if err := d.shredKey(p); err != nil {
 			return err
-		}
-		h, herr := ReadSealedHeader(f)
-		f.Close()
-		if herr == nil && d.Keys != nil {
-			if err := d.Keys.Destroy(context.Background(), h.Key); err != nil {
-				return fmt.Errorf("snapshot %s: destroy its data key: %w", filepath.Base(p), err)
-			}
 		}
 		if err := os.Remove(p); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// shredKey destroys the data key of the snapshot file at path, if there is
+// one: no file, or one without a sealed header, holds no key of ours.
+func (d *SnapshotDir) shredKey(path string) error {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h, herr := ReadSealedHeader(f)
+	f.Close()
+	if herr != nil || d.Keys == nil {
+		return nil
+	}
+	if err := d.Keys.Destroy(context.Background(), h.Key); err != nil {
+		return fmt.Errorf("snapshot %s: destroy its data key: %w", filepath.Base(path), err)
 	}
 	return nil
 }

@@ -1,0 +1,70 @@
+package projections_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/projections"
+	"github.com/dangol/dangol/projections/projectionstest"
+)
+
+// TestReviewSnapshotSamplerPolicy: the sampler's policy (the --sample-*
+// flags) is configuration, as the tier rule is: a snapshot taken under
+// another policy is refused, rather than restoring the old policy over the
+// one the server was started with (it would decide every call after the
+// restart by the flags of the run before).
+func TestReviewSnapshotSamplerPolicy(t *testing.T) {
+	s := snapLog(t, 20)
+	all := readLog(t, s)
+	f := newFolds()
+	f.apply(t, all)
+	var buf bytes.Buffer
+	if err := projections.WriteSnapshot(&buf, projections.InfoAt(&all[len(all)-1], all[len(all)-2].Position), f.roots()); err != nil {
+		t.Fatal(err)
+	}
+	restarted := newFolds()
+	policy := samplerPolicy()
+	policy.NewRepCalls = 3 // the server restarted with --sample-new-rep-calls 3
+	restarted.reactors[0] = projections.NewSampler(policy, nil)
+	_, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), restarted.roots())
+	if err == nil || !strings.Contains(err.Error(), "projections.Sampler.policy (configuration)") {
+		t.Fatalf("err %v, want the sampler's policy named", err)
+	}
+	if _, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), newFolds().roots()); err != nil {
+		t.Fatalf("under the same policy: %v", err)
+	}
+}
+
+// TestReviewSnapshotReplacedKeyDestroyed: a snapshot written at the
+// position of one the directory holds already (a full replay after that
+// one was refused ends where it was taken) replaces its file: the replaced
+// file's key is destroyed, so a copy of it (a disk block, a backup) opens
+// no more and the key store keeps no live key of a file gone.
+func TestReviewSnapshotReplacedKeyDestroyed(t *testing.T) {
+	keys := projectionstest.SnapshotKeys(t)
+	b := newSealedBank(t, keys)
+	n := len(b.all)
+	first := readFile(t, b.write(t, n, false))
+	again := readFile(t, b.write(t, n, false))
+	old, now := header(t, first), header(t, again)
+	if old.Key == now.Key {
+		t.Fatalf("both snapshots under key %s", old.Key)
+	}
+	if _, err := keys.DataKey(context.Background(), old.Key, false); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("the replaced snapshot's key: %v, want it destroyed", err)
+	}
+	if files, _ := b.dir.List(); len(files) != 1 {
+		t.Fatalf("%d files, want 1", len(files))
+	}
+	if _, info, ok := b.load(); !ok || info.Position != b.all[n-1].Position {
+		t.Fatalf("restored %v at %v: %s", ok, info.Position, b.logs.String())
+	}
+	if _, err := os.Stat(b.dir.Dir); err != nil {
+		t.Fatal(err)
+	}
+}
