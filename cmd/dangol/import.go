@@ -40,9 +40,18 @@ func runImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return err
 	}
 	defer in.Close()
-	if fi, err := in.Stat(); err == nil {
-		cfg.Progress = &importer.Progress{W: stderr, TTY: isTerminal(stderr), Now: time.Now, Total: fi.Size()}
+	fi, err := in.Stat()
+	if err != nil {
+		return err
 	}
+	if fi.IsDir() { // it opens, and fails only on the first read, after the store is opened
+		return fmt.Errorf("%s is a directory: name the file to import", file)
+	}
+	total := fi.Size()
+	if !fi.Mode().IsRegular() {
+		total = 0 // a pipe (<(zcat …)): its size is unknown
+	}
+	cfg.Progress = &importer.Progress{W: stderr, TTY: isTerminal(stderr), Now: time.Now, Total: total}
 	if cfg.Rejects, err = importer.CreateRejects(o.rejectsPath(file)); err != nil {
 		return err
 	}
