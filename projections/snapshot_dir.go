@@ -162,6 +162,17 @@ func (d *SnapshotDir) shredKey(path string) error {
 	return nil
 }
 
+// sweepTemp shreds the temporary files a crash during Write left: each is
+// sealed under a key of its own that no prune or erasure reaches, since
+// List never names it. A load runs before the runner writes any.
+func (d *SnapshotDir) sweepTemp() error {
+	tmps, err := filepath.Glob(filepath.Join(d.Dir, ".snapshot-*.tmp"))
+	if err != nil {
+		return err
+	}
+	return d.shred(tmps)
+}
+
 func syncDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -177,6 +188,9 @@ func syncDir(dir string) error {
 // release) is logged and the next older one tried; when none is left it
 // returns fresh roots and ok false: replay the whole log.
 func (d *SnapshotDir) Load(ctx context.Context, src Source, build func() []Projection) (roots []Projection, info SnapshotInfo, ok bool) {
+	if err := d.sweepTemp(); err != nil {
+		d.logger().Warn("read-model snapshot left by a crash not shredded", "dir", d.Dir, "err", err.Error())
+	}
 	all, err := d.List()
 	if err != nil {
 		d.logger().Warn("read-model snapshots unreadable; replaying the whole log", "dir", d.Dir, "err", err.Error())
