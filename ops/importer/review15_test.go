@@ -1,6 +1,7 @@
 package importer_test
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -53,4 +54,40 @@ func TestReview15CSVBOMQuotedHeader(t *testing.T) {
 	if err != nil || got.stats.Rows != 1 || got.stats.Rejected != 0 {
 		t.Errorf("CSV with a BOM and a quoted header: %+v, %v; want the row read", got.stats, err)
 	}
+}
+
+// TestReview15LongLines: a JSON line longer than the reader takes is a
+// rejected row (its first MiB kept as raw, the reason naming no value) and
+// the lines after it are read on; a CSV record that long (here 64 MiB
+// without a line break, as a quoted field left open makes) stops the
+// import with an error naming its line, before the reader holds it all.
+func TestReview15LongLines(t *testing.T) {
+	huge := strings.Repeat("x", 2<<20)
+	jsonl := `{"customerId":"C0000001","ref":"A-1","version":"1","observedAt":"2026-10-05","email":"a@example.com"}` + "\n" +
+		`{"customerId":"C0000002","ref":"A-2","version":"1","observedAt":"2026-10-05","address":"` + huge + `"}` + "\n" +
+		`{"customerId":"C0000003","ref":"A-3","version":"1","observedAt":"2026-10-05","email":"c@example.com"}` + "\n"
+	got, err := importFrom(t, nil, importer.Config{System: "card", Kind: importer.Profiles, Format: importer.JSONL}, strings.NewReader(jsonl))
+	if err != nil || got.stats.Rows != 3 || got.stats.Rejected != 1 || got.stats.Events != 2 {
+		t.Fatalf("JSON Lines with a huge line: %+v, %v; want 3 rows, the huge one rejected", got.stats, err)
+	}
+	if r := got.rejects[0]; r.Line != 2 || !strings.Contains(r.Reason, "longer than") || strings.Contains(r.Reason, "xxx") || len(r.Raw) > 1<<20 {
+		t.Errorf("the huge line's reject: line %d, reason %q, %d raw bytes", r.Line, r.Reason, len(r.Raw))
+	}
+
+	csv := io.MultiReader(strings.NewReader("customerId,ref,version,observedAt,address\nC0000001,A-1,1,2026-10-05,a\nC0000002,A-2,1,2026-10-05,\""),
+		io.LimitReader(xs{}, 64<<20))
+	got, err = importFrom(t, nil, importer.Config{System: "card", Kind: importer.Profiles, Format: importer.CSV}, csv)
+	if err == nil || !strings.Contains(err.Error(), "line 3 is longer than") || strings.Contains(err.Error(), "xxx") || got.stats.Rejected != 0 {
+		t.Errorf("CSV with a 64 MiB record: %+v, %v; want the import stopped naming line 3", got.stats, err)
+	}
+}
+
+// xs reads as endless x.
+type xs struct{}
+
+func (xs) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
 }

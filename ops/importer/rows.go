@@ -48,7 +48,11 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // maxLine is the longest row a file may hold (a JSON line, or a CSV
-// record's fields together): far above any customer record.
+// record with its line breaks): far above any customer record. A longer
+// JSON line is a rejected row, its first maxLine bytes kept as its raw
+// bytes, and reading goes on at the next line; a longer CSV record stops
+// the import (where it ends cannot be told: a quoted field may have been
+// left open), so that neither holds more than about maxLine in memory.
 const maxLine = 1 << 20
 
 // row is one record of the input: where it starts, its bytes as read, and
@@ -158,14 +162,19 @@ func (c *csvReader) next() (row, error) {
 }
 
 // tape keeps the bytes a csv.Reader has read ahead and not yet made into
-// records, so that a row's raw bytes are the file's own.
+// records, so that a row's raw bytes are the file's own. A record longer
+// than maxLine is an error of the file (maxLine).
 type tape struct {
-	r    io.Reader
-	buf  []byte // the bytes from offset base on
-	base int64
+	r     io.Reader
+	buf   []byte // the bytes from offset base on
+	base  int64
+	lines int // the line breaks before base
 }
 
 func (t *tape) Read(p []byte) (int, error) {
+	if len(t.buf) > maxLine+len(p) { // more than a record's worth beyond what the reader buffers ahead
+		return 0, events.InvalidField("", "the row at line %d is longer than %d bytes (or a quoted field is left open): the file cannot be read on", t.lines+1, maxLine)
+	}
 	n, err := t.r.Read(p)
 	t.buf = append(t.buf, p[:n]...)
 	return n, err
@@ -175,6 +184,7 @@ func (t *tape) Read(p []byte) (int, error) {
 // line break, and forgets them.
 func (t *tape) cut(end int64) []byte {
 	n := min(int(end-t.base), len(t.buf))
+	t.lines += bytes.Count(t.buf[:n], []byte("\n"))
 	raw := bytes.Clone(bytes.TrimRight(t.buf[:n], "\r\n"))
 	t.buf = append(t.buf[:0], t.buf[n:]...)
 	t.base = end
@@ -203,11 +213,14 @@ func (j *jsonReader) offset() int64 { return j.read }
 
 func (j *jsonReader) next() (row, error) {
 	for {
-		b, err := j.readLine()
+		b, long, err := j.readLine()
 		if err != nil {
 			return row{}, err
 		}
 		j.line++
+		if long {
+			return row{line: j.line, raw: b, bad: fmt.Sprintf("is longer than %d bytes (raw holds its first %d)", maxLine, maxLine)}, nil
+		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
@@ -218,25 +231,27 @@ func (j *jsonReader) next() (row, error) {
 }
 
 // readLine returns the next line without its line break, a fresh slice;
-// a line longer than maxLine is an error of the file.
-func (j *jsonReader) readLine() ([]byte, error) {
-	var line []byte
+// of a line longer than maxLine (long) only the first maxLine bytes, the
+// rest read past.
+func (j *jsonReader) readLine() (line []byte, long bool, _ error) {
 	for {
 		part, err := j.r.ReadSlice('\n')
 		j.read += int64(len(part))
-		line = append(line, part...)
-		if len(line) > maxLine {
-			return nil, events.InvalidField("", "line %d is longer than %d bytes", j.line+1, maxLine)
+		if !long {
+			line = append(line, part...)
+			if len(line) > maxLine {
+				line, long = line[:maxLine], true
+			}
 		}
 		switch {
 		case err == nil:
-			return bytes.TrimRight(line, "\r\n"), nil
+			return bytes.TrimRight(line, "\r\n"), long, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
 		case errors.Is(err, io.EOF) && len(line) > 0:
-			return line, nil
+			return line, long, nil
 		default:
-			return nil, err
+			return nil, false, err
 		}
 	}
 }
