@@ -17,24 +17,7 @@ func TestImportedPicture(t *testing.T) {
 	l := embedded(t)
 	importFile(t, l, "core", importer.Customers, "core_customers.csv")
 	importFile(t, l, "card", importer.Profiles, "card_applications.jsonl")
-	m := projections.NewMemory()
-	all, err := l.store.ReadAll(t.Context(), events.Start, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range all {
-		d, err := l.sealer.OpenEnvelope(t.Context(), &all[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range m.Projections() {
-			p.Apply(projections.Event{Envelope: &all[i], Data: d})
-		}
-	}
-	v, err := m.Customer(t.Context(), "C0000001", eventstest.Epoch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := foldView(t, l, "C0000001")
 	var phone *projections.FieldProvenance
 	for i := range v.Provenance {
 		if v.Provenance[i].Field == "phone" {
@@ -58,4 +41,29 @@ func TestImportedPicture(t *testing.T) {
 	if phone.Value != "010-5550-0101" || len(phone.Conflict) == 0 {
 		t.Errorf("phone: %q survives, conflict %v; want core's verified value and a conflict with card", phone.Value, phone.Conflict)
 	}
+}
+
+// foldView folds l's log into the read models, as a server would, and
+// returns customer id's view.
+func foldView(t *testing.T, l *ledger, id string) projections.CustomerView {
+	t.Helper()
+	m := projections.NewMemory()
+	all, err := l.store.ReadAll(t.Context(), events.Start, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range all {
+		d, err := l.sealer.OpenEnvelope(t.Context(), &all[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m.Projections() {
+			p.Apply(projections.Event{Envelope: &all[i], Data: d})
+		}
+	}
+	v, err := m.Customer(t.Context(), id, eventstest.Epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

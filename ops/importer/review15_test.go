@@ -4,8 +4,10 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dangol/dangol/ops/importer"
+	"github.com/dangol/dangol/projections"
 )
 
 // TestReview15ObservedAtChangedSameVersion: a source record re-sent at
@@ -90,4 +92,27 @@ func (xs) Read(p []byte) (int, error) {
 		p[i] = 'x'
 	}
 	return len(p), nil
+}
+
+// TestReview15MasterClaim: a customer newly registered from the master
+// has core's claim dated when core recorded the row, with the row's ref
+// and verified mark (the master row's own ProfileReported replaces the
+// registration's claim, both observed then), as docs/import.md says.
+func TestReview15MasterClaim(t *testing.T) {
+	l := embedded(t)
+	importFile(t, l, "core", importer.Customers, "core_customers.csv")
+	importFile(t, l, "card", importer.Profiles, "card_applications.jsonl")
+	v := foldView(t, l, "C0000001")
+	var core *projections.Claim
+	for _, f := range v.Provenance {
+		for i, c := range f.Claims {
+			if f.Field == "phone" && c.System == "core" {
+				core = &f.Claims[i]
+			}
+		}
+	}
+	want := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC) // 2026-10-01T09:00:00+09:00
+	if core == nil || !core.ObservedAt.Equal(want) || !core.Verified || core.Ref != "CIF000000001" || core.Event != "ProfileReported" {
+		t.Errorf("core's phone claim on C0000001: %+v; want the master row's (observed %s, verified, ref CIF000000001)", core, want)
+	}
 }
