@@ -31,11 +31,21 @@ const MaxEventSize = 64 << 10
 
 // EncodeRecord fills in e.Hash from e.PrevHash and the other fields and
 // returns the canonical record. e.Position is ignored.
-func EncodeRecord(e *Envelope) []byte {
-	n := 1 + 32 + 16 + 32 + 10*12 + len(e.Stream) + len(e.Type) + len(e.Actor.ID) +
+func EncodeRecord(e *Envelope) []byte { return AppendRecord(make([]byte, 0, RecordBound(e)), e) }
+
+// RecordBound returns an upper bound of the length of e's record.
+func RecordBound(e *Envelope) int {
+	return 1 + 32 + 16 + 32 + 10*12 + len(e.Stream) + len(e.Type) + len(e.Actor.ID) +
 		len(e.Actor.Role) + len(e.CorrelationID) + len(e.CausationID) + len(e.Data)
-	b := make([]byte, 0, n)
-	b = append(b, recordFormat)
+}
+
+// AppendRecord is EncodeRecord appending the record to dst: it fills in
+// e.Hash and returns dst extended by the record, which e then holds (so
+// dst's bytes from its old length on must not change). A store framing
+// many events encodes them into one buffer this way (RecordBound sizes it).
+func AppendRecord(dst []byte, e *Envelope) []byte {
+	start := len(dst)
+	b := append(dst, recordFormat)
 	b = append(b, e.PrevHash[:]...)
 	b = append(b, e.ID[:]...)
 	b = appendString(b, e.Stream)
@@ -48,10 +58,11 @@ func EncodeRecord(e *Envelope) []byte {
 	b = appendString(b, e.Actor.Role)
 	b = appendString(b, e.CorrelationID)
 	b = appendString(b, e.CausationID)
-	b = appendString(b, string(e.Data))
-	e.Hash = sha256.Sum256(b)
+	b = binary.AppendUvarint(b, uint64(len(e.Data)))
+	b = append(b, e.Data...)
+	e.Hash = sha256.Sum256(b[start:])
 	b = append(b, e.Hash[:]...)
-	e.record = b
+	e.record = b[start:len(b):len(b)]
 	return b
 }
 

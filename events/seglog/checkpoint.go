@@ -156,9 +156,13 @@ func (s *Store) loadCheckpoint() {
 			return
 		}
 		name := string(r.take(int(r.uvarint())))
-		st := &streamIndex{}
+		st := x.newStream()
 		copy(st.hash[:], r.take(32))
-		st.positions = make([]uint64, min(r.uvarint(), uint64(len(r.b))))
+		if k := min(r.uvarint(), uint64(len(r.b))); k > 1 {
+			st.positions = make([]uint64, k)
+		} else {
+			st.positions = st.first[:k]
+		}
 		prev = 0
 		for i := range st.positions {
 			prev += r.uvarint()

@@ -19,6 +19,7 @@ type request struct {
 	framed  []framed          // framed[i]: entry i framed by the caller, against the head it saw then
 	envs    []events.Envelope // room for prepare's envelopes and ids (nil: it allocates them)
 	ids     []string
+	room    []byte    // room for prepare's frames (too small: it allocates them)
 	stamp   time.Time // the recordedAt the caller framed with
 	// stale: the committer sent the request back unapplied, its stamp
 	// being earlier than the log's last event, for the caller to frame
@@ -31,31 +32,69 @@ type request struct {
 }
 
 // framed is an append's events encoded as the next events of a stream
-// whose head was base: the envelopes with their records (position unset)
-// and the ids.
+// whose head was base: the envelopes with their records (position unset),
+// the ids, and the frames as the log is to hold them (the records are in
+// frames).
 type framed struct {
 	base, last head
 	envs       []events.Envelope
 	ids        []string
+	frames     []byte
 }
 
-// frame encodes a's events to follow head h, recorded at now, into envs
-// and ids (len(a.Events) each; nil: new ones).
-func frame(a *events.StreamAppend, h head, now time.Time, envs []events.Envelope, ids []string) framed {
+// frame encodes a's events to follow head h, recorded at now: their
+// envelopes into envs (len(a.Events); nil: new ones) and their frames
+// onto buf (nil: a new buffer), which it returns extended; ids are a's ids
+// as text. The frames' checksums are computed here too, in the caller's
+// goroutine for prepare.
+func frame(a *events.StreamAppend, h head, now time.Time, envs []events.Envelope, ids []string, buf []byte) (framed, []byte) {
 	if envs == nil {
-		envs, ids = make([]events.Envelope, len(a.Events)), make([]string, len(a.Events))
+		envs = make([]events.Envelope, len(a.Events))
+	}
+	if buf == nil {
+		buf = make([]byte, 0, frameBound(a))
 	}
 	f := framed{base: h, envs: envs, ids: ids}
+	start := len(buf)
 	for i, ev := range a.Events {
 		env := events.Envelope{ID: ev.ID, Stream: a.Stream, Version: uint64(h.version + 1), Type: ev.Type, Schema: ev.Schema,
 			RecordedAt: now, OccurredAt: ev.OccurredAt.UTC(), Actor: ev.Actor, CorrelationID: ev.CorrelationID,
 			CausationID: ev.CausationID, Data: ev.Data, PrevHash: h.hash}
-		events.EncodeRecord(&env)
-		f.envs[i], f.ids[i] = env, ev.ID.String()
+		at := len(buf)
+		buf = events.AppendRecord(append(buf, make([]byte, frameHeader)...), &env)
+		putHeader(buf[at:], env.Record(), i == len(a.Events)-1)
+		f.envs[i] = env
 		h = head{version: int64(env.Version), hash: env.Hash, st: h.st}
 	}
+	f.frames = buf[start:len(buf):len(buf)]
 	f.last = h
-	return f
+	return f, buf
+}
+
+// frameBound is an upper bound of the bytes of a's frames.
+func frameBound(a *events.StreamAppend) int {
+	n := 0
+	for i := range a.Events {
+		ev := &a.Events[i]
+		e := events.Envelope{Stream: a.Stream, Type: ev.Type, Actor: ev.Actor, CorrelationID: ev.CorrelationID,
+			CausationID: ev.CausationID, Data: ev.Data}
+		n += frameHeader + events.RecordBound(&e)
+	}
+	return n
+}
+
+// idText returns the text of each id of a, one string for them all.
+func idText(a []events.StreamAppend, ids []string) {
+	b := make([]byte, 0, len(ids)*ulid.EncodedSize)
+	for i := range a {
+		for _, ev := range a[i].Events {
+			b = append(b, ev.ID.String()...)
+		}
+	}
+	all := string(b)
+	for i := range ids {
+		ids[i] = all[i*ulid.EncodedSize : (i+1)*ulid.EncodedSize]
+	}
 }
 
 // prepare frames req's entries in the caller's goroutine, each against its
@@ -83,12 +122,24 @@ func (s *Store) prepare(req *request) {
 		envs, ids = make([]events.Envelope, n), make([]string, n) // one allocation each for the request
 		req.envs, req.ids = envs, ids
 	}
+	if req.reframes == 0 {
+		idText(req.entries, ids[:n])
+	}
+	size := 0
+	for i := range req.entries {
+		size += frameBound(&req.entries[i])
+	}
+	buf := req.room[:0]
+	if size > cap(buf) {
+		buf = make([]byte, 0, size) // every frame of the request in one buffer
+		req.room = buf
+	}
 	for i := range req.entries {
 		if i > 0 && req.entries[i].Stream == req.entries[i-1].Stream {
 			heads[i] = req.framed[i-1].last
 		}
 		k := len(req.entries[i].Events)
-		req.framed[i] = frame(&req.entries[i], heads[i], req.stamp, envs[:k:k], ids[:k:k])
+		req.framed[i], buf = frame(&req.entries[i], heads[i], req.stamp, envs[:k:k], ids[:k:k], buf)
 		envs, ids = envs[k:], ids[k:]
 	}
 }
@@ -197,6 +248,7 @@ type single struct {
 	framed  [1]framed
 	env     [1]events.Envelope
 	id      [1]string
+	frame   [1024]byte // an event of up to ~700 bytes of data
 }
 
 // newSingle returns the request of the one append a.
@@ -204,7 +256,7 @@ func newSingle(a events.StreamAppend) *request {
 	o := &single{entry: [1]events.StreamAppend{a}}
 	o.req = request{entries: o.entry[:], results: o.results[:], errs: o.errs[:], fresh: o.fresh[:], framed: o.framed[:]}
 	if len(a.Events) == 1 {
-		o.req.envs, o.req.ids = o.env[:], o.id[:]
+		o.req.envs, o.req.ids, o.req.room = o.env[:], o.id[:], o.frame[:0]
 	}
 	return &o.req
 }
@@ -220,11 +272,7 @@ func (s *Store) commit(batch []*request) (after func()) {
 		s.failAll(batch, s.broken)
 		return nil
 	}
-	entries := 0
-	for _, req := range batch {
-		entries += len(req.entries)
-	}
-	b := s.newBatch(entries)
+	b := s.newBatch()
 	// In the order the callers stamped them, so that recordedAt rarely
 	// has to be raised (and the entry re-framed) to keep it non-decreasing.
 	slices.SortStableFunc(batch, func(x, y *request) int { return x.stamp.Compare(y.stamp) })
@@ -309,7 +357,7 @@ func (s *Store) publish(b *batch) {
 			s.idx.streams[w.env.Stream] = w.st
 		}
 		s.idx.addPosition(w.st, w.env.Stream, w.off, w.end, w.env.Hash)
-		s.ring.put(&w.env)
+		s.ring.put(w.env)
 	}
 	close(s.wake)
 	s.wake = make(chan struct{})
@@ -329,9 +377,10 @@ type batch struct {
 	off      uint64          // the next frame's logical offset
 }
 
-// written is an event of the batch: its envelope (position set) and frame.
+// written is an event of the batch: its envelope (position set; the
+// request's, which nothing changes once it is committed) and frame.
 type written struct {
-	env      events.Envelope
+	env      *events.Envelope
 	st       *streamIndex // the stream's entry in the index (nil: look it up)
 	isNew    bool         // the first event of a stream: publish puts st in the index
 	off, end uint64
@@ -348,9 +397,13 @@ type head struct {
 // same reports whether h and o are the same version and hash.
 func (h head) same(o head) bool { return h.version == o.version && h.hash == o.hash }
 
-func (s *Store) newBatch(entries int) *batch {
+func (s *Store) newBatch() *batch {
+	if s.heads == nil {
+		s.heads = map[string]head{}
+	}
+	clear(s.heads)
 	return &batch{s: s, now: s.opt.Now().UTC().Truncate(time.Microsecond), recorded: s.recorded, buf: s.buf[:0], written: s.written,
-		heads: make(map[string]head, entries), first: s.idx.head() + 1, next: s.idx.head() + 1, off: s.idx.end}
+		heads: s.heads, first: s.idx.head() + 1, next: s.idx.head() + 1, off: s.idx.end}
 }
 
 // headOf returns stream's head as this commit sees it; st is the stream's
@@ -378,21 +431,20 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 		return events.AppendResult{}, false, events.ConflictError(a.Stream, a.Expected, h.version)
 	}
 	if !f.base.same(h) || f.envs[0].RecordedAt.Before(b.recorded) {
-		*f = frame(a, h, maxTime(b.now, b.recorded), nil, nil)
+		*f, _ = frame(a, h, maxTime(b.now, b.recorded), nil, f.ids, nil)
 	}
 	b.recorded = f.envs[0].RecordedAt
 	isNew := h.st == nil
 	if isNew { // the index entry publish adds, made now so that every event of the commit carries it
-		h.st = &streamIndex{}
+		h.st = b.s.idx.newStream()
 	}
+	b.buf = append(b.buf, f.frames...)
 	for i := range f.envs {
-		env := &f.envs[i] // copied once, into written
-		rec := env.Record()
-		b.buf = appendFrame(b.buf, rec, i == len(f.envs)-1)
-		n := uint64(frameHeader + len(rec))
+		env := &f.envs[i]
+		n := uint64(frameHeader + len(env.Record()))
 		env.Position = events.At(b.next)
 		b.s.idx.addID(env.ID, b.next)
-		b.written = append(b.written, written{env: *env, st: h.st, isNew: isNew && i == 0, off: b.off, end: b.off + n})
+		b.written = append(b.written, written{env: env, st: h.st, isNew: isNew && i == 0, off: b.off, end: b.off + n})
 		b.off, b.next = b.off+n, b.next+1
 	}
 	b.heads[a.Stream] = head{version: f.last.version, hash: f.last.hash, st: h.st}
@@ -404,14 +456,15 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 // not, none is added.
 func (b *batch) restore(envs []events.Envelope) error {
 	start, off, heads := len(b.written), b.off, map[string]head{}
+	envs = slices.Clone(envs) // the caller's are not the store's, to keep in the ring
 	for i := range envs {
-		e := envs[i] // a copy, re-encoded from its fields: what is written is what it says
+		e := &envs[i] // re-encoded from its fields: what is written is what it says
 		h, ok := heads[e.Stream]
 		if !ok {
 			h = b.headOf(e.Stream, nil)
 		}
 		claimed := e.Hash
-		rec := events.EncodeRecord(&e)
+		rec := events.EncodeRecord(e)
 		var err error
 		switch {
 		case e.Position != events.At(b.next):
@@ -523,10 +576,10 @@ func (b *batch) find(id ulid.ULID) (stored, bool, error) {
 	for _, p := range b.s.idx.candidates(id) {
 		var env events.Envelope
 		switch {
-		case p >= b.first+uint64(len(b.written)):
+		case p == 0 || p >= b.first+uint64(len(b.written)):
 			continue // not a position of the log or this commit
 		case p >= b.first:
-			env = b.written[p-b.first].env
+			env = *b.written[p-b.first].env
 		default:
 			var err error
 			if env, err = b.s.readPosition(p); err != nil {

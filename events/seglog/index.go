@@ -20,6 +20,7 @@ type index struct {
 	// them, before they are durable: a failed write breaks the store).
 	ids  map[uint64]uint64    // idKey(id) → position
 	more map[ulid.ULID]uint64 // ids whose key an earlier id took
+	slab []streamIndex        // newStream's next entries
 }
 
 // streamIndex is one stream: the position of each version, and the hash
@@ -27,6 +28,20 @@ type index struct {
 type streamIndex struct {
 	positions []uint64
 	hash      events.Hash
+	first     [1]uint64 // positions' first array: a new stream is one allocation
+}
+
+// newStream returns an empty stream entry, from a slab of them: an import
+// of new customers allocates one slab per 256 streams, not two objects per
+// stream. The committer's, like the rest of the index's writes.
+func (x *index) newStream() *streamIndex {
+	if len(x.slab) == 0 {
+		x.slab = make([]streamIndex, 256)
+	}
+	st := &x.slab[0]
+	x.slab = x.slab[1:]
+	st.positions = st.first[:0]
+	return st
 }
 
 func newIndex() index {
@@ -62,7 +77,7 @@ func (x *index) addPosition(st *streamIndex, stream string, off, end uint64, has
 		st = x.streams[stream]
 	}
 	if st == nil {
-		st = &streamIndex{}
+		st = x.newStream()
 		x.streams[stream] = st
 	}
 	st.positions = append(st.positions, pos)
@@ -80,14 +95,13 @@ func (x *index) addID(id ulid.ULID, pos uint64) {
 }
 
 // candidates returns the positions that may hold id (to be confirmed by
-// reading them): at most two.
-func (x *index) candidates(id ulid.ULID) []uint64 {
-	var out []uint64
-	if p, ok := x.ids[idKey(id)]; ok {
-		out = append(out, p)
-	}
-	if p, ok := x.more[id]; ok {
-		out = append(out, p)
+// reading them), 0 for none: the one its key names, and the one the side
+// map names if an earlier id took the key.
+func (x *index) candidates(id ulid.ULID) [2]uint64 {
+	var out [2]uint64
+	out[0] = x.ids[idKey(id)]
+	if len(x.more) > 0 {
+		out[1] = x.more[id]
 	}
 	return out
 }
@@ -112,13 +126,13 @@ func (x *index) segmentAt(off uint64) *segment {
 // p is at evs[p % len(evs)] while p is within the last len(evs) positions
 // and at least first.
 type ring struct {
-	evs   []events.Envelope
-	first uint64 // the lowest position ever put (head+1 at Open)
+	evs   []*events.Envelope // the committed requests' own envelopes, never changed
+	first uint64             // the lowest position ever put (head+1 at Open)
 }
 
-func newRing(n int) ring { return ring{evs: make([]events.Envelope, n)} }
+func newRing(n int) ring { return ring{evs: make([]*events.Envelope, n)} }
 
-func (r *ring) put(e *events.Envelope) { r.evs[e.Position.Seq()%uint64(len(r.evs))] = *e }
+func (r *ring) put(e *events.Envelope) { r.evs[e.Position.Seq()%uint64(len(r.evs))] = e }
 
 // low returns the lowest position the ring holds when head is the head.
 func (r *ring) low(head uint64) uint64 {
@@ -129,4 +143,4 @@ func (r *ring) low(head uint64) uint64 {
 	return r.first
 }
 
-func (r *ring) get(p uint64) events.Envelope { return r.evs[p%uint64(len(r.evs))] }
+func (r *ring) get(p uint64) events.Envelope { return *r.evs[p%uint64(len(r.evs))] }

@@ -49,13 +49,21 @@ func segName(base uint64) string { return fmt.Sprintf("%020d.seg", base) }
 
 // appendFrame appends rec's frame to buf.
 func appendFrame(buf, rec []byte, last bool) []byte {
+	at := len(buf)
+	buf = append(buf, make([]byte, frameHeader)...)
+	putHeader(buf[at:], rec, last)
+	return append(buf, rec...)
+}
+
+// putHeader writes the header of rec's frame into the first frameHeader
+// bytes of hdr.
+func putHeader(hdr, rec []byte, last bool) {
 	h := uint32(len(rec))
 	if last {
 		h |= lastFlag
 	}
-	buf = binary.LittleEndian.AppendUint32(buf, h)
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(rec, castagnoli))
-	return append(buf, rec...)
+	binary.LittleEndian.PutUint32(hdr, h)
+	binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(rec, castagnoli))
 }
 
 // parseFrame reads the frame at the start of b: its record, whether it

@@ -85,10 +85,11 @@ type Store struct {
 
 	// Owned by the committer goroutine (and Open before it starts).
 	active   *segment
-	broken   error     // a failed write or sync: every later append is refused
-	buf      []byte    // the last commit's frames, reused
-	written  []written // the last commit's events, reused
-	recorded time.Time // recordedAt of the last event
+	broken   error           // a failed write or sync: every later append is refused
+	buf      []byte          // the last commit's frames, reused
+	written  []written       // the last commit's events, reused
+	heads    map[string]head // the last commit's streams, reused
+	recorded time.Time       // recordedAt of the last event
 	// lastStamp is recorded in Unix microseconds, for the callers: prepare
 	// stamps no earlier, so a request it frames again is not stale again.
 	lastStamp atomic.Int64
