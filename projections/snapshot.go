@@ -25,10 +25,10 @@ import (
 // The snapshot names the position and the hash of the event at it (and the
 // position before, to find that event again): a snapshot taken on another
 // log, or on this one before it was restored from an older backup, does
-// not find its event and is refused. It also names the projections and a
-// fingerprint of their types: a binary whose folds differ refuses it. Its
-// last 32 bytes are the SHA-256 of the rest: a torn or damaged file is
-// refused. Whoever refuses one replays the whole log. What is stored is
+// not find its event and is refused. It also names the projections, a
+// fingerprint of their types and the build that wrote it: another build
+// refuses it. Its last 32 bytes are the SHA-256 of the rest: a torn or
+// damaged file is refused. Whoever refuses one replays the whole log. What is stored is
 // sealed under a key of its own (snapshot_seal.go).
 
 var errChecksum = errors.New("snapshot: checksum mismatch (a torn or damaged file)")
@@ -47,6 +47,7 @@ type SnapshotInfo struct {
 	Events      uint64          `json:"events"`     // events folded, at Position.Seq() for a dense log
 	Projections []string        `json:"projections"`
 	Fingerprint string          `json:"fingerprint"`
+	Build       string          `json:"build"` // the build that wrote it (snapshot_build.go)
 }
 
 // InfoAt returns the SnapshotInfo of a snapshot taken once e, which follows
@@ -88,7 +89,7 @@ func WriteSnapshot(w io.Writer, info SnapshotInfo, roots []Projection) error {
 	if err != nil {
 		return err
 	}
-	info.Projections, info.Fingerprint = names, fingerprint(roots)
+	info.Projections, info.Fingerprint, info.Build = names, fingerprint(roots), snapshotBuild()
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
 	head, err := json.Marshal(info)
@@ -163,6 +164,8 @@ func ReadSnapshot(r io.Reader, roots []Projection) (SnapshotInfo, error) {
 		return info, fmt.Errorf("snapshot: it holds %v, this server folds %v", info.Projections, names)
 	case info.Fingerprint != fingerprint(roots):
 		return info, fmt.Errorf("snapshot: written by a release whose folds differ (fingerprint %s, this one's %s)", info.Fingerprint, fingerprint(roots))
+	case info.Build != snapshotBuild():
+		return info, fmt.Errorf("snapshot: written by another build (%s; this one is %s), whose folds may make other state of the same events", info.Build, snapshotBuild())
 	}
 	d := &graphDecoder{r: br, ptrs: make(map[uint64]reflect.Value, 1<<16), limit: 1 << 31}
 	if sr, ok := r.(interface{ Size() int64 }); ok && sr.Size() >= 0 {
