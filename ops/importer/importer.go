@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dangol/dangol/events"
 )
@@ -54,7 +55,15 @@ type Config struct {
 	Rejects *Rejects
 	// Progress, if set, is told how far the import is.
 	Progress *Progress
+	// Now is the import's clock (default time.Now): a row observed more
+	// than MaxAhead after it is rejected.
+	Now func() time.Time
 }
+
+// MaxAhead is how far after the import's clock a row's observedAt may
+// be: a source's clock or zone, not a year mistyped, whose claim would
+// outrank every later claim of its system (docs/provenance.md).
+const MaxAhead = 24 * time.Hour
 
 // Stats say what an import did. Events is what the rows that passed
 // validation make; each is Appended, a Duplicate (an earlier import
@@ -84,7 +93,11 @@ func Run(ctx context.Context, cfg Config, store events.Store, in io.Reader) (Sta
 	if err != nil {
 		return Stats{}, err
 	}
-	im := &run{cfg: cfg, store: store, b: builder{system: cfg.System, kind: cfg.Kind, actor: Actor(cfg.System), seal: cfg.Seal}}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	im := &run{cfg: cfg, store: store, b: builder{system: cfg.System, kind: cfg.Kind, actor: Actor(cfg.System), seal: cfg.Seal,
+		latest: cfg.Now().Add(MaxAhead)}}
 	if cfg.DryRun {
 		im.b.seal = nil
 	}

@@ -129,6 +129,9 @@ func importFrom(t *testing.T, l *ledger, cfg importer.Config, in io.Reader) (imp
 		t.Fatal(err)
 	}
 	cfg.Rejects = rej
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return eventstest.Epoch } // the stores' clock
+	}
 	var store events.Store
 	if l != nil {
 		store = l.store

@@ -71,6 +71,8 @@ type builder struct {
 	// seal returns the sealer of a customer's personal fields (nil: the
 	// fields are not sealed, as in a dry run).
 	seal func(customerID string) func(events.Personal) error
+	// latest is the latest observedAt taken (Config.Now + MaxAhead).
+	latest time.Time
 }
 
 // build reads r's columns into a record. Every event is validated (and,
@@ -133,6 +135,9 @@ func (b *builder) source(f map[string]string) (events.RecordSource, error) {
 	at, err := parseTime(f["observedAt"])
 	if err != nil {
 		return src, err
+	}
+	if at.After(b.latest) {
+		return src, events.InvalidField("observedAt", "is later than a day after the import's clock: a record cannot be observed in the future")
 	}
 	src.ObservedAt = at
 	src.Verified, err = parseBool("verified", f["verified"])

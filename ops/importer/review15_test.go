@@ -116,3 +116,22 @@ func TestReview15MasterClaim(t *testing.T) {
 		t.Errorf("core's phone claim on C0000001: %+v; want the master row's (observed %s, verified, ref CIF000000001)", core, want)
 	}
 }
+
+// TestReview15ObservedInTheFuture: a row observed more than a day after
+// the import's clock (a year mistyped) is rejected naming observedAt: its
+// claim would outrank every later one of its system and, verified, every
+// verified claim staff record, until that time. A row observed today in
+// a zone ahead of UTC is taken.
+func TestReview15ObservedInTheFuture(t *testing.T) {
+	now := time.Date(2026, 11, 25, 23, 30, 0, 0, time.UTC) // 2026-11-26 08:30 in Seoul
+	body := "customerId,ref,version,observedAt,email\n" +
+		"C0000001,A-1,1,2026-11-26,a@example.com\n" +
+		"C0000002,A-2,1,2026-11-26T08:00:00+09:00,b@example.com\n" +
+		"C0000003,A-3,1,2062-11-26,c@example.com\n"
+	cfg := importer.Config{System: "card", Kind: importer.Profiles, Format: importer.CSV, Now: func() time.Time { return now }}
+	got, err := importFrom(t, nil, cfg, strings.NewReader(body))
+	if err != nil || got.stats.Rows != 3 || got.stats.Events != 2 {
+		t.Errorf("rows observed today and in 2062: %+v, %v; want the 2062 row rejected", got.stats, err)
+	}
+	wantRejects(t, "future", got.rejects, map[int]string{4: "observedAt: is later than"})
+}
