@@ -240,8 +240,8 @@ func importAll(t *testing.T, l *ledger) {
 // TestImportEmbedded, TestImportBolt and TestImportPostgres import every
 // kind of record from real files into a real store, then import them all
 // again: the second run appends nothing (each event's id is the source
-// record's) and rejects the same rows. The segment log takes batches
-// (events.BatchAppender), bbolt and PostgreSQL one append at a time.
+// record's) and rejects the same rows. The segment log and PostgreSQL
+// take batches (events.BatchAppender), bbolt one append at a time.
 func TestImportEmbedded(t *testing.T) { testImport(t, embedded(t)) }
 
 func TestImportBolt(t *testing.T) { testImport(t, onBolt(t)) }
