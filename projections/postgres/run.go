@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -136,10 +137,10 @@ func (s *Store) stand(ctx context.Context, conn *pgx.Conn, l Log) (led bool, err
 	// nothing while the runner replays.
 	var caughtUp <-chan struct{}
 	opt := projections.RunnerOptions{From: from, Checkpointer: w, Logger: s.log, MaxBatch: s.opt.MaxBatch, Now: s.opt.Now, Appender: l.Appender}
-	if s.opt.SnapshotEvery >= 0 && s.opt.SnapshotKeys != nil {
-		every := uint64(s.opt.SnapshotEvery)
-		if every == 0 {
-			every = 1_000_000
+	if s.opt.SnapshotKeys != nil {
+		var every uint64 // 0: none stored, but an erasure still shreds the one an earlier writer stored
+		if s.opt.SnapshotEvery >= 0 {
+			every = cmp.Or(uint64(s.opt.SnapshotEvery), 1_000_000)
 		}
 		opt.AfterBatch = w.snapshotter(every, projections.SnapshotRoots(w.mem.Projections(), reactors), &caughtUp)
 	}

@@ -57,7 +57,8 @@ type Options struct {
 	// SnapshotEvery is how many events the writer folds between the
 	// snapshots of its folds it stores (rm_snapshot; a new writer restores
 	// the latest and replays the log after it): default 1,000,000; a
-	// negative value stores none.
+	// negative value stores none (the one an earlier writer stored is
+	// still restored, and removed, its key destroyed, at an erasure).
 	SnapshotEvery int
 	// SnapshotKeys is where each stored snapshot's data key is created and
 	// destroyed (the customers' key store): the rows hold the snapshot

@@ -573,10 +573,11 @@ const snapshotChunk = 8 << 20
 // snapshotter returns the runner's AfterBatch: every `every` events, and
 // at once after an erasure, it replaces the stored snapshot by one of
 // roots at the batch's last event, in one transaction on the writer's
-// connection. Until *caughtUp (the runner's CaughtUp, set once the runner
-// is made) is closed it writes none: the batch that catches up writes one
-// if the replay met the count or held an erasure. A failure is logged;
-// the writer goes on.
+// connection. With every 0 (none stored) an erasure removes the stored
+// snapshot an earlier writer left, its key destroyed. Until *caughtUp
+// (the runner's CaughtUp, set once the runner is made) is closed it
+// writes none: the batch that catches up writes one if the replay met the
+// count or held an erasure. A failure is logged; the writer goes on.
 func (w *writer) snapshotter(every uint64, roots []projections.Projection, caughtUp *<-chan struct{}) func(events.Position, []projections.Event, func(func())) {
 	var since uint64
 	erased := false
@@ -586,7 +587,7 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection, caugh
 			_, ok := e.Data.(*events.PersonalDataErased)
 			erased = erased || ok
 		}
-		if since < every && !erased {
+		if (every == 0 || since < every) && !erased {
 			return
 		}
 		select {
@@ -600,12 +601,20 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection, caugh
 		}
 		info := projections.InfoAt(batch[len(batch)-1].Envelope, before)
 		var err error
-		view(func() { err = w.writeSnapshot(context.Background(), info, roots) })
+		if every == 0 {
+			err = w.dropSnapshot(context.Background())
+		} else {
+			view(func() { err = w.writeSnapshot(context.Background(), info, roots) })
+		}
 		if err != nil {
 			w.log.Warn("read-model snapshot not stored", "position", info.Position.String(), "err", err.Error())
 			return
 		}
 		since, erased = 0, false
+		if every == 0 {
+			w.log.Info("read-model snapshot removed after an erasure", "position", info.Position.String())
+			return
+		}
 		w.log.Info("read-model snapshot stored", "position", info.Position.String())
 	}
 }
@@ -645,6 +654,26 @@ func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInf
 		ON CONFLICT (id) DO UPDATE SET commit_pos = EXCLUDED.commit_pos, prepare_pos = EXCLUDED.prepare_pos,
 			chunks = EXCLUDED.chunks, bytes = EXCLUDED.bytes, written_at = now()`,
 		int64(info.Position.Commit), int64(info.Position.Prepare), cw.seq, cw.bytes); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// dropSnapshot removes the stored snapshot, its key destroyed before the
+// commit (as writeSnapshot does when it replaces one).
+func (w *writer) dropSnapshot(ctx context.Context) error {
+	tx, err := w.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := destroySnapshotKey(ctx, tx, "rm_snapshot_chunks", w.keys); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM rm_snapshot_chunks"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM rm_snapshot"); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

@@ -1,0 +1,42 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/ops/pgtest"
+	"github.com/dangol/dangol/projections/postgres"
+	"github.com/dangol/dangol/projections/projectionstest"
+)
+
+// TestReviewErasureShredsSnapshotWhenNoneStored: a writer that stores no
+// snapshots (SnapshotEvery < 0) still finds the one an earlier writer
+// stored, which holds every customer's data sealed under a live key. An
+// erasure destroys that key and removes the rows, as a writer storing
+// snapshots replaces them: the erased customer's data in old row versions,
+// WAL and backups no longer opens.
+func TestReviewErasureShredsSnapshotWhenNoneStored(t *testing.T) {
+	s := logStore(t, 40)
+	url := pgtest.Database(t)
+	keys := projectionstest.SnapshotKeys(t)
+	stop := run(t, openStore(t, url, postgres.Options{SnapshotEvery: 10, SnapshotKeys: keys}), s)
+	c := connect(t, url)
+	_, h := storedSnapshot(t, c, "")
+	stop()
+
+	st := openStore(t, url, postgres.Options{SnapshotEvery: -1, SnapshotKeys: keys})
+	stop = run(t, st, s)
+	appendData(t, s, events.CustomerStream("C0000012"), &events.PersonalDataErased{Reason: "request", RequestedBy: "customer"})
+	waitHead(t, st, s)
+	stop() // the batch's AfterBatch has run once Run returned
+	if _, err := keys.DataKey(context.Background(), h.Key, false); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("the stored snapshot's key after the erasure: %v, want it destroyed", err)
+	}
+	var n int
+	if err := c.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM rm_snapshot) + (SELECT count(*) FROM rm_snapshot_chunks)").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d snapshot rows left (%v), want none", n, err)
+	}
+}
