@@ -55,6 +55,30 @@ func (k Kind) hasColumn(c string) bool {
 	return slices.Contains(sourceColumns, c) || slices.Contains(kindColumns[k], c)
 }
 
+// requiredColumns are the columns without which no record of a kind is
+// valid, beside the source's (all but verified, which may be left out).
+var requiredColumns = map[Kind][]string{
+	Customers:  {"branchId", "name"},
+	Financials: {"asOf"},
+	Holdings:   {"product", "accountRef", "change"},
+}
+
+// missing says which column a file with the columns has lacks that every
+// record of k needs ("" if none): such a file is refused whole, or each
+// of its rows, personal data and all, would be copied into the rejects
+// file.
+func (k Kind) missing(has func(column string) bool) string {
+	for _, c := range append(slices.Clip(sourceColumns), requiredColumns[k]...) {
+		if c != "verified" && !has(c) {
+			return "column " + c + " is missing: every " + string(k) + " record needs it"
+		}
+	}
+	if k == Profiles && !slices.ContainsFunc(events.ProfileFields, has) {
+		return "no profile column (" + strings.Join(events.ProfileFields, ", ") + "): a profiles record holds at least one"
+	}
+	return ""
+}
+
 // record is a row read as a record of its kind: its source and the
 // entries it becomes, each one event, in the order they are appended.
 type record struct {

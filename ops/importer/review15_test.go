@@ -135,3 +135,32 @@ func TestReview15ObservedInTheFuture(t *testing.T) {
 	}
 	wantRejects(t, "future", got.rejects, map[int]string{4: "observedAt: is later than"})
 }
+
+// TestReview15HeaderLacksRequired: a CSV header without a column every
+// record of the kind needs (customerId, ref, version, observedAt; the
+// master's branchId and name, financials' asOf, each holdings column; for
+// profiles at least one profile field) refuses the file before a row is
+// read, as an unknown column does: otherwise every row, personal data and
+// all, was copied into the rejects file.
+func TestReview15HeaderLacksRequired(t *testing.T) {
+	for _, c := range []struct {
+		kind   importer.Kind
+		header string
+	}{
+		{importer.Profiles, "customerId,version,observedAt,email"},
+		{importer.Profiles, "customerId,ref,version,observedAt,verified"},
+		{importer.Customers, "customerId,ref,version,observedAt,name,phone"},
+		{importer.Financials, "customerId,ref,version,observedAt,depositBalance,currency"},
+		{importer.Holdings, "customerId,ref,version,observedAt,product,change"},
+	} {
+		body := c.header + "\nC0000001,x,1,2026-10-05,010-5550-0101,KRW\n"
+		got, err := importFrom(t, nil, importer.Config{System: "core", Kind: c.kind, Format: importer.CSV}, strings.NewReader(body))
+		if err == nil || !strings.Contains(err.Error(), "header") || got.stats.Rows != 0 || len(got.rejects) != 0 {
+			t.Errorf("%s records with the header %q: %+v, %v; want the file refused, no row read", c.kind, c.header, got.stats, err)
+		}
+	}
+	full := "customerId,ref,version,observedAt,product,accountRef,change\nC0000001,H-1,1,2026-10-05,card,ACC-1,opened\n"
+	if got, err := importFrom(t, nil, importer.Config{System: "core", Kind: importer.Holdings, Format: importer.CSV}, strings.NewReader(full)); err != nil || got.stats.Events != 1 {
+		t.Errorf("a holdings file with every column: %+v, %v", got.stats, err)
+	}
+}

@@ -74,8 +74,9 @@ type rowReader interface {
 }
 
 // newRowReader returns the reader of f for records of kind, reading the
-// header of a CSV file: a header naming a column kind does not have, or
-// naming one twice, is Invalid before any row is read. A byte order mark
+// header of a CSV file: a header naming a column kind does not have,
+// naming one twice, or lacking one every record needs, is Invalid before
+// any row is read. A byte order mark
 // at the start (as Windows editors and spreadsheets save UTF-8) is
 // skipped in either format, before the CSV reader sees it: one before a
 // quoted header column would be a stray quote to it.
@@ -129,6 +130,9 @@ func newCSVReader(r io.Reader, kind Kind, skip int64) (*csvReader, error) {
 			return nil, events.InvalidField("header", "column %s appears twice", h)
 		}
 		seen[h] = true
+	}
+	if why := kind.missing(func(c string) bool { return seen[c] }); why != "" {
+		return nil, events.InvalidField("header", "%s", why)
 	}
 	return &csvReader{r: cr, tape: t, header: header, skip: skip}, nil
 }
