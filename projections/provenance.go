@@ -112,7 +112,8 @@ func newProvenance() *provenance {
 // seedClaims returns the claims field i holds before any is kept for it:
 // the registration's value, and, if the customer confirmed their data
 // since (verifiedAt), the CRM's verified claim of it then, whose event the
-// fold did not keep (Event "", Version 0). A field no claim was kept for
+// fold did not keep (Event "", Version 0); only that one if the CRM made
+// the registration (a system's latest claim replaces its earlier one). A field no claim was kept for
 // still holds the registration's value: every claim but these is kept.
 func (c *customer) seedClaims(i int) []Claim {
 	v := *c.field(i)
@@ -121,7 +122,11 @@ func (c *customer) seedClaims(i int) []Claim {
 	}
 	claims := []Claim{{System: c.regSystem, Value: v, ObservedAt: unixTime(c.registeredAt - int64(c.regEarlier)), Event: "CustomerRegistered"}}
 	if c.verifiedAt > c.registeredAt {
-		claims = append(claims, Claim{System: CRMSystem, Value: v, ObservedAt: unixTime(c.verifiedAt), Verified: true})
+		confirmed := Claim{System: CRMSystem, Value: v, ObservedAt: unixTime(c.verifiedAt), Verified: true}
+		if c.regSystem == CRMSystem { // one claim per system: the confirmation is crm's latest
+			return []Claim{confirmed}
+		}
+		claims = append(claims, confirmed)
 	}
 	return claims
 }

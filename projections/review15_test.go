@@ -6,9 +6,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/projections"
 	"github.com/dangol/dangol/projections/projectionstest"
@@ -99,5 +101,48 @@ func TestReviewSnapshotTempLeftByCrash(t *testing.T) {
 	}
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Fatalf("the temporary file: %v, want it removed", err)
+	}
+}
+
+// crmBank folds customer C1, registered by the bank's own record (crm,
+// as a branch registering through the CRM says), then evs.
+func crmBank(t *testing.T, evs ...logged) *projections.Customers {
+	t.Helper()
+	cs := projections.NewCustomers()
+	all := append([]logged{{&events.CustomerRegistered{CustomerID: "C1", Name: "김민지", Phone: "010-1111-2222", BranchID: "B1",
+		Source: events.Source{System: projections.CRMSystem}}, day(1, 5)}}, evs...)
+	for i, l := range all {
+		ev, err := events.NewEvent(l.d, events.Meta{Actor: events.Actor{ID: "R1", Role: "rep"}})
+		if err != nil {
+			t.Fatalf("%T: %v", l.d, err)
+		}
+		env := &events.Envelope{ID: ev.ID, Stream: "customer-C1", Version: uint64(i), Position: events.At(uint64(i + 1)), Type: ev.Type,
+			Schema: ev.Schema, RecordedAt: l.recorded, OccurredAt: ev.OccurredAt, Actor: ev.Actor, Data: ev.Data}
+		cs.Apply(projections.Event{Envelope: env, Data: l.d})
+	}
+	return cs
+}
+
+// TestReviewCRMRegistrationOneClaimPerSystem: a customer registered by the
+// CRM itself who confirmed their data keeps one claim of crm per field (the
+// confirmation, its latest), not the registration's and the
+// confirmation's both: the view lists each system's latest claim once, and
+// a later change by the CRM replaces crm's claim rather than one of two.
+func TestReviewCRMRegistrationOneClaimPerSystem(t *testing.T) {
+	cs := crmBank(t,
+		logged{&events.ProfileVerified{Channel: "branch"}, day(3, 1)},
+		reported("card", day(4, 1), false, map[string]string{"phone": "010-3333-4444"}))
+	check := func(when string) {
+		t.Helper()
+		v := provView(t, cs)
+		for _, f := range v.Provenance {
+			if s := systems(f); len(slices.Compact(slices.Sorted(slices.Values(s)))) != len(s) {
+				t.Errorf("%s: %s's claims are of %v: a system twice", when, f.Field, s)
+			}
+		}
+	}
+	check("after the card's report")
+	if v := provView(t, cs); v.Phone != "010-1111-2222" || field(v, "phone").System != projections.CRMSystem {
+		t.Errorf("phone %q from %q: want the confirmed one", v.Phone, field(v, "phone").System)
 	}
 }
