@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"unicode/utf8"
 )
 
 // Rejects is the rejects file of an import: one JSON line per rejected
 // row, {"line": N, "raw": "<the row as the file holds it>", "reason":
-// "..."}. The raw row may hold personal data, so the file is created mode
+// "..."}; a row that is not UTF-8 has its bytes in "rawBase64" instead
+// (a JSON string cannot hold them). The raw row may hold personal data, so the file is created mode
 // 0600 and nothing else (logs, errors, the summary) repeats it. It is safe
 // for concurrent use.
 type Rejects struct {
@@ -36,14 +38,19 @@ func CreateRejects(path string) (*Rejects, error) {
 
 // reject is one line of the rejects file.
 type reject struct {
-	Line   int    `json:"line"`
-	Raw    string `json:"raw"`
-	Reason string `json:"reason"`
+	Line      int    `json:"line"`
+	Raw       string `json:"raw,omitempty"`
+	RawBase64 []byte `json:"rawBase64,omitempty"`
+	Reason    string `json:"reason"`
 }
 
 // Reject writes one rejected row.
 func (r *Rejects) Reject(line int, raw []byte, reason string) error {
-	b, err := json.Marshal(reject{Line: line, Raw: string(raw), Reason: reason})
+	rj := reject{Line: line, Raw: string(raw), Reason: reason}
+	if !utf8.Valid(raw) {
+		rj.Raw, rj.RawBase64 = "", raw
+	}
+	b, err := json.Marshal(rj)
 	if err != nil {
 		return err
 	}

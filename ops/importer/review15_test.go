@@ -1,7 +1,10 @@
 package importer_test
 
 import (
+	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +165,41 @@ func TestReview15HeaderLacksRequired(t *testing.T) {
 	full := "customerId,ref,version,observedAt,product,accountRef,change\nC0000001,H-1,1,2026-10-05,card,ACC-1,opened\n"
 	if got, err := importFrom(t, nil, importer.Config{System: "core", Kind: importer.Holdings, Format: importer.CSV}, strings.NewReader(full)); err != nil || got.stats.Events != 1 {
 		t.Errorf("a holdings file with every column: %+v, %v", got.stats, err)
+	}
+}
+
+// TestReview15RejectsRawNotUTF8: a rejected row that is not UTF-8 (a
+// file saved in EUC-KR) keeps its bytes in the rejects file, as rawBase64
+// (a JSON string would hold U+FFFD in their place); its reason names the
+// column.
+func TestReview15RejectsRawNotUTF8(t *testing.T) {
+	row := "C0000001,A-1,1,2026-10-05,\xb1\xe8\xb9\xce\xc1\xd8" // 김민준 in EUC-KR
+	body := "customerId,ref,version,observedAt,name\n" + row + "\n"
+	rej, err := importer.CreateRejects(filepath.Join(t.TempDir(), "rejects.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := importer.Config{System: "card", Kind: importer.Profiles, Format: importer.CSV, DryRun: true, Rejects: rej}
+	if st, err := importer.Run(t.Context(), cfg, nil, strings.NewReader(body)); err != nil || st.Rejected != 1 {
+		t.Fatalf("%+v, %v", st, err)
+	}
+	if err := rej.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(rej.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Line      int    `json:"line"`
+		Raw       string `json:"raw"`
+		RawBase64 []byte `json:"rawBase64"`
+		Reason    string `json:"reason"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Line != 2 || string(got.RawBase64) != row || got.Raw != "" || !strings.Contains(got.Reason, "fields.name") {
+		t.Errorf("the reject of a row not in UTF-8: %s", b)
 	}
 }
