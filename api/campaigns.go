@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -132,24 +131,19 @@ func (s *Server) campaignWrite(w http.ResponseWriter, r *http.Request, p Princip
 // the read side has it, expecting the version build read; If-Match names
 // a version the read side has not reached: 409. An append that lost a
 // race (If-Match absent) waits for the read side, reads again and builds
-// again, at most five times, so that build's checks hold against the
-// events the append follows, as callWrite does for a call.
+// again (a checkedAppend), so that build's checks hold against the events
+// the append follows.
 func (s *Server) appendAsRead(w http.ResponseWriter, r *http.Request, p Principal, stream, customerID, what string,
 	build func() (read uint64, d events.Data, err error)) error {
-	for attempt := 0; ; attempt++ {
-		read, d, err := build()
-		if err != nil {
-			return err
-		}
-		if err := ifMatchAhead(r, stream, read); err != nil {
-			return err // the read side has not seen the version the caller has
-		}
-		err = s.appendData(w, r, p, stream, events.Exact(read), customerID, what, d)
-		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
-			return err
-		}
-		s.catchUp(r.Context(), stream)
-	}
+	var d events.Data
+	loop := s.checkedOnReadSide(r, stream,
+		func() (read uint64, err error) {
+			read, d, err = build()
+			return read, err
+		},
+		func(read uint64) error { return s.appendData(w, r, p, stream, events.Exact(read), customerID, what, d) })
+	loop.waitAhead = false // the read side has not seen the version the caller has: 409 at once
+	return loop.run()
 }
 
 // previewRequest is the body of POST /v1/campaigns/preview: the criteria

@@ -63,23 +63,25 @@ func (s *Server) appendToCustomer(ctx context.Context, stream string, expected e
 	if !ok || expected == events.NoStream || ev.Type == (&events.PersonalDataErased{}).EventType() {
 		return s.Store.Append(ctx, stream, expected, ev)
 	}
-	for attempt := 1; ; attempt++ {
-		f, err := s.writeFacts(ctx, id, ev.ID)
-		if err != nil {
-			return events.AppendResult{}, err
-		}
-		if f.survivor != "" && f.keyed == nil {
-			return events.AppendResult{}, &MergedError{CustomerID: id, SurvivorID: f.survivor}
-		}
-		exp := expected
-		if expected == events.StreamExists {
-			exp = events.Exact(f.version)
-		}
-		res, err := s.Store.Append(ctx, stream, exp, ev)
-		if exp == expected || attempt == mergedAttempts || events.ErrorCode(err) != events.Conflict {
-			return res, err
-		}
-	}
+	var res events.AppendResult
+	err := checkedAppend{attempts: mergedAttempts, pinned: expected != events.StreamExists,
+		read: func() (uint64, error) {
+			f, err := s.writeFacts(ctx, id, ev.ID)
+			if err == nil && f.survivor != "" && f.keyed == nil {
+				err = &MergedError{CustomerID: id, SurvivorID: f.survivor}
+			}
+			return f.version, err
+		},
+		append: func(version uint64) error {
+			exp := expected
+			if expected == events.StreamExists {
+				exp = events.Exact(version)
+			}
+			var err error
+			res, err = s.Store.Append(ctx, stream, exp, ev)
+			return err
+		}}.run()
+	return res, err
 }
 
 // refuseMerged refuses a write to customer id, merged into another, before

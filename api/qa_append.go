@@ -21,40 +21,34 @@ import (
 // call as the read side has it, expecting the version read (If-Match
 // overrides it). An append that lost a race with another append to the
 // call (the sampler's selection, an acknowledgement) reads the call again
-// and builds again, so that build's checks hold against the events the
-// append follows. When build refuses the request as invalid, a retry of a
-// request that already did the work gets the first answer.
+// and builds again (a checkedAppend), so that build's checks hold against
+// the events the append follows. When build refuses the request as
+// invalid, a retry of a request that already did the work gets the first
+// answer.
 func (s *Server) callWrite(w http.ResponseWriter, r *http.Request, p Principal, id string, extra extraFunc,
 	build func(c projections.CallView) ([]events.Data, error)) error {
 	stream := events.CallStream(id)
-	for attempt := 0; ; attempt++ {
-		c, err := s.Queries.Call(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		ds, err := build(c)
-		if events.ErrorCode(err) == events.Invalid {
-			if done, rerr := s.replay(w, r, p, stream, extra); done || rerr != nil {
-				return rerr
+	var (
+		ds      []events.Data
+		refused bool // build refused the request as invalid
+	)
+	err := s.checkedOnReadSide(r, stream,
+		func() (uint64, error) {
+			c, err := s.Queries.Call(r.Context(), id)
+			if err != nil {
+				return 0, err
 			}
+			ds, err = build(c)
+			refused = events.ErrorCode(err) == events.Invalid
+			return c.Version, err
+		},
+		func(read uint64) error { return s.appendEvents(w, r, p, stream, events.Exact(read), extra, ds...) }).run()
+	if refused {
+		if done, rerr := s.replay(w, r, p, stream, extra); done || rerr != nil {
+			return rerr
 		}
-		if err != nil {
-			return err
-		}
-		if err := ifMatchAhead(r, stream, c.Version); err != nil {
-			// build checked an older call than the append would follow.
-			if attempt == 4 {
-				return err
-			}
-			s.catchUp(r.Context(), stream)
-			continue
-		}
-		err = s.appendEvents(w, r, p, stream, events.Exact(c.Version), extra, ds...)
-		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
-			return err
-		}
-		s.catchUp(r.Context(), stream)
 	}
+	return err
 }
 
 // ifMatchAhead returns a conflict when r's If-Match names a version of

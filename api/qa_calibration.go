@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -220,39 +219,39 @@ func (s *Server) postCalibrationClosure(w http.ResponseWriter, r *http.Request, 
 // sessionWrite appends to the path's calibration session the event build
 // makes of the session as read, expecting the version read, as callWrite
 // does for a call: an append that lost a race with another (an evaluator
-// scoring at the same moment) reads the session again and builds again,
-// so that build's checks hold against the events it follows; when build
-// refuses the request as invalid, a retry of the request that did the
-// work gets the first answer.
+// scoring at the same moment) reads the session again and builds again
+// (a checkedAppend), so that build's checks hold against the events it
+// follows; when build refuses the request as invalid, a retry of the
+// request that did the work gets the first answer.
 func (s *Server) sessionWrite(w http.ResponseWriter, r *http.Request, p Principal,
 	build func(c projections.CalibrationSession) (events.Data, error)) error {
-	for attempt := 0; ; attempt++ {
-		c, err := s.calibration(r)
-		if err != nil {
-			return err
-		}
-		stream := events.CalibrationStream(c.ID)
-		d, err := build(c)
-		if events.ErrorCode(err) == events.Invalid {
-			return s.retryOr(w, r, p, stream, err)
-		}
-		if err != nil {
-			return err
-		}
-		if err := ifMatchAhead(r, stream, c.Version); err != nil {
-			// build checked an older session than the append would follow.
-			if attempt == 4 {
-				return err
-			}
-			s.catchUp(r.Context(), stream)
-			continue
-		}
-		err = s.appendData(w, r, p, stream, events.Exact(c.Version), "", "calibration session", d)
-		if attempt == 4 || r.Header.Get("If-Match") != "" || events.ErrorCode(err) != events.Conflict || errors.Is(err, errKeyReused) {
-			return err
-		}
-		s.catchUp(r.Context(), stream)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
+	stream := events.CalibrationStream(id)
+	var (
+		d       events.Data
+		refused error // build's refusal of the request as invalid
+	)
+	err = s.checkedOnReadSide(r, stream,
+		func() (uint64, error) {
+			c, err := s.calibration(r)
+			if err != nil {
+				return 0, err
+			}
+			if d, err = build(c); events.ErrorCode(err) == events.Invalid {
+				refused = err
+			}
+			return c.Version, err
+		},
+		func(read uint64) error {
+			return s.appendData(w, r, p, stream, events.Exact(read), "", "calibration session", d)
+		}).run()
+	if refused != nil {
+		return s.retryOr(w, r, p, stream, refused)
+	}
+	return err
 }
 
 // retryOr answers a retry of the request whose work is already in stream
