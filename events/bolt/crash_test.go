@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/internal/crashtest"
 )
 
 // The crash test re-executes this test binary as a child that appends
@@ -92,53 +91,14 @@ func TestCrashSafety(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	acked := map[string][]string{} // correlation id → event ids
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), envCrashChild+"="+path)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
 		wait := time.Duration(50+rng.IntN(400)) * time.Millisecond
-		deadline := time.After(wait)
 		n := 0
-	collect:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("round %d: child exited early: %v", round, cmd.Wait())
-				}
-				if f := strings.Fields(l); len(f) == 5 && f[0] == "ack" {
-					acked[f[1]] = f[2:]
-					n++
-				}
-			case <-deadline:
-				break collect
-			}
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		// Acks printed before the kill are still in the pipe: read them all.
-		for l := range lines {
+		crashtest.KillAfter(t, envCrashChild+"="+path, wait, func(l string) {
 			if f := strings.Fields(l); len(f) == 5 && f[0] == "ack" {
 				acked[f[1]] = f[2:]
 				n++
 			}
-		}
-		_ = cmd.Wait()
+		})
 		t.Logf("round %d: killed after %s, %d appends acknowledged", round, wait, n)
 		checkAfterCrash(t, path, acked)
 	}
@@ -188,13 +148,8 @@ func TestLockedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envLockChild+"="+path)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	if !strings.Contains(string(out), "in use by another dangol process") || !strings.Contains(string(out), path) {
+	out := crashtest.Output(t, envLockChild+"="+path)
+	if !strings.Contains(out, "in use by another dangol process") || !strings.Contains(out, path) {
 		t.Fatalf("second open said %q; want a message naming the file and the lock", out)
 	}
 }

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/internal/crashtest"
 	"github.com/dangol/dangol/events/seglog"
 )
 
@@ -127,51 +126,15 @@ func TestKill9(t *testing.T) {
 // it acknowledged to durable; it returns how many.
 func killWriter(t *testing.T, dir string, wait time.Duration, durable map[string]int) int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envWriter+"="+dir)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1024)
-	go func() {
-		defer close(lines)
-		for sc := bufio.NewScanner(stdout); sc.Scan(); {
-			lines <- sc.Text()
-		}
-	}()
 	n := 0
-	note := func(l string) {
+	crashtest.KillAfter(t, envWriter+"="+dir, wait, func(l string) {
 		var group string
 		var k int
 		if _, err := fmt.Sscanf(l, "durable %s %d", &group, &k); err == nil {
 			durable[group] = k
 			n++
 		}
-	}
-	timer := time.After(wait)
-	for waiting := true; waiting; {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the writer exited before it was killed: %v", cmd.Wait())
-			}
-			note(l)
-		case <-timer:
-			waiting = false
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	for l := range lines { // what it printed before dying
-		note(l)
-	}
-	_ = cmd.Wait()
+	})
 	return n
 }
 
@@ -219,13 +182,8 @@ func TestLockedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envOpener+"="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	if !strings.Contains(string(out), "in use by another dangol process") || !strings.Contains(string(out), dir) {
+	out := crashtest.Output(t, envOpener+"="+dir)
+	if !strings.Contains(out, "in use by another dangol process") || !strings.Contains(out, dir) {
 		t.Fatalf("the second open said %q; want the directory and the lock named", out)
 	}
 }
