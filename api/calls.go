@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/projections"
@@ -29,6 +31,10 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) e
 		return err
 	} else if !ok {
 		return events.InvalidField("customerId", "no such customer")
+	}
+	// Before the recording is sealed under the merged customer's key.
+	if err := s.refuseMergedCall(r, &d); err != nil {
+		return err
 	}
 	digest := d.Recording.SHA256
 	n, err := s.Blobs.Size(digest, d.CustomerID)
@@ -60,6 +66,26 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) e
 	}
 	s.Blobs.Unstage(digest)
 	return nil
+}
+
+// refuseMergedCall refuses call d when its customer was merged into
+// another (docs/merge.md): the call belongs to the survivor. A retry of a
+// call recorded before the merge (its Idempotency-Key is the id of the
+// call stream's first event) gets its first answer. The call has its own
+// stream, so no append can expect the customer's version: a merge landing
+// between this check and the call's append is not seen.
+func (s *Server) refuseMergedCall(r *http.Request, d *events.CallRecorded) error {
+	f, err := s.writeFacts(r.Context(), d.CustomerID, ulid.ULID{})
+	if err != nil || f.survivor == "" {
+		return err
+	}
+	if key, kerr := events.ParseID("Idempotency-Key", r.Header.Get("Idempotency-Key")); kerr == nil && key != (ulid.ULID{}) {
+		first, err := s.Store.ReadStream(r.Context(), events.CallStream(d.CallID), 0, events.Forward, 1)
+		if err == nil && len(first) == 1 && first[0].ID == key {
+			return nil // appendData answers it as the first request was
+		}
+	}
+	return &MergedError{CustomerID: d.CustomerID, SurvivorID: f.survivor}
 }
 
 func (s *Server) postSelection(w http.ResponseWriter, r *http.Request, p Principal) error {
