@@ -183,7 +183,7 @@ func (s *Server) postMerge(w http.ResponseWriter, r *http.Request, p Principal) 
 		return err
 	}
 	meta.ID, meta.CausationID = partnerKey(opt.id), res.Survivor.EventIDs[0]
-	if res.Merged, err = s.appendOne(r.Context(), events.CustomerStream(linked.MergedID), events.Exact(mf.version), into, meta); err != nil {
+	if res.Merged, err = s.appendMergedInto(r.Context(), linked.MergedID, mf.version, into, meta); err != nil {
 		// The survivor's CustomerMerged records the attempt and changes
 		// no view (docs/merge.md).
 		return err
@@ -191,6 +191,56 @@ func (s *Server) postMerge(w http.ResponseWriter, r *http.Request, p Principal) 
 	s.settle(r.Context(), res.Merged.Position)
 	answerMerged(w, res)
 	return nil
+}
+
+// mergedIntoAttempts bounds the appends of a merge's second step while
+// writes to the merged customer keep landing before it.
+const mergedIntoAttempts = 50
+
+// appendMergedInto is a merge's second step: it appends into to merged's
+// stream, expecting read, the version the merge's checks read before its
+// first step. The survivor's CustomerMerged is already in the log and the
+// store cannot take it back (an AppendBatch is atomic per stream, not
+// across them), so when another write landed on the merged stream since
+// (an assignment, a tier decision, a write checked just before the merge)
+// it does not give up with a lone CustomerMerged: it reads what landed,
+// and if none of it is a merge event or an erasure, appends again at the
+// stream's new version (a checkedAppend). A merge event there (the merged
+// customer absorbed or merged meanwhile) or an erasure refuses it 409 as
+// before, the fence that keeps racing merges from making a cycle.
+func (s *Server) appendMergedInto(ctx context.Context, merged string, read uint64, into *events.CustomerMergedInto, meta events.Meta) (events.AppendResult, error) {
+	stream := events.CustomerStream(merged)
+	var (
+		res  events.AppendResult
+		lost error // the last append's conflict
+	)
+	err := checkedAppend{attempts: mergedIntoAttempts,
+		read: func() (uint64, error) {
+			for lost != nil { // what landed since read
+				evs, err := s.Store.ReadStream(ctx, stream, read+1, events.Forward, 500)
+				if err != nil {
+					return 0, err
+				}
+				for i := range evs {
+					switch evs[i].Type {
+					case (&events.CustomerMerged{}).EventType(), (&events.CustomerMergedInto{}).EventType(), (&events.PersonalDataErased{}).EventType():
+						return 0, lost
+					}
+					read = evs[i].Version
+				}
+				if len(evs) < 500 {
+					break
+				}
+			}
+			return read, nil
+		},
+		append: func(version uint64) error {
+			var err error
+			res, err = s.appendOne(ctx, stream, events.Exact(version), into, meta)
+			lost = err
+			return err
+		}}.run()
+	return res, err
 }
 
 // answerMergedBefore answers a retry by p whose Idempotency-Key names the
