@@ -50,7 +50,8 @@ func (r TierRule) Tier(deposit, profit int64) string {
 // when the handed-out assignment comes back through the log the tier is
 // compared again, so the log ends with the latest financials' tier however
 // the appends and the financials interleave, and a replay of that log
-// leaves nothing to decide. Like every Reactor it is driven from one
+// leaves nothing to decide. A customer merged into another
+// (CustomerMergedInto) is decided no more: the survivor's tier is theirs. Like every Reactor it is driven from one
 // goroutine: Apply, Due and Flush are not safe for concurrent use.
 type Segmenter struct {
 	rule    TierRule
@@ -58,6 +59,7 @@ type Segmenter struct {
 	tier    map[string]string       // customer → tier in the log
 	pending map[string]tierDecision // customer → latest financials' tier, while it differs from the log's or one is handed out
 	handed  map[string]ulid.ULID    // customer → id of the TierAssigned handed out, until it is in the log
+	merged  map[string]struct{}     // customers merged into another: their survivor's tier is theirs, none is decided
 	due     dueQueue                // customers for Due to look at
 }
 
@@ -71,20 +73,33 @@ type tierDecision struct {
 // NewSegmenter returns a segmentation reactor; Flush appends through store
 // (a Runner appends through its own RunnerOptions.Appender instead).
 func NewSegmenter(rule TierRule, store Appender) *Segmenter {
-	return &Segmenter{rule: rule, store: store, tier: map[string]string{}, pending: map[string]tierDecision{}, handed: map[string]ulid.ULID{}}
+	return &Segmenter{rule: rule, store: store, tier: map[string]string{}, pending: map[string]tierDecision{}, handed: map[string]ulid.ULID{},
+		merged: map[string]struct{}{}}
 }
 
 // Name returns "segmentation".
 func (*Segmenter) Name() string { return "segmentation" }
 
-// Apply folds financials and tier assignments.
+// Apply folds financials, tier assignments and merges (a customer merged
+// into another is decided no more).
 func (s *Segmenter) Apply(e Event) {
 	cat, id := events.StreamID(e.Stream)
 	if cat != events.CategoryCustomer {
 		return
 	}
 	switch d := e.Data.(type) {
+	case *events.CustomerMergedInto:
+		// A decision pending at the merge is dropped (docs/merge.md): the
+		// merged customer's tier is the survivor's. One already handed
+		// out is appended still (a Decision expects only that the stream
+		// exists).
+		id = strings.Clone(id)
+		s.merged[id] = struct{}{}
+		delete(s.pending, id)
 	case *events.FinancialsReported:
+		if _, ok := s.merged[id]; ok {
+			return
+		}
 		id = strings.Clone(id) // e.Stream shares a read buffer that must not be retained
 		dep, prof := deref(d.DepositBalance), deref(d.ProfitContribution)
 		t := s.rule.Tier(dep, prof)
