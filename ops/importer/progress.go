@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Progress reports an import's progress to W: on a terminal (TTY) a bar
@@ -22,6 +23,7 @@ type Progress struct {
 
 	mu          sync.Mutex
 	start, last time.Time
+	drawn       int // the length of the bar on a terminal's line, which a shorter one must blank out
 }
 
 // Start sets the time the import started.
@@ -47,6 +49,11 @@ func (p *Progress) update(done, rows, appended int64, final bool) {
 	}
 	p.last = now
 	line := p.line(now.Sub(p.start), done, rows, appended)
+	if p.TTY {
+		n := utf8.RuneCountInString(line)
+		line += strings.Repeat(" ", max(0, p.drawn-n))
+		p.drawn = n
+	}
 	switch {
 	case p.TTY && final:
 		fmt.Fprint(p.W, "\r"+line+"\n")

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,7 +14,8 @@ func stepClock(step time.Duration) func() time.Time {
 }
 
 // TestProgressTerminal: on a terminal the bar is redrawn in place with
-// the rate and the time left, and the final report ends the line.
+// the rate and the time left, a shorter one blanking out the longer one's
+// end, and the final report ends the line.
 func TestProgressTerminal(t *testing.T) {
 	var buf bytes.Buffer
 	p := &Progress{W: &buf, TTY: true, Now: stepClock(time.Second), Total: 1000}
@@ -23,7 +25,7 @@ func TestProgressTerminal(t *testing.T) {
 	p.update(1000, 400, 800, true)
 	want := "\r[######..................]  25% 100 rows, 200 events appended, 200 events/s, ETA 3s, 1s" +
 		"\r[############............]  50% 200 rows, 400 events appended, 200 events/s, ETA 2s, 2s" +
-		"\r[########################] 100% 400 rows, 800 events appended, 267 events/s, 3s\n"
+		"\r[########################] 100% 400 rows, 800 events appended, 267 events/s, 3s" + strings.Repeat(" ", 8) + "\n" // blanks over the longer bar's end
 	if got := buf.String(); got != want {
 		t.Fatalf("terminal progress:\n%q\nwant\n%q", got, want)
 	}
