@@ -203,3 +203,26 @@ func TestReview15RejectsRawNotUTF8(t *testing.T) {
 		t.Errorf("the reject of a row not in UTF-8: %s", b)
 	}
 }
+
+// TestReview15SameRecordTwiceInAFile: one record (ref, version) twice in
+// one file, in one batch: the second is found already there when equal,
+// and rejected when its values differ, on every store; neither stops the
+// import or appends twice.
+func TestReview15SameRecordTwiceInAFile(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *ledger{"embedded": embedded, "bolt": onBolt, "postgres": onPostgres} {
+		t.Run(name, func(t *testing.T) {
+			l := open(t)
+			importFile(t, l, "core", importer.Customers, "core_customers.csv")
+			body := "customerId,ref,version,observedAt,email\n" +
+				"C0000001,APP-1,1,2026-10-05,a@example.com\n" +
+				"C0000001,APP-1,1,2026-10-05,a@example.com\n" +
+				"C0000001,APP-1,1,2026-10-05,b@example.com\n"
+			cfg := importer.Config{System: "loan", Kind: importer.Profiles, Format: importer.CSV, InFlight: 1}
+			got, err := importFrom(t, l, cfg, strings.NewReader(body))
+			if want := (importer.Stats{Rows: 3, Rejected: 1, Events: 3, Appended: 1, Duplicates: 1}); err != nil || got.stats != want {
+				t.Errorf("%+v, %v; want %+v", got.stats, err, want)
+			}
+			wantRejects(t, name, got.rejects, map[int]string{4: "other values"})
+		})
+	}
+}
