@@ -206,6 +206,9 @@ func Decode(e *Envelope) (Data, error) {
 			return nil, &Error{Code: Internal, Message: fmt.Sprintf("%s: upcast from schema %d", e.Type, v), Err: err}
 		}
 	}
+	if d, ok := decodeFast(e.Type, raw); ok {
+		return d, nil
+	}
 	d := ent.new()
 	if err := json.Unmarshal(raw, d); err != nil {
 		return nil, &Error{Code: Internal, Message: fmt.Sprintf("decode %s@%d", e.Stream, e.Version), Err: err}
