@@ -11,8 +11,11 @@ import (
 // gcmSlots is how many ciphers a Sealer keeps set up: one customer's events
 // come close together in the log (a seeded or imported customer's whole
 // history, a conversation's notes), so a few recent customers cover most
-// opens, for about 1 KiB each.
-const gcmSlots = 512
+// opens, for about 1 KiB each (8 MiB in all). 512 slots were too few: a
+// bank seeded or imported 512 customers at a time interleaves that many in
+// the log, and their slots collided, so a third of a replay's opens built
+// the cipher again.
+const gcmSlots = 8192
 
 // gcmCache keeps the AES-GCM set-up (key schedule and hash table) of
 // recently used data keys, so opening a customer's next field does not
