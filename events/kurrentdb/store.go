@@ -359,12 +359,24 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	if err := events.CheckAppend(stream, evs); err != nil {
 		return events.AppendResult{}, err
 	}
-	for attempt := 0; ; attempt++ {
-		res, raced, err := s.appendOnce(ctx, stream, expected, evs)
-		if !raced || attempt == 20 {
+	return retryRaced(stream, func() (events.AppendResult, bool, error) { return s.appendOnce(ctx, stream, expected, evs) })
+}
+
+// appendAttempts bounds how often an append is planned again after losing
+// a race for its stream.
+const appendAttempts = 21
+
+// retryRaced runs plan again while it reports a lost race, at most
+// appendAttempts times; an append that lost every race is Unavailable
+// (nothing was appended: the caller may retry).
+func retryRaced(stream string, plan func() (events.AppendResult, bool, error)) (events.AppendResult, error) {
+	for range appendAttempts {
+		res, raced, err := plan()
+		if !raced {
 			return res, err
 		}
 	}
+	return events.AppendResult{}, events.Errorf(events.Unavailable, "append %s: other writers changed the stream during each of %d attempts; nothing was appended", stream, appendAttempts)
 }
 
 // appendOnce plans against the stream's current last event and appends
