@@ -185,11 +185,12 @@ func (t *tape) Read(p []byte) (int, error) {
 }
 
 // cut returns the bytes from the last cut up to offset end, without the
-// line break, and forgets them.
+// line break after them or the blank lines before them (which the CSV
+// reader skips: no row starts with a line break), and forgets them.
 func (t *tape) cut(end int64) []byte {
 	n := min(int(end-t.base), len(t.buf))
 	t.lines += bytes.Count(t.buf[:n], []byte("\n"))
-	raw := bytes.Clone(bytes.TrimRight(t.buf[:n], "\r\n"))
+	raw := bytes.Clone(bytes.Trim(t.buf[:n], "\r\n"))
 	t.buf = append(t.buf[:0], t.buf[n:]...)
 	t.base = end
 	return raw

@@ -1,0 +1,27 @@
+package importer
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestReview15RawAfterBlankLines: the raw bytes of a CSV row that follows
+// blank lines (which encoding/csv skips) are the row's own, starting at
+// the line the row starts on, CRLF or not; a quoted line break inside the
+// row stays.
+func TestReview15RawAfterBlankLines(t *testing.T) {
+	in := "customerId,ref,version,observedAt,address\r\n\r\n\r\nC1,R,1,2026-10-01,\"a\r\nb\"\r\n\n\nC2,R2,1,2026-10-01,x\n"
+	rr, err := newRowReader(strings.NewReader(in), CSV, Profiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		line int
+		raw  string
+	}{{4, "C1,R,1,2026-10-01,\"a\r\nb\""}, {8, "C2,R2,1,2026-10-01,x"}} {
+		r, err := rr.next()
+		if err != nil || r.line != want.line || string(r.raw) != want.raw {
+			t.Errorf("row: line %d, raw %q, %v; want line %d, raw %q", r.line, r.raw, err, want.line, want.raw)
+		}
+	}
+}
