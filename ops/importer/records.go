@@ -29,7 +29,8 @@ const (
 // Kinds are the kinds in the order docs/import.md gives them.
 var Kinds = []Kind{Customers, Profiles, Financials, Holdings}
 
-// ParseKind checks a kind named by the operator.
+// ParseKind returns the kind the operator named; one not in Kinds is
+// Invalid.
 func ParseKind(s string) (Kind, error) {
 	if k := Kind(s); slices.Contains(Kinds, k) {
 		return k, nil
@@ -229,9 +230,9 @@ func parseAmount(column, s string) (*int64, error) {
 
 func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
-// CheckSystem checks a source system's name: it names the actor
-// (system:import:<system>) and every record's source. It may not be the
-// CRM's own name.
+// CheckSystem checks a source system's name, which names the actor
+// (system:import:<system>) and every record's source: one that is not
+// id-shaped, or is the CRM's own name, is Invalid.
 func CheckSystem(s string) error {
 	if !events.ValidID(s) {
 		return events.InvalidField("source", "must be a system name: 1-64 letters, digits, '_' or '-' (core, card, loan, internet)")

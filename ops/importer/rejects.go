@@ -23,7 +23,8 @@ type Rejects struct {
 	n    int
 }
 
-// CreateRejects creates (or empties) the rejects file at path, mode 0600.
+// CreateRejects creates (or empties) the rejects file at path, mode 0600;
+// the error is the file system's.
 func CreateRejects(path string) (*Rejects, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -44,7 +45,7 @@ type reject struct {
 	Reason    string `json:"reason"`
 }
 
-// Reject writes one rejected row.
+// Reject writes one rejected row; the error is the file's.
 func (r *Rejects) Reject(line int, raw []byte, reason string) error {
 	rj := reject{Line: line, Raw: string(raw), Reason: reason}
 	if !utf8.Valid(raw) {

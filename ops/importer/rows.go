@@ -38,7 +38,8 @@ func FormatOf(path string) (Format, error) {
 	return "", events.InvalidField("format", "cannot tell the format of %s by its extension: name it (csv or jsonl)", filepath.Base(path))
 }
 
-// ParseFormat checks a format named by the operator.
+// ParseFormat returns the format the operator named (csv or jsonl, in
+// any case); another is Invalid.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
 	case CSV, JSONL:
