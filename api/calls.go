@@ -61,6 +61,11 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) e
 	} else if err != nil {
 		return err
 	}
+	// Again after the seal, which reads the whole recording: a merge made
+	// meanwhile is then seen, though not one landing from here on.
+	if err := s.refuseMergedCall(r, &d); err != nil {
+		return err
+	}
 	if err := s.appendData(w, r, p, events.CallStream(d.CallID), events.NoStream, "", "call", &d); err != nil {
 		return err
 	}
@@ -72,8 +77,9 @@ func (s *Server) postCall(w http.ResponseWriter, r *http.Request, p Principal) e
 // another (docs/merge.md): the call belongs to the survivor. A retry of a
 // call recorded before the merge (its Idempotency-Key is the id of the
 // call stream's first event) gets its first answer. The call has its own
-// stream, so no append can expect the customer's version: a merge landing
-// between this check and the call's append is not seen.
+// stream, so its append cannot expect the customer's version: a merge
+// landing between this check and the call's append is not seen (the
+// store has no append that is atomic across two streams).
 func (s *Server) refuseMergedCall(r *http.Request, d *events.CallRecorded) error {
 	f, err := s.writeFacts(r.Context(), d.CustomerID, ulid.ULID{})
 	if err != nil || f.survivor == "" {
