@@ -25,3 +25,24 @@ func TestReview15RawAfterBlankLines(t *testing.T) {
 		}
 	}
 }
+
+// TestReview15JSONArrayRefused: a .json file holding one JSON array (an
+// export's usual form), on one line or pretty-printed, is not JSON Lines:
+// the file is refused at its first line, not read as rows each rejected
+// (every fragment of it, personal data and all, copied into the rejects
+// file).
+func TestReview15JSONArrayRefused(t *testing.T) {
+	for _, in := range []string{
+		`[{"customerId":"C1","ref":"A","version":"1","observedAt":"2026-10-05","email":"a@example.com"}]` + "\n",
+		"\n  [\n  {\n    \"customerId\": \"C1\",\n    \"email\": \"a@example.com\"\n  }\n]\n",
+	} {
+		rr, err := newRowReader(strings.NewReader(in), JSONL, Profiles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := rr.next()
+		if err == nil || !strings.Contains(err.Error(), "JSON array") || strings.Contains(err.Error(), "example") {
+			t.Errorf("a JSON array read as JSON Lines: row %q (%s), %v; want the file refused", r.raw, r.bad, err)
+		}
+	}
+}

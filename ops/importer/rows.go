@@ -209,10 +209,11 @@ func csvReason(err error) string {
 // jsonReader reads JSON Lines: each non-blank line one JSON object whose
 // values are strings, numbers, booleans or null.
 type jsonReader struct {
-	r    *bufio.Reader
-	kind Kind
-	line int
-	read int64
+	r     *bufio.Reader
+	kind  Kind
+	line  int
+	read  int64
+	begun bool // a line that is not blank was read
 }
 
 func (j *jsonReader) offset() int64 { return j.read }
@@ -230,6 +231,10 @@ func (j *jsonReader) next() (row, error) {
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
+		if !j.begun && bytes.HasPrefix(bytes.TrimSpace(b), []byte("[")) {
+			return row{}, events.InvalidField("format", "line %d starts a JSON array: JSON Lines holds one object a line, not an array of them", j.line)
+		}
+		j.begun = true
 		r := row{line: j.line, raw: b}
 		r.fields, r.bad = j.parse(b)
 		return r, nil
