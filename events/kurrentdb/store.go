@@ -75,8 +75,8 @@ type Options struct {
 
 // Store is the KurrentDB events.Store.
 type Store struct {
-	client *esdb.Client
-	opt    Options
+	conn *conn
+	opt  Options
 
 	closing chan struct{}
 	once    sync.Once
@@ -110,11 +110,11 @@ func Open(url string, opt Options) (*Store, error) {
 	if opt.Logger != nil {
 		cfg.Logger = clientLog(opt.Logger)
 	}
-	client, err := esdb.NewClient(cfg)
+	c, err := newConn(cfg)
 	if err != nil {
 		return nil, &events.Error{Code: events.Unavailable, Message: "kurrentdb: connect", Err: err}
 	}
-	return &Store{client: client, opt: opt, closing: make(chan struct{})}, nil
+	return &Store{conn: c, opt: opt, closing: make(chan struct{})}, nil
 }
 
 // clientLog routes the client library's log lines to l at their level.
@@ -139,7 +139,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		s.wg.Wait()
-		s.client.Close()
+		s.conn.close()
 	})
 	return nil
 }
@@ -185,6 +185,9 @@ func (s *Store) translate(ctx context.Context, what string, err error) error {
 		return events.ErrClosed
 	default:
 	}
+	if _, ok := err.(*events.Error); ok {
+		return err
+	}
 	var e *esdb.Error
 	if errors.As(err, &e) {
 		switch e.Code() {
@@ -201,7 +204,9 @@ func (s *Store) translate(ctx context.Context, what string, err error) error {
 // readStream reads up to n events of the server stream name from from in
 // direction dir. A missing stream returns (nil, nil, NotFound-coded error).
 func (s *Store) readStream(ctx context.Context, name string, from esdb.StreamPosition, dir esdb.Direction, n uint64) ([]*esdb.RecordedEvent, error) {
-	rs, err := s.client.ReadStream(ctx, name, esdb.ReadStreamOptions{Direction: dir, From: from}, n)
+	rs, err := use(ctx, s, func(c *esdb.Client) (*esdb.ReadStream, error) {
+		return c.ReadStream(ctx, name, esdb.ReadStreamOptions{Direction: dir, From: from}, n)
+	}, (*esdb.ReadStream).Close)
 	if err != nil {
 		return nil, s.translate(ctx, "read stream", err)
 	}
@@ -219,6 +224,10 @@ func (s *Store) readStream(ctx context.Context, name string, from esdb.StreamPos
 			out = append(out, r)
 		}
 	}
+}
+
+func (s *Store) readAll(ctx context.Context, opts esdb.ReadAllOptions, n uint64) (*esdb.ReadStream, error) {
+	return use(ctx, s, func(c *esdb.Client) (*esdb.ReadStream, error) { return c.ReadAll(ctx, opts, n) }, (*esdb.ReadStream).Close)
 }
 
 // ReadStream implements events.Store.
@@ -272,7 +281,7 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position, limit int) ([
 			start = esdb.Position{Commit: cursor.Commit, Prepare: cursor.Prepare}
 		}
 		page := uint64(max(limit-len(out), 256)) + 1
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Forwards, From: start}, page)
+		rs, err := s.readAll(ctx, esdb.ReadAllOptions{Direction: esdb.Forwards, From: start}, page)
 		if err != nil {
 			return nil, s.translate(ctx, "read $all", err)
 		}
@@ -319,7 +328,7 @@ func (s *Store) Head(ctx context.Context) (events.Position, error) {
 	}
 	var from esdb.AllPosition = esdb.End{}
 	for page := uint64(8); ; page = 512 {
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, page)
+		rs, err := s.readAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, page)
 		if err != nil {
 			return events.Position{}, s.translate(ctx, "read $all", err)
 		}
@@ -417,7 +426,9 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 	if actual >= 0 {
 		rev = esdb.Revision(uint64(actual))
 	}
-	_, err = s.client.AppendToStream(ctx, name, esdb.AppendToStreamOptions{ExpectedRevision: rev}, data...)
+	_, err = use(ctx, s, func(c *esdb.Client) (*esdb.WriteResult, error) {
+		return c.AppendToStream(ctx, name, esdb.AppendToStreamOptions{ExpectedRevision: rev}, data...)
+	}, nil)
 	var e *esdb.Error
 	if errors.As(err, &e) && e.Code() == esdb.ErrorCodeWrongExpectedVersion {
 		if expected == events.Any || expected == events.StreamExists {

@@ -60,7 +60,8 @@ func (s *Store) follow(f *feed.Feed, last *events.Position) error {
 	if s.opt.Prefix != "" {
 		opts.Filter = &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{s.opt.Prefix}}
 	}
-	server, err := s.client.SubscribeToAll(ctx, opts)
+	server, err := use(ctx, s, func(c *esdb.Client) (*esdb.Subscription, error) { return c.SubscribeToAll(ctx, opts) },
+		func(sub *esdb.Subscription) { _ = sub.Close() })
 	if err != nil {
 		return s.translate(ctx, "subscribe to $all", err)
 	}
