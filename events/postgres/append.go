@@ -185,7 +185,7 @@ func (s *Store) commitOnce(ctx context.Context, batch []*appendReq) error {
 // deadlock) and looks up its event ids; the requests are then checked and
 // encoded here; the second takes the log head's row lock, inserts the
 // events at the next sequence numbers, moves the stream heads, notifies
-// and commits. Requests refused by the checks get their error and write
+// if NotifyInterval is negative and commits. Requests refused by the checks get their error and write
 // nothing; the others are answered with their positions. The heads it
 // locked are held for the next commits.
 func (s *Store) commitLocked(ctx context.Context, batch []*appendReq) error {

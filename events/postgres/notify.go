@@ -6,38 +6,27 @@ import (
 	"time"
 )
 
-// notifier spaces this store's NOTIFYs at least Options.NotifyInterval
-// apart. A commit notifies in its own transaction when the last NOTIFY is
-// older than the interval; otherwise it does not, and it is owed a NOTIFY:
-// the next commit that notifies pays it (it commits later, so the
-// subscriptions it wakes read both), or, if none has come two intervals
-// after it, one NOTIFY sent by itself does (two, not one: a steady writer's
-// next due commit may start a little late, and it pays anyway). Other
-// processes' subscriptions so wake at most about two intervals late; this
-// process's own are woken directly at each commit. Only whoever holds
-// Store.committing calls due and settle.
+// notifier announces this store's commits to other processes with NOTIFYs
+// sent by themselves, after the commits, at least Options.NotifyInterval
+// apart: a commit's transaction carries none (it would lengthen every
+// append's commit and wake every listening session at each one). A commit
+// long enough after the last NOTIFY is announced right away, one sooner
+// when the interval ends; a NOTIFY announces every commit before it. Other
+// processes' subscriptions so wake at most one interval (and a round trip)
+// late; this process's own are woken directly at each commit. With a
+// negative interval every commit notifies in its transaction instead.
 type notifier struct {
 	every time.Duration
 	send  func() // sends a NOTIFY by itself
 
-	mu        sync.Mutex
-	last      time.Time   // when the last NOTIFY was planned or sent
-	owed      bool        // a commit is not yet announced
-	owedSince time.Time   // when the first commit not announced was settled
-	timer     *time.Timer // the NOTIFY by itself, while one is due
-	closed    bool
+	mu     sync.Mutex
+	last   time.Time // when the last NOTIFY by itself was sent
+	owed   bool      // a commit is not yet announced: a NOTIFY is scheduled
+	closed bool
 }
 
 // due reports whether the commit about to run notifies in its transaction.
-func (n *notifier) due() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if now := time.Now(); n.every <= 0 || now.Sub(n.last) >= n.every {
-		n.last, n.owed = now, false
-		return true
-	}
-	return false
-}
+func (n *notifier) due() bool { return n.every < 0 }
 
 // settle is told the outcome of a commit: ok is false for a failed one
 // (which may still have committed) and notified whether it carried a
@@ -48,43 +37,31 @@ func (n *notifier) settle(ok, notified bool) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.owed {
-		n.owed, n.owedSince = true, time.Now()
+	if n.owed || n.closed {
+		return // the NOTIFY scheduled is sent after this commit
 	}
-	if n.timer == nil && !n.closed {
-		n.timer = time.AfterFunc(max(2*n.every, 0), n.expire)
-	}
+	n.owed = true
+	time.AfterFunc(max(n.every-time.Since(n.last), 0), n.expire)
 }
 
-// expire sends the NOTIFY by itself if a commit is still owed one two
-// intervals after it, and otherwise waits for that moment of the commit
-// owed now, if any (the commits that notified paid the earlier ones).
+// expire sends the NOTIFY owed, which announces every commit settled
+// before it.
 func (n *notifier) expire() {
 	n.mu.Lock()
-	if wait := 2*n.every - time.Since(n.owedSince); n.owed && wait > 0 && !n.closed {
-		n.timer.Reset(wait)
+	if !n.owed || n.closed {
 		n.mu.Unlock()
 		return
 	}
-	owed := n.owed
-	n.timer, n.owed = nil, false
-	if owed {
-		n.last = time.Now()
-	}
+	n.owed, n.last = false, time.Now()
 	n.mu.Unlock()
-	if owed {
-		n.send()
-	}
+	n.send()
 }
 
-// close cancels a NOTIFY not yet sent (the store is closing).
+// close drops a NOTIFY not yet sent (the store is closing).
 func (n *notifier) close() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.closed = true
-	if n.timer != nil {
-		n.timer.Stop()
-	}
 }
 
 // notifyAlone sends a NOTIFY in a transaction of its own. A failure is

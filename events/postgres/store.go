@@ -33,10 +33,11 @@ type Options struct {
 	// (default 500ms).
 	PollInterval time.Duration
 	// NotifyInterval is the least time between two NOTIFYs of this store,
-	// which wake other processes' subscriptions: a commit sooner after the
-	// last one carries none and is announced by the next that does or,
-	// two intervals later, by a NOTIFY of its own (default 5ms; negative:
-	// every commit notifies in its transaction).
+	// which wake other processes' subscriptions. They are sent by
+	// themselves after the commits they announce, so a commit waits for
+	// none: a commit this long after the last NOTIFY is announced at once,
+	// one sooner when the interval ends (default 20ms; negative: every
+	// commit notifies in its transaction).
 	NotifyInterval time.Duration
 	// Logger receives connection-loss and recovery messages.
 	Logger *slog.Logger
@@ -57,7 +58,7 @@ func (o *Options) defaults() {
 		o.PollInterval = 500 * time.Millisecond
 	}
 	if o.NotifyInterval == 0 {
-		o.NotifyInterval = 5 * time.Millisecond
+		o.NotifyInterval = 20 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
