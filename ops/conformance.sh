@@ -64,6 +64,10 @@ set +e
 DANGOL_KURRENTDB_URL="$url" go test -count=1 -v -run '^TestConformance$' ./events/kurrentdb 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+if [ "$rc" -ne 0 ] && grep -q 'cannot reach a KurrentDB node' "$log"; then
+	echo "FAILED: cannot reach a KurrentDB node at $shown; nothing was tested" >&2
+	exit 1
+fi
 if [ "$rc" -ne 0 ]; then
 	echo "FAILED: the KurrentDB adapter does not conform on $shown (the failing cases are above)" >&2
 	exit 1

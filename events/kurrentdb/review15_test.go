@@ -2,7 +2,10 @@ package kurrentdb
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -96,4 +99,31 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// TestConformanceScriptUnreachable runs ops/conformance.sh on a node that
+// does not answer: it fails (1) saying the cluster cannot be reached and
+// that nothing was tested, not that the adapter does not conform, and
+// without the client's discovery chatter (it printed every case failing,
+// each after ten logged discovery attempts, and ended in go test's
+// timeout).
+func TestConformanceScriptUnreachable(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skipf("no go command for the script: %v", err)
+	}
+	cmd := exec.CommandContext(t.Context(), "bash", "../../ops/conformance.sh", "--url", "esdb://admin:sekrit@127.0.0.1:1?tls=false")
+	cmd.Env = append(os.Environ(), "DANGOL_KURRENTDB_URL=")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("ops/conformance.sh: %v", err)
+	}
+	text := string(out)
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(text, "FAILED: cannot reach a KurrentDB node at esdb://***@127.0.0.1:1") ||
+		!strings.Contains(text, "nothing was tested") || strings.Contains(text, "does not conform") || strings.Contains(text, "sekrit") {
+		t.Fatalf("ops/conformance.sh on an unreachable node: exit %d:\n%s", code, text)
+	}
+	if n := strings.Count(text, "discovery attempt 1/"); n > 0 {
+		t.Fatalf("the output carries %d lines of the client's discovery:\n%s", n, text)
+	}
 }
