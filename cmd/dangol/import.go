@@ -59,7 +59,10 @@ func runImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if cerr := cfg.Rejects.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
+	switch {
+	case events.ErrorCode(err) == events.Invalid: // the file's: a run again stops at the same place
+		return fmt.Errorf("import stopped after %d rows at a fault of the file (what was appended stays; mend the file and import it again): %w", st.Rows, err)
+	case err != nil:
 		return fmt.Errorf("import stopped after %d rows (what was appended stays; running the import again appends the rest): %w", st.Rows, err)
 	}
 	printImport(stdout, file, cfg, st, took)

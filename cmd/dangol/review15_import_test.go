@@ -31,3 +31,19 @@ func TestReview15ImportNotAFile(t *testing.T) {
 		t.Errorf("a rejects file is left: %v", err)
 	}
 }
+
+// TestReview15ImportFileFault: a fault of the file (a header naming a
+// column twice) stops the import with an error saying the file is to be
+// mended, not that running it again appends the rest (it would stop at the
+// same place), and naming no value.
+func TestReview15ImportFileFault(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "changes.csv")
+	if err := os.WriteFile(in, []byte("customerId,ref,version,observedAt,phone,phone\nC1,R1,1,2026-10-01,010-5550-0101,010\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(t.Context(), []string{"import", "--data", filepath.Join(dir, "data"), "--source", "card", in}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "mend the file") || strings.Contains(err.Error(), "appends the rest") || strings.Contains(err.Error(), "5550") {
+		t.Errorf("import of a file with a column twice: %v (exit %d)", err, exitCode(err))
+	}
+}
