@@ -92,7 +92,8 @@ func (o *importOptions) register(fs *flag.FlagSet) {
 
 // config checks the options for an import of file.
 func (o *importOptions) config(file string) (importer.Config, error) {
-	cfg := importer.Config{System: o.system, Batch: o.batch, InFlight: o.inFlight, Parallel: o.parallel, DryRun: o.dryRun}
+	cfg := importer.Config{System: o.system, Batch: o.batch, InFlight: o.inFlight, Parallel: o.parallel, DryRun: o.dryRun,
+		Now: now} // the stores' clock (pinned by the tests): no row observed beyond a day after it
 	if o.system == "" {
 		return cfg, errors.New("--source is required: the system the file comes from (core, card, loan, internet, …)")
 	}

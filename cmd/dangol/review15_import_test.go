@@ -47,3 +47,20 @@ func TestReview15ImportFileFault(t *testing.T) {
 		t.Errorf("import of a file with a column twice: %v (exit %d)", err, exitCode(err))
 	}
 }
+
+// TestReview15ImportClock: the command judges observedAt by the stores'
+// clock (pinned here at eventstest.Epoch, 2026-11-25), not the machine's:
+// a row observed two days after it is rejected, whatever today is.
+func TestReview15ImportClock(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "changes.csv")
+	body := "customerId,ref,version,observedAt,email\nC0000001,IB-1,1,2026-11-27T00:00:01Z,a@example.com\n"
+	if err := os.WriteFile(in, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"import", "--dry-run", "--source", "internet", in}, noEnv, &out, &bytes.Buffer{})
+	if exitCode(err) != 2 || !strings.Contains(out.String(), "1 rows, 1 rejected") {
+		t.Errorf("a row observed after the stores' clock: %v (exit %d)\n%s", err, exitCode(err), out.String())
+	}
+}
