@@ -91,12 +91,19 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 	fmt.Fprintln(stdout, bench.Load(ctx, "GET customer view", *readers, *reads, func(ctx context.Context, _, i int) error {
 		return rep.Do(ctx, "GET", fmt.Sprintf("/v1/customers/C%07d", i%*customers), nil, 200, nil)
 	}))
-	if err := assignBooks(ctx, srv, bench.NewClient(base, tok["admin"], 16), bench.NewClient(base, tok["supervisor"], 16), *advisors, *customers, stdout); err != nil {
+	advisorTokens, err := assignBooks(ctx, srv, bench.NewClient(base, tok["admin"], 16), bench.NewClient(base, tok["supervisor"], 16), *advisors, *customers, stdout)
+	if err != nil {
 		return err
+	}
+	wsURL := "ws://" + srv.addr + "/v1/live"
+	if *advisors > 1 {
+		if err := advisorTopicRefused(ctx, wsURL, advisorTokens[0], 1, stdout); err != nil {
+			return err
+		}
 	}
 	liveCases := map[string][]bench.LiveSubscriber{
 		"firehose":  logSubscribers(tok["auditor"], *subs),
-		"realistic": append(advisorSubscribers(tok["supervisor"], *advisors, *customers), logSubscribers(tok["auditor"], *logSubs)...),
+		"realistic": append(advisorSubscribers(advisorTokens, *customers), logSubscribers(tok["auditor"], *logSubs)...),
 	}
 	fmt.Fprintf(stdout, "%d appends/s for %s: event-to-client latency from the append's start (its durable commit included)\n%s\n", *rate, *dur, bench.LiveHeader)
 	for _, name := range strings.Split(*cases, ",") {
@@ -104,11 +111,20 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 		if !ok {
 			return fmt.Errorf("bench http: unknown --live-cases entry %q (realistic, firehose)", name)
 		}
+		// From the log's head: a subscriber the server attaches late
+		// replays what it missed rather than counting it missing.
+		head, err := srv.log.Head(ctx)
+		if err != nil {
+			return err
+		}
+		for i := range subs {
+			subs[i].From = head
+		}
 		stop, err := startProfile(*profile, name)
 		if err != nil {
 			return err
 		}
-		lr, err := bench.Live(ctx, name, "ws://"+srv.addr+"/v1/live", subs, *rate, *dur, 10*time.Second, contact)
+		lr, err := bench.Live(ctx, name, wsURL, subs, *rate, *dur, 10*time.Second, contact)
 		stop()
 		if err != nil {
 			return err
@@ -122,28 +138,57 @@ func runBenchHTTP(ctx context.Context, args []string, getenv env, stdout, stderr
 // (i mod advisors)-th.
 func advisorID(j int) string { return fmt.Sprintf("ADV%05d", j) }
 
-// assignBooks registers the advisors (reps) and assigns each customer to
-// one, waiting for the read side to know the advisors first (an assignment
-// names a registered rep).
-func assignBooks(ctx context.Context, srv *server, admin, supervisor *bench.Client, advisors, customers int, stdout io.Writer) error {
+// assignBooks registers the advisors (reps), issues each a token, assigns
+// each customer to one, and returns the advisors' tokens once the read side
+// knows them all (an assignment names a registered rep; a token
+// authenticates once the read side has it).
+func assignBooks(ctx context.Context, srv *server, admin, supervisor *bench.Client, advisors, customers int, stdout io.Writer) ([]string, error) {
+	caughtUp := func() error {
+		head, err := srv.log.Head(ctx)
+		if err != nil {
+			return err
+		}
+		return srv.runner.WaitFor(ctx, head)
+	}
 	fmt.Fprintln(stdout, bench.Load(ctx, "register advisors", 16, advisors, func(ctx context.Context, _, j int) error {
 		return admin.Do(ctx, "POST", "/v1/staff", map[string]any{"staffId": advisorID(j), "name": "Bench Advisor", "role": "rep"}, 201, nil)
 	}))
-	head, err := srv.log.Head(ctx)
-	if err != nil {
-		return err
+	if err := caughtUp(); err != nil {
+		return nil, err
 	}
-	if err := srv.runner.WaitFor(ctx, head); err != nil {
+	tokens := make([]string, advisors)
+	issued := bench.Load(ctx, "advisors' tokens", 16, advisors, func(ctx context.Context, _, j int) error {
+		var res struct {
+			Token string `json:"token"`
+		}
+		err := admin.Do(ctx, "POST", "/v1/staff/"+advisorID(j)+"/tokens", nil, 201, &res)
+		tokens[j] = res.Token
 		return err
-	}
+	})
+	fmt.Fprintln(stdout, issued)
 	r := bench.Load(ctx, "assign advisors", 16, customers, func(ctx context.Context, _, i int) error {
 		return supervisor.Do(ctx, "POST", fmt.Sprintf("/v1/customers/C%07d/assignment", i),
 			map[string]any{"advisorId": advisorID(i % advisors), "kind": "call_centre_rep"}, 201, nil)
 	})
 	fmt.Fprintln(stdout, r)
-	if r.Errors > 0 {
-		return fmt.Errorf("bench http: %d assignments failed", r.Errors)
+	if issued.Errors > 0 || r.Errors > 0 {
+		return nil, fmt.Errorf("bench http: %d tokens and %d assignments failed", issued.Errors, r.Errors)
 	}
+	return tokens, caughtUp()
+}
+
+// advisorTopicRefused checks that the first advisor's token is refused the
+// topic of the other-th advisor (4403): the realistic case's subscribers
+// see only their own book.
+func advisorTopicRefused(ctx context.Context, wsURL, token string, other int, stdout io.Writer) error {
+	code, err := bench.LiveRefusal(ctx, wsURL, token, []string{"advisor:" + advisorID(other)})
+	if err != nil {
+		return err
+	}
+	if code != 4403 {
+		return fmt.Errorf("bench http: advisor %s's token on advisor:%s: close code %d, want 4403", advisorID(0), advisorID(other), code)
+	}
+	fmt.Fprintf(stdout, "advisor %s's token on advisor:%s: refused with 4403\n", advisorID(0), advisorID(other))
 	return nil
 }
 
@@ -157,14 +202,15 @@ func logSubscribers(token string, n int) []bench.LiveSubscriber {
 	return subs
 }
 
-// advisorSubscribers are one subscriber per advisor on their own topic (a
-// supervisor's token: a rep may read only their own): each wants the
-// appends to its book (the seq-th append is on customer seq mod customers).
-func advisorSubscribers(token string, advisors, customers int) []bench.LiveSubscriber {
-	subs := make([]bench.LiveSubscriber, advisors)
+// advisorSubscribers are one subscriber per advisor on their own topic,
+// each with its own token (tokens[j] is the j-th advisor's): each wants
+// the appends to its book (the seq-th append is on customer seq mod
+// customers).
+func advisorSubscribers(tokens []string, customers int) []bench.LiveSubscriber {
+	subs := make([]bench.LiveSubscriber, len(tokens))
 	for j := range subs {
-		subs[j] = bench.LiveSubscriber{Token: token, Topics: []string{"advisor:" + advisorID(j)},
-			Wants: func(seq int) bool { return seq%customers%advisors == j }}
+		subs[j] = bench.LiveSubscriber{Token: tokens[j], Topics: []string{"advisor:" + advisorID(j)},
+			Wants: func(seq int) bool { return seq%customers%len(tokens) == j }}
 	}
 	return subs
 }

@@ -134,6 +134,9 @@ type LiveSubscriber struct {
 	// Wants reports whether the event of the seq-th append is on one of
 	// the subscriber's topics: what it must receive.
 	Wants func(seq int) bool
+	// From is the subscription's fromPosition (the log's head before the
+	// appends): however late the server attaches it, it misses nothing.
+	From any
 }
 
 // LiveReport is what a WebSocket fan-out load measured.
@@ -147,6 +150,8 @@ type LiveReport struct {
 	Received    int           // of those, how many arrived (each once)
 	Closed      int           // subscribers the server closed
 	TooSlow     int           // of those, closed with 4008 (too slow)
+	Duplicates  int           // messages of an append a subscriber had already received
+	Unwanted    int           // messages of an append a subscriber received that are not on its topics
 	P50, P99    time.Duration
 	Max         time.Duration
 	// AnsweredP99 is the p99 from the append's answer instead (0 for a
@@ -155,7 +160,7 @@ type LiveReport struct {
 }
 
 // LiveHeader is the header line of LiveReport rows.
-const LiveHeader = "live fan-out               subscribers  appends  offered/s  made/s   expected   received   missing  closed  4008        p50        p99        max  p99 after answer"
+const LiveHeader = "live fan-out               subscribers  appends  offered/s  made/s   expected   received   missing  closed  4008  dup unwanted        p50        p99        max  p99 after answer"
 
 // String formats the report as one row under LiveHeader.
 func (r LiveReport) String() string {
@@ -163,9 +168,9 @@ func (r LiveReport) String() string {
 	if r.AppendedIn > 0 {
 		made = float64(r.Appended) / r.AppendedIn.Seconds()
 	}
-	return fmt.Sprintf("%-26s %11d %8d %10d %7.0f %10d %10d %9d %7d %5d %10s %10s %10s %17s",
+	return fmt.Sprintf("%-26s %11d %8d %10d %7.0f %10d %10d %9d %7d %5d %4d %8d %10s %10s %10s %17s",
 		r.Name, r.Subscribers, r.Appended, r.Rate, made, r.Expected, r.Received, r.Expected-r.Received, r.Closed, r.TooSlow,
-		round(r.P50), round(r.P99), round(r.Max), round(r.AnsweredP99))
+		r.Duplicates, r.Unwanted, round(r.P50), round(r.P99), round(r.Max), round(r.AnsweredP99))
 }
 
 // receipt is one message a subscriber received: the event id and when.
@@ -198,8 +203,6 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 	for i, c := range conns {
 		wg.Go(func() { results[i] = readLive(c, &received) })
 	}
-	time.Sleep(200 * time.Millisecond) // let the server attach every subscriber
-
 	type sentEvent struct {
 		seq          int
 		at, answered time.Time // when its append started, and was answered
@@ -230,11 +233,6 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 	}
 	appendWG.Wait()
 	rep.AppendedIn = time.Since(start)
-	waitQuiet(&received, drain)
-	for _, c := range conns {
-		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	}
-	wg.Wait()
 	sent.Range(func(_, v any) bool {
 		for _, s := range subs {
 			if s.Wants(v.(sentEvent).seq) {
@@ -243,12 +241,24 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 		}
 		return true
 	})
+	waitFor(&received, int64(rep.Expected), drain)
+	for _, c := range conns {
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	}
+	wg.Wait()
 	var all, answered []time.Duration
 	for i, r := range results {
 		seen := map[string]bool{}
 		for _, g := range r.got {
 			v, ok := sent.Load(g.id)
-			if !ok || seen[g.id] || !subs[i].Wants(v.(sentEvent).seq) {
+			switch {
+			case !ok: // not an append of the load (the access record's, another writer's)
+				continue
+			case !subs[i].Wants(v.(sentEvent).seq):
+				rep.Unwanted++
+				continue
+			case seen[g.id]:
+				rep.Duplicates++
 				continue
 			}
 			seen[g.id] = true
@@ -281,7 +291,11 @@ func dialLive(ctx context.Context, wsURL string, subs []LiveSubscriber) ([]*webs
 	for i, s := range subs {
 		c, _, err := dialer.DialContext(ctx, wsURL, http.Header{"Authorization": {"Bearer " + s.Token}})
 		if err == nil {
-			err = c.WriteJSON(map[string]any{"subscribe": s.Topics})
+			msg := map[string]any{"subscribe": s.Topics}
+			if s.From != nil {
+				msg["fromPosition"] = s.From
+			}
+			err = c.WriteJSON(msg)
 		}
 		if err != nil {
 			for _, c := range conns {
@@ -292,6 +306,24 @@ func dialLive(ctx context.Context, wsURL string, subs []LiveSubscriber) ([]*webs
 		conns = append(conns, c)
 	}
 	return conns, nil
+}
+
+// LiveRefusal subscribes to topics with token and returns the close code
+// the server answers with (0 when it sends an event or its first message
+// is not a close).
+func LiveRefusal(ctx context.Context, wsURL, token string, topics []string) (int, error) {
+	conns, err := dialLive(ctx, wsURL, []LiveSubscriber{{Token: token, Topics: topics}})
+	if err != nil {
+		return 0, err
+	}
+	c := conns[0]
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, _, err = c.ReadMessage()
+	if ce, ok := err.(*websocket.CloseError); ok {
+		return ce.Code, nil
+	}
+	return 0, err
 }
 
 // readLive reads c until it ends, counting each message in received.
@@ -311,18 +343,12 @@ func readLive(c *websocket.Conn, received *atomic.Int64) liveResult {
 	}
 }
 
-// waitQuiet returns once received has not moved for half a second, or
-// after at most limit.
-func waitQuiet(received *atomic.Int64, limit time.Duration) {
-	const still = 500 * time.Millisecond
-	end := time.Now().Add(limit)
-	for last := int64(-1); time.Now().Before(end); {
-		n := received.Load()
-		if n == last {
-			return
-		}
-		last = n
-		time.Sleep(still)
+// waitFor returns once received has reached want, or after at most limit
+// (what has not arrived by then is missing).
+func waitFor(received *atomic.Int64, want int64, limit time.Duration) {
+	const poll = 10 * time.Millisecond
+	for end := time.Now().Add(limit); received.Load() < want && time.Now().Before(end); {
+		time.Sleep(poll)
 	}
 }
 
