@@ -77,10 +77,10 @@ type rowReader interface {
 // newRowReader returns the reader of f for records of kind, reading the
 // header of a CSV file: a header naming a column kind does not have,
 // naming one twice, or lacking one every record needs, is Invalid before
-// any row is read. A byte order mark
-// at the start (as Windows editors and spreadsheets save UTF-8) is
-// skipped in either format, before the CSV reader sees it: one before a
-// quoted header column would be a stray quote to it.
+// any row is read. A byte order mark at the start (as Windows editors and
+// spreadsheets save UTF-8) is skipped in either format, before the CSV
+// reader sees it: one before a quoted header column would be a stray
+// quote to it.
 func newRowReader(r io.Reader, f Format, kind Kind) (rowReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var bom int64
@@ -99,8 +99,8 @@ const byteOrderMark = "\ufeff"
 
 // csvReader reads CSV: a header line naming the columns, then one record a
 // row. A row that is not CSV (a stray quote) is rejected and reading goes
-// on at the next line; a quoted field left open takes the rest of the
-// file with it.
+// on at the next line; a quoted field left open reads on, and stops the
+// import once it is longer than maxLine.
 type csvReader struct {
 	r      *csv.Reader
 	tape   *tape
