@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/projections"
 	"github.com/dangol/dangol/projections/projectionstest"
@@ -144,5 +147,92 @@ func TestReviewCRMRegistrationOneClaimPerSystem(t *testing.T) {
 	check("after the card's report")
 	if v := provView(t, cs); v.Phone != "010-1111-2222" || field(v, "phone").System != projections.CRMSystem {
 		t.Errorf("phone %q from %q: want the confirmed one", v.Phone, field(v, "phone").System)
+	}
+}
+
+// snapStore is the in-memory read store restarted from a snapshot at every
+// sync of the conformance suite: WaitFor lets the runner reach the
+// position, stops it, writes a sealed snapshot of the folds, and starts
+// fresh folds restored from it, whose runner replays the tail from there.
+// Every answer the suite checks after that is of folds restored from a
+// snapshot, plus the events after it.
+type snapStore struct {
+	projections.Queries // the current folds
+	tb                  testing.TB
+	log                 projections.Source
+	dir                 *projections.SnapshotDir
+	runner              *projections.Runner
+	stop                func()
+	restores            int
+}
+
+func (s *snapStore) start(from events.Position, m *projections.Memory) {
+	decode := func(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
+	r := projections.NewRunner(s.log, decode, m.Projections(), nil,
+		projections.RunnerOptions{From: from, Now: eventstest.Clock(projectionstest.T0)})
+	m.Attach(r)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	s.Queries, s.runner = m, r
+	var once sync.Once
+	s.stop = func() { once.Do(func() { stopRunner(s.tb, cancel, done) }) }
+}
+
+func stopRunner(tb testing.TB, cancel func(), done <-chan error) {
+	{
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			tb.Errorf("runner: %v", err)
+		}
+	}
+}
+
+func (s *snapStore) WaitFor(ctx context.Context, pos events.Position) error {
+	if err := s.runner.WaitFor(ctx, pos); err != nil || pos.IsZero() {
+		return err // an empty log: nothing to snapshot
+	}
+	s.stop()
+	all, err := s.log.ReadAll(ctx, events.Start, 1<<30)
+	if err != nil || len(all) == 0 {
+		return fmt.Errorf("read the log: %v (%d events)", err, len(all))
+	}
+	last, before := &all[len(all)-1], events.Position{}
+	if len(all) > 1 {
+		before = all[len(all)-2].Position
+	}
+	if _, err := s.dir.Write(projections.InfoAt(last, before), s.Queries.(*projections.Memory).Projections(), false); err != nil {
+		return err
+	}
+	var m *projections.Memory
+	_, info, ok := s.dir.Load(ctx, s.log, func() []projections.Projection {
+		m = projections.NewMemory(projections.WithSearchIndex(projectionstest.SearchIndex()))
+		return m.Projections()
+	})
+	if !ok || info.Position != last.Position {
+		return fmt.Errorf("restored %v at %v, want the snapshot at %v", ok, info.Position, last.Position)
+	}
+	s.restores++
+	s.start(info.Position, m)
+	return s.runner.WaitFor(ctx, pos)
+}
+
+// TestReviewQueriesConformanceThroughSnapshots runs the read side's whole
+// conformance suite (merges, chains, provenance and its conflicts on the
+// worklist, likely duplicates, campaigns, QA, search, reports, the
+// generated bank) on folds restored from a sealed snapshot at each of its
+// syncs: snapshot plus tail answers every query as the suite's own
+// expectations and the reference fold do.
+func TestReviewQueriesConformanceThroughSnapshots(t *testing.T) {
+	restores, stores := 0, 0
+	projectionstest.TestQueries(t, func(tb testing.TB, log projections.Source) projectionstest.ReadStore {
+		s := &snapStore{tb: tb, log: log, dir: &projections.SnapshotDir{Dir: tb.TempDir(), Keys: projectionstest.SnapshotKeys(tb)}}
+		s.start(events.Position{}, projections.NewMemory(projections.WithSearchIndex(projectionstest.SearchIndex())))
+		stores++
+		tb.Cleanup(func() { s.stop(); restores += s.restores })
+		return s
+	})
+	if restores < stores { // two cases have an empty log; most sync more than once
+		t.Errorf("%d restores from a snapshot over %d read stores: the test proved little", restores, stores)
 	}
 }
