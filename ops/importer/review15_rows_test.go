@@ -46,3 +46,21 @@ func TestReview15JSONArrayRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestReview15SystemLowercase: a source system is named in lower case
+// only. The name goes into every event id and claim, so "Core" would be
+// another system than "core": importing a file again under it appended
+// every record a second time, a second claim of each value ranked after
+// every listed system.
+func TestReview15SystemLowercase(t *testing.T) {
+	for _, system := range []string{"Core", "CARD", "internetBanking"} {
+		if err := CheckSystem(system); err == nil || !strings.Contains(err.Error(), "lower case") {
+			t.Errorf("--source %s: %v; want it refused, asking for lower case", system, err)
+		}
+	}
+	for _, system := range []string{"core", "card_2", "internet-banking"} {
+		if err := CheckSystem(system); err != nil {
+			t.Errorf("--source %s: %v", system, err)
+		}
+	}
+}
