@@ -182,8 +182,12 @@ func (im *run) read(ctx context.Context, rr rowReader, queues []chan row) error 
 }
 
 func (im *run) progress(rr rowReader, final bool) {
-	if im.cfg.Progress != nil {
-		im.cfg.Progress.update(rr.offset(), im.rows.Load(), im.appended.Load(), final)
+	switch p := im.cfg.Progress; {
+	case p != nil && im.cfg.DryRun:
+		p.countOnly()
+		p.update(rr.offset(), im.rows.Load(), im.evs.Load(), final)
+	case p != nil:
+		p.update(rr.offset(), im.rows.Load(), im.appended.Load(), final)
 	}
 }
 

@@ -23,7 +23,8 @@ type Progress struct {
 
 	mu          sync.Mutex
 	start, last time.Time
-	drawn       int // the length of the bar on a terminal's line, which a shorter one must blank out
+	drawn       int  // the length of the bar on a terminal's line, which a shorter one must blank out
+	dryRun      bool // the events are counted, not appended (set by Run)
 }
 
 // Start sets the time the import started.
@@ -34,8 +35,16 @@ func (p *Progress) Start() {
 	p.last = p.start
 }
 
+// countOnly says the events are counted, not appended (a dry run).
+func (p *Progress) countOnly() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dryRun = true
+}
+
 // update reports that done bytes of the input are read into rows and
-// appended events are appended; a final report is always written.
+// appended events are appended (in a dry run: counted); a final report is
+// always written.
 func (p *Progress) update(done, rows, appended int64, final bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -81,7 +90,11 @@ func (p *Progress) line(el time.Duration, done, rows, appended int64) string {
 	if frac >= 0 {
 		fmt.Fprintf(&b, "%3.0f%% ", frac*100)
 	}
-	fmt.Fprintf(&b, "%d rows, %d events appended", rows, appended)
+	if p.dryRun {
+		fmt.Fprintf(&b, "%d rows, %d events to append", rows, appended)
+	} else {
+		fmt.Fprintf(&b, "%d rows, %d events appended", rows, appended)
+	}
 	if s := el.Seconds(); s > 0 {
 		fmt.Fprintf(&b, ", %.0f events/s", float64(appended)/s)
 	}

@@ -45,3 +45,24 @@ func screen(out string) string {
 	}
 	return strings.TrimRight(string(line), " ")
 }
+
+// TestReview15ProgressDryRun: a dry run's progress counts the events it
+// would append, as its summary does, instead of reporting none appended.
+func TestReview15ProgressDryRun(t *testing.T) {
+	var buf bytes.Buffer
+	p := &Progress{W: &buf, Now: stepClock(time.Second)}
+	p.Start()
+	rej, err := CreateRejects(t.TempDir() + "/rejects.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rej.Close()
+	body := "customerId,ref,version,observedAt,email\nC1,A-1,1,2026-10-05,a@example.com\nC2,A-2,1,2026-10-05,b@example.com\n"
+	cfg := Config{System: "card", Kind: Profiles, Format: CSV, DryRun: true, Rejects: rej, Progress: p}
+	if _, err := Run(t.Context(), cfg, nil, strings.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); !strings.Contains(got, "2 rows, 2 events to append") || strings.Contains(got, "appended") {
+		t.Errorf("a dry run's progress: %q", got)
+	}
+}
