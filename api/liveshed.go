@@ -40,7 +40,8 @@ func (o *overload) over(behind bool, now time.Time) bool {
 func behind[T any](ch <-chan T) bool { return cap(ch) > 0 && len(ch) > cap(ch)/2 }
 
 // shedLoad closes with 4008 the half of the clients that cost the hub the
-// most (the most events queued to them since the last shedding): they
+// most (the most events queued to them since the last shedding), never one
+// that cost it nothing (closing it relieves the hub of nothing): they
 // resume from their last position once the feed keeps up again.
 func (h *hub) shedLoad() {
 	h.mu.Lock()
@@ -51,6 +52,9 @@ func (h *hub) shedLoad() {
 	}
 	slices.SortFunc(all, func(a, b *client) int { return cmp.Compare(b.load, a.load) })
 	n := (len(all) + 1) / 2
+	for n > 0 && all[n-1].load == 0 {
+		n--
+	}
 	for _, c := range all[:n] {
 		h.remove(c)
 		h.s.tooSlow(c)
