@@ -52,11 +52,12 @@ func (c *customer) gone() bool { return c.erased || c.mergedInto() != "" }
 
 // mergeInto folds CustomerMergedInto on c's stream: c joins the survivor's
 // absorbed list and leaves their advisor's book. A second link of c, a link
-// to c itself or to a customer never registered (the API refuses all
-// three) changes nothing.
+// to c itself, to a customer never registered, or to one whose chain ends
+// at c (a cycle, which would leave the person in no list or book) changes
+// nothing: the API refuses all four.
 func (cs *Customers) mergeInto(c *customer, d *events.CustomerMergedInto) {
 	s := cs.byID[d.SurvivorID]
-	if c.mergedInto() != "" || s == nil || s == c {
+	if c.mergedInto() != "" || s == nil || cs.survivor(s) == c {
 		return
 	}
 	if c.merge == nil {

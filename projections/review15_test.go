@@ -236,3 +236,46 @@ func TestReviewQueriesConformanceThroughSnapshots(t *testing.T) {
 		t.Errorf("%d restores from a snapshot over %d read stores: the test proved little", restores, stores)
 	}
 }
+
+// TestReviewMergeCycleIgnored: a CustomerMergedInto that would close a
+// cycle (M2 into M1, then M1 into M2, as no API accepts but a log may hold:
+// another writer, a store whose streams raced) changes nothing, as a second
+// link or a link to oneself does: M1 stays the survivor, listed, on its
+// advisor's worklist, and both views are M1's.
+func TestReviewMergeCycleIgnored(t *testing.T) {
+	m := projections.NewMemory()
+	pos := uint64(0)
+	add := func(id string, d events.Data) {
+		t.Helper()
+		pos++
+		ev, err := events.NewEvent(d, events.Meta{Actor: events.Actor{ID: "H1", Role: "centre_head"}})
+		if err != nil {
+			t.Fatalf("%T: %v", d, err)
+		}
+		env := &events.Envelope{ID: ev.ID, Stream: events.CustomerStream(id), Position: events.At(pos), Type: ev.Type, Schema: ev.Schema,
+			RecordedAt: day(2, int(pos)), Actor: ev.Actor, Data: ev.Data}
+		for _, p := range m.Projections() {
+			p.Apply(projections.Event{Envelope: env, Data: d})
+		}
+	}
+	for _, id := range []string{"M1", "M2"} {
+		add(id, &events.CustomerRegistered{CustomerID: id, Name: "Kim " + id, BranchID: "B1", Source: events.Source{System: "core"}})
+		add(id, &events.AdvisorAssigned{AdvisorID: "R1", Kind: "call_centre_rep"})
+	}
+	add("M2", &events.CustomerMergedInto{SurvivorID: "M1", Reason: "same person"})
+	add("M1", &events.CustomerMergedInto{SurvivorID: "M2", Reason: "the cycle"})
+	now := day(3, 1)
+	for _, id := range []string{"M1", "M2"} {
+		v, err := m.Customer(t.Context(), id, now)
+		if err != nil || v.ID != "M1" || !slices.Equal(v.MergedIDs, []string{"M2"}) {
+			t.Errorf("Customer(%s) = %s merged %v (%v), want M1's view listing M2", id, v.ID, v.MergedIDs, err)
+		}
+	}
+	list, _, _ := m.CustomerList(t.Context(), projections.CustomerFilter{}, now)
+	if len(list) != 1 || list[0].ID != "M1" {
+		t.Errorf("customer list %+v, want M1 alone", list)
+	}
+	if w, _ := m.Worklist(t.Context(), "R1", now, projections.WorklistOptions{}); len(w) != 1 || w[0].CustomerID != "M1" {
+		t.Errorf("R1's worklist %+v, want M1", w)
+	}
+}
