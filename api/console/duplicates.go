@@ -27,6 +27,8 @@ func (c *Console) duplicateRoutes() {
 // duplicatesPage is /duplicates's data.
 type duplicatesPage struct {
 	Pairs    []api.DuplicatePair
+	After    string     // the cursor this page follows ("" for the first)
+	Next     string     // the cursor of the next page ("" at the end)
 	Selected *mergeForm // the pair open with its form (nil: none)
 	Done     string     // the survivor of the merge just made
 	Merged   string     // the id merged into Done
@@ -70,10 +72,14 @@ func (c *Console) duplicates(w http.ResponseWriter, r *http.Request, s *Session)
 // that pair, shown at its form, or above the list when the pair is gone.
 func (c *Console) renderDuplicates(w http.ResponseWriter, r *http.Request, s *Session, status int, p duplicatesPage, pick string, refused *mergeForm) error {
 	var page api.DuplicatePage
-	if err := c.apiJSON(r.Context(), s, "/v1/duplicates?limit=200", &page); err != nil {
+	q := url.Values{"limit": {strconv.Itoa(duplicatesPageSize)}}
+	if p.After = r.FormValue("after"); p.After != "" { // the page a pair's link or form came from
+		q.Set("cursor", p.After)
+	}
+	if err := c.apiJSON(r.Context(), s, "/v1/duplicates?"+q.Encode(), &page); err != nil {
 		return err
 	}
-	p.Pairs = page.Items
+	p.Pairs, p.Next = page.Items, page.NextCursor
 	for _, pr := range p.Pairs {
 		if p.PairKey(pr) == pick || pick == "" && p.Done == "" && p.Selected == nil {
 			p.Selected = &mergeForm{Pair: pr, Key: newKey(), Survivor: olderOf(pr)}
@@ -89,6 +95,9 @@ func (c *Console) renderDuplicates(w http.ResponseWriter, r *http.Request, s *Se
 	c.render(w, r, status, "duplicates", "dup.title", p)
 	return nil
 }
+
+// duplicatesPageSize is how many pairs a page of the list holds.
+const duplicatesPageSize = 200
 
 // olderOf returns the id of the pair's customer registered first: the
 // form's default survivor.
