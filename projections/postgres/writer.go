@@ -626,42 +626,38 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection, caugh
 // fail, the rows left hold a snapshot whose key is gone: refused, a full
 // replay.
 func (w *writer) writeSnapshot(ctx context.Context, info projections.SnapshotInfo, roots []projections.Projection) (err error) {
-	tx, err := w.conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := destroySnapshotKey(ctx, tx, "rm_snapshot_chunks", w.keys); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, "DELETE FROM rm_snapshot_chunks"); err != nil {
-		return err
-	}
-	cw := &chunkWriter{ctx: ctx, tx: tx}
-	h, err := projections.SealSnapshot(ctx, cw, info, roots, w.keys, false)
-	if err != nil {
-		return err
-	}
+	var key string // the new snapshot's, destroyed unless it is committed
 	defer func() {
-		if err != nil {
-			w.keys.Destroy(context.WithoutCancel(ctx), h.Key)
+		if err != nil && key != "" {
+			w.keys.Destroy(context.WithoutCancel(ctx), key)
 		}
 	}()
-	if err := cw.flush(); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO rm_snapshot (id, commit_pos, prepare_pos, chunks, bytes) VALUES (1, $1, $2, $3, $4)
+	return w.replaceSnapshot(ctx, func(tx pgx.Tx) error {
+		cw := &chunkWriter{ctx: ctx, tx: tx}
+		h, err := projections.SealSnapshot(ctx, cw, info, roots, w.keys, false)
+		if err != nil {
+			return err // SealSnapshot destroyed its key
+		}
+		key = h.Key
+		if err := cw.flush(); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO rm_snapshot (id, commit_pos, prepare_pos, chunks, bytes) VALUES (1, $1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET commit_pos = EXCLUDED.commit_pos, prepare_pos = EXCLUDED.prepare_pos,
 			chunks = EXCLUDED.chunks, bytes = EXCLUDED.bytes, written_at = now()`,
-		int64(info.Position.Commit), int64(info.Position.Prepare), cw.seq, cw.bytes); err != nil {
+			int64(info.Position.Commit), int64(info.Position.Prepare), cw.seq, cw.bytes)
 		return err
-	}
-	return tx.Commit(ctx)
+	})
 }
 
 // dropSnapshot removes the stored snapshot, its key destroyed before the
-// commit (as writeSnapshot does when it replaces one).
-func (w *writer) dropSnapshot(ctx context.Context) error {
+// commit.
+func (w *writer) dropSnapshot(ctx context.Context) error { return w.replaceSnapshot(ctx, nil) }
+
+// replaceSnapshot destroys the stored snapshot's key and deletes its
+// chunks, then has write store the new one (nil: none, the snapshot's row
+// deleted too), in one transaction.
+func (w *writer) replaceSnapshot(ctx context.Context, write func(pgx.Tx) error) error {
 	tx, err := w.conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -673,7 +669,12 @@ func (w *writer) dropSnapshot(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, "DELETE FROM rm_snapshot_chunks"); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, "DELETE FROM rm_snapshot"); err != nil {
+	if write == nil {
+		_, err = tx.Exec(ctx, "DELETE FROM rm_snapshot")
+	} else {
+		err = write(tx)
+	}
+	if err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
