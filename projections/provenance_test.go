@@ -25,7 +25,14 @@ func provBank(t *testing.T, rule *projections.Survivorship, evs ...logged) *proj
 		{&events.CustomerRegistered{CustomerID: "C1", Name: "김민지", Phone: "010-1111-2222", Email: "kim@example.com", BranchID: "B1",
 			Source: events.Source{System: "core"}}, day(1, 5)},
 		{&events.AdvisorAssigned{AdvisorID: "R1", Kind: "call_centre_rep"}, day(1, 5)}}, evs...)
-	for i, l := range all {
+	foldC1(t, cs, all)
+	return cs
+}
+
+// foldC1 folds evs as customer C1's stream, from version 0 at position 1.
+func foldC1(t *testing.T, cs *projections.Customers, evs []logged) {
+	t.Helper()
+	for i, l := range evs {
 		ev, err := events.NewEvent(l.d, events.Meta{Actor: events.Actor{ID: "system:import:test"}})
 		if err != nil {
 			t.Fatalf("%T: %v", l.d, err)
@@ -34,7 +41,6 @@ func provBank(t *testing.T, rule *projections.Survivorship, evs ...logged) *proj
 			Schema: ev.Schema, RecordedAt: l.recorded, OccurredAt: ev.OccurredAt, Actor: ev.Actor, Data: ev.Data}
 		cs.Apply(projections.Event{Envelope: env, Data: l.d})
 	}
-	return cs
 }
 
 // reported is a ProfileReported of system observed at `at`.

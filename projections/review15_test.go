@@ -114,15 +114,7 @@ func crmBank(t *testing.T, evs ...logged) *projections.Customers {
 	cs := projections.NewCustomers()
 	all := append([]logged{{&events.CustomerRegistered{CustomerID: "C1", Name: "김민지", Phone: "010-1111-2222", BranchID: "B1",
 		Source: events.Source{System: projections.CRMSystem}}, day(1, 5)}}, evs...)
-	for i, l := range all {
-		ev, err := events.NewEvent(l.d, events.Meta{Actor: events.Actor{ID: "R1", Role: "rep"}})
-		if err != nil {
-			t.Fatalf("%T: %v", l.d, err)
-		}
-		env := &events.Envelope{ID: ev.ID, Stream: "customer-C1", Version: uint64(i), Position: events.At(uint64(i + 1)), Type: ev.Type,
-			Schema: ev.Schema, RecordedAt: l.recorded, OccurredAt: ev.OccurredAt, Actor: ev.Actor, Data: ev.Data}
-		cs.Apply(projections.Event{Envelope: env, Data: l.d})
-	}
+	foldC1(t, cs, all)
 	return cs
 }
 
