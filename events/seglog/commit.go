@@ -302,14 +302,18 @@ func (s *Store) commit(batch []*request) (after func()) {
 	s.publish(b)
 	s.buf, s.written, s.recorded = b.buf[:0], b.written[:0], b.recorded
 	s.lastStamp.Store(b.recorded.UnixMicro())
+	concurrent := len(batch) > 1
 	return func() {
 		if err := s.preallocate(); err != nil {
 			s.broken = err
 		}
 		// The callers this commit answered are runnable now: let them
 		// queue their next appends before the committer takes the next
-		// batch, so that it is one write and fdatasync rather than several.
-		runtime.Gosched()
+		// batch, so that it is one write and fdatasync rather than several
+		// (a lone caller has nobody to wait for).
+		if concurrent {
+			runtime.Gosched()
+		}
 	}
 }
 
