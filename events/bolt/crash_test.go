@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,13 +80,7 @@ func crashChild(path string) {
 // acknowledged event is there, every chain verifies, and no append is
 // partial (each correlation id has 0 or 3 events).
 func TestCrashSafety(t *testing.T) {
-	rounds := 12
-	if testing.Short() {
-		rounds = 3
-	}
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	rounds, rng := crashtest.Rounds(t, 12)
 	path := filepath.Join(t.TempDir(), "events.db")
 	acked := map[string][]string{} // correlation id → event ids
 	for round := range rounds {

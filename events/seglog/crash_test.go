@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -103,13 +102,7 @@ func crashEvents(group string, n int) []events.Event {
 // there whole, no group is there in part, every hash chain verifies, and
 // the reopened store appends where the log ends.
 func TestKill9(t *testing.T) {
-	rounds := 10
-	if testing.Short() {
-		rounds = 3
-	}
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	rounds, rng := crashtest.Rounds(t, 10)
 	dir := t.TempDir()
 	durable := map[string]int{} // group → events
 	for round := range rounds {

@@ -7,6 +7,7 @@ package crashtest
 
 import (
 	"bufio"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"syscall"
@@ -73,4 +74,16 @@ func Output(t testing.TB, env string) string {
 		t.Fatalf("child: %v", err)
 	}
 	return string(out)
+}
+
+// Rounds returns n, or 3 under -short, and the random source of a kill
+// test's moments, seeded from the clock (the seed is logged, to replay a
+// failure).
+func Rounds(t testing.TB, n int) (int, *rand.Rand) {
+	if testing.Short() {
+		n = 3
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	return n, rand.New(rand.NewPCG(uint64(seed), 7))
 }
