@@ -293,17 +293,13 @@ func (s *Snapshotter) AfterBatch(prev events.Position, batch []Event, view func(
 	if s.last.IsZero() {
 		s.last = batch[0].RecordedAt
 	}
-	s.erased = s.erased || slices.ContainsFunc(batch, func(e Event) bool { _, ok := e.Data.(*events.PersonalDataErased); return ok })
+	info, erasure := SnapshotAfter(prev, batch)
+	s.erased = s.erased || erasure
 	due := s.erased || s.policy.Every > 0 && s.since >= s.policy.Every ||
 		s.policy.Interval > 0 && last.RecordedAt.Sub(s.last) >= s.policy.Interval
 	if !due || s.replaying() {
 		return
 	}
-	before := prev
-	if len(batch) > 1 {
-		before = batch[len(batch)-2].Position
-	}
-	info := InfoAt(last.Envelope, before)
 	var path string
 	var err error
 	view(func() {
@@ -317,6 +313,19 @@ func (s *Snapshotter) AfterBatch(prev events.Position, batch []Event, view func(
 	}
 	s.since, s.last, s.erased = 0, last.RecordedAt, false
 	s.dir.logger().Info("read-model snapshot written", "file", filepath.Base(path), "position", info.Position.String())
+}
+
+// SnapshotAfter returns the SnapshotInfo of a snapshot taken once batch
+// (not empty), which followed the event at prev, is folded, and whether
+// batch holds an erasure (a PersonalDataErased): whoever stores snapshots
+// replaces the older ones at once then.
+func SnapshotAfter(prev events.Position, batch []Event) (info SnapshotInfo, erasure bool) {
+	before := prev
+	if len(batch) > 1 {
+		before = batch[len(batch)-2].Position
+	}
+	erasure = slices.ContainsFunc(batch, func(e Event) bool { _, ok := e.Data.(*events.PersonalDataErased); return ok })
+	return InfoAt(batch[len(batch)-1].Envelope, before), erasure
 }
 
 // lockCaches holds the mutexes of the caches queries fill under the read

@@ -582,11 +582,12 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection, caugh
 	var since uint64
 	erased := false
 	return func(prev events.Position, batch []projections.Event, view func(func())) {
-		since += uint64(len(batch))
-		for _, e := range batch {
-			_, ok := e.Data.(*events.PersonalDataErased)
-			erased = erased || ok
+		if len(batch) == 0 {
+			return
 		}
+		since += uint64(len(batch))
+		info, erasure := projections.SnapshotAfter(prev, batch)
+		erased = erased || erasure
 		if (every == 0 || since < every) && !erased {
 			return
 		}
@@ -595,11 +596,6 @@ func (w *writer) snapshotter(every uint64, roots []projections.Projection, caugh
 		default:
 			return // replaying
 		}
-		before := prev
-		if len(batch) > 1 {
-			before = batch[len(batch)-2].Position
-		}
-		info := projections.InfoAt(batch[len(batch)-1].Envelope, before)
 		var err error
 		if every == 0 {
 			err = w.dropSnapshot(context.Background())
