@@ -52,6 +52,7 @@ func commands() map[string]command {
 		"migrate-store":      {"move the embedded log from the bbolt file of earlier releases (events.db) into the segment log, every event as it is", runMigrateStore},
 		"rebuild":            {"replay the log into fresh PostgreSQL read-model tables and swap them in", runRebuild},
 		"import":             {"import a source system's records (CSV or JSON Lines) as events, idempotently; rejected rows to a rejects file", runImport},
+		"health":             {"exit 0 if a URL (the server's /healthz) answers 200: the container image's healthcheck", runHealth},
 	}
 }
 
