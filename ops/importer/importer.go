@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/dangol/dangol/events"
 )
 
@@ -226,6 +228,7 @@ func (im *run) flush(ctx context.Context, rows []row) error {
 	if err := im.refuseMerged(ctx, recs, errs); err != nil { // merged.go
 		return err
 	}
+	refuseShared(rows, recs, errs)
 	var batch []events.StreamAppend
 	first := make([]int, len(rows)) // rows[i]'s entries are batch[first[i]:][:len(recs[i].entries)]
 	for i, err := range errs {
@@ -267,6 +270,38 @@ func (im *run) flush(ctx context.Context, rows []row) error {
 		}
 	}
 	return nil
+}
+
+// refuseShared sets errs[i] of every record built without error whose
+// event ids an earlier row of the batch, another customer's, also makes
+// (one record of the source named for two customers) to an Invalid error
+// naming that row: in file order, whichever store it is. Left to the
+// store, a store without batches, appending the batch's streams at once,
+// took whichever came first and refused the other.
+func refuseShared(rows []row, recs []record, errs []error) {
+	first := map[ulid.ULID]int{} // event id -> the row that makes it
+	for i, rec := range recs {
+		if errs[i] != nil {
+			continue
+		}
+		for _, a := range rec.entries {
+			for _, ev := range a.Events {
+				if j, ok := first[ev.ID]; ok && recs[j].customer != rec.customer {
+					errs[i] = events.InvalidField("ref", "this record (its ref and version) is line %d's too, a row of customer %s: one record belongs to one customer", rows[j].line, recs[j].customer)
+				}
+			}
+		}
+		if errs[i] != nil {
+			continue
+		}
+		for _, a := range rec.entries {
+			for _, ev := range a.Events {
+				if _, ok := first[ev.ID]; !ok {
+					first[ev.ID] = i
+				}
+			}
+		}
+	}
 }
 
 // buildAll builds the records of rows, Parallel at a time: sealing is
