@@ -271,3 +271,27 @@ func TestReviewMergeCycleIgnored(t *testing.T) {
 		t.Errorf("R1's worklist %+v, want M1", w)
 	}
 }
+
+// TestReviewErasureSnapshotKeepsItself: the snapshot written after an
+// erasure is the one kept, though the directory holds one named for a
+// later position (of the log before it was restored from an older copy,
+// refused at the start): that one is shredded with every other. Pruning by
+// name kept the later-named file, its key live and the erased customer's
+// data in it, and shredded the snapshot just written.
+func TestReviewErasureSnapshotKeepsItself(t *testing.T) {
+	keys := projectionstest.SnapshotKeys(t)
+	b := newSealedBank(t, keys)
+	n := len(b.all)
+	later := header(t, readFile(t, b.write(t, n, false)))
+	erasure := b.write(t, n-1, true)
+	files, _ := b.dir.List()
+	if len(files) != 1 || files[0] != erasure {
+		t.Fatalf("files %v after the erasure's snapshot, want %s alone", files, erasure)
+	}
+	if _, err := keys.DataKey(context.Background(), later.Key, false); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("the later-named snapshot's key: %v, want it destroyed", err)
+	}
+	if _, err := keys.DataKey(context.Background(), header(t, readFile(t, erasure)).Key, false); err != nil {
+		t.Fatalf("the erasure's snapshot's key: %v", err)
+	}
+}

@@ -123,7 +123,10 @@ func (d *SnapshotDir) Write(info SnapshotInfo, roots []Projection, keepOnlyThis 
 	if err != nil {
 		return path, err
 	}
-	return path, d.shred(all[min(keep, len(all)):])
+	// The snapshot just written is kept whatever its name: one named for a
+	// later position is of a log since restored from an older copy.
+	others := slices.DeleteFunc(all, func(p string) bool { return p == path })
+	return path, d.shred(others[min(keep-1, len(others)):])
 }
 
 // shred destroys the data keys of the snapshots at paths, then removes
