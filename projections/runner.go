@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -282,10 +283,11 @@ func (r *Runner) follow(ctx context.Context) error {
 		return fmt.Errorf("projections: subscribe: %w", err)
 	}
 	defer sub.Close()
-	// Decoding runs a batch ahead of the fold, on goroutines of its own:
-	// while one batch is folded the next one is read and decoded.
+	// Decoding runs ahead of the fold, on goroutines of its own: while one
+	// batch is folded the next ones are read and decoded, each batch by one
+	// of GOMAXPROCS workers, and handed to the fold in log order.
 	dctx, stop := context.WithCancel(ctx)
-	decoded := make(chan decodedBatch, 1)
+	decoded := make(chan chan decodedBatch, 2*runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	wg.Go(func() { r.decodeAhead(dctx, sub, decoded) })
 	defer func() { stop(); wg.Wait() }()
@@ -295,7 +297,13 @@ func (r *Runner) follow(ctx context.Context) error {
 	}
 	for {
 		select {
-		case b := <-decoded:
+		case next := <-decoded:
+			var b decodedBatch
+			select {
+			case b = <-next:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			if b.err != nil {
 				return b.err
 			}
@@ -317,14 +325,37 @@ type decodedBatch struct {
 	err    error
 }
 
+// decodeJob is a batch read for one decoding worker, and where its result
+// goes.
+type decodeJob struct {
+	envs []events.Envelope
+	out  chan<- decodedBatch
+}
+
 // decodeAhead reads sub in batches of up to r.batch events (as many as are
-// there, at least one), decodes each batch and sends it to out, in order,
-// until ctx ends or it sends an error.
-func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out chan<- decodedBatch) {
+// there, at least one) and sends to out, in log order, a channel for each
+// that receives it decoded, until ctx ends or it sends an error. The
+// batches are decoded by GOMAXPROCS workers, a whole batch each, so that
+// reading, decoding and the fold overlap without a barrier per batch
+// (decoding each batch on every core left a core idle while the slower
+// half finished, and the reader blocked meanwhile); at most cap(out)
+// batches are in flight.
+func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out chan<- chan decodedBatch) {
+	jobs := make(chan decodeJob)
+	var wg sync.WaitGroup
+	defer func() { close(jobs); wg.Wait() }()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range jobs {
+				var b decodedBatch
+				b.events, b.err = r.decodeAll(ctx, j.envs)
+				j.out <- b // buffered: the worker never waits for the fold
+			}
+		})
+	}
 	ch := sub.Events()
 	envs := make([]events.Envelope, 0, r.batch)
 	for {
-		var b decodedBatch
 		var env events.Envelope
 		var ok bool
 		select {
@@ -332,65 +363,57 @@ func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out c
 		case <-ctx.Done():
 			return
 		}
-		if !ok {
-			b.err = sub.Err()
-			if b.err == nil {
-				b.err = errors.New("projections: subscription ended")
-			}
-		} else {
-			envs = append(envs[:0], env)
-		drain:
-			for len(envs) < r.batch {
-				select {
-				case env, ok := <-ch:
-					if !ok {
-						break drain
-					}
-					envs = append(envs, env)
-				default:
-					break drain
-				}
-			}
-			b.events, b.err = r.decodeAll(ctx, envs)
-		}
+		res := make(chan decodedBatch, 1)
 		select {
-		case out <- b:
+		case out <- res:
 		case <-ctx.Done():
 			return
 		}
-		if b.err != nil {
+		if !ok {
+			err := sub.Err()
+			if err == nil {
+				err = errors.New("projections: subscription ended")
+			}
+			res <- decodedBatch{err: err}
+			return
+		}
+		envs = append(envs[:0], env)
+	drain:
+		for len(envs) < r.batch {
+			select {
+			case env, ok := <-ch:
+				if !ok {
+					break drain // the next receive sends the reason
+				}
+				envs = append(envs, env)
+			default:
+				break drain
+			}
+		}
+		select {
+		case jobs <- decodeJob{envs: slices.Clone(envs), out: res}:
+		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-// decodeAll decodes a batch on every core (decryption and JSON decoding are
-// most of a replay's cost); the fold itself stays sequential. The batch it
-// returns is its own: envs is reused.
+// decodeAll decodes a batch (decryption and JSON decoding are most of a
+// replay's cost); the fold itself stays sequential. The batch's entries
+// point into envs, which the caller gives up.
 func (r *Runner) decodeAll(ctx context.Context, envs []events.Envelope) ([]Event, error) {
-	owned := make([]events.Envelope, len(envs)) // batch entries point here
-	copy(owned, envs)
-	batch := make([]Event, len(owned))
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(owned)/64))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(owned); i += workers {
-				e := &owned[i]
-				d, err := r.decode(ctx, e)
-				if err != nil && events.ErrorCode(err) != events.NotFound {
-					errs[w] = fmt.Errorf("projections: decode %s@%d: %w", e.Stream, e.Version, err)
-					return
-				}
-				// Types this binary does not know (a newer writer) pass with
-				// nil Data; projections ignore them, the position advances.
-				batch[i] = Event{Envelope: e, Data: d}
-			}
-		})
+	batch := make([]Event, len(envs))
+	for i := range envs {
+		e := &envs[i]
+		d, err := r.decode(ctx, e)
+		if err != nil && events.ErrorCode(err) != events.NotFound {
+			return nil, fmt.Errorf("projections: decode %s@%d: %w", e.Stream, e.Version, err)
+		}
+		// Types this binary does not know (a newer writer) pass with nil
+		// Data; projections ignore them, the position advances.
+		batch[i] = Event{Envelope: e, Data: d}
 	}
-	wg.Wait()
-	return batch, errors.Join(errs...)
+	return batch, nil
 }
 
 func (r *Runner) apply(ctx context.Context, batch []Event) error {
