@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dangol/dangol/events"
 )
@@ -108,13 +109,10 @@ func (s *Sealer) Seal(ctx context.Context, customerID string, p events.Personal)
 // customer with sealed data but no key and no erasure record (keys.db lost,
 // or restored from a backup older than the log) wraps ErrNoKey.
 func (s *Sealer) Open(ctx context.Context, customerID string, p events.Personal) error {
-	sealed := 0
-	p.EachPersonal(func(_ string, v *string) {
-		if strings.HasPrefix(*v, Prefix) {
-			sealed++
-		}
-	})
-	if sealed == 0 {
+	o := openers.Get().(*opener)
+	defer o.done()
+	p.EachPersonal(o.count)
+	if o.sealed == 0 {
 		return nil
 	}
 	gcm, err := s.aead(ctx, customerID, false)
@@ -133,33 +131,62 @@ func (s *Sealer) Open(ctx context.Context, customerID string, p events.Personal)
 	case err != nil:
 		return fmt.Errorf("open %s: %w", p.EventType(), err)
 	}
+	o.gcm, o.customerID, o.typ = gcm, customerID, p.EventType()
+	p.EachPersonal(o.open)
+	return o.failed
+}
 
-	typ := p.EventType()
-	var buf, aad []byte
-	var failed error
-	p.EachPersonal(func(field string, v *string) {
-		if failed != nil || !strings.HasPrefix(*v, Prefix) {
-			return
-		}
-		enc := (*v)[len(Prefix):]
-		buf = slices.Grow(buf[:0], b64.DecodedLen(len(enc)))
-		n, err := b64.Decode(buf[:cap(buf)], []byte(enc))
-		if err != nil || n < nonceSize+gcm.Overhead() {
-			failed = fieldError(typ, field, customerID, "is not a well-formed sealed value")
-			return
-		}
-		aad = appendAAD(aad[:0], customerID, typ, field)
-		nonce, ct := buf[:nonceSize], buf[nonceSize:n]
-		plain, err := gcm.Open(ct[:0], nonce, ct, aad)
-		if err != nil {
-			failed = fieldError(typ, field, customerID,
-				"does not authenticate (tampered with, moved from another field or customer, or sealed under another key)")
-			return
-		}
-		*v = string(plain)
-	})
-	clear(buf[:cap(buf)]) // plaintext was decrypted in place
-	return failed
+// opener is the state of one Open, pooled: its buffers serve the next
+// call (a replay opens a million fields), and its methods are what Open
+// hands EachPersonal instead of closures over fresh variables.
+type opener struct {
+	sealed     int
+	gcm        cipher.AEAD
+	customerID string
+	typ        string
+	buf, aad   []byte
+	failed     error
+}
+
+var openers = sync.Pool{New: func() any { return new(opener) }}
+
+func (o *opener) count(_ string, v *string) {
+	if strings.HasPrefix(*v, Prefix) {
+		o.sealed++
+	}
+}
+
+func (o *opener) open(field string, v *string) {
+	if o.failed != nil || !strings.HasPrefix(*v, Prefix) {
+		return
+	}
+	enc := (*v)[len(Prefix):]
+	o.buf = slices.Grow(o.buf[:0], b64.DecodedLen(len(enc)))
+	buf := o.buf[:cap(o.buf)]
+	n, err := b64.Decode(buf, []byte(enc))
+	if err != nil || n < nonceSize+o.gcm.Overhead() {
+		o.failed = fieldError(o.typ, field, o.customerID, "is not a well-formed sealed value")
+		return
+	}
+	o.aad = appendAAD(o.aad[:0], o.customerID, o.typ, field)
+	nonce, ct := buf[:nonceSize], buf[nonceSize:n]
+	plain, err := o.gcm.Open(ct[:0], nonce, ct, o.aad)
+	if err != nil {
+		o.failed = fieldError(o.typ, field, o.customerID,
+			"does not authenticate (tampered with, moved from another field or customer, or sealed under another key)")
+		return
+	}
+	*v = string(plain)
+}
+
+// done wipes the plaintext decrypted in place and returns o to the pool.
+func (o *opener) done() {
+	clear(o.buf[:cap(o.buf)])
+	if cap(o.buf) > 64<<10 { // a rare large field: do not keep its buffer
+		o.buf = nil
+	}
+	*o = opener{buf: o.buf[:0], aad: o.aad[:0]}
+	openers.Put(o)
 }
 
 // OpenEnvelope decodes a stored event (events.Decode) and, if it holds
