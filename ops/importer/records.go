@@ -60,7 +60,7 @@ func (k Kind) hasColumn(c string) bool {
 // valid, beside the source's (all but verified, which may be left out).
 var requiredColumns = map[Kind][]string{
 	Customers:  {"branchId", "name"},
-	Financials: {"asOf"},
+	Financials: {"asOf", "depositBalance", "profitContribution", "currency"},
 	Holdings:   {"product", "accountRef", "change"},
 }
 

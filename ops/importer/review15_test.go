@@ -143,7 +143,7 @@ func TestReview15ObservedInTheFuture(t *testing.T) {
 
 // TestReview15HeaderLacksRequired: a CSV header without a column every
 // record of the kind needs (customerId, ref, version, observedAt; the
-// master's branchId and name, financials' asOf, each holdings column; for
+// master's branchId and name, each financials and holdings column; for
 // profiles at least one profile field) refuses the file before a row is
 // read, as an unknown column does: otherwise every row, personal data and
 // all, was copied into the rejects file.
@@ -156,6 +156,7 @@ func TestReview15HeaderLacksRequired(t *testing.T) {
 		{importer.Profiles, "customerId,ref,version,observedAt,verified"},
 		{importer.Customers, "customerId,ref,version,observedAt,name,phone"},
 		{importer.Financials, "customerId,ref,version,observedAt,depositBalance,currency"},
+		{importer.Financials, "customerId,ref,version,observedAt,asOf,depositBalance,currency"},
 		{importer.Holdings, "customerId,ref,version,observedAt,product,change"},
 	} {
 		body := c.header + "\nC0000001,x,1,2026-10-05,010-5550-0101,KRW\n"
