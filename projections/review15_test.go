@@ -295,3 +295,38 @@ func TestReviewErasureSnapshotKeepsItself(t *testing.T) {
 		t.Fatalf("the erasure's snapshot's key: %v", err)
 	}
 }
+
+// noNewKeys refuses to create keys (a key store out of space, say) and
+// does the rest.
+type noNewKeys struct{ projections.SnapshotKeys }
+
+func (k noNewKeys) DataKey(ctx context.Context, id string, create bool) ([]byte, error) {
+	if create {
+		return nil, errors.New("no space left")
+	}
+	return k.SnapshotKeys.DataKey(ctx, id, false)
+}
+
+// TestReviewErasureShredsWhenSnapshotFails: when the snapshot an erasure
+// calls for cannot be written, the older snapshots are shredded all the
+// same (the next start replays the whole log): they hold the erased
+// customer's data under live keys, which stayed so for as long as writes
+// kept failing.
+func TestReviewErasureShredsWhenSnapshotFails(t *testing.T) {
+	keys := projectionstest.SnapshotKeys(t)
+	b := newSealedBank(t, keys)
+	n := len(b.all)
+	old := header(t, readFile(t, b.write(t, n-1, false)))
+	b.dir.Keys = noNewKeys{keys}
+	f := newFolds()
+	f.apply(t, b.all)
+	snap := projections.NewSnapshotter(b.dir, projections.SnapshotPolicy{}, f.roots())
+	snap.AfterBatch(b.all[n-2].Position, []projections.Event{{Envelope: &b.all[n-1],
+		Data: &events.PersonalDataErased{Reason: "request", RequestedBy: "customer"}}}, func(g func()) { g() })
+	if _, err := keys.DataKey(context.Background(), old.Key, false); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("the older snapshot's key after a failed erasure snapshot: %v, want it destroyed\n%s", err, b.logs.String())
+	}
+	if files, _ := b.dir.List(); len(files) != 0 {
+		t.Fatalf("files %v left", files)
+	}
+}

@@ -165,6 +165,15 @@ func (d *SnapshotDir) shredKey(path string) error {
 	return nil
 }
 
+// shredAll shreds every snapshot in the directory.
+func (d *SnapshotDir) shredAll() error {
+	all, err := d.List()
+	if err != nil {
+		return err
+	}
+	return d.shred(all)
+}
+
 // sweepTemp shreds the temporary files a crash during Write left: each is
 // sealed under a key of its own that no prune or erasure reaches, since
 // List never names it. A load runs before the runner writes any.
@@ -244,7 +253,8 @@ type SnapshotPolicy struct {
 // Snapshotter writes a runner's snapshots by its policy: give its
 // AfterBatch to RunnerOptions.AfterBatch, and the runner's CaughtUp to
 // After. A snapshot that fails is logged and the runner goes on; a batch
-// holding an erasure writes one at once and removes the older ones.
+// holding an erasure writes one at once and removes the older ones (all
+// of them, should that snapshot fail).
 //
 // While the runner replays the log it found at start, no snapshot is
 // written (the log's time runs by months there, and a snapshot every
@@ -312,6 +322,13 @@ func (s *Snapshotter) AfterBatch(prev events.Position, batch []Event, view func(
 	})
 	if err != nil {
 		s.dir.logger().Warn("read-model snapshot not written", "position", info.Position.String(), "err", err.Error())
+		if s.erased && path == "" {
+			// The older snapshots hold the erased data under live keys:
+			// shred them all the same (the next start replays the log).
+			if err := s.dir.shredAll(); err != nil {
+				s.dir.logger().Warn("read-model snapshots not shredded after an erasure", "err", err.Error())
+			}
+		}
 		return
 	}
 	s.since, s.last, s.erased = 0, last.RecordedAt, false
