@@ -165,8 +165,12 @@ func (d *SnapshotDir) shredKey(path string) error {
 	return nil
 }
 
-// shredAll shreds every snapshot in the directory.
-func (d *SnapshotDir) shredAll() error {
+// ShredAll destroys the keys of every snapshot in the directory, then
+// removes the files: after an erasure whose own snapshot failed, and what
+// a server that writes none (serve --snapshots off) should do with those
+// an earlier run left, which no erasure would reach. It is not safe for
+// concurrent use with Write or Load.
+func (d *SnapshotDir) ShredAll() error {
 	all, err := d.List()
 	if err != nil {
 		return err
@@ -325,7 +329,7 @@ func (s *Snapshotter) AfterBatch(prev events.Position, batch []Event, view func(
 		if s.erased && path == "" {
 			// The older snapshots hold the erased data under live keys:
 			// shred them all the same (the next start replays the log).
-			if err := s.dir.shredAll(); err != nil {
+			if err := s.dir.ShredAll(); err != nil {
 				s.dir.logger().Warn("read-model snapshots not shredded after an erasure", "err", err.Error())
 			}
 		}
