@@ -37,7 +37,18 @@ func runMigrateStore(ctx context.Context, args []string, getenv env, stdout, std
 		return fmt.Errorf("no bbolt log at %s to move (is --data right?): %w", src, err)
 	}
 	if _, err := os.Stat(dst); err == nil {
-		return fmt.Errorf("%s already exists: the data dir has a segment log; move or remove one of the two first", dst)
+		// A run that stopped between its two renames left the whole copy
+		// in place: finish it if the copy ends where the bbolt log ends.
+		head, same, err := sameEnd(ctx, src, dst)
+		if err != nil || !same {
+			return errors.Join(fmt.Errorf("%s already exists: the data dir has a segment log; move or remove one of the two first", dst), err)
+		}
+		if err := os.Rename(src, src+".migrated"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s already held the log of %s (head %s), moved by a run that stopped before setting the bbolt file aside; it is kept as %s.migrated\n",
+			dst, src, head, src)
+		return nil
 	}
 	start := time.Now()
 	n, head, err := copyLog(ctx, src, dst+".migrating")
@@ -53,6 +64,43 @@ func runMigrateStore(ctx context.Context, args []string, getenv env, stdout, std
 	fmt.Fprintf(stdout, "moved %d events (head %s) from %s to %s in %s; the bbolt file is kept as %s.migrated\n",
 		n, head, src, dst, time.Since(start).Round(time.Millisecond), src)
 	return nil
+}
+
+// sameEnd reports whether the bbolt log at src and the segment log at dir
+// end at the same position with the same event (its hash, which chains
+// every event before it).
+func sameEnd(ctx context.Context, src, dir string) (events.Position, bool, error) {
+	from, err := bolt.Open(src, bolt.Options{})
+	if err != nil {
+		return events.Start, false, err
+	}
+	defer from.Close()
+	to, err := seglog.Open(dir, seglog.Options{})
+	if err != nil {
+		return events.Start, false, err
+	}
+	defer to.Close()
+	var last [2][]events.Envelope
+	var head events.Position
+	for i, s := range []interface {
+		Head(context.Context) (events.Position, error)
+		ReadAll(context.Context, events.Position, int) ([]events.Envelope, error)
+	}{from, to} {
+		h, err := s.Head(ctx)
+		if err != nil {
+			return events.Start, false, err
+		}
+		if i == 1 && h != head {
+			return head, false, nil
+		}
+		head = h
+		if h.Seq() > 0 {
+			if last[i], err = s.ReadAll(ctx, events.At(h.Seq()-1), 1); err != nil {
+				return events.Start, false, err
+			}
+		}
+	}
+	return head, len(last[0]) == len(last[1]) && (len(last[0]) == 0 || last[0][0].Hash == last[1][0].Hash), nil
 }
 
 // copyLog restores every event of the bbolt log at src into a new segment
