@@ -10,6 +10,7 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/bolt"
+	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/events/seglog"
 )
 
@@ -58,7 +59,13 @@ func runMigrateStore(ctx context.Context, args []string, getenv env, stdout, std
 	if err := os.Rename(dst+".migrating", dst); err != nil {
 		return err
 	}
+	if err := pii.SyncDir(sf.data); err != nil { // log/ durable before events.db goes aside: never neither after a crash
+		return err
+	}
 	if err := os.Rename(src, src+".migrated"); err != nil {
+		return err
+	}
+	if err := pii.SyncDir(sf.data); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "moved %d events (head %s) from %s to %s in %s; the bbolt file is kept as %s.migrated\n",
