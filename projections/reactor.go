@@ -46,10 +46,35 @@ type Reactor interface {
 // derived id, the reactor's system actor, the cause as causation id) at the
 // end of Stream, which exists (the decision was made from one of its
 // events).
+//
+// Expected is what the append requires of the stream. A reactor whose
+// decision holds only for the stream as it folded it sets Exact(v), v being
+// the stream's last version it had folded: any later event on the stream
+// (a merge, new figures) makes the append conflict, and the reactor, which
+// folds that event, drops or decides again as its rules say (see
+// Segmenter). Such a conflict is counted as overtaken, not refused. The
+// zero value (Any) is taken as StreamExists, for a reactor whose decision
+// stands whatever followed on the stream (Sampler).
 type Decision struct {
-	Stream string
-	Data   events.Data
-	Meta   events.Meta
+	Stream   string
+	Data     events.Data
+	Meta     events.Meta
+	Expected events.ExpectedVersion
+}
+
+// expected is the expected version to append the decision with.
+func (d Decision) expected() events.ExpectedVersion {
+	if d.Expected == events.Any {
+		return events.StreamExists
+	}
+	return d.Expected
+}
+
+// overtaken reports whether err is the conflict of a decision made against
+// an exact stream version that a later event moved on.
+func (d Decision) overtaken(err error) bool {
+	_, exact := d.Expected.IsExact()
+	return exact && events.ErrorCode(err) == events.Conflict
 }
 
 // Event builds the event to append.
@@ -64,7 +89,10 @@ type Appender interface {
 // appends at a time (which the store coalesces into group commits), and
 // returns the errors joined. It is for callers that drive a reactor by
 // hand, on the goroutine that calls Apply; decisions whose append failed
-// stay handed out, so they are appended again only after a restart. The
+// stay handed out, so they are appended again only after a restart. A
+// decision overtaken by a later event on its stream (see Decision) is no
+// error: the reactor decides again, if it should, when it folds that event,
+// and a later Flush appends that. The
 // Runner does not use it: it appends on its own goroutines (see
 // RunnerOptions.Appender).
 func Flush(ctx context.Context, store Appender, r Reactor) error {
@@ -100,7 +128,7 @@ func appendDecision(ctx context.Context, store Appender, d Decision) error {
 	if err != nil {
 		return fmt.Errorf("decision %s: %w", ulid.ULID(d.Meta.ID), err)
 	}
-	if _, err := store.Append(ctx, d.Stream, events.StreamExists, ev); err != nil {
+	if _, err := store.Append(ctx, d.Stream, d.expected(), ev); err != nil && !d.overtaken(err) {
 		return fmt.Errorf("append decision %s: %w", ulid.ULID(d.Meta.ID), err)
 	}
 	return nil

@@ -21,9 +21,12 @@ import (
 //
 // When the store is unavailable the workers pause: every decision goes back
 // to the queue, and after a backoff one decision is tried alone; only when
-// it lands do all workers resume. A decision the store refuses for good
-// (Invalid, Conflict) is logged and dropped; the fold still holds it, so
-// the next start decides it again.
+// it lands do all workers resume. A decision overtaken by a later event on
+// its stream (the Conflict of a decision made against an exact version,
+// see Decision) is counted and dropped: the reactor folds that event and
+// decides again if it should. Any other decision the store refuses for
+// good (Invalid, Conflict) is logged and dropped; the fold still holds it,
+// so the next start decides it again.
 type reactorQueue struct {
 	store   Appender
 	log     *slog.Logger
@@ -46,6 +49,7 @@ type reactorQueue struct {
 	backoff  time.Duration
 	appended uint64
 	failed   uint64
+	overtook uint64
 	since    time.Time // when the runner first handed out
 	reported bool      // "reactors caught up" was logged
 	changed  chan struct{}
@@ -140,6 +144,10 @@ func (q *reactorQueue) work(ctx context.Context) {
 		case ctx.Err() != nil:
 			// Stopping: the decision is lost here and decided again at the
 			// next start (if its append did land, the fold sees it).
+		case it.d.overtaken(err):
+			q.overtook++
+			q.log.Debug("reactor decision overtaken by a later event on its stream; dropped",
+				"reactor", it.reactor, "event_id", ulid.ULID(it.d.Meta.ID).String())
 		case events.ErrorCode(err) == events.Unavailable:
 			q.queue = append(q.queue, it) // order across streams does not matter
 			q.pause(err)
@@ -165,7 +173,7 @@ func (q *reactorQueue) appendOne(ctx context.Context, d Decision) (events.Append
 	if err != nil {
 		return events.AppendResult{}, err
 	}
-	return q.store.Append(ctx, d.Stream, events.StreamExists, ev)
+	return q.store.Append(ctx, d.Stream, d.expected(), ev)
 }
 
 // pause stops the workers for the backoff, unless they already wait; then
@@ -204,7 +212,7 @@ func (q *reactorQueue) changedLocked() {
 	}
 	if !q.reported && q.idleLocked() {
 		q.reported = true
-		q.log.Info("reactors caught up", "appended", q.appended, "refused", q.failed,
+		q.log.Info("reactors caught up", "appended", q.appended, "refused", q.failed, "overtaken", q.overtook,
 			"seconds", time.Since(q.since).Seconds())
 	}
 }
@@ -234,17 +242,18 @@ func (q *reactorQueue) wait(ctx context.Context, stopped <-chan struct{}) error 
 
 // ReactorStats is what a Runner's reactors have done since it started.
 type ReactorStats struct {
-	Queued   int    // handed out, waiting for a worker
-	InFlight int    // being appended
-	Appended uint64 // landed (including duplicates of decisions already in the log)
-	Refused  uint64 // refused by the store for good, dropped until the next start
-	Paused   bool   // the store is unavailable; appends wait for a backoff
-	Idle     bool   // nothing left to append, and the fold has seen every decision that landed
+	Queued    int    // handed out, waiting for a worker
+	InFlight  int    // being appended
+	Appended  uint64 // landed (including duplicates of decisions already in the log)
+	Refused   uint64 // refused by the store for good, dropped until the next start
+	Overtaken uint64 // conflicted: a later event on the stream moved it past the version decided against; the reactor decides again from its fold
+	Paused    bool   // the store is unavailable; appends wait for a backoff
+	Idle      bool   // nothing left to append, and the fold has seen every decision that landed
 }
 
 func (q *reactorQueue) stats() ReactorStats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return ReactorStats{Queued: len(q.queue) - q.head, InFlight: q.inflight, Appended: q.appended, Refused: q.failed,
-		Paused: q.paused || q.probing, Idle: q.idleLocked()}
+		Overtaken: q.overtook, Paused: q.paused || q.probing, Idle: q.idleLocked()}
 }

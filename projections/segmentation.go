@@ -51,14 +51,24 @@ func (r TierRule) Tier(deposit, profit int64) string {
 // compared again, so the log ends with the latest financials' tier however
 // the appends and the financials interleave, and a replay of that log
 // leaves nothing to decide. A customer merged into another
-// (CustomerMergedInto) is decided no more: the survivor's tier is theirs. Like every Reactor it is driven from one
-// goroutine: Apply, Due and Flush are not safe for concurrent use.
+// (CustomerMergedInto) is decided no more: the survivor's tier is theirs.
+//
+// A decision expects the customer's stream at the version it was decided
+// against (Decision.Expected): the segmenter keeps that version beside the
+// pending decision, moving it on with every event of the stream. Any event
+// that lands on the stream after a decision was handed out makes that
+// append conflict, so a decision handed out before a merge never lands
+// after it; when the segmenter folds such an event it forgets the handed
+// decision and, unless the customer was merged, decides again against the
+// new version (new financials replace the pending tier first). Like every
+// Reactor it is driven from one goroutine: Apply, Due and Flush are not
+// safe for concurrent use.
 type Segmenter struct {
 	rule    TierRule
 	store   Appender                // for Flush only
 	tier    map[string]string       // customer → tier in the log
 	pending map[string]tierDecision // customer → latest financials' tier, while it differs from the log's or one is handed out
-	handed  map[string]ulid.ULID    // customer → id of the TierAssigned handed out, until it is in the log
+	handed  map[string]handedTier   // customer → the TierAssigned handed out, until it is in the log or overtaken
 	merged  map[string]struct{}     // customers merged into another: their survivor's tier is theirs, none is decided
 	due     dueQueue                // customers for Due to look at
 }
@@ -68,12 +78,20 @@ type tierDecision struct {
 	deposit, profit int64
 	cause           ulid.ULID
 	at              time.Time
+	version         uint64 // the stream's last version folded: what the decision expects
+}
+
+// handedTier is a TierAssigned handed out: its id, and the stream version
+// its append expects.
+type handedTier struct {
+	id      ulid.ULID
+	version uint64
 }
 
 // NewSegmenter returns a segmentation reactor; Flush appends through store
 // (a Runner appends through its own RunnerOptions.Appender instead).
 func NewSegmenter(rule TierRule, store Appender) *Segmenter {
-	return &Segmenter{rule: rule, store: store, tier: map[string]string{}, pending: map[string]tierDecision{}, handed: map[string]ulid.ULID{},
+	return &Segmenter{rule: rule, store: store, tier: map[string]string{}, pending: map[string]tierDecision{}, handed: map[string]handedTier{},
 		merged: map[string]struct{}{}}
 }
 
@@ -87,12 +105,24 @@ func (s *Segmenter) Apply(e Event) {
 	if cat != events.CategoryCustomer {
 		return
 	}
+	if p, ok := s.pending[id]; ok && p.version < e.Version {
+		p.version = e.Version
+		s.pending[strings.Clone(id)] = p // e.Stream shares a read buffer that must not be retained
+	}
+	if h, ok := s.handed[id]; ok && h.id != e.ID && h.version < e.Version {
+		// Overtaken: its append expects h.version, so it conflicts (or
+		// did); decide again against this version, if still pending.
+		delete(s.handed, id)
+		if _, ok := s.pending[id]; ok {
+			s.due.push(strings.Clone(id))
+		}
+	}
 	switch d := e.Data.(type) {
 	case *events.CustomerMergedInto:
 		// A decision pending at the merge is dropped (docs/merge.md): the
 		// merged customer's tier is the survivor's. One already handed
-		// out is appended still (a Decision expects only that the stream
-		// exists).
+		// out expects a version before the merge: its append conflicts,
+		// and the overtaken decision was forgotten above.
 		id = strings.Clone(id)
 		s.merged[id] = struct{}{}
 		delete(s.pending, id)
@@ -112,12 +142,12 @@ func (s *Segmenter) Apply(e Event) {
 		// is replaced rather than dropped: a replay does not know it was
 		// handed out, and if its assignment follows in the log, the
 		// customer must be brought back to t (Due drops it otherwise).
-		s.pending[id] = tierDecision{tier: t, deposit: dep, profit: prof, cause: e.ID, at: e.RecordedAt}
+		s.pending[id] = tierDecision{tier: t, deposit: dep, profit: prof, cause: e.ID, at: e.RecordedAt, version: e.Version}
 		s.due.push(id)
 	case *events.TierAssigned:
 		id = strings.Clone(id)
 		s.tier[id] = d.Tier
-		if h, ok := s.handed[id]; ok && h == e.ID {
+		if h, ok := s.handed[id]; ok && h.id == e.ID {
 			delete(s.handed, id)
 		}
 		if p, ok := s.pending[id]; ok {
@@ -155,11 +185,12 @@ func (s *Segmenter) Due(max int) []Decision {
 			continue
 		}
 		evID := DerivedID("segmentation", p.cause, p.at)
-		s.handed[id] = evID
+		s.handed[id] = handedTier{id: evID, version: p.version}
 		dep, prof := p.deposit, p.profit
 		out = append(out, Decision{Stream: events.CustomerStream(id),
-			Data: &events.TierAssigned{Tier: p.tier, Basis: events.TierBasis{DepositBalance: &dep, ProfitContribution: &prof, Rule: s.rule.Name}},
-			Meta: events.Meta{ID: evID, Actor: events.System("segmentation"), CausationID: p.cause.String()}})
+			Data:     &events.TierAssigned{Tier: p.tier, Basis: events.TierBasis{DepositBalance: &dep, ProfitContribution: &prof, Rule: s.rule.Name}},
+			Meta:     events.Meta{ID: evID, Actor: events.System("segmentation"), CausationID: p.cause.String()},
+			Expected: events.Exact(p.version)})
 	}
 	return out
 }
