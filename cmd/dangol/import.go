@@ -50,6 +50,8 @@ func runImport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	total := fi.Size()
 	if !fi.Mode().IsRegular() {
 		total = 0 // a pipe (<(zcat …)): its size is unknown
+	} else if err := checkHeader(file, cfg); err != nil {
+		return fmt.Errorf("%s cannot be imported (mend the file): %w", file, err) // before the store is opened (a new data dir made)
 	}
 	cfg.Progress = &importer.Progress{W: stderr, TTY: isTerminal(stderr), Now: time.Now, Total: total}
 	if cfg.Rejects, err = importer.CreateRejects(o.rejectsPath(file)); err != nil {
@@ -148,6 +150,16 @@ func same(a, b string) bool {
 	absA, errA := filepath.Abs(a)
 	absB, errB := filepath.Abs(b)
 	return errA == nil && errB == nil && absA == absB
+}
+
+// checkHeader reads the header of the file at path as the import will.
+func checkHeader(path string, cfg importer.Config) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return importer.CheckHeader(f, cfg.Format, cfg.Kind)
 }
 
 // importInto runs the import on the store sf names (none for a dry run),

@@ -64,3 +64,22 @@ func TestReview15ImportClock(t *testing.T) {
 		t.Errorf("a row observed after the stores' clock: %v (exit %d)\n%s", err, exitCode(err), out.String())
 	}
 }
+
+// TestReview15ImportBadHeaderOpensNoStore: a CSV file whose header the
+// import refuses is refused before the store and key store are opened:
+// no data dir is made for it.
+func TestReview15ImportBadHeaderOpensNoStore(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "changes.csv")
+	if err := os.WriteFile(in, []byte("customerId,ref,version,observedAt,salary\nC1,R1,1,2026-10-01,100\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	err := run(t.Context(), []string{"import", "--data", data, "--source", "card", in}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "header") {
+		t.Errorf("import of a file with an unknown column: %v (exit %d)", err, exitCode(err))
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the refused file's import made the data dir: %v", err)
+	}
+}

@@ -94,6 +94,17 @@ func newRowReader(r io.Reader, f Format, kind Kind) (rowReader, error) {
 	return newCSVReader(br, kind, bom)
 }
 
+// CheckHeader reads the header of a CSV file from r and returns Run's
+// refusal of it (Invalid), nil if Run takes it; JSON Lines has no header
+// (nil). A command checks the file with it before it opens a store.
+func CheckHeader(r io.Reader, f Format, kind Kind) error {
+	if f == JSONL {
+		return nil
+	}
+	_, err := newRowReader(r, f, kind)
+	return err
+}
+
 // byteOrderMark is U+FEFF in UTF-8.
 const byteOrderMark = "\ufeff"
 
