@@ -63,26 +63,9 @@ func (n *notifyTrace) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEn
 // for every event: a new stream's, a held head's, and the locking way's (a
 // stream whose head the writer does not hold).
 func TestCommitsCarryNoNotify(t *testing.T) {
-	url := pgtest.Database(t)
 	ctx := t.Context()
-	opt := postgres.Options{Migrate: true, Now: eventstest.Clock(eventstest.Epoch), PollInterval: time.Hour}
-	reader, err := postgres.Open(ctx, url, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
 	tr := &notifyTrace{}
-	postgres.SetTracer(&opt, tr)
-	writer, err := postgres.Open(ctx, url, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Close()
-	sub, err := reader.Subscribe(ctx, events.Start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	reader, writer, sub := notifyPair(t, func(o *postgres.Options) { postgres.SetTracer(o, tr) })
 	// A stream the writer has not written: its append takes the locking way.
 	other, err := reader.Append(ctx, "customer-NNlocked", events.NoStream, eventstest.NewEvent("ContactLogged", `{}`))
 	if err != nil {
@@ -117,4 +100,29 @@ func TestCommitsCarryNoNotify(t *testing.T) {
 	if tr.inTx != 0 {
 		t.Fatalf("%d appends notified in their transaction, want none", tr.inTx)
 	}
+}
+
+// notifyPair opens a reader and a writer store on a fresh database, the
+// writer with the options edit makes, and subscribes from the start on the
+// reader, which never polls in a test's time: only the writer's NOTIFYs wake
+// it.
+func notifyPair(t *testing.T, edit func(*postgres.Options)) (reader, writer *postgres.Store, sub events.Subscription) {
+	t.Helper()
+	url := pgtest.Database(t)
+	opt := postgres.Options{Migrate: true, Now: eventstest.Clock(eventstest.Epoch), PollInterval: time.Hour}
+	reader, err := postgres.Open(t.Context(), url, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	edit(&opt)
+	if writer, err = postgres.Open(t.Context(), url, opt); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { writer.Close() })
+	if sub, err = reader.Subscribe(t.Context(), events.Start); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	return reader, writer, sub
 }

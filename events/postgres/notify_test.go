@@ -7,37 +7,19 @@ import (
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/postgres"
-	"github.com/dangol/dangol/ops/pgtest"
 )
 
 // TestSpacedNotify: a writer whose NOTIFYs are spaced far apart commits
-// appends back to back, most of them without a NOTIFY of their own; a
+// appends back to back, most of them announced by no NOTIFY of their own; a
 // subscriber in another store, which never polls in the test's time, still
 // receives every one of them, woken by the NOTIFY sent when the interval
 // ends.
 func TestSpacedNotify(t *testing.T) {
-	url := pgtest.Database(t)
 	ctx := t.Context()
-	opt := postgres.Options{Migrate: true, Now: eventstest.Clock(eventstest.Epoch)}
-	opt.PollInterval = time.Hour
-	reader, err := postgres.Open(ctx, url, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	opt.NotifyInterval = 200 * time.Millisecond
-	writer, err := postgres.Open(ctx, url, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Close()
-	sub, err := reader.Subscribe(ctx, events.Start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	_, writer, sub := notifyPair(t, func(o *postgres.Options) { o.NotifyInterval = 200 * time.Millisecond })
 	for round := range 3 {
 		var last events.AppendResult
+		var err error
 		next := events.NoStream
 		for range 10 {
 			if last, err = writer.Append(ctx, "customer-NT"+string(rune('a'+round)), next, eventstest.NewEvent("ContactLogged", `{}`)); err != nil {
