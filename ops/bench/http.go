@@ -181,6 +181,7 @@ type receipt struct {
 
 // liveResult is what one subscriber received, and how its connection ended.
 type liveResult struct {
+	mu   sync.Mutex // over got while the connection is read
 	got  []receipt
 	code int // the server's close code; 0 when the load closed it
 }
@@ -189,7 +190,8 @@ type liveResult struct {
 // for dur, and measures how long each event takes from its append's start
 // to each subscriber that wants it (by the id the append returned).
 // Latency includes the append's own durable commit. Once the appends are
-// done it waits for the subscribers to go quiet (at most drain).
+// done it waits until every subscriber has what it wants (at most drain:
+// what has not arrived by then is missing).
 func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate int, dur, drain time.Duration,
 	appendOne func(ctx context.Context, seq int) (eventID string, err error)) (LiveReport, error) {
 	rep := LiveReport{Name: name, Subscribers: len(subs), Rate: rate}
@@ -198,10 +200,9 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 		return rep, err
 	}
 	results := make([]liveResult, len(subs))
-	var received atomic.Int64
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { results[i] = readLive(c, &received) })
+		wg.Go(func() { readLive(c, &results[i]) })
 	}
 	type sentEvent struct {
 		seq          int
@@ -241,13 +242,36 @@ func Live(ctx context.Context, name, wsURL string, subs []LiveSubscriber, rate i
 		}
 		return true
 	})
-	waitFor(&received, int64(rep.Expected), drain)
+	// Poll what each subscriber has of what it wants, until all of it.
+	arrived, scanned, seenBy := 0, make([]int, len(subs)), make([]map[string]bool, len(subs))
+	for end := time.Now().Add(drain); ; time.Sleep(10 * time.Millisecond) {
+		for i := range results {
+			r := &results[i]
+			r.mu.Lock()
+			got := r.got[scanned[i]:]
+			scanned[i] = len(r.got)
+			r.mu.Unlock()
+			for _, g := range got {
+				if v, ok := sent.Load(g.id); ok && subs[i].Wants(v.(sentEvent).seq) && !seenBy[i][g.id] {
+					if seenBy[i] == nil {
+						seenBy[i] = map[string]bool{}
+					}
+					seenBy[i][g.id] = true
+					arrived++
+				}
+			}
+		}
+		if arrived >= rep.Expected || !time.Now().Before(end) {
+			break
+		}
+	}
 	for _, c := range conns {
 		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	}
 	wg.Wait()
 	var all, answered []time.Duration
-	for i, r := range results {
+	for i := range results {
+		r := &results[i]
 		seen := map[string]bool{}
 		for _, g := range r.got {
 			v, ok := sent.Load(g.id)
@@ -326,29 +350,20 @@ func LiveRefusal(ctx context.Context, wsURL, token string, topics []string) (int
 	return 0, err
 }
 
-// readLive reads c until it ends, counting each message in received.
-func readLive(c *websocket.Conn, received *atomic.Int64) liveResult {
+// readLive reads c into r until it ends.
+func readLive(c *websocket.Conn, r *liveResult) {
 	defer c.Close()
-	var r liveResult
 	for {
 		_, msg, err := c.ReadMessage()
 		if err != nil {
 			if ce, ok := err.(*websocket.CloseError); ok && ce.Code != websocket.CloseNormalClosure {
 				r.code = ce.Code
 			}
-			return r
+			return
 		}
+		r.mu.Lock()
 		r.got = append(r.got, receipt{eventID(msg), time.Now()})
-		received.Add(1)
-	}
-}
-
-// waitFor returns once received has reached want, or after at most limit
-// (what has not arrived by then is missing).
-func waitFor(received *atomic.Int64, want int64, limit time.Duration) {
-	const poll = 10 * time.Millisecond
-	for end := time.Now().Add(limit); received.Load() < want && time.Now().Before(end); {
-		time.Sleep(poll)
+		r.mu.Unlock()
 	}
 }
 
