@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"testing"
 )
@@ -12,18 +13,8 @@ import (
 // which relieves the hub of nothing.
 func TestLiveShedSparesIdle(t *testing.T) {
 	h := newHub(&Server{Config: Config{Logger: slog.New(slog.DiscardHandler)}})
-	var busy, idle []*client
-	for i := range 8 {
-		c := &client{topics: map[string]bool{"advisor:A" + string(rune('0'+i)): true}, kinds: kindAdvisor, kicked: make(chan struct{}),
-			conn: serverConn(t)}
-		h.add(c)
-		if i < 2 {
-			c.load = 50
-			busy = append(busy, c)
-		} else {
-			idle = append(idle, c)
-		}
-	}
+	clients := shedClients(t, h, 50, 50, 0, 0, 0, 0, 0, 0)
+	busy, idle := clients[:2], clients[2:]
 	h.shedLoad()
 	for _, c := range busy {
 		if c.code.Load() != closeTooSlow {
@@ -38,4 +29,17 @@ func TestLiveShedSparesIdle(t *testing.T) {
 	if len(h.clients) != len(idle) {
 		t.Fatalf("%d clients left, want the %d idle", len(h.clients), len(idle))
 	}
+}
+
+// shedClients attaches to h a client on its own advisor topic per load,
+// each with that load, on real connections.
+func shedClients(t *testing.T, h *hub, loads ...uint64) []*client {
+	var cs []*client
+	for i, load := range loads {
+		c := &client{topics: map[string]bool{fmt.Sprintf("advisor:A%d", i): true}, kinds: kindAdvisor, kicked: make(chan struct{}),
+			conn: serverConn(t), load: load}
+		h.add(c)
+		cs = append(cs, c)
+	}
+	return cs
 }

@@ -43,19 +43,8 @@ func TestLiveOverload(t *testing.T) {
 // and no other.
 func TestLiveShed(t *testing.T) {
 	h := newHub(&Server{Config: Config{Logger: slog.New(slog.DiscardHandler)}})
-	var heavy, light []*client
-	for i := range 6 {
-		c := &client{topics: map[string]bool{"advisor:A" + string(rune('0'+i)): true}, kinds: kindAdvisor, kicked: make(chan struct{}),
-			conn: serverConn(t)}
-		h.add(c)
-		if i%2 == 0 {
-			c.load = 100
-			heavy = append(heavy, c)
-		} else {
-			c.load = uint64(i)
-			light = append(light, c)
-		}
-	}
+	cs := shedClients(t, h, 100, 1, 100, 3, 100, 5)
+	heavy, light := []*client{cs[0], cs[2], cs[4]}, []*client{cs[1], cs[3], cs[5]}
 	h.shedLoad()
 	for _, c := range heavy {
 		if c.code.Load() != closeTooSlow {
