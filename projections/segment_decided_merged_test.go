@@ -110,7 +110,17 @@ func TestSegmenterDecidedThenOvertaken(t *testing.T) {
 func nothingToDecide(t *testing.T, s events.Store) {
 	t.Helper()
 	replay := projections.NewSegmenter(projections.DefaultTierRule(), s)
-	all, err := s.ReadAll(context.Background(), events.Start, 100)
+	foldFrom(t, s, replay, events.Start)
+	if due := replay.Due(10); len(due) != 0 {
+		t.Errorf("a replay would decide again: %+v", due)
+	}
+}
+
+// foldFrom applies the log after from to seg and returns the position of
+// its last event.
+func foldFrom(t *testing.T, s events.Store, seg *projections.Segmenter, from events.Position) events.Position {
+	t.Helper()
+	all, err := s.ReadAll(context.Background(), from, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +129,10 @@ func nothingToDecide(t *testing.T, s events.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		replay.Apply(projections.Event{Envelope: &all[i], Data: d})
+		seg.Apply(projections.Event{Envelope: &all[i], Data: d})
+		from = all[i].Position
 	}
-	if due := replay.Due(10); len(due) != 0 {
-		t.Errorf("a replay would decide again: %+v", due)
-	}
+	return from
 }
 
 // TestSegmenterFlushOvertaken: driven by hand, a Flush whose decision a
@@ -137,22 +146,7 @@ func TestSegmenterFlushOvertaken(t *testing.T) {
 		&events.CustomerRegistered{CustomerID: "C1", Name: "x", BranchID: "B1", Source: events.Source{System: "core"}},
 		&events.FinancialsReported{AsOf: "2026-10-31", DepositBalance: i64(500_000_000), ProfitContribution: i64(0), Currency: "KRW"})
 	seg := projections.NewSegmenter(projections.DefaultTierRule(), s)
-	fold := func(from events.Position) events.Position {
-		all, err := s.ReadAll(context.Background(), from, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range all {
-			d, err := events.Decode(&all[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			seg.Apply(projections.Event{Envelope: &all[i], Data: d})
-			from = all[i].Position
-		}
-		return from
-	}
-	at := fold(events.Start)
+	at := foldFrom(t, s, seg, events.Start)
 	leadAppend(t, s, c1, events.Exact(1), &events.AdvisorAssigned{AdvisorID: "R1", Kind: "private_banker"})
 	if err := seg.Flush(t.Context()); err != nil {
 		t.Fatalf("Flush of an overtaken decision: %v", err)
@@ -160,7 +154,7 @@ func TestSegmenterFlushOvertaken(t *testing.T) {
 	if tiers := tiersOf(t, s, c1); len(tiers) != 0 {
 		t.Fatalf("an overtaken decision landed: %v", tiers)
 	}
-	fold(at)
+	foldFrom(t, s, seg, at)
 	if err := seg.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
