@@ -47,7 +47,8 @@ type SnapshotInfo struct {
 	Events      uint64          `json:"events"`     // events folded, at Position.Seq() for a dense log
 	Projections []string        `json:"projections"`
 	Fingerprint string          `json:"fingerprint"`
-	Build       string          `json:"build"` // the build that wrote it (snapshot_build.go)
+	Build       string          `json:"build"`            // the build that wrote it (snapshot_build.go)
+	Config      string          `json:"config,omitempty"` // configuration the codec cannot compare (configPrint)
 }
 
 // InfoAt returns the SnapshotInfo of a snapshot taken once e, which follows
@@ -89,7 +90,7 @@ func WriteSnapshot(w io.Writer, info SnapshotInfo, roots []Projection) error {
 	if err != nil {
 		return err
 	}
-	info.Projections, info.Fingerprint, info.Build = names, fingerprint(roots), snapshotBuild()
+	info.Projections, info.Fingerprint, info.Build, info.Config = names, fingerprint(roots), snapshotBuild(), configPrint(roots)
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
 	head, err := json.Marshal(info)
@@ -164,6 +165,8 @@ func ReadSnapshot(r io.Reader, roots []Projection) (SnapshotInfo, error) {
 		return info, fmt.Errorf("snapshot: it holds %v, this server folds %v", info.Projections, names)
 	case info.Fingerprint != fingerprint(roots):
 		return info, fmt.Errorf("snapshot: written by a release whose folds differ (fingerprint %s, this one's %s)", info.Fingerprint, fingerprint(roots))
+	case info.Config != configPrint(roots):
+		return info, errors.New("snapshot: taken under another search index (configuration): replaying under this one")
 	case info.Build != snapshotBuild():
 		return info, fmt.Errorf("snapshot: written by another build (%s; this one is %s), whose folds may make other state of the same events", info.Build, snapshotBuild())
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,26 @@ var snapshotConfig = map[string]bool{
 	"projections.Customers.rule": true, // the survivorship rule (--survivorship)
 	"projections.Segmenter.rule": true, // the tier rule
 	"projections.Sampler.policy": true, // the built-in plan and the days' zone (--sample-*)
+}
+
+// searchProbe is the value whose terms tell search indexes apart without
+// holding their keys (as the PostgreSQL read store's rm_search does).
+const searchProbe = "dangol search index probe"
+
+// configPrint describes the configuration of roots the codec cannot
+// compare field by field, a search fold's index being a function: a hash
+// of searchProbe's terms under it. A snapshot records it; a restore into
+// folds that print otherwise is refused.
+func configPrint(roots []Projection) string {
+	for _, r := range roots {
+		if s, ok := r.(*Search); ok && s.index != nil {
+			terms := slices.Clone(s.index("name", searchProbe))
+			slices.Sort(terms)
+			sum := sha256.Sum256([]byte(strings.Join(terms, "\x00")))
+			return "search " + hex.EncodeToString(sum[:8])
+		}
+	}
+	return ""
 }
 
 var (

@@ -70,7 +70,7 @@ func SealSnapshot(ctx context.Context, w io.Writer, info SnapshotInfo, roots []P
 	if err != nil {
 		return h, err
 	}
-	info.Projections, info.Fingerprint, info.Build = names, fingerprint(roots), snapshotBuild()
+	info.Projections, info.Fingerprint, info.Build, info.Config = names, fingerprint(roots), snapshotBuild(), configPrint(roots)
 	h = SealedHeader{Key: snapshotKeyPrefix + events.NewID().String(), Info: info, ShredOlder: shredOlder}
 	key, err := keys.DataKey(ctx, h.Key, true)
 	if err != nil {
@@ -163,7 +163,8 @@ func OpenSnapshot(ctx context.Context, r io.Reader, size int64, src Source, root
 		return h, err
 	case !or.last:
 		return h, errSnapshotCorrupt
-	case info.Position != h.Info.Position || info.Hash != h.Info.Hash || info.Fingerprint != h.Info.Fingerprint || info.Build != h.Info.Build:
+	case info.Position != h.Info.Position || info.Hash != h.Info.Hash || info.Fingerprint != h.Info.Fingerprint || info.Build != h.Info.Build ||
+		info.Config != h.Info.Config:
 		return h, errors.New("snapshot: its header and its sealed content name different positions")
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
