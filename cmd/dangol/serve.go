@@ -58,7 +58,7 @@ type snapshotFlags struct {
 }
 
 func (f *snapshotFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dir, "snapshots", "", "directory of the in-memory read models' snapshots (default <data>/snapshots): a start loads the newest and replays only the log after it; off: replay the whole log at every start")
+	fs.StringVar(&f.dir, "snapshots", "", "directory of the in-memory read models' snapshots (default <data>/snapshots): a start loads the newest and replays only the log after it; off: replay the whole log at every start, and shred the snapshots an earlier run left in <data>/snapshots")
 	fs.Uint64Var(&f.every, "snapshot-every-events", 1_000_000, "write a read-model snapshot after this many events (0: never by count)")
 	fs.DurationVar(&f.interval, "snapshot-every", time.Hour, "write a read-model snapshot once the log's time (the events' recordedAt) is this far past the last one (0: never by time)")
 	fs.IntVar(&f.keep, "snapshot-keep", 2, "read-model snapshots kept, newest first")
@@ -73,6 +73,28 @@ func (f snapshotFlags) open(data string, keys pii.KeyStore, logger *slog.Logger)
 		return &projections.SnapshotDir{Dir: filepath.Join(data, "snapshots"), Keys: keys, Keep: f.keep, Logger: logger}
 	}
 	return &projections.SnapshotDir{Dir: f.dir, Keys: keys, Keep: f.keep, Logger: logger}
+}
+
+// shredLeft, with --snapshots off, shreds the snapshots an earlier run
+// left in <data>/snapshots (their keys destroyed, the files removed): a
+// server that writes none would never shred them at an erasure, so the
+// erased customers' data would stay readable there under live keys. A
+// directory given to an earlier run's --snapshots is the operator's to
+// remove (docs/snapshots.md).
+func (f snapshotFlags) shredLeft(data string, keys pii.KeyStore, logger *slog.Logger) error {
+	if f.dir != "off" {
+		return nil
+	}
+	dir := &projections.SnapshotDir{Dir: filepath.Join(data, "snapshots"), Keys: keys, Logger: logger}
+	left, err := dir.List()
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	if err := dir.ShredAll(); err != nil {
+		return fmt.Errorf("--snapshots off: shred the %d snapshots an earlier run left in %s: %w", len(left), dir.Dir, err)
+	}
+	logger.Info("snapshots off: shredded the snapshots an earlier run left", "dir", dir.Dir, "snapshots", len(left))
+	return nil
 }
 
 // consoleFlags configure the web console's sessions (console.Config).
@@ -333,7 +355,10 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 		return s.sealer.OpenEnvelope(ctx, e)
 	}
 	if kind == "memory" {
-		mem, reactors, opt, snap := s.restoreMemory(ctx)
+		mem, reactors, opt, snap, err := s.restoreMemory(ctx)
+		if err != nil {
+			return err
+		}
 		runner := projections.NewRunner(store, decode, mem.Projections(), reactors, opt)
 		if snap != nil {
 			snap.After(runner.CaughtUp())
@@ -357,7 +382,7 @@ func (s *server) openReadSide(ctx context.Context, kind string) error {
 // newest usable snapshot, the runner then replaying the log after it, or
 // empty for a replay of the whole log; the runner writes snapshots by the
 // flags' policy (snap, nil with --snapshots off).
-func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []projections.Reactor, projections.RunnerOptions, *projections.Snapshotter) {
+func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []projections.Reactor, projections.RunnerOptions, *projections.Snapshotter, error) {
 	var (
 		mem      *projections.Memory
 		reactors []projections.Reactor
@@ -371,7 +396,7 @@ func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []proj
 	dir := s.cfg.snapshots.open(s.cfg.store.data, s.keys, s.logger)
 	if dir == nil {
 		build()
-		return mem, reactors, opt, nil
+		return mem, reactors, opt, nil, s.cfg.snapshots.shredLeft(s.cfg.store.data, s.keys, s.logger)
 	}
 	roots, info, ok := dir.Load(ctx, s.store, build)
 	if ok {
@@ -380,7 +405,7 @@ func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []proj
 	policy := projections.SnapshotPolicy{Every: s.cfg.snapshots.every, Interval: s.cfg.snapshots.interval}
 	snap := projections.NewSnapshotter(dir, policy, roots)
 	opt.AfterBatch = snap.AfterBatch
-	return mem, reactors, opt, snap
+	return mem, reactors, opt, snap, nil
 }
 
 // greet logs the start and, on an empty ledger, tells the operator how to

@@ -97,13 +97,20 @@ func startSecondStack(t *testing.T, dir, url string, tok map[string]string) *sta
 // startStackTree is startStack with the tree in sealDir ("" = <dir>/seals).
 func startStackTree(t *testing.T, dir, url string, tok map[string]string, sealDir string) *stack {
 	t.Helper()
+	return startStackWith(t, dir, url, tok, func(cfg *serveConfig) { cfg.seal.dir = sealDir })
+}
+
+// startStackWith is startStack with the test's configuration changed by
+// set before the server starts.
+func startStackWith(t *testing.T, dir, url string, tok map[string]string, set func(*serveConfig)) *stack {
+	t.Helper()
 	cfg := serveConfig{addr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", logLevel: "error", shutdownTimeout: hang, readyLag: 1000, maxBody: 64 << 10}
 	cfg.store.data = dir
 	if url != "" {
 		cfg.store.backend, cfg.store.postgresURL = "postgres", url
 	}
 	cfg.sampler.newRepCalls, cfg.sampler.longCallSec, cfg.sampler.perRepWeek = 1, 900, 3
-	cfg.seal.dir = sealDir
+	set(&cfg)
 	srv, err := startServer(context.Background(), cfg, noEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/dangol/dangol/events/pii"
 	"github.com/dangol/dangol/projections"
 )
 
@@ -73,4 +76,45 @@ func TestServeRestartFromSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	restart(func(n uint64) bool { return float64(n) >= head }, "the whole log")
+}
+
+// TestServeSnapshotsOffShredsLeft: a server started with --snapshots off
+// shreds the snapshots an earlier run left in <data>/snapshots (their
+// keys destroyed, the files gone): it writes none, so no erasure of its
+// would reach them, and a copy of one would keep opening with the erased
+// customers' data in it.
+func TestServeSnapshotsOffShredsLeft(t *testing.T) {
+	s := bootStack(t)
+	if s.url != "" {
+		t.Skip("the PostgreSQL read store keeps its own snapshot (projections/postgres)")
+	}
+	s.json("R1", "POST", "/v1/customers", customer("C1"), 201)
+	s.json("A001", "POST", "/v1/customers/C1/erasure", map[string]any{"reason": "customer request", "requestedBy": "customer"}, 201)
+	dir := filepath.Join(s.dir, "snapshots")
+	files := func() []string { fs, _ := (&projections.SnapshotDir{Dir: dir}).List(); return fs }
+	waitUntil(t, "the erasure's snapshot", func() bool { return len(files()) == 1 })
+	kept := filepath.Join(t.TempDir(), "copy")
+	if b, err := os.ReadFile(files()[0]); err != nil || os.WriteFile(kept, b, 0o600) != nil {
+		t.Fatalf("copy the snapshot: %v", err)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := startStackWith(t, s.dir, s.url, s.tok, func(cfg *serveConfig) { cfg.snapshots.dir = "off" })
+	if left := files(); len(left) != 0 {
+		t.Fatalf("snapshots left after a start with --snapshots off: %v", left)
+	}
+	f, err := os.Open(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := projections.ReadSealedHeader(f)
+	if err != nil {
+		t.Fatalf("the copy's header: %v", err)
+	}
+	if _, err := s2.srv.keys.DataKey(context.Background(), h.Key, false); !errors.Is(err, pii.ErrErased) {
+		t.Fatalf("the left snapshot's key %s after the start: %v; want it destroyed (pii.ErrErased)", h.Key, err)
+	}
 }
