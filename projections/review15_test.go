@@ -19,29 +19,36 @@ import (
 	"github.com/dangol/dangol/projections/projectionstest"
 )
 
-// TestReviewSnapshotSamplerPolicy: the sampler's policy (the --sample-*
-// flags) is configuration, as the tier rule is: a snapshot taken under
-// another policy is refused, rather than restoring the old policy over the
-// one the server was started with (it would decide every call after the
-// restart by the flags of the run before).
-func TestReviewSnapshotSamplerPolicy(t *testing.T) {
-	s := snapLog(t, 20)
-	all := readLog(t, s)
+// plainSnapshot returns the plain snapshot of a generated bank of 20
+// customers, folded by newFolds.
+func plainSnapshot(t *testing.T) []byte {
+	t.Helper()
+	all := readLog(t, snapLog(t, 20))
 	f := newFolds()
 	f.apply(t, all)
 	var buf bytes.Buffer
 	if err := projections.WriteSnapshot(&buf, projections.InfoAt(&all[len(all)-1], all[len(all)-2].Position), f.roots()); err != nil {
 		t.Fatal(err)
 	}
+	return buf.Bytes()
+}
+
+// TestReviewSnapshotSamplerPolicy: the sampler's policy (the --sample-*
+// flags) is configuration, as the tier rule is: a snapshot taken under
+// another policy is refused, rather than restoring the old policy over the
+// one the server was started with (it would decide every call after the
+// restart by the flags of the run before).
+func TestReviewSnapshotSamplerPolicy(t *testing.T) {
+	buf := plainSnapshot(t)
 	restarted := newFolds()
 	policy := samplerPolicy()
 	policy.NewRepCalls = 3 // the server restarted with --sample-new-rep-calls 3
 	restarted.reactors[0] = projections.NewSampler(policy, nil)
-	_, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), restarted.roots())
+	_, err := projections.ReadSnapshot(bytes.NewReader(buf), restarted.roots())
 	if err == nil || !strings.Contains(err.Error(), "projections.Sampler.policy (configuration)") {
 		t.Fatalf("err %v, want the sampler's policy named", err)
 	}
-	if _, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), newFolds().roots()); err != nil {
+	if _, err := projections.ReadSnapshot(bytes.NewReader(buf), newFolds().roots()); err != nil {
 		t.Fatalf("under the same policy: %v", err)
 	}
 }
@@ -334,19 +341,12 @@ func TestReviewErasureShredsWhenSnapshotFails(t *testing.T) {
 // rewrites rm_search when its index changes. Restored, every customer
 // registered before the snapshot was found by no term of the new index.
 func TestReviewSnapshotOtherSearchIndex(t *testing.T) {
-	s := snapLog(t, 20)
-	all := readLog(t, s)
-	f := newFolds()
-	f.apply(t, all)
-	var buf bytes.Buffer
-	if err := projections.WriteSnapshot(&buf, projections.InfoAt(&all[len(all)-1], all[len(all)-2].Position), f.roots()); err != nil {
-		t.Fatal(err)
-	}
+	buf := plainSnapshot(t)
 	other := newFolds()
 	other.mem = projections.NewMemory(projections.WithSearchIndex(func(field, value string) []string {
 		return []string{"k2:" + field + ":" + strings.ToLower(value)} // another key
 	}))
-	_, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), other.roots())
+	_, err := projections.ReadSnapshot(bytes.NewReader(buf), other.roots())
 	if err == nil || !strings.Contains(err.Error(), "search index") {
 		t.Fatalf("err %v, want the search index named", err)
 	}
