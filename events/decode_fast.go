@@ -242,21 +242,34 @@ func (s *jsonScan) raw() ([]byte, bool) {
 		return nil, false
 	}
 	start, ascii := s.i, true
-	for ; s.i < len(s.b); s.i++ {
-		c := s.b[s.i]
-		switch {
+	for s.i < len(s.b) {
+		if plainByte[s.b[s.i]] { // the common case: one load and a branch a byte
+			s.i++
+			continue
+		}
+		switch c := s.b[s.i]; {
 		case c == '"':
 			b := s.b[start:s.i]
 			s.i++
 			return b, ascii || utf8.Valid(b)
 		case c == '\\' || c < 0x20:
 			return nil, false
-		case c >= utf8.RuneSelf:
+		default: // c >= utf8.RuneSelf
 			ascii = false
+			s.i++
 		}
 	}
 	return nil, false
 }
+
+// plainByte holds the ASCII bytes a string takes as they are: not a
+// control character, a quote or a backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (s *jsonScan) str(dst *string) bool {
 	b, ok := s.raw()
