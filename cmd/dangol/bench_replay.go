@@ -73,6 +73,8 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	}
 	el, replayCPU := time.Since(start), cpuTime()-cpu0
 	stopProfile()
+	var replayed runtime.MemStats // what the replay allocated: load-independent, unlike its time
+	runtime.ReadMemStats(&replayed)
 	cancel()
 	if err := <-done; err != nil {
 		return err
@@ -90,6 +92,8 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	fmt.Fprintf(stdout, "replayed %d events in %s (CPU %s): %.0f events/s (%d CPUs); %d customers, heap of all read models %.0f bytes/customer\n",
 		r.Applied(), el.Round(time.Millisecond), replayCPU.Round(time.Millisecond), float64(r.Applied())/el.Seconds(), runtime.NumCPU(), n,
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(max(n, 1)))
+	fmt.Fprintf(stdout, "replay allocated %.0f bytes/event (%d collections, %.1f%% of the CPU time in the collector by the runtime's estimate)\n",
+		float64(replayed.TotalAlloc-before.TotalAlloc)/float64(max(r.Applied(), 1)), replayed.NumGC-before.NumGC, 100*replayed.GCCPUFraction)
 	if *snap {
 		if err := benchRestart(ctx, s, keys, decode, mem, at, [2]time.Duration{el, replayCPU}, stdout); err != nil {
 			return err
