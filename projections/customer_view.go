@@ -39,7 +39,8 @@ type CustomerView struct {
 	// survives and where they conflict (docs/provenance.md); left out
 	// while only the registration is known.
 	Provenance []FieldProvenance `json:"provenance,omitempty"`
-	// MergedIDs are the customers merged into this one (docs/merge.md).
+	// MergedIDs are the customers merged into this one, directly or
+	// through a chain, sorted (docs/merge.md).
 	MergedIDs []string `json:"mergedIds,omitempty"`
 }
 

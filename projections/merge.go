@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"slices"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -16,8 +17,10 @@ import (
 // mergeLink is a customer's part in merges, kept in the fold state (and so
 // in the PostgreSQL row's JSON and in snapshots).
 type mergeLink struct {
-	Into     string   `json:"into,omitempty"`     // the survivor this customer was merged into
-	Absorbed []string `json:"absorbed,omitempty"` // customers merged into this one, in log order
+	Into string `json:"into,omitempty"` // the survivor this customer was merged into
+	// Absorbed are the customers merged into this one, directly or through
+	// a chain (M4 into M3, then M3 into M1: M1's lists M3 and M4), sorted.
+	Absorbed []string `json:"absorbed,omitempty"`
 }
 
 // MaxMergeHops bounds how many links a view follows: the API refuses a
@@ -50,8 +53,10 @@ func (c *customer) absorbed() []string {
 // or merged into another.
 func (c *customer) gone() bool { return c.erased || c.mergedInto() != "" }
 
-// mergeInto folds CustomerMergedInto on c's stream: c joins the survivor's
-// absorbed list and leaves their advisor's book. A second link of c, a link
+// mergeInto folds CustomerMergedInto on c's stream: c, and whom c absorbed,
+// join the absorbed list of the survivor and of every customer the
+// survivor's chain leads to (Survivors), and c leaves their advisor's book.
+// A second link of c, a link
 // to c itself, to a customer never registered, or to one whose chain ends
 // at c (a cycle, which would leave the person in no list or book) changes
 // nothing: the API refuses all four.
@@ -64,10 +69,17 @@ func (cs *Customers) mergeInto(c *customer, d *events.CustomerMergedInto) {
 		c.merge = &mergeLink{}
 	}
 	c.merge.Into = s.id
-	if s.merge == nil {
-		s.merge = &mergeLink{}
+	joined := append([]string{c.id}, c.absorbed()...)
+	for _, t := range cs.chain(s) {
+		if t.merge == nil {
+			t.merge = &mergeLink{}
+		}
+		for _, id := range joined {
+			if i, found := slices.BinarySearch(t.merge.Absorbed, id); !found {
+				t.merge.Absorbed = slices.Insert(t.merge.Absorbed, i, id)
+			}
+		}
 	}
-	s.merge.Absorbed = append(s.merge.Absorbed, c.id)
 	if c.advisorID != "" {
 		delete(cs.books[c.advisorID], c.id)
 	}
@@ -85,6 +97,37 @@ func (cs *Customers) survivor(c *customer) *customer {
 		c = s
 	}
 	return c
+}
+
+// chain returns s and the customers its merges lead to, in order, as far
+// as survivor follows them.
+func (cs *Customers) chain(s *customer) []*customer {
+	out := []*customer{s}
+	for range MaxMergeHops {
+		n := cs.byID[s.mergedInto()]
+		if n == nil || slices.Contains(out, n) {
+			break
+		}
+		out = append(out, n)
+		s = n
+	}
+	return out
+}
+
+// Survivors returns the ids customer id's merges lead to, nearest first
+// (nil if id was merged into no one): a read store that keeps each
+// customer's fold state rewrites them all when id absorbs a customer, since
+// their absorbed lists gain the same ids.
+func (cs *Customers) Survivors(id string) []string {
+	c := cs.byID[id]
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, t := range cs.chain(c)[1:] {
+		out = append(out, t.id)
+	}
+	return out
 }
 
 // MergedInto returns the survivor the record's customer was merged into,

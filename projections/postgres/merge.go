@@ -17,6 +17,18 @@ import (
 // likely duplicate pairs are one rm_aggregates row, rewritten from the
 // writer's fold when they may have changed: it holds customer ids only.
 
+// markChains marks dirty the rows of the customers the batch's survivors
+// were themselves merged into: their absorbed lists gained the same ids
+// (projections.Customers.Survivors), and a merged customer's page is the
+// chain's last row.
+func (w *writer) markChains() {
+	for id := range w.dirty.survivors {
+		for _, s := range w.mem.Customers.Survivors(id) {
+			w.dirty.customers[s] = struct{}{}
+		}
+	}
+}
+
 // aggDuplicates is the rm_aggregates row of the likely duplicate pairs.
 const aggDuplicates = "duplicates"
 

@@ -34,6 +34,9 @@ type dirty struct {
 	campaigns map[string]struct{}
 	targets   map[[2]string]struct{}
 	tiers     bool
+	// survivors: customers who absorbed one in the batch, whose chains'
+	// rows are rewritten too (merge.go)
+	survivors map[string]struct{}
 }
 
 func newDirty() *dirty {
@@ -49,6 +52,7 @@ func (d *dirty) reset() {
 	d.policy = false
 	d.qa = false
 	d.campaigns, d.targets, d.tiers = map[string]struct{}{}, map[[2]string]struct{}{}, false
+	d.survivors = map[string]struct{}{}
 }
 
 // Name returns "postgres-dirty".
@@ -90,6 +94,7 @@ func (d *dirty) Apply(e projections.Event) {
 		d.advisors[x.AdvisorID] = struct{}{}
 	case *events.CustomerMergedInto: // the survivor's absorbed list, the tier migration (merge.go)
 		d.customers[x.SurvivorID] = struct{}{}
+		d.survivors[x.SurvivorID] = struct{}{}
 		d.tiers = true
 	case *events.ProductPitched, *events.CustomerRequestNoted:
 		d.aggregates = true
@@ -245,6 +250,7 @@ func (w *writer) write(ctx context.Context, pos events.Position, b *pgx.Batch) e
 // batch encodes the dirty entities' current state as one upsert per table.
 func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
+	w.markChains() // merge.go
 	customers := func(b *pgx.Batch) error { return w.customerRows(ctx, b, sortedKeys(w.dirty.customers)) }
 	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.qaAggregate,
 		w.campaignRows, w.targetRows, w.tierAggregate, w.searchTerms, w.duplicatePairs} {

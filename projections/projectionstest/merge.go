@@ -145,7 +145,8 @@ func testMerge(t *testing.T, f *fixture) {
 	}
 
 	// A chain: M4 is merged into M3, then M3 into M1; M4's view follows
-	// both links.
+	// both links, and M1's page lists M4 as well as M3 (docs/merge.md: an
+	// erasure of the person erases every id the page lists).
 	m4 := f.regDup("M4", "010-7777-8888", "1960-06-06")
 	f.add(m4, &events.CustomerMergedInto{SurvivorID: "M3", Reason: "same person"})
 	f.add(m3, &events.CustomerMergedInto{SurvivorID: "M1", Reason: "same person"})
@@ -155,10 +156,22 @@ func testMerge(t *testing.T, f *fixture) {
 	if v4.ID != "M1" {
 		t.Errorf("Customer(M4).ID = %q, want M1 at the chain's end", v4.ID)
 	}
-	same(t, "Customer(M1).MergedIDs after the chain", v4.MergedIDs, []string{"M2", "M3"})
+	same(t, "Customer(M1).MergedIDs after the chain", v4.MergedIDs, []string{"M2", "M3", "M4"})
 	v3, err = rs.Customer(ctx, "M3", now)
 	ok(t, "Customer M3", err)
 	same(t, "Customer(M3) after its merge", v3.ID, "M1")
+
+	// A link into a customer already merged (two merges that crossed):
+	// M5 joins M3 after M3 joined M1, and M1's page lists M5 too.
+	m5 := f.regDup("M5", "010-6666-9999", "1961-07-07")
+	f.add(m5, &events.CustomerMergedInto{SurvivorID: "M3", Reason: "same person"})
+	rs = f.sync()
+	v1, err = rs.Customer(ctx, "M1", now)
+	ok(t, "Customer M1", err)
+	same(t, "Customer(M1).MergedIDs after M5 joined M3", v1.MergedIDs, []string{"M2", "M3", "M4", "M5"})
+	v5, err := rs.Customer(ctx, "M5", now)
+	ok(t, "Customer M5", err)
+	same(t, "Customer(M5) and Customer(M1)", v5, v1)
 }
 
 func workIDs(items []projections.WorkItem) []string {
