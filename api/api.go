@@ -87,6 +87,7 @@ type Config struct {
 	// write blocked that long, or a lag probe (a ping behind what it was
 	// sent) not answered within it, closes the client with 4008.
 	LiveMaxLag time.Duration
+	LiveClock  LiveClock // the clock LiveMaxLag is judged by (livelag.go); nil: the machine's
 
 	// Uploads no call references yet (staged, see Blobs) are deleted
 	// StagingTTL after upload (default 24 h, judged with Now); an uploader

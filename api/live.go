@@ -144,14 +144,14 @@ func (h *hub) run(ctx context.Context) error {
 	h.pos = head
 	h.mu.Unlock()
 	close(h.ready)
-	load := overload{maxLag: h.s.liveMaxLag()}
+	load, clock := overload{maxLag: h.s.liveMaxLag()}, h.s.liveClock()
 	for {
 		sub, err := h.s.Store.Subscribe(ctx, h.pos)
 		if err != nil {
 			return err
 		}
 		for env := range sub.Events() {
-			if load.over(behind(sub.Events()), time.Now()) {
+			if load.over(behind(sub.Events()), clock.Now()) {
 				h.shedLoad()
 			}
 			h.dispatch(ctx, &env)
@@ -206,7 +206,7 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	targets := h.targetsOf(msg)
-	now, dispatched := h.s.now(), time.Now()
+	now, dispatched := h.s.now(), h.s.liveClock().Now()
 	for _, c := range targets {
 		// The deadline's timer runs on the machine's clock: this holds it
 		// on the server's, so no event goes out after a credential's end.

@@ -163,8 +163,8 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	if interval <= 0 {
 		interval = livePing
 	}
-	maxLag := s.liveMaxLag()
-	probe := newLagProbe(maxLag, func() { s.tooSlow(c) })
+	maxLag, clock := s.liveMaxLag(), s.liveClock()
+	probe := newLagProbe(clock, maxLag, func() { s.tooSlow(c) })
 	defer probe.stop()
 	var pinging atomic.Bool
 	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(3 * interval)) }
@@ -304,7 +304,7 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 		case m := <-c.queue:
 			// An event queued for maxLag: the client (or its share of the
 			// server) does not keep up.
-			if time.Since(m.at) > maxLag {
+			if clock.Now().Sub(m.at) > maxLag {
 				s.tooSlow(c)
 				return finish()
 			}

@@ -13,18 +13,33 @@ import (
 // used to keep it forever, however far behind it fell (the firehose of
 // `bench http` closed none). The server probes each client's lag with a
 // ping behind what it sent; one not answered within LiveMaxLag closes it
-// with 4008, after every event sent, while a client that reads stays.
+// with 4008, after every event sent, while a client that reads stays. The
+// feed's clock moves by hand: not before LiveMaxLag has passed on it, and
+// the client that reads is never closed however long the test takes.
 func TestLiveLaggingClient(t *testing.T) {
-	s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) { c.LiveMaxLag = 2 * time.Second }})
+	clock := newHandClock()
+	const maxLag = 5 * time.Second
+	s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) {
+		c.LiveMaxLag, c.LiveClock = maxLag, clock
+	}})
 	reg := s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
 	from := reg["position"].(float64)
 	stalled := s.dialStalled("R1", []string{"customer:C1"}, from)
-	reading := s.subscribe("R1", []string{"customer:C1"}, &from)
+	reading := s.subscribeProbed("R1", "customer:C1", from)
 
-	const n = 8 // about 16 KB each way: far less than the sockets' buffers
-	s.appendContacts("C1", n)
-	s.waitUntil("the events are sent to both clients", func() bool { return s.liveSent() == 2*n })
-	s.waitUntil("the client that stopped reading is found too slow", func() bool { return s.tooSlow() > 0 })
+	// Far less than the sockets' buffers (about 2 KB each way an event).
+	n := s.appendUntilProbed(clock, "C1", 2, 2)
+	s.waitUntil("the client that reads gets every event", func() bool { return reading.received() == n })
+	reading.probe(t)
+
+	clock.advance(maxLag - time.Nanosecond)
+	if c := s.tooSlow(); c != 0 {
+		t.Fatalf("too_slow counted %v times before LiveMaxLag passed, want 0", c)
+	}
+	clock.advance(time.Nanosecond)
+	if c := s.tooSlow(); c != 1 {
+		t.Fatalf("too_slow counted %v times once LiveMaxLag passed, want 1 (the client that stopped reading)", c)
+	}
 
 	want := s.streamPositions("C1", from)
 	got, code := readToClose(t, stalled)
@@ -35,14 +50,10 @@ func TestLiveLaggingClient(t *testing.T) {
 	if len(got) != n {
 		t.Fatalf("the lagging client got %d events before the close, want the %d sent", len(got), n)
 	}
-	select {
-	case <-reading.done:
-		t.Fatalf("the client that reads was closed too: %v (code %d)", reading.err, reading.code)
-	default:
-	}
-	reading.finish(t)
-	if len(reading.received()) != n {
-		t.Fatalf("the reading client got %d events, want %d", len(reading.received()), n)
+	clock.advance(10 * maxLag)
+	reading.open(t)
+	if got := reading.received(); got != n {
+		t.Fatalf("the reading client got %d events, want %d", got, n)
 	}
 	if c := s.tooSlow(); c != 1 {
 		t.Fatalf("too_slow counted %v times, want 1", c)
