@@ -2,6 +2,7 @@ package projections
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dangol/dangol/events"
@@ -140,8 +141,13 @@ func isMergedInto(d events.Data) bool { _, ok := d.(*events.CustomerMergedInto);
 
 // mergedOut takes customer id, merged into another at at, out of the tier
 // migration from the month of the merge on (that month included): the
-// survivor counts for the person. Earlier months keep them.
+// survivor counts for the person. Earlier months keep them, and their
+// TierAssigned from then on count nowhere.
 func (tm *TierMigration) mergedOut(id string, at time.Time) {
+	if tm.merged == nil {
+		tm.merged = map[string]struct{}{}
+	}
+	tm.merged[strings.Clone(id)] = struct{}{} // e.Stream shares a read buffer
 	held, known := tm.tiers[id]
 	if !known {
 		return

@@ -26,10 +26,11 @@ type TierMigration struct {
 	// month, their tier at the end of the previous one; the others' is
 	// their tier now.
 	from     map[string]uint8
-	months   []tierMatrix // oldest first; the last is the current month
-	last     time.Time    // the latest recordedAt folded
-	next     time.Time    // when the month after the current one begins
-	restored bool         // by RestoreTierMigration: answers Report only
+	merged   map[string]struct{} // customers merged into another: their later TierAssigned are skipped (merge.go)
+	months   []tierMatrix        // oldest first; the last is the current month
+	last     time.Time           // the latest recordedAt folded
+	next     time.Time           // when the month after the current one begins
+	restored bool                // by RestoreTierMigration: answers Report only
 }
 
 // tierHeld is a customer's latest TierAssigned: tier (an index of
@@ -56,14 +57,15 @@ type tierSum struct {
 
 // NewTierMigration returns an empty tier migration read model.
 func NewTierMigration() *TierMigration {
-	return &TierMigration{tiers: map[string]tierHeld{}, from: map[string]uint8{}}
+	return &TierMigration{tiers: map[string]tierHeld{}, from: map[string]uint8{}, merged: map[string]struct{}{}}
 }
 
 // Name returns "tier-migration".
 func (*TierMigration) Name() string { return "tier-migration" }
 
-// Apply folds TierAssigned; other events and unknown tiers are ignored, as
-// is every event once the model was restored (RestoreTierMigration).
+// Apply folds TierAssigned; other events, unknown tiers and the
+// TierAssigned of a customer merged into another are ignored, as is every
+// event once the model was restored (RestoreTierMigration).
 func (tm *TierMigration) Apply(e Event) {
 	d, ok := e.Data.(*events.TierAssigned)
 	cat, id := events.StreamID(e.Stream)
@@ -72,6 +74,9 @@ func (tm *TierMigration) Apply(e Event) {
 		return
 	}
 	if !ok || cat != events.CategoryCustomer || tm.restored {
+		return
+	}
+	if _, out := tm.merged[id]; out {
 		return
 	}
 	to := uint8(slices.Index(tierOrder[:], d.Tier))
