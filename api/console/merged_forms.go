@@ -7,6 +7,7 @@ import (
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
 )
 
 // A form of a merged customer's page sent after the merge (the page was
@@ -25,10 +26,22 @@ func (c *Console) mergedAway(w http.ResponseWriter, r *http.Request, s *Session,
 	if !errors.As(err, &me) {
 		return false, nil
 	}
-	f.Action = "/customers/" + url.PathEscape(me.SurvivorID) + "/" + f.spec.path
+	// The survivor may have been merged in turn (a chain): the page and the
+	// form are those of the chain's end, the customer who stands for the
+	// person now.
 	f.Key = events.NewID().String() // a new write, to another stream
-	f.Err = c.cat.text(language(r), "cust.mergedWrite", me.CustomerID, me.SurvivorID)
-	p, err := c.customerData(r, s, me.SurvivorID, "", f)
+	survivor := me.SurvivorID
+	var p *customerPage
+	for range projections.MaxMergeHops {
+		f.Action = "/customers/" + url.PathEscape(survivor) + "/" + f.spec.path
+		f.Err = c.cat.text(language(r), "cust.mergedWrite", me.CustomerID, survivor)
+		p, err = c.customerData(r, s, survivor, "", f)
+		var further *mergedError
+		if !errors.As(err, &further) || further.survivor == survivor {
+			break
+		}
+		survivor = further.survivor
+	}
 	if err != nil {
 		return true, err
 	}
