@@ -202,17 +202,26 @@ func (s *stack) appendUntilProbed(clock *handClock, customer string, subscribers
 	return 0
 }
 
-// TestLiveKeepsUpOnHandClock: a client that reads everything is never
-// closed, however far the feed's clock moves between the rounds: each
-// round's probe is answered before the clock passes LiveMaxLag.
-func TestLiveKeepsUpOnHandClock(t *testing.T) {
+// maxLag is LiveMaxLag on the hand clock's stacks.
+const maxLag = 5 * time.Second
+
+// handStack is a stack whose live feed runs on a hand clock, with customer
+// C1 registered at from.
+func handStack(t *testing.T) (*stack, *handClock, float64) {
+	t.Helper()
 	clock := newHandClock()
-	const maxLag = 5 * time.Second
 	s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) {
 		c.LiveMaxLag, c.LiveClock = maxLag, clock
 	}})
 	reg := s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
-	from := reg["position"].(float64)
+	return s, clock, reg["position"].(float64)
+}
+
+// TestLiveKeepsUpOnHandClock: a client that reads everything is never
+// closed, however far the feed's clock moves between the rounds: each
+// round's probe is answered before the clock passes LiveMaxLag.
+func TestLiveKeepsUpOnHandClock(t *testing.T) {
+	s, clock, from := handStack(t)
 	reading := s.subscribeProbed("R1", "customer:C1", from)
 	n := s.appendUntilProbed(clock, "C1", 1, 1)
 	for round := range 10 {

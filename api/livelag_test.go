@@ -3,8 +3,6 @@ package api_test
 import (
 	"testing"
 	"time"
-
-	"github.com/dangol/dangol/api"
 )
 
 // TestLiveLaggingClient: a client that stops reading while what it was
@@ -17,13 +15,7 @@ import (
 // feed's clock moves by hand: not before LiveMaxLag has passed on it, and
 // the client that reads is never closed however long the test takes.
 func TestLiveLaggingClient(t *testing.T) {
-	clock := newHandClock()
-	const maxLag = 5 * time.Second
-	s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) {
-		c.LiveMaxLag, c.LiveClock = maxLag, clock
-	}})
-	reg := s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)
-	from := reg["position"].(float64)
+	s, clock, from := handStack(t)
 	stalled := s.dialStalled("R1", []string{"customer:C1"}, from)
 	reading := s.subscribeProbed("R1", "customer:C1", from)
 
