@@ -50,6 +50,7 @@ func (so benchSnapFlags) check(readStore string) error {
 // events (the replay then goes on to the head, for the figures).
 func benchWriteSnapshot(ctx context.Context, s events.Store, keys projections.SnapshotKeys, decode projections.Decoder, so benchSnapFlags, stdout io.Writer) error {
 	sd := &projections.SnapshotDir{Dir: so.write, Keys: keys}
+	base := liveHeap()
 	mem := projections.NewMemory()
 	var (
 		at, written           projections.SnapshotInfo
@@ -99,7 +100,7 @@ func benchWriteSnapshot(ctx context.Context, s events.Store, keys projections.Sn
 	}
 	n := max(mem.Customers.Len(), 1)
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-	fmt.Fprintf(stdout, "replayed %d events in %s (CPU %s); %d customers; heap %s\n", folded, ms(el), ms(cpu), mem.Customers.Len(), heapLine(n))
+	fmt.Fprintf(stdout, "replayed %d events in %s (CPU %s); %d customers; heap %s\n", folded, ms(el), ms(cpu), mem.Customers.Len(), heapLine(n, base))
 	runtime.KeepAlive(mem) // live through heapLine's collection: mem was dead by then, and its heap was not counted
 	fmt.Fprintf(stdout, "snapshot at %s (%d events before the head): written in %s (CPU %s), %d bytes (%.0f bytes/customer), %s\n",
 		written.Position, folded-foldedAtWrite, ms(wrote), ms(wroteCPU), st.Size(), float64(st.Size())/float64(n), path)
@@ -112,6 +113,7 @@ func benchWriteSnapshot(ctx context.Context, s events.Store, keys projections.Sn
 // error (a bench of the start from one would otherwise time a full replay).
 func benchStartFromSnapshot(ctx context.Context, s events.Store, keys projections.SnapshotKeys, decode projections.Decoder, dir string, stdout io.Writer) (*projections.Memory, error) {
 	sd := &projections.SnapshotDir{Dir: dir, Keys: keys}
+	base := liveHeap()
 	t0, cpu0 := time.Now(), cpuTime()
 	var mem *projections.Memory
 	_, info, ok := sd.Load(ctx, s, func() []projections.Projection { mem = projections.NewMemory(); return mem.Projections() })
@@ -127,17 +129,25 @@ func benchStartFromSnapshot(ctx context.Context, s events.Store, keys projection
 	ready, readyCPU := time.Since(t0), cpuTime()-cpu0
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	fmt.Fprintf(stdout, "started from the snapshot at %s: loaded and checked in %s (CPU %s), tail of %d events folded, ready in %s (CPU %s); %d customers; heap %s\n",
-		info.Position, ms(loaded), ms(loadCPU), tail.Applied(), ms(ready), ms(readyCPU), mem.Customers.Len(), heapLine(max(mem.Customers.Len(), 1)))
+		info.Position, ms(loaded), ms(loadCPU), tail.Applied(), ms(ready), ms(readyCPU), mem.Customers.Len(), heapLine(max(mem.Customers.Len(), 1), base))
 	return mem, nil
 }
 
-// heapLine is the live heap after a collection, per customer, and the
-// process's peak RSS so far.
-func heapLine(customers int) string {
+// liveHeap is the heap live after a collection.
+func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// heapLine is the live heap after a collection, the read models' part of
+// it per customer (its growth since base: the log's and key store's own
+// state, open before, is not theirs), and the process's peak RSS so far.
+func heapLine(customers int, base uint64) string {
+	h := liveHeap()
 	var u syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &u)
-	return fmt.Sprintf("%d bytes after GC (%.0f bytes/customer), peak RSS %d bytes", m.HeapAlloc, float64(m.HeapAlloc)/float64(customers), u.Maxrss*1024)
+	return fmt.Sprintf("%d bytes after GC, %d before the read models (%.0f bytes/customer theirs), peak RSS %d bytes",
+		h, base, float64(h-min(h, base))/float64(customers), u.Maxrss*1024)
 }
