@@ -6,6 +6,7 @@ import (
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/pii"
+	"github.com/dangol/dangol/projections"
 )
 
 // openBench opens an existing bank's log and key store under sf for a
@@ -21,4 +22,14 @@ func openBench(ctx context.Context, sf storeFlags, getenv env) (s events.Store, 
 		return nil, nil, nil, nil, err
 	}
 	return s, keys, sealer, func() { keys.Close(); s.Close() }, nil
+}
+
+// batchEnd is where a runner's batch (which followed the event at prev)
+// left the folds, as a snapshot's header names it.
+func batchEnd(prev events.Position, batch []projections.Event) projections.SnapshotInfo {
+	before := prev
+	if n := len(batch); n > 1 {
+		before = batch[n-2].Position
+	}
+	return projections.InfoAt(batch[len(batch)-1].Envelope, before)
 }

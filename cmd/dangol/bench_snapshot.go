@@ -66,11 +66,7 @@ func benchWriteSnapshot(ctx context.Context, s events.Store, keys projections.Sn
 	}
 	r := projections.NewRunner(s, decode, mem.Projections(), nil, projections.RunnerOptions{
 		AfterBatch: func(prev events.Position, batch []projections.Event, view func(func())) {
-			before := prev
-			if n := len(batch); n > 1 {
-				before = batch[n-2].Position
-			}
-			at = projections.InfoAt(batch[len(batch)-1].Envelope, before)
+			at = batchEnd(prev, batch)
 			folded += uint64(len(batch))
 			if so.at > 0 && folded >= so.at && path == "" && werr == nil {
 				view(func() { write(at) })
