@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -28,16 +27,11 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	s, err := openEventStore(ctx, sf, true)
+	s, keys, sealer, closeAll, err := openBench(ctx, sf, getenv)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	keys, sealer, err := openKeys(ctx, sf, s, getenv, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer keys.Close()
+	defer closeAll()
 	decode := sealer.OpenEnvelope
 	if *plain {
 		decode = func(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
@@ -49,11 +43,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	var at projections.SnapshotInfo // where the replay ended, for --snapshot
 	r := projections.NewRunner(s, decode, mem.Projections(), nil, projections.RunnerOptions{
 		AfterBatch: func(prev events.Position, batch []projections.Event, _ func(func())) {
-			before := prev
-			if n := len(batch); n > 1 {
-				before = batch[n-2].Position
-			}
-			at = projections.InfoAt(batch[len(batch)-1].Envelope, before)
+			at = batchEnd(prev, batch)
 		}})
 	mem.Attach(r)
 	stopProfile, err := startProfile(*cpuProfile, "replay")
