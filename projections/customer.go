@@ -22,6 +22,15 @@ type Customers struct {
 	dirty   bool
 	erasedN int
 	rule    *Survivorship // picks each profile field's surviving claim; provenance.go
+	// What the tiers report counts, kept as the customers change so that
+	// the report copies it under the runner's read lock instead of walking
+	// byID there (reports.go): the customers not merged per tier (""
+	// for none; no zero entries), and the profit contribution of each such
+	// customer with financials, in no order, profOf[i] being whose
+	// profits[i] is (customer.pslot is i+1).
+	tierN   map[string]int
+	profits []int64
+	profOf  []*customer
 }
 
 // TimelineDepth is how many recent timeline entries the view keeps per customer.
@@ -38,6 +47,7 @@ type customer struct {
 	advisorID, advisorKind              string
 	consent                             uint16   // bit per (channel, purpose) granted; see consentBit
 	consentSet                          uint16   // bit per (channel, purpose) ever stated
+	pslot                               uint32   // 1 + index in Customers.profits, 0 if not there; in consentSet's padding
 	consentVer                          []uint64 // per consentBit index: stream version of the ConsentChanged that set it; nil until one did
 	holdings                            []Holding
 	fin                                 *Financials
@@ -98,6 +108,7 @@ func (cs *Customers) Apply(e Event) {
 		}
 		cs.byID[id] = c
 		cs.dirty = true
+		cs.countTier("", 1)
 		c.version = e.Version
 		return
 	}
@@ -132,8 +143,15 @@ func (cs *Customers) Apply(e Event) {
 		}
 	case *events.FinancialsReported:
 		c.fin = &Financials{AsOf: d.AsOf, DepositBalance: deref(d.DepositBalance), ProfitContribution: deref(d.ProfitContribution), Currency: d.Currency}
+		if c.mergedInto() == "" {
+			cs.setProfit(c, c.fin.ProfitContribution)
+		}
 		c.addBalance(d.AsOf, deref(d.DepositBalance))
 	case *events.TierAssigned:
+		if c.mergedInto() == "" {
+			cs.countTier(c.tier, -1)
+			cs.countTier(d.Tier, 1)
+		}
 		c.tier, c.tierRule = d.Tier, d.Basis.Rule
 		c.tierDeposit, c.tierProfit = deref(d.Basis.DepositBalance), deref(d.Basis.ProfitContribution)
 	case *events.AdvisorAssigned:
@@ -192,7 +210,13 @@ func (cs *Customers) Apply(e Event) {
 		c.erase()
 		cs.erasedN++
 	case *events.CustomerMergedInto:
-		cs.mergeInto(c, d)
+		if c.mergedInto() == "" {
+			cs.mergeInto(c, d)
+			if c.mergedInto() != "" { // counted as their survivor from now on
+				cs.countTier(c.tier, -1)
+				cs.dropProfit(c)
+			}
+		}
 	}
 }
 

@@ -144,10 +144,16 @@ func (m *Memory) CoachingPoint(_ context.Context, id string, now time.Time) (p C
 
 // Report returns the named report at now; NotFound for an unknown name.
 func (m *Memory) Report(_ context.Context, name string, now time.Time) (r any, err error) {
+	if name == "tiers" {
+		// Copied under the lock (O(tiers) and one slice), sorted after it:
+		// the fold waits for no sort.
+		var byTier map[string]int
+		var profits []int64
+		m.view(func() { byTier, profits = m.Customers.tierCounts(), m.Customers.tierProfits() })
+		return TierReportFrom(byTier, profits, nil), nil
+	}
 	m.view(func() {
 		switch name {
-		case "tiers":
-			r = m.Customers.TierReport(nil)
 		case "pitches":
 			r = m.Counters.PitchReport()
 		case "qa":

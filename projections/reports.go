@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -179,18 +178,77 @@ type ShareOfTop struct {
 // TierReport computes the tier distribution and profit concentration for
 // the top percentages given (default 1, 7, 20, 50).
 func (cs *Customers) TierReport(tops []float64) TierReport {
-	byTier := map[string]int{}
-	profits := make([]int64, 0, len(cs.byID))
+	return TierReportFrom(cs.tierCounts(), cs.tierProfits(), tops)
+}
+
+// tierCounts returns a copy of the number of customers per tier the tiers
+// report counts: merged customers excluded (counted as their survivor), ""
+// for those without a tier. O(tiers): a query copies it under the runner's
+// read lock and computes the report after.
+func (cs *Customers) tierCounts() map[string]int {
+	out := make(map[string]int, len(cs.tierN))
+	for t, n := range cs.tierN {
+		out[t] = n
+	}
+	return out
+}
+
+// tierProfits returns a copy of the profit contribution of every customer
+// the tiers report counts who has financials, in no order: one copy of a
+// dense slice.
+func (cs *Customers) tierProfits() []int64 { return slices.Clone(cs.profits) }
+
+// countTier adds d to the number of customers in tier the report counts.
+func (cs *Customers) countTier(tier string, d int) {
+	if cs.tierN == nil {
+		cs.tierN = map[string]int{}
+	}
+	if n := cs.tierN[tier] + d; n != 0 {
+		cs.tierN[tier] = n
+	} else {
+		delete(cs.tierN, tier)
+	}
+}
+
+// setProfit records p as the profit contribution of c, a customer the
+// report counts.
+func (cs *Customers) setProfit(c *customer, p int64) {
+	if c.pslot == 0 {
+		cs.profits, cs.profOf = append(cs.profits, p), append(cs.profOf, c)
+		c.pslot = uint32(len(cs.profits))
+		return
+	}
+	cs.profits[c.pslot-1] = p
+}
+
+// dropProfit removes c's profit contribution from the report (c was
+// merged): the last one takes its place.
+func (cs *Customers) dropProfit(c *customer) {
+	if c.pslot == 0 {
+		return
+	}
+	i, last := c.pslot-1, len(cs.profits)-1
+	cs.profits[i], cs.profOf[i] = cs.profits[last], cs.profOf[last]
+	cs.profOf[i].pslot = i + 1
+	cs.profOf[last] = nil
+	cs.profits, cs.profOf = cs.profits[:last], cs.profOf[:last]
+	c.pslot = 0
+}
+
+// recountTiers rebuilds what the tiers report counts from byID (after
+// RestoreCustomers put records there).
+func (cs *Customers) recountTiers() {
+	cs.tierN, cs.profits, cs.profOf = map[string]int{}, nil, nil
 	for _, c := range cs.byID {
+		c.pslot = 0
 		if c.mergedInto() != "" {
 			continue // counted as their survivor
 		}
-		byTier[c.tier]++
+		cs.countTier(c.tier, 1)
 		if c.fin != nil {
-			profits = append(profits, c.fin.ProfitContribution)
+			cs.setProfit(c, c.fin.ProfitContribution)
 		}
 	}
-	return TierReportFrom(byTier, profits, tops)
 }
 
 // TierReportFrom computes the tier report from the number of customers per
@@ -214,11 +272,11 @@ func TierReportFrom(byTier map[string]int, profits []int64, tops []float64) Tier
 		r.TotalProfit += p
 	}
 	r.WithFinancial = len(profits)
-	sort.Slice(profits, func(i, j int) bool { return profits[i] > profits[j] })
+	slices.Sort(profits) // ascending: the top n are the last n
 	for _, pct := range tops {
 		n := int(math.Ceil(float64(len(profits)) * pct / 100))
 		var sum int64
-		for _, p := range profits[:min(n, len(profits))] {
+		for _, p := range profits[len(profits)-min(max(n, 0), len(profits)):] {
 			sum += p
 		}
 		share := 0.0

@@ -142,6 +142,7 @@ func RestoreCustomers(recs []CustomerRecord) *Customers {
 		}
 	}
 	cs.dirty = true
+	cs.recountTiers()
 	return cs
 }
 
