@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -16,41 +17,41 @@ func walkedTierReport(cs *Customers, tops []float64) TierReport {
 	byTier := map[string]int{}
 	profits := make([]int64, 0, len(cs.byID))
 	for _, c := range cs.byID {
-		if c.mergedInto() != "" {
-			continue
-		}
-		byTier[c.tier]++
-		if c.fin != nil {
-			profits = append(profits, c.fin.ProfitContribution)
+		if c.mergedInto() == "" {
+			byTier[c.tier]++
+			if c.fin != nil {
+				profits = append(profits, c.fin.ProfitContribution)
+			}
 		}
 	}
+	return OldTierReportFrom(byTier, profits, tops)
+}
+
+// OldTierReportFrom is TierReportFrom as it was (profits sorted largest
+// first, the top n summed from the start), the reference the tests
+// compare the report with.
+func OldTierReportFrom(byTier map[string]int, profits []int64, tops []float64) TierReport {
+	r := TierReport{ByTier: map[string]int{}, WithFinancial: len(profits)}
+	for t, n := range byTier {
+		r.Customers += n
+		r.ByTier[cmp.Or(t, "unassigned")] += n
+	}
+	sort.Slice(profits, func(i, j int) bool { return profits[i] > profits[j] })
+	prefix := make([]int64, len(profits)+1) // prefix[n]: the sum of the top n
+	for i, p := range profits {
+		prefix[i+1] = prefix[i] + p
+	}
+	r.TotalProfit = prefix[len(profits)]
 	if len(tops) == 0 {
 		tops = []float64{1, 7, 20, 50}
 	}
-	r := TierReport{ByTier: map[string]int{}}
-	for t, n := range byTier {
-		r.Customers += n
-		if t == "" {
-			t = "unassigned"
-		}
-		r.ByTier[t] += n
-	}
-	for _, p := range profits {
-		r.TotalProfit += p
-	}
-	r.WithFinancial = len(profits)
-	sort.Slice(profits, func(i, j int) bool { return profits[i] > profits[j] })
 	for _, pct := range tops {
-		n := int(math.Ceil(float64(len(profits)) * pct / 100))
-		var sum int64
-		for _, p := range profits[:min(n, len(profits))] {
-			sum += p
-		}
-		share := 0.0
+		top := prefix[min(int(math.Ceil(float64(len(profits))*pct/100)), len(profits))]
+		s := ShareOfTop{Percent: pct}
 		if r.TotalProfit != 0 {
-			share = math.Round(float64(sum)/float64(r.TotalProfit)*10000) / 10000
+			s.Share = math.Round(float64(top)/float64(r.TotalProfit)*10000) / 10000
 		}
-		r.Concentration = append(r.Concentration, ShareOfTop{Percent: pct, Share: share})
+		r.Concentration = append(r.Concentration, s)
 	}
 	return r
 }

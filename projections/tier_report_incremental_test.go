@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math"
 	"reflect"
-	"sort"
 	"testing"
 
 	"github.com/dangol/dangol/events"
@@ -15,8 +13,8 @@ import (
 
 // walkTierReport is the tiers report as Customers.TierReport computed it
 // before it was kept as the customers change: every customer's record
-// walked (merged ones counted as their survivor), the profits sorted
-// largest first and the top n summed.
+// walked (merged ones counted as their survivor), then the old
+// computation (OldTierReportFrom, tier_report_bench_internal_test.go).
 func walkTierReport(t *testing.T, cs *projections.Customers, ids []string, tops []float64) projections.TierReport {
 	t.Helper()
 	byTier := map[string]int{}
@@ -34,32 +32,7 @@ func walkTierReport(t *testing.T, cs *projections.Customers, ids []string, tops 
 			profits = append(profits, p)
 		}
 	}
-	rep := projections.TierReport{ByTier: map[string]int{}}
-	for tier, n := range byTier {
-		rep.Customers += n
-		if tier == "" {
-			tier = "unassigned"
-		}
-		rep.ByTier[tier] += n
-	}
-	for _, p := range profits {
-		rep.TotalProfit += p
-	}
-	rep.WithFinancial = len(profits)
-	sort.Slice(profits, func(i, j int) bool { return profits[i] > profits[j] })
-	for _, pct := range tops {
-		n := int(math.Ceil(float64(len(profits)) * pct / 100))
-		var sum int64
-		for _, p := range profits[:min(n, len(profits))] {
-			sum += p
-		}
-		share := 0.0
-		if rep.TotalProfit != 0 {
-			share = math.Round(float64(sum)/float64(rep.TotalProfit)*10000) / 10000
-		}
-		rep.Concentration = append(rep.Concentration, projections.ShareOfTop{Percent: pct, Share: share})
-	}
-	return rep
+	return projections.OldTierReportFrom(byTier, profits, tops)
 }
 
 var tierTops = []float64{1, 7, 20, 50}
