@@ -15,7 +15,8 @@
 // ops/pgtest.
 //
 // Settings are PostgreSQL's defaults (fsync on), except that the server
-// listens only on 127.0.0.1 and authentication is trust on loopback.
+// listens only on 127.0.0.1, authentication is trust on loopback and
+// max_connections is 400.
 package pgcluster
 
 import (
@@ -161,6 +162,14 @@ func (s *Server) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
 }
 
+// maxConnections is the throwaway cluster's max_connections (PostgreSQL's
+// default is 100): a test binary shares one cluster among all its tests, and
+// each server of a test holds pools of its own (the log's, up to 16, and
+// its LISTEN session, the read store's, the keys'), so a package whose
+// servers stop while their last connections are still closing reached 100
+// (the API suite on PostgreSQL: "sorry, too many clients already").
+const maxConnections = 400
+
 // Start starts the postmaster (again, after Stop) and waits until it accepts
 // connections.
 func (s *Server) Start() error {
@@ -175,7 +184,8 @@ func (s *Server) Start() error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.dataDir(), "-p", strconv.Itoa(s.port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.sockDir())
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.sockDir(),
+		"-c", "max_connections="+strconv.Itoa(maxConnections))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The parent-death signal is tied to the thread that forks: start and
 	// wait from one goroutine locked to its thread for the child's lifetime.
