@@ -114,7 +114,7 @@ func isPersonal(d events.Data) bool { _, ok := d.(events.Personal); return ok }
 
 // grant plans a marketing consent change of channel.
 func (p *profile) grant(round *[]step, channel string, granted bool) {
-	v := p.add(round, &events.ConsentChanged{Channel: channel, Purpose: "marketing", Granted: &granted}, events.System("core-banking"))
+	v := p.add(round, &events.ConsentChanged{Channel: channel, Purpose: "marketing", Granted: &granted}, events.System(coreSystem))
 	if granted {
 		p.consents[channel] = v
 	} else {
@@ -134,7 +134,7 @@ func (p *profile) pitch(round *[]step, r *rand.Rand, campaign, product, channel,
 // open plans an account of product opened.
 func (p *profile) open(round *[]step, product string) {
 	p.add(round, &events.ProductHoldingChanged{Product: product, AccountRef: fmt.Sprintf("%s-%s-%d", product, p.id, p.steps),
-		Change: "opened"}, events.System("core-banking"))
+		Change: "opened"}, events.System(coreSystem))
 }
 
 // historyOpenings adds to a customer's history the home loans opened
@@ -144,7 +144,7 @@ func (g *gen) historyOpenings(r *rand.Rand, p *profile, after *entries, at func(
 	if p.consent == "sms" && r.IntN(10) == 0 {
 		p.holdsLifeProduct = true
 		after.add(&events.ProductHoldingChanged{Product: lifeProduct, AccountRef: "HIST-" + p.id, Change: "opened"}, at(),
-			events.System("core-banking"), nil)
+			events.System(coreSystem), nil)
 	}
 }
 
@@ -279,7 +279,7 @@ func (g *gen) planTiers(r *rand.Rand, p *profile) {
 		}
 		asOf := g.cfg.End.AddDate(0, 2, -1) // the month after the history's last
 		p.add(a, &events.FinancialsReported{AsOf: asOf.Format(time.DateOnly), DepositBalance: &d, ProfitContribution: &pr, Currency: "KRW"},
-			events.System("core-banking"))
+			events.System(coreSystem))
 	}
 }
 

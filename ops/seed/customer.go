@@ -22,7 +22,7 @@ func (g *gen) customer(ctx context.Context, i int) error {
 		seal = g.cfg.Seal(id)
 	}
 	s := &stream{rng: r}
-	core := events.System("core-banking")
+	core := events.System(coreSystem)
 
 	// Segment and profit: the top 7% hold ≈90% of the profit (a mixture:
 	// the top group's mean is ~128 times the rest's), VIPs and potential
@@ -57,7 +57,7 @@ func (g *gen) customer(ctx context.Context, i int) error {
 		BirthDate: fmt.Sprintf("%04d-%02d-%02d", 1940+r.IntN(65), 1+r.IntN(12), 1+r.IntN(28)),
 		Phone:     fmt.Sprintf("010-%04d-%04d", r.IntN(10000), r.IntN(10000)),
 		Address:   fmt.Sprintf("%s %d", pick(r, cities), 1+r.IntN(300)), BranchID: branch,
-		Source: events.Source{System: "core-banking", Ref: fmt.Sprintf("CIF%09d", i+1)}}, reg, core, seal)
+		Source: events.Source{System: coreSystem, Ref: fmt.Sprintf("CIF%09d", i+1)}}, reg, core, seal)
 	granted := r.IntN(3) > 0
 	consent := pick(r, events.ConsentChannels)
 	s.add(&events.ConsentChanged{Channel: consent, Purpose: "marketing", Granted: &granted}, reg, core, nil)

@@ -60,6 +60,13 @@ const (
 	branches       = 200
 )
 
+// coreSystem is core banking's name as a source system: the registrations'
+// source.system and the actor (system:core) of what core sends. It is the
+// name `dangol import --source core` gives core's records and the default
+// survivorship priority ranks after the CRM (docs/provenance.md), so a
+// seeded customer's registration claim survives as core's would.
+const coreSystem = "core"
+
 var family = []string{"김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "한", "오", "서", "신", "권", "황", "안", "송", "류", "홍"}
 var given = []string{"민", "서", "준", "지", "현", "우", "수", "영", "하", "윤", "도", "예", "진", "은", "성", "재", "연", "희", "호", "경"}
 var cities = []string{"서울특별시 강남구 테헤란로", "서울특별시 종로구 종로", "부산광역시 해운대구 해운대로", "대구광역시 수성구 동대구로",
