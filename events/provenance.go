@@ -1,6 +1,9 @@
 package events
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Event types of the customer-<customerId> stream that carry what the
 // bank's other systems (core banking, cards, loans, internet banking,
@@ -15,7 +18,7 @@ func init() {
 // record, which version of it. The three strings identify the record's
 // version across imports (docs/import.md derives the event id from them).
 type RecordSource struct {
-	System     string    `json:"system"`             // core, card, loan, internet, branch, … (a line ≤ 64)
+	System     string    `json:"system"`             // core, card, loan, internet, branch, …: a lower-case id, not crm
 	Ref        string    `json:"ref"`                // the record's key in that system (≤ 128)
 	Version    string    `json:"version"`            // the record's version there (≤ 64)
 	ObservedAt time.Time `json:"observedAt"`         // when that system recorded the values
@@ -24,10 +27,30 @@ type RecordSource struct {
 
 // check validates the source under the path prefix ("source.").
 func (s *RecordSource) check(c *check, prefix string) {
-	c.line(prefix+"system", &s.System, 64, true)
+	c.system(prefix+"system", &s.System)
 	c.line(prefix+"ref", &s.Ref, 128, true)
 	c.line(prefix+"version", &s.Version, 64, true)
 	c.instant(prefix+"observedAt", &s.ObservedAt, true)
+}
+
+// system checks a source system's name: the survivorship rule ranks claims
+// by it and the importer derives event ids from it, so it is held as
+// `dangol import --source` takes it (ops/importer CheckSystem): 1-64
+// letters, digits, '_' or '-', in lower case ("Core" would be another
+// system, unlisted in the priority), and not the CRM's own name, whose
+// claims are what staff entered and the customer confirmed.
+func (c *check) system(field string, s *string) {
+	if !c.str0(field, s, 64, true) {
+		return
+	}
+	switch {
+	case !ValidID(*s):
+		c.fail(field, "must be a system name: 1-64 letters, digits, '_' or '-' (core, card, loan, internet)")
+	case strings.ToLower(*s) != *s:
+		c.fail(field, "must be in lower case (core, card, loan, internet): the same system in another case would be another source")
+	case *s == "crm":
+		c.fail(field, "crm is the bank's own record (what staff enter and the customer confirms): a report names the system it comes from")
+	}
 }
 
 // ProfileReported is what a source system's record says of a customer's
