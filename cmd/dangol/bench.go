@@ -35,6 +35,9 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if len(args) > 0 && args[0] == "campaigns" {
 		return runBenchCampaigns(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "writer" {
+		return runBenchWriter(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "latency" {
 		return runBenchLatency(ctx, args[1:], getenv, stdout, stderr)
 	}
