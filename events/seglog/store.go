@@ -85,11 +85,14 @@ type Store struct {
 
 	// Owned by the committer goroutine (and Open before it starts).
 	active   *segment
-	broken   error           // a failed write or sync: every later append is refused
-	buf      []byte          // the last commit's frames, reused
-	written  []written       // the last commit's events, reused
-	heads    map[string]head // the last commit's streams, reused
-	recorded time.Time       // recordedAt of the last event
+	broken   error     // a failed write or sync: every later append is refused
+	open     *batch    // the group commit takes requests into
+	flushing *batch    // the group sealed last: being flushed, or flushed (then as the index has it)
+	spare    *batch    // a flushed group to reuse
+	recorded time.Time // recordedAt of the last event written
+	// flushGate, if set (tests only), runs in each flush after the
+	// fdatasync; an error it returns is the flush's.
+	flushGate func() error
 	// lastStamp is recorded in Unix microseconds, for the callers: prepare
 	// stamps no earlier, so a request it frames again is not stale again.
 	lastStamp atomic.Int64
@@ -134,7 +137,9 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.lastStamp.Store(s.recorded.UnixMicro())
-	go s.q.Run(s.commit)
+	s.open = &batch{s: s, heads: map[string]head{}}
+	s.open.reset(s.idx.head()+1, s.idx.end, s.recorded)
+	go s.q.RunPipelined(s.commit, s.seal)
 	return s, nil
 }
 

@@ -110,6 +110,100 @@ func (q *Queue[R]) Run(commit func(batch []R) (after func())) {
 	}
 }
 
+// RunPipelined is Run for a committer in two stages, so that one batch's
+// flush to disk overlaps the work on the next. apply takes each batch into
+// the open group, on Run's goroutine, as it arrives; seal closes the open
+// group, on Run's goroutine, when no flush is running and a batch was
+// applied since the last seal, and returns the group's flush. The flush
+// runs on a goroutine of its own and fills in the outcomes of the group's
+// requests; when it returns, the group's Do calls return, and then the
+// after it returned (nil: none) runs on Run's goroutine. Groups are
+// flushed and answered one at a time, in order: the requests that arrive
+// during a flush are applied meanwhile and share the next one. An open
+// group takes at most max requests. On Close, Run seals and flushes what
+// it has applied, then fails whatever is still queued with
+// events.ErrClosed.
+func (q *Queue[R]) RunPipelined(apply func(batch []R), seal func() (flush func() (after func()))) {
+	defer close(q.stopped)
+	type job struct {
+		flush func() (after func())
+		calls []*call[R]
+	}
+	jobs := make(chan job)
+	results := make(chan func())
+	go func() { // the flusher
+		for j := range jobs {
+			after := j.flush()
+			for _, c := range j.calls {
+				close(c.done)
+			}
+			results <- after
+		}
+	}()
+	defer close(jobs)
+	var open []*call[R] // applied, not yet sealed
+	flushing := false
+	finish := func(after func()) {
+		flushing = false
+		if after != nil {
+			after()
+		}
+	}
+	start := func() {
+		flushing = true
+		jobs <- job{flush: seal(), calls: open}
+		open = make([]*call[R], 0, len(open))
+	}
+	batch := make([]R, 0, q.max)
+	for {
+		if flushing { // a finished flush first: the disk should not wait for apply
+			select {
+			case after := <-results:
+				finish(after)
+			default:
+			}
+		}
+		if !flushing && len(open) > 0 {
+			start()
+		}
+		in := q.in
+		if len(open) >= q.max {
+			in = nil // the open group is full: wait for the flush
+		}
+		select {
+		case c := <-in:
+			first := len(open)
+			open = append(open, c)
+		drain:
+			for len(open) < q.max {
+				select {
+				case c := <-q.in:
+					open = append(open, c)
+				default:
+					break drain
+				}
+			}
+			batch = batch[:0]
+			for _, c := range open[first:] {
+				batch = append(batch, c.req)
+			}
+			apply(batch)
+		case after := <-results:
+			finish(after)
+		case <-q.closing:
+			if flushing {
+				finish(<-results)
+			}
+			if len(open) > 0 {
+				start()
+				finish(<-results)
+			}
+			q.failQueued()
+			return
+		}
+	}
+}
+
 func (q *Queue[R]) failQueued() {
 	for {
 		select {
