@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -23,6 +24,8 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	sf.register(fs)
 	plain := fs.Bool("no-decrypt", false, "decode without opening personal fields")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay to <this>-replay.pprof (go tool pprof)")
+	var gc catchUpGC // as serve sets it while it catches up
+	gc.register(fs)
 	snap := fs.Bool("snapshot", false, "then write a read-model snapshot of the replayed models to a temporary directory and time a start from it (load + tail), beside the full replay")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -52,16 +55,19 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	raised := startCatchUpGC(gc, slog.New(slog.DiscardHandler))
 	start, cpu0 := time.Now(), cpuTime()
 	go func() { done <- r.Run(rctx) }()
 	select {
 	case <-r.CaughtUp():
 	case err := <-done:
+		raised.end()
 		cancel()
 		stopProfile()
 		return err
 	}
 	el, replayCPU := time.Since(start), cpuTime()-cpu0
+	raised.end()
 	stopProfile()
 	var replayed runtime.MemStats // what the replay allocated: load-independent, unlike its time
 	runtime.ReadMemStats(&replayed)
@@ -85,7 +91,10 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	fmt.Fprintf(stdout, "replay allocated %.0f bytes/event (%d collections, %.1f%% of the CPU time in the collector by the runtime's estimate)\n",
 		float64(replayed.TotalAlloc-before.TotalAlloc)/float64(max(r.Applied(), 1)), replayed.NumGC-before.NumGC, 100*replayed.GCCPUFraction)
 	if *snap {
-		if err := benchRestart(ctx, s, keys, decode, mem, at, [2]time.Duration{el, replayCPU}, stdout); err != nil {
+		raised := startCatchUpGC(gc, slog.New(slog.DiscardHandler)) // a start from a snapshot catches up too
+		err := benchRestart(ctx, s, keys, decode, mem, at, [2]time.Duration{el, replayCPU}, stdout)
+		raised.end()
+		if err != nil {
 			return err
 		}
 	}

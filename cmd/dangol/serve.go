@@ -46,6 +46,7 @@ type serveConfig struct {
 	console         consoleFlags
 	snapshots       snapshotFlags
 	survivorship    survivorshipFlag // --survivorship (survivorship.go)
+	catchUpGC       catchUpGC        // --catchup-gc-percent (catchup_gc.go)
 }
 
 // snapshotFlags configure the in-memory read side's snapshots
@@ -117,6 +118,7 @@ const metricsOff = "off"
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.store.register(fs)
+	c.catchUpGC.register(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "API listen address (also serves /healthz and /readyz)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "127.0.0.1:9090", "listen address of /metrics (and /healthz, /readyz), apart from the API so that only the network it is on can scrape it; off: no metrics listener")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -194,6 +196,7 @@ type server struct {
 	queries    projections.Queries
 	runner     readSide
 	runRead    func(context.Context) error
+	gc         *gcCatchUp // the collector raised while the in-memory read models catch up; nil with --read-store postgres
 	seals      *sealing // the Merkle tree, the sealing key and the sealer
 	api        *api.Server
 	console    *console.Console // the web console, at "/" of the API's listener
@@ -290,8 +293,14 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.store = metrics.InstrumentStore(s.log, reg)
+	if kind == "memory" {
+		s.gc = startCatchUpGC(cfg.catchUpGC, s.logger) // from the snapshot's load on; Close puts it back if the start fails
+	}
 	if err := s.openReadSide(ctx, kind); err != nil {
 		return err
+	}
+	if s.gc != nil {
+		s.gc.until(s.runner.CaughtUp())
 	}
 	metrics.RegisterProjections(reg, s.runner)
 	metrics.RegisterReactors(reg, s.runner)
@@ -518,6 +527,9 @@ func (s *server) shutdownContext() context.Context {
 func (s *server) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.gc != nil {
+			s.gc.end()
+		}
 		if s.metricsLn != nil {
 			s.metricsLn.Close()
 		}
