@@ -197,7 +197,7 @@ type server struct {
 	runner     readSide
 	runRead    func(context.Context) error
 	gc         *gcCatchUp // the collector raised while the in-memory read models catch up; nil with --read-store postgres
-	seals      *sealing // the Merkle tree, the sealing key and the sealer
+	seals      *sealing   // the Merkle tree, the sealing key and the sealer
 	api        *api.Server
 	console    *console.Console // the web console, at "/" of the API's listener
 	httpSrv    *http.Server
