@@ -69,18 +69,58 @@ const lagTimeout = time.Second
 //
 // The lag is computed once per scrape. When it cannot be (the log's head
 // is unreadable: the store is down or closed), the scrape holds no
-// dangol_projection_lag_events or dangol_projection_lag_seconds sample at
-// all, rather than a 0 that would read as "caught up", and
+// dangol_projection_lag_events (or _bytes) or dangol_projection_lag_seconds
+// sample at all, rather than a 0 that would read as "caught up", and
 // dangol_projection_lag_error is 1; alert on that, or on absent() of the lag.
-func RegisterProjections(reg prometheus.Registerer, p Progress) {
-	reg.MustRegister(&projectionCollector{p: p})
+//
+// The lag behind the head is in events unless opts name a log whose
+// positions count something else (LagOf).
+func RegisterProjections(reg prometheus.Registerer, p Progress, opts ...ProjectionOption) {
+	c := &projectionCollector{p: p, behind: lagEventsDesc}
+	for _, o := range opts {
+		o(c)
+	}
+	reg.MustRegister(c)
+}
+
+// ProjectionOption changes what RegisterProjections exports.
+type ProjectionOption func(*projectionCollector)
+
+// lagUnit is a log whose positions are not one per event: LagUnit names
+// what the distance between two of them counts ("bytes": events/kurrentdb).
+type lagUnit interface{ LagUnit() string }
+
+// LagOf names the lag behind the head by what log's positions count. On a
+// log whose LagUnit is "bytes" (KurrentDB: $all's commit positions are
+// byte offsets in its transaction log) the lag is exported as
+// dangol_projection_lag_bytes, the bytes of $all not yet passed (other
+// ledgers' and system records included), and no
+// dangol_projection_lag_events sample is; on any other log, the default,
+// dangol_projection_lag_events. log may be the instrumented Store.
+func LagOf(log events.Store) ProjectionOption {
+	return func(c *projectionCollector) {
+		if u, ok := log.(lagUnit); ok && u.LagUnit() == "bytes" {
+			c.behind = lagBytesDesc
+		}
+	}
+}
+
+// LagUnit returns what the distance between two of the wrapped store's
+// positions counts: its own LagUnit, or "events".
+func (m *Store) LagUnit() string {
+	if u, ok := m.Store.(lagUnit); ok {
+		return u.LagUnit()
+	}
+	return "events"
 }
 
 var (
 	positionDesc = prometheus.NewDesc("dangol_projection_position",
 		"Log position of the last event applied to the read models.", nil, nil)
 	lagEventsDesc = prometheus.NewDesc("dangol_projection_lag_events",
-		"Events in the log not yet applied to the read models (no sample when it cannot be computed).", nil, nil)
+		"Events in the log not yet applied to the read models (no sample when it cannot be computed; on KurrentDB see dangol_projection_lag_bytes).", nil, nil)
+	lagBytesDesc = prometheus.NewDesc("dangol_projection_lag_bytes",
+		"KurrentDB only: bytes of $all (its commit positions) between the last event applied to the read models and the log's head, other ledgers' and system records included; KurrentDB counts no events by position (no sample when it cannot be computed).", nil, nil)
 	lagSecondsDesc = prometheus.NewDesc("dangol_projection_lag_seconds",
 		"Age of the oldest event not yet applied, 0 when caught up (no sample when it cannot be computed).", nil, nil)
 	lagErrorDesc = prometheus.NewDesc("dangol_projection_lag_error",
@@ -88,12 +128,18 @@ var (
 )
 
 // projectionCollector reads the position and computes the lag once per
-// Collect, so the two lag series of one scrape agree.
-type projectionCollector struct{ p Progress }
+// Collect, so the two lag series of one scrape agree. behind is the lag's
+// series in the log's unit; both units are described, so that whoever
+// lists the served metrics (ops/grafana's test) sees each.
+type projectionCollector struct {
+	p      Progress
+	behind *prometheus.Desc
+}
 
 func (c *projectionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- positionDesc
 	ch <- lagEventsDesc
+	ch <- lagBytesDesc
 	ch <- lagSecondsDesc
 	ch <- lagErrorDesc
 }
@@ -108,6 +154,6 @@ func (c *projectionCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(lagErrorDesc, prometheus.GaugeValue, 0)
-	ch <- prometheus.MustNewConstMetric(lagEventsDesc, prometheus.GaugeValue, float64(behind))
+	ch <- prometheus.MustNewConstMetric(c.behind, prometheus.GaugeValue, float64(behind))
 	ch <- prometheus.MustNewConstMetric(lagSecondsDesc, prometheus.GaugeValue, seconds)
 }
