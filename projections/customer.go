@@ -31,6 +31,9 @@ type Customers struct {
 	tierN   map[string]int
 	profits []int64
 	profOf  []*customer
+	// What the freshness report counts, kept likewise: per advisor, the
+	// stale instants of the customers in their book (freshness_index.go).
+	fresh map[string]*staleTimes
 }
 
 // TimelineDepth is how many recent timeline entries the view keeps per customer.
@@ -123,7 +126,9 @@ func (cs *Customers) Apply(e Event) {
 	case *events.ProfileVerified:
 		// A confirmation entered late does not make the data fresher than
 		// a later one did.
+		key := c.staleKey()
 		c.verifiedAt = max(c.verifiedAt, at.Unix())
+		cs.restaled(c, key)
 		c.confirm(cs.rule, d.Fields, at, e)
 	case *events.ProfileReported:
 		c.report(cs.rule, d, e)
@@ -158,6 +163,9 @@ func (cs *Customers) Apply(e Event) {
 		if c.mergedInto() != "" {
 			break // the survivor's advisor serves the person
 		}
+		if cs.inBook(c) {
+			cs.unbooked(c.advisorID, c.staleKey())
+		}
 		if c.advisorID != "" {
 			delete(cs.books[c.advisorID], id)
 		}
@@ -168,6 +176,7 @@ func (cs *Customers) Apply(e Event) {
 			cs.books[d.AdvisorID] = book
 		}
 		book[c.id] = struct{}{}
+		cs.booked(c)
 	case *events.ProductHoldingChanged:
 		h := Holding{Product: d.Product, AccountRef: d.AccountRef}
 		i := slices.Index(c.holdings, h)
@@ -181,7 +190,9 @@ func (cs *Customers) Apply(e Event) {
 			c.contactAt = t
 		}
 		if d.Purpose == "data_refresh" {
+			key := c.staleKey()
 			c.verifiedAt = max(c.verifiedAt, d.OccurredAt.Unix())
+			cs.restaled(c, key)
 			c.confirm(cs.rule, nil, d.OccurredAt, e)
 		}
 		c.addTimeline(TimelineEntry{Kind: "contact", At: d.OccurredAt, Channel: d.Channel, Purpose: d.Purpose,
@@ -211,10 +222,14 @@ func (cs *Customers) Apply(e Event) {
 		cs.erasedN++
 	case *events.CustomerMergedInto:
 		if c.mergedInto() == "" {
+			adv, booked, key := c.advisorID, cs.inBook(c), c.staleKey()
 			cs.mergeInto(c, d)
 			if c.mergedInto() != "" { // counted as their survivor from now on
 				cs.countTier(c.tier, -1)
 				cs.dropProfit(c)
+				if booked { // and out of their advisor's book
+					cs.unbooked(adv, key)
+				}
 			}
 		}
 	}

@@ -296,15 +296,16 @@ type Freshness struct {
 	FreshRate float64 `json:"freshRate"`
 }
 
-// FreshnessReport returns, per advisor, how many customers' data is stale at now.
+// FreshnessReport returns, per advisor, how many customers' data is stale at
+// now: O(advisors), from the books' stale instants kept as the customers
+// change (freshness_index.go).
 func (cs *Customers) FreshnessReport(now time.Time) []Freshness {
+	cut := StaleCut(now)
 	out := make([]Freshness, 0, len(cs.books))
 	for adv, book := range cs.books {
 		f := Freshness{AdvisorID: adv, Customers: len(book)}
-		for id := range book {
-			if cs.byID[id].stale(now) {
-				f.Stale++
-			}
+		if s := cs.fresh[adv]; s != nil {
+			f.Stale = s.before(cut)
 		}
 		out = append(out, f)
 	}

@@ -143,6 +143,7 @@ func RestoreCustomers(recs []CustomerRecord) *Customers {
 	}
 	cs.dirty = true
 	cs.recountTiers()
+	cs.recountFresh()
 	return cs
 }
 
