@@ -118,7 +118,8 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position, limit int) ([
 		limit = 1000
 	}
 	out := make([]events.Envelope, 0, min(limit, 4096))
-	err := s.scanTo(ctx, from.Seq(), uint64(limit), func(e *events.Envelope) error {
+	var scratch events.Envelope // each event is copied into out: one envelope decoded into, not one per event
+	err := s.scanTo(ctx, from.Seq(), uint64(limit), &scratch, func(e *events.Envelope) error {
 		out = append(out, *e)
 		return nil
 	})
@@ -134,11 +135,14 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position, limit int) ([
 // path for whole-log reads: it reads the segments in large sequential
 // chunks.
 func (s *Store) Scan(ctx context.Context, from events.Position, fn func(*events.Envelope) error) error {
-	return s.scanTo(ctx, from.Seq(), ^uint64(0), fn)
+	return s.scanTo(ctx, from.Seq(), ^uint64(0), nil, fn)
 }
 
-// scanTo calls fn for up to limit events after position from.
-func (s *Store) scanTo(ctx context.Context, from, limit uint64, fn func(*events.Envelope) error) error {
+// scanTo calls fn for up to limit events after position from. With a
+// scratch envelope, every event is decoded into it (fn must copy what it
+// keeps of *e itself; its strings and Data stay valid); without, into an
+// envelope of its own.
+func (s *Store) scanTo(ctx context.Context, from, limit uint64, scratch *events.Envelope, fn func(*events.Envelope) error) error {
 	if err := s.alive(ctx); err != nil {
 		return err
 	}
@@ -152,7 +156,7 @@ func (s *Store) scanTo(ctx context.Context, from, limit uint64, fn func(*events.
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		q, err := s.readChunk(p, last, fn)
+		q, err := s.readChunk(p, last, scratch, fn)
 		if err != nil {
 			return err
 		}
@@ -163,8 +167,10 @@ func (s *Store) scanTo(ctx context.Context, from, limit uint64, fn func(*events.
 
 // readChunk reads the events from position p on, up to last, that lie in
 // one segment and one readChunk of bytes (at least one event), calls fn for
-// each and returns the next position.
-func (s *Store) readChunk(p, last uint64, fn func(*events.Envelope) error) (uint64, error) {
+// each (decoded into scratch if not nil, see scanTo) and returns the next
+// position. The chunk's buffer is never reused: the envelopes' strings and
+// Data point into it, and whoever keeps them keeps it.
+func (s *Store) readChunk(p, last uint64, scratch *events.Envelope, fn func(*events.Envelope) error) (uint64, error) {
 	s.mu.RLock()
 	off, _ := s.idx.span(p)
 	seg := s.idx.segmentAt(off)
@@ -188,13 +194,18 @@ func (s *Store) readChunk(p, last uint64, fn func(*events.Envelope) error) (uint
 		return p, err
 	}
 	for at := 0; p < q; p++ {
-		var env events.Envelope
+		env := scratch
+		if env == nil {
+			env = new(events.Envelope)
+		} else {
+			*env = events.Envelope{}
+		}
 		n := frameLen(buf[at:])
-		if err := decodeFrame(buf[at:at+n], p, &env); err != nil {
+		if err := decodeFrame(buf[at:at+n], p, env); err != nil {
 			return p, err
 		}
 		at += n
-		if err := fn(&env); err != nil {
+		if err := fn(env); err != nil {
 			return p, err
 		}
 	}

@@ -2,6 +2,7 @@ package seglog
 
 import (
 	"context"
+	"errors"
 
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/events/internal/feed"
@@ -25,8 +26,18 @@ func (s *Store) Subscribe(ctx context.Context, from events.Position) (events.Sub
 }
 
 // follow is a subscription's loop; last is the last position delivered.
+// Behind the ring it sends each event as it is decoded from the log (one
+// envelope decoded into, no page of them allocated first).
 func (s *Store) follow(f *feed.Feed, last uint64) {
 	live := false
+	var scratch events.Envelope
+	send := func(e *events.Envelope) error {
+		if !f.Send(*e) {
+			return errStopped
+		}
+		last = e.Position.Seq()
+		return nil
+	}
 	for {
 		evs, wake, fromLog := s.recent(last)
 		switch {
@@ -34,11 +45,13 @@ func (s *Store) follow(f *feed.Feed, last uint64) {
 			f.Fail(events.ErrFellBehind)
 			return
 		case fromLog:
-			var err error
-			if evs, err = s.ReadAll(f.Context(), events.At(last), 1024); err != nil {
-				f.Fail(err)
+			if err := s.scanTo(f.Context(), last, 1024, &scratch, send); err != nil {
+				if err != errStopped {
+					f.Fail(err)
+				}
 				return
 			}
+			continue
 		case len(evs) == 0:
 			live = true
 			select {
@@ -59,6 +72,9 @@ func (s *Store) follow(f *feed.Feed, last uint64) {
 		}
 	}
 }
+
+// errStopped ends a scan whose subscription has ended (Send failed it).
+var errStopped = errors.New("seglog: subscription ended")
 
 // recent returns up to 256 events after position last from the ring, or
 // fromLog if the ring no longer (or not yet) holds position last+1. With
