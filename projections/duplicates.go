@@ -21,25 +21,36 @@ type DuplicatePair struct {
 // duplicateFields are what a pair matched on.
 var duplicateFields = []string{"birthDate", "phone"}
 
+// MaxDuplicateGroup is the most customers one phone and birth date may be
+// held by and still be listed as likely duplicates: a value held by more is
+// no person's, but a shared line or a placeholder (docs/provenance.md), and its
+// n·(n-1)/2 pairs would be all the list showed. The customers of a larger
+// group are kept, as a set, so that the group is listed again once it
+// shrinks to the cap; its pairs are neither made nor compared, which keeps
+// the list's work linear in the customers (at most MaxDuplicateGroup/2
+// pairs each).
+const MaxDuplicateGroup = 50
+
 // Duplicates is the read model of likely duplicates, kept from each
 // customer's current phone and birth date as the Customers read model holds
 // them. It must be applied after Customers (Memory.Projections orders them
 // so) and, like every projection, not queried while it is applied. It holds
 // no personal value: customers are grouped by a keyed hash of the two
 // values, process-local, and a pair is confirmed on the values themselves.
+// A placeholder phone (PlaceholderPhone) files a customer under no key.
 type Duplicates struct {
 	cs      *Customers
 	seed    maphash.Seed
-	keyOf   map[string]uint64   // customer id → its key
-	single  map[uint64]string   // key → the one customer holding it
-	groups  map[uint64][]string // key → the customers holding it, two or more, in id order
+	keyOf   map[string]uint64              // customer id → its key
+	single  map[uint64]string              // key → the one customer holding it
+	groups  map[uint64]map[string]struct{} // key → the customers holding it, two or more
 	changed bool
 }
 
 // NewDuplicates returns the read model over cs, holding the customers cs
 // holds already (so that it can be built over restored state).
 func NewDuplicates(cs *Customers) *Duplicates {
-	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, single: map[uint64]string{}, groups: map[uint64][]string{}}
+	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, single: map[uint64]string{}, groups: map[uint64]map[string]struct{}{}}
 	for _, c := range cs.byID {
 		d.set(c)
 	}
@@ -90,11 +101,14 @@ func (d *Duplicates) set(c *customer) {
 	}
 }
 
-// add files id under key.
+// listed reports whether a group of n customers is listed.
+func listed(n int) bool { return n >= 2 && n <= MaxDuplicateGroup }
+
+// add files id under key, in constant time.
 func (d *Duplicates) add(key uint64, id string) {
-	if ids, ok := d.groups[key]; ok {
-		i, _ := slices.BinarySearch(ids, id)
-		d.groups[key], d.changed = slices.Insert(ids, i, id), true
+	if g, ok := d.groups[key]; ok {
+		g[id] = struct{}{}
+		d.changed = d.changed || listed(len(g)) || listed(len(g)-1)
 		return
 	}
 	other, ok := d.single[key]
@@ -103,26 +117,24 @@ func (d *Duplicates) add(key uint64, id string) {
 		return
 	}
 	delete(d.single, key)
-	d.groups[key], d.changed = []string{min(id, other), max(id, other)}, true
+	d.groups[key], d.changed = map[string]struct{}{other: {}, id: {}}, true
 }
 
-// drop removes id from key's holders.
+// drop removes id from key's holders, in constant time.
 func (d *Duplicates) drop(key uint64, id string) {
-	ids, ok := d.groups[key]
+	g, ok := d.groups[key]
 	if !ok {
 		delete(d.single, key)
 		return
 	}
-	if i, found := slices.BinarySearch(ids, id); found {
-		ids = slices.Delete(ids, i, i+1)
-	}
-	d.changed = true
-	if len(ids) == 1 {
+	delete(g, id)
+	d.changed = d.changed || listed(len(g)) || listed(len(g)+1)
+	if len(g) == 1 {
 		delete(d.groups, key)
-		d.single[key] = ids[0]
-		return
+		for last := range g {
+			d.single[key] = last
+		}
 	}
-	d.groups[key] = ids
 }
 
 // key returns c's group key, or false if c takes part in no pair.
@@ -131,7 +143,7 @@ func (d *Duplicates) key(c *customer) (uint64, bool) {
 		return 0, false
 	}
 	phone := NormalizePhone(c.phone)
-	if phone == "" {
+	if phone == "" || PlaceholderPhone(phone) {
 		return 0, false
 	}
 	var h maphash.Hash
@@ -142,13 +154,43 @@ func (d *Duplicates) key(c *customer) (uint64, bool) {
 	return h.Sum64(), true
 }
 
+// PlaceholderPhone reports whether phone, normalised (NormalizePhone), is
+// one entered for want of a number rather than a customer's: fewer than 7
+// digits (no subscriber number), or one digit repeated after the first
+// three ("010-0000-0000", "010-1111-1111", "000-0000-0000"). Customers who
+// share one are no likely duplicates.
+func PlaceholderPhone(phone string) bool {
+	if len(phone) < 7 {
+		return true
+	}
+	rest := phone[3:]
+	return strings.Count(rest, rest[:1]) == len(rest)
+}
+
 // Pairs returns every likely duplicate pair, by the first id then the
-// second.
+// second: those of the groups of at most MaxDuplicateGroup customers.
 func (d *Duplicates) Pairs() []DuplicatePair {
-	out := []DuplicatePair{}
-	for _, ids := range d.groups {
+	out, _ := d.pairs()
+	return out
+}
+
+// pairs returns Pairs and how many candidate pairs it compared (the work,
+// for the tests: it must not grow with a crowded group).
+func (d *Duplicates) pairs() (out []DuplicatePair, compared int) {
+	out = []DuplicatePair{}
+	var ids []string
+	for _, g := range d.groups {
+		if !listed(len(g)) {
+			continue
+		}
+		ids = ids[:0]
+		for id := range g {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
 		for i, a := range ids {
 			for _, b := range ids[i+1:] {
+				compared++
 				if d.same(a, b) {
 					out = append(out, DuplicatePair{CustomerIDs: [2]string{a, b}, Matched: slices.Clone(duplicateFields)})
 				}
@@ -161,7 +203,7 @@ func (d *Duplicates) Pairs() []DuplicatePair {
 		}
 		return cmpString(x.CustomerIDs[1], y.CustomerIDs[1])
 	})
-	return out
+	return out, compared
 }
 
 // same reports whether customers a and b hold the same birth date and

@@ -44,7 +44,7 @@ func duplicateBank(n int) *projections.Memory {
 		}
 		id := fmt.Sprintf("C%07d", i)
 		d := &events.CustomerRegistered{CustomerID: id, Name: "Customer", BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 40+j%60, 1+j%12, 1+j%28),
-			Phone: fmt.Sprintf("010-%04d-%04d", j/10000, j%10000), BranchID: "B01", Source: events.Source{System: "core"}}
+			Phone: fmt.Sprintf("010-5%03d-%04d", j/10000, j%10000), BranchID: "B01", Source: events.Source{System: "core"}}
 		e := projections.Event{Envelope: &events.Envelope{Stream: events.CustomerStream(id), RecordedAt: at, Type: d.EventType()}, Data: d}
 		for _, p := range m.Projections() {
 			p.Apply(e)
