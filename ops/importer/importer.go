@@ -225,7 +225,8 @@ func (im *run) work(ctx context.Context, rows <-chan row) error {
 // entries met.
 func (im *run) flush(ctx context.Context, rows []row) error {
 	recs, errs := im.buildAll(rows)
-	if err := im.refuseMerged(ctx, recs, errs); err != nil { // merged.go
+	heads, err := im.refuseMerged(ctx, recs, errs) // merged.go
+	if err != nil {
 		return err
 	}
 	refuseShared(rows, recs, errs)
@@ -248,7 +249,16 @@ func (im *run) flush(ctx context.Context, rows []row) error {
 	if im.cfg.DryRun || len(batch) == 0 {
 		return nil
 	}
-	results, aerrs := im.appendAll(ctx, batch)
+	customers := make(map[string]string, len(recs))
+	for i, rec := range recs {
+		if errs[i] == nil {
+			customers[events.CustomerStream(rec.customer)] = rec.customer
+		}
+	}
+	results, aerrs, err := im.appendChecked(ctx, batch, customers, heads) // merged.go
+	if err != nil {
+		return err
+	}
 	for i, rec := range recs {
 		if errs[i] != nil {
 			continue
