@@ -212,7 +212,11 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	// A write that stays blocked (the client's buffers are full: it stopped
 	// reading or reads too slowly) for maxLag makes the client too slow,
 	// so that it gets 4008 once it reads again rather than a dropped
-	// connection when the write times out.
+	// connection when the write times out. This one check is timed on the
+	// machine's clock, not the LiveClock: it races the socket's own write
+	// deadline (liveWriteWait, which the kernel enforces in real time) and
+	// must fire before it, and a hand-moved clock cannot unblock a write.
+	// Its test (TestLiveSlowClient, "log goes quiet") fills real sockets.
 	watch := time.AfterFunc(maxLag, func() { s.tooSlow(c) })
 	watch.Stop()
 	defer watch.Stop()
