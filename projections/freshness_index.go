@@ -84,10 +84,10 @@ func (s *staleTimes) before(cut int64) int {
 // is stale.
 func (c *customer) staleKey() int64 { return c.staleAt().Unix() }
 
-// StaleCut returns the least unix second a customer's stale instant must be
+// staleCut returns the least unix second a customer's stale instant must be
 // below to be stale at now (stale: staleAt before now; staleAt is whole
 // seconds).
-func StaleCut(now time.Time) int64 {
+func staleCut(now time.Time) int64 {
 	c := now.Unix()
 	if now.Nanosecond() > 0 {
 		c++

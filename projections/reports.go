@@ -257,10 +257,32 @@ func (cs *Customers) recountTiers() {
 // Read stores that keep customers outside memory use it to give the same
 // answer as Customers.TierReport.
 func TierReportFrom(byTier map[string]int, profits []int64, tops []float64) TierReport {
+	var total int64
+	for _, p := range profits {
+		total += p
+	}
+	slices.Sort(profits) // ascending: the top n are the last n
+	r, _ := TierReportOf(byTier, len(profits), total, func(n int) (int64, error) {
+		var sum int64
+		for _, p := range profits[len(profits)-n:] {
+			sum += p
+		}
+		return sum, nil
+	}, tops)
+	return r
+}
+
+// TierReportOf computes the tier report from the number of customers per
+// tier ("" for customers without one), how many customers have financials
+// (withFin) and the sum of their profit contributions, and topSum(n), the
+// sum of the n largest of those (0 <= n <= withFin): for a read store that
+// keeps the profits summed in order rather than each one at hand. It
+// returns topSum's first error.
+func TierReportOf(byTier map[string]int, withFin int, total int64, topSum func(n int) (int64, error), tops []float64) (TierReport, error) {
 	if len(tops) == 0 {
 		tops = []float64{1, 7, 20, 50}
 	}
-	r := TierReport{ByTier: map[string]int{}}
+	r := TierReport{ByTier: map[string]int{}, WithFinancial: withFin, TotalProfit: total}
 	for t, n := range byTier {
 		r.Customers += n
 		if t == "" {
@@ -268,16 +290,11 @@ func TierReportFrom(byTier map[string]int, profits []int64, tops []float64) Tier
 		}
 		r.ByTier[t] += n
 	}
-	for _, p := range profits {
-		r.TotalProfit += p
-	}
-	r.WithFinancial = len(profits)
-	slices.Sort(profits) // ascending: the top n are the last n
 	for _, pct := range tops {
-		n := int(math.Ceil(float64(len(profits)) * pct / 100))
-		var sum int64
-		for _, p := range profits[len(profits)-min(max(n, 0), len(profits)):] {
-			sum += p
+		n := int(math.Ceil(float64(withFin) * pct / 100))
+		sum, err := topSum(min(max(n, 0), withFin))
+		if err != nil {
+			return TierReport{}, err
 		}
 		share := 0.0
 		if r.TotalProfit != 0 {
@@ -285,7 +302,7 @@ func TierReportFrom(byTier map[string]int, profits []int64, tops []float64) Tier
 		}
 		r.Concentration = append(r.Concentration, ShareOfTop{Percent: pct, Share: share})
 	}
-	return r
+	return r, nil
 }
 
 // Freshness is the data freshness of one advisor's book.
@@ -300,7 +317,7 @@ type Freshness struct {
 // now: O(advisors), from the books' stale instants kept as the customers
 // change (freshness_index.go).
 func (cs *Customers) FreshnessReport(now time.Time) []Freshness {
-	cut := StaleCut(now)
+	cut := staleCut(now)
 	out := make([]Freshness, 0, len(cs.books))
 	for adv, book := range cs.books {
 		f := Freshness{AdvisorID: adv, Customers: len(book)}
