@@ -38,6 +38,7 @@ type request struct {
 // frames).
 type framed struct {
 	base, last head
+	gen        uint64 // the index's publish count when base was read (0: unknown)
 	envs       []events.Envelope
 	ids        []string
 	frames     []byte
@@ -113,6 +114,7 @@ func (s *Store) prepare(req *request) {
 	for i := range req.entries {
 		heads = append(heads, headIn(&s.idx, req.entries[i].Stream))
 	}
+	gen := s.published.Load() // under the read lock: the count of the index the heads are from
 	s.mu.RUnlock()
 	n := 0
 	for i := range req.entries {
@@ -141,6 +143,7 @@ func (s *Store) prepare(req *request) {
 		}
 		k := len(req.entries[i].Events)
 		req.framed[i], buf = frame(&req.entries[i], heads[i], req.stamp, envs[:k:k], ids[:k:k], buf)
+		req.framed[i].gen = gen
 		envs, ids = envs[k:], ids[k:]
 	}
 }
@@ -423,6 +426,7 @@ func (s *Store) publish(b *batch) {
 		s.idx.addPosition(w.st, w.env.Stream, w.off, w.end, w.env.Hash)
 		s.ring.put(w.env)
 	}
+	s.published.Add(1)
 	close(s.wake)
 	s.wake = make(chan struct{})
 }
@@ -478,8 +482,11 @@ func (h head) same(o head) bool { return h.version == o.version && h.hash == o.h
 
 // headOf returns stream's head as this group sees it: its own appends,
 // then the group being flushed, then the index; st is the stream's index
-// entry if the caller found one (saving a lookup).
-func (b *batch) headOf(stream string, st *streamIndex) head {
+// entry if the caller found one, and gen the index's publish count when
+// the caller looked (0: unknown): a stream the caller found absent, with
+// nothing published since, is still absent from the index, so a new
+// stream costs no second look-up.
+func (b *batch) headOf(stream string, st *streamIndex, gen uint64) head {
 	if h, ok := b.heads[stream]; ok {
 		return h
 	}
@@ -487,6 +494,9 @@ func (b *batch) headOf(stream string, st *streamIndex) head {
 		if h, ok := f.heads[stream]; ok {
 			return h
 		}
+	}
+	if st == nil && gen != 0 && b.s.published.Load() == gen {
+		return head{version: events.NoStreamVersion}
 	}
 	b.s.mu.RLock() // the flusher publishes into the index
 	defer b.s.mu.RUnlock()
@@ -504,7 +514,7 @@ func (b *batch) apply(a *events.StreamAppend, f *framed) (res events.AppendResul
 	if res, dup, err := b.duplicate(a); err != nil || dup {
 		return res, false, err
 	}
-	h := b.headOf(a.Stream, f.base.st)
+	h := b.headOf(a.Stream, f.base.st, f.gen)
 	if !a.Expected.Allows(h.version) {
 		return events.AppendResult{}, false, events.ConflictError(a.Stream, a.Expected, h.version)
 	}
@@ -539,7 +549,7 @@ func (b *batch) restore(envs []events.Envelope) error {
 		e := &envs[i] // re-encoded from its fields: what is written is what it says
 		h, ok := heads[e.Stream]
 		if !ok {
-			h = b.headOf(e.Stream, nil)
+			h = b.headOf(e.Stream, nil, 0)
 		}
 		claimed := e.Hash
 		rec := events.EncodeRecord(e)

@@ -192,3 +192,4 @@ func TestFailedFlushFailsWhatFollowed(t *testing.T) {
 		}
 	}
 }
+

@@ -104,10 +104,13 @@ type Store struct {
 
 	// mu guards the index, the ring of recent events and the wake channel.
 	// The committer is the only writer; it reads its own index unlocked.
-	mu   sync.RWMutex
-	idx  index
-	ring ring
-	wake chan struct{} // closed and replaced by every commit
+	mu  sync.RWMutex
+	idx index
+	// published counts the groups published into idx, from 1 (0 means
+	// unknown where a count is passed): written under mu's write lock.
+	published atomic.Uint64
+	ring      ring
+	wake      chan struct{} // closed and replaced by every commit
 }
 
 var (
@@ -137,6 +140,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.lastStamp.Store(s.recorded.UnixMicro())
+	s.published.Store(1)
 	s.open = &batch{s: s, heads: map[string]head{}}
 	s.open.reset(s.idx.head()+1, s.idx.end, s.recorded)
 	go s.q.RunPipelined(s.commit, s.seal)
