@@ -192,4 +192,3 @@ func TestFailedFlushFailsWhatFollowed(t *testing.T) {
 		}
 	}
 }
-
