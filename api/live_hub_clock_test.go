@@ -213,22 +213,7 @@ func TestLiveHubOverloadOnHandClock(t *testing.T) {
 		t.Fatalf("the quiet client got %d events, want %d", got, nQuiet)
 	}
 
-	last := fromC1
-	if len(got) > 0 {
-		last = got[len(got)-1]
-	}
-	l := s.subscribe("R1", []string{"customer:C1"}, &last)
-	rest := want[len(got):]
-	s.waitUntil("the resumed client gets the rest", func() bool { return len(l.received()) >= len(rest) })
-	l.finish(t)
-	var resumed []float64
-	for _, m := range l.received() {
-		resumed = append(resumed, m["position"].(float64))
-	}
-	checkPrefix(t, resumed, rest)
-	if len(resumed) != len(rest) {
-		t.Fatalf("the resumed client got %d events, want %d", len(resumed), len(rest))
-	}
+	s.resumeGetsRest("C1", fromC1, got, want)
 	if c := s.tooSlow(); c != 1 {
 		t.Fatalf("too_slow counted %v times, want 1", c)
 	}
@@ -302,5 +287,28 @@ func TestLiveQueuedAgeOnHandClock(t *testing.T) {
 				t.Fatalf("too_slow counted %v times, want 1", c)
 			}
 		})
+	}
+}
+
+// resumeGetsRest subscribes to customer's topic from the last of got (from
+// if none), the positions a client closed with 4008 received of want, and
+// checks it gets the rest of want: nothing was lost.
+func (s *stack) resumeGetsRest(customer string, from float64, got, want []float64) {
+	s.t.Helper()
+	last := from
+	if len(got) > 0 {
+		last = got[len(got)-1]
+	}
+	l := s.subscribe("R1", []string{"customer:" + customer}, &last)
+	rest := want[len(got):]
+	s.waitUntil("the resumed client gets the rest", func() bool { return len(l.received()) >= len(rest) })
+	l.finish(s.t)
+	var resumed []float64
+	for _, m := range l.received() {
+		resumed = append(resumed, m["position"].(float64))
+	}
+	checkPrefix(s.t, resumed, rest)
+	if len(resumed) != len(rest) {
+		s.t.Fatalf("the resumed client got %d events, want %d", len(resumed), len(rest))
 	}
 }

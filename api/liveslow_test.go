@@ -60,22 +60,7 @@ func TestLiveSlowClient(t *testing.T) {
 			}
 
 			// Resuming from the last position received gets the rest.
-			last := from
-			if len(got) > 0 {
-				last = got[len(got)-1]
-			}
-			l := s.subscribe("R1", []string{"customer:C1"}, &last)
-			rest := want[len(got):]
-			s.waitUntil("the resumed client gets the rest", func() bool { return len(l.received()) >= len(rest) })
-			l.finish(t)
-			var resumed []float64
-			for _, m := range l.received() {
-				resumed = append(resumed, m["position"].(float64))
-			}
-			checkPrefix(t, resumed, rest)
-			if len(resumed) != len(rest) {
-				t.Fatalf("resumed client got %d events, want %d", len(resumed), len(rest))
-			}
+			s.resumeGetsRest("C1", from, got, want)
 		})
 	}
 }

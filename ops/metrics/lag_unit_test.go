@@ -2,15 +2,12 @@ package metrics_test
 
 import (
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dangol/dangol/events"
-	"github.com/dangol/dangol/events/bolt"
-	"github.com/dangol/dangol/events/eventstest"
 	"github.com/dangol/dangol/events/kurrentdb"
 	"github.com/dangol/dangol/ops/metrics"
 	"github.com/dangol/dangol/projections"
@@ -24,17 +21,7 @@ import (
 // the instrumented store wrapping it. No KurrentDB server runs here: its
 // store is opened (no traffic before the first call) only to be named.
 func TestProjectionLagUnit(t *testing.T) {
-	recorded := eventstest.Epoch
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: func() time.Time { return recorded }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	for i := range 5 {
-		if _, err := store.Append(t.Context(), events.CustomerStream("C1"), events.Any, eventstest.NewEvent("ContactLogged", `{"n":1}`)); err != nil {
-			t.Fatalf("append %d: %v", i, err)
-		}
-	}
+	store, recorded := fiveEvents(t)
 	kdb, err := kurrentdb.Open("esdb://127.0.0.1:1?tls=false", kurrentdb.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

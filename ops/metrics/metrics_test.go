@@ -52,6 +52,24 @@ func samples(t *testing.T, reg *prometheus.Registry, typ dto.MetricType) map[str
 	return out
 }
 
+// fiveEvents returns an embedded store holding 5 events, closed at the end
+// of the test, and the time they were recorded at.
+func fiveEvents(t *testing.T) (*bolt.Store, time.Time) {
+	t.Helper()
+	recorded := eventstest.Epoch
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: func() time.Time { return recorded }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	for i := range 5 {
+		if _, err := store.Append(t.Context(), events.CustomerStream("C1"), events.Any, eventstest.NewEvent("ContactLogged", `{"n":1}`)); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	return store, recorded
+}
+
 func gauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	return samples(t, reg, dto.MetricType_GAUGE)
 }
@@ -60,17 +78,7 @@ func gauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // head cannot be read it exposes no lag sample (never a 0 that reads as
 // caught up) and sets dangol_projection_lag_error.
 func TestProjectionLag(t *testing.T) {
-	recorded := eventstest.Epoch
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: func() time.Time { return recorded }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	for i := range 5 {
-		if _, err := store.Append(t.Context(), events.CustomerStream("C1"), events.Any, eventstest.NewEvent("ContactLogged", `{"n":1}`)); err != nil {
-			t.Fatalf("append %d: %v", i, err)
-		}
-	}
+	store, recorded := fiveEvents(t)
 	// The runner is not run: it stays at the start, 5 events behind, the
 	// oldest recorded 90 s before its clock.
 	runner := projections.NewRunner(store, nil, nil, nil, projections.RunnerOptions{Now: func() time.Time { return recorded.Add(90 * time.Second) }})

@@ -90,7 +90,9 @@ func TestReactorOvertakenScraped(t *testing.T) {
 	close(hold.release)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	if err := runner.WaitFor(wctx, head(t, store)); err != nil {
+	if h, err := store.Head(ctx); err != nil {
+		t.Fatal(err)
+	} else if err := runner.WaitFor(wctx, h); err != nil {
 		t.Fatal(err)
 	}
 	if err := runner.WaitReactorsIdle(wctx); err != nil {
@@ -165,15 +167,6 @@ func appendData(t *testing.T, s events.Store, stream string, exp events.Expected
 	if _, err := s.Append(context.Background(), stream, exp, evs...); err != nil {
 		t.Fatalf("append %s: %v", stream, err)
 	}
-}
-
-func head(t *testing.T, s events.Store) events.Position {
-	t.Helper()
-	h, err := s.Head(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 func ptr[T any](v T) *T { return &v }
