@@ -126,9 +126,11 @@ func (cs *Customers) Apply(e Event) {
 	case *events.ProfileVerified:
 		// A confirmation entered late does not make the data fresher than
 		// a later one did.
-		key := c.staleKey()
+		key, booked := cs.bookedKey(c)
 		c.verifiedAt = max(c.verifiedAt, at.Unix())
-		cs.restaled(c, key)
+		if booked {
+			cs.restaled(c, key)
+		}
 		c.confirm(cs.rule, d.Fields, at, e)
 	case *events.ProfileReported:
 		c.report(cs.rule, d, e)
@@ -163,8 +165,8 @@ func (cs *Customers) Apply(e Event) {
 		if c.mergedInto() != "" {
 			break // the survivor's advisor serves the person
 		}
-		if cs.inBook(c) {
-			cs.unbooked(c.advisorID, c.staleKey())
+		if key, booked := cs.bookedKey(c); booked {
+			cs.unbooked(c.advisorID, key)
 		}
 		if c.advisorID != "" {
 			delete(cs.books[c.advisorID], id)
@@ -190,9 +192,11 @@ func (cs *Customers) Apply(e Event) {
 			c.contactAt = t
 		}
 		if d.Purpose == "data_refresh" {
-			key := c.staleKey()
+			key, booked := cs.bookedKey(c)
 			c.verifiedAt = max(c.verifiedAt, d.OccurredAt.Unix())
-			cs.restaled(c, key)
+			if booked {
+				cs.restaled(c, key)
+			}
 			c.confirm(cs.rule, nil, d.OccurredAt, e)
 		}
 		c.addTimeline(TimelineEntry{Kind: "contact", At: d.OccurredAt, Channel: d.Channel, Purpose: d.Purpose,
@@ -222,7 +226,8 @@ func (cs *Customers) Apply(e Event) {
 		cs.erasedN++
 	case *events.CustomerMergedInto:
 		if c.mergedInto() == "" {
-			adv, booked, key := c.advisorID, cs.inBook(c), c.staleKey()
+			adv := c.advisorID
+			key, booked := cs.bookedKey(c)
 			cs.mergeInto(c, d)
 			if c.mergedInto() != "" { // counted as their survivor from now on
 				cs.countTier(c.tier, -1)

@@ -95,10 +95,14 @@ func staleCut(now time.Time) int64 {
 	return c
 }
 
-// inBook reports whether c is in the book of c.advisorID.
-func (cs *Customers) inBook(c *customer) bool {
-	_, ok := cs.books[c.advisorID][c.id]
-	return ok
+// bookedKey returns c's stale instant and true if c is in the book of
+// c.advisorID (0 and false otherwise: the fold computes no instant for
+// customers in no book).
+func (cs *Customers) bookedKey(c *customer) (int64, bool) {
+	if _, ok := cs.books[c.advisorID][c.id]; !ok {
+		return 0, false
+	}
+	return c.staleKey(), true
 }
 
 // booked notes that c joined the book of c.advisorID.
@@ -122,10 +126,10 @@ func (cs *Customers) unbooked(advisor string, key int64) {
 	}
 }
 
-// restaled notes that c's stale instant, in a book or not, was key before
-// an event changed it.
+// restaled notes that the stale instant of c, in a book, was key before an
+// event may have changed it.
 func (cs *Customers) restaled(c *customer, key int64) {
-	if k := c.staleKey(); k != key && cs.inBook(c) {
+	if c.staleKey() != key {
 		cs.unbooked(c.advisorID, key)
 		cs.booked(c)
 	}
