@@ -58,6 +58,7 @@ type Runner struct {
 	batch    int
 	now      events.Clock
 	after    func(prev events.Position, batch []Event, view func(func()))
+	prefetch func(ctx context.Context, envs []events.Envelope)
 
 	mu sync.RWMutex // guards the projections' state
 
@@ -96,6 +97,11 @@ type RunnerOptions struct {
 	// which runs a function under the read lock: the folds hold still
 	// while queries go on (Snapshotter.AfterBatch).
 	AfterBatch func(prev events.Position, batch []Event, view func(func()))
+	// Prefetch, if set, is called by a decoding worker with each batch of
+	// envelopes before it decodes them (pii.Sealer.PrefetchKeys: the data
+	// keys of the batch's customers in one read of the key store). It must
+	// change nothing the decoder returns, and not keep envs.
+	Prefetch func(ctx context.Context, envs []events.Envelope)
 	// AppendBackoff is how long reactor appends pause when the store is
 	// unavailable, doubling up to max(5s, AppendBackoff) while it stays
 	// down (default 100ms).
@@ -114,7 +120,7 @@ func NewRunner(src Source, decode Decoder, projs []Projection, reactors []Reacto
 		opt.Now = events.SystemClock
 	}
 	r := &Runner{src: src, decode: decode, projs: projs, reactors: reactors, ckpt: opt.Checkpointer,
-		log: opt.Logger, batch: opt.MaxBatch, now: opt.Now, after: opt.AfterBatch, caughtUp: make(chan struct{}), stopped: make(chan struct{})}
+		log: opt.Logger, batch: opt.MaxBatch, now: opt.Now, after: opt.AfterBatch, prefetch: opt.Prefetch, caughtUp: make(chan struct{}), stopped: make(chan struct{})}
 	if len(reactors) > 0 {
 		if opt.Appender == nil {
 			opt.Appender, _ = src.(Appender)
@@ -347,6 +353,9 @@ func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out c
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for j := range jobs {
+				if r.prefetch != nil {
+					r.prefetch(ctx, j.envs)
+				}
 				var b decodedBatch
 				b.events, b.err = r.decodeAll(ctx, j.envs)
 				j.out <- b // buffered: the worker never waits for the fold

@@ -35,16 +35,17 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 		return err
 	}
 	defer closeAll()
-	decode := sealer.OpenEnvelope
+	decode, prefetch := sealer.OpenEnvelope, sealer.PrefetchKeys
 	if *plain {
 		decode = func(_ context.Context, e *events.Envelope) (events.Data, error) { return events.Decode(e) }
+		prefetch = nil
 	}
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	mem := projections.NewMemory()
 	var at projections.SnapshotInfo // where the replay ended, for --snapshot
-	r := projections.NewRunner(s, decode, mem.Projections(), nil, projections.RunnerOptions{
+	r := projections.NewRunner(s, decode, mem.Projections(), nil, projections.RunnerOptions{Prefetch: prefetch,
 		AfterBatch: func(prev events.Position, batch []projections.Event, _ func(func())) {
 			at = batchEnd(prev, batch)
 		}})

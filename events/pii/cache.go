@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"slices"
 	"strings"
 	"sync"
 )
@@ -60,6 +61,22 @@ func (c *keyCache) get(id string, dst *[32]byte) (found, erased bool) {
 	c.pushFront(e)
 	*dst = e.key
 	return true, e.erased
+}
+
+// missing returns the ids, sorted and each once, that are valid customer
+// ids (Keys.begin's rule) not in the cache; the cache's order and counters
+// are left as they are.
+func (c *keyCache) missing(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	c.mu.Lock()
+	for _, id := range ids {
+		if _, ok := c.m[id]; !ok && id != "" && len(id) <= 256 {
+			out = append(out, id)
+		}
+	}
+	c.mu.Unlock()
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // generation returns the current destroy count.

@@ -77,6 +77,15 @@ type Vault interface {
 	Close() error
 }
 
+// BatchVault is a Vault that reads many customers' wrapped keys at once:
+// a replay's look-ups of the customers of a batch of events in one read
+// transaction instead of one each (Keys.Prefetch).
+type BatchVault interface {
+	// WrappedEach calls fn with what Wrapped would return for each of ids,
+	// in order, in one read of the vault. wrapped is valid only during fn.
+	WrappedEach(ctx context.Context, ids []string, fn func(id string, wrapped []byte, erased bool)) error
+}
+
 // checkPlain is what the master key check blob seals.
 var checkPlain = []byte("dangol keys.db v1")
 
@@ -174,6 +183,44 @@ func (k *Keys) DataKey(ctx context.Context, customerID string, create bool) ([]b
 	}
 	k.cache.putKey(customerID, key, gen)
 	return key, nil
+}
+
+// Prefetch puts the keys (or erasures) of those of customerIDs not in the
+// cache into it, read from the vault in one read when it is a BatchVault
+// (otherwise Prefetch does nothing): what DataKey then finds is what it
+// would have read itself. A key destroyed meanwhile is not cached (the
+// generation check of DataKey); customers without a key are left for
+// DataKey (which may create one), and so is a key that does not unwrap
+// (DataKey reports it). ids may repeat and come in any order.
+func (k *Keys) Prefetch(ctx context.Context, customerIDs []string) error {
+	bv, ok := k.vault.(BatchVault)
+	if !ok || len(customerIDs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return &events.Error{Code: events.Unavailable, Message: "key store request cancelled", Err: err}
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.closed {
+		return &events.Error{Code: events.Unavailable, Message: "key store closed"}
+	}
+	missing := k.cache.missing(customerIDs)
+	if len(missing) == 0 {
+		return nil
+	}
+	gen := k.cache.generation()
+	return bv.WrappedEach(ctx, missing, func(id string, wrapped []byte, erased bool) {
+		switch {
+		case erased:
+			k.cache.putErased(id)
+		case wrapped != nil:
+			if key, err := k.unwrapKey(id, wrapped); err == nil {
+				k.cache.putKey(id, key, gen)
+				clear(key)
+			}
+		}
+	})
 }
 
 // lookup returns the customer's unwrapped key from the vault, or erased.

@@ -213,6 +213,28 @@ func (s *Sealer) OpenEnvelope(ctx context.Context, env *events.Envelope) (events
 	return d, nil
 }
 
+// PrefetchKeys reads into the key store's cache, in one read of its vault,
+// the data keys of the customers whose streams envs are on, ahead of
+// OpenEnvelope on each: a replay's decoding worker calls it for a batch
+// (projections.RunnerOptions.Prefetch). It changes no answer of
+// OpenEnvelope; with a key store that cannot (not *Keys over a BatchVault)
+// it does nothing, and a failure is left for OpenEnvelope to meet.
+func (s *Sealer) PrefetchKeys(ctx context.Context, envs []events.Envelope) {
+	k, ok := s.ks.(interface {
+		Prefetch(ctx context.Context, customerIDs []string) error
+	})
+	if !ok {
+		return
+	}
+	ids := make([]string, 0, len(envs))
+	for i := range envs {
+		if category, id := events.StreamID(envs[i].Stream); category == events.CategoryCustomer && id != "" {
+			ids = append(ids, id)
+		}
+	}
+	_ = k.Prefetch(ctx, ids)
+}
+
 // Erase destroys the customer's data key: every personal field ever sealed
 // for them reads as Erased from then on, and nothing new can be sealed for
 // them. It is idempotent. Errors: those of KeyStore.Destroy.
