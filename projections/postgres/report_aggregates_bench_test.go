@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections/postgres"
@@ -31,11 +34,19 @@ func aggBenchStore(b *testing.B) *postgres.Store {
 	aggBenchOnce.Do(func() {
 		n := envInt("DANGOL_BENCH_CUSTOMERS", 200_000)
 		url := pgtest.Database(b)
-		aggBenchSt = openStore(b, url, postgres.Options{})
-		db := connect(b, url)
+		ctx := context.Background()
+		// Not closed when b ends: every -count round reads the same tables.
+		if aggBenchSt, aggBenchErr = postgres.Open(ctx, url, postgres.Options{}); aggBenchErr != nil {
+			return
+		}
+		db, err := pgx.Connect(ctx, url)
+		if aggBenchErr = err; err != nil {
+			return
+		}
+		defer db.Close(ctx)
 		now := aggBenchNow.Unix()
-		exec(b, db, "SELECT setseed(0.14)")
-		_, aggBenchErr = db.Exec(context.Background(), `INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, brief, brief_xact)
+		exec(b, db, "SET search_path TO "+postgres.DefaultSchema, "SELECT setseed(0.14)")
+		_, aggBenchErr = db.Exec(ctx, `INSERT INTO rm_customers (id, advisor_id, tier, profit, stale_at, state, brief, brief_xact)
 			SELECT 'C' || lpad(i::text, 7, '0'),
 				CASE WHEN r < 0.013 THEN 'PB' || lpad((i % 44)::text, 3, '0') WHEN r < 0.023 THEN 'R' || lpad((i % 17)::text, 3, '0') ELSE '' END,
 				CASE WHEN r < 0.013 THEN 'vip' WHEN r < 0.023 THEN 'potential_vip' WHEN r < 0.995 THEN (CASE WHEN i % 4 = 0 THEN 'general' ELSE '' END) ELSE '-merged' END,
@@ -57,10 +68,10 @@ func aggBenchStore(b *testing.B) *postgres.Store {
 // BenchmarkReportAggregates: the PostgreSQL tiers and freshness reports
 // before migration 0009 (old: SQL over every customer row) and now (kept:
 // the aggregates and the rows of the few buckets where the report stops),
-// on $DANGOL_BENCH_CUSTOMERS synthetic rows. Run with -count to alternate
-// them.
+// on $DANGOL_BENCH_CUSTOMERS synthetic rows, in $DANGOL_BENCH_ROUNDS
+// (default 1) rounds of the four, alternating.
 //
-//	DANGOL_BENCH_CUSTOMERS=200000 go test -run '^$' -bench ReportAggregates -count 3 ./projections/postgres/
+//	DANGOL_BENCH_CUSTOMERS=200000 DANGOL_BENCH_ROUNDS=3 go test -run '^$' -bench ReportAggregates ./projections/postgres/
 func BenchmarkReportAggregates(b *testing.B) {
 	st := aggBenchStore(b)
 	ctx := context.Background()
@@ -78,21 +89,23 @@ func BenchmarkReportAggregates(b *testing.B) {
 	if got, err := st.Report(ctx, "freshness", aggBenchNow); err != nil || !reflect.DeepEqual(got, oldFresh) {
 		b.Fatalf("freshness differs: %+v, %v; old %+v", got, err, oldFresh)
 	}
-	for _, c := range []struct {
-		name string
-		f    func() error
-	}{
-		{"tiers/old", func() error { _, err := st.OldTierReport(ctx); return err }},
-		{"tiers/kept", func() error { _, err := st.Report(ctx, "tiers", aggBenchNow); return err }},
-		{"freshness/old", func() error { _, err := st.OldFreshnessReport(ctx, aggBenchNow); return err }},
-		{"freshness/kept", func() error { _, err := st.Report(ctx, "freshness", aggBenchNow); return err }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			for range b.N {
-				if err := c.f(); err != nil {
-					b.Fatal(err)
+	for r := range envInt("DANGOL_BENCH_ROUNDS", 1) {
+		for _, c := range []struct {
+			name string
+			f    func() error
+		}{
+			{"tiers/old", func() error { _, err := st.OldTierReport(ctx); return err }},
+			{"tiers/kept", func() error { _, err := st.Report(ctx, "tiers", aggBenchNow); return err }},
+			{"freshness/old", func() error { _, err := st.OldFreshnessReport(ctx, aggBenchNow); return err }},
+			{"freshness/kept", func() error { _, err := st.Report(ctx, "freshness", aggBenchNow); return err }},
+		} {
+			b.Run(fmt.Sprintf("%s/round%d", c.name, r+1), func(b *testing.B) {
+				for range b.N {
+					if err := c.f(); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

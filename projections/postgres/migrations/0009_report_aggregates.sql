@@ -42,24 +42,29 @@ CREATE INDEX rm_customers_stale ON rm_customers (stale_at) WHERE advisor_id <> '
 -- spans at most 1/64 of its values. Ordered as the profits: p <= q implies
 -- rm_profit_bucket(p) <= rm_profit_bucket(q). projections/postgres
 -- computes the largest profit of a bucket (profitBucketMax).
-CREATE FUNCTION rm_profit_bucket(p bigint) RETURNS int LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT CASE WHEN p >= 0 THEN k ELSE -1 - k END
-    FROM (SELECT CASE WHEN x < 128 THEN x::int
-            ELSE ((65 - position(B'1' IN x::bit(64)) - 7) * 64 + (x >> (65 - position(B'1' IN x::bit(64)) - 7)))::int END AS k
-          FROM (SELECT CASE WHEN p >= 0 THEN p ELSE -(p + 1) END AS x) v) w
+-- One expression each, neither STRICT nor with a FROM, so that the
+-- planner inlines them: a call per row would cost more than the row.
+CREATE FUNCTION rm_profit_bucket(p bigint) RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p >= 0 THEN
+            CASE WHEN p < 128 THEN p::int
+            ELSE ((58 - position(B'1' IN p::bit(64))) * 64 + (p >> (58 - position(B'1' IN p::bit(64)))))::int END
+        ELSE -1 - CASE WHEN -(p + 1) < 128 THEN (-(p + 1))::int
+            ELSE ((58 - position(B'1' IN (-(p + 1))::bit(64))) * 64 + ((-(p + 1)) >> (58 - position(B'1' IN (-(p + 1))::bit(64)))))::int END
+        END
 $$;
 
 -- The unix day of a unix second (floor division).
-CREATE FUNCTION rm_day(s bigint) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+CREATE FUNCTION rm_day(s bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (s - ((s % 86400) + 86400) % 86400) / 86400
 $$;
 
 -- One function for the three triggers (a trigger with transition tables
 -- has one event): it adds +1 for each new row and -1 for each old one to
--- the aggregates, one upsert per key the statement's rows touch; an
--- update's rows whose counted columns did not change touch none. Names are
+-- the aggregates, one upsert per key the statement's rows touch (an
+-- update's rows whose counted columns did not change net to nothing), in
+-- one statement that reads the transition tables once. Names are
 -- qualified with the trigger's table's schema (a writer's search path may
--- not name it: a test's, an operator's), in statements built once per
+-- not name it: a test's, an operator's); the statement is built once per
 -- statement written, not per row.
 CREATE FUNCTION rm_customers_count() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -69,17 +74,18 @@ DECLARE
             UNION ALL SELECT -1, advisor_id, tier, profit, stale_at FROM rm_old_rows'
         ELSE 'SELECT -1 AS d, advisor_id, tier, profit, stale_at FROM rm_old_rows' END;
 BEGIN
-    EXECUTE format('INSERT INTO %1$I.rm_tier_counts AS t (tier, n)
-        SELECT u.tier, sum(u.d) FROM (%2$s) u GROUP BY u.tier HAVING sum(u.d) <> 0
-        ON CONFLICT (tier) DO UPDATE SET n = t.n + EXCLUDED.n', TG_TABLE_SCHEMA, changed);
-    EXECUTE format('INSERT INTO %1$I.rm_profit_buckets AS b (bucket, n, total)
-        SELECT %1$I.rm_profit_bucket(u.profit), sum(u.d), sum(u.d * u.profit) FROM (%2$s) u
-        WHERE u.profit IS NOT NULL AND u.tier <> %3$L GROUP BY 1 HAVING sum(u.d) <> 0 OR sum(u.d * u.profit) <> 0
-        ON CONFLICT (bucket) DO UPDATE SET n = b.n + EXCLUDED.n, total = b.total + EXCLUDED.total', TG_TABLE_SCHEMA, changed, '-merged');
-    EXECUTE format('INSERT INTO %1$I.rm_fresh_days AS f (advisor_id, day, n)
-        SELECT u.advisor_id, %1$I.rm_day(u.stale_at), sum(u.d) FROM (%2$s) u
-        WHERE u.advisor_id <> %3$L GROUP BY 1, 2 HAVING sum(u.d) <> 0
-        ON CONFLICT (advisor_id, day) DO UPDATE SET n = f.n + EXCLUDED.n', TG_TABLE_SCHEMA, changed, '');
+    EXECUTE format('WITH u AS MATERIALIZED (%2$s),
+        tiers AS (INSERT INTO %1$I.rm_tier_counts AS t (tier, n)
+            SELECT u.tier, sum(u.d) FROM u GROUP BY u.tier HAVING sum(u.d) <> 0
+            ON CONFLICT (tier) DO UPDATE SET n = t.n + EXCLUDED.n),
+        profits AS (INSERT INTO %1$I.rm_profit_buckets AS b (bucket, n, total)
+            SELECT %1$I.rm_profit_bucket(u.profit), sum(u.d), sum(u.d * u.profit) FROM u
+            WHERE u.profit IS NOT NULL AND u.tier <> %3$L GROUP BY 1 HAVING sum(u.d) <> 0 OR sum(u.d * u.profit) <> 0
+            ON CONFLICT (bucket) DO UPDATE SET n = b.n + EXCLUDED.n, total = b.total + EXCLUDED.total)
+        INSERT INTO %1$I.rm_fresh_days AS f (advisor_id, day, n)
+            SELECT u.advisor_id, %1$I.rm_day(u.stale_at), sum(u.d) FROM u
+            WHERE u.advisor_id <> %4$L GROUP BY 1, 2 HAVING sum(u.d) <> 0
+            ON CONFLICT (advisor_id, day) DO UPDATE SET n = f.n + EXCLUDED.n', TG_TABLE_SCHEMA, changed, '-merged', '');
     RETURN NULL;
 END
 $$;
