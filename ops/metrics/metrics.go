@@ -116,7 +116,7 @@ func (m *Store) LagUnit() string {
 
 var (
 	positionDesc = prometheus.NewDesc("dangol_projection_position",
-		"Log position of the last event applied to the read models.", nil, nil)
+		"Log position of the last event applied to the read models (on KurrentDB a commit position: a byte offset in $all).", nil, nil)
 	lagEventsDesc = prometheus.NewDesc("dangol_projection_lag_events",
 		"Events in the log not yet applied to the read models (no sample when it cannot be computed; on KurrentDB see dangol_projection_lag_bytes).", nil, nil)
 	lagBytesDesc = prometheus.NewDesc("dangol_projection_lag_bytes",
