@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 
@@ -25,7 +26,7 @@ var duplicateFields = []string{"birthDate", "phone"}
 // held by and still be listed as likely duplicates: a value held by more is
 // no person's, but a shared line or a placeholder (docs/provenance.md), and its
 // n·(n-1)/2 pairs would be all the list showed. The customers of a larger
-// group are kept, as a set, so that the group is listed again once it
+// group are kept, as a set (dupGroup), so that the group is listed again once it
 // shrinks to the cap; its pairs are neither made nor compared, which keeps
 // the list's work linear in the customers (at most MaxDuplicateGroup/2
 // pairs each).
@@ -41,16 +42,16 @@ const MaxDuplicateGroup = 50
 type Duplicates struct {
 	cs      *Customers
 	seed    maphash.Seed
-	keyOf   map[string]uint64              // customer id → its key
-	single  map[uint64]string              // key → the one customer holding it
-	groups  map[uint64]map[string]struct{} // key → the customers holding it, two or more
+	keyOf   map[string]uint64    // customer id → its key
+	single  map[uint64]string    // key → the one customer holding it
+	groups  map[uint64]*dupGroup // key → the customers holding it, two or more
 	changed bool
 }
 
 // NewDuplicates returns the read model over cs, holding the customers cs
 // holds already (so that it can be built over restored state).
 func NewDuplicates(cs *Customers) *Duplicates {
-	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, single: map[uint64]string{}, groups: map[uint64]map[string]struct{}{}}
+	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, single: map[uint64]string{}, groups: map[uint64]*dupGroup{}}
 	for _, c := range cs.byID {
 		d.set(c)
 	}
@@ -104,11 +105,38 @@ func (d *Duplicates) set(c *customer) {
 // listed reports whether a group of n customers is listed.
 func listed(n int) bool { return n >= 2 && n <= MaxDuplicateGroup }
 
-// add files id under key, in constant time.
+// dupGroup is the customers holding one key, two or more: a sorted slice
+// while the group is listed (what Pairs reads, in order), a set once it
+// is larger, so that adding or dropping a customer of a crowded group
+// moves none of the others.
+type dupGroup struct {
+	ids []string
+	set map[string]struct{}
+}
+
+func (g *dupGroup) len() int {
+	if g.set != nil {
+		return len(g.set)
+	}
+	return len(g.ids)
+}
+
+// add files id under key: in constant time in a crowded group, in at most
+// MaxDuplicateGroup steps otherwise.
 func (d *Duplicates) add(key uint64, id string) {
 	if g, ok := d.groups[key]; ok {
-		g[id] = struct{}{}
-		d.changed = d.changed || listed(len(g)) || listed(len(g)-1)
+		if g.set != nil {
+			g.set[id] = struct{}{}
+		} else if i, _ := slices.BinarySearch(g.ids, id); len(g.ids) < MaxDuplicateGroup {
+			g.ids = slices.Insert(g.ids, i, id)
+		} else { // crowded from now on: a set
+			g.set = make(map[string]struct{}, len(g.ids)+1)
+			for _, x := range g.ids {
+				g.set[x] = struct{}{}
+			}
+			g.set[id], g.ids = struct{}{}, nil
+		}
+		d.changed = d.changed || listed(g.len()) || listed(g.len()-1)
 		return
 	}
 	other, ok := d.single[key]
@@ -117,23 +145,29 @@ func (d *Duplicates) add(key uint64, id string) {
 		return
 	}
 	delete(d.single, key)
-	d.groups[key], d.changed = map[string]struct{}{other: {}, id: {}}, true
+	d.groups[key], d.changed = &dupGroup{ids: []string{min(id, other), max(id, other)}}, true
 }
 
-// drop removes id from key's holders, in constant time.
+// drop removes id from key's holders, as add files it.
 func (d *Duplicates) drop(key uint64, id string) {
 	g, ok := d.groups[key]
 	if !ok {
 		delete(d.single, key)
 		return
 	}
-	delete(g, id)
-	d.changed = d.changed || listed(len(g)) || listed(len(g)+1)
-	if len(g) == 1 {
-		delete(d.groups, key)
-		for last := range g {
-			d.single[key] = last
+	if g.set != nil {
+		delete(g.set, id)
+		if len(g.set) <= MaxDuplicateGroup { // listed again: sorted
+			g.ids = slices.Sorted(maps.Keys(g.set))
+			g.set = nil
 		}
+	} else if i, found := slices.BinarySearch(g.ids, id); found {
+		g.ids = slices.Delete(g.ids, i, i+1)
+	}
+	d.changed = d.changed || listed(g.len()) || listed(g.len()+1)
+	if g.len() == 1 {
+		delete(d.groups, key)
+		d.single[key] = g.ids[0]
 	}
 }
 
@@ -178,18 +212,12 @@ func (d *Duplicates) Pairs() []DuplicatePair {
 // for the tests: it must not grow with a crowded group).
 func (d *Duplicates) pairs() (out []DuplicatePair, compared int) {
 	out = []DuplicatePair{}
-	var ids []string
 	for _, g := range d.groups {
-		if !listed(len(g)) {
+		if g.set != nil { // crowded: not listed
 			continue
 		}
-		ids = ids[:0]
-		for id := range g {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for i, a := range ids {
-			for _, b := range ids[i+1:] {
+		for i, a := range g.ids {
+			for _, b := range g.ids[i+1:] {
 				compared++
 				if d.same(a, b) {
 					out = append(out, DuplicatePair{CustomerIDs: [2]string{a, b}, Matched: slices.Clone(duplicateFields)})
