@@ -302,7 +302,7 @@ func (s *server) open(ctx context.Context, getenv env, stderr io.Writer) error {
 	if s.gc != nil {
 		s.gc.until(s.runner.CaughtUp())
 	}
-	metrics.RegisterProjections(reg, s.runner)
+	metrics.RegisterProjections(reg, s.runner, metrics.LagOf(s.log)) // on KurrentDB the lag is in bytes of $all
 	metrics.RegisterReactors(reg, s.runner)
 	if s.seals, err = openSealing(cfg.seal, cfg.store, s.store, master, getenv, s.logger); err != nil {
 		return err

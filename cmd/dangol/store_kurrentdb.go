@@ -42,6 +42,15 @@ type kurrentLog struct {
 	pool *pgxpool.Pool
 }
 
+// LagUnit is what the log's positions count (metrics.LagOf): KurrentDB's
+// are byte offsets in $all.
+func (l *kurrentLog) LagUnit() string {
+	if u, ok := l.Store.(interface{ LagUnit() string }); ok {
+		return u.LagUnit()
+	}
+	return "events"
+}
+
 // Pool returns the database of the data keys.
 func (l *kurrentLog) Pool() *pgxpool.Pool { return l.pool }
 

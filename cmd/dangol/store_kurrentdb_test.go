@@ -126,12 +126,15 @@ func TestServeKurrentDBWiring(t *testing.T) {
 	fs := newFlags("serve", "", io.Discard)
 	var cfg serveConfig
 	cfg.register(fs)
-	if err := parse(fs, []string{"--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--log-level", "error"}, getenv); err != nil {
+	if err := parse(fs, []string{"--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "error"}, getenv); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := startServer(t.Context(), cfg, getenv, io.Discard)
 	if err != nil {
 		t.Fatalf("serve --store kurrentdb: %v", err)
+	}
+	if m := scrape(t, "http://"+srv.metricsAddr+"/metrics"); !strings.Contains(m, "\ndangol_projection_lag_bytes ") || strings.Contains(m, "dangol_projection_lag_events") {
+		t.Errorf("serve --store kurrentdb exports the read models' lag as %q; want dangol_projection_lag_bytes only (positions are byte offsets)", grepLines(m, "dangol_projection_lag"))
 	}
 	s := &stack{t: t, dir: dir, url: pgURL, srv: srv, base: "http://" + srv.addr, tok: tok,
 		client: &http.Client{Timeout: hang, Transport: http.DefaultTransport.(*http.Transport).Clone()}}
@@ -301,6 +304,9 @@ func TestPairLogConforms(t *testing.T) {
 // handling of such positions runs without a KurrentDB server.
 type pairLog struct{ events.Store }
 
+// LagUnit is KurrentDB's: its positions are byte offsets in $all.
+func (pairLog) LagUnit() string { return "bytes" }
+
 func pairOf(p events.Position) events.Position {
 	if p.IsZero() {
 		return p
@@ -393,4 +399,28 @@ func (s *pairSub) Close() {
 	s.once.Do(func() { close(s.stop) })
 	s.in.Close()
 	<-s.done
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+func grepLines(s, sub string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
