@@ -1,13 +1,9 @@
 package projections_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,15 +107,7 @@ func freshNows(cs *projections.Customers, id string, end time.Time) []time.Time 
 // over months.
 func movingLog(t *testing.T, n int) *bolt.Store {
 	t.Helper()
-	var ticks atomic.Int64
-	start := snapEnd.AddDate(0, -3, 0)
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "events.db"), bolt.Options{Now: func() time.Time {
-		return start.Add(time.Duration(ticks.Add(1)) * time.Hour)
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := projectionstest.MovingLog(t, snapEnd.AddDate(0, -3, 0), time.Hour)
 	projectionstest.Generate(t, s, n, snapEnd)
 	return s
 }
@@ -134,13 +122,7 @@ func TestFreshnessIncremental(t *testing.T) {
 	s := movingLog(t, 500)
 	ctx := context.Background()
 	for _, h := range freshHandEvents(snapEnd) {
-		e, err := events.NewEvent(h.d, events.Meta{Actor: events.Actor{ID: "X2", Role: "admin"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Append(ctx, events.CustomerStream(h.id), events.Any, e); err != nil {
-			t.Fatal(err)
-		}
+		appendHand(t, s, h.id, h.d)
 	}
 	all := readLog(t, s)
 	f := newFolds()
@@ -192,14 +174,7 @@ func TestFreshnessIncremental(t *testing.T) {
 	}
 
 	// A snapshot restored gives the same report, and keeps it as it folds on.
-	var buf bytes.Buffer
-	if err := projections.WriteSnapshot(&buf, projections.InfoAt(&all[len(all)-1], all[len(all)-2].Position), f.roots()); err != nil {
-		t.Fatal(err)
-	}
-	r := newFolds()
-	if _, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), r.roots()); err != nil {
-		t.Fatal(err)
-	}
+	r := restoreFolds(t, f, all)
 	check("restored", r.mem.Customers, "C0000003")
 	more := []struct {
 		id string
@@ -212,13 +187,7 @@ func TestFreshnessIncremental(t *testing.T) {
 	}
 	advisors = append(advisors, "HAND3")
 	for i, m := range more {
-		e, err := events.NewEvent(m.d, events.Meta{Actor: events.Actor{ID: "X2", Role: "admin"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Append(ctx, events.CustomerStream(m.id), events.Any, e); err != nil {
-			t.Fatal(err)
-		}
+		appendHand(t, s, m.id, m.d)
 		tail := readLog(t, s)[len(all)+i:]
 		f.apply(t, tail)
 		r.apply(t, tail)
@@ -227,20 +196,7 @@ func TestFreshnessIncremental(t *testing.T) {
 	}
 
 	// Records restored as a read store loads them give the same report.
-	recs := make([]projections.CustomerRecord, 0, len(ids))
-	for _, id := range ids {
-		rec, _ := f.mem.Customers.Record(id)
-		b, err := json.Marshal(rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back projections.CustomerRecord
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, back)
-	}
-	restored := projections.RestoreCustomers(recs)
+	restored := restoreRecords(t, f.mem.Customers, ids)
 	for _, now := range freshNows(f.mem.Customers, "C9100001", snapEnd) {
 		// RestoreCustomers' books are those of the records: an advisor
 		// whose book was emptied is not among them.

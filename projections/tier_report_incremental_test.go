@@ -1,9 +1,7 @@
 package projections_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -97,13 +95,7 @@ func TestTierReportIncremental(t *testing.T) {
 	s := snapLog(t, 60)
 	ctx := context.Background()
 	for _, h := range tierHandEvents() {
-		e, err := events.NewEvent(h.d, events.Meta{Actor: events.Actor{ID: "X2", Role: "admin"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Append(ctx, events.CustomerStream(h.id), events.Any, e); err != nil {
-			t.Fatal(err)
-		}
+		appendHand(t, s, h.id, h.d)
 	}
 	all := readLog(t, s)
 	f := newFolds()
@@ -137,14 +129,7 @@ func TestTierReportIncremental(t *testing.T) {
 	}
 
 	// A snapshot restored gives the same report, and keeps it as it folds on.
-	var buf bytes.Buffer
-	if err := projections.WriteSnapshot(&buf, projections.InfoAt(&all[len(all)-1], all[len(all)-2].Position), f.roots()); err != nil {
-		t.Fatal(err)
-	}
-	r := newFolds()
-	if _, err := projections.ReadSnapshot(bytes.NewReader(buf.Bytes()), r.roots()); err != nil {
-		t.Fatal(err)
-	}
+	r := restoreFolds(t, f, all)
 	if got, err := r.mem.Report(ctx, "tiers", snapEnd); err != nil || !reflect.DeepEqual(got, wantDefault) {
 		t.Fatalf("restored: %+v, %v; want %+v", got, err, wantDefault)
 	}
@@ -159,13 +144,7 @@ func TestTierReportIncremental(t *testing.T) {
 		{ids[len(ids)-1], &events.CustomerMergedInto{SurvivorID: "C0000033", Reason: "same person"}},
 	}
 	for i, m := range more {
-		e, err := events.NewEvent(m.d, events.Meta{Actor: events.Actor{ID: "X2", Role: "admin"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Append(ctx, events.CustomerStream(m.id), events.Any, e); err != nil {
-			t.Fatal(err)
-		}
+		appendHand(t, s, m.id, m.d)
 		tail := readLog(t, s)[len(all)+i:]
 		f.apply(t, tail)
 		r.apply(t, tail)
@@ -178,20 +157,7 @@ func TestTierReportIncremental(t *testing.T) {
 	}
 
 	// Records restored as a read store loads them give the same report.
-	recs := make([]projections.CustomerRecord, 0, len(ids))
-	for _, id := range ids {
-		rec, _ := f.mem.Customers.Record(id)
-		b, err := json.Marshal(rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back projections.CustomerRecord
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, back)
-	}
-	if got, want := projections.RestoreCustomers(recs).TierReport(tierTops), walkTierReport(t, f.mem.Customers, ids, tierTops); !reflect.DeepEqual(got, want) {
+	if got, want := restoreRecords(t, f.mem.Customers, ids).TierReport(tierTops), walkTierReport(t, f.mem.Customers, ids, tierTops); !reflect.DeepEqual(got, want) {
 		t.Fatalf("RestoreCustomers:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -4,16 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dangol/dangol/events"
-	"github.com/dangol/dangol/events/bolt"
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections/postgres"
 	"github.com/dangol/dangol/projections/projectionstest"
@@ -71,22 +68,6 @@ func aggHandEvents(end time.Time) []struct {
 		{"C0000010", verified(end.AddDate(0, -2, 0))},
 		{"C0000010", assign("HAND2")},
 	}
-}
-
-// movingStore returns an empty embedded store whose clock moves on an hour
-// at every append from three months before seedEnd.
-func movingStore(t *testing.T) *bolt.Store {
-	t.Helper()
-	var ticks atomic.Int64
-	start := seedEnd.AddDate(0, -3, 0)
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "moving.db"), bolt.Options{Now: func() time.Time {
-		return start.Add(time.Duration(ticks.Add(1)) * time.Hour)
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }
 
 // sameReports fails unless st's tiers and freshness reports equal the old
@@ -158,7 +139,7 @@ func TestReportAggregates(t *testing.T) {
 		}
 		all, from = append(all, got...), got[len(got)-1].Position
 	}
-	dst := movingStore(t)
+	dst := projectionstest.MovingLog(t, seedEnd.AddDate(0, -3, 0), time.Hour)
 	url := pgtest.Database(t)
 	db := connect(t, url)
 	keys := projectionstest.SnapshotKeys(t)
