@@ -28,7 +28,7 @@ type catchUpGC struct{ percent int }
 
 func (c *catchUpGC) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.percent, "catchup-gc-percent", defaultCatchUpGCPercent,
-		"the Go collector's GOGC while the read models catch up at start (replay, or snapshot load and tail), put back once caught up; "+
+		"the Go collector's GOGC while the in-memory read models catch up at start (replay, or snapshot load and tail), put back once caught up; "+
 			"never past a memory limit: GOMEMLIMIT if set, else three quarters of the machine's (or the cgroup's) memory for the catch-up; "+
 			"0: leave the collector as it is")
 }
