@@ -26,7 +26,12 @@
 // each campaign's report beside it: campaigns.go) —
 // and the checkpoint row, in one transaction; append-only review scores and
 // follow-up checks are appended past the rows already stored. The SQL never
-// computes state.
+// computes state of its own: the one exception in form, 0009's report
+// aggregates (per-tier counts, profit buckets, customers by advisor and
+// stale day), are sums of the customer rows' columns the folds wrote, kept
+// by statement-level triggers in the writing statement's transaction, so
+// that the tiers and freshness reports read a few rows instead of every
+// customer's; they cost the writer about a quarter of its rate (docs/scale.md).
 //
 // # Reading
 //
@@ -95,7 +100,8 @@
 // creates empty tables: a writer that finds no tier migration row writes
 // every campaign, target and that row from its folds once they hold the
 // checkpoint (campaigns.go); until then a campaign launched under an
-// earlier release is not found. A change of what a
+// earlier release is not found. 0009 (report aggregates) counts the rows
+// already there when it runs. A change of what a
 // fold makes of past events needs a Rebuild instead.
 //
 // # Rebuild
