@@ -42,8 +42,8 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return runBenchLatency(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "store" {
-		fmt.Fprintln(stderr, "Usage: dangol bench store|http|replay|console|campaigns [flags]   (dangol bench store -h, dangol bench http -h, dangol bench console -h, dangol bench campaigns -h)")
-		return errors.New("bench: the subcommands are store, http, replay, console and campaigns")
+		fmt.Fprintln(stderr, "Usage: dangol bench store|http|replay|latency|writer|console|campaigns [flags]   (dangol bench <subcommand> -h)")
+		return errors.New("bench: the subcommands are store, http, replay, latency, writer, console and campaigns")
 	}
 	fs := newFlags("bench store", "Measures the event store on this machine: the disk's own fsync rate, durable\n"+
 		"appends at each writer count, a whole-log read with decoding and hash\n"+
