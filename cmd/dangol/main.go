@@ -46,7 +46,7 @@ func commands() map[string]command {
 		"export":             {"write a range of the log as JSON Lines of CloudEvents, with its manifest", runExport},
 		"audit":              {"the seals: `dangol audit seal` seals now, `dangol audit verify` checks an export offline against a seal kept outside", runAuditCommands},
 		"staff":              {"manage staff: `dangol staff add` registers a member and prints a token", runStaff},
-		"bench":              {"load tools: `dangol bench store|http|replay|console|campaigns`", runBench},
+		"bench":              {"load tools: `dangol bench store|http|replay|latency|writer|console|campaigns`", runBench},
 		"migrate":            {"apply the PostgreSQL schema migrations of this build", runMigrate},
 		"migrate-recordings": {"seal the call recordings an earlier release stored in clear (serve does it at start)", runMigrateRecordings},
 		"migrate-store":      {"move the embedded log from the bbolt file of earlier releases (events.db) into the segment log, every event as it is", runMigrateStore},
