@@ -92,7 +92,7 @@ func TestCrashSafety(t *testing.T) {
 				n++
 			}
 		})
-		t.Logf("round %d: killed after %s, %d appends acknowledged", round, wait, n)
+		t.Logf("round %d: killed %s after its first acknowledgement, %d appends acknowledged", round, wait, n)
 		checkAfterCrash(t, path, acked)
 	}
 	if len(acked) == 0 {

@@ -106,8 +106,9 @@ func TestKill9(t *testing.T) {
 	dir := t.TempDir()
 	durable := map[string]int{} // group → events
 	for round := range rounds {
-		n := killWriter(t, dir, time.Duration(30+rng.IntN(300))*time.Millisecond, durable)
-		t.Logf("round %d: %d groups acknowledged", round, n)
+		wait := time.Duration(rng.IntN(300)) * time.Millisecond
+		n := killWriter(t, dir, wait, durable)
+		t.Logf("round %d: killed %s after its first acknowledgement, %d groups acknowledged", round, wait, n)
 		checkReopened(t, dir, durable)
 	}
 	if len(durable) == 0 {

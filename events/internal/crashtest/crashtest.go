@@ -25,9 +25,12 @@ func child(env string) *exec.Cmd {
 }
 
 // KillAfter starts the child with env and passes each line it prints to
-// note until wait has passed, then kills it with SIGKILL, passes the lines
-// it printed before it died (still in the pipe) and waits for it. It fails
-// t if the child exits before it is killed.
+// note until wait has passed since its first line, then kills it with
+// SIGKILL, passes the lines it printed before it died (still in the pipe)
+// and waits for it. The wait starts at the first line, not at the start:
+// a loaded machine may take longer than any wait to start the child, and
+// a kill before the child has acknowledged anything proves nothing. It
+// fails t if the child exits before it is killed.
 func KillAfter(t testing.TB, env string, wait time.Duration, note func(line string)) {
 	t.Helper()
 	cmd := child(env)
@@ -45,7 +48,7 @@ func KillAfter(t testing.TB, env string, wait time.Duration, note func(line stri
 			lines <- sc.Text()
 		}
 	}()
-	timer := time.After(wait)
+	var timer <-chan time.Time // nil until the first line
 	for waiting := true; waiting; {
 		select {
 		case l, ok := <-lines:
@@ -53,6 +56,9 @@ func KillAfter(t testing.TB, env string, wait time.Duration, note func(line stri
 				t.Fatalf("the child exited before it was killed: %v", cmd.Wait())
 			}
 			note(l)
+			if timer == nil {
+				timer = time.After(wait)
+			}
 		case <-timer:
 			waiting = false
 		}
