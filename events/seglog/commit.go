@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -265,33 +266,22 @@ func newSingle(a events.StreamAppend) *request {
 	return &o.req
 }
 
-// The committer runs in two stages (groupcommit.Queue.RunPipelined):
-// commit, on the committer's goroutine, checks each request as it
-// arrives against the index, the group being flushed and the open group,
-// and writes the accepted frames at the active segment's end; seal hands
-// the open group to the flusher, which makes it durable with one
-// fdatasync, then updates the index and wakes subscribers. The requests
-// that arrive during an fdatasync are checked and written meanwhile and
-// share the next one.
-
-// commit adds batch to the open group: it checks every entry against the
-// index and what was committed before it, and writes the accepted events'
-// frames after the log's last (not yet durable: seal's flush makes them
-// so, and only then are they answered).
-func (s *Store) commit(batch []*request) {
-	b := s.open
+// commit is the single writer's step (groupcommit.Queue.Run): it checks
+// every entry of the batch against the index and what the batch wrote
+// before it, frames the accepted events into one buffer, writes it at the
+// active segment's end with one fdatasync, and only then updates the index
+// and wakes subscribers. Preallocating the segment starts after the answers
+// and runs in the background.
+func (s *Store) commit(batch []*request) (after func()) {
 	if s.broken != nil {
 		s.failAll(batch, s.broken)
-		b.reqs = append(b.reqs, batch...)
-		return
+		return nil
 	}
-	b.now = s.opt.Now().UTC().Truncate(time.Microsecond)
-	from := len(b.buf)
+	b := s.newBatch()
 	// In the order the callers stamped them, so that recordedAt rarely
 	// has to be raised (and the entry re-framed) to keep it non-decreasing.
 	slices.SortStableFunc(batch, func(x, y *request) int { return x.stamp.Compare(y.stamp) })
 	for _, req := range batch {
-		b.reqs = append(b.reqs, req)
 		if req.restore != nil {
 			req.errs[0] = b.restore(req.restore)
 			req.fresh[0] = req.errs[0] == nil
@@ -305,60 +295,29 @@ func (s *Store) commit(batch []*request) {
 			req.results[i], req.fresh[i], req.errs[i] = b.apply(&req.entries[i], &req.framed[i])
 		}
 	}
-	if len(b.buf) == from {
-		return
-	}
-	if err := s.write(b, b.buf[from:]); err != nil {
-		s.broken = err
-		s.failAll(b.reqs, err)
-		return
-	}
-	s.recorded = b.recorded
-	s.lastStamp.Store(b.recorded.UnixMicro())
-}
-
-// seal hands the open group to the flusher and opens the next one; the
-// group it replaces as the one being flushed has been flushed (the queue
-// seals one at a time).
-func (s *Store) seal() (flush func() (after func())) {
-	b := s.open
-	s.open, s.spare = s.spare, s.flushing
-	s.flushing = b
-	if s.open == nil {
-		s.open = &batch{s: s, heads: map[string]head{}}
-	}
-	s.open.reset(b.next, b.off, s.recorded)
-	if err := s.preallocate(); err != nil && s.broken == nil {
-		s.broken = err
-	}
-	broken := s.broken
-	if broken != nil {
-		// Checked before the store broke: against a group whose flush
-		// failed, so even a duplicate's answer would be a guess.
-		s.failAll(b.reqs, broken)
-		failDuplicates(b.reqs, broken)
-	}
-	return func() (after func()) {
-		if len(b.written) == 0 {
-			return nil
-		}
-		if broken == nil {
-			err := datasync(b.seg.f)
-			if s.flushGate != nil {
-				err = errors.Join(err, s.flushGate())
-			}
-			if err != nil {
-				err = fmt.Errorf("fdatasync %s: %w", b.seg.f.Name(), err)
-				s.failAll(b.reqs, err)
-				return func() {
-					if s.broken == nil {
-						s.broken = err
-					}
-				}
-			}
-			s.publish(b)
-		}
+	if len(b.written) == 0 {
 		return nil
+	}
+	if err := s.write(b.buf); err != nil {
+		s.broken = err
+		s.failAll(batch, err)
+		return nil
+	}
+	s.publish(b)
+	s.buf, s.written, s.recorded = b.buf[:0], b.written[:0], b.recorded
+	s.lastStamp.Store(b.recorded.UnixMicro())
+	concurrent := len(batch) > 1
+	return func() {
+		if err := s.preallocate(); err != nil {
+			s.broken = err
+		}
+		// The callers this commit answered are runnable now: let them
+		// queue their next appends before the committer takes the next
+		// batch, so that it is one write and fdatasync rather than several
+		// (a lone caller has nobody to wait for).
+		if concurrent {
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -375,25 +334,11 @@ func (s *Store) failAll(batch []*request, err error) {
 	}
 }
 
-// failDuplicates answers Unavailable to every entry of batch answered as
-// a duplicate.
-func failDuplicates(batch []*request, err error) {
-	for _, req := range batch {
-		for i := range req.entries {
-			if req.errs[i] == nil && req.results[i].Duplicate {
-				req.results[i] = events.AppendResult{}
-				req.errs[i] = &events.Error{Code: events.Unavailable, Message: "the log's write failed; the store refuses appends until it is reopened", Err: err}
-			}
-		}
-	}
-}
-
-// write puts buf, frames of group b, at the active segment's end
-// (beginning the next segment first if it would pass SegmentBytes), not
-// yet durable: b's flush syncs the segment it names.
-func (s *Store) write(b *batch, buf []byte) error {
+// write puts buf at the active segment's end (beginning the next segment
+// first if it would pass SegmentBytes) and waits until it is on disk.
+func (s *Store) write(buf []byte) error {
 	if seg := s.active; seg.size > 0 && int64(seg.size)+int64(len(buf)) > s.opt.SegmentBytes {
-		if err := s.roll(); err != nil { // which syncs the segment it closes
+		if err := s.roll(); err != nil {
 			return err
 		}
 	}
@@ -406,15 +351,20 @@ func (s *Store) write(b *batch, buf []byte) error {
 	if _, err := seg.f.WriteAt(buf, int64(seg.size)); err != nil {
 		return fmt.Errorf("write %s: %w", seg.f.Name(), err)
 	}
+	err := datasync(seg.f)
+	if s.flushGate != nil {
+		err = errors.Join(err, s.flushGate())
+	}
+	if err != nil {
+		return fmt.Errorf("fdatasync %s: %w", seg.f.Name(), err)
+	}
 	seg.size += uint64(len(buf))
 	seg.alloc = max(seg.alloc, seg.size)
-	b.seg = seg
 	return nil
 }
 
-// publish applies a durable group to the index and the ring and wakes
-// the subscribers: the flusher's, under the write lock (the committer
-// reads what it changes under the read lock).
+// publish applies a durable batch to the index and the ring and wakes
+// the subscribers.
 func (s *Store) publish(b *batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -431,33 +381,18 @@ func (s *Store) publish(b *batch) {
 	s.wake = make(chan struct{})
 }
 
-// batch is a group commit: the requests checked into it, their frames,
-// and the streams and ids it has touched, which later entries see. Two
-// are in use at a time, the open one (the committer's) and the one being
-// flushed (which the committer only reads), and a third is kept to reuse.
+// batch is one commit in the making: the frames, and the streams and ids
+// it has touched so far, which later entries of the same commit see.
 type batch struct {
 	s        *Store
-	reqs     []*request // answered together when the group is flushed
-	now      time.Time  // the clock when the latest commit into it began
-	recorded time.Time  // the latest recordedAt in the log and this group
+	now      time.Time // the clock when the commit began
+	recorded time.Time // the latest recordedAt in the log and this commit
 	buf      []byte
 	written  []written
-	heads    map[string]head // streams this group appended to
-	seg      *segment        // the segment its last frames went to
-	first    uint64          // the group's first position
+	heads    map[string]head // streams this commit appended to
+	first    uint64          // the commit's first position
 	next     uint64          // the next position
-	start    uint64          // the logical offset of its first frame
 	off      uint64          // the next frame's logical offset
-}
-
-// reset empties b to follow position next - 1, whose frame ends at
-// logical offset off, recorded at recorded.
-func (b *batch) reset(next, off uint64, recorded time.Time) {
-	clear(b.reqs)
-	clear(b.written)
-	clear(b.heads)
-	b.reqs, b.buf, b.written, b.seg = b.reqs[:0], b.buf[:0], b.written[:0], nil
-	b.recorded, b.first, b.next, b.start, b.off = recorded, next, next, off, off
 }
 
 // written is an event of the batch: its envelope (position set; the
@@ -480,26 +415,27 @@ type head struct {
 // same reports whether h and o are the same version and hash.
 func (h head) same(o head) bool { return h.version == o.version && h.hash == o.hash }
 
-// headOf returns stream's head as this group sees it: its own appends,
-// then the group being flushed, then the index; st is the stream's index
-// entry if the caller found one, and gen the index's publish count when
-// the caller looked (0: unknown): a stream the caller found absent, with
-// nothing published since, is still absent from the index, so a new
-// stream costs no second look-up.
+func (s *Store) newBatch() *batch {
+	if s.heads == nil {
+		s.heads = map[string]head{}
+	}
+	clear(s.heads)
+	return &batch{s: s, now: s.opt.Now().UTC().Truncate(time.Microsecond), recorded: s.recorded, buf: s.buf[:0], written: s.written,
+		heads: s.heads, first: s.idx.head() + 1, next: s.idx.head() + 1, off: s.idx.end}
+}
+
+// headOf returns stream's head as this commit sees it; st is the stream's
+// index entry if the caller found one (saving a lookup), and gen the
+// index's publish count when the caller looked (0: unknown): a stream the
+// caller found absent, with nothing published since, is still absent from
+// the index, so a new stream costs no second look-up.
 func (b *batch) headOf(stream string, st *streamIndex, gen uint64) head {
 	if h, ok := b.heads[stream]; ok {
 		return h
 	}
-	if f := b.s.flushing; f != nil && f != b {
-		if h, ok := f.heads[stream]; ok {
-			return h
-		}
-	}
 	if st == nil && gen != 0 && b.s.published.Load() == gen {
 		return head{version: events.NoStreamVersion}
 	}
-	b.s.mu.RLock() // the flusher publishes into the index
-	defer b.s.mu.RUnlock()
 	if st != nil {
 		return head{version: st.version(), hash: st.hash, st: st}
 	}
@@ -564,7 +500,7 @@ func (b *batch) restore(envs []events.Envelope) error {
 		}
 		if err != nil {
 			b.written, b.off, b.next = b.written[:start], off, b.next-uint64(i)
-			b.buf = b.buf[:off-b.start]
+			b.buf = b.buf[:off-b.s.idx.end]
 			return err
 		}
 		b.buf = appendFrame(b.buf, rec, i == len(envs)-1) // the whole Restore is one append across a crash
@@ -661,16 +597,13 @@ func (b *batch) duplicate(a *events.StreamAppend) (res events.AppendResult, dup 
 // find looks id up in the index, reading the candidate positions it
 // names (from this commit's events or the log) to compare the whole id.
 func (b *batch) find(id ulid.ULID) (stored, bool, error) {
-	f := b.s.flushing
 	for _, p := range b.s.idx.candidates(id) {
 		var env events.Envelope
 		switch {
 		case p == 0 || p >= b.first+uint64(len(b.written)):
-			continue // not a position of the log or this group
+			continue // not a position of the log or this commit
 		case p >= b.first:
 			env = *b.written[p-b.first].env
-		case f != nil && f != b && p >= f.first:
-			env = *f.written[p-f.first].env // being flushed
 		default:
 			var err error
 			if env, err = b.s.readPosition(p); err != nil {

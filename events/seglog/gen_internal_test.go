@@ -11,9 +11,9 @@ import (
 
 // TestFramedBeforeAPublish: an append that creates a stream is framed
 // (the caller found no such stream), then another append creates that
-// stream and later groups are flushed, so that the first append's check
-// can find the stream in neither the open group nor the one being
-// flushed, only in the index: it must still see it, and conflict.
+// stream and later commits are published, so that the first append's
+// check finds the stream in the index only, not in its own commit: it
+// must still see it, and conflict.
 func TestFramedBeforeAPublish(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir(), Options{Now: func() time.Time { return eventstest.Epoch }})
@@ -27,7 +27,7 @@ func TestFramedBeforeAPublish(t *testing.T) {
 	if _, err := s.Append(ctx, "customer-X", events.NoStream, ev()); err != nil {
 		t.Fatal(err)
 	}
-	for _, stream := range []string{"customer-Y", "customer-Z"} { // two more groups: X's is neither open nor being flushed
+	for _, stream := range []string{"customer-Y", "customer-Z"} { // two more commits
 		if _, err := s.Append(ctx, stream, events.NoStream, ev()); err != nil {
 			t.Fatal(err)
 		}

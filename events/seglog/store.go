@@ -85,13 +85,13 @@ type Store struct {
 
 	// Owned by the committer goroutine (and Open before it starts).
 	active   *segment
-	broken   error     // a failed write or sync: every later append is refused
-	open     *batch    // the group commit takes requests into
-	flushing *batch    // the group sealed last: being flushed, or flushed (then as the index has it)
-	spare    *batch    // a flushed group to reuse
-	recorded time.Time // recordedAt of the last event written
-	// flushGate, if set (tests only), runs in each flush after the
-	// fdatasync; an error it returns is the flush's.
+	broken   error           // a failed write or sync: every later append is refused
+	buf      []byte          // the last commit's frames, reused
+	written  []written       // the last commit's events, reused
+	heads    map[string]head // the last commit's streams, reused
+	recorded time.Time       // recordedAt of the last event
+	// flushGate, if set (tests only), runs in each commit after the
+	// fdatasync; an error it returns is the fdatasync's.
 	flushGate func() error
 	// lastStamp is recorded in Unix microseconds, for the callers: prepare
 	// stamps no earlier, so a request it frames again is not stale again.
@@ -106,7 +106,7 @@ type Store struct {
 	// The committer is the only writer; it reads its own index unlocked.
 	mu  sync.RWMutex
 	idx index
-	// published counts the groups published into idx, from 1 (0 means
+	// published counts the commits published into idx, from 1 (0 means
 	// unknown where a count is passed): written under mu's write lock.
 	published atomic.Uint64
 	ring      ring
@@ -141,9 +141,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	s.lastStamp.Store(s.recorded.UnixMicro())
 	s.published.Store(1)
-	s.open = &batch{s: s, heads: map[string]head{}}
-	s.open.reset(s.idx.head()+1, s.idx.end, s.recorded)
-	go s.q.RunPipelined(s.commit, s.seal)
+	go s.q.Run(s.commit)
 	return s, nil
 }
 
