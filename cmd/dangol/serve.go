@@ -401,7 +401,9 @@ func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []proj
 			projections.WithSurvivorship(s.cfg.survivorship.Rule())), s.cfg.sampler.reactors(s.store)
 		return projections.SnapshotRoots(mem.Projections(), reactors)
 	}
-	opt := projections.RunnerOptions{Logger: s.logger}
+	// Prefetch: each batch's customers' data keys in one read of the key
+	// store before it is decoded (docs/replay.md).
+	opt := projections.RunnerOptions{Logger: s.logger, Prefetch: s.sealer.PrefetchKeys}
 	dir := s.cfg.snapshots.open(s.cfg.store.data, s.keys, s.logger)
 	if dir == nil {
 		build()
