@@ -33,24 +33,33 @@ func (s *RecordSource) check(c *check, prefix string) {
 	c.instant(prefix+"observedAt", &s.ObservedAt, true)
 }
 
-// system checks a source system's name: the survivorship rule ranks claims
-// by it and the importer derives event ids from it, so it is held as
-// `dangol import --source` takes it (ops/importer CheckSystem): 1-64
-// letters, digits, '_' or '-', in lower case ("Core" would be another
-// system, unlisted in the priority), and not the CRM's own name, whose
-// claims are what staff entered and the customer confirmed.
+// system checks a source system's name (SystemNameProblem).
 func (c *check) system(field string, s *string) {
 	if !c.str0(field, s, 64, true) {
 		return
 	}
-	switch {
-	case !ValidID(*s):
-		c.fail(field, "must be a system name: 1-64 letters, digits, '_' or '-' (core, card, loan, internet)")
-	case strings.ToLower(*s) != *s:
-		c.fail(field, "must be in lower case (core, card, loan, internet): the same system in another case would be another source")
-	case *s == "crm":
-		c.fail(field, "crm is the bank's own record (what staff enter and the customer confirms): a report names the system it comes from")
+	if p := SystemNameProblem(*s); p != "" {
+		c.fail(field, "%s", p)
 	}
+}
+
+// SystemNameProblem returns why s is not a source system's name, "" if it
+// is one: the survivorship rule ranks claims by it and the importer
+// derives event ids from it, so a ProfileReported's source.system and
+// `dangol import --source` hold it alike: 1-64 letters, digits, '_' or
+// '-', in lower case ("Core" would be another system, unlisted in the
+// priority), and not the CRM's own name, whose claims are what staff
+// entered and the customer confirmed.
+func SystemNameProblem(s string) string {
+	switch {
+	case !ValidID(s):
+		return "must be a system name: 1-64 letters, digits, '_' or '-' (core, card, loan, internet)"
+	case strings.ToLower(s) != s:
+		return "must be in lower case (core, card, loan, internet): the same system in another case would be another source"
+	case s == "crm":
+		return "crm is the bank's own record (what staff enter and the customer confirms): a report names the system it comes from"
+	}
+	return ""
 }
 
 // ProfileReported is what a source system's record says of a customer's

@@ -234,14 +234,8 @@ func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 // (system:import:<system>) and every record's source: one that is not
 // id-shaped, not in lower case, or is the CRM's own name, is Invalid.
 func CheckSystem(s string) error {
-	if !events.ValidID(s) {
-		return events.InvalidField("source", "must be a system name: 1-64 letters, digits, '_' or '-' (core, card, loan, internet)")
-	}
-	if strings.ToLower(s) != s { // the name is in every event id and claim: "Core" would be another system
-		return events.InvalidField("source", "must be in lower case (core, card, loan, internet): the same system named in another case would be another source, its records imported again")
-	}
-	if s == "crm" { // projections.CRMSystem: the bank's own record, verified, first in priority
-		return events.InvalidField("source", "crm is the bank's own record (what staff enter): an import names the system the file comes from")
+	if p := events.SystemNameProblem(s); p != "" { // the name is in every event id and claim
+		return events.InvalidField("source", "%s", p)
 	}
 	return nil
 }
