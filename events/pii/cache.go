@@ -63,14 +63,14 @@ func (c *keyCache) get(id string, dst *[32]byte) (found, erased bool) {
 	return true, e.erased
 }
 
-// missing returns the ids, sorted and each once, that are valid customer
-// ids (Keys.begin's rule) not in the cache; the cache's order and counters
+// missing returns the ids, sorted and each once, that can name a key
+// (keyID) and are not in the cache; the cache's order and counters
 // are left as they are.
 func (c *keyCache) missing(ids []string) []string {
 	out := make([]string, 0, len(ids))
 	c.mu.Lock()
 	for _, id := range ids {
-		if _, ok := c.m[id]; !ok && id != "" && len(id) <= 256 {
+		if _, ok := c.m[id]; !ok && keyID(id) {
 			out = append(out, id)
 		}
 	}

@@ -286,13 +286,16 @@ func (k *Keys) Close() error {
 	return k.vault.Close()
 }
 
+// keyID reports whether id can name a data key: 1-256 bytes.
+func keyID(id string) bool { return id != "" && len(id) <= 256 }
+
 // begin checks a call's arguments and holds k.mu for reading; the caller
 // releases it unless begin fails.
 func (k *Keys) begin(ctx context.Context, customerID string) error {
 	if err := ctx.Err(); err != nil {
 		return &events.Error{Code: events.Unavailable, Message: "key store request cancelled", Err: err}
 	}
-	if customerID == "" || len(customerID) > 256 {
+	if !keyID(customerID) {
 		return events.InvalidField("customerId", "must be 1-256 bytes")
 	}
 	k.mu.RLock()
