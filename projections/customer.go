@@ -126,11 +126,7 @@ func (cs *Customers) Apply(e Event) {
 	case *events.ProfileVerified:
 		// A confirmation entered late does not make the data fresher than
 		// a later one did.
-		key, booked := cs.bookedKey(c)
-		c.verifiedAt = max(c.verifiedAt, at.Unix())
-		if booked {
-			cs.restaled(c, key)
-		}
+		cs.verified(c, at.Unix())
 		c.confirm(cs.rule, d.Fields, at, e)
 	case *events.ProfileReported:
 		c.report(cs.rule, d, e)
@@ -192,11 +188,7 @@ func (cs *Customers) Apply(e Event) {
 			c.contactAt = t
 		}
 		if d.Purpose == "data_refresh" {
-			key, booked := cs.bookedKey(c)
-			c.verifiedAt = max(c.verifiedAt, d.OccurredAt.Unix())
-			if booked {
-				cs.restaled(c, key)
-			}
+			cs.verified(c, d.OccurredAt.Unix())
 			c.confirm(cs.rule, nil, d.OccurredAt, e)
 		}
 		c.addTimeline(TimelineEntry{Kind: "contact", At: d.OccurredAt, Channel: d.Channel, Purpose: d.Purpose,

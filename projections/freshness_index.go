@@ -135,6 +135,16 @@ func (cs *Customers) restaled(c *customer, key int64) {
 	}
 }
 
+// verified notes that c's data was confirmed at unix second at, moving
+// its stale instant in its book if that changed it.
+func (cs *Customers) verified(c *customer, at int64) {
+	key, booked := cs.bookedKey(c)
+	c.verifiedAt = max(c.verifiedAt, at)
+	if booked {
+		cs.restaled(c, key)
+	}
+}
+
 // recountFresh rebuilds the books' stale instants from the books (after
 // RestoreCustomers put records there).
 func (cs *Customers) recountFresh() {
