@@ -10,6 +10,7 @@ import (
 	"github.com/dangol/dangol/events"
 	"github.com/dangol/dangol/ops/pgtest"
 	"github.com/dangol/dangol/projections/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestDuplicatesCrowdedRow: the PostgreSQL read store's likely duplicates
@@ -135,22 +136,15 @@ func TestDuplicatesCrowdedRow(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if min := (crowd + 1003 + 99) / 100; len(commits) < min {
-		t.Fatalf("the writer committed %d times; batches of at most 100 need %d", len(commits), min)
+	if need := (crowd + 1003 + 99) / 100; len(commits) < need {
+		t.Fatalf("the writer committed %d times; batches of at most 100 need %d", len(commits), need)
 	}
-	var writes []int64
 	rows, err = db.Query(context.Background(), `SELECT tx FROM dup_writes`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var tx int64
-		if err := rows.Scan(&tx); err != nil {
-			t.Fatal(err)
-		}
-		writes = append(writes, tx)
-	}
-	if err := rows.Err(); err != nil {
+	writes, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("the pairs' row: %d pairs, written %d times in %d commits of %d events (batches of at most 100)", inRow, len(writes), len(commits), crowd+1003)
