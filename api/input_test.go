@@ -82,6 +82,7 @@ func writeEndpoints(f inputFixture) []writeEndpoint {
 			extra: []badInput{
 				{name: "bad id in body", body: newCustomer("C 9"), status: 400, code: "invalid"},
 				{name: "bad birth date", body: withField(newCustomer("C9"), "birthDate", "1970-13-01"), status: 400, code: "invalid"},
+				{name: "source system not in lower case", body: withField(newCustomer("C9"), "source", map[string]any{"system": "Core"}), status: 400, code: "invalid"},
 			}},
 		{name: "profile", who: "R1", method: "POST", path: "/v1/customers/C1/profile", badIDPath: "/v1/customers/C%201/profile",
 			unknownPath: "/v1/customers/NOPE/profile", stream: "customer-C1",

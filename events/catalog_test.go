@@ -312,6 +312,9 @@ func TestParseValid(t *testing.T) {
 		{"CustomerRegistered", "address", del},
 		{"CustomerRegistered", "address", "line 1\r\n\tline 2"},
 		{"CustomerRegistered", "source.ref", del},
+		{"CustomerRegistered", "source.system", "crm"}, // staff registered the customer in the CRM
+		{"CustomerRegistered", "source.system", "core-banking"},
+		{"CustomerRegistered", "source.system", "card_app2"},
 		{"CustomerRegistered", "customerId", strings.Repeat("C", 64)},
 		{"ProfileChanged", "changes", map[string]any{"phone": ""}}, // clears an optional field
 		{"ProfileChanged", "changes", map[string]any{"name": "Kim Minji", "birthDate": "1970-03-16", "address": "Busan"}},
@@ -523,6 +526,9 @@ var invalidCases = []invalid{
 	{"CustomerRegistered", "source.system", " ", ""},
 	{"CustomerRegistered", "source.system", rep("s", 65), ""},
 	{"CustomerRegistered", "source.system", "core\tbanking", ""},
+	{"CustomerRegistered", "source.system", "Core", ""}, // another system than core to the survivorship rule
+	{"CustomerRegistered", "source.system", "core banking", ""},
+	{"CustomerRegistered", "source.system", "코어", ""},
 	{"CustomerRegistered", "source.ref", rep("r", 129), ""},
 
 	// ProfileChanged

@@ -67,7 +67,7 @@ func (d *CustomerRegistered) Validate() error {
 		c.profileField(f, f, d.profileValue(f))
 	}
 	c.id("branchId", &d.BranchID, true)
-	c.line("source.system", &d.Source.System, 64, true)
+	c.registrar("source.system", &d.Source.System) // its claims rank by it (docs/provenance.md)
 	c.line("source.ref", &d.Source.Ref, 128, false)
 	return c.errOrNil()
 }

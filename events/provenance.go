@@ -43,6 +43,18 @@ func (c *check) system(field string, s *string) {
 	}
 }
 
+// registrar checks the name of the system a customer was registered
+// from: a source system's name as SystemNameProblem has it, or crm, the
+// CRM itself (a customer staff registered).
+func (c *check) registrar(field string, s *string) {
+	if !c.str0(field, s, 64, true) {
+		return
+	}
+	if p := systemNameForm(*s); p != "" {
+		c.fail(field, "%s", p)
+	}
+}
+
 // SystemNameProblem returns why s is not a source system's name, "" if it
 // is one: the survivorship rule ranks claims by it and the importer
 // derives event ids from it, so a ProfileReported's source.system and
@@ -51,13 +63,19 @@ func (c *check) system(field string, s *string) {
 // priority), and not the CRM's own name, whose claims are what staff
 // entered and the customer confirmed.
 func SystemNameProblem(s string) string {
+	if s == "crm" {
+		return "crm is the bank's own record (what staff enter and the customer confirms): a report names the system it comes from"
+	}
+	return systemNameForm(s)
+}
+
+// systemNameForm is SystemNameProblem without the rule against crm.
+func systemNameForm(s string) string {
 	switch {
 	case !ValidID(s):
 		return "must be a system name: 1-64 letters, digits, '_' or '-' (core, card, loan, internet)"
 	case strings.ToLower(s) != s:
 		return "must be in lower case (core, card, loan, internet): the same system in another case would be another source"
-	case s == "crm":
-		return "crm is the bank's own record (what staff enter and the customer confirms): a report names the system it comes from"
 	}
 	return ""
 }
