@@ -27,8 +27,13 @@ const (
 
 const (
 	// liveQueue is how many events a client may lag behind the hub before it
-	// is closed with 4008.
+	// is closed with 4008; a client still replaying goes on from the store
+	// instead, liveCatchUps times at most.
 	liveQueue = 1024
+	// liveCatchUps is how often a client's replay may go on reading the
+	// store because the live events dispatched meanwhile overflowed its
+	// queue; the next time, it does not keep up (4008).
+	liveCatchUps = 4
 	// liveMaxLag is how long one write to a client may stay blocked (its
 	// socket buffers full) before it is closed with 4008.
 	liveMaxLag = 5 * time.Second
@@ -70,6 +75,7 @@ type LiveMetrics struct {
 	connections prometheus.Gauge
 	disconnects *prometheus.CounterVec
 	sent        prometheus.Counter
+	catchUps    prometheus.Counter
 }
 
 // NewLiveMetrics creates and registers the live-feed collectors on reg.
@@ -79,8 +85,10 @@ func NewLiveMetrics(reg prometheus.Registerer) *LiveMetrics {
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dangol_ws_disconnects_total",
 			Help: "WebSocket disconnects by reason (too_slow counts when the server decides to close a lagging client)."}, []string{"reason"}),
 		sent: prometheus.NewCounter(prometheus.CounterOpts{Name: "dangol_ws_messages_sent_total", Help: "Events pushed to WebSocket clients."}),
+		catchUps: prometheus.NewCounter(prometheus.CounterOpts{Name: "dangol_ws_catchups_total",
+			Help: "Replays that went on reading the store because the live events dispatched meanwhile overflowed the client's queue."}),
 	}
-	reg.MustRegister(m.connections, m.disconnects, m.sent)
+	reg.MustRegister(m.connections, m.disconnects, m.sent, m.catchUps)
 	return m
 }
 
@@ -120,6 +128,11 @@ type client struct {
 	at     events.Position // where it attached: it replays what is up to it itself
 	mark   uint64          // the hub's round that last took it as a target (under the hub's mu)
 	load   uint64          // events queued to it since the last shedding (under the hub's mu)
+	// replaying: it is replaying up to at from the store, and a full queue
+	// makes it behind rather than too slow; behind: the hub queues it
+	// nothing more, and it reads on from the store (caughtUp). Both under
+	// the hub's mu.
+	replaying, behind bool
 
 	code   atomic.Int32  // the close code of the first kick
 	text   string        // its reason, set before kicked is closed
@@ -245,6 +258,10 @@ func (h *hub) dispatch(ctx context.Context, env *events.Envelope) {
 		case c.queue <- queued{msg.Position, pm, dispatched}:
 			c.load++
 		default:
+			if c.replaying {
+				c.behind = true // it reads this event and the next from the store
+				continue
+			}
 			h.remove(c)
 			h.s.tooSlow(c)
 		}
@@ -262,7 +279,7 @@ func (h *hub) targetsOf(msg liveMsg) []*client {
 	targets := h.targets[:0]
 	h.round++
 	take := func(c *client) {
-		if c.mark != h.round && c.at.Less(msg.Position) {
+		if c.mark != h.round && c.at.Less(msg.Position) && !c.behind {
 			c.mark = h.round
 			targets = append(targets, c)
 		}
@@ -337,6 +354,27 @@ func (h *hub) attach(c *client) (events.Position, bool) {
 	}
 	c.at = h.pos
 	h.add(c)
+	return h.pos, true
+}
+
+// caughtUp is called when c's replay has reached where it attached. If
+// the hub found its queue full meanwhile (behind), it discards what is
+// queued, attaches c again at the hub's position and returns it with
+// again set: c replays on from the store up to it, since everything after
+// where its replay is now was either discarded here or never queued. Else
+// c is live from now on: a full queue is too slow.
+func (h *hub) caughtUp(c *client) (at events.Position, again bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !c.behind {
+		c.replaying = false
+		return c.at, false
+	}
+	for len(c.queue) > 0 {
+		<-c.queue
+	}
+	c.behind = false
+	c.at = h.pos
 	return h.pos, true
 }
 

@@ -101,11 +101,19 @@ func (s slowSealer) OpenEnvelope(ctx context.Context, e *events.Envelope) (event
 // replay).
 type watchedLog struct {
 	api.Store
-	from events.Position
 	turn *turnstile
 
 	mu   sync.Mutex
+	from events.Position
 	subs []events.Subscription
+}
+
+// hold makes the reads of the whole log from position from wait at the
+// turnstile, and no others.
+func (l *watchedLog) hold(from events.Position) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.from = from
 }
 
 func (l *watchedLog) Subscribe(ctx context.Context, from events.Position) (events.Subscription, error) {
@@ -119,7 +127,10 @@ func (l *watchedLog) Subscribe(ctx context.Context, from events.Position) (event
 }
 
 func (l *watchedLog) ReadAll(ctx context.Context, from events.Position, limit int) ([]events.Envelope, error) {
-	if from == l.from {
+	l.mu.Lock()
+	held := from == l.from
+	l.mu.Unlock()
+	if held {
 		l.turn.pass(ctx)
 	}
 	return l.Store.ReadAll(ctx, from, limit)
@@ -159,9 +170,9 @@ func (l *probedSub) closed(t *testing.T) ([]float64, int) {
 // turnstile) while the clock moves by hand; neither the queued-event age
 // nor a lag probe can be what closes it (both are at most LiveMaxLag old).
 // The closed client got a gap-free prefix and, resuming from its last
-// position, gets the rest (resuming again if the hub, still working off
-// its backlog, fills its queue while it replays: each such close is 4008
-// and counted).
+// position, gets the rest without being closed again (if the hub, still
+// working off its backlog, fills its queue while it replays, it goes on
+// from the store).
 func TestLiveHubOverloadOnHandClock(t *testing.T) {
 	clock, turn := newHandClock(), newTurnstile()
 	var log *watchedLog
@@ -215,11 +226,17 @@ func TestLiveHubOverloadOnHandClock(t *testing.T) {
 		t.Fatalf("the quiet client got %d events, want %d", got, nQuiet)
 	}
 
-	shed := s.resumeGetsRest("C1", fromC1, got, want)
-	if c := s.tooSlow(); c != float64(1+shed) {
-		t.Fatalf("too_slow counted %v times, want %d (the busy client, its resumptions closed with 4008)", c, 1+shed)
+	// Resuming, it replays while the hub works off its backlog (on
+	// PostgreSQL 4,000 events, more than its queue): it goes on from the
+	// store rather than being closed again (at most 3 times: each takes
+	// more than the queue's 1,024 of the backlog).
+	if shed := s.resumeGetsRest("C1", fromC1, got, want); shed != 0 {
+		t.Fatalf("the resumed client was closed with 4008 %d times while the hub worked off its backlog", shed)
 	}
-	t.Logf("the resumed client was closed with 4008 again %d times while the hub worked off its backlog", shed)
+	if c := s.tooSlow(); c != 1 {
+		t.Fatalf("too_slow counted %v times, want 1 (the busy client)", c)
+	}
+	t.Logf("the resumed client went on from the store %v times", s.catchUps())
 }
 
 // TestLiveQueuedAgeOnHandClock: over a real WebSocket connection, a client
@@ -239,15 +256,9 @@ func TestLiveQueuedAgeOnHandClock(t *testing.T) {
 		{"past LiveMaxLag", maxLag + time.Nanosecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock, turn := newHandClock(), newTurnstile()
-			var log *watchedLog
-			s := newStack(t, stackOptions{noReactors: true, configure: func(c *api.Config) {
-				c.LiveMaxLag, c.LiveClock = maxLag, clock
-				log = &watchedLog{Store: c.Store, turn: turn}
-				c.Store = log
-			}})
+			s, log, turn, clock := heldReplayStack(t)
 			from := s.must("R1", "POST", "/v1/customers", newCustomer("C1"), 201)["position"].(float64)
-			log.from = events.At(uint64(from))
+			log.hold(events.At(uint64(from)))
 
 			reading := s.subscribeProbed("R1", "customer:C1", from)
 			n := s.appendUntilProbed(clock, "C1", 1, 1) // the hub has dispatched them

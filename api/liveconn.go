@@ -141,6 +141,7 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 	case <-ctx.Done():
 		return "shutdown"
 	}
+	c.replaying = sub.FromPosition != nil // before the hub has it
 	at, ok := s.hub.attach(c)
 	if !ok {
 		closeWith(websocket.CloseGoingAway, "server shutting down")
@@ -249,10 +250,34 @@ func (s *Server) runLive(r *http.Request, conn *websocket.Conn, p Principal) str
 		return finish()
 	}
 	// Replay what the client missed, up to where the hub took over, routing
-	// each event as of its own position.
+	// each event as of its own position. If the hub meanwhile dispatched
+	// more to the client than its queue holds, replay on from the store up
+	// to where the hub is now (the router has seen every event up to from,
+	// so it goes on), liveCatchUps times at most.
+	var rt *router
+	var from events.Position
 	if sub.FromPosition != nil {
-		rt := newRouter(s.Store)
-		from := *sub.FromPosition
+		rt, from = newRouter(s.Store), *sub.FromPosition
+	}
+	for round := 0; sub.FromPosition != nil; round++ {
+		if round > 0 {
+			next, again := s.hub.caughtUp(c)
+			if !again {
+				break
+			}
+			if round > liveCatchUps {
+				s.tooSlow(c)
+				return finish()
+			}
+			if s.live != nil {
+				s.live.catchUps.Inc()
+			}
+			if !s.stillValid(ctx, r, next) {
+				c.kick(closeEnded, "your session or token has ended; sign in again")
+				return finish()
+			}
+			at = next
+		}
 	replay:
 		for from.Less(at) {
 			evs, err := s.Store.ReadAll(ctx, from, 512)
