@@ -319,6 +319,17 @@ func (s *Server) getDuplicates(w http.ResponseWriter, r *http.Request, p Princip
 	return nil
 }
 
+// getWithheldValues answers what the pairs leave out: counts and customer
+// ids, no personal data (so no entry of the access record).
+func (s *Server) getWithheldValues(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	v, err := s.Queries.WithheldValues(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
 // duplicatePair fills in both customers of pr from their views.
 func (s *Server) duplicatePair(ctx context.Context, pr projections.DuplicatePair) (DuplicatePair, error) {
 	out := DuplicatePair{Matched: pr.Matched}

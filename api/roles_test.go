@@ -36,6 +36,7 @@ var roleMatrix = []struct {
 	{"POST", "/v1/customers/{id}/erasure", "/v1/customers/C1/erasure", "{}", "admin"},
 	{"POST", "/v1/customers/{id}/merges", "/v1/customers/C1/merges", "{}", "centre_head"}, // no mergedId: 400
 	{"GET", "/v1/duplicates", "/v1/duplicates", nil, "centre_head"},
+	{"GET", "/v1/duplicates/withheld", "/v1/duplicates/withheld", nil, "centre_head"},
 	{"PUT", "/v1/recordings", "/v1/recordings", "{}", "rep private_banker admin"}, // JSON is not audio: 400
 	{"POST", "/v1/calls", "/v1/calls", "{}", "rep private_banker admin"},
 	{"POST", "/v1/calls/{id}/selection", "/v1/calls/NOCALL/selection", "{}", "supervisor"},

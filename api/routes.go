@@ -95,6 +95,7 @@ func (s *Server) routes(h func(pattern string, roles []string, f handlerFunc)) {
 	h("GET /v1/customers", readers, s.listCustomers)
 	h("GET /v1/search/customers", readers, s.searchCustomers)
 	h("GET /v1/duplicates", stewards, s.getDuplicates)
+	h("GET /v1/duplicates/withheld", stewards, s.getWithheldValues)
 	h("GET /v1/worklist", readers, s.getWorklist)
 	h("GET /v1/calls/{id}", readers, s.getCall)
 	h("GET /v1/recordings/{sha256}", readers, s.getRecording)

@@ -40,22 +40,27 @@ const MaxDuplicateGroup = 50
 // values, process-local, and a pair is confirmed on the values themselves.
 // A placeholder phone (PlaceholderPhone) files a customer under no key.
 type Duplicates struct {
-	cs      *Customers
-	seed    maphash.Seed
-	keyOf   map[string]uint64    // customer id → its key
-	single  map[uint64]string    // key → the one customer holding it
-	groups  map[uint64]*dupGroup // key → the customers holding it, two or more
-	changed bool
+	cs          *Customers
+	seed        maphash.Seed
+	keyOf       map[string]uint64    // customer id → its key
+	single      map[uint64]string    // key → the one customer holding it
+	groups      map[uint64]*dupGroup // key → the customers holding it, two or more
+	placeholder map[string]struct{}  // customers whose phone is a placeholder
+	changed     bool
+	// withheldChanged: the placeholders or a crowded group changed since
+	// TakeWithheldChanged last said so.
+	withheldChanged bool
 }
 
 // NewDuplicates returns the read model over cs, holding the customers cs
 // holds already (so that it can be built over restored state).
 func NewDuplicates(cs *Customers) *Duplicates {
-	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, single: map[uint64]string{}, groups: map[uint64]*dupGroup{}}
+	d := &Duplicates{cs: cs, seed: maphash.MakeSeed(), keyOf: map[string]uint64{}, single: map[uint64]string{},
+		groups: map[uint64]*dupGroup{}, placeholder: map[string]struct{}{}}
 	for _, c := range cs.byID {
 		d.set(c)
 	}
-	d.changed = true
+	d.changed, d.withheldChanged = true, true
 	return d
 }
 
@@ -87,6 +92,15 @@ func duplicateRelevant(data events.Data) bool {
 
 // set files c under its current key, or under none.
 func (d *Duplicates) set(c *customer) {
+	_, was := d.placeholder[c.id]
+	if is := d.placeholderPhone(c); is != was {
+		if is {
+			d.placeholder[c.id] = struct{}{}
+		} else {
+			delete(d.placeholder, c.id)
+		}
+		d.withheldChanged = true
+	}
 	key, ok := d.key(c)
 	old, had := d.keyOf[c.id]
 	if had == ok && old == key {
@@ -137,6 +151,7 @@ func (d *Duplicates) add(key uint64, id string) {
 			g.set[id], g.ids = struct{}{}, nil
 		}
 		d.changed = d.changed || listed(g.len()) || listed(g.len()-1)
+		d.withheldChanged = d.withheldChanged || g.len() > MaxDuplicateGroup
 		return
 	}
 	other, ok := d.single[key]
@@ -165,6 +180,7 @@ func (d *Duplicates) drop(key uint64, id string) {
 		g.ids = slices.Delete(g.ids, i, i+1)
 	}
 	d.changed = d.changed || listed(g.len()) || listed(g.len()+1)
+	d.withheldChanged = d.withheldChanged || g.len()+1 > MaxDuplicateGroup
 	if g.len() == 1 {
 		delete(d.groups, key)
 		d.single[key] = g.ids[0]
@@ -186,6 +202,16 @@ func (d *Duplicates) key(c *customer) (uint64, bool) {
 	h.WriteByte(0)
 	h.WriteString(c.birthDate)
 	return h.Sum64(), true
+}
+
+// placeholderPhone reports whether c, neither erased nor merged, holds a
+// phone that is a placeholder (PlaceholderPhone).
+func (d *Duplicates) placeholderPhone(c *customer) bool {
+	if c.gone() {
+		return false
+	}
+	phone := NormalizePhone(c.phone)
+	return phone != "" && PlaceholderPhone(phone)
 }
 
 // PlaceholderPhone reports whether phone, normalised (NormalizePhone), is
@@ -250,6 +276,59 @@ func (d *Duplicates) TakeChanged() bool {
 	return ch
 }
 
+// WithheldSample is how many customer ids Withheld names per group.
+const WithheldSample = 20
+
+// WithheldValues is what the likely duplicate pairs leave out
+// (docs/provenance.md, "placeholder and crowded values"): the customers
+// whose phone is a placeholder, and each phone and birth date held by more
+// than MaxDuplicateGroup customers, largest first. It is for whoever keeps
+// the data clean at its source; like the pairs it names customers, never
+// the values.
+type WithheldValues struct {
+	Placeholder WithheldGroup   `json:"placeholderPhones"`
+	Crowded     []WithheldGroup `json:"crowded"`
+}
+
+// WithheldGroup is a count of customers and the first WithheldSample of
+// their ids, in id order.
+type WithheldGroup struct {
+	Customers int      `json:"customers"`
+	Sample    []string `json:"sample"`
+}
+
+// Withheld returns the placeholders and the crowded groups; groups of the
+// same size by their first id.
+func (d *Duplicates) Withheld() WithheldValues {
+	out := WithheldValues{Placeholder: withheldGroup(d.placeholder), Crowded: []WithheldGroup{}}
+	for _, g := range d.groups {
+		if g.set != nil {
+			out.Crowded = append(out.Crowded, withheldGroup(g.set))
+		}
+	}
+	slices.SortFunc(out.Crowded, func(x, y WithheldGroup) int {
+		if x.Customers != y.Customers {
+			return y.Customers - x.Customers
+		}
+		return cmpString(x.Sample[0], y.Sample[0])
+	})
+	return out
+}
+
+func withheldGroup(ids map[string]struct{}) WithheldGroup {
+	all := slices.Sorted(maps.Keys(ids))
+	sample := make([]string, min(len(all), WithheldSample)) // [] when none, for JSON
+	copy(sample, all)
+	return WithheldGroup{Customers: len(all), Sample: sample}
+}
+
+// TakeWithheldChanged is TakeChanged for Withheld.
+func (d *Duplicates) TakeWithheldChanged() bool {
+	ch := d.withheldChanged
+	d.withheldChanged = false
+	return ch
+}
+
 // NormalizePhone returns the digits of a phone number in the Korean
 // domestic form: "010-1234-5678", "+82 10 1234 5678" and
 // "+82 (0)10-1234-5678" all give "01012345678". A value with no digits
@@ -283,4 +362,10 @@ func NormalizePhone(p string) string {
 func (m *Memory) Duplicates(context.Context) (pairs []DuplicatePair, err error) {
 	m.view(func() { pairs = m.Dups.Pairs() })
 	return pairs, nil
+}
+
+// WithheldValues returns what the pairs leave out (Duplicates.Withheld).
+func (m *Memory) WithheldValues(context.Context) (w WithheldValues, err error) {
+	m.view(func() { w = m.Dups.Withheld() })
+	return w, nil
 }

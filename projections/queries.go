@@ -53,6 +53,10 @@ type Queries interface {
 	// customers, neither erased nor merged, with the same birth date and
 	// normalised phone; by the first id, then the second.
 	Duplicates(ctx context.Context) ([]DuplicatePair, error)
+	// WithheldValues returns what Duplicates leaves out (WithheldValues):
+	// the customers with a placeholder phone, and the phones and birth
+	// dates held by more than MaxDuplicateGroup customers.
+	WithheldValues(ctx context.Context) (WithheldValues, error)
 	// Call returns call id with its selection and review; NotFound if no
 	// such call was recorded.
 	Call(ctx context.Context, id string) (CallView, error)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/events"
+	"github.com/dangol/dangol/projections"
 )
 
 // The centre head's likely duplicates (docs/console.md, "Likely duplicates
@@ -33,6 +34,9 @@ type duplicatesPage struct {
 	Done     string     // the survivor of the merge just made
 	Merged   string     // the id merged into Done
 	Error    string     // a refused merge of a pair no longer listed
+	// Withheld is what the pairs leave out (GET /v1/duplicates/withheld):
+	// shown on the first page, under the pairs.
+	Withheld *projections.WithheldValues
 }
 
 // mergeForm is the merge form of one pair.
@@ -49,6 +53,12 @@ type mergeForm struct {
 func (duplicatesPage) PairKey(p api.DuplicatePair) string {
 	return p.Customers[0].ID + "+" + p.Customers[1].ID
 }
+
+// MaxGroup is the most customers a listed group may hold.
+func (duplicatesPage) MaxGroup() int { return projections.MaxDuplicateGroup }
+
+// Sample is how many ids a withheld group names.
+func (duplicatesPage) Sample() int { return projections.WithheldSample }
 
 // SelectedKey is the open pair's key, "" if none.
 func (d duplicatesPage) SelectedKey() string {
@@ -80,6 +90,13 @@ func (c *Console) renderDuplicates(w http.ResponseWriter, r *http.Request, s *Se
 		return err
 	}
 	p.Pairs, p.Next = page.Items, page.NextCursor
+	if p.After == "" {
+		var wv projections.WithheldValues
+		if err := c.apiJSON(r.Context(), s, "/v1/duplicates/withheld", &wv); err != nil {
+			return err
+		}
+		p.Withheld = &wv
+	}
 	for _, pr := range p.Pairs {
 		if p.PairKey(pr) == pick || pick == "" && p.Done == "" && p.Selected == nil {
 			p.Selected = &mergeForm{Pair: pr, Key: newKey(), Survivor: olderOf(pr)}

@@ -41,6 +41,35 @@ func (w *writer) duplicatePairs(b *pgx.Batch) error {
 	return aggregate(b, true, aggDuplicates, w.mem.Dups.Pairs())
 }
 
+// aggWithheld is the rm_aggregates row of what the pairs leave out.
+const aggWithheld = "duplicates-withheld"
+
+// withheldValues queues the upsert of the withheld values' row if they may
+// have changed since the writer last wrote it: a registration into a
+// crowded group rewrites this row (a count and 20 ids a group), never the
+// pairs'.
+func (w *writer) withheldValues(b *pgx.Batch) error {
+	if !w.mem.Dups.TakeWithheldChanged() {
+		return nil
+	}
+	return aggregate(b, true, aggWithheld, w.mem.Dups.Withheld())
+}
+
+// WithheldValues returns what the pairs leave out, as the writer last
+// wrote it.
+func (s *Store) WithheldValues(ctx context.Context) (projections.WithheldValues, error) {
+	none := projections.WithheldValues{Placeholder: projections.WithheldGroup{Sample: []string{}}, Crowded: []projections.WithheldGroup{}}
+	js, err := s.aggregateRow(ctx, aggWithheld)
+	if err != nil || js == nil {
+		return none, err
+	}
+	var v projections.WithheldValues
+	if err := json.Unmarshal(js, &v); err != nil {
+		return none, fmt.Errorf("read models: decode withheld values: %w", err)
+	}
+	return v, nil
+}
+
 // Duplicates returns the likely duplicate pairs the writer last wrote.
 func (s *Store) Duplicates(ctx context.Context) ([]projections.DuplicatePair, error) {
 	js, err := s.aggregateRow(ctx, aggDuplicates)

@@ -253,7 +253,7 @@ func (w *writer) batch(ctx context.Context) (*pgx.Batch, error) {
 	w.markChains() // merge.go
 	customers := func(b *pgx.Batch) error { return w.customerRows(ctx, b, sortedKeys(w.dirty.customers)) }
 	for _, add := range []func(*pgx.Batch) error{customers, w.advisors, w.calls, w.points, w.logs, w.staff, w.aggregates, w.qaAggregate,
-		w.campaignRows, w.targetRows, w.tierAggregate, w.searchTerms, w.duplicatePairs} {
+		w.campaignRows, w.targetRows, w.tierAggregate, w.searchTerms, w.duplicatePairs, w.withheldValues} {
 		if err := add(b); err != nil {
 			return nil, fmt.Errorf("read models: encode: %w", err)
 		}

@@ -223,6 +223,8 @@ func Answers(tb testing.TB, q projections.Queries, x IDs, now time.Time) []strin
 	}
 	dups, err := q.Duplicates(ctx)
 	put("duplicates", dups, err)
+	withheld, err := q.WithheldValues(ctx)
+	put("duplicates withheld", withheld, err)
 	hidden := func(m projections.StaffMember) []any { // what the JSON leaves out
 		return []any{m.PasswordHash, m.SetupID, m.SetupHash, m.SetupExpiresAt.UTC(), m.SecondFactorSealed, m.FailedSignIns}
 	}

@@ -1,6 +1,7 @@
 package projectionstest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/dangol/dangol/events"
@@ -55,6 +56,55 @@ func testDuplicates(t *testing.T, f *fixture) {
 	f.add(events.CustomerStream("D6"), &events.ProfileChanged{Changes: map[string]string{"phone": "010-0000-0000"}, Source: "branch"})
 	rs = f.sync()
 	same(t, "Duplicates after D1's erasure and D6's change", duplicateIDs(t, rs), []string{"D2+D4"})
+}
+
+// testDuplicatesWithheld: what the pairs leave out is listed apart, with
+// counts and the first ids: the customers with a placeholder phone (not an
+// erased one), and a phone and birth date held by more than
+// MaxDuplicateGroup customers, which is listed as pairs again once it
+// shrinks to the cap.
+func testDuplicatesWithheld(t *testing.T, f *fixture) {
+	withheld := func(rs ReadStore) projections.WithheldValues {
+		t.Helper()
+		w, err := rs.WithheldValues(t.Context())
+		ok(t, "WithheldValues", err)
+		return w
+	}
+	ids := func(prefix string, from, to int) []string {
+		var out []string
+		for i := from; i <= to; i++ {
+			out = append(out, fmt.Sprintf("%s%02d", prefix, i))
+		}
+		return out
+	}
+	none := projections.WithheldValues{Placeholder: projections.WithheldGroup{Sample: []string{}}, Crowded: []projections.WithheldGroup{}}
+	f.regDup("W1", "010-5555-6666", "1970-03-04")
+	same(t, "WithheldValues with nothing withheld", withheld(f.sync()), none)
+
+	f.regDup("P1", "010-0000-0000", "1980-01-01")
+	f.regDup("P2", "010-0000-0000", "1980-01-01")
+	f.regDup("P3", "12345", "1981-02-03") // no subscriber number
+	f.regDup("P4", "000-0000-0000", "")
+	crowd := ids("C", 1, projections.MaxDuplicateGroup+1)
+	for _, id := range crowd {
+		f.regDup(id, "02-3456-7890", "1990-01-01") // a shared line
+	}
+	rs := f.sync()
+	same(t, "WithheldValues", withheld(rs), projections.WithheldValues{
+		Placeholder: projections.WithheldGroup{Customers: 4, Sample: []string{"P1", "P2", "P3", "P4"}},
+		Crowded:     []projections.WithheldGroup{{Customers: len(crowd), Sample: crowd[:projections.WithheldSample]}}})
+	same(t, "Duplicates beside a crowded group", duplicateIDs(t, rs), []string{})
+
+	f.add(events.CustomerStream("P2"), &events.PersonalDataErased{Reason: "erasure request", RequestedBy: "customer"})
+	f.add(events.CustomerStream("P3"), &events.ProfileChanged{Changes: map[string]string{"phone": "010-7777-8888"}, Source: "branch"})
+	f.add(events.CustomerStream("C01"), &events.ProfileChanged{Changes: map[string]string{"phone": "010-7777-9999"}, Source: "branch"})
+	rs = f.sync()
+	w := withheld(rs)
+	same(t, "WithheldValues after an erasure, a real phone and the group at the cap", w, projections.WithheldValues{
+		Placeholder: projections.WithheldGroup{Customers: 2, Sample: []string{"P1", "P4"}}, Crowded: []projections.WithheldGroup{}})
+	if got, want := len(duplicateIDs(t, rs)), projections.MaxDuplicateGroup*(projections.MaxDuplicateGroup-1)/2; got != want {
+		t.Errorf("Duplicates once the group is at the cap: %d pairs, want %d", got, want)
+	}
 }
 
 // testMerge: after M2 is merged into M1, the view of M2 is M1's (which

@@ -84,6 +84,7 @@ func TestQueriesWith(t *testing.T, open Open, opt Options) {
 		{"Erasure", testErasure},
 		{"Search", testSearch},
 		{"Duplicates", testDuplicates},
+		{"DuplicatesWithheld", testDuplicatesWithheld},
 		{"Merge", testMerge},
 		{"CustomerList", testCustomerList},
 		{"Worklist", testWorklist},
