@@ -1,7 +1,10 @@
 // Package groupcommit is the append queue the stores share: callers hand
 // a request over and wait; one committer goroutine takes every request
 // queued at that moment and commits them together (one transaction, one
-// flush), so throughput grows with the number of concurrent writers.
+// flush), so throughput grows with the number of concurrent writers. A
+// caller that finds the committer idle and nothing queued commits its
+// request itself, in its own goroutine: a lone writer's append then costs
+// no hand-over to the committer and back.
 package groupcommit
 
 import (
@@ -19,6 +22,12 @@ type Queue[R any] struct {
 	closing chan struct{} // closed by Close
 	stopped chan struct{} // closed when Run has returned
 	once    sync.Once
+
+	// committing is held by whoever commits: Run, or a caller committing
+	// its own request (inline). It guards commit and one.
+	committing sync.Mutex
+	commit     func(batch []R) (after func()) // Run's, once it has started
+	one        [1]R                           // inline's batch
 }
 
 type call[R any] struct {
@@ -42,6 +51,9 @@ func (q *Queue[R]) Do(ctx context.Context, req R) error {
 	case <-q.closing:
 		return events.ErrClosed
 	default:
+	}
+	if q.inline(req) {
+		return nil
 	}
 	c := &call[R]{req: req, done: make(chan struct{})}
 	select {
@@ -76,6 +88,9 @@ func (q *Queue[R]) Do(ctx context.Context, req R) error {
 // events.ErrClosed.
 func (q *Queue[R]) Run(commit func(batch []R) (after func())) {
 	defer close(q.stopped)
+	q.committing.Lock()
+	q.commit = commit
+	q.committing.Unlock()
 	calls := make([]*call[R], 0, q.max)
 	batch := make([]R, 0, q.max)
 	for {
@@ -100,6 +115,7 @@ func (q *Queue[R]) Run(commit func(batch []R) (after func())) {
 		for _, c := range calls {
 			batch = append(batch, c.req)
 		}
+		q.committing.Lock()
 		after := commit(batch)
 		for _, c := range calls {
 			close(c.done)
@@ -107,7 +123,35 @@ func (q *Queue[R]) Run(commit func(batch []R) (after func())) {
 		if after != nil {
 			after()
 		}
+		q.committing.Unlock()
 	}
+}
+
+// inline commits req in the caller's goroutine, as a batch of its own, if
+// Run has started, nobody is committing and nothing is queued, and reports
+// whether it did (then after has run too). Concurrent callers find the
+// queue busy and go to the committer, which batches them as before.
+func (q *Queue[R]) inline(req R) bool {
+	if len(q.in) > 0 || !q.committing.TryLock() {
+		return false
+	}
+	defer q.committing.Unlock()
+	select {
+	case <-q.closing: // Do answers ErrClosed
+		return false
+	default:
+	}
+	if q.commit == nil || len(q.in) > 0 {
+		return false
+	}
+	q.one[0] = req
+	after := q.commit(q.one[:])
+	var zero R
+	q.one[0] = zero
+	if after != nil {
+		after()
+	}
+	return true
 }
 
 func (q *Queue[R]) failQueued() {
@@ -127,4 +171,6 @@ func (q *Queue[R]) failQueued() {
 func (q *Queue[R]) Close() {
 	q.once.Do(func() { close(q.closing) })
 	<-q.stopped
+	q.committing.Lock() // a caller's own commit under way ends first; none starts after
+	q.committing.Unlock()
 }

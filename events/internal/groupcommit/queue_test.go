@@ -3,6 +3,9 @@ package groupcommit
 import (
 	"context"
 	"errors"
+	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -118,4 +121,141 @@ func TestDoHonoursContext(t *testing.T) {
 	if err := q.Do(ctx, &req{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Do with an ending ctx: %v", err)
 	}
+}
+
+// TestLoneCallerCommitsInline: a caller finding nothing queued and nobody
+// committing commits its request in its own goroutine (no hand-over to
+// Run), after included; callers arriving meanwhile go to Run, batched, and
+// run after Close has waited for the caller's commit to end.
+func TestLoneCallerCommitsInline(t *testing.T) {
+	q := New[*req](16)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var inCaller []bool
+	var sizes []int
+	var afters atomic.Int64
+	go q.Run(func(batch []*req) func() {
+		buf := make([]byte, 64<<10)
+		caller := strings.Contains(string(buf[:runtime.Stack(buf, false)]), "groupcommit.(*Queue[...]).inline(")
+		mu.Lock()
+		inCaller, sizes = append(inCaller, caller), append(sizes, len(batch))
+		first := len(sizes) == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		for _, r := range batch {
+			r.committed = true
+		}
+		return func() { afters.Add(1) }
+	})
+	for !q.started() {
+		runtime.Gosched()
+	}
+	first := &req{n: 0}
+	firstDone := make(chan error)
+	go func() { firstDone <- q.Do(context.Background(), first) }()
+	for {
+		mu.Lock()
+		n := len(sizes)
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { errs[i] = q.Do(context.Background(), &req{n: i + 1}) })
+	}
+	for waitingInDo() < len(errs) { // all handed to Run, behind the commit under way
+		runtime.Gosched()
+	}
+	close(release)
+	if err := <-firstDone; err != nil || !first.committed {
+		t.Fatalf("the lone caller's Do: %v, committed %v", err, first.committed)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("queued caller %d: %v", i, err)
+		}
+	}
+	for q.busy() { // Run may still be running the last batch's after
+		runtime.Gosched()
+	}
+	lone := &req{}
+	if err := q.Do(context.Background(), lone); err != nil || !lone.committed {
+		t.Fatalf("a lone caller once all was answered: %v, committed %v", err, lone.committed)
+	}
+	q.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !inCaller[0] || !inCaller[len(inCaller)-1] {
+		t.Errorf("the lone callers' commits ran in their goroutines: %v, want the first and the last", inCaller)
+	}
+	for i, c := range inCaller[1 : len(inCaller)-1] {
+		if c {
+			t.Errorf("batch %d of the queued callers ran in a caller's goroutine", i+1)
+		}
+	}
+	if got := slices.Max(sizes[1 : len(sizes)-1]); got < 2 {
+		t.Errorf("the 8 callers queued behind a commit went in batches %v, want them batched", sizes[1:len(sizes)-1])
+	}
+	if int(afters.Load()) != len(sizes) {
+		t.Errorf("after ran %d times for %d batches", afters.Load(), len(sizes))
+	}
+}
+
+// TestCloseWaitsForInlineCommit: Close returns only once a caller's own
+// commit under way has ended, and no caller commits after it.
+func TestCloseWaitsForInlineCommit(t *testing.T) {
+	q := New[*req](4)
+	release := make(chan struct{})
+	var ended, afterClose atomic.Bool
+	var closed atomic.Bool
+	go q.Run(func(batch []*req) func() {
+		if closed.Load() {
+			afterClose.Store(true)
+		}
+		<-release
+		ended.Store(true)
+		return nil
+	})
+	for !q.started() {
+		runtime.Gosched()
+	}
+	go q.Do(context.Background(), &req{})
+	for !q.busy() {
+		runtime.Gosched()
+	}
+	closeDone := make(chan struct{})
+	go func() { q.Close(); close(closeDone) }()
+	select {
+	case <-closeDone:
+		t.Fatal("Close returned while a caller's commit was under way")
+	case <-time.After(20 * time.Millisecond): // not a timing assertion: Close must not return at all before release
+	}
+	close(release)
+	<-closeDone
+	closed.Store(true)
+	if !ended.Load() {
+		t.Fatal("Close returned before the caller's commit ended")
+	}
+	if err := q.Do(context.Background(), &req{}); !errors.Is(err, events.ErrClosed) || afterClose.Load() {
+		t.Fatalf("Do after Close: %v (committed after Close: %v)", err, afterClose.Load())
+	}
+}
+
+// waitingInDo counts the goroutines waiting in Queue.Do for the committer.
+func waitingInDo() int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if head, _, _ := strings.Cut(g, "\n"); strings.Contains(head, "[select") && strings.Contains(g, "groupcommit.(*Queue[...]).Do(") {
+			n++
+		}
+	}
+	return n
 }
