@@ -92,8 +92,12 @@ func duplicateRelevant(data events.Data) bool {
 
 // set files c under its current key, or under none.
 func (d *Duplicates) set(c *customer) {
+	phone := ""
+	if !c.gone() {
+		phone = NormalizePhone(c.phone)
+	}
 	_, was := d.placeholder[c.id]
-	if is := d.placeholderPhone(c); is != was {
+	if is := phone != "" && PlaceholderPhone(phone); is != was {
 		if is {
 			d.placeholder[c.id] = struct{}{}
 		} else {
@@ -101,7 +105,7 @@ func (d *Duplicates) set(c *customer) {
 		}
 		d.withheldChanged = true
 	}
-	key, ok := d.key(c)
+	key, ok := d.key(phone, c.birthDate)
 	old, had := d.keyOf[c.id]
 	if had == ok && old == key {
 		return
@@ -187,31 +191,19 @@ func (d *Duplicates) drop(key uint64, id string) {
 	}
 }
 
-// key returns c's group key, or false if c takes part in no pair.
-func (d *Duplicates) key(c *customer) (uint64, bool) {
-	if c.gone() || c.birthDate == "" {
-		return 0, false
-	}
-	phone := NormalizePhone(c.phone)
-	if phone == "" || PlaceholderPhone(phone) {
+// key returns the group key of a customer with phone (normalised; "" for an
+// erased or merged customer) and birthDate, or false if they take part in
+// no pair.
+func (d *Duplicates) key(phone, birthDate string) (uint64, bool) {
+	if phone == "" || birthDate == "" || PlaceholderPhone(phone) {
 		return 0, false
 	}
 	var h maphash.Hash
 	h.SetSeed(d.seed)
 	h.WriteString(phone)
 	h.WriteByte(0)
-	h.WriteString(c.birthDate)
+	h.WriteString(birthDate)
 	return h.Sum64(), true
-}
-
-// placeholderPhone reports whether c, neither erased nor merged, holds a
-// phone that is a placeholder (PlaceholderPhone).
-func (d *Duplicates) placeholderPhone(c *customer) bool {
-	if c.gone() {
-		return false
-	}
-	phone := NormalizePhone(c.phone)
-	return phone != "" && PlaceholderPhone(phone)
 }
 
 // PlaceholderPhone reports whether phone, normalised (NormalizePhone), is

@@ -232,10 +232,13 @@ func TestCloseWaitsForInlineCommit(t *testing.T) {
 	}
 	closeDone := make(chan struct{})
 	go func() { q.Close(); close(closeDone) }()
-	select {
-	case <-closeDone:
-		t.Fatal("Close returned while a caller's commit was under way")
-	case <-time.After(20 * time.Millisecond): // not a timing assertion: Close must not return at all before release
+	for waitingIn("Close(", "[sync.Mutex.Lock") == 0 { // Run has stopped; Close waits for the commit
+		select {
+		case <-closeDone:
+			t.Fatal("Close returned while a caller's commit was under way")
+		default:
+			runtime.Gosched()
+		}
 	}
 	close(release)
 	<-closeDone
@@ -249,11 +252,15 @@ func TestCloseWaitsForInlineCommit(t *testing.T) {
 }
 
 // waitingInDo counts the goroutines waiting in Queue.Do for the committer.
-func waitingInDo() int {
+func waitingInDo() int { return waitingIn("Do(", "[select") }
+
+// waitingIn counts the goroutines in the Queue method whose name starts
+// method, blocked in state (as runtime.Stack's header names it).
+func waitingIn(method, state string) int {
 	buf := make([]byte, 1<<20)
 	n := 0
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if head, _, _ := strings.Cut(g, "\n"); strings.Contains(head, "[select") && strings.Contains(g, "groupcommit.(*Queue[...]).Do(") {
+		if head, _, _ := strings.Cut(g, "\n"); strings.Contains(head, state) && strings.Contains(g, "groupcommit.(*Queue[...])."+method) {
 			n++
 		}
 	}
