@@ -48,6 +48,28 @@ type Subscription interface {
 	Close()
 }
 
+// BatchSubscriber is a Store that can also deliver a subscription's events
+// a batch at a time: a reader that takes them in batches anyway (the
+// projections' runner catching up with millions of events) then receives
+// each batch as one slice instead of one envelope per channel receive,
+// copied on the way at every step. The events, their order and the ends of
+// the subscription are Subscribe's: every event after from exactly once, in
+// log order; Err says why Batches was closed, ErrFellBehind included.
+type BatchSubscriber interface {
+	// SubscribeBatches is Subscribe delivering batches of 1 to size events.
+	SubscribeBatches(ctx context.Context, from Position, size int) (BatchSubscription, error)
+}
+
+// BatchSubscription is a live feed of events in batches (BatchSubscriber).
+type BatchSubscription interface {
+	// Batches delivers the events, each batch non-empty and the receiver's
+	// to keep; it is closed when the subscription ends.
+	Batches() <-chan []Envelope
+	// Err and Close are Subscription's.
+	Err() error
+	Close()
+}
+
 // AppendResult tells where an append landed.
 type AppendResult struct {
 	Stream   string   `json:"stream"`

@@ -118,7 +118,7 @@ func (cm *Campaigns) Apply(e Event) {
 	case "campaign":
 		cm.applyCampaign(id, e)
 	case "customer":
-		if c := cm.customers.byID[id]; c != nil {
+		if c := cm.customers.folding(id); c != nil {
 			cm.applyCustomer(c, e)
 		}
 	}
@@ -351,13 +351,11 @@ func inParts(n, parts int, f func(w, lo, hi int)) {
 	wg.Wait()
 }
 
-// all returns every customer, in no order.
+// all returns every customer, in the order they came: Customers' own
+// list, not to be changed (the fold appends to it under the runner's write
+// lock only, so a query under the read lock may walk it).
 func (cs *Customers) all() []*customer {
-	all := make([]*customer, 0, len(cs.byID))
-	for _, c := range cs.byID {
-		all = append(all, c)
-	}
-	return all
+	return cs.order[:len(cs.order):len(cs.order)]
 }
 
 // amend replaces k's name, criteria and end; targets not matching any

@@ -16,6 +16,7 @@ import (
 // the stream itself.
 type Customers struct {
 	byID    map[string]*customer
+	order   []*customer // byID's customers in the order they came (a campaign's launch judges them all; a map is slow to walk)
 	books   map[string]map[string]struct{} // advisor id → customer ids
 	sortMu  sync.Mutex                     // queries run concurrently under the runner's read lock
 	sorted  []string                       // customer ids in order, rebuilt lazily
@@ -34,6 +35,27 @@ type Customers struct {
 	// What the freshness report counts, kept likewise: per advisor, the
 	// stale instants of the customers in their book (freshness_index.go).
 	fresh map[string]*staleTimes
+	// last is the customer the fold looked up last (folding): a customer's
+	// events mostly come one after another in the log (a registration and
+	// its history appended together, a conversation's notes), and the
+	// read models after Customers look up the same customer for the same
+	// event, so one remembered pointer saves most of the fold's look-ups in
+	// a map of millions. byID never drops a customer, so it cannot go stale.
+	last *customer
+}
+
+// folding returns customer id for the fold (Apply of the read models that
+// read Customers' state), or nil. Only the fold calls it: it updates last,
+// which queries, running concurrently under the read lock, never touch.
+func (cs *Customers) folding(id string) *customer {
+	if c := cs.last; c != nil && c.id == id {
+		return c
+	}
+	c := cs.byID[id]
+	if c != nil {
+		cs.last = c
+	}
+	return c
 }
 
 // TimelineDepth is how many recent timeline entries the view keeps per customer.
@@ -95,7 +117,7 @@ func (cs *Customers) Apply(e Event) {
 	if cat != "customer" {
 		return
 	}
-	c := cs.byID[id]
+	c := cs.folding(id)
 	if c == nil {
 		reg, ok := e.Data.(*events.CustomerRegistered)
 		if !ok {
@@ -110,6 +132,7 @@ func (cs *Customers) Apply(e Event) {
 			c.setRegObserved(e.OccurredAt.Unix())
 		}
 		cs.byID[id] = c
+		cs.order = append(cs.order, c)
 		cs.dirty = true
 		cs.countTier("", 1)
 		c.version = e.Version

@@ -74,7 +74,7 @@ func (d *Duplicates) Apply(e Event) {
 	if cat != events.CategoryCustomer || !duplicateRelevant(e.Data) {
 		return
 	}
-	if c := d.cs.byID[id]; c != nil {
+	if c := d.cs.folding(id); c != nil {
 		d.set(c)
 	}
 }

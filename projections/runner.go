@@ -284,9 +284,20 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) follow(ctx context.Context) error {
-	sub, err := r.src.Subscribe(ctx, r.Position())
-	if err != nil {
-		return fmt.Errorf("projections: subscribe: %w", err)
+	var sub interface{ Close() }
+	var read func(ctx context.Context) ([]events.Envelope, error) // the next batch; an error once the subscription ends
+	if bs, ok := batchSubscriber(r.src); ok {
+		b, err := bs.SubscribeBatches(ctx, r.Position(), r.batch)
+		if err != nil {
+			return fmt.Errorf("projections: subscribe: %w", err)
+		}
+		sub, read = b, batchReader(b)
+	} else {
+		e, err := r.src.Subscribe(ctx, r.Position())
+		if err != nil {
+			return fmt.Errorf("projections: subscribe: %w", err)
+		}
+		sub, read = e, eventReader(e, r.batch)
 	}
 	defer sub.Close()
 	// Decoding runs ahead of the fold, on goroutines of its own: while one
@@ -295,7 +306,7 @@ func (r *Runner) follow(ctx context.Context) error {
 	dctx, stop := context.WithCancel(ctx)
 	decoded := make(chan chan decodedBatch, 2*runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
-	wg.Go(func() { r.decodeAhead(dctx, sub, decoded) })
+	wg.Go(func() { r.decodeAhead(dctx, read, decoded) })
 	defer func() { stop(); wg.Wait() }()
 	var refill <-chan struct{} // the reactors' workers have room for more
 	if r.out != nil {
@@ -338,15 +349,14 @@ type decodeJob struct {
 	out  chan<- decodedBatch
 }
 
-// decodeAhead reads sub in batches of up to r.batch events (as many as are
-// there, at least one) and sends to out, in log order, a channel for each
-// that receives it decoded, until ctx ends or it sends an error. The
-// batches are decoded by GOMAXPROCS workers, a whole batch each, so that
-// reading, decoding and the fold overlap without a barrier per batch
-// (decoding each batch on every core left a core idle while the slower
-// half finished, and the reader blocked meanwhile); at most cap(out)
-// batches are in flight.
-func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out chan<- chan decodedBatch) {
+// decodeAhead reads batches with read and sends to out, in log order, a
+// channel for each that receives it decoded, until ctx ends or it sends an
+// error. The batches are decoded by GOMAXPROCS workers, a whole batch
+// each, so that reading, decoding and the fold overlap without a barrier
+// per batch (decoding each batch on every core left a core idle while the
+// slower half finished, and the reader blocked meanwhile); at most
+// cap(out) batches are in flight.
+func (r *Runner) decodeAhead(ctx context.Context, read func(context.Context) ([]events.Envelope, error), out chan<- chan decodedBatch) {
 	jobs := make(chan decodeJob)
 	var wg sync.WaitGroup
 	defer func() { close(jobs); wg.Wait() }()
@@ -362,14 +372,9 @@ func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out c
 			}
 		})
 	}
-	ch := sub.Events()
-	envs := make([]events.Envelope, 0, r.batch)
 	for {
-		var env events.Envelope
-		var ok bool
-		select {
-		case env, ok = <-ch:
-		case <-ctx.Done():
+		envs, err := read(ctx)
+		if ctx.Err() != nil {
 			return
 		}
 		res := make(chan decodedBatch, 1)
@@ -378,33 +383,85 @@ func (r *Runner) decodeAhead(ctx context.Context, sub events.Subscription, out c
 		case <-ctx.Done():
 			return
 		}
-		if !ok {
-			err := sub.Err()
-			if err == nil {
-				err = errors.New("projections: subscription ended")
-			}
+		if err != nil {
 			res <- decodedBatch{err: err}
 			return
 		}
-		envs = append(envs[:0], env)
-	drain:
-		for len(envs) < r.batch {
-			select {
-			case env, ok := <-ch:
-				if !ok {
-					break drain // the next receive sends the reason
-				}
-				envs = append(envs, env)
-			default:
-				break drain
-			}
-		}
 		select {
-		case jobs <- decodeJob{envs: slices.Clone(envs), out: res}:
+		case jobs <- decodeJob{envs: envs, out: res}:
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// batchSubscriber returns src as an events.BatchSubscriber if it is one,
+// or wraps one (Unwrap, as ops/metrics' store does).
+func batchSubscriber(src any) (events.BatchSubscriber, bool) {
+	for {
+		if bs, ok := src.(events.BatchSubscriber); ok {
+			return bs, true
+		}
+		u, ok := src.(interface{ Unwrap() events.Store })
+		if !ok {
+			return nil, false
+		}
+		src = u.Unwrap()
+	}
+}
+
+// batchReader reads a BatchSubscription a batch at a time.
+func batchReader(sub events.BatchSubscription) func(context.Context) ([]events.Envelope, error) {
+	return func(ctx context.Context) ([]events.Envelope, error) {
+		select {
+		case b, ok := <-sub.Batches():
+			if !ok {
+				return nil, subscriptionEnded(sub.Err())
+			}
+			return b, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// eventReader reads a Subscription in batches of up to size events: the
+// first it waits for, then as many as are there.
+func eventReader(sub events.Subscription, size int) func(context.Context) ([]events.Envelope, error) {
+	ch := sub.Events()
+	envs := make([]events.Envelope, 0, size)
+	return func(ctx context.Context) ([]events.Envelope, error) {
+		var env events.Envelope
+		var ok bool
+		select {
+		case env, ok = <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if !ok {
+			return nil, subscriptionEnded(sub.Err())
+		}
+		envs = append(envs[:0], env)
+		for len(envs) < size {
+			select {
+			case env, ok := <-ch:
+				if !ok {
+					return slices.Clone(envs), nil // the next read returns the reason
+				}
+				envs = append(envs, env)
+			default:
+				return slices.Clone(envs), nil
+			}
+		}
+		return slices.Clone(envs), nil
+	}
+}
+
+func subscriptionEnded(err error) error {
+	if err == nil {
+		err = errors.New("projections: subscription ended")
+	}
+	return err
 }
 
 // decodeAll decodes a batch (decryption and JSON decoding are most of a

@@ -64,7 +64,7 @@ func (s *Search) Apply(e Event) {
 	if cat != events.CategoryCustomer || !SearchRelevant(e.Data) {
 		return
 	}
-	if c := s.cs.byID[id]; c != nil {
+	if c := s.cs.folding(id); c != nil {
 		s.set(c.id, customerTerms(c, s.index)) // c.id: a copy the read model owns
 	}
 }

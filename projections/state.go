@@ -132,6 +132,7 @@ func RestoreCustomers(recs []CustomerRecord) *Customers {
 	for _, r := range recs {
 		c := r.c
 		cs.byID[c.id] = c
+		cs.order = append(cs.order, c)
 		if c.advisorID != "" {
 			book := cs.books[c.advisorID]
 			if book == nil {

@@ -100,6 +100,7 @@ func TestStoreWith(t *testing.T, open func(tb testing.TB, now events.Clock) even
 			tc.test(t, open(t, opt.clock.Now), opt)
 		})
 	}
+	t.Run("SubscribeBatches", func(t *testing.T) { testBatches(t, open, opt) })
 }
 
 // NewEvent returns an event of type typ whose data is the JSON object data,

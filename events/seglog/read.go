@@ -118,11 +118,11 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position, limit int) ([
 		limit = 1000
 	}
 	out := make([]events.Envelope, 0, min(limit, 4096))
-	var scratch events.Envelope // each event is copied into out: one envelope decoded into, not one per event
-	err := s.scanTo(ctx, from.Seq(), uint64(limit), &scratch, func(e *events.Envelope) error {
-		out = append(out, *e)
-		return nil
-	})
+	into := func() *events.Envelope { // each event decoded in its place in out
+		out = append(out, events.Envelope{})
+		return &out[len(out)-1]
+	}
+	err := s.scanTo(ctx, from.Seq(), uint64(limit), into, func(*events.Envelope) error { return nil })
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +138,12 @@ func (s *Store) Scan(ctx context.Context, from events.Position, fn func(*events.
 	return s.scanTo(ctx, from.Seq(), ^uint64(0), nil, fn)
 }
 
-// scanTo calls fn for up to limit events after position from. With a
-// scratch envelope, every event is decoded into it (fn must copy what it
-// keeps of *e itself; its strings and Data stay valid); without, into an
+// scanTo calls fn for up to limit events after position from, each
+// decoded into the zeroed envelope into returns (a scratch envelope, whose
+// fields fn must copy if it keeps them; their strings and Data stay valid;
+// or the next element of the caller's slice); with into nil, into an
 // envelope of its own.
-func (s *Store) scanTo(ctx context.Context, from, limit uint64, scratch *events.Envelope, fn func(*events.Envelope) error) error {
+func (s *Store) scanTo(ctx context.Context, from, limit uint64, into func() *events.Envelope, fn func(*events.Envelope) error) error {
 	if err := s.alive(ctx); err != nil {
 		return err
 	}
@@ -156,7 +157,7 @@ func (s *Store) scanTo(ctx context.Context, from, limit uint64, scratch *events.
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		q, err := s.readChunk(p, last, scratch, fn)
+		q, err := s.readChunk(p, last, into, fn)
 		if err != nil {
 			return err
 		}
@@ -167,10 +168,10 @@ func (s *Store) scanTo(ctx context.Context, from, limit uint64, scratch *events.
 
 // readChunk reads the events from position p on, up to last, that lie in
 // one segment and one readChunk of bytes (at least one event), calls fn for
-// each (decoded into scratch if not nil, see scanTo) and returns the next
+// each (decoded where into says, see scanTo) and returns the next
 // position. The chunk's buffer is never reused: the envelopes' strings and
 // Data point into it, and whoever keeps them keeps it.
-func (s *Store) readChunk(p, last uint64, scratch *events.Envelope, fn func(*events.Envelope) error) (uint64, error) {
+func (s *Store) readChunk(p, last uint64, into func() *events.Envelope, fn func(*events.Envelope) error) (uint64, error) {
 	s.mu.RLock()
 	off, _ := s.idx.span(p)
 	seg := s.idx.segmentAt(off)
@@ -194,11 +195,11 @@ func (s *Store) readChunk(p, last uint64, scratch *events.Envelope, fn func(*eve
 		return p, err
 	}
 	for at := 0; p < q; p++ {
-		env := scratch
-		if env == nil {
-			env = new(events.Envelope)
+		var env *events.Envelope
+		if into != nil {
+			env = into()
 		} else {
-			*env = events.Envelope{}
+			env = new(events.Envelope)
 		}
 		n := frameLen(buf[at:])
 		if err := decodeFrame(buf[at:at+n], p, env); err != nil {

@@ -15,8 +15,10 @@ import (
 // log (one envelope decoded into, sent by value) and delivers exactly what
 // Scan gives (an envelope of its own per event), field by field and record
 // by record, across segments and chunks, from the start and from the
-// middle; what was delivered earlier is not changed by what follows; and
-// ReadAll gives the same pages.
+// middle; what was delivered earlier is not changed by what follows;
+// SubscribeBatches delivers the same after a reopen (all from the log,
+// batches of 1 to size, the last one sent with nothing appended after);
+// and ReadAll gives the same pages.
 func TestSubscribeFromLogSameAsScan(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, t.TempDir(), seglog.Options{SegmentBytes: 64 << 10, SubscriberBuffer: 16})
@@ -58,6 +60,31 @@ func TestSubscribeFromLogSameAsScan(t *testing.T) {
 		}
 		sub.Close()
 		same(t, fmt.Sprintf("Subscribe from %d", from), got, want[from:])
+	}
+	// The same in batches, after a reopen: the ring is empty, so every
+	// event comes from the log, the last batch with nothing appended after.
+	dir := s.Dir()
+	s.Close()
+	s = open(t, dir, seglog.Options{SegmentBytes: 64 << 10, SubscriberBuffer: 16})
+	for _, size := range []int{1, 7, 1024} {
+		for _, from := range []int{0, 1234} {
+			sub, err := s.SubscribeBatches(ctx, events.At(uint64(from)), size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []events.Envelope
+			for b := range sub.Batches() {
+				if len(b) == 0 || len(b) > size {
+					t.Fatalf("SubscribeBatches(size %d): a batch of %d", size, len(b))
+				}
+				got = append(got, b...)
+				if len(got) >= len(want)-from {
+					break
+				}
+			}
+			sub.Close()
+			same(t, fmt.Sprintf("SubscribeBatches(size %d) from %d after a reopen", size, from), got, want[from:])
+		}
 	}
 	var pages []events.Envelope
 	for from := events.Start; ; {

@@ -105,6 +105,10 @@ func LagOf(log events.Store) ProjectionOption {
 	}
 }
 
+// Unwrap returns the wrapped store, for what looks past the metrics for a
+// capability of its own (events.BatchSubscriber: reads are not measured).
+func (m *Store) Unwrap() events.Store { return m.Store }
+
 // LagUnit returns what the distance between two of the wrapped store's
 // positions counts: its own LagUnit, or "events".
 func (m *Store) LagUnit() string {

@@ -10,12 +10,14 @@ import (
 	"github.com/dangol/dangol/events"
 )
 
-// Feed implements events.Subscription around a store's delivery loop.
+// Feed implements events.Subscription around a store's delivery loop, or
+// events.BatchSubscription when made by NewBatches.
 type Feed struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	out    chan events.Envelope
-	wg     sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	out     chan events.Envelope   // nil for a feed of batches
+	batches chan []events.Envelope // nil for a feed of events
+	wg      sync.WaitGroup
 
 	mu     sync.Mutex
 	err    error
@@ -29,19 +31,35 @@ func New(ctx context.Context, buf int) *Feed {
 	return &Feed{ctx: ctx, cancel: cancel, out: make(chan events.Envelope, buf), failed: make(chan struct{})}
 }
 
+// NewBatches returns a Feed of batches (events.BatchSubscription) whose
+// channel holds buf batches; the loop delivers with SendBatch.
+func NewBatches(ctx context.Context, buf int) *Feed {
+	ctx, cancel := context.WithCancel(ctx)
+	return &Feed{ctx: ctx, cancel: cancel, batches: make(chan []events.Envelope, buf), failed: make(chan struct{})}
+}
+
 // Go runs the delivery loop in its own goroutine; the channel is closed
 // when loop returns. Call it once.
 func (f *Feed) Go(loop func()) {
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		defer close(f.out)
+		defer func() {
+			if f.out != nil {
+				close(f.out)
+			} else {
+				close(f.batches)
+			}
+		}()
 		loop()
 	}()
 }
 
 // Events implements events.Subscription.
 func (f *Feed) Events() <-chan events.Envelope { return f.out }
+
+// Batches implements events.BatchSubscription (nil for a feed of events).
+func (f *Feed) Batches() <-chan []events.Envelope { return f.batches }
 
 // Err implements events.Subscription.
 func (f *Feed) Err() error {
@@ -100,4 +118,16 @@ func (f *Feed) EndWith(stop <-chan struct{}, err error) {
 		case <-f.ctx.Done():
 		}
 	}()
+}
+
+// SendBatch delivers b, which the receiver then owns, as Send delivers an
+// event: waiting for the consumer, false once the context has ended.
+func (f *Feed) SendBatch(b []events.Envelope) bool {
+	select {
+	case f.batches <- b:
+		return true
+	case <-f.ctx.Done():
+		f.Fail(f.ctx.Err())
+		return false
+	}
 }
