@@ -16,7 +16,7 @@ import (
 // the stream itself.
 type Customers struct {
 	byID    map[string]*customer
-	order   []*customer // byID's customers in the order they came (a campaign's launch judges them all; a map is slow to walk)
+	order   []*customer                    // byID's customers in the order they came (a campaign's launch judges them all; a map is slow to walk)
 	books   map[string]map[string]struct{} // advisor id → customer ids
 	sortMu  sync.Mutex                     // queries run concurrently under the runner's read lock
 	sorted  []string                       // customer ids in order, rebuilt lazily
