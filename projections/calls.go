@@ -130,7 +130,7 @@ func (*Calls) Name() string { return "calls" }
 
 // Apply folds the events of call streams.
 func (cs *Calls) Apply(e Event) {
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	if cat != "call" {
 		return
 	}

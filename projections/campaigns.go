@@ -113,7 +113,7 @@ func (cm *Campaigns) Apply(e Event) {
 		cm.now = t
 	}
 	cm.runDue()
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	switch cat {
 	case "campaign":
 		cm.applyCampaign(id, e)

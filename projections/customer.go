@@ -104,7 +104,7 @@ func (*Customers) Name() string { return "customers" }
 
 // Apply folds the events of customer streams and CallRecorded (for the timeline).
 func (cs *Customers) Apply(e Event) {
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	if cat == "call" {
 		if d, ok := e.Data.(*events.CallRecorded); ok {
 			if c := cs.byID[d.CustomerID]; c != nil {

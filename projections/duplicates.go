@@ -70,7 +70,7 @@ func (*Duplicates) Name() string { return "duplicates" }
 // Apply recomputes the key of the customer whose phone, birth date or
 // standing e may change.
 func (d *Duplicates) Apply(e Event) {
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	if cat != events.CategoryCustomer || !duplicateRelevant(e.Data) {
 		return
 	}

@@ -478,6 +478,7 @@ func (r *Runner) decodeAll(ctx context.Context, envs []events.Envelope) ([]Event
 		// Types this binary does not know (a newer writer) pass with nil
 		// Data; projections ignore them, the position advances.
 		batch[i] = Event{Envelope: e, Data: d}
+		batch[i].category, batch[i].id = events.StreamID(e.Stream)
 	}
 	return batch, nil
 }

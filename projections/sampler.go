@@ -154,7 +154,7 @@ func (s *Sampler) Apply(e Event) {
 			s.complain(e, d)
 		}
 	case *events.CallSelectedForReview:
-		_, id := events.StreamID(e.Stream)
+		_, id := e.StreamID()
 		s.selected[strings.Clone(id)] = true
 		// Only the sampler's own selection clears its decision: a
 		// supervisor's selection of a call already drawn (or decided for
@@ -212,7 +212,7 @@ func (s *Sampler) complainedNear(day dayKey, days int) bool {
 // complain selects the customer's calls near the complaint's day, each by
 // the complaintDays of the plan it was recorded under.
 func (s *Sampler) complain(e Event, d *events.ContactLogged) {
-	_, customer := events.StreamID(e.Stream)
+	_, customer := e.StreamID()
 	day := dayKey{strings.Clone(customer), s.dayOf(d.OccurredAt)}
 	s.complaint[day] = true
 	for k := 1 - s.widest; k < s.widest; k++ {

@@ -60,7 +60,7 @@ func (*Search) Name() string { return "search" }
 // change (CustomerRegistered, ProfileChanged or ProfileReported naming
 // either, PersonalDataErased).
 func (s *Search) Apply(e Event) {
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	if cat != events.CategoryCustomer || !SearchRelevant(e.Data) {
 		return
 	}

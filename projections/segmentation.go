@@ -101,7 +101,7 @@ func (*Segmenter) Name() string { return "segmentation" }
 // Apply folds financials, tier assignments and merges (a customer merged
 // into another is decided no more).
 func (s *Segmenter) Apply(e Event) {
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	if cat != events.CategoryCustomer {
 		return
 	}

@@ -102,7 +102,7 @@ func (s *Staff) Apply(e Event) {
 		}
 		return
 	}
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	if cat != events.CategoryStaff {
 		return
 	}

@@ -68,7 +68,7 @@ func (*TierMigration) Name() string { return "tier-migration" }
 // event once the model was restored (RestoreTierMigration).
 func (tm *TierMigration) Apply(e Event) {
 	d, ok := e.Data.(*events.TierAssigned)
-	cat, id := events.StreamID(e.Stream)
+	cat, id := e.StreamID()
 	if cat == events.CategoryCustomer && !tm.restored && isMergedInto(e.Data) {
 		tm.mergedOut(id, e.RecordedAt) // merge.go
 		return
