@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -478,7 +479,10 @@ func (r *Runner) decodeAll(ctx context.Context, envs []events.Envelope) ([]Event
 		// Types this binary does not know (a newer writer) pass with nil
 		// Data; projections ignore them, the position advances.
 		batch[i] = Event{Envelope: e, Data: d}
-		batch[i].category, batch[i].id = events.StreamID(e.Stream)
+		batch[i].split = strings.IndexByte(e.Stream, '-') + 1
+		if batch[i].split == 0 {
+			batch[i].split = -1
+		}
 	}
 	return batch, nil
 }
