@@ -86,8 +86,11 @@ type flattened struct {
 }
 
 func (f *flattened) run(size int) {
-	defer close(f.stopped)
+	// stopped is closed before out, so a reader that sees out closed and
+	// asks Err gets the batches' reason, never the nil of a run still
+	// returning (the race that once read ErrFellBehind as nil).
 	defer close(f.out)
+	defer close(f.stopped)
 	for b := range f.b.Batches() {
 		if len(b) == 0 || len(b) > size {
 			f.bad = fmt.Errorf("a batch of %d events, want 1 to %d", len(b), size)
