@@ -60,6 +60,15 @@ type BatchSubscriber interface {
 	SubscribeBatches(ctx context.Context, from Position, size int) (BatchSubscription, error)
 }
 
+// StreamCounter is a store that knows how many streams it holds without
+// reading them (the embedded log keeps them in its index). A replay of the
+// read models from the start sizes its per-customer maps by it, so that they
+// are not rehashed over and over as millions of customers arrive.
+type StreamCounter interface {
+	// Streams is how many streams the store holds now.
+	Streams() int
+}
+
 // BatchSubscription is a live feed of events in batches (BatchSubscriber).
 type BatchSubscription interface {
 	// Batches delivers the events, each batch non-empty and the receiver's

@@ -99,6 +99,13 @@ func NewCustomers() *Customers {
 	return &Customers{byID: map[string]*customer{}, books: map[string]map[string]struct{}{}, rule: DefaultSurvivorship()}
 }
 
+// expect sizes byID and order for n customers while both are empty.
+func (cs *Customers) expect(n int) {
+	if len(cs.byID) == 0 && len(cs.order) == 0 {
+		cs.byID, cs.order = make(map[string]*customer, n), make([]*customer, 0, n)
+	}
+}
+
 // Name returns "customers".
 func (*Customers) Name() string { return "customers" }
 

@@ -64,6 +64,14 @@ func NewDuplicates(cs *Customers) *Duplicates {
 	return d
 }
 
+// expect sizes keyOf and single, which hold almost every customer, for n
+// while both are empty.
+func (d *Duplicates) expect(n int) {
+	if len(d.keyOf) == 0 && len(d.single) == 0 {
+		d.keyOf, d.single = make(map[string]uint64, n), make(map[uint64]string, n)
+	}
+}
+
 // Name returns "duplicates".
 func (*Duplicates) Name() string { return "duplicates" }
 

@@ -399,16 +399,32 @@ func (r *Runner) decodeAhead(ctx context.Context, read func(context.Context) ([]
 // batchSubscriber returns src as an events.BatchSubscriber if it is one,
 // or wraps one (Unwrap, as ops/metrics' store does).
 func batchSubscriber(src any) (events.BatchSubscriber, bool) {
+	return storeAs[events.BatchSubscriber](src)
+}
+
+// storeAs finds a T in src or in the stores it wraps (Unwrap).
+func storeAs[T any](src any) (T, bool) {
 	for {
-		if bs, ok := src.(events.BatchSubscriber); ok {
-			return bs, true
+		if t, ok := src.(T); ok {
+			return t, true
 		}
 		u, ok := src.(interface{ Unwrap() events.Store })
 		if !ok {
-			return nil, false
+			var zero T
+			return zero, false
 		}
 		src = u.Unwrap()
 	}
+}
+
+// StreamsIn is how many streams src holds, if it can tell without reading
+// them (events.StreamCounter, also through wrappers), else 0: the size a
+// Memory replaying src from the start can Expect.
+func StreamsIn(src events.Store) int {
+	if c, ok := storeAs[events.StreamCounter](src); ok {
+		return c.Streams()
+	}
+	return 0
 }
 
 // batchReader reads a BatchSubscription a batch at a time.

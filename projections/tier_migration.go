@@ -60,6 +60,14 @@ func NewTierMigration() *TierMigration {
 	return &TierMigration{tiers: map[string]tierHeld{}, from: map[string]uint8{}, merged: map[string]struct{}{}}
 }
 
+// expect sizes tiers, which holds every customer ever assigned a tier, for
+// n while it is empty.
+func (t *TierMigration) expect(n int) {
+	if len(t.tiers) == 0 && !t.restored {
+		t.tiers = make(map[string]tierHeld, n)
+	}
+}
+
 // Name returns "tier-migration".
 func (*TierMigration) Name() string { return "tier-migration" }
 

@@ -407,11 +407,14 @@ func (s *server) restoreMemory(ctx context.Context) (*projections.Memory, []proj
 	dir := s.cfg.snapshots.open(s.cfg.store.data, s.keys, s.logger)
 	if dir == nil {
 		build()
+		mem.Expect(projections.StreamsIn(s.store)) // a replay from the start: size the maps once
 		return mem, reactors, opt, nil, s.cfg.snapshots.shredLeft(s.cfg.store.data, s.keys, s.logger)
 	}
 	roots, info, ok := dir.Load(ctx, s.store, build)
 	if ok {
 		opt.From = info.Position
+	} else {
+		mem.Expect(projections.StreamsIn(s.store)) // no usable snapshot: a replay from the start
 	}
 	policy := projections.SnapshotPolicy{Every: s.cfg.snapshots.every, Interval: s.cfg.snapshots.interval}
 	snap := projections.NewSnapshotter(dir, policy, roots)

@@ -40,6 +40,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 	return out, nil
 }
 
+// Streams implements events.StreamCounter: the streams in the index.
+func (s *Store) Streams() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.idx.streams)
+}
+
 // streamPositions returns the positions ReadStream reads, in its order.
 func (s *Store) streamPositions(stream string, from uint64, dir events.Direction, limit int) ([]uint64, error) {
 	s.mu.RLock()

@@ -240,3 +240,24 @@ func readStream(t *testing.T, s *seglog.Store, stream string) []events.Envelope 
 	}
 	return evs
 }
+
+// TestStreamsCountsTheIndex proves Streams (events.StreamCounter) counts
+// each stream once, and the same after a reopen recovers the index.
+func TestStreamsCountsTheIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, seglog.Options{})
+	if n := s.Streams(); n != 0 {
+		t.Fatalf("empty log: Streams = %d", n)
+	}
+	appendN(t, s, "customer-S1", 3)
+	appendN(t, s, "customer-S2", 1)
+	appendN(t, s, "customer-S1", 2)
+	appendN(t, s, "call-S3", 1)
+	if n := s.Streams(); n != 3 {
+		t.Fatalf("Streams = %d, want 3", n)
+	}
+	s.Close()
+	if n := open(t, dir, seglog.Options{}).Streams(); n != 3 {
+		t.Fatalf("after reopening: Streams = %d, want 3", n)
+	}
+}

@@ -71,6 +71,13 @@ func Generate(tb testing.TB, log events.Store, n int, end time.Time) {
 func Fold(tb testing.TB, log projections.Source) *projections.Memory {
 	tb.Helper()
 	m := projections.NewMemory()
+	FoldInto(tb, log, m)
+	return m
+}
+
+// FoldInto folds the whole of log into m, as Fold does into a fresh one.
+func FoldInto(tb testing.TB, log projections.Source, m *projections.Memory) {
+	tb.Helper()
 	for _, e := range readAll(tb, log) {
 		d, err := events.Decode(&e)
 		if err != nil && events.ErrorCode(err) != events.NotFound {
@@ -80,7 +87,6 @@ func Fold(tb testing.TB, log projections.Source) *projections.Memory {
 			p.Apply(projections.Event{Envelope: &e, Data: d})
 		}
 	}
-	return m
 }
 
 func readAll(tb testing.TB, log projections.Source) []events.Envelope {
