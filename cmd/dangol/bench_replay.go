@@ -45,7 +45,7 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	runtime.ReadMemStats(&before)
 	mem := projections.NewMemory()
 	mem.Expect(projections.StreamsIn(s)) // as serve does before a replay from the start
-	var at projections.SnapshotInfo // where the replay ended, for --snapshot
+	var at projections.SnapshotInfo      // where the replay ended, for --snapshot
 	r := projections.NewRunner(s, decode, mem.Projections(), nil, projections.RunnerOptions{Prefetch: prefetch,
 		AfterBatch: func(prev events.Position, batch []projections.Event, _ func(func())) {
 			at = batchEnd(prev, batch)
