@@ -33,6 +33,12 @@ func (e Event) StreamID() (category, id string) {
 // gives the same state. Apply is called in strictly increasing position
 // order, from one goroutine, and never concurrently with the projection's
 // queries (the Runner holds the write side of its lock).
+//
+// The Event, and the *events.Envelope in it, are valid only during Apply
+// (and an AfterBatch hook's batch during the hook): the Runner gives the
+// batch back to the store to fill again once it is folded. A read model
+// keeps values (positions, times, strings: those stay valid), never the
+// Event or a pointer into its Envelope.
 type Projection interface {
 	// Name identifies the projection in metrics and checkpoints.
 	Name() string

@@ -287,12 +287,16 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) follow(ctx context.Context) error {
 	var sub interface{ Close() }
 	var read func(ctx context.Context) ([]events.Envelope, error) // the next batch; an error once the subscription ends
+	recycle := func([]events.Envelope) {}                         // a batch folded, given back to the store to fill again
 	if bs, ok := batchSubscriber(r.src); ok {
 		b, err := bs.SubscribeBatches(ctx, r.Position(), r.batch)
 		if err != nil {
 			return fmt.Errorf("projections: subscribe: %w", err)
 		}
 		sub, read = b, batchReader(b)
+		if rc, ok := b.(events.BatchRecycler); ok {
+			recycle = rc.Recycle
+		}
 	} else {
 		e, err := r.src.Subscribe(ctx, r.Position())
 		if err != nil {
@@ -328,6 +332,9 @@ func (r *Runner) follow(ctx context.Context) error {
 			if err := r.apply(ctx, b.events); err != nil {
 				return err
 			}
+			// Folded: the read models keep no *events.Envelope past Apply
+			// (the Projection contract), so the batch can be filled again.
+			recycle(b.envs)
 		case <-refill:
 			r.handOff()
 		case <-ctx.Done(): // the decoder stops with it, sending nothing
@@ -340,6 +347,7 @@ func (r *Runner) follow(ctx context.Context) error {
 // subscription or the decoding stopped (after the batches before it).
 type decodedBatch struct {
 	events []Event
+	envs   []events.Envelope // what events point into
 	err    error
 }
 
@@ -369,6 +377,7 @@ func (r *Runner) decodeAhead(ctx context.Context, read func(context.Context) ([]
 				}
 				var b decodedBatch
 				b.events, b.err = r.decodeAll(ctx, j.envs)
+				b.envs = j.envs
 				j.out <- b // buffered: the worker never waits for the fold
 			}
 		})

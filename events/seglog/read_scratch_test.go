@@ -66,24 +66,42 @@ func TestSubscribeFromLogSameAsScan(t *testing.T) {
 	dir := s.Dir()
 	s.Close()
 	s = open(t, dir, seglog.Options{SegmentBytes: 64 << 10, SubscriberBuffer: 16})
-	for _, size := range []int{1, 7, 1024} {
-		for _, from := range []int{0, 1234} {
-			sub, err := s.SubscribeBatches(ctx, events.At(uint64(from)), size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []events.Envelope
-			for b := range sub.Batches() {
-				if len(b) == 0 || len(b) > size {
-					t.Fatalf("SubscribeBatches(size %d): a batch of %d", size, len(b))
+	// Recycled (events.BatchRecycler), each batch given back once copied:
+	// the batches that follow are filled in the arrays given back, and
+	// the copies, whose strings and records point past the batch, stay
+	// what the log holds.
+	for _, recycle := range []bool{false, true} {
+		for _, size := range []int{1, 7, 1024} {
+			for _, from := range []int{0, 1234} {
+				sub, err := s.SubscribeBatches(ctx, events.At(uint64(from)), size)
+				if err != nil {
+					t.Fatal(err)
 				}
-				got = append(got, b...)
-				if len(got) >= len(want)-from {
-					break
+				var got []events.Envelope
+				arrays, batches := map[*events.Envelope]bool{}, 0
+				for b := range sub.Batches() {
+					if len(b) == 0 || len(b) > size {
+						t.Fatalf("SubscribeBatches(size %d): a batch of %d", size, len(b))
+					}
+					got = append(got, b...)
+					arrays[&b[0]], batches = true, batches+1
+					if recycle {
+						sub.(events.BatchRecycler).Recycle(b)
+					}
+					if len(got) >= len(want)-from {
+						break
+					}
+				}
+				sub.Close()
+				what := fmt.Sprintf("SubscribeBatches(size %d, recycled %t) from %d after a reopen", size, recycle, from)
+				same(t, what, got, want[from:])
+				if recycle && batches >= 100 && len(arrays) > batches/4 {
+					t.Fatalf("%s: %d batches in %d arrays: the batches given back were not filled again", what, batches, len(arrays))
+				}
+				if !recycle && len(arrays) != batches {
+					t.Fatalf("%s: %d batches in %d arrays, none given back", what, batches, len(arrays))
 				}
 			}
-			sub.Close()
-			same(t, fmt.Sprintf("SubscribeBatches(size %d) from %d after a reopen", size, from), got, want[from:])
 		}
 	}
 	var pages []events.Envelope

@@ -85,7 +85,9 @@ func (k *batchSink) limit() uint64 { return uint64(k.max) }
 
 func (k *batchSink) slot() *events.Envelope {
 	if k.b == nil {
-		k.b = make([]events.Envelope, 0, k.max)
+		if k.b = k.f.Spare(k.max); k.b == nil {
+			k.b = make([]events.Envelope, 0, k.max)
+		}
 	}
 	k.b = append(k.b, events.Envelope{})
 	return &k.b[len(k.b)-1]
@@ -122,10 +124,11 @@ func (k *batchSink) ring(evs []events.Envelope) bool {
 func (s *Store) follow(f *feed.Feed, last uint64, out sink) {
 	live := false
 	put := func(e *events.Envelope) error {
+		at := e.Position.Seq() // before put: a batch sent is the receiver's (to recycle, clearing e)
 		if !out.put(e) {
 			return errStopped
 		}
-		last = e.Position.Seq()
+		last = at
 		return nil
 	}
 	for {
@@ -160,10 +163,11 @@ func (s *Store) follow(f *feed.Feed, last uint64, out sink) {
 			}
 			continue
 		}
+		at := evs[len(evs)-1].Position.Seq() // before ring: what it sends is the receiver's
 		if !out.ring(evs) {
 			return
 		}
-		last = evs[len(evs)-1].Position.Seq()
+		last = at
 	}
 }
 

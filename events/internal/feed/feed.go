@@ -17,6 +17,7 @@ type Feed struct {
 	cancel  context.CancelFunc
 	out     chan events.Envelope   // nil for a feed of batches
 	batches chan []events.Envelope // nil for a feed of events
+	spare   chan []events.Envelope // batches given back by Recycle (a feed of batches)
 	wg      sync.WaitGroup
 
 	mu     sync.Mutex
@@ -35,7 +36,40 @@ func New(ctx context.Context, buf int) *Feed {
 // channel holds buf batches; the loop delivers with SendBatch.
 func NewBatches(ctx context.Context, buf int) *Feed {
 	ctx, cancel := context.WithCancel(ctx)
-	return &Feed{ctx: ctx, cancel: cancel, batches: make(chan []events.Envelope, buf), failed: make(chan struct{})}
+	return &Feed{ctx: ctx, cancel: cancel, batches: make(chan []events.Envelope, buf), spare: make(chan []events.Envelope, spareBatches),
+		failed: make(chan struct{})}
+}
+
+// spareBatches is how many recycled batches a feed keeps: about as many as
+// a reader has in flight (the runner's decoding pipeline holds a few per
+// core); more given back are left to the collector.
+const spareBatches = 8
+
+// Recycle implements events.BatchRecycler: b is cleared (its envelopes no
+// longer keep what they pointed to alive) and kept for Spare, or left to
+// the collector when enough are kept.
+func (f *Feed) Recycle(b []events.Envelope) {
+	if f.spare == nil || cap(b) == 0 {
+		return
+	}
+	b = b[:cap(b)]
+	clear(b)
+	select {
+	case f.spare <- b[:0]:
+	default:
+	}
+}
+
+// Spare returns an empty recycled batch of capacity at least n, or nil.
+func (f *Feed) Spare(n int) []events.Envelope {
+	select {
+	case b := <-f.spare:
+		if cap(b) >= n {
+			return b
+		}
+	default:
+	}
+	return nil
 }
 
 // Go runs the delivery loop in its own goroutine; the channel is closed
