@@ -25,14 +25,7 @@ func (w wrapped) Unwrap() events.Store { return w.Store }
 // models already holding customers leaves them as they are.
 func TestExpectSameAnswers(t *testing.T) {
 	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	clock := end.AddDate(0, -4, 0)
-	s, err := seglog.Open(t.TempDir(), seglog.Options{Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	projectionstest.Generate(t, s, 400, end)
-	clock = end
+	s, setClock := generatedLog(t, end)
 	// Two events after the cut below build on what came before it: a second
 	// customer with the first's phone and birth date (a likely pair, found
 	// through Duplicates' maps), and the first's tier changed in the next
@@ -57,11 +50,11 @@ func TestExpectSameAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock = end.AddDate(0, 1, 10)
+	now := end.AddDate(0, 1, 10)
+	setClock(now)
 	add(events.CustomerStream("CX2"), &events.CustomerRegistered{CustomerID: "CX2", Name: "Late", BirthDate: "1970-01-01",
 		Phone: "010-9999-0001", BranchID: "B01", Source: events.Source{System: "card-app"}})
 	add(events.CustomerStream("CX1"), tier("general", 1))
-	now := clock
 
 	streams := map[string]bool{}
 	all, err := s.ReadAll(t.Context(), events.Start, 1<<20)
@@ -128,13 +121,7 @@ type eventsOnly struct{ events.Store }
 // batches, so that hundreds are recycled while the decoder runs ahead.
 func TestRunnerRecycledBatchesSameAnswers(t *testing.T) {
 	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	clock := end.AddDate(0, -4, 0)
-	s, err := seglog.Open(t.TempDir(), seglog.Options{Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	projectionstest.Generate(t, s, 400, end)
+	s, _ := generatedLog(t, end)
 	ids := projectionstest.LogIDs(t, s)
 	want := projectionstest.Answers(t, projectionstest.Fold(t, s), ids, end)
 	for _, size := range []int{7, 1024} {
@@ -156,4 +143,20 @@ func TestRunnerRecycledBatchesSameAnswers(t *testing.T) {
 		}
 		projectionstest.SameAnswers(t, want, projectionstest.Answers(t, mem, ids, end))
 	}
+}
+
+// generatedLog is an embedded log holding projectionstest.Generate's bank
+// of 400 customers up to end, recorded from four months before it; its
+// clock is at end after, and setClock moves it.
+func generatedLog(t *testing.T, end time.Time) (s *seglog.Store, setClock func(time.Time)) {
+	t.Helper()
+	clock := end.AddDate(0, -4, 0)
+	s, err := seglog.Open(t.TempDir(), seglog.Options{Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	projectionstest.Generate(t, s, 400, end)
+	clock = end
+	return s, func(at time.Time) { clock = at }
 }
