@@ -66,41 +66,48 @@ func TestCloseNeverStrandsACaller(t *testing.T) {
 	}
 }
 
-// TestBatchesAndAfter: concurrent callers share batches no bigger than the
-// maximum, and after runs once per batch.
+// TestBatchesAndAfter: callers queued while a batch commits share the next
+// batches, none bigger than the maximum, and after runs once per batch.
 func TestBatchesAndAfter(t *testing.T) {
 	q := New[*req](16)
 	release := make(chan struct{})
 	var sizes []int
 	var afters atomic.Int64
-	go q.Run(func(batch []*req) func() {
-		if len(sizes) == 0 {
-			<-release // hold the first batch so the rest queue up
-		}
-		sizes = append(sizes, len(batch))
-		return func() { afters.Add(1) }
-	})
 	var wg sync.WaitGroup
-	for i := range 33 {
+	do := func(i int) {
 		wg.Go(func() {
 			if err := q.Do(context.Background(), &req{n: i}); err != nil {
 				t.Error(err)
 			}
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
+	// The first request is queued before Run starts, so Run (not its
+	// caller, inline) commits it and holds the committer until release.
+	do(0)
+	for len(q.in) < 1 {
+		runtime.Gosched()
+	}
+	entered := make(chan struct{})
+	go q.Run(func(batch []*req) func() {
+		if len(sizes) == 0 {
+			close(entered)
+			<-release
+		}
+		sizes = append(sizes, len(batch))
+		return func() { afters.Add(1) }
+	})
+	<-entered // Run holds the committer
+	for i := 1; i < 33; i++ {
+		do(i) // the committer is busy: each one queues
+	}
+	for len(q.in) < 32 {
+		runtime.Gosched()
+	}
 	close(release)
 	wg.Wait()
 	q.Close() // Run has returned: sizes and afters are final
-	total := 0
-	for _, n := range sizes {
-		if n > 16 {
-			t.Fatalf("a batch of %d, above the maximum 16", n)
-		}
-		total += n
-	}
-	if total != 33 || len(sizes) >= 33 {
-		t.Fatalf("33 concurrent requests went in batches %v", sizes)
+	if !slices.Equal(sizes, []int{1, 16, 16}) {
+		t.Fatalf("33 requests, 32 of them queued behind the first, went in batches %v, want [1 16 16]", sizes)
 	}
 	if int(afters.Load()) != len(sizes) {
 		t.Fatalf("after ran %d times for %d batches", afters.Load(), len(sizes))
@@ -112,10 +119,24 @@ func TestBatchesAndAfter(t *testing.T) {
 func TestDoHonoursContext(t *testing.T) {
 	q := New[*req](4)
 	block := make(chan struct{})
-	go q.Run(func([]*req) func() { <-block; return nil })
+	entered := make(chan struct{}, 1)
+	go q.Run(func([]*req) func() {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-block
+		return nil
+	})
 	defer q.Close()
 	defer close(block)
-	go q.Do(context.Background(), &req{}) // occupies the committer
+	for !q.started() {
+		runtime.Gosched()
+	}
+	go q.Do(context.Background(), &req{}) // occupies the committer (inline or in Run)
+	// Until the first commit is under way, the second Do could find the
+	// queue idle and commit inline itself, blocking on block forever.
+	<-entered
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := q.Do(ctx, &req{}); !errors.Is(err, context.DeadlineExceeded) {
@@ -135,8 +156,7 @@ func TestLoneCallerCommitsInline(t *testing.T) {
 	var sizes []int
 	var afters atomic.Int64
 	go q.Run(func(batch []*req) func() {
-		buf := make([]byte, 64<<10)
-		caller := strings.Contains(string(buf[:runtime.Stack(buf, false)]), "groupcommit.(*Queue[...]).inline(")
+		caller := inCommitOfCaller()
 		mu.Lock()
 		inCaller, sizes = append(inCaller, caller), append(sizes, len(batch))
 		first := len(sizes) == 1
@@ -215,9 +235,14 @@ func TestCloseWaitsForInlineCommit(t *testing.T) {
 	release := make(chan struct{})
 	var ended, afterClose atomic.Bool
 	var closed atomic.Bool
+	entered := make(chan bool, 1) // whether the commit runs in the caller's goroutine
 	go q.Run(func(batch []*req) func() {
 		if closed.Load() {
 			afterClose.Store(true)
+		}
+		select {
+		case entered <- inCommitOfCaller():
+		default:
 		}
 		<-release
 		ended.Store(true)
@@ -226,9 +251,13 @@ func TestCloseWaitsForInlineCommit(t *testing.T) {
 	for !q.started() {
 		runtime.Gosched()
 	}
+	// Nothing else touches the committer's lock now (busy's TryLock would
+	// race the caller's and could send it to Run), so the caller commits
+	// inline.
 	go q.Do(context.Background(), &req{})
-	for !q.busy() {
-		runtime.Gosched()
+	if !<-entered {
+		close(release)
+		t.Fatal("a lone caller's commit ran in Run, not in the caller's goroutine")
 	}
 	closeDone := make(chan struct{})
 	go func() { q.Close(); close(closeDone) }()
@@ -249,6 +278,13 @@ func TestCloseWaitsForInlineCommit(t *testing.T) {
 	if err := q.Do(context.Background(), &req{}); !errors.Is(err, events.ErrClosed) || afterClose.Load() {
 		t.Fatalf("Do after Close: %v (committed after Close: %v)", err, afterClose.Load())
 	}
+}
+
+// inCommitOfCaller reports whether the commit function calling it runs in
+// a caller's goroutine (Queue.inline) rather than in Run.
+func inCommitOfCaller() bool {
+	buf := make([]byte, 64<<10)
+	return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "groupcommit.(*Queue[...]).inline(")
 }
 
 // waitingInDo counts the goroutines waiting in Queue.Do for the committer.
