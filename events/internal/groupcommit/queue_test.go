@@ -130,9 +130,6 @@ func TestDoHonoursContext(t *testing.T) {
 	})
 	defer q.Close()
 	defer close(block)
-	for !q.started() {
-		runtime.Gosched()
-	}
 	go q.Do(context.Background(), &req{}) // occupies the committer (inline or in Run)
 	// Until the first commit is under way, the second Do could find the
 	// queue idle and commit inline itself, blocking on block forever.
