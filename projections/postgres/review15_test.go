@@ -54,3 +54,35 @@ func TestReviewErasureShredsSnapshotWhenNoneStored(t *testing.T) {
 		t.Fatalf("%d snapshot rows left after the writer stopped, want none", n)
 	}
 }
+
+// TestErasureInTheReplayedTailShredsSnapshot: an erasure the next writer
+// meets in the tail it replays after restoring the stored snapshot (the
+// case of a writer stopped between the erasure's checkpoint and its
+// AfterBatch) shreds that snapshot: removed by a writer storing none,
+// replaced by one storing them.
+func TestErasureInTheReplayedTailShredsSnapshot(t *testing.T) {
+	for _, every := range []int{-1, 1_000_000} {
+		s := logStore(t, 40)
+		url := pgtest.Database(t)
+		keys := projectionstest.SnapshotKeys(t)
+		stop := run(t, openStore(t, url, postgres.Options{SnapshotEvery: 10, SnapshotKeys: keys}), s)
+		c := connect(t, url)
+		_, h := storedSnapshot(t, c, "")
+		stop()
+		appendData(t, s, events.CustomerStream("C0000012"), &events.PersonalDataErased{Reason: "request", RequestedBy: "customer"})
+
+		stop = run(t, openStore(t, url, postgres.Options{SnapshotEvery: every, SnapshotKeys: keys}), s)
+		if every < 0 {
+			eventually(t, "the stored snapshot removed", func() bool {
+				var n int
+				return c.QueryRow(context.Background(), "SELECT count(*) FROM rm_snapshot_chunks").Scan(&n) == nil && n == 0
+			})
+		} else {
+			storedSnapshot(t, c, h.Key) // replaced
+		}
+		stop()
+		if _, err := keys.DataKey(context.Background(), h.Key, false); !errors.Is(err, pii.ErrErased) {
+			t.Fatalf("SnapshotEvery %d: the restored snapshot's key after an erasure in the replayed tail: %v, want it destroyed", every, err)
+		}
+	}
+}
