@@ -90,6 +90,11 @@ func runBenchReplay(ctx context.Context, args []string, getenv env, stdout, stde
 	fmt.Fprintf(stdout, "replayed %d events in %s (CPU %s): %.0f events/s (%d CPUs); %d customers, heap of all read models %.0f bytes/customer\n",
 		r.Applied(), el.Round(time.Millisecond), replayCPU.Round(time.Millisecond), float64(r.Applied())/el.Seconds(), runtime.NumCPU(), n,
 		float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc))/float64(max(n, 1)))
+	thp := hugePages()
+	if thp == "" {
+		thp = "unknown (" + thpSetting + " not readable)"
+	}
+	fmt.Fprintf(stdout, "transparent huge pages: %s (the kernel's mode for the heap; docs/replay.md)\n", thp)
 	fmt.Fprintf(stdout, "replay allocated %.0f bytes/event (%d collections, %.1f%% of the CPU time in the collector by the runtime's estimate)\n",
 		float64(replayed.TotalAlloc-before.TotalAlloc)/float64(max(r.Applied(), 1)), replayed.NumGC-before.NumGC, 100*replayed.GCCPUFraction)
 	if *snap {

@@ -32,4 +32,7 @@ func TestBenchReplayLargestBook(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^report tier-migration +\S+$`).MatchString(out.String()) {
 		t.Errorf("no tier-migration report line:\n%s", out.String())
 	}
+	if want := hugePages(); want != "" && !regexp.MustCompile(`(?m)^transparent huge pages: `+want+` `).MatchString(out.String()) {
+		t.Errorf("no line naming the host's transparent huge pages (%s):\n%s", want, out.String())
+	}
 }

@@ -135,4 +135,24 @@ func TestServeRestoresGCAfterCatchUp(t *testing.T) {
 	if raised == nil || raised["gc_percent"] != 777.0 || raised["memory_limit_bytes"] != float64(catchUpMemoryLimit()) {
 		t.Fatalf("no log line of the raised collector (GOGC 777, limit %d):\n%s", catchUpMemoryLimit(), log.String())
 	}
+	if got, want := raised["transparent_huge_pages"], hugePages(); got != want {
+		t.Fatalf("the raise's log names transparent huge pages %v, want the host's %q", got, want)
+	}
+}
+
+// TestSelectedMode reads the bracketed word of sysfs choice lists, as
+// /sys/kernel/mm/transparent_hugepage/enabled writes them.
+func TestSelectedMode(t *testing.T) {
+	for in, want := range map[string]string{
+		"always [madvise] never\n": "madvise",
+		"[always] madvise never\n": "always",
+		"always madvise [never]":   "never",
+		"always madvise never\n":   "",
+		"[] always":                "",
+		"":                         "",
+	} {
+		if got := selectedMode(in); got != want {
+			t.Errorf("selectedMode(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
