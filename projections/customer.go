@@ -84,8 +84,8 @@ type customer struct {
 	// recorded the registration: provenance.go
 	regSystem                           string
 	prov                                *provenance
-	registeredAt, verifiedAt, contactAt int64 // unix seconds
-	timeline                            []TimelineEntry
+	registeredAt, verifiedAt, contactAt int64         // unix seconds
+	timeline                            []timelineRec // oldest first; timeline_rec.go
 	pitches                             []PitchOutcome
 	requests                            []Request
 	erased                              bool
@@ -237,7 +237,7 @@ func (cs *Customers) Apply(e Event) {
 			c.pitches = append(c.pitches, p)
 		}
 		c.addTimeline(TimelineEntry{Kind: "pitch", At: at, Channel: d.Channel, Product: d.Product, Outcome: d.Outcome,
-			StaffID: strings.Clone(e.Actor.ID), Position: e.Position.Seq()})
+			StaffID: e.Actor.ID, Position: e.Position.Seq()}) // the name table keeps a copy
 	case *events.CustomerRequestNoted:
 		c.requests = append(c.requests, Request{Text: d.Text, Category: d.Category, At: at, EventID: e.ID.String()})
 		if len(c.requests) > 8 {
@@ -276,7 +276,7 @@ func (c *customer) erase() {
 	c.prov = nil
 	c.name, c.birthDate, c.phone, c.email, c.addr = Erased, "", "", "", ""
 	for i := range c.timeline {
-		c.timeline[i].Summary = ""
+		c.timeline[i].summary = ""
 	}
 	for i := range c.life {
 		c.life[i].Note = ""
@@ -292,9 +292,10 @@ const Erased = "[erased]"
 // addTimeline keeps the TimelineDepth latest entries by when they happened
 // (compareTimeline), oldest first: an entry older than all of a full
 // timeline is not recent, however late it was recorded.
-func (c *customer) addTimeline(t TimelineEntry) {
-	i, _ := slices.BinarySearchFunc(c.timeline, t, compareTimeline)
-	for i < len(c.timeline) && compareTimeline(c.timeline[i], t) == 0 {
+func (c *customer) addTimeline(e TimelineEntry) {
+	t := e.rec()
+	i, _ := slices.BinarySearchFunc(c.timeline, t, compareRec)
+	for i < len(c.timeline) && compareRec(c.timeline[i], t) == 0 {
 		i++ // equal keys stay in log order
 	}
 	if len(c.timeline) == TimelineDepth {

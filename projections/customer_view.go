@@ -189,10 +189,11 @@ func (c *customer) view(now time.Time) CustomerView {
 	if v.Requests == nil {
 		v.Requests = []Request{}
 	}
-	v.Timeline = make([]TimelineEntry, len(c.timeline))
-	for i, t := range c.timeline { // newest first
-		v.Timeline[len(c.timeline)-1-i] = t
+	v.Timeline = entries(c.timeline)
+	if v.Timeline == nil {
+		v.Timeline = []TimelineEntry{}
 	}
+	slices.Reverse(v.Timeline) // newest first
 	// The fold keeps its entries in order already; a PostgreSQL row
 	// written by a release that kept them in log order is put in order
 	// here (it may still hold a different eight until it is rewritten:

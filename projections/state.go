@@ -101,7 +101,7 @@ func (r CustomerRecord) MarshalJSON() ([]byte, error) {
 		Email: c.email, Addr: c.addr, Tier: c.tier, TierRule: c.tierRule, TierDeposit: c.tierDeposit, TierProfit: c.tierProfit,
 		AdvisorID: c.advisorID, AdvisorKind: c.advisorKind, Consent: c.consent, ConsentSet: c.consentSet, ConsentVer: c.consentVer,
 		Holdings: c.holdings, Fin: c.fin, Balances: c.balancesJSON(), Life: c.life, RegisteredAt: c.registeredAt, VerifiedAt: c.verifiedAt,
-		ContactAt: c.contactAt, Timeline: c.timeline, Pitches: c.pitches, Requests: c.requests, Erased: c.erased,
+		ContactAt: c.contactAt, Timeline: entries(c.timeline), Pitches: c.pitches, Requests: c.requests, Erased: c.erased,
 		RegSystem: c.regSystem, RegObservedAt: c.regObserved(), Provenance: c.prov.state(),
 		Merge: c.merge, Version: c.version})
 }
@@ -116,7 +116,7 @@ func (r *CustomerRecord) UnmarshalJSON(b []byte) error {
 		addr: s.Addr, tier: s.Tier, tierRule: s.TierRule, tierDeposit: s.TierDeposit, tierProfit: s.TierProfit,
 		advisorID: s.AdvisorID, advisorKind: s.AdvisorKind, consent: s.Consent, consentSet: s.ConsentSet, consentVer: s.ConsentVer,
 		holdings: s.Holdings, fin: s.Fin, life: s.Life, registeredAt: s.RegisteredAt, verifiedAt: s.VerifiedAt,
-		contactAt: s.ContactAt, timeline: s.Timeline, pitches: s.Pitches, requests: s.Requests, erased: s.Erased,
+		contactAt: s.ContactAt, timeline: recs(s.Timeline), pitches: s.Pitches, requests: s.Requests, erased: s.Erased,
 		merge: s.Merge, version: s.Version}
 	r.c.setBalancesJSON(s.Balances)
 	r.c.regSystem, r.c.prov = intern(s.RegSystem), provenanceFromState(s.Provenance)

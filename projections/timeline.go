@@ -29,13 +29,19 @@ func When(e *events.Envelope) time.Time {
 // compareTimeline orders timeline entries oldest first: by time, then by
 // log position.
 func compareTimeline(a, b TimelineEntry) int {
-	if c := a.At.Compare(b.At); c != 0 {
+	return timelineOrder(a.At, b.At, a.Position, b.Position)
+}
+
+// timelineOrder compares two timeline entries, one at time a and log
+// position pa, the other at b and pb: oldest first, then by position.
+func timelineOrder(a, b time.Time, pa, pb uint64) int {
+	if c := a.Compare(b); c != 0 {
 		return c
 	}
 	switch {
-	case a.Position < b.Position:
+	case pa < pb:
 		return -1
-	case a.Position > b.Position:
+	case pa > pb:
 		return 1
 	}
 	return 0
