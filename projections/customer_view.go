@@ -190,9 +190,6 @@ func (c *customer) view(now time.Time) CustomerView {
 		v.Requests = []Request{}
 	}
 	v.Timeline = entries(c.timeline)
-	if v.Timeline == nil {
-		v.Timeline = []TimelineEntry{}
-	}
 	slices.Reverse(v.Timeline) // newest first
 	// The fold keeps its entries in order already; a PostgreSQL row
 	// written by a release that kept them in log order is put in order

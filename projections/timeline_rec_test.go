@@ -26,8 +26,11 @@ func TestTimelineRecRoundTrip(t *testing.T) {
 	if got := entries(recs(in)); !reflect.DeepEqual(got, in) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
 	}
-	if entries(nil) != nil || recs(nil) != nil {
-		t.Fatal("no timeline must stay nil (the state's omitempty)")
+	if recs(nil) != nil || recs([]TimelineEntry{}) != nil {
+		t.Fatal("a customer without a timeline must hold no slice")
+	}
+	if e := entries(nil); e == nil || len(e) != 0 {
+		t.Fatalf("entries(nil) = %#v, want empty and not nil (the view shows [])", e)
 	}
 	if n := unsafe.Sizeof(timelineRec{}); n > 96 {
 		t.Fatalf("a kept timeline entry is %d bytes, want at most 96", n)
@@ -43,7 +46,7 @@ func TestNameTableConcurrent(t *testing.T) {
 	for g := range got {
 		wg.Go(func() {
 			for i := range 200 {
-				got[g] = append(got[g], tab.idsOf("contact", fmt.Sprintf("staff-%d", i), "", fmt.Sprintf("p-%d", i%7)))
+				got[g] = append(got[g], tab.idsOf([6]string{"contact", fmt.Sprintf("staff-%d", i), "", fmt.Sprintf("p-%d", i%7)}))
 			}
 		})
 	}
